@@ -21,7 +21,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig["options"]>[string] & {
 /** What every subcommand receives. Machine output goes to stdout, everything else to stderr. */
 export interface CommandContext {
   positionals: string[];
-  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   /** True when --json was given: `result()` prints one JSON document on stdout. */
   json: boolean;
   /** Aborted on SIGINT/SIGTERM. Long-running commands stop when it fires. */
@@ -32,6 +32,44 @@ export interface CommandContext {
   progress(line: string): void;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+}
+
+/** Typed access to parsed flags. */
+export function str(ctx: CommandContext, name: string): string | undefined {
+  const v = ctx.values[name];
+  return typeof v === "string"
+    ? v
+    : Array.isArray(v)
+      ? (v.at(-1) as string | undefined)
+      : undefined;
+}
+
+export function strs(ctx: CommandContext, name: string): string[] {
+  const v = ctx.values[name];
+  return Array.isArray(v)
+    ? v.filter((x): x is string => typeof x === "string")
+    : typeof v === "string"
+      ? [v]
+      : [];
+}
+
+export function flag(ctx: CommandContext, name: string): boolean {
+  return ctx.values[name] === true;
+}
+
+/** Parses a decimal integer flag in [min, max]; a usage error otherwise. */
+export function intFlag(
+  ctx: CommandContext,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const v = str(ctx, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw usageError(`--${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  }
+  return Number(v);
 }
 
 export interface Command {
