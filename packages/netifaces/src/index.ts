@@ -1,2 +1,2 @@
+export type { Endpoint, Family, RouteLike } from "./endpoint.js";
 export { P2pdNetError } from "./errors.js";
-export const PACKAGE = "@p2pd/netifaces";
