@@ -1,3 +1,32 @@
+/**
+ * @p2pd/nat: NAT type and port-delta classification, port prediction, per-network result cache, and
+ * (./portmap) UPnP IGD / NAT-PMP / PCP port mapping.
+ */
 export const PACKAGE = "@p2pd/nat";
+
+export { defaultGatewayMac, NatCache, type NatCacheOptions, type NetworkId } from "./cache.js";
+export {
+  type ChangeOutcome,
+  type Classification,
+  classifyObservations,
+  type Observations,
+  type ServerObservation,
+} from "./classify.js";
+export { classifyDelta, type DeltaOptions, type PortSample, portStep } from "./delta.js";
+export { NatError, type NatErrorCode } from "./errors.js";
+export { type NatInfo, natInfo } from "./info.js";
 // Port mapping (UPnP IGD, NAT-PMP, PCP) lives in ./portmap; keep this line.
 export * from "./portmap/index.js";
+export { type PortPrediction, type PredictOptions, predictMappings, wrap } from "./predict.js";
+export {
+  DELTA_CODE,
+  DELTA_KINDS,
+  type Delta,
+  type DeltaKind,
+  type Endpoint,
+  type Family,
+  NAT_TYPE_CODE,
+  NAT_TYPES,
+  type NatResult,
+  type NatType,
+} from "./types.js";

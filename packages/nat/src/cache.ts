@@ -1,0 +1,155 @@
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { NatError } from "./errors.js";
+import type { Family, NatResult } from "./types.js";
+
+/** What identifies "the same network": the gateway's MAC and the external address STUN reports. */
+export interface NetworkId {
+  family: Family;
+  /** MAC of the default gateway ("" when unknown, e.g. no ARP entry yet). */
+  gatewayMac: string;
+  externalIp: string;
+}
+
+interface Entry {
+  result: NatResult;
+  expiresAt: number;
+}
+
+interface FileShape {
+  version: 1;
+  entries: Record<string, Entry>;
+}
+
+export interface NatCacheOptions {
+  /** Directory of the cache file (created when missing). */
+  dir: string;
+  /** File name inside `dir`. Default "nat-cache.json". */
+  file?: string;
+  /** How long a result stays valid, ms. Default one hour. */
+  ttlMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/**
+ * NAT results cached per network in one JSON file, so a restart on the same network does not re-test.
+ * No in-memory global state: every call reads the file; a write goes to a temp file and is renamed in.
+ */
+export class NatCache {
+  readonly path: string;
+  readonly ttlMs: number;
+  readonly #now: () => number;
+  readonly #dir: string;
+
+  constructor(options: NatCacheOptions) {
+    if (!options?.dir) throw new NatError("ERR_NAT_INVALID_ARG", "NatCache needs a directory");
+    this.#dir = options.dir;
+    this.path = join(options.dir, options.file ?? "nat-cache.json");
+    this.ttlMs = options.ttlMs ?? 3_600_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  static key(id: NetworkId): string {
+    return `v${id.family}|${id.gatewayMac.toLowerCase()}|${id.externalIp.toLowerCase()}`;
+  }
+
+  /** The cached result for this network, if still fresh. A missing or corrupt file reads as empty. */
+  async get(id: NetworkId): Promise<NatResult | undefined> {
+    const entry = (await this.#read()).entries[NatCache.key(id)];
+    if (!entry || entry.expiresAt <= this.#now()) return undefined;
+    return { ...entry.result, cached: true, ms: 0 };
+  }
+
+  async set(id: NetworkId, result: NatResult): Promise<void> {
+    const data = await this.#read();
+    const now = this.#now();
+    for (const [k, e] of Object.entries(data.entries))
+      if (e.expiresAt <= now) delete data.entries[k];
+    const { cached: _cached, ...plain } = result;
+    data.entries[NatCache.key(id)] = { result: plain, expiresAt: now + this.ttlMs };
+    try {
+      await mkdir(this.#dir, { recursive: true });
+      const tmp = `${this.path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      await writeFile(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+      await rename(tmp, this.path);
+    } catch (err) {
+      throw new NatError("ERR_NAT_CACHE", `cannot write ${this.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+
+  async clear(): Promise<void> {
+    await this.#write({ version: 1, entries: {} });
+  }
+
+  async #write(data: FileShape): Promise<void> {
+    await mkdir(this.#dir, { recursive: true });
+    await writeFile(this.path, `${JSON.stringify(data)}\n`, { mode: 0o600 });
+  }
+
+  async #read(): Promise<FileShape> {
+    let text: string;
+    try {
+      text = await readFile(this.path, "utf8");
+    } catch {
+      return { version: 1, entries: {} };
+    }
+    try {
+      const data = JSON.parse(text) as Partial<FileShape>;
+      if (data?.version !== 1 || typeof data.entries !== "object" || data.entries === null) {
+        return { version: 1, entries: {} };
+      }
+      const entries: Record<string, Entry> = {};
+      for (const [k, e] of Object.entries(data.entries)) {
+        if (isEntry(e)) entries[k] = e;
+      }
+      return { version: 1, entries };
+    } catch {
+      return { version: 1, entries: {} };
+    }
+  }
+}
+
+function isEntry(e: unknown): e is Entry {
+  const x = e as Entry;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    typeof x.expiresAt === "number" &&
+    typeof x.result === "object" &&
+    x.result !== null &&
+    typeof x.result.type === "string" &&
+    typeof x.result.delta === "object" &&
+    x.result.delta !== null
+  );
+}
+
+/**
+ * MAC of the IPv4 default gateway from /proc/net/route + /proc/net/arp (Linux); "" elsewhere or when the
+ * neighbour is not resolved. Good enough to tell home networks apart; the external IP does the rest.
+ */
+export async function defaultGatewayMac(): Promise<string> {
+  try {
+    const routes = await readFile("/proc/net/route", "utf8");
+    let gw: string | undefined;
+    for (const line of routes.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1] === "00000000" && f[2] && f[2] !== "00000000") {
+        const n = Number.parseInt(f[2], 16);
+        gw = [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join(".");
+        break;
+      }
+    }
+    if (!gw) return "";
+    const arp = await readFile("/proc/net/arp", "utf8");
+    for (const line of arp.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[0] === gw && f[3] && f[3] !== "00:00:00:00:00:00") return f[3];
+    }
+  } catch {
+    // not Linux, or /proc not mounted
+  }
+  return "";
+}

@@ -1,0 +1,78 @@
+import { describe, expect, test } from "vitest";
+import { classifyDelta, type PortSample, portStep } from "../src/delta.js";
+
+const spreadLocals = [41234, 50311, 33012, 60007, 45555, 38001, 52222, 47777];
+const s = (mapped: (l: number, i: number) => number, locals = spreadLocals): PortSample[] =>
+  locals.map((local, i) => ({ local, mapped: mapped(local, i) }));
+const consecutive = (start: number) => Array.from({ length: 8 }, (_, i) => start + i);
+
+describe("classifyDelta", () => {
+  const rnd = [5123, 61000, 2222, 33333, 18000, 44444, 9999, 27000];
+  test.each([
+    ["port preserved", s((l) => l), [], { kind: "equal", value: 0 }],
+    [
+      "preserved, 3 of 8 taken",
+      s((l, i) => (i % 3 === 0 ? l + 7 : l)),
+      [],
+      { kind: "equal", value: 0 },
+    ],
+    ["distances kept, offset 1000", s((l) => l - 1000), [], { kind: "preserving", value: 0 }],
+    ["shared counter +1", s((_, i) => 40000 + i), [], { kind: "independent", value: 1 }],
+    [
+      "shared counter +2 with a gap",
+      s((_, i) => 40000 + 2 * i + (i > 5 ? 2 : 0)),
+      [],
+      {
+        kind: "independent",
+        value: 2,
+      },
+    ],
+    ["counter running down", s((_, i) => 50000 - 3 * i), [], { kind: "independent", value: -3 }],
+    [
+      "counter wraps at 65535",
+      s((_, i) => (65533 + i) % 65536),
+      [],
+      { kind: "independent", value: 1 },
+    ],
+    [
+      "dependent +4 on consecutive locals",
+      s((_, i) => rnd[i] ?? 0),
+      s((_, i) => 30000 + 4 * i, consecutive(20000)),
+      { kind: "dependent", value: 4 },
+    ],
+    [
+      "random",
+      s((_, i) => rnd[i] ?? 0),
+      s((_, i) => rnd[7 - i] ?? 0, consecutive(20000)),
+      {
+        kind: "random",
+        value: 0,
+      },
+    ],
+  ])("%s", (_name, spread, cons, want) => {
+    expect(classifyDelta(spread, cons)).toEqual(want);
+  });
+
+  test("a lost probe breaks adjacency instead of faking a step", () => {
+    const list: (PortSample | null)[] = s((_, i) => 40000 + i);
+    list[3] = null;
+    // 7 pairs -> 5 remain, all +1
+    expect(classifyDelta(list)).toEqual({ kind: "independent", value: 1 });
+    list[5] = null; // 3 pairs left: too few to tell
+    expect(classifyDelta(list)).toEqual({ kind: "not-applicable", value: 0 });
+  });
+
+  test("too few answers => not-applicable", () => {
+    expect(classifyDelta([{ local: 1, mapped: 5 }, null, { local: 9, mapped: 77 }])).toEqual({
+      kind: "not-applicable",
+      value: 0,
+    });
+    expect(classifyDelta([])).toEqual({ kind: "not-applicable", value: 0 });
+  });
+
+  test("portStep wraps to the shortest signed distance", () => {
+    expect(portStep(65535, 0)).toBe(1);
+    expect(portStep(0, 65535)).toBe(-1);
+    expect(portStep(1000, 1010)).toBe(10);
+  });
+});
