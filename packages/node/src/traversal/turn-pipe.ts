@@ -1,0 +1,102 @@
+import { type HostPort, hostPortKey, TraversalError } from "./errors.js";
+import { type MessageDuplex, MessageQueue } from "./message-queue.js";
+import type { TurnClient } from "./turn-client.js";
+
+export interface TurnRelayPipeOptions {
+  /** Bind a channel for the peer (4-byte framing) instead of Send indications. Default true. */
+  channel?: boolean;
+  /** Close the TURN client when the pipe closes. Default true. */
+  closeClient?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * A message-oriented duplex to one peer through a TURN allocation. Datagram semantics (UDP relay):
+ * wrap it with `ReliableUdpStream` (see `turnReliableLink`) when order and delivery matter.
+ */
+export class TurnRelayPipe implements MessageDuplex {
+  readonly local: HostPort;
+  readonly remote: HostPort;
+  private readonly queue = new MessageQueue<Buffer>();
+  private readonly msgCbs = new Set<(d: Buffer) => void>();
+  private readonly endCbs = new Set<(err?: Error) => void>();
+  private isClosed = false;
+  private readonly offData: () => void;
+  private readonly offClose: () => void;
+
+  constructor(
+    private readonly client: TurnClient,
+    peer: HostPort,
+    private readonly closeClient = true,
+  ) {
+    this.local = client.relayed;
+    this.remote = { host: peer.host, port: peer.port };
+    const key = hostPortKey(peer);
+    this.offData = client.onData((data, from) => {
+      if (hostPortKey(from) !== key) return; // other peers of a shared allocation
+      for (const cb of this.msgCbs) cb(data);
+      this.queue.push(data);
+    });
+    this.offClose = client.onClose((err) => this.end(err));
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  async send(data: Uint8Array | string): Promise<number> {
+    if (this.isClosed) throw new TraversalError("ERR_STREAM_CLOSED", "relay pipe closed");
+    const b = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+    this.client.send(this.remote, b);
+    return b.length;
+  }
+
+  recv(opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<Buffer> {
+    return this.queue.shift(opts);
+  }
+
+  onMessage(cb: (d: Buffer) => void): () => void {
+    this.msgCbs.add(cb);
+    return () => this.msgCbs.delete(cb);
+  }
+
+  onEnd(cb: (err?: Error) => void): () => void {
+    if (this.isClosed) {
+      queueMicrotask(() => cb());
+      return () => {};
+    }
+    this.endCbs.add(cb);
+    return () => this.endCbs.delete(cb);
+  }
+
+  private end(err?: Error): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.offData();
+    this.offClose();
+    this.queue.end(err ?? new TraversalError("ERR_STREAM_CLOSED", "relay pipe closed"));
+    for (const cb of this.endCbs) cb(err);
+    this.endCbs.clear();
+    this.msgCbs.clear();
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.end();
+    if (this.closeClient) await this.client.close();
+  }
+}
+
+/**
+ * Opens a relay pipe to `peer`: installs the permission (and a channel unless `channel: false`)
+ * on `client`, then returns the duplex. The peer must do the same towards our relayed address.
+ */
+export async function turnRelayPipe(
+  client: TurnClient,
+  peer: HostPort,
+  opts: TurnRelayPipeOptions = {},
+): Promise<TurnRelayPipe> {
+  await client.createPermission(peer.host, { signal: opts.signal });
+  if (opts.channel !== false) await client.bindChannel(peer, { signal: opts.signal });
+  return new TurnRelayPipe(client, peer, opts.closeClient !== false);
+}

@@ -1,0 +1,245 @@
+import dgram from "node:dgram";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { TraversalError, TurnClient, turnRelayPipe } from "../../src/traversal/index.js";
+import {
+  Attr,
+  decodeStun,
+  encodeStun,
+  StunClass,
+  StunMethod,
+  utf8,
+} from "../../src/traversal/stun-codec.js";
+import { type Coturn, hasTurnserver, startCoturn } from "./coturn.js";
+
+function udpPeer(): Promise<dgram.Socket> {
+  const s = dgram.createSocket("udp4");
+  return new Promise((r) => s.bind(0, "127.0.0.1", () => r(s)));
+}
+function nextMessage(s: dgram.Socket): Promise<{ msg: Buffer; port: number; address: string }> {
+  return new Promise((r) =>
+    s.once("message", (msg, ri) => r({ msg, port: ri.port, address: ri.address })),
+  );
+}
+
+describe.skipIf(!hasTurnserver)("TurnClient against coturn", () => {
+  let turn: Coturn;
+  beforeAll(async () => {
+    turn = await startCoturn();
+  }, 20_000);
+  afterAll(async () => {
+    await turn?.stop();
+  });
+
+  const creds = () => ({
+    server: { host: turn.host, port: turn.port },
+    username: turn.username,
+    password: turn.password,
+  });
+
+  for (const transport of ["udp", "tcp"] as const) {
+    test(`allocates over ${transport} and relays both ways with indications and channels`, async () => {
+      const c = await TurnClient.allocate({ ...creds(), transport });
+      const peer = await udpPeer();
+      try {
+        expect(c.relayed.host).toBe("127.0.0.1");
+        expect(c.relayed.port).toBeGreaterThan(0);
+        expect(c.mapped?.port).toBe(c.local.port);
+        const pa = { host: "127.0.0.1", port: peer.address().port };
+        await c.createPermission(pa.host);
+        // Send indication path.
+        const got1 = nextMessage(peer);
+        c.send(pa, Buffer.from("via-indication"));
+        const m1 = await got1;
+        expect(m1.msg.toString()).toBe("via-indication");
+        expect(m1.port).toBe(c.relayed.port);
+        // Data indication back.
+        const back1 = new Promise<string>((r) => {
+          const off = c.onData((d, from) => {
+            expect(from).toEqual(pa);
+            off();
+            r(d.toString());
+          });
+        });
+        peer.send("reply-1", c.relayed.port, c.relayed.host);
+        expect(await back1).toBe("reply-1");
+        // Channel path both ways.
+        const ch = await c.bindChannel(pa);
+        expect(ch).toBeGreaterThanOrEqual(0x4000);
+        const got2 = nextMessage(peer);
+        c.send(pa, Buffer.from("odd-len-via-channel"));
+        expect((await got2).msg.toString()).toBe("odd-len-via-channel");
+        const back2 = new Promise<string>((r) => c.onData((d) => r(d.toString())));
+        peer.send("reply-2x", c.relayed.port, c.relayed.host);
+        expect(await back2).toBe("reply-2x");
+        await c.refresh(900);
+        expect(c.lifetimeSec).toBe(900);
+      } finally {
+        await c.close();
+        peer.close();
+      }
+      expect(c.closed).toBe(true);
+      expect(() => c.send({ host: "127.0.0.1", port: 1 }, Buffer.from("x"))).toThrow(
+        TraversalError,
+      );
+    });
+  }
+
+  test("two TURN clients talk through the relay with relay pipes", async () => {
+    const a = await TurnClient.allocate({ ...creds(), transport: "udp" });
+    const b = await TurnClient.allocate({ ...creds(), transport: "tcp" });
+    const [pa, pb] = await Promise.all([turnRelayPipe(a, b.relayed), turnRelayPipe(b, a.relayed)]);
+    try {
+      await pa.send("hello from a");
+      expect((await pb.recv({ timeoutMs: 3000 })).toString()).toBe("hello from a");
+      await pb.send(new Uint8Array([0, 1, 2, 255]));
+      expect([...(await pa.recv({ timeoutMs: 3000 }))]).toEqual([0, 1, 2, 255]);
+      const seen: string[] = [];
+      pb.onMessage((d) => seen.push(d.toString()));
+      for (let i = 0; i < 20; i++) await pa.send(`m${i}`);
+      const got: string[] = [];
+      for (let i = 0; i < 20; i++) got.push((await pb.recv({ timeoutMs: 3000 })).toString());
+      expect(got.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`).sort());
+      expect(seen.length).toBe(20);
+    } finally {
+      await pa.close();
+      await pb.close();
+    }
+    expect(a.closed && b.closed).toBe(true);
+    await expect(pa.recv()).rejects.toMatchObject({ code: "ERR_STREAM_CLOSED" });
+  });
+
+  test("wrong password fails with ERR_TURN_AUTH and closes the socket", async () => {
+    const err = await TurnClient.allocate({ ...creds(), password: "wrong" }).catch((e) => e);
+    expect(err).toBeInstanceOf(TraversalError);
+    expect(err.code).toBe("ERR_TURN_AUTH");
+    expect(err.status).toBe(401);
+  });
+
+  test("abort during allocate rejects with ERR_TURN_ABORTED", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(TurnClient.allocate({ ...creds(), signal: ac.signal })).rejects.toMatchObject({
+      code: "ERR_TURN_ABORTED",
+    });
+  });
+
+  test("permission for a peer that is not allowed surfaces the server's error", async () => {
+    const c = await TurnClient.allocate(creds());
+    try {
+      // coturn forbids relaying to 0.0.0.0 peers: a 403.
+      const err = await c.createPermission("0.0.0.0").catch((e) => e);
+      expect(err).toBeInstanceOf(TraversalError);
+      expect(err.code).toBe("ERR_TURN_REQUEST");
+      expect(err.status).toBeGreaterThanOrEqual(400);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe("TurnClient against a hostile server", () => {
+  async function fakeServer(
+    reply: (req: ReturnType<typeof decodeStun>, send: (b: Buffer) => void) => void,
+  ): Promise<dgram.Socket> {
+    const s = await udpPeer();
+    s.on("message", (msg, ri) => {
+      try {
+        reply(decodeStun(msg), (b) => s.send(b, ri.port, ri.address));
+      } catch {}
+    });
+    return s;
+  }
+
+  test("responses with a wrong transaction id are ignored: ERR_TURN_TIMEOUT", async () => {
+    const s = await fakeServer((req, send) => {
+      const tid = Buffer.from(req.transactionId);
+      tid[0] = (tid[0] ?? 0) ^ 0xff;
+      send(
+        encodeStun({
+          method: req.method,
+          cls: StunClass.success,
+          transactionId: tid,
+          attributes: [],
+        }),
+      );
+    });
+    try {
+      const err = await TurnClient.allocate({
+        server: { host: "127.0.0.1", port: s.address().port },
+        username: "u",
+        password: "p",
+        requestTimeoutMs: 400,
+      }).catch((e) => e);
+      expect(err.code).toBe("ERR_TURN_TIMEOUT");
+    } finally {
+      s.close();
+    }
+  });
+
+  test("a success without valid MESSAGE-INTEGRITY after the challenge is dropped", async () => {
+    const s = await fakeServer((req, send) => {
+      const authed = req.attributes.some((a) => a.type === Attr.messageIntegrity);
+      const attrs = authed
+        ? [{ type: Attr.lifetime, value: new Uint8Array([0, 0, 2, 88]) }]
+        : [
+            { type: Attr.errorCode, value: new Uint8Array([0, 0, 4, 1]) },
+            { type: Attr.realm, value: utf8("r") },
+            { type: Attr.nonce, value: utf8("n") },
+          ];
+      send(
+        encodeStun(
+          {
+            method: req.method,
+            cls: authed ? StunClass.success : StunClass.error,
+            transactionId: req.transactionId,
+            attributes: attrs,
+          },
+          // Forged: integrity computed with a key that is not ours.
+          authed ? { integrityKey: Buffer.from("not-the-key") } : {},
+        ),
+      );
+    });
+    try {
+      const err = await TurnClient.allocate({
+        server: { host: "127.0.0.1", port: s.address().port },
+        username: "u",
+        password: "p",
+        requestTimeoutMs: 400,
+      }).catch((e) => e);
+      expect(err.code).toBe("ERR_TURN_TIMEOUT");
+    } finally {
+      s.close();
+    }
+  });
+
+  test("endless 401 challenges end with ERR_TURN_AUTH", async () => {
+    let n = 0;
+    const s = await fakeServer((req, send) => {
+      n++;
+      send(
+        encodeStun({
+          method: StunMethod.allocate,
+          cls: StunClass.error,
+          transactionId: req.transactionId,
+          attributes: [
+            { type: Attr.errorCode, value: new Uint8Array([0, 0, 4, 1]) },
+            { type: Attr.realm, value: utf8("r") },
+            { type: Attr.nonce, value: utf8(`n${n}`) },
+          ],
+        }),
+      );
+    });
+    try {
+      const err = await TurnClient.allocate({
+        server: { host: "127.0.0.1", port: s.address().port },
+        username: "u",
+        password: "p",
+        requestTimeoutMs: 1000,
+      }).catch((e) => e);
+      expect(err.code).toBe("ERR_TURN_AUTH");
+      expect(n).toBeLessThanOrEqual(3);
+    } finally {
+      s.close();
+    }
+  });
+});
