@@ -1,9 +1,45 @@
+/** Stable error codes of @p2pd/netifaces. */
+export type NetErrorCode =
+  | "ERR_BAD_ADDRESS"
+  | "ERR_BAD_PORT"
+  | "ERR_BAD_JSON"
+  | "ERR_NO_SUCH_INTERFACE"
+  | "ERR_DNS"
+  | "ERR_DNS_TIMEOUT"
+  | "ERR_NO_ROUTE"
+  | "ERR_FAMILY_MISMATCH"
+  | "ERR_NO_RESOLVER"
+  | "ERR_PROVIDER"
+  | "ERR_ABORTED"
+  | (string & {});
+
 /** Base error of @p2pd/netifaces: every failure carries a stable `code`. */
 export class P2pdNetError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  constructor(code: NetErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "P2pdNetError";
     this.code = code;
   }
+}
+
+/** A malformed IP, CIDR, netmask or host string. */
+export class BadAddressError extends P2pdNetError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("ERR_BAD_ADDRESS", message, options);
+    this.name = "BadAddressError";
+  }
+}
+
+/** The operation was cancelled through its AbortSignal. */
+export class AbortedError extends P2pdNetError {
+  constructor(reason?: unknown) {
+    super("ERR_ABORTED", "operation aborted", { cause: reason });
+    this.name = "AbortedError";
+  }
+}
+
+/** Throws an AbortedError when the signal has fired. */
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AbortedError(signal.reason);
 }

@@ -1,2 +1,64 @@
+export {
+  Address,
+  type AddressJSON,
+  endpointToString,
+  type LookupFn,
+  type ResolveOptions,
+  splitHostPort,
+} from "./address.js";
+export { buildRoutes, type ExternalIpResolver, localRoutes, nicRange } from "./build-routes.js";
+export { classifyIp, type IpClass, isLoopbackIp, isPrivateIp, isPublicIp } from "./classify.js";
 export type { Endpoint, Family, RouteLike } from "./endpoint.js";
-export { P2pdNetError } from "./errors.js";
+export { AbortedError, BadAddressError, type NetErrorCode, P2pdNetError } from "./errors.js";
+export {
+  Interface,
+  type InterfaceJSON,
+  type Stack,
+  type StartLocalOptions,
+  type StartOptions,
+} from "./interface.js";
+export {
+  type AddressInfo,
+  type DefaultRoute,
+  defaultRoutes,
+  type InterfaceInfo,
+  isInternetInterface,
+  type ListOptions,
+  listInterfaceNames,
+  listInterfaces,
+} from "./interfaces-list.js";
+export {
+  explodeIp6,
+  formatIp,
+  ipFamily,
+  isIp,
+  isLinkLocal6,
+  netmaskToPrefix,
+  normalizeIp,
+  type ParsedIp,
+  parseIp,
+  prefixToNetmask,
+  tryParseIp,
+} from "./ip.js";
+export { IPRange, type IPRangeJSON, type IPRangeOptions, toFamily } from "./ip-range.js";
+export { type InterfaceKind, interfaceKind } from "./kind.js";
+export {
+  DELTA_TEXT,
+  DeltaType,
+  defaultNat,
+  NAT_TEXT,
+  type NatInfo,
+  NatType,
+  parseNat,
+} from "./nat-info.js";
+export { defaultProvider } from "./providers/index.js";
+export { LinuxProvider, parseProcIpv6Route, parseProcNetRoute } from "./providers/linux.js";
+export type {
+  DefaultGateway,
+  LinkAddress,
+  LinkInfo,
+  NetInfoProvider,
+  RouteEntry,
+} from "./providers/types.js";
+export { type BindIps, Route, type RouteInit, type RouteJSON } from "./route.js";
+export { RoutePool } from "./route-pool.js";
