@@ -1,1 +1,25 @@
-export const PACKAGE = "@p2pd/ircdns";
+export { A36, A62, A92, baseDecode, baseEncode } from "./crypto/base-n.js";
+export {
+  type Account,
+  type ChannelInfo,
+  cacheFileName,
+  checkSeed,
+  deriveAccount,
+  deriveChannel,
+  deriveChanPassword,
+  deriveSigningKey,
+  deriveTimeLock,
+  MIN_SEED_BYTES,
+  TOPIC_TAG,
+} from "./derive.js";
+export * from "./errors.js";
+export { type Decision, decide, type Quorum, quorum, type Vote } from "./quorum.js";
+export {
+  maxTopicLength,
+  maxValueBytes,
+  type PackOptions,
+  packTopic,
+  signerId,
+  type TopicRecord,
+  unpackTopic,
+} from "./topic.js";
