@@ -1,1 +1,32 @@
-export const PACKAGE = "@p2pd/pipe";
+export type { Endpoint, Family, RouteLike } from "@p2pd/netifaces";
+export {
+  addrString,
+  type BindSpec,
+  type DestLike,
+  parseHostPort,
+  resolveDest,
+} from "./address.js";
+export { isPipeError, PipeError, type PipeErrorCode } from "./errors.js";
+export {
+  type CustomFramer,
+  createDecoder,
+  createEncoder,
+  type Decoder,
+  type Encoder,
+  type Framing,
+} from "./framing.js";
+export { link } from "./link.js";
+export { openPipe, pipeOpen, type RouteArg } from "./open.js";
+export type { ConnectionCb, EndCb, MsgCb, PipeOptions } from "./options.js";
+export { Pipe, type PipeEvents, type PipeKind, type Proto, type RecvOptions } from "./pipe.js";
+export {
+  type Message,
+  type OverflowPolicy,
+  type Pattern,
+  SUB_ALL,
+  type SubLike,
+  type SubscribeOptions,
+  Subscription,
+} from "./subscription.js";
+export { TcpPipe, TcpServerPipe } from "./tcp.js";
+export { MAX_UDP_PAYLOAD, UdpPipe } from "./udp.js";

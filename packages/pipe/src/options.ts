@@ -1,0 +1,103 @@
+import { PipeError } from "./errors.js";
+import type { Framing } from "./framing.js";
+import type { Message, OverflowPolicy } from "./subscription.js";
+
+export type MsgCb = (msg: Message) => unknown;
+export type EndCb = (pipe: import("./pipe.js").Pipe, error?: Error) => unknown;
+export type ConnectionCb = (child: import("./pipe.js").Pipe) => unknown;
+
+/** Pipe options (P2PD's NET_CONF, in milliseconds). Every field is optional. */
+export interface PipeOptions {
+  /** Aborts opening (connect, bind, DNS). */
+  signal?: AbortSignal;
+  /** TCP connect timeout (ms), default 2000. */
+  connectTimeoutMs?: number;
+  /** Default recv() timeout (ms), default 2000; 0 = wait forever. */
+  recvTimeoutMs?: number;
+  /** Per-subscription queue bound, default 1000; 0 = unbounded. */
+  maxQueue?: number;
+  /** What a full queue does, default "drop-oldest". */
+  overflow?: OverflowPolicy;
+  /** TCP message framing, default "u32-length". */
+  framing?: Framing;
+  /** Largest message accepted or sent on TCP (bytes), default 16 MiB. */
+  maxMessageBytes?: number;
+  /**
+   * Subscribe to everything at open. Default: true for pipes with one peer (TCP client, TCP
+   * child, UDP with a destination), false for TCP servers and UDP servers. Explicit values apply to all.
+   */
+  autoSubscribe?: boolean;
+  /** Message callback installed before any data can arrive (P2PD's msg_cb). */
+  onMessage?: MsgCb;
+  /** End callback (connection lost or closed). */
+  onEnd?: EndCb;
+  /** TCP servers: called with each accepted child pipe (P2PD's up_cb). */
+  onConnection?: ConnectionCb;
+  /** UDP: SO_REUSEADDR (last binder receives on Linux). Default false. */
+  reuseAddr?: boolean;
+  /** UDP: SO_BROADCAST. Default false. */
+  broadcast?: boolean;
+  /** IPv6 sockets accept only IPv6 (so "::" and "0.0.0.0" can share a port). Default true. */
+  ipv6Only?: boolean;
+  /** TCP_NODELAY, default true (messages go out at once). */
+  noDelay?: boolean;
+  /** TCP listen backlog, default 511. */
+  backlog?: number;
+  /** How long close() waits for queued TCP data to flush before destroying (ms), default 1000. */
+  closeTimeoutMs?: number;
+  /** UDP socket buffer sizes (SO_RCVBUF / SO_SNDBUF), OS default when unset. */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+}
+
+export interface ResolvedOptions {
+  connectTimeoutMs: number;
+  recvTimeoutMs: number;
+  maxQueue: number;
+  overflow: OverflowPolicy;
+  framing: Framing;
+  maxMessageBytes: number;
+  autoSubscribe: boolean | undefined;
+  onMessage: MsgCb | undefined;
+  onEnd: EndCb | undefined;
+  onConnection: ConnectionCb | undefined;
+  reuseAddr: boolean;
+  broadcast: boolean;
+  ipv6Only: boolean;
+  noDelay: boolean;
+  backlog: number;
+  closeTimeoutMs: number;
+  recvBufferSize: number | undefined;
+  sendBufferSize: number | undefined;
+}
+
+function nonNeg(v: number | undefined, d: number, name: string): number {
+  if (v === undefined) return d;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw new PipeError("ERR_BAD_ARG", `${name} must be a non-negative number`);
+  }
+  return v;
+}
+
+export function resolveOptions(o: PipeOptions = {}): ResolvedOptions {
+  return {
+    connectTimeoutMs: nonNeg(o.connectTimeoutMs, 2000, "connectTimeoutMs"),
+    recvTimeoutMs: nonNeg(o.recvTimeoutMs, 2000, "recvTimeoutMs"),
+    maxQueue: nonNeg(o.maxQueue, 1000, "maxQueue"),
+    overflow: o.overflow ?? "drop-oldest",
+    framing: o.framing ?? "u32-length",
+    maxMessageBytes: nonNeg(o.maxMessageBytes, 16 * 1024 * 1024, "maxMessageBytes"),
+    autoSubscribe: o.autoSubscribe,
+    onMessage: o.onMessage,
+    onEnd: o.onEnd,
+    onConnection: o.onConnection,
+    reuseAddr: o.reuseAddr ?? false,
+    broadcast: o.broadcast ?? false,
+    ipv6Only: o.ipv6Only ?? true,
+    noDelay: o.noDelay ?? true,
+    backlog: nonNeg(o.backlog, 511, "backlog"),
+    closeTimeoutMs: nonNeg(o.closeTimeoutMs, 1000, "closeTimeoutMs"),
+    recvBufferSize: o.recvBufferSize,
+    sendBufferSize: o.sendBufferSize,
+  };
+}

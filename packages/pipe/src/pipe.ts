@@ -1,0 +1,341 @@
+import { EventEmitter } from "node:events";
+import { debuglog } from "node:util";
+import type { Endpoint, RouteLike } from "@p2pd/netifaces";
+import { addrString, type DestLike } from "./address.js";
+import { abortError, PipeError } from "./errors.js";
+import type { EndCb, MsgCb, ResolvedOptions } from "./options.js";
+import {
+  type Message,
+  parseSub,
+  type SubLike,
+  type SubscribeOptions,
+  Subscription,
+} from "./subscription.js";
+
+const debug = debuglog("p2pd:pipe");
+
+export type Proto = "tcp" | "udp";
+export type PipeKind = "tcp-client" | "tcp-child" | "tcp-server" | "udp";
+
+export interface RecvOptions {
+  /** Which subscription to read (default: the catch-all). It must exist (ERR_NOT_SUBSCRIBED). */
+  sub?: SubLike;
+  /** Milliseconds; default the pipe's recvTimeoutMs (2000); 0 = no timeout. */
+  timeout?: number;
+  /** Alias of `timeout`. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export type PipeEvents = {
+  message: [Message];
+  close: [Error | undefined];
+  error: [Error];
+  connection: [Pipe];
+};
+
+/** Bytes to send: Buffer/Uint8Array as is (no copy), strings as UTF-8. */
+export function toBuffer(data: Uint8Array | string): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === "string") return Buffer.from(data, "utf8");
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw new PipeError("ERR_BAD_ARG", "data must be a Uint8Array, Buffer or string");
+}
+
+const ALL_KEY = parseSub(undefined).key;
+
+/**
+ * One API for TCP and UDP, client and server (P2PD's pipe). Messages are dispatched to
+ * relays, then subscription queues, then message callbacks, then 'message' listeners.
+ */
+export abstract class Pipe extends EventEmitter<PipeEvents> {
+  abstract readonly proto: Proto;
+  abstract readonly kind: PipeKind;
+  /** The bound local address (actual port after bind). */
+  abstract readonly local: Endpoint;
+  /** The peer for connected pipes and UDP pipes opened with a destination. */
+  abstract readonly remote: Endpoint | undefined;
+  readonly route: RouteLike | undefined;
+  /** The last error reported while no 'error' listener was attached. */
+  lastError: Error | undefined;
+  protected readonly cfg: ResolvedOptions;
+  protected parent: Pipe | undefined;
+  private readonly subs = new Map<string, Subscription>();
+  private subList: Subscription[] = [];
+  /** Set when the catch-all queue is the only subscription: no regex or string work per message. */
+  private fastAll: Subscription | undefined;
+  private msgCbs: MsgCb[] = [];
+  private endCbs: EndCb[] = [];
+  private relays: Pipe[] = [];
+  private ended = false;
+  private endError: Error | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(cfg: ResolvedOptions, route: RouteLike | undefined, parent?: Pipe) {
+    super();
+    this.cfg = cfg;
+    this.route = route;
+    this.parent = parent;
+    if (cfg.onMessage && !parent) this.msgCbs.push(cfg.onMessage);
+    if (cfg.onEnd && !parent) this.endCbs.push(cfg.onEnd);
+  }
+
+  /** False once the pipe is closed (locally or by the peer). */
+  get isOpen(): boolean {
+    return !this.ended;
+  }
+
+  /** Sends one message. `dest` picks the peer on UDP and TCP-server pipes; resolves with the byte count. */
+  abstract send(data: Uint8Array | string, dest?: DestLike): Promise<number>;
+
+  /** Closes the transport; called once by close(). */
+  protected abstract closeTransport(reset: boolean): Promise<void>;
+
+  // --- subscriptions -------------------------------------------------------------------------
+
+  /** Adds (or returns the existing) queue for `[msgRegex, addrRegex]`. Throws ERR_BAD_REGEX. */
+  subscribe(sub?: SubLike, opts: SubscribeOptions = {}): Subscription {
+    const k = parseSub(sub);
+    const existing = this.subs.get(k.key);
+    if (existing) return existing;
+    const s = new Subscription(k, {
+      ...opts,
+      maxQueue: opts.maxQueue ?? this.cfg.maxQueue,
+      overflow: opts.overflow ?? this.cfg.overflow,
+    });
+    if (this.ended) s.close(this.closedError());
+    this.subs.set(k.key, s);
+    this.refreshSubs();
+    return s;
+  }
+
+  /** Removes a subscription; waiting recv() calls reject with ERR_NOT_SUBSCRIBED. */
+  unsubscribe(sub?: SubLike): boolean {
+    const k = parseSub(sub);
+    const s = this.subs.get(k.key);
+    if (!s) return false;
+    this.subs.delete(k.key);
+    s.close(new PipeError("ERR_NOT_SUBSCRIBED", "unsubscribed while waiting"));
+    this.refreshSubs();
+    return true;
+  }
+
+  /** The subscription for `sub`, if any. */
+  subscription(sub?: SubLike): Subscription | undefined {
+    return this.subs.get(sub === undefined ? ALL_KEY : parseSub(sub).key);
+  }
+
+  private refreshSubs(): void {
+    this.subList = [...this.subs.values()];
+    const only = this.subList.length === 1 ? this.subList[0] : undefined;
+    this.fastAll = only?.matchAll && !only.handler ? only : undefined;
+  }
+
+  // --- receiving -----------------------------------------------------------------------------
+
+  /** Awaits the next message of a subscription (UDP and TCP alike) and returns its bytes. */
+  async recv(opts: RecvOptions = {}): Promise<Buffer> {
+    return (await this.recvFull(opts)).data;
+  }
+
+  /** Like recv() but also returns the sender (`from`) and the pipe it came on. */
+  recvFull(opts: RecvOptions = {}): Promise<Message> {
+    let s: Subscription | undefined;
+    try {
+      s = this.subscription(opts.sub);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (!s) {
+      return Promise.reject(
+        new PipeError(
+          "ERR_NOT_SUBSCRIBED",
+          "recv() on a subscription that does not exist; subscribe() first",
+        ),
+      );
+    }
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(abortError(signal, "recv"));
+    let w: ReturnType<Subscription["next"]>;
+    try {
+      w = s.next();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const timeout = opts.timeout ?? opts.timeoutMs ?? this.cfg.recvTimeoutMs;
+    if (timeout === 0 && !signal) return w.promise;
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => w.cancel(abortError(signal as AbortSignal, "recv"));
+    if (timeout > 0) {
+      timer = setTimeout(
+        () => w.cancel(new PipeError("ERR_RECV_TIMEOUT", `no message within ${timeout} ms`)),
+        timeout,
+      );
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    w.promise.then(done, done);
+    return w.promise;
+  }
+
+  /** Async iteration over a subscription (created for the loop if missing); ends when the pipe closes. */
+  async *messages(opts: { sub?: SubLike; signal?: AbortSignal } = {}): AsyncGenerator<Message> {
+    const created = !this.subscription(opts.sub);
+    if (created) this.subscribe(opts.sub);
+    try {
+      for (;;) {
+        try {
+          const rOpts: RecvOptions = { sub: opts.sub, timeout: 0 };
+          if (opts.signal) rOpts.signal = opts.signal;
+          yield await this.recvFull(rOpts);
+        } catch (e) {
+          if (
+            e instanceof PipeError &&
+            (e.code === "ERR_CLOSED" || e.code === "ERR_NOT_SUBSCRIBED")
+          )
+            return;
+          throw e;
+        }
+      }
+    } finally {
+      if (created) this.unsubscribe(opts.sub);
+    }
+  }
+
+  // --- callbacks -----------------------------------------------------------------------------
+
+  /** Adds a message callback (sync or async; errors go to the 'error' event). Returns a remover. */
+  onMessage(cb: MsgCb): () => void {
+    this.msgCbs = [...this.msgCbs, cb];
+    return () => this.offMessage(cb);
+  }
+
+  offMessage(cb: MsgCb): void {
+    this.msgCbs = this.msgCbs.filter((c) => c !== cb);
+  }
+
+  /** Adds an end callback: runs once when the pipe closes, or soon if it already has. */
+  onEnd(cb: EndCb): () => void {
+    if (this.ended) {
+      queueMicrotask(() => this.runCb(() => cb(this, this.endError)));
+    } else {
+      this.endCbs = [...this.endCbs, cb];
+    }
+    return () => this.offEnd(cb);
+  }
+
+  offEnd(cb: EndCb): void {
+    this.endCbs = this.endCbs.filter((c) => c !== cb);
+  }
+
+  /** Every message received here is also sent to `other` (one direction; see link()). */
+  relayTo(other: Pipe): () => void {
+    if (other === this) throw new PipeError("ERR_BAD_ARG", "a pipe cannot relay to itself");
+    if (!this.relays.includes(other)) this.relays = [...this.relays, other];
+    return () => this.unrelay(other);
+  }
+
+  unrelay(other: Pipe): void {
+    this.relays = this.relays.filter((p) => p !== other);
+  }
+
+  /** Runs a user callback; a throw or a rejected promise becomes an 'error' event. */
+  protected runCb(fn: () => unknown): void {
+    try {
+      const r = fn();
+      if (r && typeof (r as Promise<unknown>).then === "function") {
+        (r as Promise<unknown>).then(undefined, (e: unknown) => this.reportError(e));
+      }
+    } catch (e) {
+      this.reportError(e);
+    }
+  }
+
+  /** Emits 'error' when someone listens; otherwise keeps it in `lastError` (debug-logged). */
+  protected reportError(e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.lastError = err;
+    if (this.listenerCount("error") > 0) this.emit("error", err);
+    else debug("unhandled pipe error: %s", err.message);
+  }
+
+  /** Delivers one received message (relays, queues, callbacks, listeners, then the parent server). */
+  protected dispatch(data: Buffer, from: Endpoint, origin: Pipe = this): void {
+    const msg: Message = { data, from, pipe: origin };
+    const relays = this.relays;
+    for (let i = 0; i < relays.length; i++) {
+      const r = relays[i] as Pipe;
+      r.send(data).then(undefined, (e: unknown) => this.reportError(e));
+    }
+    if (this.fastAll) {
+      this.fastAll.push(msg);
+    } else if (this.subList.length > 0) {
+      let mt: string | undefined;
+      let at: string | undefined;
+      const msgText = () => {
+        mt ??= data.toString("latin1");
+        return mt;
+      };
+      const addrText = () => {
+        at ??= addrString(from);
+        return at;
+      };
+      for (const s of this.subList) {
+        if (!s.matchAll && !s.matches(msgText, addrText)) continue;
+        const h = s.handler;
+        if (h) this.runCb(() => h(msg));
+        else s.push(msg);
+      }
+    }
+    const cbs = this.msgCbs;
+    for (let i = 0; i < cbs.length; i++) {
+      const cb = cbs[i] as MsgCb;
+      this.runCb(() => cb(msg));
+    }
+    if (this.listenerCount("message") > 0) this.emit("message", msg);
+    this.parent?.dispatch(data, from, origin);
+  }
+
+  // --- closing -------------------------------------------------------------------------------
+
+  protected closedError(): PipeError {
+    return new PipeError(
+      "ERR_CLOSED",
+      "pipe is closed",
+      this.endError ? { cause: this.endError } : undefined,
+    );
+  }
+
+  /** Marks the pipe closed: waiting recv() calls reject with ERR_CLOSED, end callbacks run once. */
+  protected markEnded(error?: Error): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.endError = error;
+    const err = this.closedError();
+    for (const s of this.subList) s.close(err);
+    const cbs = this.endCbs;
+    this.endCbs = [];
+    for (const cb of cbs) this.runCb(() => cb(this, error));
+    this.relays = [];
+    this.emit("close", error);
+  }
+
+  /** Closes the pipe and releases its sockets and timers; idempotent. `reset` sends a TCP RST. */
+  close(opts: { reset?: boolean } = {}): Promise<void> {
+    if (!this.closing) {
+      this.markEnded();
+      this.closing = this.closeTransport(opts.reset === true).catch((e: unknown) =>
+        this.reportError(e),
+      );
+    }
+    return this.closing;
+  }
+
+  /** `await using pipe = await pipeOpen(...)` closes it at scope end. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,205 @@
+import type { Endpoint } from "@p2pd/netifaces";
+import { PipeError } from "./errors.js";
+
+/** One pattern: a RegExp, a regex source string, or bytes (read as latin1). Empty = match all. */
+export type Pattern = RegExp | string | Uint8Array | null | undefined;
+
+/**
+ * A subscription: a message regex and a peer-address regex ("ip:port", no brackets).
+ * Accepted as the Python-style tuple `[msg, addr]` or an object `{ msg, addr }`.
+ */
+export type SubLike = readonly [Pattern?, Pattern?] | { msg?: Pattern; addr?: Pattern } | undefined;
+
+/** Match everything (P2PD's SUB_ALL). */
+export const SUB_ALL: SubLike = Object.freeze({});
+
+/**
+ * What happens when a bounded queue is full:
+ * - `drop-oldest` (default, as P2PD): the oldest queued message is discarded;
+ * - `drop-newest`: the arriving message is discarded;
+ * - `error`: the arriving message is discarded and the next recv() rejects with ERR_QUEUE_FULL.
+ */
+export type OverflowPolicy = "drop-oldest" | "drop-newest" | "error";
+
+/** What a pipe delivers: the payload, its sender and the pipe it arrived on (reply with `pipe.send`). */
+export interface Message {
+  data: Buffer;
+  from: Endpoint;
+  pipe: import("./pipe.js").Pipe;
+}
+
+export interface SubscribeOptions {
+  /** Queue bound (default: the pipe's `maxQueue`, 1000). 0 = unbounded. */
+  maxQueue?: number;
+  overflow?: OverflowPolicy;
+  /** Deliver matching messages to this function instead of queueing them. */
+  handler?: (msg: Message) => unknown;
+}
+
+function compile(p: Pattern, what: string): RegExp | null {
+  if (p === null || p === undefined) return null;
+  if (p instanceof RegExp) {
+    if (p.source === "(?:)") return null;
+    // Drop g/y so test() has no lastIndex state between messages.
+    return p.global || p.sticky ? new RegExp(p.source, p.flags.replace(/[gy]/g, "")) : p;
+  }
+  const src = typeof p === "string" ? p : Buffer.from(p).toString("latin1");
+  if (typeof p !== "string" && !(p instanceof Uint8Array)) {
+    throw new PipeError("ERR_BAD_REGEX", `${what} pattern must be a RegExp, string or bytes`);
+  }
+  if (src === "") return null;
+  try {
+    return new RegExp(src);
+  } catch (e) {
+    throw new PipeError("ERR_BAD_REGEX", `${what} pattern does not compile: ${src}`, { cause: e });
+  }
+}
+
+/** The compiled form of a SubLike plus its canonical key (order-sensitive, unlike P2PD's). */
+export interface SubKey {
+  key: string;
+  msg: RegExp | null;
+  addr: RegExp | null;
+}
+
+export function parseSub(sub: SubLike): SubKey {
+  let mp: Pattern;
+  let ap: Pattern;
+  if (sub === undefined || sub === null) {
+    mp = undefined;
+    ap = undefined;
+  } else if (Array.isArray(sub)) {
+    [mp, ap] = sub as readonly [Pattern?, Pattern?];
+  } else if (typeof sub === "object") {
+    mp = (sub as { msg?: Pattern }).msg;
+    ap = (sub as { addr?: Pattern }).addr;
+  } else {
+    throw new PipeError("ERR_BAD_REGEX", "a subscription is [msg, addr] or { msg, addr }");
+  }
+  const msg = compile(mp, "message");
+  const addr = compile(ap, "address");
+  const k = (r: RegExp | null) => (r ? `${r.source}/${r.flags}` : "");
+  return { key: `${k(msg)}\u0000${k(addr)}`, msg, addr };
+}
+
+type Waiter = {
+  resolve: (m: Message) => void;
+  reject: (e: Error) => void;
+};
+
+/** A subscription's bounded FIFO plus the recv() calls waiting on it. */
+export class Subscription {
+  readonly key: string;
+  readonly msg: RegExp | null;
+  readonly addr: RegExp | null;
+  readonly matchAll: boolean;
+  readonly maxQueue: number;
+  readonly overflow: OverflowPolicy;
+  readonly handler: ((msg: Message) => unknown) | undefined;
+  /** Messages discarded because the queue was full. */
+  dropped = 0;
+  private items: Message[] = [];
+  private head = 0;
+  private waiters: Waiter[] = [];
+  private overflowed = false;
+  private closedWith: Error | undefined;
+
+  constructor(
+    k: SubKey,
+    opts: Required<Pick<SubscribeOptions, "maxQueue" | "overflow">> & SubscribeOptions,
+  ) {
+    this.key = k.key;
+    this.msg = k.msg;
+    this.addr = k.addr;
+    this.matchAll = !k.msg && !k.addr;
+    this.maxQueue = opts.maxQueue;
+    this.overflow = opts.overflow;
+    this.handler = opts.handler;
+  }
+
+  /** Messages waiting to be received. */
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** Hands the message to a waiting recv(), or queues it under the overflow policy. */
+  push(m: Message): void {
+    const w = this.waiters.shift();
+    if (w) {
+      w.resolve(m);
+      return;
+    }
+    if (this.maxQueue > 0 && this.size >= this.maxQueue) {
+      this.dropped++;
+      if (this.overflow === "drop-newest") return;
+      if (this.overflow === "error") {
+        this.overflowed = true;
+        return;
+      }
+      this.items[this.head++] = undefined as unknown as Message;
+    }
+    this.items.push(m);
+    this.compact();
+  }
+
+  /** Reclaims consumed slots so a long-lived queue stays O(maxQueue) in memory. */
+  private compact(): void {
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Next message, or undefined; throws ERR_QUEUE_FULL once after an `error`-policy overflow. */
+  shift(): Message | undefined {
+    if (this.overflowed) {
+      this.overflowed = false;
+      throw new PipeError("ERR_QUEUE_FULL", "subscription queue overflowed; messages were dropped");
+    }
+    if (this.head >= this.items.length) return undefined;
+    const m = this.items[this.head] as Message;
+    this.items[this.head++] = undefined as unknown as Message;
+    this.compact();
+    return m;
+  }
+
+  /** Waits for the next message (queued ones first). The caller arranges timeouts. */
+  next(): { promise: Promise<Message>; cancel: (e: Error) => void } {
+    const m = this.shift();
+    if (m) return { promise: Promise.resolve(m), cancel: () => {} };
+    if (this.closedWith) return { promise: Promise.reject(this.closedWith), cancel: () => {} };
+    let waiter!: Waiter;
+    const promise = new Promise<Message>((resolve, reject) => {
+      waiter = { resolve, reject };
+    });
+    this.waiters.push(waiter);
+    return {
+      promise,
+      cancel: (e) => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) {
+          this.waiters.splice(i, 1);
+          waiter.reject(e);
+        }
+      },
+    };
+  }
+
+  /** Rejects every waiter; later waits reject at once (queued messages stay readable). */
+  close(e: Error): void {
+    this.closedWith = e;
+    const ws = this.waiters;
+    this.waiters = [];
+    for (const w of ws) w.reject(e);
+  }
+
+  /** True when the message and sender address match (unanchored search, as P2PD's findall). */
+  matches(msgText: () => string, addrText: () => string): boolean {
+    if (this.addr && !this.addr.test(addrText())) return false;
+    if (this.msg && !this.msg.test(msgText())) return false;
+    return true;
+  }
+}

@@ -1,0 +1,388 @@
+import * as net from "node:net";
+import type { Endpoint, RouteLike } from "@p2pd/netifaces";
+import {
+  checkPort,
+  type DestLike,
+  fromNode,
+  nodeHost,
+  sameEndpoint,
+  splitScope,
+} from "./address.js";
+import { abortError, PipeError } from "./errors.js";
+import { createDecoder, createEncoder, type Decoder, type Encoder } from "./framing.js";
+import type { ResolvedOptions } from "./options.js";
+import { Pipe, toBuffer } from "./pipe.js";
+
+const BIND_ERRORS = new Set(["EADDRINUSE", "EADDRNOTAVAIL", "EACCES", "EINVAL"]);
+
+function errno(e: unknown): string {
+  return (e as NodeJS.ErrnoException | undefined)?.code ?? "";
+}
+
+/** A connected TCP pipe: a client, or a child accepted by a TcpServerPipe. */
+export class TcpPipe extends Pipe {
+  readonly proto = "tcp" as const;
+  readonly kind: "tcp-client" | "tcp-child";
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  /** The underlying socket (for STUN over TCP, TLS upgrades, stats). */
+  readonly socket: net.Socket;
+  private readonly decoder: Decoder;
+  private readonly encoder: Encoder;
+  private drain: Promise<void> | undefined;
+  private readonly onFrame: (m: Buffer) => void;
+
+  constructor(
+    socket: net.Socket,
+    kind: "tcp-client" | "tcp-child",
+    cfg: ResolvedOptions,
+    route: RouteLike | undefined,
+    parent?: Pipe,
+  ) {
+    super(cfg, route, parent);
+    this.socket = socket;
+    this.kind = kind;
+    this.local = Object.freeze(fromNode(socket.localAddress ?? "", socket.localPort ?? 0));
+    this.remote = Object.freeze(fromNode(socket.remoteAddress ?? "", socket.remotePort ?? 0));
+    this.decoder = createDecoder(cfg.framing, cfg.maxMessageBytes);
+    this.encoder = createEncoder(cfg.framing, cfg.maxMessageBytes);
+    if (cfg.autoSubscribe !== false) this.subscribe();
+    const remote = this.remote;
+    this.onFrame = (m) => this.dispatch(m, remote);
+    socket.setNoDelay(cfg.noDelay);
+    socket.on("data", (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk, this.onFrame);
+      } catch (e) {
+        // A framing violation poisons the stream: report it, drop the connection.
+        this.reportError(e);
+        this.markEnded(e as Error);
+        socket.destroy();
+      }
+    });
+    socket.on("error", (e) => {
+      const err = new PipeError("ERR_SEND", `tcp ${errno(e) || "error"}: ${e.message}`, {
+        cause: e,
+      });
+      this.reportError(err);
+      this.markEnded(err);
+    });
+    socket.on("close", () => this.markEnded());
+  }
+
+  /** Sends one framed message; resolves at once while the socket buffer has room, else on 'drain'. */
+  send(data: Uint8Array | string, _dest?: DestLike): Promise<number> {
+    if (!this.isOpen || this.socket.destroyed) return Promise.reject(this.closedError());
+    let buf: Buffer;
+    let parts: Buffer[];
+    try {
+      buf = toBuffer(data);
+      parts = this.encoder(buf);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const s = this.socket;
+    let ok: boolean;
+    if (parts.length === 1) {
+      ok = s.write(parts[0] as Buffer);
+    } else {
+      s.cork();
+      for (let i = 0; i < parts.length - 1; i++) s.write(parts[i] as Buffer);
+      ok = s.write(parts[parts.length - 1] as Buffer);
+      s.uncork();
+    }
+    if (ok) return Promise.resolve(buf.length);
+    return this.waitDrain().then(() => buf.length);
+  }
+
+  private waitDrain(): Promise<void> {
+    this.drain ??= new Promise<void>((resolve, reject) => {
+      const done = () => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        this.drain = undefined;
+        if (this.socket.destroyed && this.socket.writableLength > 0) reject(this.closedError());
+        else resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
+    return this.drain;
+  }
+
+  /** Bytes received but not yet a complete message (framing). */
+  get bufferedBytes(): number {
+    return this.decoder.buffered;
+  }
+
+  protected closeTransport(reset: boolean): Promise<void> {
+    const s = this.socket;
+    if (s.destroyed && s.readyState === "closed") return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => s.destroy(), this.cfg.closeTimeoutMs);
+      s.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      if (reset) {
+        s.resetAndDestroy();
+      } else if (s.destroyed) {
+        // 'close' is already on its way.
+      } else {
+        // Flush what is queued, send FIN, then free the handle without waiting for the peer.
+        s.once("finish", () => s.destroy());
+        s.end();
+      }
+    });
+  }
+}
+
+/** A listening TCP pipe. Each connection becomes a TcpPipe child (accept() / async iteration). */
+export class TcpServerPipe extends Pipe {
+  readonly proto = "tcp" as const;
+  readonly kind = "tcp-server" as const;
+  readonly local: Endpoint;
+  readonly remote = undefined;
+  readonly server: net.Server;
+  private readonly kids = new Set<TcpPipe>();
+  private pending: TcpPipe[] = [];
+  private waiters: Array<{ resolve: (p: TcpPipe) => void; reject: (e: Error) => void }> = [];
+  private readonly childCfg: ResolvedOptions;
+
+  constructor(server: net.Server, cfg: ResolvedOptions, route: RouteLike | undefined) {
+    super(cfg, route);
+    this.server = server;
+    const a = server.address() as net.AddressInfo;
+    this.local = Object.freeze(fromNode(a.address, a.port));
+    // Children get their own callback lists (P2PD shared the server's lists by reference).
+    this.childCfg = { ...cfg, onMessage: undefined, onEnd: undefined, onConnection: undefined };
+    if (cfg.autoSubscribe === true) this.subscribe();
+    server.on("connection", (sock) => this.adopt(sock));
+    server.on("error", (e) => this.reportError(new PipeError("ERR_BIND", e.message, { cause: e })));
+    const up = cfg.onConnection;
+    if (up) this.on("connection", (child) => this.runCb(() => up(child)));
+  }
+
+  /** The connected children (removed when they close). */
+  get children(): ReadonlySet<TcpPipe> {
+    return this.kids;
+  }
+
+  private adopt(sock: net.Socket): void {
+    if (!this.isOpen) {
+      sock.destroy();
+      return;
+    }
+    const child = new TcpPipe(sock, "tcp-child", this.childCfg, this.route, this);
+    this.kids.add(child);
+    child.on("error", (e) => this.reportError(e));
+    child.onEnd(() => {
+      this.kids.delete(child);
+      this.pending = this.pending.filter((p) => p !== child);
+    });
+    this.emit("connection", child);
+    const w = this.waiters.shift();
+    if (w) {
+      w.resolve(child);
+    } else {
+      this.pending.push(child);
+      if (this.cfg.maxQueue > 0 && this.pending.length > this.cfg.maxQueue) this.pending.shift();
+    }
+  }
+
+  /** The next accepted client, in accept order. Rejects ERR_CLOSED / ERR_ABORTED / ERR_RECV_TIMEOUT. */
+  accept(opts: { signal?: AbortSignal; timeout?: number } = {}): Promise<TcpPipe> {
+    const ready = this.pending.shift();
+    if (ready) return Promise.resolve(ready);
+    if (!this.isOpen) return Promise.reject(this.closedError());
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(abortError(signal, "accept"));
+    return new Promise<TcpPipe>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.waiters = this.waiters.filter((x) => x !== w);
+      };
+      const w = {
+        resolve: (p: TcpPipe) => {
+          cleanup();
+          resolve(p);
+        },
+        reject: (e: Error) => {
+          cleanup();
+          reject(e);
+        },
+      };
+      const onAbort = () => w.reject(abortError(signal as AbortSignal, "accept"));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (opts.timeout && opts.timeout > 0) {
+        const ms = opts.timeout;
+        timer = setTimeout(
+          () => w.reject(new PipeError("ERR_RECV_TIMEOUT", `no connection within ${ms} ms`)),
+          ms,
+        );
+      }
+      this.waiters.push(w);
+    });
+  }
+
+  /** Async iteration of accepted clients until the server closes. */
+  async *clients(opts: { signal?: AbortSignal } = {}): AsyncGenerator<TcpPipe> {
+    for (;;) {
+      try {
+        yield await this.accept(opts);
+      } catch (e) {
+        if (e instanceof PipeError && e.code === "ERR_CLOSED") return;
+        throw e;
+      }
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncGenerator<TcpPipe> {
+    return this.clients();
+  }
+
+  /** Sends to the connected child whose address is `dest` (ERR_NO_DEST without one). */
+  send(data: Uint8Array | string, dest?: DestLike): Promise<number> {
+    if (!dest) {
+      return Promise.reject(
+        new PipeError("ERR_NO_DEST", "a TCP server pipe needs the client's address"),
+      );
+    }
+    if (!this.isOpen) return Promise.reject(this.closedError());
+    const { host, scopeId } = splitScope(dest.host);
+    const want = { host, port: dest.port, family: 4 as const, scopeId: dest.scopeId ?? scopeId };
+    for (const k of this.kids) if (sameEndpoint(k.remote, want)) return k.send(data);
+    return Promise.reject(
+      new PipeError("ERR_NO_DEST", `no client ${dest.host}:${dest.port} on this server`),
+    );
+  }
+
+  protected async closeTransport(reset: boolean): Promise<void> {
+    const err = this.closedError();
+    for (const w of [...this.waiters]) w.reject(err);
+    this.pending = [];
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.all([...this.kids].map((k) => k.close({ reset })));
+    await closed;
+  }
+}
+
+/** Opens a TCP connection from `bind` to `dest` (ERR_CONNECT, ERR_CONNECT_TIMEOUT, ERR_BIND, ERR_ABORTED). */
+export function connectTcp(
+  bind: Endpoint,
+  dest: Endpoint,
+  cfg: ResolvedOptions,
+  route: RouteLike | undefined,
+  signal: AbortSignal | undefined,
+): Promise<TcpPipe> {
+  if (signal?.aborted) return Promise.reject(abortError(signal, "connect"));
+  checkPort(dest.port, 1);
+  return new Promise<TcpPipe>((resolve, reject) => {
+    const wild = bind.host === "0.0.0.0" || bind.host === "::";
+    const opts: net.TcpNetConnectOpts = {
+      host: nodeHost(dest),
+      port: dest.port,
+      family: dest.family,
+      autoSelectFamily: false,
+    };
+    if (!wild) opts.localAddress = nodeHost(bind);
+    if (bind.port) opts.localPort = bind.port;
+    const sock = new net.Socket();
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => fail(abortError(signal as AbortSignal, "connect"));
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      sock.off("error", onError);
+    };
+    const fail = (e: Error) => {
+      cleanup();
+      sock.destroy();
+      reject(e);
+    };
+    const onError = (e: Error) => {
+      const code = errno(e);
+      const where = `${nodeHost(dest)}:${dest.port}`;
+      if (BIND_ERRORS.has(code)) {
+        fail(
+          new PipeError("ERR_BIND", `cannot bind ${nodeHost(bind)}:${bind.port} (${code})`, {
+            cause: e,
+          }),
+        );
+      } else {
+        fail(
+          new PipeError("ERR_CONNECT", `cannot connect to ${where} (${code || e.message})`, {
+            cause: e,
+          }),
+        );
+      }
+    };
+    sock.on("error", onError);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (cfg.connectTimeoutMs > 0) {
+      timer = setTimeout(
+        () =>
+          fail(
+            new PipeError(
+              "ERR_CONNECT_TIMEOUT",
+              `no TCP connection to ${nodeHost(dest)}:${dest.port} within ${cfg.connectTimeoutMs} ms`,
+            ),
+          ),
+        cfg.connectTimeoutMs,
+      );
+    }
+    sock.once("connect", () => {
+      cleanup();
+      resolve(new TcpPipe(sock, "tcp-client", cfg, route));
+    });
+    sock.connect(opts);
+  });
+}
+
+/** Listens on `bind` (ERR_BIND on failure, ERR_ABORTED). */
+export function listenTcp(
+  bind: Endpoint,
+  cfg: ResolvedOptions,
+  route: RouteLike | undefined,
+  signal: AbortSignal | undefined,
+): Promise<TcpServerPipe> {
+  if (signal?.aborted) return Promise.reject(abortError(signal, "listen"));
+  return new Promise<TcpServerPipe>((resolve, reject) => {
+    const server = net.createServer({ noDelay: cfg.noDelay });
+    const onAbort = () => {
+      server.off("error", onError);
+      server.close();
+      reject(abortError(signal as AbortSignal, "listen"));
+    };
+    const onError = (e: Error) => {
+      signal?.removeEventListener("abort", onAbort);
+      server.close();
+      reject(
+        new PipeError(
+          "ERR_BIND",
+          `cannot listen on ${nodeHost(bind)}:${bind.port} (${errno(e) || e.message})`,
+          {
+            cause: e,
+          },
+        ),
+      );
+    };
+    server.once("error", onError);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    server.listen(
+      {
+        host: nodeHost(bind),
+        port: bind.port,
+        backlog: cfg.backlog,
+        ipv6Only: bind.family === 6 && cfg.ipv6Only,
+      },
+      () => {
+        server.off("error", onError);
+        signal?.removeEventListener("abort", onAbort);
+        resolve(new TcpServerPipe(server, cfg, route));
+      },
+    );
+  });
+}

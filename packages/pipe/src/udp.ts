@@ -1,0 +1,172 @@
+import * as dgram from "node:dgram";
+import { isIP } from "node:net";
+import type { Endpoint, RouteLike } from "@p2pd/netifaces";
+import { type DestLike, fromNode, nodeHost, resolveDest } from "./address.js";
+import { abortError, PipeError } from "./errors.js";
+import type { ResolvedOptions } from "./options.js";
+import { Pipe, toBuffer } from "./pipe.js";
+
+/** Largest UDP payload: 65535 - 8 (UDP) - 20 (IPv4) / 65535 - 8 (IPv6 payload length excludes its header). */
+export const MAX_UDP_PAYLOAD = { 4: 65507, 6: 65527 } as const;
+
+/**
+ * A UDP pipe. It stays unconnected: `send()` defaults to the destination given at open, and
+ * datagrams from anyone are accepted (filter them with subscriptions), as in P2PD.
+ */
+export class UdpPipe extends Pipe {
+  readonly proto = "udp" as const;
+  readonly kind = "udp" as const;
+  readonly local: Endpoint;
+  readonly remote: Endpoint | undefined;
+  readonly socket: dgram.Socket;
+  private readonly family: 4 | 6;
+  private socketClosed = false;
+
+  constructor(
+    socket: dgram.Socket,
+    family: 4 | 6,
+    remote: Endpoint | undefined,
+    cfg: ResolvedOptions,
+    route: RouteLike | undefined,
+  ) {
+    super(cfg, route);
+    this.socket = socket;
+    this.family = family;
+    const a = socket.address();
+    this.local = Object.freeze(fromNode(a.address, a.port));
+    this.remote = remote ? Object.freeze({ ...remote }) : undefined;
+    if (cfg.autoSubscribe ?? remote !== undefined) this.subscribe();
+    socket.on("message", (data, rinfo) => this.dispatch(data, fromNode(rinfo.address, rinfo.port)));
+    socket.on("error", (e) => this.reportError(new PipeError("ERR_SEND", e.message, { cause: e })));
+    socket.on("close", () => {
+      this.socketClosed = true;
+      this.markEnded();
+    });
+  }
+
+  /** Sends one datagram to `dest` (default: the pipe's destination). */
+  send(data: Uint8Array | string, dest?: DestLike): Promise<number> {
+    if (!this.isOpen) return Promise.reject(this.closedError());
+    let buf: Buffer;
+    try {
+      buf = toBuffer(data);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const max = MAX_UDP_PAYLOAD[this.family];
+    if (buf.length > max) {
+      return Promise.reject(
+        new PipeError(
+          "ERR_MSG_TOO_LARGE",
+          `datagram of ${buf.length} B exceeds ${max} B (IPv${this.family})`,
+        ),
+      );
+    }
+    const to = dest ?? this.remote;
+    if (!to) {
+      return Promise.reject(
+        new PipeError("ERR_NO_DEST", "no destination: pass one to send() or open with dest"),
+      );
+    }
+    if (typeof to.host === "string" && typeof to.port === "number" && isIP(to.host) !== 0) {
+      return this.sendTo(buf, to);
+    }
+    return resolveDest(to, { family: this.family }).then((ep) => this.sendTo(buf, ep));
+  }
+
+  private sendTo(buf: Buffer, to: DestLike): Promise<number> {
+    const fam = to.host.includes(":") ? 6 : 4;
+    if (fam !== this.family) {
+      return Promise.reject(
+        new PipeError(
+          "ERR_FAMILY",
+          `an IPv${this.family} pipe cannot send to IPv${fam} ${to.host}`,
+        ),
+      );
+    }
+    return new Promise<number>((resolve, reject) => {
+      try {
+        this.socket.send(buf, to.port, nodeHost(to), (err) => {
+          if (err)
+            reject(
+              new PipeError("ERR_SEND", `sendto ${to.host}:${to.port} failed: ${err.message}`, {
+                cause: err,
+              }),
+            );
+          else resolve(buf.length);
+        });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        reject(
+          code === "ERR_SOCKET_BAD_PORT"
+            ? new PipeError("ERR_BAD_PORT", `bad port ${to.port}`, { cause: e })
+            : new PipeError("ERR_SEND", (e as Error).message, { cause: e }),
+        );
+      }
+    });
+  }
+
+  protected closeTransport(): Promise<void> {
+    if (this.socketClosed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
+
+/** Binds a UDP socket (ERR_BIND, ERR_ABORTED). */
+export function bindUdp(
+  bind: Endpoint,
+  remote: Endpoint | undefined,
+  cfg: ResolvedOptions,
+  route: RouteLike | undefined,
+  signal: AbortSignal | undefined,
+): Promise<UdpPipe> {
+  if (signal?.aborted) return Promise.reject(abortError(signal, "bind"));
+  return new Promise<UdpPipe>((resolve, reject) => {
+    const sock = dgram.createSocket({
+      type: bind.family === 6 ? "udp6" : "udp4",
+      reuseAddr: cfg.reuseAddr,
+      ipv6Only: bind.family === 6 && cfg.ipv6Only,
+      ...(cfg.recvBufferSize ? { recvBufferSize: cfg.recvBufferSize } : {}),
+      ...(cfg.sendBufferSize ? { sendBufferSize: cfg.sendBufferSize } : {}),
+    });
+    const onAbort = () => {
+      sock.off("error", onError);
+      sock.close();
+      reject(abortError(signal as AbortSignal, "bind"));
+    };
+    const onError = (e: Error) => {
+      signal?.removeEventListener("abort", onAbort);
+      try {
+        sock.close();
+      } catch {
+        // never bound: nothing to close
+      }
+      const code = (e as NodeJS.ErrnoException).code ?? e.message;
+      reject(
+        new PipeError("ERR_BIND", `cannot bind udp ${nodeHost(bind)}:${bind.port} (${code})`, {
+          cause: e,
+        }),
+      );
+    };
+    sock.once("error", onError);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    sock.bind({ address: nodeHost(bind), port: bind.port }, () => {
+      sock.off("error", onError);
+      signal?.removeEventListener("abort", onAbort);
+      try {
+        if (cfg.broadcast) sock.setBroadcast(true);
+      } catch (e) {
+        sock.close();
+        reject(new PipeError("ERR_BIND", "cannot enable broadcast", { cause: e }));
+        return;
+      }
+      resolve(new UdpPipe(sock, bind.family, remote, cfg, route));
+    });
+  });
+}
