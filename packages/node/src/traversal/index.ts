@@ -1,5 +1,15 @@
+export {
+  type ClockEstimate,
+  type ClockPing,
+  estimateClockOffset,
+  meetingTime,
+  peerClock,
+} from "./clock.js";
 export { type HostPort, TraversalError, type TraversalErrorCode, TurnError } from "./errors.js";
+export { openTcpMapping, type TcpMapping, udpMapping } from "./mapping.js";
 export { type MessageDuplex, MessageQueue } from "./message-queue.js";
+export { type DeltaLike, predictPorts } from "./predict.js";
+export { type TcpPunchOptions, tcpPunch } from "./tcp-punch.js";
 export { TurnClient, type TurnClientOptions } from "./turn-client.js";
 export {
   type ChannelData,

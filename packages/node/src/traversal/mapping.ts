@@ -1,0 +1,172 @@
+import type dgram from "node:dgram";
+import net from "node:net";
+import { type HostPort, TraversalError } from "./errors.js";
+import {
+  Attr,
+  decodeAddress,
+  decodeStun,
+  encodeStun,
+  getAttr,
+  newTransactionId,
+  StunClass,
+  StunMethod,
+  sameTransaction,
+} from "./stun-codec.js";
+
+// Fresh mappings for a punch, read from a STUN server. For TCP the STUN connection stays open
+// until the punch ends: closing it (FIN) can drop the NAT mapping we are about to use.
+
+function bindingRequest(tid: Uint8Array): Buffer {
+  return encodeStun({
+    method: StunMethod.binding,
+    cls: StunClass.request,
+    transactionId: tid,
+    attributes: [],
+  });
+}
+
+function mappedFrom(buf: Uint8Array, tid: Uint8Array): HostPort | undefined {
+  let m: ReturnType<typeof decodeStun>;
+  try {
+    m = decodeStun(buf);
+  } catch {
+    return undefined;
+  }
+  if (m.cls !== StunClass.success || m.method !== StunMethod.binding) return undefined;
+  if (!sameTransaction(m.transactionId, tid)) return undefined;
+  const x = getAttr(m, Attr.xorMappedAddress);
+  const plain = getAttr(m, Attr.mappedAddress);
+  try {
+    if (x) return decodeAddress(x, m.transactionId);
+    if (plain) return decodeAddress(plain, m.transactionId, false);
+  } catch {}
+  return undefined;
+}
+
+export interface TcpMapping {
+  local: HostPort;
+  mapped: HostPort;
+  /** The open STUN connection that keeps the mapping alive. */
+  socket: net.Socket;
+  close(): void;
+}
+
+/** Opens a TCP connection to a STUN server from `localPort` (0 = any) and reads its mapping. */
+export async function openTcpMapping(opts: {
+  stunServer: HostPort;
+  localAddress?: string;
+  localPort?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}): Promise<TcpMapping> {
+  const sock = net.connect({
+    host: opts.stunServer.host,
+    port: opts.stunServer.port,
+    localAddress: opts.localAddress,
+    localPort: opts.localPort || undefined,
+  });
+  const tid = newTransactionId();
+  try {
+    const mapped = await new Promise<HostPort>((resolve, reject) => {
+      let buf = Buffer.alloc(0);
+      const t = setTimeout(
+        () => reject(new TraversalError("ERR_STUN_TIMEOUT", "no STUN answer over TCP")),
+        opts.timeoutMs ?? 3000,
+      );
+      const onAbort = () =>
+        reject(
+          new TraversalError("ERR_PUNCH_ABORTED", "mapping aborted", {
+            cause: opts.signal?.reason,
+          }),
+        );
+      if (opts.signal?.aborted) onAbort();
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => {
+        clearTimeout(t);
+        opts.signal?.removeEventListener("abort", onAbort);
+        sock.off("data", onData);
+      };
+      const onData = (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length < 20) return;
+        const total = 20 + buf.readUInt16BE(2);
+        if (buf.length < total || total > 2048) {
+          if (total > 2048) {
+            done();
+            reject(new TraversalError("ERR_STUN_DECODE", "oversized STUN answer"));
+          }
+          return;
+        }
+        const m = mappedFrom(buf.subarray(0, total), tid);
+        done();
+        if (m) resolve(m);
+        else reject(new TraversalError("ERR_STUN_DECODE", "STUN answer without a usable mapping"));
+      };
+      sock.on("data", onData);
+      sock.once("error", (e) => {
+        done();
+        reject(new TraversalError("ERR_STUN_TIMEOUT", `STUN TCP: ${e.message}`));
+      });
+      sock.once("connect", () => sock.write(bindingRequest(tid)));
+    });
+    sock.on("error", () => {}); // late resets must not crash the process
+    return {
+      local: { host: sock.localAddress ?? "", port: sock.localPort ?? 0 },
+      mapped,
+      socket: sock,
+      close: () => sock.destroy(),
+    };
+  } catch (err) {
+    sock.destroy();
+    throw err;
+  }
+}
+
+/** Reads the mapping of an already bound UDP socket (RFC 8489 retransmissions, cut by timeout). */
+export async function udpMapping(
+  socket: dgram.Socket,
+  stunServer: HostPort,
+  opts: { timeoutMs?: number; rtoMs?: number; signal?: AbortSignal } = {},
+): Promise<HostPort> {
+  const tid = newTransactionId();
+  const req = bindingRequest(tid);
+  return new Promise<HostPort>((resolve, reject) => {
+    let rto = opts.rtoMs ?? 200;
+    let rtx: NodeJS.Timeout | undefined;
+    const t = setTimeout(() => {
+      done();
+      reject(new TraversalError("ERR_STUN_TIMEOUT", "no STUN answer over UDP"));
+    }, opts.timeoutMs ?? 3000);
+    const onAbort = () => {
+      done();
+      reject(
+        new TraversalError("ERR_PUNCH_ABORTED", "mapping aborted", { cause: opts.signal?.reason }),
+      );
+    };
+    const onMsg = (msg: Buffer, ri: dgram.RemoteInfo) => {
+      if (ri.address !== stunServer.host || ri.port !== stunServer.port) return;
+      const m = mappedFrom(msg, tid);
+      if (!m) return;
+      done();
+      resolve(m);
+    };
+    const done = () => {
+      clearTimeout(t);
+      if (rtx) clearTimeout(rtx);
+      socket.off("message", onMsg);
+      opts.signal?.removeEventListener("abort", onAbort);
+    };
+    if (opts.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    socket.on("message", onMsg);
+    const send = () => {
+      socket.send(req, stunServer.port, stunServer.host);
+      rtx = setTimeout(send, rto);
+      rto *= 2;
+    };
+    send();
+  });
+}
