@@ -1,1 +1,48 @@
-export {};
+// Port mapping on the local gateway: UPnP IGD (IPv4 mappings, IPv6 pinholes), NAT-PMP, PCP.
+export {
+  DoubleNatError,
+  PortMapBadResponseError,
+  PortMapClosedError,
+  PortMapError,
+  PortMapNoGatewayError,
+  PortMapRefusedError,
+  PortMapTimeoutError,
+  PortMapUnsupportedError,
+} from "./errors.js";
+export { defaultGateway, parseProcNetRoute } from "./gateway.js";
+export { ipFrom16, ipTo16 } from "./ip16.js";
+export {
+  createPortMapper,
+  type ExternalAddress,
+  type MapRequest,
+  type PortMapMethod,
+  type PortMapProtocol,
+  type PortMapper,
+  type PortMapperOptions,
+  type PortMapping,
+} from "./mapper.js";
+export {
+  decodeNatPmpExternalAddress,
+  decodeNatPmpMap,
+  encodeNatPmpExternalAddressRequest,
+  encodeNatPmpMapRequest,
+  NATPMP_PORT,
+  type NatPmpMapResult,
+} from "./natpmp.js";
+export {
+  decodePcpMapResponse,
+  encodePcpMapRequest,
+  type PcpMapRequest,
+  type PcpMapResult,
+} from "./pcp.js";
+export { judgeExternal, type Reachability, unreachableReason } from "./reach.js";
+export { buildSoapEnvelope, parseSoapResponse } from "./soap.js";
+export { buildMSearch, discoverIgd, parseSsdpResponse, type SsdpResponse } from "./ssdp.js";
+export {
+  type GenericEntry,
+  type IgdDescription,
+  parseIgdDescription,
+  UpnpGateway,
+  type UpnpService,
+} from "./upnp.js";
+export { parseXml, type XmlElement } from "./xml.js";

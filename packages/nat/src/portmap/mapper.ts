@@ -1,0 +1,579 @@
+import { randomBytes } from "node:crypto";
+import { isIPv6 } from "node:net";
+import { networkInterfaces } from "node:os";
+import {
+  DoubleNatError,
+  PortMapClosedError,
+  PortMapError,
+  PortMapNoGatewayError,
+  PortMapRefusedError,
+} from "./errors.js";
+import { defaultGateway } from "./gateway.js";
+import {
+  decodeNatPmpExternalAddress,
+  decodeNatPmpMap,
+  encodeNatPmpExternalAddressRequest,
+  encodeNatPmpMapRequest,
+  NATPMP_PORT,
+} from "./natpmp.js";
+import { decodePcpMapResponse, encodePcpMapRequest } from "./pcp.js";
+import { judgeExternal, unreachableReason } from "./reach.js";
+import { discoverIgd, SSDP_ADDRESS } from "./ssdp.js";
+import { udpExchange } from "./udp.js";
+import { type GenericEntry, UpnpGateway } from "./upnp.js";
+
+export type PortMapMethod = "upnp" | "natpmp" | "pcp" | "upnp-pinhole";
+export type PortMapProtocol = "tcp" | "udp";
+
+export interface PortMapperOptions {
+  /** Aborting it closes the mapper (mappings are removed, best effort). */
+  signal?: AbortSignal;
+  /** Gateway for NAT-PMP/PCP and unicast SSDP; default: the default route in /proc/net/route. */
+  gateway?: string;
+  /** Methods to try, in order. Default ["pcp", "natpmp", "upnp"]; "upnp-pinhole" serves IPv6. */
+  methods?: PortMapMethod[];
+  /** Per-request deadline in ms (default 2000). */
+  timeoutMs?: number;
+  /** SSDP discovery deadline in ms (default 1500). Discovery starts at once, in the background. */
+  discoveryTimeoutMs?: number;
+  /** M-SEARCH destinations; default the SSDP multicast group plus the gateway (unicast). */
+  ssdpAddresses?: string[];
+  /** Skip SSDP: the IGD description URL. */
+  upnpLocation?: string;
+  /** Our public address as seen from outside (e.g. by STUN): a different gateway address means double NAT. */
+  observedExternalIp?: string;
+  /** "report" (default): reachable=false with a reason; "throw": remove the mapping and throw DoubleNatError. */
+  doubleNat?: "report" | "throw";
+  /** UPnP mapping description (default "p2pd"). */
+  description?: string;
+  /** Renew leases at half their lifetime (default true). */
+  renew?: boolean;
+  /** Read the default route from this file (tests). */
+  routeFile?: string;
+  /** Called when a lease is renewed or lost. */
+  onChange?: (mapping: PortMapping, event: "renewed" | "lost", error?: unknown) => void;
+  /** Debug log, off by default. */
+  log?: (line: string) => void;
+}
+
+export interface MapRequest {
+  /** Internal (local) port. */
+  port: number;
+  proto?: PortMapProtocol;
+  /** Requested lease in seconds (default 7200); the gateway may grant another. */
+  lifetime?: number;
+  /** Requested external port (default: same as `port`). */
+  externalPort?: number;
+  /** Internal address to map to; default our address towards the gateway (IPv6: a global one). */
+  internalAddress?: string;
+  /** 6 asks for an IPv6 pinhole (method "upnp-pinhole"). Default 4, or 6 when internalAddress is IPv6. */
+  family?: 4 | 6;
+  signal?: AbortSignal;
+}
+
+export interface PortMapping {
+  method: PortMapMethod;
+  protocol: PortMapProtocol;
+  internal: { ip: string; port: number };
+  external: { ip: string; port: number };
+  /** Granted lease in seconds; 0 = permanent. */
+  lifetime: number;
+  /** When the lease ends (ms since epoch); undefined when permanent. */
+  expiresAt?: number;
+  gateway: string;
+  /** False when the gateway's external address cannot be reached from the internet (double NAT). */
+  reachable: boolean;
+  reason?: string;
+  renewals: number;
+  /** PCP nonce (hex) / UPnP pinhole UniqueID, needed to renew and delete. */
+  handle?: string;
+}
+
+export interface ExternalAddress {
+  ip: string;
+  method: PortMapMethod;
+  gateway: string;
+  reachable: boolean;
+  reason?: string;
+}
+
+export interface PortMapper {
+  /** Tries each method in order; resolves with the first mapping a gateway granted. */
+  add(req: MapRequest): Promise<PortMapping>;
+  /** Removes a mapping made here, or (for one made by another process) by port via UPnP then NAT-PMP. */
+  remove(req: {
+    port: number;
+    proto?: PortMapProtocol;
+    externalPort?: number;
+    signal?: AbortSignal;
+  }): Promise<{
+    method: PortMapMethod;
+    external: { ip?: string; port: number };
+  }>;
+  /** Mappings made by this mapper and still held. */
+  list(): PortMapping[];
+  /** Every mapping the UPnP gateway holds (any client). */
+  listGateway(signal?: AbortSignal): Promise<GenericEntry[]>;
+  /** The gateway's external address, from the first method that answers. */
+  externalAddress(signal?: AbortSignal): Promise<ExternalAddress>;
+  /** Stops renewals and timers; removes the mappings unless removeMappings is false. */
+  close(options?: { removeMappings?: boolean; signal?: AbortSignal }): Promise<void>;
+}
+
+interface Held {
+  mapping: PortMapping;
+  req: Required<Pick<MapRequest, "port" | "proto" | "lifetime">> & { externalPort: number };
+  timer?: NodeJS.Timeout;
+}
+
+const key = (proto: string, port: number): string => `${proto}/${port}`;
+
+function globalIPv6(): string | undefined {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? [])
+      if (a.family === "IPv6" && !a.internal && !unreachableReason(a.address)) return a.address;
+  return undefined;
+}
+
+export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const methods = options.methods ?? ["pcp", "natpmp", "upnp"];
+  const log = options.log;
+  const life = new AbortController();
+  const held = new Map<string, Held>();
+  let closed = false;
+
+  const gatewayP: Promise<string | undefined> = options.gateway
+    ? Promise.resolve(options.gateway)
+    : defaultGateway({
+        signal: life.signal,
+        ...(options.routeFile ? { routeFile: options.routeFile } : {}),
+      });
+  gatewayP.catch(() => {});
+
+  // UPnP discovery runs in the background from the start; add() waits for it only if it needs UPnP.
+  let upnpP: Promise<UpnpGateway> | undefined;
+  const upnp = (): Promise<UpnpGateway> => {
+    upnpP ??= (async () => {
+      let location = options.upnpLocation;
+      if (!location) {
+        const gw = await gatewayP;
+        const addresses = options.ssdpAddresses ?? [SSDP_ADDRESS, ...(gw ? [gw] : [])];
+        const found = await discoverIgd({
+          signal: life.signal,
+          timeoutMs: options.discoveryTimeoutMs ?? 1500,
+          addresses,
+          ...(log ? { log } : {}),
+        });
+        if (!found) throw new PortMapNoGatewayError("UPnP: no IGD answered the SSDP search");
+        log?.(`upnp: IGD at ${found.location}`);
+        location = found.location;
+      }
+      return UpnpGateway.fromLocation(location, { signal: life.signal, timeoutMs });
+    })();
+    return upnpP;
+  };
+  if (methods.includes("upnp") || methods.includes("upnp-pinhole")) upnp().catch(() => {});
+
+  const onAbort = (): void => {
+    void close().catch(() => {});
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  async function natGateway(): Promise<string> {
+    const gw = await gatewayP;
+    if (!gw) throw new PortMapNoGatewayError("no default gateway (no default route)");
+    return gw;
+  }
+
+  function both(signal?: AbortSignal): AbortSignal {
+    return signal ? AbortSignal.any([signal, life.signal]) : life.signal;
+  }
+
+  async function natpmpExternal(signal: AbortSignal): Promise<{ ip: string; gateway: string }> {
+    const gateway = await natGateway();
+    const r = await udpExchange({
+      gateway,
+      port: NATPMP_PORT,
+      build: () => encodeNatPmpExternalAddressRequest(),
+      match: (p) => decodeNatPmpExternalAddress(p),
+      signal,
+      timeoutMs,
+      what: "NAT-PMP external address",
+    });
+    return { ip: r.ip, gateway };
+  }
+
+  // One method, one attempt: map (or renew, or with lifetime 0 delete) and describe the result.
+  async function via(
+    method: PortMapMethod,
+    req: Held["req"] & { internalAddress?: string },
+    signal: AbortSignal,
+    handle?: string,
+  ): Promise<Omit<PortMapping, "reachable" | "reason" | "renewals" | "expiresAt">> {
+    const { port, proto, lifetime, externalPort } = req;
+    if (method === "natpmp") {
+      const gateway = await natGateway();
+      let local = "";
+      const r = await udpExchange({
+        gateway,
+        port: NATPMP_PORT,
+        build: (l) => {
+          local = l;
+          return encodeNatPmpMapRequest({
+            protocol: proto,
+            internalPort: port,
+            externalPort: lifetime ? externalPort : 0,
+            lifetime,
+          });
+        },
+        match: (p) => decodeNatPmpMap(p, proto),
+        signal,
+        timeoutMs,
+        what: "NAT-PMP map",
+      });
+      const ip = lifetime ? (await natpmpExternal(signal)).ip : "";
+      return {
+        method,
+        protocol: proto,
+        internal: { ip: req.internalAddress ?? local, port },
+        external: { ip, port: r.externalPort },
+        lifetime: r.lifetime,
+        gateway,
+      };
+    }
+    if (method === "pcp") {
+      const gateway = await natGateway();
+      const nonce = handle ? Buffer.from(handle, "hex") : randomBytes(12);
+      let local = "";
+      const r = await udpExchange({
+        gateway,
+        port: NATPMP_PORT,
+        build: (l) => {
+          local = l;
+          return encodePcpMapRequest({
+            clientIp: l,
+            nonce,
+            protocol: proto,
+            internalPort: port,
+            externalPort,
+            lifetime,
+          });
+        },
+        match: (p) => decodePcpMapResponse(p, { nonce, protocol: proto, internalPort: port }),
+        signal,
+        timeoutMs,
+        what: "PCP map",
+      });
+      return {
+        method,
+        protocol: proto,
+        internal: { ip: local, port },
+        external: { ip: r.externalIp, port: r.externalPort },
+        lifetime: r.lifetime,
+        gateway,
+        handle: Buffer.from(nonce).toString("hex"),
+      };
+    }
+    const gw = await upnp();
+    const gateway = new URL(gw.location).hostname;
+    if (method === "upnp-pinhole") {
+      const ip = req.internalAddress ?? globalIPv6();
+      if (!ip || !isIPv6(ip))
+        throw new PortMapNoGatewayError("UPnP pinhole: no global IPv6 address here");
+      let id = handle ? Number(handle) : undefined;
+      if (id !== undefined && lifetime === 0) await gw.deletePinhole(id, signal);
+      else if (id !== undefined) await gw.updatePinhole(id, lifetime, signal);
+      else
+        id = await gw.addPinhole(
+          { internalClient: ip, internalPort: port, protocol: proto, lifetime },
+          signal,
+        );
+      return {
+        method,
+        protocol: proto,
+        internal: { ip, port },
+        external: { ip, port },
+        lifetime,
+        gateway,
+        handle: String(id),
+      };
+    }
+    if (lifetime === 0 && handle === "delete") {
+      await gw.deletePortMapping(externalPort, proto, signal);
+      return {
+        method,
+        protocol: proto,
+        internal: { ip: gw.localAddress, port },
+        external: { ip: "", port: externalPort },
+        lifetime: 0,
+        gateway,
+      };
+    }
+    const ip = await gw.externalIp(signal); // also learns our LAN address
+    const internalClient = req.internalAddress ?? gw.localAddress;
+    const r = await gw.addPortMapping(
+      {
+        externalPort,
+        protocol: proto,
+        internalPort: port,
+        internalClient,
+        lifetime,
+        description: options.description ?? "p2pd",
+        anyPort: true,
+      },
+      signal,
+    );
+    return {
+      method,
+      protocol: proto,
+      internal: { ip: internalClient, port },
+      external: { ip, port: r.externalPort },
+      lifetime: r.lifetime,
+      gateway,
+    };
+  }
+
+  function schedule(h: Held): void {
+    clearTimeout(h.timer);
+    const m = h.mapping;
+    if (options.renew === false || closed || m.lifetime === 0 || m.expiresAt === undefined) return;
+    const remaining = m.expiresAt - Date.now();
+    // Renew at half the lease; after a failure, retry at half of what is left.
+    const wait = Math.max(500, Math.min(remaining / 2, 2 ** 31 - 1));
+    h.timer = setTimeout(() => void renew(h), wait);
+    h.timer.unref?.();
+  }
+
+  async function renew(h: Held): Promise<void> {
+    if (closed) return;
+    const m = h.mapping;
+    try {
+      const r = await via(
+        m.method,
+        { ...h.req, externalPort: m.external.port, internalAddress: m.internal.ip },
+        life.signal,
+        m.handle,
+      );
+      m.lifetime = r.lifetime;
+      m.expiresAt = r.lifetime ? Date.now() + r.lifetime * 1000 : undefined;
+      m.external = r.external.ip ? r.external : { ...r.external, ip: m.external.ip };
+      m.renewals++;
+      log?.(`${m.method}: renewed ${m.protocol}/${m.internal.port} for ${r.lifetime} s`);
+      options.onChange?.(m, "renewed");
+    } catch (e) {
+      if (closed) return;
+      log?.(`${m.method}: renewal failed: ${(e as Error).message}`);
+      if (m.expiresAt !== undefined && Date.now() >= m.expiresAt) {
+        held.delete(key(m.protocol, m.internal.port));
+        options.onChange?.(m, "lost", e);
+        return;
+      }
+    }
+    schedule(h);
+  }
+
+  async function add(r: MapRequest): Promise<PortMapping> {
+    if (closed) throw new PortMapClosedError();
+    const proto = r.proto ?? "tcp";
+    if (proto !== "tcp" && proto !== "udp")
+      throw new TypeError(`proto must be tcp or udp, got ${String(proto)}`);
+    for (const [n, v] of [
+      ["port", r.port],
+      ["externalPort", r.externalPort ?? r.port],
+    ] as const)
+      if (!Number.isInteger(v) || v < 1 || v > 65535)
+        throw new RangeError(`${n} must be 1..65535, got ${v}`);
+    const lifetime = r.lifetime ?? 7200;
+    if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 0xffffffff)
+      throw new RangeError(`lifetime must be a positive integer, got ${lifetime}`);
+    const family = r.family ?? (r.internalAddress && isIPv6(r.internalAddress) ? 6 : 4);
+    const req = {
+      port: r.port,
+      proto,
+      lifetime,
+      externalPort: r.externalPort ?? r.port,
+      ...(r.internalAddress ? { internalAddress: r.internalAddress } : {}),
+    };
+    const order = methods.filter((m) => (family === 6) === (m === "upnp-pinhole"));
+    if (order.length === 0)
+      throw new PortMapNoGatewayError(`no method for IPv${family} in [${methods.join(", ")}]`);
+    const errors: PortMapError[] = [];
+    const signal = both(r.signal);
+    for (const method of order) {
+      try {
+        const got = await via(method, req, signal);
+        const judged =
+          method === "upnp-pinhole"
+            ? judgeExternal(got.external.ip)
+            : judgeExternal(got.external.ip, options.observedExternalIp);
+        const mapping: PortMapping = {
+          ...got,
+          ...(got.lifetime ? { expiresAt: Date.now() + got.lifetime * 1000 } : {}),
+          reachable: judged.reachable,
+          ...(judged.reason ? { reason: judged.reason } : {}),
+          renewals: 0,
+        };
+        log?.(`${method}: mapped ${proto}/${r.port} -> ${got.external.ip}:${got.external.port}`);
+        if (!judged.reachable && options.doubleNat === "throw") {
+          await via(
+            method,
+            { ...req, lifetime: 0, externalPort: got.external.port },
+            signal,
+            got.handle ?? "delete",
+          ).catch(() => {});
+          throw new DoubleNatError(
+            got.external.ip,
+            `${got.external.ip} (${judged.reason}) from ${method} on ${got.gateway}`,
+          );
+        }
+        const k = key(proto, r.port);
+        clearTimeout(held.get(k)?.timer);
+        const h: Held = { mapping, req: { ...req, externalPort: got.external.port } };
+        held.set(k, h);
+        schedule(h);
+        return { ...mapping };
+      } catch (e) {
+        if (signal.aborted) throw r.signal?.aborted ? r.signal.reason : new PortMapClosedError();
+        if (e instanceof DoubleNatError || !(e instanceof PortMapError)) throw e;
+        log?.(`${method}: ${e.message}`);
+        errors.push(e);
+      }
+    }
+    throw pickError(errors, order);
+  }
+
+  async function remove(r: {
+    port: number;
+    proto?: PortMapProtocol;
+    externalPort?: number;
+    signal?: AbortSignal;
+  }) {
+    if (closed) throw new PortMapClosedError();
+    const proto = r.proto ?? "tcp";
+    const signal = both(r.signal);
+    const h = held.get(key(proto, r.port));
+    if (h) {
+      clearTimeout(h.timer);
+      held.delete(key(proto, r.port));
+      const m = h.mapping;
+      await via(
+        m.method,
+        { ...h.req, lifetime: 0, externalPort: m.external.port, internalAddress: m.internal.ip },
+        signal,
+        m.handle ?? "delete",
+      );
+      return { method: m.method, external: { ip: m.external.ip, port: m.external.port } };
+    }
+    // Not ours: UPnP deletes by external port, NAT-PMP by internal port. PCP needs the nonce.
+    const externalPort = r.externalPort ?? r.port;
+    const errors: PortMapError[] = [];
+    const order = (["upnp", "natpmp"] as const).filter((m) => methods.includes(m));
+    for (const method of order) {
+      try {
+        await via(method, { port: r.port, proto, lifetime: 0, externalPort }, signal, "delete");
+        return { method, external: { port: externalPort } };
+      } catch (e) {
+        if (signal.aborted) throw r.signal?.aborted ? r.signal.reason : new PortMapClosedError();
+        if (!(e instanceof PortMapError)) throw e;
+        errors.push(e);
+      }
+    }
+    throw pickError(errors, [...order]);
+  }
+
+  async function externalAddress(s?: AbortSignal): Promise<ExternalAddress> {
+    if (closed) throw new PortMapClosedError();
+    const signal = both(s);
+    const errors: PortMapError[] = [];
+    const order = methods.filter((m) => m === "natpmp" || m === "upnp");
+    for (const method of order) {
+      try {
+        const { ip, gateway } =
+          method === "natpmp"
+            ? await natpmpExternal(signal)
+            : await upnp().then(async (g) => ({
+                ip: await g.externalIp(signal),
+                gateway: new URL(g.location).hostname,
+              }));
+        const j = judgeExternal(ip, options.observedExternalIp);
+        return {
+          ip,
+          method,
+          gateway,
+          reachable: j.reachable,
+          ...(j.reason ? { reason: j.reason } : {}),
+        };
+      } catch (e) {
+        if (signal.aborted) throw s?.aborted ? s.reason : new PortMapClosedError();
+        if (!(e instanceof PortMapError)) throw e;
+        errors.push(e);
+      }
+    }
+    throw pickError(errors, order);
+  }
+
+  async function close(o: { removeMappings?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    if (closed) return;
+    closed = true;
+    options.signal?.removeEventListener("abort", onAbort);
+    const all = [...held.values()];
+    held.clear();
+    for (const h of all) clearTimeout(h.timer);
+    if (o.removeMappings !== false) {
+      // Deletions get their own short deadline: the life signal is about to be aborted.
+      const signal = o.signal ?? AbortSignal.timeout(timeoutMs * 2);
+      await Promise.allSettled(
+        all.map((h) =>
+          via(
+            h.mapping.method,
+            {
+              ...h.req,
+              lifetime: 0,
+              externalPort: h.mapping.external.port,
+              internalAddress: h.mapping.internal.ip,
+            },
+            signal,
+            h.mapping.handle ?? "delete",
+          ),
+        ),
+      );
+    }
+    life.abort(new PortMapClosedError());
+  }
+
+  return {
+    add,
+    remove,
+    list: () => [...held.values()].map((h) => ({ ...h.mapping })),
+    listGateway: async (s) => {
+      if (closed) throw new PortMapClosedError();
+      return (await upnp()).listPortMappings(both(s));
+    },
+    externalAddress,
+    close,
+  };
+}
+
+// The most telling failure: a gateway that said no beats one that said nothing.
+function pickError(errors: PortMapError[], order: string[]): PortMapError {
+  const rank = [
+    "ERR_PORTMAP_REFUSED",
+    "ERR_PORTMAP_BAD_RESPONSE",
+    "ERR_PORTMAP_TIMEOUT",
+    "ERR_PORTMAP_UNSUPPORTED",
+    "ERR_PORTMAP_NO_GATEWAY",
+  ];
+  const best = [...errors].sort((a, b) => rank.indexOf(a.code) - rank.indexOf(b.code))[0];
+  const summary = errors.map((e) => e.message).join("; ");
+  if (!best)
+    return new PortMapNoGatewayError(`no port-mapping method to try (${order.join(", ")})`);
+  const E = best.constructor as new (m: string, ...rest: unknown[]) => PortMapError;
+  if (best instanceof PortMapRefusedError)
+    return new PortMapRefusedError(summary, best.gatewayCode, { cause: errors });
+  try {
+    return new E(summary, { cause: errors });
+  } catch {
+    return best;
+  }
+}

@@ -1,0 +1,153 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "../../../..");
+
+/** Why the namespace lab cannot run here, or undefined when it can. */
+export function labMissing(): string | undefined {
+  if (process.getuid?.() !== 0) return "needs root (network namespaces)";
+  for (const [bin, pkg] of [
+    ["/usr/sbin/miniupnpd", "miniupnpd"],
+    ["/usr/sbin/nft", "nftables"],
+    ["/usr/bin/ip", "iproute2"],
+  ] as const)
+    if (!existsSync(bin) && !existsSync(bin.replace("/usr", "")))
+      return `needs ${bin} (Debian: ${pkg})`;
+  return undefined;
+}
+
+/** Bundles a test script (and the ../src it imports) into one .mjs that plain node can run. */
+export async function bundle(entry: string, outDir: string): Promise<string> {
+  const out = join(outDir, `${entry.replace(/[^\w]/g, "_")}.mjs`);
+  await run(join(repo, "node_modules/.bin/esbuild"), [
+    join(here, entry),
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node20",
+    `--outfile=${out}`,
+    "--log-level=warning",
+  ]);
+  return out;
+}
+
+export class Lab {
+  readonly id = randomBytes(3).toString("hex");
+  readonly state = mkdtempSync(join(tmpdir(), "pm-lab-"));
+  readonly lan = `pm-${this.id}-lan`;
+  readonly rtr = `pm-${this.id}-rtr`;
+  readonly wan = `pm-${this.id}-wan`;
+  readonly wanIp: string;
+  readonly gatewayLan = "192.168.77.1";
+
+  constructor(wanIp = "11.11.11.1") {
+    this.wanIp = wanIp;
+  }
+
+  async up(): Promise<void> {
+    await run(join(here, "lab.sh"), ["up", this.id, this.state, this.wanIp], { timeout: 20_000 });
+  }
+
+  async down(): Promise<void> {
+    await run(join(here, "lab.sh"), ["down", this.id, this.state]).catch(() => {});
+    rmSync(this.state, { recursive: true, force: true });
+  }
+
+  async exec(
+    ns: string,
+    cmd: string[],
+    timeout = 15_000,
+  ): Promise<{ stdout: string; stderr: string }> {
+    return run("ip", ["netns", "exec", ns, ...cmd], { timeout });
+  }
+
+  /** The router's nftables rules that miniupnpd added. */
+  async upnpRules(): Promise<string> {
+    const r = await this.exec(this.rtr, [
+      "nft",
+      "list",
+      "chain",
+      "inet",
+      "miniupnpd",
+      "prerouting_miniupnpd",
+    ]);
+    return r.stdout;
+  }
+
+  /**
+   * From the WAN host: does ip:port answer? TCP expects the LAN server's "hello", UDP an echo.
+   * Returns true/false, never throws for "unreachable".
+   */
+  async reachableFromWan(ip: string, port: number, proto: "tcp" | "udp"): Promise<boolean> {
+    const script =
+      proto === "tcp"
+        ? `const s=require("net").connect(${port},"${ip}");let d="";s.on("data",c=>d+=c);s.on("end",()=>{console.log(d.trim());process.exit(0)});s.on("error",()=>{console.log("fail");process.exit(0)});setTimeout(()=>{console.log("fail");process.exit(0)},1500);`
+        : `const s=require("dgram").createSocket("udp4");s.on("message",m=>{console.log(String(m));process.exit(0)});s.on("error",()=>{});let n=0;const t=setInterval(()=>{s.send("hello",${port},"${ip}");if(++n>6){console.log("fail");process.exit(0)}},200);s.send("hello",${port},"${ip}");`;
+    const r = await this.exec(this.wan, [process.execPath, "-e", script]);
+    return r.stdout.trim() === "hello";
+  }
+}
+
+/** A port mapper living in a namespace, driven over JSON lines. */
+export class Agent {
+  private readonly child: ChildProcess;
+  private next = 1;
+  private readonly waiting = new Map<
+    number,
+    (v: { ok: boolean; value?: unknown; error?: AgentError }) => void
+  >();
+  stderr = "";
+
+  constructor(ns: string, script: string) {
+    this.child = spawn("ip", ["netns", "exec", ns, process.execPath, script], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    this.child.stderr?.on("data", (d) => (this.stderr += d));
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+      const msg = JSON.parse(line) as {
+        id: number;
+        ok: boolean;
+        value?: unknown;
+        error?: AgentError;
+      };
+      this.waiting.get(msg.id)?.(msg);
+      this.waiting.delete(msg.id);
+    });
+  }
+
+  /** Resolves with the op's value; rejects with an AgentError carrying the remote code. */
+  call<T = unknown>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((res, rej) => {
+      this.waiting.set(id, (m) => {
+        if (m.ok) res(m.value as T);
+        else rej(Object.assign(new Error(m.error?.message ?? "agent error"), m.error));
+      });
+      this.child.stdin?.write(`${JSON.stringify({ id, op, args })}\n`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once("exit", r));
+    this.child.stdin?.end();
+    const t = setTimeout(() => this.child.kill("SIGKILL"), 8000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+export interface AgentError {
+  name?: string;
+  code?: string;
+  message?: string;
+  gatewayCode?: number;
+}

@@ -1,0 +1,100 @@
+#!/bin/bash
+# A NATed LAN behind a miniupnpd router, and a host on the router's WAN side.
+#   pm-<id>-lan  lan0 192.168.77.2/24, fd77::2/64   default via the router
+#   pm-<id>-rtr  lan0 192.168.77.1/24, fd77::1/64   wan0 11.11.11.1/24, 2001:db8:11::1/64
+#                nftables masquerade + forward filter; miniupnpd (UPnP IGD, NAT-PMP, PCP)
+#   pm-<id>-wan  wan0 11.11.11.2/24, 2001:db8:11::2/64   no default route: nothing leaves the machine
+# miniupnpd refuses reserved WAN addresses (RFC 1918, CGNAT, documentation ranges), hence 11.11.11.0/24;
+# these namespaces have no link to any real network.
+# Usage: lab.sh up ID STATE_DIR [WAN_IP] | lab.sh down ID STATE_DIR
+set -euo pipefail
+cmd=$1 id=$2 state=$3
+lan=pm-$id-lan rtr=pm-$id-rtr wan=pm-$id-wan
+wan_ip=${4:-11.11.11.1}
+
+down() {
+  if [ -f "$state/miniupnpd.pid" ]; then kill "$(cat "$state/miniupnpd.pid")" 2>/dev/null || true; fi
+  for ns in $lan $rtr $wan; do ip netns del "$ns" 2>/dev/null || true; done
+}
+
+if [ "$cmd" = down ]; then down; exit 0; fi
+[ "$cmd" = up ] || { echo "usage: $0 up|down ID STATE_DIR" >&2; exit 2; }
+mkdir -p "$state"
+down
+for ns in $lan $rtr $wan; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
+ip -n "$rtr" link add lan0 type veth peer name lan0 netns "$lan"
+ip -n "$rtr" link add wan0 type veth peer name wan0 netns "$wan"
+prefix=${wan_ip%.*}
+ip -n "$lan" addr add 192.168.77.2/24 dev lan0
+ip -n "$rtr" addr add 192.168.77.1/24 dev lan0
+ip -n "$rtr" addr add "$wan_ip/24" dev wan0
+ip -n "$wan" addr add "$prefix.2/24" dev wan0
+for ns in $lan $rtr $wan; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0; done
+ip -n "$lan" addr add fd77::2/64 dev lan0 nodad
+ip -n "$rtr" addr add fd77::1/64 dev lan0 nodad
+ip -n "$rtr" addr add 2001:db8:11::1/64 dev wan0 nodad
+ip -n "$wan" addr add 2001:db8:11::2/64 dev wan0 nodad
+for ns in $lan $rtr $wan; do ip -n "$ns" link set lan0 up 2>/dev/null || true; ip -n "$ns" link set wan0 up 2>/dev/null || true; done
+ip -n "$lan" route add default via 192.168.77.1
+ip -n "$lan" -6 route add default via fd77::1
+ip netns exec "$rtr" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+
+# The structure miniupnpd fills (table inet miniupnpd), plus a home router's NAT and filter.
+ip netns exec "$rtr" nft -f - <<NFT
+table inet miniupnpd {
+  chain forward {
+    type filter hook forward priority 0; policy drop;
+    ct state established,related accept
+    iifname "lan0" accept
+    ct status dnat accept
+    jump miniupnpd
+  }
+  chain miniupnpd {
+  }
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+    jump prerouting_miniupnpd
+  }
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    jump postrouting_miniupnpd
+    oifname "wan0" ip saddr 192.168.77.0/24 masquerade
+  }
+  chain prerouting_miniupnpd {
+  }
+  chain postrouting_miniupnpd {
+  }
+}
+NFT
+
+cat > "$state/miniupnpd.conf" <<CONF
+ext_ifname=wan0
+ext_ip=$wan_ip
+listening_ip=lan0
+port=5000
+enable_natpmp=yes
+enable_upnp=yes
+secure_mode=yes
+system_uptime=yes
+min_lifetime=1
+uuid=$(cat /proc/sys/kernel/random/uuid)
+upnp_table_name=miniupnpd
+upnp_nat_table_name=miniupnpd
+upnp_forward_chain=miniupnpd
+upnp_nat_chain=prerouting_miniupnpd
+upnp_nat_postrouting_chain=postrouting_miniupnpd
+allow 1024-65535 192.168.77.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+CONF
+ip netns exec "$rtr" miniupnpd -f "$state/miniupnpd.conf" -d -P "$state/miniupnpd.own.pid" >"$state/miniupnpd.log" 2>&1 &
+echo $! >"$state/miniupnpd.pid"
+# Ready when the HTTP and NAT-PMP sockets are open.
+for _ in $(seq 1 100); do
+  if ip netns exec "$rtr" ss -ltn 2>/dev/null | grep -q ':5000 ' && ip netns exec "$rtr" ss -lun 2>/dev/null | grep -q ':5351 '; then
+    echo "up"; exit 0
+  fi
+  if ! kill -0 "$(cat "$state/miniupnpd.pid")" 2>/dev/null; then cat "$state/miniupnpd.log" >&2; exit 1; fi
+  sleep 0.05
+done
+cat "$state/miniupnpd.log" >&2
+exit 1
