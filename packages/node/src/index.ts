@@ -1,1 +1,57 @@
 export const PACKAGE = "@p2pd/node";
+export {
+  ADDRESS_LIMITS,
+  type AddressEntry,
+  addressIps,
+  formatAddress,
+  type NatInfo,
+  type NodePublicKeys,
+  nodeIdOf,
+  type P2PAddress,
+  parseAddress,
+  tryParseAddress,
+} from "./address.js";
+export { type EmbeddedBroker, startBroker } from "./broker.js";
+export {
+  ENVELOPE_VERSION,
+  MAX_ENVELOPE,
+  type OpenedEnvelope,
+  openEnvelope,
+  ReplayGuard,
+  sealEnvelope,
+} from "./envelope.js";
+export {
+  AddressError,
+  ConnectError,
+  P2pdNodeError,
+  SignalError,
+  type StrategyFailure,
+} from "./errors.js";
+export { LOOPBACK, type NodeInterface, resolveInterfaces } from "./interfaces.js";
+export { deriveKeys, type NodeKeys } from "./keys.js";
+export { MemoryNaming, type NamingProvider } from "./naming.js";
+export {
+  type ConnectOptions,
+  type ConnectResult,
+  type NodeMessageCb,
+  P2PNode,
+  type StartNodeOptions,
+  type StrategyTiming,
+  startNode,
+  type TurnServerConfig,
+} from "./node.js";
+export { NodePipe, type NodePipeOptions, type PipeMessageCb } from "./pipe.js";
+export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
+export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";
+export { dialFirst } from "./strategies/dial.js";
+export { direct } from "./strategies/direct.js";
+export { builtinStrategies, DEFAULT_STRATEGIES, StrategyRegistry } from "./strategies/registry.js";
+export { reverse } from "./strategies/reverse.js";
+export type {
+  Candidate,
+  ResponderContext,
+  SignalMessage,
+  Strategy,
+  StrategyContext,
+  StrategyName,
+} from "./strategies/strategy.js";

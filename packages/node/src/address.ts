@@ -1,0 +1,227 @@
+import { createHash } from "node:crypto";
+import { AddressError } from "./errors.js";
+import { canonicalIp } from "./ip.js";
+
+/** NAT classification carried in an address (codes from nat.md §2; 0 = not tested yet). */
+export interface NatInfo {
+  /** 0 unknown, 1 open, 2 UDP firewall, 3 full cone, 4 restricted, 5 port restricted, 6 symmetric, 7 blocked. */
+  type: number;
+  /** delta type 0 unknown, 1 n/a, 2 equal, 3 preserving, 4 independent, 5 dependent, 6 random; value signed. */
+  delta: { type: number; value: number };
+}
+
+/** One interface of a node, for one address family. */
+export interface AddressEntry {
+  /** Position in the machine's interface list (v3 `netiface_index`). */
+  netifaceIndex: number;
+  /** Position in the node's own interface list. */
+  ifIndex: number;
+  /** External (public, STUN-mapped) IP. */
+  ext: string;
+  /** NIC IP: peers behind the same external IP connect to this one. */
+  internal: string;
+  /** Node listen port. */
+  port: number;
+  nat: NatInfo;
+}
+
+/** Public keys of a node: X25519 to encrypt to it, Ed25519 to check its signatures. */
+export interface NodePublicKeys {
+  x25519: Uint8Array;
+  ed25519: Uint8Array;
+}
+
+export interface P2PAddress {
+  /** 3 = this project's 5-part format with keys; 2 = the reference's 4-part format (parse only, no keys). */
+  version: 2 | 3;
+  /** Indexes into the broker list where the node listens for signaling. */
+  signal: number[];
+  ipv4: AddressEntry[];
+  ipv6: AddressEntry[];
+  nodeId: string;
+  keys?: NodePublicKeys;
+}
+
+export const ADDRESS_LIMITS = {
+  maxLength: 2048,
+  maxEntriesPerFamily: 4,
+  maxSignal: 6,
+  maxSignalIndex: 255,
+  maxIndex: 255,
+} as const;
+
+const NODE_ID_V3 = /^[0-9a-f]{25}$/;
+// Reference node ids (rand_plain) and test ids; no MQTT wildcards or separators.
+const NODE_ID_V2 = /^[0-9A-Za-z_]{1,64}$/;
+const KEYS = /^[0-9a-f]{128}$/;
+const INT = /^(0|-?[1-9][0-9]{0,5})$/;
+
+/** node id = first 25 hex chars of sha256(Ed25519 public key), so an address proves its own key. */
+export function nodeIdOf(ed25519: Uint8Array): string {
+  return createHash("sha256").update(ed25519).digest("hex").slice(0, 25);
+}
+
+function int(text: string, what: string, min: number, max: number): number {
+  if (!INT.test(text)) throw new AddressError(`${what} is not an integer: ${JSON.stringify(text)}`);
+  const n = Number(text);
+  if (n < min || n > max) throw new AddressError(`${what} ${n} out of range ${min}..${max}`);
+  return n;
+}
+
+function parseSignal(text: string): number[] {
+  if (text === "" || text === "None") return [];
+  const parts = text.split(",");
+  if (parts.length > ADDRESS_LIMITS.maxSignal)
+    throw new AddressError(`more than ${ADDRESS_LIMITS.maxSignal} signal offsets`);
+  const out = parts.map((p) => int(p, "signal offset", 0, ADDRESS_LIMITS.maxSignalIndex));
+  if (new Set(out).size !== out.length) throw new AddressError("duplicate signal offset");
+  return out;
+}
+
+function parseEntries(text: string, family: 4 | 6, fields: 7 | 8): AddressEntry[] {
+  if (text === "0") return [];
+  const raw = text.split("|");
+  if (raw.length > ADDRESS_LIMITS.maxEntriesPerFamily)
+    throw new AddressError(`more than ${ADDRESS_LIMITS.maxEntriesPerFamily} IPv${family} entries`);
+  const entries = raw.map((e) => {
+    if (!e.startsWith("[") || !e.endsWith("]"))
+      throw new AddressError(`IPv${family} entry not in brackets`);
+    const f = e.slice(1, -1).split(",");
+    if (f.length !== fields)
+      throw new AddressError(`IPv${family} entry has ${f.length} fields, want ${fields}`);
+    const v = fields === 8 ? f : ["0", ...f];
+    const [ni, ii, ext, internal, port, nt, dt, dv] = v as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const extIp = canonicalIp(ext, family);
+    const intIp = canonicalIp(internal, family);
+    if (extIp === undefined) throw new AddressError(`bad IPv${family} external IP`);
+    if (intIp === undefined) throw new AddressError(`bad IPv${family} internal IP`);
+    return {
+      netifaceIndex: int(ni, "netiface index", 0, ADDRESS_LIMITS.maxIndex),
+      ifIndex: int(ii, "interface index", 0, ADDRESS_LIMITS.maxIndex),
+      ext: extIp,
+      internal: intIp,
+      port: int(port, "port", 1, 65535),
+      nat: {
+        type: int(nt, "NAT type", fields === 8 ? 0 : 1, 7),
+        delta: {
+          type: int(dt, "delta type", fields === 8 ? 0 : 1, 6),
+          value: int(dv, "delta value", -65535, 65535),
+        },
+      },
+    };
+  });
+  if (new Set(entries.map((e) => e.ifIndex)).size !== entries.length)
+    throw new AddressError(`duplicate IPv${family} interface index`);
+  return entries;
+}
+
+/**
+ * Parses a P2P address. Accepts this project's 5-part form
+ * `signal-ipv4-ipv6-nodeid-keys` (8 fields per entry, node id = hash of the Ed25519 key) and the
+ * reference's 4-part form `signal-ipv4-ipv6-nodeid` (7 fields per entry, no keys).
+ * Throws AddressError (code ERR_BAD_ADDR) for anything else; never anything else.
+ */
+export function parseAddress(text: string): P2PAddress {
+  if (typeof text !== "string") throw new AddressError("address is not a string");
+  if (text.length > ADDRESS_LIMITS.maxLength)
+    throw new AddressError(`address longer than ${ADDRESS_LIMITS.maxLength} chars`);
+  const s = text.trim();
+  // No '-' may appear inside a part: IPs, ints (a leading '-' only in delta values, within
+  // brackets, would split) — so delta values are written with a '~' sign instead of '-'.
+  const parts = s.split("-");
+  if (parts.length !== 4 && parts.length !== 5)
+    throw new AddressError(`address has ${parts.length} parts, want 5 (or 4 for the legacy form)`);
+  const version = parts.length === 5 ? 3 : 2;
+  const fields = version === 3 ? 8 : 7;
+  const [sig, v4, v6, id, keyHex] = parts as [string, string, string, string, string?];
+  const unsign = (x: string) => x.replaceAll("~", "-");
+  const addr: P2PAddress = {
+    version,
+    signal: parseSignal(sig),
+    ipv4: parseEntries(unsign(v4), 4, fields),
+    ipv6: parseEntries(unsign(v6), 6, fields),
+    nodeId: id,
+  };
+  if (addr.ipv4.length + addr.ipv6.length === 0)
+    throw new AddressError("address has no interfaces");
+  if (version === 3) {
+    if (!NODE_ID_V3.test(id)) throw new AddressError("node id is not 25 lowercase hex chars");
+    if (keyHex === undefined || !KEYS.test(keyHex))
+      throw new AddressError("keys part is not 128 lowercase hex chars");
+    const keys = {
+      x25519: Buffer.from(keyHex.slice(0, 64), "hex"),
+      ed25519: Buffer.from(keyHex.slice(64), "hex"),
+    };
+    if (nodeIdOf(keys.ed25519) !== id) throw new AddressError("node id does not match its key");
+    addr.keys = keys;
+  } else if (!NODE_ID_V2.test(id)) {
+    throw new AddressError("bad legacy node id");
+  }
+  return addr;
+}
+
+/** Like parseAddress but returns undefined instead of throwing. */
+export function tryParseAddress(text: string): P2PAddress | undefined {
+  try {
+    return parseAddress(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function formatEntries(entries: AddressEntry[], version: 2 | 3): string {
+  if (entries.length === 0) return "0";
+  return entries
+    .map((e) => {
+      const f = [e.ifIndex, e.ext, e.internal, e.port, e.nat.type, e.nat.delta.type];
+      // v3 writes negative delta values with '~' so '-' stays the part separator.
+      const dv = version === 3 ? String(e.nat.delta.value).replace("-", "~") : e.nat.delta.value;
+      return `[${version === 3 ? `${e.netifaceIndex},` : ""}${f.join(",")},${dv}]`;
+    })
+    .join("|");
+}
+
+/** Writes an address. Validates by parsing the result, so it never emits what it cannot read. */
+export function formatAddress(addr: P2PAddress): string {
+  const canon = (e: AddressEntry, fam: 4 | 6): AddressEntry => ({
+    ...e,
+    ext: canonicalIp(e.ext, fam) ?? e.ext,
+    internal: canonicalIp(e.internal, fam) ?? e.internal,
+  });
+  const parts = [
+    addr.signal.length === 0 && addr.version === 3 ? "None" : addr.signal.join(","),
+    formatEntries(
+      addr.ipv4.map((e) => canon(e, 4)),
+      addr.version,
+    ),
+    formatEntries(
+      addr.ipv6.map((e) => canon(e, 6)),
+      addr.version,
+    ),
+    addr.nodeId,
+  ];
+  if (addr.version === 3) {
+    if (!addr.keys) throw new AddressError("a v3 address needs keys");
+    parts.push(
+      Buffer.from(addr.keys.x25519).toString("hex") +
+        Buffer.from(addr.keys.ed25519).toString("hex"),
+    );
+  }
+  const text = parts.join("-");
+  parseAddress(text);
+  return text;
+}
+
+/** All IPs (ext and internal) an address lists, for matching inbound sources. */
+export function addressIps(addr: P2PAddress): Set<string> {
+  return new Set([...addr.ipv4, ...addr.ipv6].flatMap((e) => [e.ext, e.internal]));
+}

@@ -1,0 +1,641 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { createServer, type Server, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import {
+  type AddressEntry,
+  formatAddress,
+  type NatInfo,
+  type P2PAddress,
+  parseAddress,
+} from "./address.js";
+import { type EmbeddedBroker, startBroker } from "./broker.js";
+import { openEnvelope, ReplayGuard, sealEnvelope } from "./envelope.js";
+import {
+  AddressError,
+  ConnectError,
+  codeOf,
+  P2pdNodeError,
+  SignalError,
+  type StrategyFailure,
+} from "./errors.js";
+import { type NodeInterface, resolveInterfaces, UNKNOWN_NAT } from "./interfaces.js";
+import { deriveKeys, type NodeKeys } from "./keys.js";
+import type { NamingProvider } from "./naming.js";
+import { NodePipe } from "./pipe.js";
+import { MqttSignaling, type SignalingTransport } from "./signaling.js";
+import { candidates } from "./strategies/candidates.js";
+import { builtinStrategies, DEFAULT_STRATEGIES, StrategyRegistry } from "./strategies/registry.js";
+import type {
+  ResponderContext,
+  SignalMessage,
+  Strategy,
+  StrategyContext,
+  StrategyName,
+} from "./strategies/strategy.js";
+
+export interface StartNodeOptions {
+  /** Identity seed (>= 16 bytes, or a string hashed into one): same seed, same node id and keys. */
+  seed?: Uint8Array | string;
+  /** Listen port on every interface; 0 (default) = any free port. */
+  port?: number;
+  /** "auto" (default), "loopback", interface names, or explicit NodeInterface objects. */
+  interfaces?: "auto" | "loopback" | (string | NodeInterface)[];
+  /** MQTT broker URLs. Default: an in-process aedes broker on 127.0.0.1 (offline use). */
+  mqtt?: string | string[];
+  /** Custom signaling transport (replaces mqtt). Its indexes go in the address. */
+  transport?: SignalingTransport;
+  /** STUN servers (host:port) for the background NAT test. */
+  stun?: string[];
+  /** TURN servers, for the turn strategy. */
+  turn?: TurnServerConfig[];
+  /** IRC servers for names (IRCDNS), used when no `naming` is given. */
+  irc?: string[];
+  naming?: NamingProvider;
+  /** Map the listen port on the gateway (UPnP/NAT-PMP) in the background. */
+  upnp?: boolean;
+  /** Known NAT per interface name (a cached NAT test): makes the address right from the start. */
+  nat?: Record<string, NatInfo>;
+  /** Background NAT test: called per interface after start; resolves ext IPs and NAT info. */
+  natTest?: (
+    iface: NodeInterface,
+    opts: { signal: AbortSignal },
+  ) => Promise<Partial<NodeInterface>>;
+  /** Strategies beyond the built-in ones (or replacing them by name). */
+  strategies?: Strategy[];
+  /** Replay window for signaling timestamps (ms, default 120 s). */
+  replayWindowMs?: number;
+  /** Debug log sink (off by default). */
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface TurnServerConfig {
+  url: string;
+  username?: string;
+  password?: string;
+  realm?: string;
+}
+
+export interface ConnectOptions {
+  /** Strategy names in order (default direct, reverse, then any registered punch/relay). */
+  strategies?: StrategyName[];
+  /** Cap for the whole connect (default 60 s). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface StrategyTiming {
+  strategy: StrategyName;
+  ok: boolean;
+  skipped?: boolean;
+  ms: number;
+  code?: string;
+}
+
+export interface ConnectResult {
+  pipe: NodePipe;
+  strategy: StrategyName;
+  /** Total ms to a ready pipe and each strategy's outcome in order. */
+  timings: { totalMs: number; lookupMs?: number; strategies: StrategyTiming[] };
+}
+
+export type NodeMessageCb = (data: Buffer, pipe: NodePipe) => void;
+
+const PIPE_ID = /^[0-9a-f]{32}$/;
+const TYPE = /^[A-Z][A-Z0-9_]{0,31}$/;
+const MAX_RESPONDERS = 32;
+
+function looksLikeAddress(s: string): boolean {
+  return s.includes("-") && s.includes("[");
+}
+
+/**
+ * A P2P node: listens for node connections on every interface, answers encrypted signaling on
+ * MQTT, serves ECHO, and connects to other nodes with pluggable strategies.
+ * Events: "address" (string, after a NAT/port-mapping update), "pipe" ({ id, pipe }).
+ */
+export class P2PNode extends EventEmitter {
+  readonly nodeId: string;
+  readonly keys: NodeKeys;
+  readonly strategies: StrategyRegistry;
+  readonly options: StartNodeOptions;
+  #interfaces: NodeInterface[];
+  #port = 0;
+  #transport: SignalingTransport | undefined;
+  #broker: EmbeddedBroker | undefined;
+  readonly #servers: Server[] = [];
+  readonly #sockets = new Set<Socket>();
+  readonly #pipes = new Set<NodePipe>();
+  /** Pipes tied to an id (`ID` verb), as `node.pipes` in the reference. */
+  readonly pipes = new Map<string, NodePipe>();
+  readonly #inbound = new Map<string, (p: NodePipe) => void>();
+  readonly #waiters = new Map<string, { from: string; resolve: (m: SignalMessage) => void }>();
+  readonly #msgCbs = new Set<NodeMessageCb>();
+  readonly #closing = new AbortController();
+  readonly #guard: ReplayGuard;
+  #responders = 0;
+  #closed: Promise<void> | undefined;
+  #log: (line: string) => void;
+  #naming: NamingProvider | undefined;
+
+  constructor(opts: StartNodeOptions, keys: NodeKeys, interfaces: NodeInterface[]) {
+    super();
+    this.options = opts;
+    this.keys = keys;
+    this.nodeId = keys.nodeId;
+    this.#interfaces = interfaces;
+    this.#guard = new ReplayGuard(opts.replayWindowMs);
+    this.#log = opts.log ?? (() => {});
+    this.#naming = opts.naming;
+    this.strategies = new StrategyRegistry([...builtinStrategies(), ...(opts.strategies ?? [])]);
+  }
+
+  /** Our address as parsed fields. */
+  get parsedAddress(): P2PAddress {
+    const entry = (i: NodeInterface, idx: number, fam: 4 | 6): AddressEntry[] => {
+      const nic = fam === 4 ? i.ipv4 : i.ipv6;
+      if (!nic) return [];
+      return [
+        {
+          netifaceIndex: i.netifaceIndex ?? idx,
+          ifIndex: idx,
+          ext: (fam === 4 ? i.ext4 : i.ext6) ?? nic,
+          internal: nic,
+          port: this.#port,
+          nat: i.nat ?? UNKNOWN_NAT,
+        },
+      ];
+    };
+    return {
+      version: 3,
+      signal: this.#transport?.indexes.slice(0, 6) ?? [],
+      ipv4: this.#interfaces.flatMap((i, n) => entry(i, n, 4)),
+      ipv6: this.#interfaces.flatMap((i, n) => entry(i, n, 6)),
+      nodeId: this.nodeId,
+      keys: { x25519: this.keys.x25519.publicKey, ed25519: this.keys.ed25519.publicKey },
+    };
+  }
+
+  /** Our P2P address (changes when background NAT tests finish: see the "address" event). */
+  get address(): string {
+    return formatAddress(this.parsedAddress);
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get interfaces(): readonly NodeInterface[] {
+    return this.#interfaces;
+  }
+
+  /** The in-process broker's URL when the node runs its own. */
+  get brokerUrl(): string | undefined {
+    return this.#broker?.url;
+  }
+
+  /** @internal */
+  async start(signal?: AbortSignal): Promise<void> {
+    await this.#listen(signal);
+    const opts = this.options;
+    if (opts.transport) {
+      this.#transport = opts.transport;
+    } else {
+      let brokers = typeof opts.mqtt === "string" ? [opts.mqtt] : opts.mqtt;
+      if (!brokers || brokers.length === 0) {
+        this.#broker = await startBroker({ signal });
+        brokers = [this.#broker.url];
+      }
+      this.#transport = new MqttSignaling({ brokers, nodeId: this.nodeId, log: this.#log });
+    }
+    this.#transport.onMessage((data) => this.#onSignal(data));
+    await this.#transport.start({ signal });
+    this.#background();
+  }
+
+  async #listen(signal?: AbortSignal): Promise<void> {
+    const ips = [
+      ...new Set(this.#interfaces.flatMap((i) => [i.ipv4, i.ipv6]).filter((x) => x !== undefined)),
+    ];
+    if (ips.length === 0) throw new P2pdNodeError("ERR_NO_INTERFACE", "no IP to listen on");
+    const wanted = this.options.port ?? 0;
+    // With port 0 the first listener picks the port and the others must get the same one;
+    // retry a few times if another process holds it on one of our IPs.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let port = wanted;
+      const servers: Server[] = [];
+      try {
+        for (const host of ips) {
+          const srv = createServer((sock) => this.#accept(sock));
+          await new Promise<void>((resolve, reject) => {
+            srv.once("error", reject);
+            srv.listen({ host, port, signal, ipv6Only: host.includes(":") }, () => resolve());
+          });
+          srv.on("error", (e) => this.#log(`server ${host}: ${e.message}`));
+          servers.push(srv);
+          const a = srv.address();
+          if (port === 0 && a && typeof a === "object") port = a.port;
+        }
+        this.#servers.push(...servers);
+        this.#port = port;
+        return;
+      } catch (err) {
+        for (const s of servers) s.close();
+        if (wanted !== 0 || attempt === 4 || signal?.aborted)
+          throw new P2pdNodeError("ERR_BIND", `cannot listen: ${(err as Error).message}`, {
+            cause: err,
+          });
+      }
+    }
+  }
+
+  #accept(sock: Socket): void {
+    if (this.#closing.signal.aborted) return void sock.destroy();
+    sock.setNoDelay(true);
+    this.#sockets.add(sock);
+    sock.on("close", () => this.#sockets.delete(sock));
+    this.wrap(sock);
+  }
+
+  /** Wraps a connected stream as a node pipe: node protocol, user callbacks, closed on close(). */
+  wrap(stream: Duplex): NodePipe {
+    const pipe = new NodePipe(stream);
+    this.#pipes.add(pipe);
+    pipe.onClose(() => {
+      this.#pipes.delete(pipe);
+      if (pipe.id && this.pipes.get(pipe.id) === pipe) this.pipes.delete(pipe.id);
+    });
+    pipe.onMessage((data, p) => {
+      for (const cb of this.#msgCbs) {
+        try {
+          cb(data, p);
+        } catch (err) {
+          this.#log(`message callback: ${err}`);
+        }
+      }
+    });
+    pipe.intercept = (data, p) => this.#protocol(data, p);
+    return pipe;
+  }
+
+  /** Built-in node protocol: `ECHO <bytes>` answers `<bytes>`; `ID <pipeId>` ties a pipe to a connect. */
+  #protocol(data: Buffer, pipe: NodePipe): boolean {
+    if (data.length >= 5 && data.subarray(0, 5).toString("latin1") === "ECHO ") {
+      pipe.send(data.subarray(5)).catch(() => {});
+      return true;
+    }
+    if (data.length === 35 && data.subarray(0, 3).toString("latin1") === "ID ") {
+      const id = data.subarray(3).toString("latin1");
+      if (!PIPE_ID.test(id) || pipe.id) return true;
+      pipe.id = id;
+      const waiting = this.#inbound.get(id);
+      if (waiting) {
+        this.#inbound.delete(id);
+        waiting(pipe);
+      } else {
+        this.#adopt(pipe);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  #adopt(pipe: NodePipe): void {
+    if (pipe.id) this.pipes.set(pipe.id, pipe);
+    this.emit("pipe", { id: pipe.id, pipe });
+  }
+
+  /** Runs `cb` for every message on every node pipe (before the built-in ECHO/ID handling). */
+  onMessage(cb: NodeMessageCb): () => void {
+    this.#msgCbs.add(cb);
+    return () => this.#msgCbs.delete(cb);
+  }
+
+  // ---- signaling ----
+
+  async #sendSignal(to: P2PAddress, type: string, pipeId: string, body: Record<string, unknown>) {
+    if (!to.keys)
+      throw new AddressError("the peer's address has no keys (legacy form): cannot signal");
+    if (!this.#transport) throw new P2pdNodeError("ERR_NOT_STARTED", "node not started");
+    const msg = { ...body, type, pipeId, from: this.address };
+    const env = sealEnvelope(this.keys, to.keys.x25519, Buffer.from(JSON.stringify(msg)));
+    await this.#transport.publish(to.nodeId, env, to.signal);
+  }
+
+  #onSignal(data: Buffer): void {
+    let msg: SignalMessage;
+    let from: P2PAddress;
+    try {
+      const env = openEnvelope(this.keys, data);
+      let body: unknown;
+      try {
+        body = JSON.parse(env.plaintext.toString("utf8"));
+      } catch {
+        throw new SignalError("ERR_SIGNAL_FORMAT", "body is not JSON");
+      }
+      if (
+        !body ||
+        typeof body !== "object" ||
+        typeof (body as SignalMessage).type !== "string" ||
+        !TYPE.test((body as SignalMessage).type) ||
+        typeof (body as SignalMessage).pipeId !== "string" ||
+        !PIPE_ID.test((body as SignalMessage).pipeId) ||
+        typeof (body as SignalMessage).from !== "string"
+      )
+        throw new SignalError("ERR_SIGNAL_FORMAT", "bad message fields");
+      msg = body as SignalMessage;
+      try {
+        from = parseAddress(msg.from);
+      } catch (err) {
+        throw new SignalError("ERR_SIGNAL_FORMAT", `bad sender address: ${(err as Error).message}`);
+      }
+      if (from.nodeId !== env.senderNodeId)
+        throw new SignalError("ERR_SIGNAL_AUTH", "sender address is not the signer's");
+      // Only after authentication, so forged copies cannot burn a nonce.
+      this.#guard.check(env);
+    } catch (err) {
+      this.#log(`signal dropped: ${codeOf(err)} ${(err as Error).message}`);
+      return;
+    }
+    const key = `${msg.type}:${msg.pipeId}`;
+    const waiter = this.#waiters.get(key);
+    if (waiter && waiter.from === from.nodeId) {
+      this.#waiters.delete(key);
+      waiter.resolve(msg);
+      return;
+    }
+    if (msg.type === "PING") {
+      this.#sendSignal(from, "PONG", msg.pipeId, {}).catch(() => {});
+      return;
+    }
+    const strategy = this.strategies.answering(msg.type);
+    if (!strategy?.respond) {
+      this.#log(`signal ${msg.type}: nobody answers it`);
+      return;
+    }
+    if (this.#responders >= MAX_RESPONDERS) {
+      this.#log("too many signals in flight");
+      return;
+    }
+    this.#responders++;
+    const signal = AbortSignal.any([
+      this.#closing.signal,
+      AbortSignal.timeout(Math.max(strategy.timeoutMs, 10_000)),
+    ]);
+    const ctx: ResponderContext = {
+      local: this.parsedAddress,
+      localText: this.address,
+      remote: from,
+      signal,
+      candidates: candidates(this.parsedAddress, from),
+      send: (type, body) => this.#sendSignal(from, type, msg.pipeId, body),
+      waitFor: (type, o) => this.#waitFor(from.nodeId, type, msg.pipeId, o?.signal ?? signal),
+      wrap: (s) => this.wrap(s),
+      adopt: (p) => this.#adopt(p),
+      log: (l) => this.#log(l),
+    };
+    strategy
+      .respond(msg, ctx)
+      .catch((err) =>
+        this.#log(`${strategy.name} respond: ${codeOf(err)} ${(err as Error).message}`),
+      )
+      .finally(() => this.#responders--);
+  }
+
+  #waitFor(fromNodeId: string, type: string, pipeId: string, signal: AbortSignal) {
+    return new Promise<SignalMessage>((resolve, reject) => {
+      const key = `${type}:${pipeId}`;
+      if (signal.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        this.#waiters.delete(key);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.set(key, {
+        from: fromNodeId,
+        resolve: (m) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  #waitInbound(pipeId: string, signal: AbortSignal) {
+    return new Promise<NodePipe>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        this.#inbound.delete(pipeId);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#inbound.set(pipeId, (p) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(p);
+      });
+    });
+  }
+
+  /** Round trip over signaling only (PING/PONG): proves both nodes share a broker. */
+  async ping(target: string | P2PAddress, opts: { timeoutMs?: number; signal?: AbortSignal } = {}) {
+    const to = typeof target === "string" ? parseAddress(target) : target;
+    const pipeId = randomBytes(16).toString("hex");
+    const signal = AbortSignal.any([
+      this.#closing.signal,
+      AbortSignal.timeout(opts.timeoutMs ?? 5000),
+      ...(opts.signal ? [opts.signal] : []),
+    ]);
+    const t0 = performance.now();
+    const pong = this.#waitFor(to.nodeId, "PONG", pipeId, signal);
+    await this.#sendSignal(to, "PING", pipeId, {}).catch((e) => {
+      pong.catch(() => {});
+      throw e;
+    });
+    await pong;
+    return performance.now() - t0;
+  }
+
+  // ---- names ----
+
+  /** Registers `name` -> our address with the naming provider (IRCDNS when IRC servers are set). */
+  async register(name: string, opts: { signal?: AbortSignal } = {}): Promise<string> {
+    const naming = await this.#getNaming();
+    return naming.register(name, this.address, opts);
+  }
+
+  /** Resolves a name to a P2P address string. */
+  async lookup(name: string, opts: { signal?: AbortSignal } = {}): Promise<string> {
+    const naming = await this.#getNaming();
+    return naming.lookup(name, opts);
+  }
+
+  async #getNaming(): Promise<NamingProvider> {
+    if (this.#naming) return this.#naming;
+    throw new P2pdNodeError(
+      "ERR_NO_NAMING",
+      "no naming provider: pass `naming` (or `irc` servers once @p2pd/ircdns is wired)",
+    );
+  }
+
+  // ---- connect ----
+
+  /** Connects to a node by address (or name), trying strategies in order. Throws ConnectError. */
+  async connect(target: string | P2PAddress, opts: ConnectOptions = {}): Promise<ConnectResult> {
+    const t0 = performance.now();
+    const overall = AbortSignal.any([
+      this.#closing.signal,
+      AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+      ...(opts.signal ? [opts.signal] : []),
+    ]);
+    let lookupMs: number | undefined;
+    let remote: P2PAddress;
+    if (typeof target === "string" && !looksLikeAddress(target)) {
+      const addr = await this.lookup(target, { signal: overall });
+      lookupMs = performance.now() - t0;
+      remote = parseAddress(addr);
+    } else {
+      remote = typeof target === "string" ? parseAddress(target) : target;
+    }
+    const local = this.parsedAddress;
+    const names = opts.strategies ?? this.defaultStrategies();
+    const timings: StrategyTiming[] = [];
+    const failures: StrategyFailure[] = [];
+    for (const name of names) {
+      overall.throwIfAborted();
+      const strategy = this.strategies.get(name);
+      const s0 = performance.now();
+      if (!strategy.canTry(local, remote)) {
+        timings.push({ strategy: name, ok: false, skipped: true, ms: 0 });
+        failures.push({
+          strategy: name,
+          code: "ERR_SKIPPED",
+          message: "cannot work for these addresses",
+          ms: 0,
+        });
+        continue;
+      }
+      const signal = AbortSignal.any([overall, AbortSignal.timeout(strategy.timeoutMs)]);
+      const pipeId = randomBytes(16).toString("hex");
+      const ctx: StrategyContext = {
+        local,
+        remote,
+        localText: this.address,
+        pipeId,
+        signal,
+        candidates: candidates(local, remote),
+        send: (type, body) => this.#sendSignal(remote, type, pipeId, body),
+        waitFor: (type, o) => this.#waitFor(remote.nodeId, type, pipeId, o?.signal ?? signal),
+        waitInbound: (o) => this.#waitInbound(pipeId, o?.signal ?? signal),
+        wrap: (s) => this.wrap(s),
+        log: (l) => this.#log(l),
+      };
+      try {
+        const pipe = await strategy.run(ctx);
+        const ms = performance.now() - s0;
+        timings.push({ strategy: name, ok: true, ms });
+        pipe.id ??= pipeId;
+        this.pipes.set(pipe.id, pipe);
+        return {
+          pipe,
+          strategy: name,
+          timings: {
+            totalMs: performance.now() - t0,
+            ...(lookupMs === undefined ? {} : { lookupMs }),
+            strategies: timings,
+          },
+        };
+      } catch (err) {
+        const ms = performance.now() - s0;
+        const code = overall.aborted
+          ? codeOf(overall.reason) === "ERR_TIMEOUT"
+            ? "ERR_CONNECT_TIMEOUT"
+            : codeOf(overall.reason)
+          : signal.aborted
+            ? "ERR_STRATEGY_TIMEOUT"
+            : codeOf(err);
+        timings.push({ strategy: name, ok: false, ms, code });
+        failures.push({
+          strategy: name,
+          code,
+          message: (err as Error)?.message ?? String(err),
+          ms,
+        });
+        this.#log(`${name} failed: ${code}`);
+        if (overall.aborted) break;
+      }
+    }
+    const detail = failures.map((f) => `${f.strategy}: ${f.code}`).join("; ");
+    throw new ConnectError(`could not connect (${detail || "no strategy"})`, failures);
+  }
+
+  /** direct, reverse, then any other registered strategy except relays (opt-in, as in P2PD). */
+  defaultStrategies(): StrategyName[] {
+    const extra = this.strategies
+      .names()
+      .filter((n) => !DEFAULT_STRATEGIES.includes(n) && n !== "turn");
+    return [...DEFAULT_STRATEGIES, ...extra];
+  }
+
+  // ---- background ----
+
+  #background(): void {
+    const { natTest } = this.options;
+    if (!natTest) return;
+    const signal = this.#closing.signal;
+    void Promise.allSettled(
+      this.#interfaces.map(async (iface, i) => {
+        const update = await natTest(iface, { signal });
+        if (signal.aborted) return;
+        this.#interfaces[i] = { ...iface, ...update };
+        this.emit("address", this.address);
+      }),
+    );
+  }
+
+  /** Closes servers, signaling, every pipe, and the embedded broker. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing.abort(new P2pdNodeError("ERR_NODE_CLOSED", "node closed"));
+      // server.close() waits for its connections: end them first.
+      const closing = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+      await Promise.all([...this.#pipes].map((p) => p.close().catch(() => {})));
+      for (const s of this.#sockets) s.destroy();
+      await Promise.all(closing);
+      await this.#transport?.close().catch(() => {});
+      await this.#naming?.close?.().catch(() => {});
+      await this.#broker?.close();
+      this.#msgCbs.clear();
+    })();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Starts a node: keys from the seed, listeners on every interface, signaling connected. Resolves
+ * as soon as it can accept connections; NAT tests and port mapping continue in the background
+ * and update `node.address` (event "address").
+ */
+export async function startNode(opts: StartNodeOptions = {}): Promise<P2PNode> {
+  opts.signal?.throwIfAborted();
+  const seed =
+    typeof opts.seed === "string"
+      ? (await import("node:crypto")).createHash("sha256").update(opts.seed).digest()
+      : opts.seed;
+  const ifaces = resolveInterfaces(opts.interfaces).map((i) => ({
+    ...i,
+    ...(opts.nat?.[i.name] ? { nat: opts.nat[i.name] } : {}),
+  }));
+  const node = new P2PNode(opts, deriveKeys(seed), ifaces);
+  try {
+    await node.start(opts.signal);
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+  return node;
+}

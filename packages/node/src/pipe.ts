@@ -1,0 +1,196 @@
+import type { Duplex } from "node:stream";
+import { P2pdNodeError } from "./errors.js";
+
+export type PipeMessageCb = (data: Buffer, pipe: NodePipe) => void;
+
+export interface NodePipeOptions {
+  /** Longest accepted message; a longer line closes the pipe (memory bound). */
+  maxMessage?: number;
+  /** Queued messages kept for recv(); the oldest are dropped beyond this. */
+  maxQueue?: number;
+}
+
+/**
+ * A node connection: newline-framed messages over any byte stream (a TCP socket, a punched
+ * socket, a reliable UDP stream, a TURN channel). Node protocol verbs (`ECHO`, `ID`) ride on
+ * it like in P2PD v3, which also splits on "\n".
+ */
+export class NodePipe {
+  readonly stream: Duplex;
+  readonly #maxMessage: number;
+  readonly #maxQueue: number;
+  #buf: Buffer = Buffer.alloc(0);
+  readonly #queue: Buffer[] = [];
+  readonly #waiters = new Set<{ resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
+  readonly #cbs = new Set<PipeMessageCb>();
+  readonly #closeCbs = new Set<() => void>();
+  #closed = false;
+  /** Set by the node when the pipe is tied to a connect (the ID verb). */
+  id: string | undefined;
+
+  constructor(stream: Duplex, opts: NodePipeOptions = {}) {
+    this.stream = stream;
+    this.#maxMessage = opts.maxMessage ?? 1024 * 1024;
+    this.#maxQueue = opts.maxQueue ?? 1024;
+    stream.on("data", (chunk: Buffer | string) => this.#onData(Buffer.from(chunk)));
+    stream.on("error", () => this.#end());
+    stream.on("close", () => this.#end());
+    stream.on("end", () => {
+      // Half-closed by the peer: nothing more will come.
+      this.#end();
+      stream.destroy();
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Remote host and port when the stream is a socket. */
+  get remote(): { host: string; port: number } | undefined {
+    const s = this.stream as { remoteAddress?: string; remotePort?: number };
+    return s.remoteAddress && s.remotePort
+      ? { host: s.remoteAddress, port: s.remotePort }
+      : undefined;
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
+    for (;;) {
+      const nl = this.#buf.indexOf(0x0a);
+      if (nl < 0) break;
+      let line = this.#buf.subarray(0, nl);
+      this.#buf = this.#buf.subarray(nl + 1);
+      if (line.length && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
+      this.#dispatch(Buffer.from(line));
+      if (this.#closed) return;
+    }
+    if (this.#buf.length > this.#maxMessage) this.stream.destroy();
+  }
+
+  /** Hook for the node protocol: return true to consume a message before users see it. */
+  intercept: ((data: Buffer, pipe: NodePipe) => boolean) | undefined;
+
+  #dispatch(data: Buffer): void {
+    for (const cb of this.#cbs) {
+      try {
+        cb(data, this);
+      } catch {
+        // A user callback must not break the pipe.
+      }
+    }
+    if (this.intercept?.(data, this)) return;
+    const w = this.#waiters.values().next().value;
+    if (w) {
+      this.#waiters.delete(w);
+      w.resolve(data);
+      return;
+    }
+    this.#queue.push(data);
+    if (this.#queue.length > this.#maxQueue) this.#queue.shift();
+  }
+
+  #end(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const err = new P2pdNodeError("ERR_PIPE_CLOSED", "pipe closed");
+    for (const w of this.#waiters) w.reject(err);
+    this.#waiters.clear();
+    for (const cb of this.#closeCbs) {
+      try {
+        cb();
+      } catch {
+        // ignore
+      }
+    }
+  }
+
+  /** Every message received (including node-protocol verbs), in order. */
+  onMessage(cb: PipeMessageCb): () => void {
+    this.#cbs.add(cb);
+    return () => this.#cbs.delete(cb);
+  }
+
+  /** Runs once when the pipe closes (at once if it already has). */
+  onClose(cb: () => void): () => void {
+    if (this.#closed) {
+      cb();
+      return () => {};
+    }
+    this.#closeCbs.add(cb);
+    return () => this.#closeCbs.delete(cb);
+  }
+
+  /** Sends one message. It must not contain "\n" (the frame delimiter). */
+  async send(data: string | Uint8Array): Promise<void> {
+    const b = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
+    if (b.includes(0x0a))
+      throw new P2pdNodeError("ERR_FRAME", "a message cannot contain a newline byte");
+    if (this.#closed || this.stream.destroyed)
+      throw new P2pdNodeError("ERR_PIPE_CLOSED", "pipe closed");
+    await new Promise<void>((resolve, reject) => {
+      this.stream.write(Buffer.concat([b, Buffer.from("\n")]), (err) =>
+        err ? reject(new P2pdNodeError("ERR_PIPE_WRITE", err.message, { cause: err })) : resolve(),
+      );
+    });
+  }
+
+  /** Next message not consumed by the node protocol. Throws ERR_RECV_TIMEOUT / ERR_PIPE_CLOSED. */
+  recv(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
+    const queued = this.#queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.#closed) return Promise.reject(new P2pdNodeError("ERR_PIPE_CLOSED", "pipe closed"));
+    return new Promise<Buffer>((resolve, reject) => {
+      const timeoutMs = opts.timeoutMs ?? 5000;
+      const done = () => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onAbort);
+        this.#waiters.delete(w);
+      };
+      const w = {
+        resolve: (b: Buffer) => {
+          done();
+          resolve(b);
+        },
+        reject: (e: unknown) => {
+          done();
+          reject(e);
+        },
+      };
+      const timer = setTimeout(
+        () => w.reject(new P2pdNodeError("ERR_RECV_TIMEOUT", `no message in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const onAbort = () => w.reject(opts.signal?.reason);
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.add(w);
+    });
+  }
+
+  /** ECHO round trip against a node: sends `ECHO <data>`, resolves with the reply. */
+  async echo(data: string | Uint8Array, opts: { timeoutMs?: number; signal?: AbortSignal } = {}) {
+    const reply = this.recv(opts);
+    try {
+      await this.send(Buffer.concat([Buffer.from("ECHO "), Buffer.from(data)]));
+    } catch (err) {
+      reply.catch(() => {});
+      throw err;
+    }
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    if (!this.stream.destroyed) {
+      await new Promise<void>((resolve) => {
+        this.stream.once("close", () => resolve());
+        this.stream.destroy();
+      });
+    }
+    this.#end();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

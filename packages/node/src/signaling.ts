@@ -1,0 +1,133 @@
+import mqtt, { type MqttClient } from "mqtt";
+import { P2pdNodeError } from "./errors.js";
+
+/** Moves opaque signaling envelopes between nodes; topics are node ids. */
+export interface SignalingTransport {
+  /** Indexes of the brokers we listen on (they go in our address). */
+  readonly indexes: number[];
+  /** Resolves once we are subscribed on at least one broker. */
+  start(opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Publishes to `topic` on the given broker indexes (all connected ones when none match). */
+  publish(topic: string, data: Uint8Array, indexes?: number[]): Promise<void>;
+  onMessage(cb: (data: Buffer, index: number) => void): void;
+  close(): Promise<void>;
+}
+
+export interface MqttSignalingOptions {
+  /** Broker URLs, e.g. mqtt://127.0.0.1:1883. Their positions are the address's signal indexes. */
+  brokers: string[];
+  /** Our topic. */
+  nodeId: string;
+  /** Wait at most this long for the first broker (default 5 s). */
+  connectTimeoutMs?: number;
+  /** Delay between reconnect attempts (default 1 s; the reference waits 60 s). */
+  reconnectMs?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * MQTT signaling to several brokers at once. Each broker gets its own client that reconnects on
+ * its own; messages arriving from several brokers are de-duplicated above this layer (the
+ * envelope nonce), so publishing to all of them is safe.
+ */
+export class MqttSignaling implements SignalingTransport {
+  readonly indexes: number[];
+  readonly #opts: MqttSignalingOptions;
+  readonly #clients = new Map<number, MqttClient>();
+  readonly #cbs: ((data: Buffer, index: number) => void)[] = [];
+  readonly #subscribed = new Set<number>();
+
+  constructor(opts: MqttSignalingOptions) {
+    if (opts.brokers.length === 0)
+      throw new P2pdNodeError("ERR_NO_BROKER", "no MQTT broker configured");
+    if (/[+#/]/.test(opts.nodeId)) throw new P2pdNodeError("ERR_BAD_TOPIC", "bad node id for MQTT");
+    this.#opts = opts;
+    this.indexes = opts.brokers.map((_, i) => i);
+  }
+
+  onMessage(cb: (data: Buffer, index: number) => void): void {
+    this.#cbs.push(cb);
+  }
+
+  start(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const timeoutMs = this.#opts.connectTimeoutMs ?? 5000;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let failed = 0;
+      const settle = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(
+        () =>
+          settle(new P2pdNodeError("ERR_NO_BROKER", `no MQTT broker reachable in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      const onAbort = () => settle(opts.signal?.reason);
+      if (opts.signal?.aborted) return onAbort();
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#opts.brokers.forEach((url, index) => {
+        let client: MqttClient;
+        try {
+          client = mqtt.connect(url, {
+            // MQTT 3.1.1: aedes speaks no v5; mosquitto speaks both.
+            protocolVersion: 4,
+            clientId: `${this.#opts.nodeId}_${Math.random().toString(16).slice(2, 8)}`,
+            clean: true,
+            connectTimeout: timeoutMs,
+            reconnectPeriod: this.#opts.reconnectMs ?? 1000,
+            keepalive: 30,
+          });
+        } catch (err) {
+          this.#opts.log?.(`broker ${index} ${url}: ${err}`);
+          if (++failed === this.#opts.brokers.length) settle(err);
+          return;
+        }
+        this.#clients.set(index, client);
+        client.on("error", (err) => this.#opts.log?.(`broker ${index}: ${err.message}`));
+        client.on("connect", () => {
+          // Clean sessions: subscribe again on every (re)connect.
+          client.subscribe(this.#opts.nodeId, { qos: 1 }, (err) => {
+            if (err) return this.#opts.log?.(`broker ${index} subscribe: ${err.message}`);
+            this.#subscribed.add(index);
+            settle();
+          });
+        });
+        client.on("close", () => this.#subscribed.delete(index));
+        client.on("message", (_topic, payload) => {
+          for (const cb of this.#cbs) cb(payload, index);
+        });
+      });
+    });
+  }
+
+  async publish(topic: string, data: Uint8Array, indexes?: number[]): Promise<void> {
+    if (/[+#/]/.test(topic)) throw new P2pdNodeError("ERR_BAD_TOPIC", "bad topic");
+    const shared = (indexes ?? []).filter((i) => this.#clients.has(i));
+    const targets = shared.length ? shared : [...this.#clients.keys()];
+    const live = targets.filter((i) => this.#clients.get(i)?.connected);
+    if (live.length === 0)
+      throw new P2pdNodeError("ERR_SIGNAL_OFFLINE", "no connected MQTT broker to publish on");
+    const results = await Promise.allSettled(
+      live.map((i) =>
+        Promise.race([
+          this.#clients.get(i)?.publishAsync(topic, Buffer.from(data), { qos: 1 }),
+          new Promise((_, reject) => {
+            setTimeout(() => reject(new Error("puback timeout")), 5000).unref();
+          }),
+        ]),
+      ),
+    );
+    if (results.every((r) => r.status === "rejected"))
+      throw new P2pdNodeError("ERR_SIGNAL_PUBLISH", "publish failed on every broker");
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#clients.values()].map((c) => c.endAsync(true).catch(() => {})));
+    this.#clients.clear();
+  }
+}

@@ -1,0 +1,45 @@
+import { P2pdNodeError } from "../errors.js";
+import { direct } from "./direct.js";
+import { reverse } from "./reverse.js";
+import type { Strategy, StrategyName } from "./strategy.js";
+
+/** Name -> strategy. Each node owns one (no global state); plug-ins register into it. */
+export class StrategyRegistry {
+  readonly #map = new Map<string, Strategy>();
+
+  constructor(strategies: Strategy[] = []) {
+    for (const s of strategies) this.register(s);
+  }
+
+  register(s: Strategy): this {
+    this.#map.set(s.name, s);
+    return this;
+  }
+
+  get(name: StrategyName): Strategy {
+    const s = this.#map.get(name);
+    if (!s) throw new P2pdNodeError("ERR_UNKNOWN_STRATEGY", `unknown strategy "${name}"`);
+    return s;
+  }
+
+  has(name: string): boolean {
+    return this.#map.has(name);
+  }
+
+  names(): StrategyName[] {
+    return [...this.#map.keys()];
+  }
+
+  /** The strategy that answers a signaling message type, if any. */
+  answering(type: string): Strategy | undefined {
+    for (const s of this.#map.values()) if (s.answers?.includes(type)) return s;
+    return undefined;
+  }
+}
+
+/** The strategies every node knows; connect() tries `DEFAULT_STRATEGIES` in order. */
+export function builtinStrategies(): Strategy[] {
+  return [direct, reverse];
+}
+
+export const DEFAULT_STRATEGIES: StrategyName[] = ["direct", "reverse"];

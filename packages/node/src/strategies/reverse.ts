@@ -1,0 +1,37 @@
+import type { P2PAddress } from "../address.js";
+import { candidates, reachable } from "./candidates.js";
+import { dialFirst } from "./dial.js";
+import type { ResponderContext, SignalMessage, Strategy, StrategyContext } from "./strategy.js";
+
+/**
+ * Reverse connect: ask the peer over signaling (`CONNECT`, the reference's P2P_DIRECT) to dial
+ * us; works when we are reachable and it is not. The inbound connection proves itself with
+ * `ID <pipeId>`, a 128-bit secret only sent inside the encrypted message.
+ */
+export const reverse: Strategy = {
+  name: "reverse",
+  timeoutMs: 10_000,
+  answers: ["CONNECT"],
+  canTry(local: P2PAddress, remote: P2PAddress) {
+    return candidates(local, remote).some((c) => reachable(c, "local"));
+  },
+  async run(ctx: StrategyContext) {
+    const inbound = ctx.waitInbound({ signal: ctx.signal });
+    try {
+      await ctx.send("CONNECT", { proto: "tcp" });
+    } catch (err) {
+      inbound.catch(() => {});
+      throw err;
+    }
+    return inbound;
+  },
+  async respond(_msg: SignalMessage, ctx: ResponderContext) {
+    const cands = ctx.candidates.filter((c) => reachable(c, "remote"));
+    const { socket, candidate } = await dialFirst(cands, ctx.signal);
+    ctx.log(`reverse: dialled back ${candidate.host}:${candidate.port}`);
+    const pipe = ctx.wrap(socket);
+    pipe.id = _msg.pipeId;
+    await pipe.send(`ID ${_msg.pipeId}`);
+    ctx.adopt(pipe);
+  },
+};

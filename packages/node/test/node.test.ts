@@ -1,0 +1,186 @@
+import { connect as netConnect } from "node:net";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  ConnectError,
+  type EmbeddedBroker,
+  MemoryNaming,
+  type P2PNode,
+  parseAddress,
+  sealEnvelope,
+  startBroker,
+  startNode,
+} from "../src/index.js";
+
+let broker: EmbeddedBroker;
+let a: P2PNode;
+let b: P2PNode;
+const naming = new MemoryNaming();
+
+beforeAll(async () => {
+  broker = await startBroker();
+  a = await startNode({ interfaces: "loopback", mqtt: broker.url, seed: "node-a", naming });
+  b = await startNode({ interfaces: "loopback", mqtt: broker.url, naming });
+});
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await broker?.close();
+});
+
+describe("P2P node on loopback with an in-process aedes broker", () => {
+  test("address lists IPv4 and IPv6 loopback, its port, and its keys", () => {
+    const p = parseAddress(a.address);
+    expect(p.ipv4[0]?.internal).toBe("127.0.0.1");
+    expect(p.ipv6[0]?.internal).toBe("::1");
+    expect(p.ipv4[0]?.port).toBe(a.port);
+    expect(p.nodeId).toBe(a.nodeId);
+    expect(p.signal).toEqual([0]);
+  });
+
+  test("the same seed gives the same node id", async () => {
+    const again = await startNode({ interfaces: "loopback", mqtt: broker.url, seed: "node-a" });
+    try {
+      expect(again.nodeId).toBe(a.nodeId);
+    } finally {
+      await again.close();
+    }
+  });
+
+  test("encrypted signaling round trip (PING/PONG)", async () => {
+    const ms = await b.ping(a.address);
+    expect(ms).toBeGreaterThan(0);
+  });
+
+  test.each(["direct", "reverse"])("%s connect + ECHO round trip", async (s) => {
+    const seen: string[] = [];
+    const off = a.onMessage((d) => seen.push(d.toString()));
+    const r = await b.connect(a.address, { strategies: [s] });
+    expect(r.strategy).toBe(s);
+    expect(r.timings.strategies).toEqual([expect.objectContaining({ strategy: s, ok: true })]);
+    expect((await r.pipe.echo("hello node")).toString()).toBe("hello node");
+    expect(seen).toContain("ECHO hello node");
+    off();
+    await r.pipe.close();
+  });
+
+  test("direct over IPv6 only", async () => {
+    const p = parseAddress(a.address);
+    const v6only = { ...p, ipv4: [] };
+    const r = await b.connect(v6only, { strategies: ["direct"] });
+    expect(r.pipe.remote?.host).toBe("::1");
+    expect((await r.pipe.echo("six")).toString()).toBe("six");
+    await r.pipe.close();
+  });
+
+  test("user messages reach the other node's onMessage and the pipe it adopted", async () => {
+    const got = new Promise<{ id: string; text: string }>((resolve) => {
+      a.once("pipe", ({ id, pipe }) => {
+        pipe.onMessage((d: Buffer) => resolve({ id, text: d.toString() }));
+      });
+    });
+    const r = await b.connect(a.address, { strategies: ["direct"] });
+    await r.pipe.send("custom protocol line");
+    const m = await got;
+    expect(m.text).toBe("custom protocol line");
+    expect(m.id).toBe(r.pipe.id);
+    await r.pipe.close();
+  });
+
+  test("connect by name through the naming provider", async () => {
+    await a.register("alice");
+    const r = await b.connect("alice", { strategies: ["direct"] });
+    expect(r.timings.lookupMs).toBeGreaterThanOrEqual(0);
+    expect((await r.pipe.echo("by name")).toString()).toBe("by name");
+    await r.pipe.close();
+  });
+
+  test("failure is a ConnectError with one entry per strategy", async () => {
+    // A node that is gone: its port refuses, its signaling goes nowhere.
+    const gone = await startNode({ interfaces: "loopback", mqtt: broker.url });
+    const addr = gone.address;
+    await gone.close();
+    const err = await b
+      .connect(addr, { strategies: ["direct", "reverse"], timeoutMs: 1500 })
+      .catch((e) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect(err.code).toBe("ERR_CONNECT");
+    expect(err.failures.map((f: { strategy: string }) => f.strategy)).toEqual([
+      "direct",
+      "reverse",
+    ]);
+    expect(err.failures[0].code).toBe("ERR_CONNECT_REFUSED");
+  });
+
+  test("unknown strategy and bad address are typed errors", async () => {
+    await expect(b.connect(a.address, { strategies: ["nope"] })).rejects.toMatchObject({
+      code: "ERR_UNKNOWN_STRATEGY",
+    });
+    await expect(b.connect("0-[bad]-0-x-y")).rejects.toMatchObject({ code: "ERR_BAD_ADDR" });
+  });
+
+  test("forged and garbage signals are dropped; the node keeps working", async () => {
+    const mqtt = await import("mqtt");
+    const c = await mqtt.default.connectAsync(broker.url, { protocolVersion: 4 });
+    // Garbage, and a message signed by a stranger claiming b's address.
+    await c.publishAsync(a.nodeId, Buffer.from("not an envelope"), { qos: 1 });
+    const { deriveKeys } = await import("../src/index.js");
+    const stranger = deriveKeys();
+    const body = JSON.stringify({ type: "CONNECT", pipeId: "ab".repeat(16), from: b.address });
+    await c.publishAsync(
+      a.nodeId,
+      sealEnvelope(stranger, a.keys.x25519.publicKey, Buffer.from(body)),
+      { qos: 1 },
+    );
+    await c.endAsync();
+    expect(await b.ping(a.address)).toBeGreaterThan(0);
+  });
+
+  test("raw TCP clients get ECHO from the node port", async () => {
+    const sock = netConnect({ host: "127.0.0.1", port: a.port });
+    const reply = await new Promise<string>((resolve, reject) => {
+      sock.on("data", (d) => resolve(d.toString()));
+      sock.on("error", reject);
+      sock.write("ECHO raw\n");
+    });
+    sock.destroy();
+    expect(reply).toBe("raw\n");
+  });
+
+  test("close() is idempotent and frees the port", async () => {
+    const n = await startNode({ interfaces: "loopback", mqtt: broker.url });
+    const port = n.port;
+    await Promise.all([n.close(), n.close()]);
+    const err = await new Promise<NodeJS.ErrnoException>((resolve) => {
+      const s = netConnect({ host: "127.0.0.1", port });
+      s.on("error", resolve);
+      s.on("connect", () => {
+        s.destroy();
+        resolve(Object.assign(new Error("connected"), { code: "CONNECTED" }));
+      });
+    });
+    expect(err.code).toBe("ECONNREFUSED");
+  });
+
+  test("an embedded broker is started when no mqtt URL is given", async () => {
+    const n = await startNode({ interfaces: "loopback" });
+    try {
+      expect(n.brokerUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
+      const m = await startNode({ interfaces: "loopback", mqtt: n.brokerUrl });
+      try {
+        const r = await m.connect(n.address, { strategies: ["reverse"] });
+        expect((await r.pipe.echo("embedded")).toString()).toBe("embedded");
+      } finally {
+        await m.close();
+      }
+    } finally {
+      await n.close();
+    }
+  });
+
+  test("start is abortable", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(startNode({ interfaces: "loopback", signal: ac.signal })).rejects.toThrow();
+  });
+});
