@@ -6,6 +6,14 @@ export {
   parseHostPort,
   resolveDest,
 } from "./address.js";
+export {
+  Daemon,
+  type DaemonOptions,
+  type DaemonServer,
+  type DaemonTarget,
+  type ListenAllOptions,
+  linkLocalFor,
+} from "./daemon.js";
 export { isPipeError, PipeError, type PipeErrorCode } from "./errors.js";
 export {
   type CustomFramer,
@@ -19,6 +27,7 @@ export { link } from "./link.js";
 export { openPipe, pipeOpen, type RouteArg } from "./open.js";
 export type { ConnectionCb, EndCb, MsgCb, PipeOptions } from "./options.js";
 export { Pipe, type PipeEvents, type PipeKind, type Proto, type RecvOptions } from "./pipe.js";
+export { type PortsLike, parsePorts } from "./ports.js";
 export {
   type Message,
   type OverflowPolicy,

@@ -1,0 +1,251 @@
+import { EventEmitter } from "node:events";
+import { networkInterfaces } from "node:os";
+import type { Endpoint, Family, RouteLike } from "@p2pd/netifaces";
+import { type BindSpec, splitScope } from "./address.js";
+import { abortError, PipeError } from "./errors.js";
+import { bindEndpoint, isRouteLike, pipeOpen } from "./open.js";
+import type { PipeOptions } from "./options.js";
+import type { Pipe, Proto } from "./pipe.js";
+import { type PortsLike, parsePorts } from "./ports.js";
+import type { Message } from "./subscription.js";
+
+/** Where a daemon listens: a Route (or any RouteLike), a bind spec, a host string, or undefined (wildcard). */
+export type DaemonTarget = RouteLike | BindSpec | string | undefined;
+
+export interface DaemonOptions {
+  /** Called for every message on every server (unless a subclass overrides onMessage). */
+  onMessage?: (msg: Message) => unknown;
+  /** Called with each accepted TCP child pipe. */
+  onConnection?: (child: Pipe) => unknown;
+  /** Options for every server pipe (framing, queues...). */
+  pipe?: PipeOptions;
+}
+
+export interface ListenAllOptions {
+  /** Only this family (default "any": every family the targets have). */
+  family?: Family | "any";
+  /** For global IPv6 binds, also listen on the same NIC's first link-local (default true). */
+  linkLocal?: boolean;
+  /** Throw ERR_FAMILY when a target lacks the requested family (default: skip it). */
+  errorOnFamily?: boolean;
+  /** Keep the listeners that worked instead of closing all on the first failure. */
+  bestEffort?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface DaemonServer {
+  proto: Proto;
+  pipe: Pipe;
+  /** The bound address (actual port). */
+  local: Endpoint;
+  route: RouteLike | undefined;
+  /** True for the implicit IPv6 link-local companion of a global bind. */
+  linkLocal: boolean;
+}
+
+type Plan = { spec: BindSpec; proto: Proto; route: RouteLike | undefined; linkLocal: boolean };
+
+function isLinkLocal(host: string): boolean {
+  return /^fe[89ab][0-9a-f]:/i.test(host);
+}
+
+/** The first fe80:: address of the NIC that owns `host` (Linux names it by interface). */
+export function linkLocalFor(host: string): { host: string; scopeId: string } | undefined {
+  const ifs = networkInterfaces();
+  for (const [name, addrs] of Object.entries(ifs)) {
+    if (!addrs?.some((a) => a.family === "IPv6" && a.address === host)) continue;
+    const ll = addrs.find((a) => a.family === "IPv6" && isLinkLocal(a.address));
+    if (ll) return { host: splitScope(ll.address).host, scopeId: name };
+  }
+  return undefined;
+}
+
+/**
+ * A server on many routes, ports and protocols at once (P2PD's Daemon). Pass `onMessage` or
+ * subclass and override `onMessage(msg)`; reply with `msg.pipe.send(data, msg.from)`.
+ */
+export class Daemon extends EventEmitter<{ error: [Error] }> {
+  private readonly opts: DaemonOptions;
+  private list: DaemonServer[] = [];
+
+  constructor(opts: DaemonOptions = {}) {
+    super();
+    this.opts = opts;
+  }
+
+  /** Message handler for every server; override in a subclass. */
+  onMessage(msg: Message): unknown {
+    return this.opts.onMessage?.(msg);
+  }
+
+  /** New-TCP-connection handler; override in a subclass. */
+  onConnection(child: Pipe): unknown {
+    return this.opts.onConnection?.(child);
+  }
+
+  get servers(): ReadonlyArray<DaemonServer> {
+    return this.list;
+  }
+
+  /** The port of the i-th server (P2PD's get_listen_port). */
+  listenPort(i = 0): number {
+    const s = this.list[i];
+    if (!s) throw new PipeError("ERR_CLOSED", `no server #${i}`);
+    return s.local.port;
+  }
+
+  /**
+   * Listens on every target × port × proto; IPv6 globals also get their link-local. All or
+   * nothing: if one listen fails, the ones already opened are closed and the error is thrown.
+   */
+  async listenAll(
+    targets: DaemonTarget | DaemonTarget[],
+    ports: PortsLike,
+    protos: Proto | Proto[],
+    af: Family | "any" | ListenAllOptions = "any",
+  ): Promise<this> {
+    const o: ListenAllOptions = typeof af === "object" ? af : { family: af };
+    const family = o.family ?? "any";
+    if (family !== "any" && family !== 4 && family !== 6) {
+      throw new PipeError("ERR_FAMILY", `family must be 4, 6 or "any", got ${String(family)}`);
+    }
+    const portList = parsePorts(ports);
+    const protoList = (Array.isArray(protos) ? protos : [protos]).map((p) => {
+      if (p !== "tcp" && p !== "udp")
+        throw new PipeError("ERR_BAD_ARG", `proto must be tcp or udp, got ${String(p)}`);
+      return p;
+    });
+    const tlist = Array.isArray(targets) ? targets : [targets];
+    const plans: Plan[] = [];
+    for (const t of tlist) {
+      for (const base of await this.baseBinds(t, family, o)) {
+        for (const port of portList) {
+          for (const proto of protoList) {
+            plans.push({
+              spec: { ...base.spec, port },
+              proto,
+              route: base.route,
+              linkLocal: false,
+            });
+            if (base.linkLocal && o.linkLocal !== false) {
+              plans.push({
+                spec: { ...base.linkLocal, family: 6, port },
+                proto,
+                route: base.route,
+                linkLocal: true,
+              });
+            }
+          }
+        }
+      }
+    }
+    return this.open(plans, o);
+  }
+
+  /** Listens on each target exactly as given (its bind port), e.g. `[[{host: "127.0.0.1", port: 8000}, "tcp"]]`. */
+  async listenSpecific(
+    targets: ReadonlyArray<readonly [RouteLike | BindSpec | Endpoint, Proto]>,
+    opts: { signal?: AbortSignal; bestEffort?: boolean } = {},
+  ): Promise<this> {
+    const plans: Plan[] = targets.map(([t, proto]) => {
+      if (proto !== "tcp" && proto !== "udp")
+        throw new PipeError("ERR_BAD_ARG", `bad proto ${String(proto)}`);
+      if (isRouteLike(t)) return { spec: { ...t.nicBind() }, proto, route: t, linkLocal: false };
+      return { spec: { ...t }, proto, route: undefined, linkLocal: false };
+    });
+    return this.open(plans, opts);
+  }
+
+  private async baseBinds(
+    t: DaemonTarget,
+    family: Family | "any",
+    o: ListenAllOptions,
+  ): Promise<
+    Array<{
+      spec: BindSpec;
+      route: RouteLike | undefined;
+      linkLocal?: { host: string; scopeId: string };
+    }>
+  > {
+    const skip = (f: Family, what: string) => {
+      if (o.errorOnFamily)
+        throw new PipeError("ERR_FAMILY", `${what} has no IPv${f === 4 ? 6 : 4}`);
+      return [];
+    };
+    let spec: BindSpec;
+    let route: RouteLike | undefined;
+    if (isRouteLike(t)) {
+      route = t;
+      const ep = t.nicBind();
+      spec = { host: ep.host, family: ep.family, ...(ep.scopeId ? { scopeId: ep.scopeId } : {}) };
+    } else if (typeof t === "string") {
+      spec = { host: t };
+    } else if (t === undefined || t === null) {
+      spec = {};
+    } else {
+      spec = { ...t };
+    }
+    if (!spec.host) {
+      const fams: Family[] = family === "any" ? (spec.family ? [spec.family] : [4, 6]) : [family];
+      return fams.map((f) => ({ spec: { ...spec, family: f }, route }));
+    }
+    const ep = await bindEndpoint(spec, undefined, o.signal);
+    if (family !== "any" && ep.family !== family) return skip(ep.family, ep.host);
+    const resolved: BindSpec = {
+      host: ep.host,
+      family: ep.family,
+      ...(ep.scopeId ? { scopeId: ep.scopeId } : {}),
+    };
+    const global6 =
+      ep.family === 6 && !isLinkLocal(ep.host) && ep.host !== "::" && ep.host !== "::1";
+    const ll = global6 ? linkLocalFor(ep.host) : undefined;
+    return [{ spec: resolved, route, ...(ll ? { linkLocal: ll } : {}) }];
+  }
+
+  private async open(
+    plans: Plan[],
+    o: { signal?: AbortSignal; bestEffort?: boolean },
+  ): Promise<this> {
+    const opened: DaemonServer[] = [];
+    const pipeOpts: PipeOptions = {
+      autoSubscribe: false,
+      ...this.opts.pipe,
+      onMessage: (m) => this.onMessage(m),
+      onConnection: (c) => this.onConnection(c),
+    };
+    if (o.signal) pipeOpts.signal = o.signal;
+    for (const plan of plans) {
+      try {
+        if (o.signal?.aborted) throw abortError(o.signal, "listenAll");
+        const pipe = await pipeOpen(plan.proto, plan.spec, undefined, pipeOpts);
+        pipe.on("error", (e) => {
+          if (this.listenerCount("error") > 0) this.emit("error", e);
+        });
+        opened.push({
+          proto: plan.proto,
+          pipe,
+          local: pipe.local,
+          route: plan.route,
+          linkLocal: plan.linkLocal,
+        });
+      } catch (e) {
+        if (o.bestEffort || plan.linkLocal) continue;
+        await Promise.all(opened.map((s) => s.pipe.close()));
+        throw e;
+      }
+    }
+    this.list = [...this.list, ...opened];
+    return this;
+  }
+
+  /** Closes every server (and so every accepted client). */
+  async close(): Promise<void> {
+    const l = this.list;
+    this.list = [];
+    await Promise.all(l.map((s) => s.pipe.close()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
