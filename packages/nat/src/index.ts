@@ -13,11 +13,21 @@ export {
   type ServerObservation,
 } from "./classify.js";
 export { classifyDelta, type DeltaOptions, type PortSample, portStep } from "./delta.js";
+export { type DetectNatOptions, detectNat } from "./detect.js";
 export { NatError, type NatErrorCode } from "./errors.js";
 export { type NatInfo, natInfo } from "./info.js";
 // Port mapping (UPnP IGD, NAT-PMP, PCP) lives in ./portmap; keep this line.
 export * from "./portmap/index.js";
 export { type PortPrediction, type PredictOptions, predictMappings, wrap } from "./predict.js";
+export {
+  hostAddresses,
+  type ProbeOptions,
+  type ProbeResult,
+  type ProbeTiming,
+  probeDelta,
+  probeNat,
+  resolveStunServer,
+} from "./probe.js";
 export {
   DELTA_CODE,
   DELTA_KINDS,

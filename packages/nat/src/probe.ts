@@ -1,0 +1,398 @@
+import { createSocket, type Socket } from "node:dgram";
+import { lookup } from "node:dns/promises";
+import { setMaxListeners } from "node:events";
+import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
+import { createUdpTransport, StunClient } from "@p2pd/stun";
+import type { ChangeOutcome, Observations, ServerObservation } from "./classify.js";
+import type { PortSample } from "./delta.js";
+import { abortError, NatError } from "./errors.js";
+import type { Endpoint, Family } from "./types.js";
+
+/** Timing knobs, all derived from the RTT where possible. */
+export interface ProbeTiming {
+  /** Cap for a server's first answer, ms (default 2000). No answer by then => that server is silent. */
+  firstAnswerMs?: number;
+  /** Floor of every "nothing came back" decision, ms: survives a lost packet or two (default 250). */
+  minWaitMs?: number;
+  /** The "nothing came back" window is max(minWaitMs, rttFactor * RTT) (default 8). */
+  rttFactor?: number;
+}
+
+export interface ProbeOptions extends ProbeTiming {
+  servers: readonly (string | Endpoint)[];
+  family?: Family;
+  /** Local IP to bind (default: the wildcard address). */
+  localAddress?: string;
+  /** Mapping samples per delta round (default 8). */
+  deltaSamples?: number;
+  /** This host's addresses (default: from os.networkInterfaces()). */
+  localAddresses?: readonly string[];
+  signal?: AbortSignal;
+  progress?: (line: string) => void;
+}
+
+export interface ProbeResult {
+  observations: Observations;
+  /** Delta round on OS-chosen local ports, and on consecutive local ports, in creation order. */
+  spread: (PortSample | null)[];
+  consecutive: (PortSample | null)[];
+  /** Which server (index) the delta probes went to. */
+  deltaServer: number;
+}
+
+/** Parses "host:port" / "[v6]:port" / "host" (port 3478) and resolves names in the wanted family. */
+export async function resolveStunServer(
+  server: string | Endpoint,
+  family: Family,
+  signal?: AbortSignal,
+): Promise<Endpoint> {
+  let host: string;
+  let port = 3478;
+  if (typeof server !== "string") {
+    host = server.host;
+    port = server.port;
+  } else {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(server) ?? /^([^:]+)(?::(\d+))?$/.exec(server);
+    if (m?.[1]) {
+      host = m[1];
+      if (m[2]) port = Number(m[2]);
+    } else if (isIP(server) === 6) {
+      host = server;
+    } else {
+      throw new NatError("ERR_NAT_INVALID_ARG", `bad STUN server "${server}" (want HOST:PORT)`);
+    }
+  }
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new NatError("ERR_NAT_INVALID_ARG", `bad STUN server port in "${String(server)}"`);
+  }
+  const lit = isIP(host);
+  if (lit) {
+    if (lit !== family) {
+      throw new NatError("ERR_NAT_INVALID_ARG", `${host} is not an IPv${family} address`);
+    }
+    return { host, port, family };
+  }
+  signal?.throwIfAborted();
+  try {
+    const r = await lookup(host, { family });
+    return { host: r.address, port, family };
+  } catch (err) {
+    throw new NatError("ERR_NAT_INVALID_ARG", `cannot resolve ${host}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** This host's interface addresses of one family (mapped == one of them => no NAT). */
+export function hostAddresses(family: Family): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if ((a.family === "IPv4" ? 4 : 6) === family) out.push(a.address.replace(/%.*$/, ""));
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs every probe at once (RFC 5780 tests per server on separate sockets, so one test's outbound packets
+ * never open the filter another test checks) and returns the raw observations.
+ * Sockets: one mapping socket shared by all servers (same local port towards every server IP), one
+ * filtering socket per server (it only ever talks to that server's primary), and 2 x deltaSamples sockets for
+ * the delta rounds. All are closed before this resolves.
+ */
+export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
+  const family = options.family ?? 4;
+  const signal = options.signal;
+  const firstAnswerMs = options.firstAnswerMs ?? 2000;
+  const minWaitMs = options.minWaitMs ?? 250;
+  const rttFactor = options.rttFactor ?? 8;
+  const n = options.deltaSamples ?? 8;
+  const say = options.progress ?? (() => {});
+  if (signal?.aborted) throw abortError(signal);
+  if (!options.servers.length) throw new NatError("ERR_NAT_NO_SERVERS", "no STUN servers given");
+  const servers = await Promise.all(
+    options.servers.map((s) => resolveStunServer(s, family, signal)),
+  );
+  const names = servers.map(fmt);
+
+  const inner = new AbortController();
+  setMaxListeners(0, inner.signal); // one listener per in-flight transaction
+  const stop = () => inner.abort(signal?.reason);
+  signal?.addEventListener("abort", stop, { once: true });
+  const sockets: Socket[] = [];
+  const clients: StunClient[] = [];
+  const open = async (port = 0) => {
+    const s = await bindSocket(family, options.localAddress, port);
+    sockets.push(s);
+    const c = new StunClient(createUdpTransport(s), { rto: 100, rc: 6, rm: 4 });
+    clients.push(c);
+    return { socket: s, client: c, port: s.address().port };
+  };
+  try {
+    // Delta rounds first, in one burst each: on a sequential NAT every new mapping takes the next port,
+    // so no other probe may create mappings in between.
+    const spreadSockets = await Promise.all(Array.from({ length: n }, () => open()));
+    const consecutiveSockets = await bindConsecutive(n, open, signal);
+    const mapping = await open();
+    const filters = await Promise.all(servers.map(() => open()));
+    say(`probing ${names.join(", ")} from ${sockets.length} sockets`);
+
+    let firstAnswerAt = 0;
+    let firstRtt = 0;
+    const answered = (rtt: number) => {
+      if (!firstAnswerAt) {
+        firstAnswerAt = performance.now();
+        firstRtt = rtt;
+      }
+    };
+    // A server is silent when nothing came by firstAnswerMs, or long after the first server answered.
+    const firstAnswer = (client: StunClient, to: Endpoint) =>
+      raceSlow(client.binding(to, { signal: inner.signal, timeoutMs: firstAnswerMs }), () =>
+        firstAnswerAt ? firstAnswerAt + Math.max(4 * minWaitMs, 10 * firstRtt) : undefined,
+      ).then((r) => {
+        if (r) answered(r.rtt);
+        return r;
+      });
+    const windowFor = (rtt: number) => Math.max(minWaitMs, rttFactor * rtt);
+    const retransmit = (rtt: number) => ({ rto: Math.max(20, Math.ceil(2 * rtt)), rc: 10, rm: 1 });
+
+    const deltaServer = 0;
+    const deltaTo = servers[deltaServer] as Endpoint;
+    const sample = (sock: { client: StunClient; port: number }) =>
+      firstAnswer(sock.client, deltaTo).then((r) =>
+        r ? { local: sock.port, mapped: r.mapped.port } : null,
+      );
+    const spreadP = Promise.all(spreadSockets.map(sample));
+    await tick();
+    const consecutiveP = Promise.all(consecutiveSockets.map(sample));
+    await tick();
+
+    const perServer = servers.map(async (primary, i): Promise<ServerObservation> => {
+      const obs: ServerObservation = { server: names[i] as string, primary };
+      const filter = filters[i] as { client: StunClient };
+      const [f, m] = await Promise.all([
+        firstAnswer(filter.client, primary),
+        firstAnswer(mapping.client, primary),
+      ]);
+      const first = f ?? m;
+      if (!first) return obs;
+      obs.rttMs = Math.round(first.rtt * 100) / 100;
+      if (f) obs.filterMapped = toEndpoint(f.mapped);
+      if (m) obs.mapPrimary = toEndpoint(m.mapped);
+      const other = first.otherAddress;
+      if (
+        !other ||
+        other.family !== family ||
+        isUnspecified(other.host) ||
+        sameEp(other, primary)
+      ) {
+        return obs;
+      }
+      obs.other = toEndpoint(other);
+      const wait = windowFor(first.rtt);
+      const rx = retransmit(first.rtt);
+      const change = async (changeIp: boolean, expect: Endpoint): Promise<ChangeOutcome> => {
+        if (!f) return "silent";
+        try {
+          const r = await filter.client.request(primary, {
+            changeIp,
+            changePort: true,
+            expectFrom: "any",
+            timeoutMs: wait,
+            ...rx,
+            signal: inner.signal,
+          });
+          return sameEp(r.from, expect) ? "answered" : "wrong-source";
+        } catch (err) {
+          if (inner.signal.aborted) throw err;
+          return "silent";
+        }
+      };
+      const alt = async () => {
+        try {
+          const r = await mapping.client.binding(other, {
+            timeoutMs: wait,
+            ...rx,
+            signal: inner.signal,
+          });
+          return toEndpoint(r.mapped);
+        } catch (err) {
+          if (inner.signal.aborted) throw err;
+          return undefined;
+        }
+      };
+      const [both, port, mapAlt] = await Promise.all([
+        change(true, other),
+        change(false, { host: primary.host, port: other.port, family }),
+        alt(),
+      ]);
+      if (f) {
+        obs.changeBoth = both;
+        obs.changePort = port;
+      }
+      if (mapAlt) obs.mapAlternate = mapAlt;
+      return obs;
+    });
+
+    const [observed, spread, consecutive] = await Promise.all([
+      Promise.all(perServer),
+      spreadP,
+      consecutiveP,
+    ]);
+    if (signal?.aborted) throw abortError(signal);
+    const answeredCount = observed.filter((o) => o.filterMapped || o.mapPrimary).length;
+    say(`${answeredCount} of ${servers.length} servers answered`);
+    return {
+      observations: {
+        localAddresses: options.localAddresses ?? [
+          ...hostAddresses(family),
+          ...(options.localAddress ? [options.localAddress] : []),
+        ],
+        mapLocalPort: mapping.port,
+        filterLocalPorts: filters.map((x) => x.port),
+        servers: observed,
+      },
+      spread,
+      consecutive,
+      deltaServer,
+    };
+  } catch (err) {
+    if (signal?.aborted) throw abortError(signal);
+    throw err;
+  } finally {
+    signal?.removeEventListener("abort", stop);
+    inner.abort();
+    for (const c of clients) c.close();
+    await Promise.all(sockets.map(closeSocket));
+  }
+}
+
+/** One more delta round against a given server (used when the first delta server turned out untrusted). */
+export async function probeDelta(
+  server: Endpoint,
+  options: {
+    family: Family;
+    localAddress?: string;
+    samples?: number;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  },
+): Promise<{ spread: (PortSample | null)[]; consecutive: (PortSample | null)[] }> {
+  const n = options.samples ?? 8;
+  const sockets: Socket[] = [];
+  const clients: StunClient[] = [];
+  const open = async (port = 0) => {
+    const s = await bindSocket(options.family, options.localAddress, port);
+    sockets.push(s);
+    const c = new StunClient(createUdpTransport(s), { rto: 100, rc: 6, rm: 4 });
+    clients.push(c);
+    return { client: c, port: s.address().port };
+  };
+  try {
+    const a = await Promise.all(Array.from({ length: n }, () => open()));
+    const b = await bindConsecutive(n, open, options.signal);
+    const one = (x: { client: StunClient; port: number }) =>
+      x.client
+        .binding(server, { timeoutMs: options.timeoutMs ?? 2000, signal: options.signal })
+        .then((r) => ({ local: x.port, mapped: r.mapped.port }))
+        .catch(() => null);
+    const spread = Promise.all(a.map(one));
+    await tick();
+    const consecutive = Promise.all(b.map(one));
+    return { spread: await spread, consecutive: await consecutive };
+  } finally {
+    for (const c of clients) c.close();
+    await Promise.all(sockets.map(closeSocket));
+  }
+}
+
+async function bindConsecutive<T>(
+  n: number,
+  open: (port: number) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T[]> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    if (signal?.aborted) throw abortError(signal);
+    const start = 20000 + Math.floor(Math.random() * 40000);
+    const got: T[] = [];
+    try {
+      for (let i = 0; i < n; i++) got.push(await open(start + i));
+      return got;
+    } catch {
+      // a port in the run is taken: try another run (the failed sockets are closed with the rest)
+    }
+  }
+  return [];
+}
+
+function bindSocket(family: Family, address: string | undefined, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket({ type: family === 6 ? "udp6" : "udp4" });
+    const onError = (err: Error) => {
+      try {
+        s.close();
+      } catch {}
+      reject(
+        new NatError("ERR_NAT_BIND", `cannot bind UDP ${address ?? "*"}:${port}: ${err.message}`),
+      );
+    };
+    s.once("error", onError);
+    s.bind({ port, address: address ?? (family === 6 ? "::" : "0.0.0.0"), exclusive: true }, () => {
+      s.off("error", onError);
+      s.on("error", () => {}); // ICMP errors on send end up as timeouts
+      resolve(s);
+    });
+  });
+}
+
+function closeSocket(s: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      s.close(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/** Resolves undefined instead of throwing on timeout, and gives up early once `cutoff()` passes. */
+async function raceSlow<T>(
+  p: Promise<T>,
+  cutoff: () => number | undefined,
+): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const early = new Promise<undefined>((resolve) => {
+    const check = () => {
+      const at = cutoff();
+      if (at !== undefined && performance.now() >= at) return resolve(undefined);
+      timer = setTimeout(check, at === undefined ? 25 : Math.max(1, at - performance.now()));
+    };
+    check();
+  });
+  try {
+    return await Promise.race([p.catch(() => undefined), early]);
+  } finally {
+    if (timer) clearTimeout(timer);
+    p.catch(() => {});
+  }
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+function toEndpoint(e: { host: string; port: number; family: 4 | 6 }): Endpoint {
+  return { host: e.host, port: e.port, family: e.family };
+}
+
+function sameEp(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
+  return a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase();
+}
+
+function isUnspecified(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
+
+export function fmt(e: { host: string; port: number }): string {
+  return e.host.includes(":") ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
