@@ -34,6 +34,8 @@ export interface ExternalAddressOptions
   family?: 4 | 6;
   localAddress?: string;
   localPort?: number;
+  /** Wait for every server (to report all disagreement) instead of returning at quorum. */
+  waitAll?: boolean;
   /** Per-server cap in ms (default 3000). */
   timeoutMs?: number;
   /** Run the UDP queries over this transport (e.g. a pipe's socket) instead of a fresh socket. */
@@ -114,7 +116,7 @@ export async function getExternalAddress(
             groups.set(key, g);
             if (winner === undefined && g.length >= minAgree) {
               winner = key;
-              resolve();
+              if (!opts.waitAll) resolve();
             }
           })
           .catch((e) => {
