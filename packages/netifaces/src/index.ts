@@ -51,6 +51,13 @@ export {
   NatType,
   parseNat,
 } from "./nat-info.js";
+export {
+  BsdProvider,
+  parseBsdDestination,
+  parseIfconfig,
+  parseNetstatRn,
+  parseRouteGetDefault,
+} from "./providers/bsd.js";
 export { defaultProvider } from "./providers/index.js";
 export { LinuxProvider, parseProcIpv6Route, parseProcNetRoute } from "./providers/linux.js";
 export type {
@@ -60,5 +67,13 @@ export type {
   NetInfoProvider,
   RouteEntry,
 } from "./providers/types.js";
+export {
+  parseNetAdapterJson,
+  parseNetRouteJson,
+  parseRoutePrint,
+  type RoutePrint,
+  routePrintToRoutes,
+  WindowsProvider,
+} from "./providers/windows.js";
 export { type BindIps, Route, type RouteInit, type RouteJSON } from "./route.js";
 export { RoutePool } from "./route-pool.js";
