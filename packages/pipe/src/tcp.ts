@@ -12,6 +12,7 @@ import { abortError, PipeError } from "./errors.js";
 import { createDecoder, createEncoder, type Decoder, type Encoder } from "./framing.js";
 import type { ResolvedOptions } from "./options.js";
 import { Pipe, toBuffer } from "./pipe.js";
+import type { Message } from "./subscription.js";
 
 const BIND_ERRORS = new Set(["EADDRINUSE", "EADDRNOTAVAIL", "EACCES", "EINVAL"]);
 
@@ -68,6 +69,11 @@ export class TcpPipe extends Pipe {
       this.markEnded(err);
     });
     socket.on("close", () => this.markEnded());
+  }
+
+  /** `for await (const msg of pipe)`: the catch-all subscription's messages until the pipe closes. */
+  [Symbol.asyncIterator](): AsyncGenerator<Message> {
+    return this.messages();
   }
 
   /** Sends one framed message; resolves at once while the socket buffer has room, else on 'drain'. */

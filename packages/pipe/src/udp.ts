@@ -5,6 +5,7 @@ import { type DestLike, fromNode, nodeHost, resolveDest } from "./address.js";
 import { abortError, PipeError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
 import { Pipe, toBuffer } from "./pipe.js";
+import type { Message } from "./subscription.js";
 
 /** Largest UDP payload: 65535 - 8 (UDP) - 20 (IPv4) / 65535 - 8 (IPv6 payload length excludes its header). */
 export const MAX_UDP_PAYLOAD = { 4: 65507, 6: 65527 } as const;
@@ -42,6 +43,11 @@ export class UdpPipe extends Pipe {
       this.socketClosed = true;
       this.markEnded();
     });
+  }
+
+  /** `for await (const msg of pipe)`: the catch-all subscription's messages until the pipe closes. */
+  [Symbol.asyncIterator](): AsyncGenerator<Message> {
+    return this.messages();
   }
 
   /** Sends one datagram to `dest` (default: the pipe's destination). */
