@@ -30,6 +30,7 @@ export {
 export { LOOPBACK, type NodeInterface, resolveInterfaces } from "./interfaces.js";
 export { deriveKeys, type NodeKeys } from "./keys.js";
 export { MemoryNaming, type NamingProvider } from "./naming.js";
+export { type NatTestOptions, natFromResult, stunNatTest } from "./nat-test.js";
 export {
   type ConnectOptions,
   type ConnectResult,

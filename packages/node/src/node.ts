@@ -22,6 +22,7 @@ import {
 import { type NodeInterface, resolveInterfaces, UNKNOWN_NAT } from "./interfaces.js";
 import { deriveKeys, type NodeKeys } from "./keys.js";
 import type { NamingProvider } from "./naming.js";
+import { stunNatTest } from "./nat-test.js";
 import { NodePipe } from "./pipe.js";
 import { MqttSignaling, type SignalingTransport } from "./signaling.js";
 import { candidates } from "./strategies/candidates.js";
@@ -56,7 +57,11 @@ export interface StartNodeOptions {
   upnp?: boolean;
   /** Known NAT per interface name (a cached NAT test): makes the address right from the start. */
   nat?: Record<string, NatInfo>;
-  /** Background NAT test: called per interface after start; resolves ext IPs and NAT info. */
+  /** Directory for the per-network NAT cache (with `stun`): a hit is applied before ready. */
+  natCache?: string;
+  /** How long start waits for the NAT test before going on in the background (default 800 ms). */
+  natWaitMs?: number;
+  /** Background NAT test (default with `stun`: @p2pd/nat detectNat); resolves ext IPs and NAT info. */
   natTest?: (
     iface: NodeInterface,
     opts: { signal: AbortSignal },
@@ -211,7 +216,7 @@ export class P2PNode extends EventEmitter {
     }
     this.#transport.onMessage((data) => this.#onSignal(data));
     await this.#transport.start({ signal });
-    this.#background();
+    await this.#background();
   }
 
   async #listen(signal?: AbortSignal): Promise<void> {
@@ -579,18 +584,41 @@ export class P2PNode extends EventEmitter {
 
   // ---- background ----
 
-  #background(): void {
-    const { natTest } = this.options;
+  /**
+   * Starts the NAT tests. Start waits for them at most `natWaitMs` (a cached result lands well
+   * within it, so the first address is already right); the rest finishes in the background and
+   * announces itself with an "address" event.
+   */
+  async #background(): Promise<void> {
+    const o = this.options;
+    const natTest =
+      o.natTest ??
+      (o.stun?.length
+        ? stunNatTest({
+            stun: o.stun,
+            ...(o.natCache ? { cacheDir: o.natCache } : {}),
+            log: this.#log,
+          })
+        : undefined);
     if (!natTest) return;
     const signal = this.#closing.signal;
-    void Promise.allSettled(
+    const all = Promise.allSettled(
       this.#interfaces.map(async (iface, i) => {
         const update = await natTest(iface, { signal });
         if (signal.aborted) return;
-        this.#interfaces[i] = { ...iface, ...update };
-        this.emit("address", this.address);
+        const before = this.address;
+        this.#interfaces[i] = { ...(this.#interfaces[i] ?? iface), ...update };
+        if (this.address !== before) this.emit("address", this.address);
       }),
     );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      all,
+      new Promise<void>((r) => {
+        timer = setTimeout(r, o.natWaitMs ?? 800);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Closes servers, signaling, every pipe, and the embedded broker. Idempotent. */

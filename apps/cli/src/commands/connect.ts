@@ -1,7 +1,76 @@
-import { notYet } from "./not-yet.js";
+import { node as p2p } from "p2pd";
+import { CliError, type Command, EXIT, intFlag, str, usageError } from "../command.js";
+import { NODE_OPTIONS, nodeOptions } from "./node.js";
 
-export const command = notYet(
-  "connect",
-  "connect to a node by address or name and do an ECHO round trip",
-  "ADDR|NAME [--strategies LIST] [--json]",
-);
+const KNOWN = ["direct", "reverse", "tcp-punch", "udp-punch", "turn"];
+
+export const command: Command = {
+  name: "connect",
+  summary: "connect to a node by address or name and do an ECHO round trip",
+  usage: "ADDR|NAME [--strategies direct,reverse,tcp-punch,udp-punch,turn] [node flags] [--json]",
+  options: {
+    ...NODE_OPTIONS,
+    strategies: { type: "string", arg: "LIST", help: `strategies in order (${KNOWN.join(",")})` },
+    timeout: { type: "string", arg: "MS", help: "give up after this many ms (default 60000)" },
+    message: { type: "string", arg: "TEXT", help: "ECHO payload (default: a random token)" },
+  },
+  async run(ctx) {
+    const [target, ...extra] = ctx.positionals;
+    if (!target || extra.length) throw usageError("give exactly one ADDR or NAME");
+    const list = str(ctx, "strategies")
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const s of list ?? [])
+      if (!KNOWN.includes(s))
+        throw usageError(`unknown strategy "${s}" (known: ${KNOWN.join(",")})`);
+    const timeoutMs = intFlag(ctx, "timeout", 100, 600_000) ?? 60_000;
+    const t0 = performance.now();
+    const node = await p2p.startNode(await nodeOptions(ctx));
+    try {
+      const readyMs = performance.now() - t0;
+      ctx.progress(`local node ${node.nodeId} ready in ${Math.round(readyMs)} ms; connecting`);
+      for (const s of list ?? [])
+        if (!node.strategies.has(s))
+          throw new CliError(
+            "ERR_STRATEGY_UNAVAILABLE",
+            `strategy "${s}" is not available in this build`,
+          );
+      let r: p2p.ConnectResult;
+      try {
+        r = await node.connect(target, {
+          ...(list ? { strategies: list } : {}),
+          timeoutMs,
+          signal: ctx.signal,
+        });
+      } catch (err) {
+        if (err instanceof p2p.ConnectError) {
+          for (const f of err.failures) ctx.progress(`  ${f.strategy}: ${f.code} ${f.message}`);
+        }
+        throw err;
+      }
+      ctx.progress(`connected with ${r.strategy} in ${Math.round(r.timings.totalMs)} ms`);
+      const token = str(ctx, "message") ?? `p2pd-${Math.random().toString(36).slice(2, 10)}`;
+      const e0 = performance.now();
+      const reply = await r.pipe.echo(token, { timeoutMs: 5000, signal: ctx.signal });
+      const echoMs = performance.now() - e0;
+      const ok = reply.toString() === token;
+      await r.pipe.close();
+      if (!ok) throw new CliError("ERR_ECHO_MISMATCH", "the ECHO reply did not match");
+      const round = (x: number) => Math.round(x * 100) / 100;
+      ctx.result({
+        strategy: r.strategy,
+        ms: round(r.timings.totalMs),
+        echo: true,
+        echoMs: round(echoMs),
+        readyMs: round(readyMs),
+        ...(r.timings.lookupMs === undefined ? {} : { lookupMs: round(r.timings.lookupMs) }),
+        strategies: r.timings.strategies.map((t) => ({ ...t, ms: round(t.ms) })),
+        peer: r.pipe.remote ?? null,
+      });
+      return EXIT.OK;
+    } finally {
+      await node.close();
+    }
+  },
+};

@@ -1,7 +1,155 @@
-import { notYet } from "./not-yet.js";
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { node as p2p } from "p2pd";
+import {
+  type Command,
+  type CommandContext,
+  EXIT,
+  flag,
+  intFlag,
+  type OptionSpec,
+  str,
+  strs,
+  usageError,
+} from "../command.js";
 
-export const command = notYet(
-  "node",
-  "run a P2P node that prints its address and serves ECHO",
-  "[--stun HOST:PORT] [--mqtt URL] [--turn turn:HOST:PORT --turn-user U --turn-pass P] [--json]",
-);
+/** Flags shared by `p2pd node`, `p2pd connect` and `p2pd demo`. */
+export const NODE_OPTIONS: Record<string, OptionSpec> = {
+  stun: { type: "string", multiple: true, arg: "HOST:PORT", help: "STUN server for the NAT test" },
+  mqtt: {
+    type: "string",
+    multiple: true,
+    arg: "URL",
+    help: "MQTT broker for signaling, e.g. mqtt://HOST:1883 (default: an in-process broker)",
+  },
+  turn: { type: "string", arg: "turn:HOST:PORT", help: "TURN server (for --strategies turn)" },
+  "turn-user": { type: "string", arg: "U", help: "TURN username" },
+  "turn-pass": { type: "string", arg: "P", help: "TURN password" },
+  "turn-realm": { type: "string", arg: "R", help: "TURN realm (default: from the server)" },
+  port: { type: "string", arg: "N", help: "node listen port (default: any free port)" },
+  interfaces: {
+    type: "string",
+    arg: "LIST",
+    help: "auto (default), loopback, or comma-separated interface names",
+  },
+  "seed-file": {
+    type: "string",
+    arg: "PATH",
+    help: "identity seed file (created with 32 random bytes if missing): a stable address",
+  },
+  "irc-servers": { type: "string", arg: "LIST", help: "IRC servers for names (host:port,...)" },
+  "nat-cache": { type: "string", arg: "DIR", help: "directory of the per-network NAT cache" },
+  upnp: { type: "boolean", help: "map the node port on the gateway (UPnP / NAT-PMP / PCP)" },
+  verbose: { type: "boolean", help: "debug log on stderr" },
+};
+
+async function loadSeed(path: string): Promise<Uint8Array> {
+  try {
+    const raw = (await readFile(path, "utf8")).trim();
+    if (!/^[0-9a-f]{32,128}$/i.test(raw))
+      throw usageError(`--seed-file ${path}: expected 32 to 128 hex digits`);
+    return Buffer.from(raw, "hex");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    const seed = randomBytes(32);
+    await writeFile(path, `${seed.toString("hex")}\n`, { mode: 0o600, flag: "wx" });
+    return seed;
+  }
+}
+
+function turnServers(ctx: CommandContext): p2p.TurnServerConfig[] | undefined {
+  const url = str(ctx, "turn");
+  if (!url) return undefined;
+  if (!/^turns?:/.test(url)) throw usageError(`--turn must look like turn:HOST:PORT, got "${url}"`);
+  const user = str(ctx, "turn-user");
+  const pass = str(ctx, "turn-pass");
+  const realm = str(ctx, "turn-realm");
+  return [
+    {
+      url,
+      ...(user ? { username: user } : {}),
+      ...(pass ? { password: pass } : {}),
+      ...(realm ? { realm } : {}),
+    },
+  ];
+}
+
+/** Node options from the shared flags. */
+export async function nodeOptions(ctx: CommandContext): Promise<p2p.StartNodeOptions> {
+  const ifs = str(ctx, "interfaces") ?? "auto";
+  const interfaces =
+    ifs === "auto" || ifs === "loopback" ? ifs : ifs.split(",").filter((s) => s.length > 0);
+  const port = intFlag(ctx, "port", 0, 65535);
+  const seedFile = str(ctx, "seed-file");
+  const mqtt = strs(ctx, "mqtt");
+  for (const u of mqtt)
+    if (!/^mqtts?:\/\/[^/]+/.test(u))
+      throw usageError(`--mqtt must be mqtt://HOST:PORT, got "${u}"`);
+  const stun = strs(ctx, "stun");
+  const turn = turnServers(ctx);
+  const irc = str(ctx, "irc-servers");
+  const natCache = str(ctx, "nat-cache");
+  return {
+    interfaces,
+    ...(port === undefined ? {} : { port }),
+    ...(seedFile ? { seed: await loadSeed(seedFile) } : {}),
+    ...(mqtt.length ? { mqtt } : {}),
+    ...(stun.length ? { stun } : {}),
+    ...(turn ? { turn } : {}),
+    ...(irc ? { irc: irc.split(",") } : {}),
+    ...(natCache ? { natCache } : {}),
+    ...(flag(ctx, "upnp") ? { upnp: true } : {}),
+    ...(flag(ctx, "verbose") ? { log: (l: string) => ctx.progress(`debug: ${l}`) } : {}),
+    signal: ctx.signal,
+  };
+}
+
+export const command: Command = {
+  name: "node",
+  summary: "run a P2P node that prints its address and serves ECHO",
+  usage:
+    "[--stun HOST:PORT] [--mqtt URL] [--turn turn:HOST:PORT --turn-user U --turn-pass P] [--name NAME] [--json]",
+  options: {
+    ...NODE_OPTIONS,
+    name: { type: "string", arg: "NAME", help: "register this name for the node (needs naming)" },
+  },
+  async run(ctx) {
+    const t0 = performance.now();
+    const node = await p2p.startNode(await nodeOptions(ctx));
+    try {
+      const readyMs = Math.round(performance.now() - t0);
+      const name = str(ctx, "name");
+      let registered: string | undefined;
+      if (name) {
+        try {
+          registered = await node.register(name, { signal: ctx.signal });
+        } catch (err) {
+          ctx.progress(`name "${name}" not registered: ${(err as Error).message}`);
+        }
+      }
+      node.on("address", (addr: string) => ctx.progress(`address updated: ${addr}`));
+      node.on("pipe", ({ pipe }: { pipe: p2p.NodePipe }) =>
+        ctx.progress(`peer connected from ${pipe.remote?.host ?? "?"}`),
+      );
+      // The contract: one JSON line with "addr" once ready, whatever --json says.
+      ctx.stdout.write(
+        `${JSON.stringify({
+          addr: node.address,
+          nodeId: node.nodeId,
+          port: node.port,
+          mqtt: node.options.mqtt ?? node.brokerUrl,
+          readyMs,
+          ...(registered ? { name: registered } : {}),
+        })}\n`,
+      );
+      ctx.progress(`node ${node.nodeId} ready in ${readyMs} ms; serving ECHO until interrupted`);
+      await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) return resolve();
+        ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      return EXIT.INTERRUPTED;
+    } finally {
+      await node.close();
+    }
+  },
+};

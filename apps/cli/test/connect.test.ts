@@ -1,0 +1,79 @@
+import { PassThrough } from "node:stream";
+import { node as p2p } from "p2pd";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { run } from "../src/cli.js";
+
+let broker: p2p.EmbeddedBroker;
+let server: p2p.P2PNode;
+
+beforeAll(async () => {
+  broker = await p2p.startBroker();
+  server = await p2p.startNode({ interfaces: "loopback", mqtt: broker.url });
+});
+afterAll(async () => {
+  await server?.close();
+  await broker?.close();
+});
+
+async function cli(argv: string[]) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d) => (out += d));
+  stderr.on("data", (d) => (err += d));
+  const code = await run(argv, { stdout, stderr });
+  return { code, out, err };
+}
+
+const flags = () => ["--interfaces", "loopback", "--mqtt", broker.url, "--json"];
+
+describe("p2pd connect", () => {
+  test.each(["direct", "reverse"])(
+    "--strategies %s: JSON with strategy, ms, echo",
+    async (s) => {
+      const r = await cli(["connect", server.address, "--strategies", s, ...flags()]);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.out);
+      expect(j).toMatchObject({ strategy: s, echo: true });
+      expect(j.ms).toBeGreaterThan(0);
+      expect(j.strategies.at(-1)).toMatchObject({ strategy: s, ok: true });
+    },
+    30_000,
+  );
+
+  test("default order falls back from direct to reverse when the peer is not reachable", async () => {
+    // Say the server sits behind a port-restricted NAT with another external IP (127.0.0.2, where
+    // nothing listens): direct is skipped, reverse works because we are reachable.
+    const natted = { ...p2p.parseAddress(server.address), ipv6: [] };
+    for (const e of natted.ipv4) {
+      e.ext = "127.0.0.2";
+      e.nat = { type: 5, delta: { type: 3, value: 0 } };
+    }
+    const r = await cli(["connect", p2p.formatAddress(natted), ...flags()]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.strategy).toBe("reverse");
+    expect(j.strategies[0]).toMatchObject({ strategy: "direct", skipped: true });
+  }, 30_000);
+
+  test("failure: non-zero exit with a reason", async () => {
+    const gone = await p2p.startNode({ interfaces: "loopback", mqtt: broker.url });
+    const addr = gone.address;
+    await gone.close();
+    const r = await cli(["connect", addr, "--timeout", "1500", ...flags()]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).error.code).toBe("ERR_CONNECT");
+    expect(r.err).toMatch(/direct: ERR_CONNECT_REFUSED/);
+  }, 30_000);
+
+  test("usage errors: no target, unknown strategy, bad address", async () => {
+    expect((await cli(["connect", ...flags()])).code).toBe(2);
+    expect(
+      (await cli(["connect", server.address, "--strategies", "teleport", ...flags()])).code,
+    ).toBe(2);
+    const bad = await cli(["connect", "0-[1,2]-0-x-y", ...flags()]);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.out).error.code).toBe("ERR_BAD_ADDR");
+  }, 30_000);
+});

@@ -1,0 +1,103 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { node as p2p } from "p2pd";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { run } from "../src/cli.js";
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js");
+let broker: p2p.EmbeddedBroker;
+
+beforeAll(async () => {
+  broker = await p2p.startBroker();
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
+/** Runs `p2pd node` in-process until its first stdout line. */
+async function startCliNode(extra: string[] = []) {
+  const ac = new AbortController();
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let err = "";
+  stderr.on("data", (d) => (err += d));
+  const line = new Promise<string>((resolve) => {
+    let buf = "";
+    stdout.on("data", (d) => {
+      buf += d;
+      if (buf.includes("\n")) resolve(buf.slice(0, buf.indexOf("\n")));
+    });
+  });
+  const done = run(["node", "--interfaces", "loopback", "--mqtt", broker.url, ...extra], {
+    stdout,
+    stderr,
+    signal: ac.signal,
+  });
+  const first = await Promise.race([line, done.then((c) => `exit ${c}: ${err}`)]);
+  return { first, stop: () => ac.abort(), done, err: () => err };
+}
+
+describe("p2pd node", () => {
+  test("prints one JSON line with addr, serves ECHO, stops on signal", async () => {
+    const n = await startCliNode(["--json"]);
+    const j = JSON.parse(n.first);
+    expect(p2p.parseAddress(j.addr).nodeId).toBe(j.nodeId);
+    expect(j.port).toBeGreaterThan(0);
+    // A library node reaches it over the same broker, with each strategy.
+    const peer = await p2p.startNode({ interfaces: "loopback", mqtt: broker.url });
+    try {
+      for (const s of ["direct", "reverse"]) {
+        const r = await peer.connect(j.addr, { strategies: [s] });
+        expect((await r.pipe.echo(`via ${s}`)).toString()).toBe(`via ${s}`);
+        await r.pipe.close();
+      }
+    } finally {
+      await peer.close();
+    }
+    n.stop();
+    expect(await n.done).toBe(130);
+  }, 30_000);
+
+  test("a seed file gives a stable node id across runs", async () => {
+    const file = join("/tmp", `p2pd-nd-seed-${process.pid}-${Date.now()}`);
+    const a = await startCliNode(["--seed-file", file]);
+    a.stop();
+    await a.done;
+    expect(existsSync(file)).toBe(true);
+    const b = await startCliNode(["--seed-file", file]);
+    b.stop();
+    await b.done;
+    expect(JSON.parse(b.first).nodeId).toBe(JSON.parse(a.first).nodeId);
+  }, 30_000);
+
+  test("bad flags are usage errors (exit 2)", async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    expect(await run(["node", "--port", "70000"], { stdout, stderr })).toBe(2);
+    expect(await run(["node", "--mqtt", "http://x"], { stdout, stderr })).toBe(2);
+  });
+
+  test.skipIf(!existsSync(dist))(
+    "the built binary prints its address and dies on SIGTERM",
+    async () => {
+      const child = spawn(
+        process.execPath,
+        [dist, "node", "--interfaces", "loopback", "--mqtt", broker.url],
+        {
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      const [chunk] = (await once(child.stdout, "data")) as [Buffer];
+      const j = JSON.parse(chunk.toString().split("\n")[0] ?? "");
+      expect(j.addr).toContain(j.nodeId);
+      child.kill("SIGTERM");
+      const [code, sig] = (await once(child, "exit")) as [number | null, string | null];
+      expect(code === 130 || sig === "SIGTERM").toBe(true);
+    },
+    30_000,
+  );
+});
