@@ -9,6 +9,14 @@ export { type HostPort, TraversalError, type TraversalErrorCode, TurnError } fro
 export { openTcpMapping, type TcpMapping, udpMapping } from "./mapping.js";
 export { type MessageDuplex, MessageQueue } from "./message-queue.js";
 export { type DeltaLike, predictPorts } from "./predict.js";
+export { decodeFrame, encodeFrame, type Frame, FrameType, sessionFromToken } from "./rudp-frame.js";
+export {
+  type DatagramLink,
+  type ReliableUdpOptions,
+  ReliableUdpStream,
+  turnLink,
+  udpSocketLink,
+} from "./rudp-stream.js";
 export { type TcpPunchOptions, tcpPunch } from "./tcp-punch.js";
 export { TurnClient, type TurnClientOptions } from "./turn-client.js";
 export {
@@ -19,3 +27,4 @@ export {
   TurnStreamDecoder,
 } from "./turn-framing.js";
 export { TurnRelayPipe, type TurnRelayPipeOptions, turnRelayPipe } from "./turn-pipe.js";
+export { type BirthdayRole, type UdpPunchOptions, udpPunch } from "./udp-punch.js";

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { TraversalError } from "./errors.js";
 
 // Wire format of the reliable UDP stream and the UDP punch probes (one datagram = one frame):
@@ -66,7 +67,8 @@ export function encodeFrame(f: Frame): Buffer {
 /** Decodes one frame; throws ERR_FRAME_DECODE for anything that is not exactly a frame. */
 export function decodeFrame(input: Uint8Array): Frame {
   const b = Buffer.from(input.buffer, input.byteOffset, input.length);
-  if (b.length < 6 || b[0] !== FRAME_MAGIC) throw new TraversalError("ERR_FRAME_DECODE", "not a frame");
+  if (b.length < 6 || b[0] !== FRAME_MAGIC)
+    throw new TraversalError("ERR_FRAME_DECODE", "not a frame");
   const type = b[1];
   const session = b.readUInt32BE(2);
   const need = (n: number, exact = true) => {
@@ -83,7 +85,13 @@ export function decodeFrame(input: Uint8Array): Frame {
       need(DATA_HEADER, false);
       const flags = b[10] ?? 0;
       if (flags > 1) throw new TraversalError("ERR_FRAME_DECODE", "unknown DATA flags");
-      return { type, session, seq: b.readUInt32BE(6), last: flags === 1, payload: Buffer.from(b.subarray(DATA_HEADER)) };
+      return {
+        type,
+        session,
+        seq: b.readUInt32BE(6),
+        last: flags === 1,
+        payload: Buffer.from(b.subarray(DATA_HEADER)),
+      };
     }
     case FrameType.ack:
       need(14);
@@ -102,11 +110,5 @@ export function decodeFrame(input: Uint8Array): Frame {
 
 /** Session id from a token both peers got over signaling (first 4 bytes of its SHA-256). */
 export function sessionFromToken(token: string | Uint8Array): number {
-  const { createHash } = require_crypto();
   return createHash("sha256").update(token).digest().readUInt32BE(0);
-}
-
-import * as nodeCrypto from "node:crypto";
-function require_crypto() {
-  return nodeCrypto;
 }

@@ -1,6 +1,12 @@
 import dgram from "node:dgram";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { TraversalError, TurnClient, turnRelayPipe } from "../../src/traversal/index.js";
+import {
+  ReliableUdpStream,
+  TraversalError,
+  TurnClient,
+  turnLink,
+  turnRelayPipe,
+} from "../../src/traversal/index.js";
 import {
   Attr,
   decodeStun,
@@ -106,6 +112,30 @@ describe.skipIf(!hasTurnserver)("TurnClient against coturn", () => {
     }
     expect(a.closed && b.closed).toBe(true);
     await expect(pa.recv()).rejects.toMatchObject({ code: "ERR_STREAM_CLOSED" });
+  });
+
+  test("a reliable ordered stream runs over two TURN allocations", async () => {
+    const a = await TurnClient.allocate(creds());
+    const b = await TurnClient.allocate(creds());
+    await Promise.all([a.createPermission(b.relayed.host), b.createPermission(a.relayed.host)]);
+    await Promise.all([a.bindChannel(b.relayed), b.bindChannel(a.relayed)]);
+    const sa = new ReliableUdpStream(turnLink(a, b.relayed), { session: 42 });
+    const sb = new ReliableUdpStream(turnLink(b, a.relayed), { session: 42 });
+    try {
+      for (let i = 0; i < 50; i++) await sa.send(i % 10 === 0 ? Buffer.alloc(4000, i) : `n${i}`);
+      for (let i = 0; i < 50; i++) {
+        const m = await sb.recv({ timeoutMs: 5000 });
+        expect(i % 10 === 0 ? m.length === 4000 && m[0] === i : m.toString() === `n${i}`).toBe(
+          true,
+        );
+      }
+    } finally {
+      await sa.close();
+      await sb.close();
+    }
+    // The links release their allocations (Refresh 0) in the background.
+    await Promise.all([a, b].map((c) => new Promise<void>((r) => c.onClose(() => r()))));
+    expect(a.closed && b.closed).toBe(true);
   });
 
   test("wrong password fails with ERR_TURN_AUTH and closes the socket", async () => {

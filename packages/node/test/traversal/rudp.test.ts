@@ -1,0 +1,255 @@
+import dgram from "node:dgram";
+import fc from "fast-check";
+import { afterEach, describe, expect, test } from "vitest";
+import {
+  decodeFrame,
+  encodeFrame,
+  FrameType,
+  ReliableUdpStream,
+  sessionFromToken,
+  TraversalError,
+  udpPunch,
+  udpSocketLink,
+} from "../../src/traversal/index.js";
+
+const open: Array<{ close(): unknown }> = [];
+afterEach(async () => {
+  for (const o of open.splice(0).reverse()) {
+    try {
+      await o.close();
+    } catch {}
+  }
+});
+
+async function sock(): Promise<dgram.Socket> {
+  const s = dgram.createSocket("udp4");
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
+  open.push(s);
+  return s;
+}
+const port = (s: dgram.Socket) => s.address().port;
+
+/** A real UDP forwarder on loopback that drops and reorders datagrams in both directions. */
+async function lossyProxy(a: dgram.Socket, b: dgram.Socket, loss: number) {
+  const pa = await sock(); // what b talks to
+  const pb = await sock(); // what a talks to
+  let alive = true;
+  let n = 0;
+  const fwd = (from: dgram.Socket, to: number) => (msg: Buffer) => {
+    n++;
+    if (!alive || Math.random() < loss) return;
+    // Every 7th datagram is delayed: reordering.
+    const go = () => from.send(msg, to, "127.0.0.1");
+    if (n % 7 === 0) setTimeout(go, 15);
+    else go();
+  };
+  pb.on("message", fwd(pa, port(b)));
+  pa.on("message", fwd(pb, port(a)));
+  return {
+    aSide: { host: "127.0.0.1", port: port(pb) },
+    bSide: { host: "127.0.0.1", port: port(pa) },
+    cut: () => {
+      alive = false;
+    },
+  };
+}
+
+async function pair(loss = 0.2, opts: { deadAfterMs?: number } = {}) {
+  const a = await sock();
+  const b = await sock();
+  const px = await lossyProxy(a, b, loss);
+  const session = sessionFromToken("pair");
+  const sa = new ReliableUdpStream(udpSocketLink(a, px.aSide, { closeSocket: false }), {
+    session,
+    mtu: 500,
+    ...opts,
+  });
+  const sb = new ReliableUdpStream(udpSocketLink(b, px.bSide, { closeSocket: false }), {
+    session,
+    mtu: 500,
+    ...opts,
+  });
+  open.push(sa, sb);
+  return { a, b, sa, sb, px };
+}
+
+describe("reliable UDP frames under fuzzing", () => {
+  test("decodeFrame: typed errors only, and encode/decode round-trips", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        try {
+          const f = decodeFrame(bytes);
+          expect(Buffer.from(encodeFrame(f)).equals(Buffer.from(bytes))).toBe(true);
+        } catch (e) {
+          expect(e).toBeInstanceOf(TraversalError);
+          expect((e as TraversalError).code).toBe("ERR_FRAME_DECODE");
+        }
+      }),
+      { numRuns: 5000 },
+    );
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.nat(),
+        fc.boolean(),
+        fc.uint8Array({ maxLength: 64 }),
+        (session, seq, last, p) => {
+          const f = decodeFrame(
+            encodeFrame({ type: FrameType.data, session, seq, last, payload: Buffer.from(p) }),
+          );
+          expect(f).toEqual({ type: FrameType.data, session, seq, last, payload: Buffer.from(p) });
+        },
+      ),
+    );
+  });
+});
+
+describe("ReliableUdpStream over a lossy, reordering loopback path", () => {
+  test("delivers every message once and in order, large ones fragmented", async () => {
+    const { sa, sb } = await pair(0.2);
+    const msgs = Array.from({ length: 200 }, (_, i) =>
+      i % 50 === 0 ? Buffer.alloc(5000 + i, i & 0xff) : Buffer.from(`message ${i}`),
+    );
+    const sending = (async () => {
+      for (const m of msgs) await sa.send(m);
+    })();
+    const got: Buffer[] = [];
+    for (let i = 0; i < msgs.length; i++) got.push(await sb.recv({ timeoutMs: 10_000 }));
+    await sending;
+    expect(got.map((g) => g.toString("hex"))).toEqual(msgs.map((m) => m.toString("hex")));
+    expect(sa.stats.retransmits).toBeGreaterThan(0);
+    // And the other way.
+    await sb.send("pong");
+    expect((await sa.recv({ timeoutMs: 5000 })).toString()).toBe("pong");
+  }, 30_000);
+
+  test("close() sends FIN: the peer ends cleanly after draining", async () => {
+    const { sa, sb } = await pair(0.1);
+    const ended = new Promise<Error | undefined>((r) => sb.onEnd(r));
+    await sa.send("last words");
+    await sa.close();
+    expect(sa.closed).toBe(true);
+    expect((await sb.recv({ timeoutMs: 5000 })).toString()).toBe("last words");
+    expect(await ended).toBeUndefined();
+    await expect(sb.recv()).rejects.toMatchObject({ code: "ERR_STREAM_CLOSED" });
+    await expect(sa.send("x")).rejects.toMatchObject({ code: "ERR_STREAM_CLOSED" });
+  });
+
+  test("a vanished peer ends the stream with ERR_PEER_VANISHED", async () => {
+    const { sa, px } = await pair(0, { deadAfterMs: 400 });
+    await sa.send("hello");
+    px.cut();
+    const err = await new Promise<Error | undefined>((r) => sa.onEnd(r));
+    expect((err as TraversalError).code).toBe("ERR_PEER_VANISHED");
+    await expect(sa.recv()).rejects.toMatchObject({ code: "ERR_PEER_VANISHED" });
+  });
+
+  test("garbage and frames of another session are dropped", async () => {
+    const { a, b, sa, sb } = await pair(0);
+    const intruder = await sock();
+    // Straight to b's socket from a stranger: the link filters by source; from the proxy path we
+    // cannot inject, so inject through a's own socket towards the proxy-less b port instead.
+    intruder.send(Buffer.from("junk"), port(b), "127.0.0.1");
+    a.send(
+      encodeFrame({
+        type: FrameType.data,
+        session: 1,
+        seq: 0,
+        last: true,
+        payload: Buffer.from("evil"),
+      }),
+      port(b),
+      "127.0.0.1",
+    );
+    await sa.send("good");
+    expect((await sb.recv({ timeoutMs: 3000 })).toString()).toBe("good");
+    expect(sb.stats.received).toBeGreaterThan(0);
+  });
+});
+
+describe("udpPunch", () => {
+  test("two sides meet on loopback and get reliable streams", async () => {
+    const a = await sock();
+    const b = await sock();
+    const session = sessionFromToken("meet");
+    const at = Date.now() + 50;
+    const [sa, sb] = await Promise.all([
+      udpPunch({ socket: a, remote: { host: "127.0.0.1", ports: [port(b)] }, session, at }),
+      udpPunch({ socket: b, remote: { host: "127.0.0.1", ports: [port(a)] }, session, at }),
+    ]);
+    open.push(sa, sb);
+    await sa.send("ping");
+    expect((await sb.recv({ timeoutMs: 3000 })).toString()).toBe("ping");
+    await sb.send("pong");
+    expect((await sa.recv({ timeoutMs: 3000 })).toString()).toBe("pong");
+  });
+
+  test("predicted port lists: the hole is found among candidates", async () => {
+    const a = await sock();
+    const b = await sock();
+    const session = 77;
+    const at = Date.now();
+    const [sa, sb] = await Promise.all([
+      udpPunch({
+        socket: a,
+        remote: { host: "127.0.0.1", ports: [port(b) + 1, port(b) + 2, port(b)] },
+        session,
+        at,
+      }),
+      udpPunch({ socket: b, remote: { host: "127.0.0.1", ports: [port(a)] }, session, at }),
+    ]);
+    open.push(sa, sb);
+    expect(sa.remote.port).toBe(port(b));
+    expect(sb.remote.port).toBe(port(a));
+  });
+
+  test("a peer with the wrong session never opens the hole: ERR_PUNCH_TIMEOUT, sockets closed", async () => {
+    const a = await sock();
+    const b = await sock();
+    const at = Date.now();
+    const [ra, rb] = await Promise.allSettled([
+      udpPunch({
+        socket: a,
+        remote: { host: "127.0.0.1", ports: [port(b)] },
+        session: 1,
+        at,
+        timeoutMs: 300,
+      }),
+      udpPunch({
+        socket: b,
+        remote: { host: "127.0.0.1", ports: [port(a)] },
+        session: 2,
+        at,
+        timeoutMs: 300,
+      }),
+    ]);
+    expect(ra.status === "rejected" && (ra.reason as TraversalError).code).toBe(
+      "ERR_PUNCH_TIMEOUT",
+    );
+    expect(rb.status === "rejected" && (rb.reason as TraversalError).code).toBe(
+      "ERR_PUNCH_TIMEOUT",
+    );
+    expect(() => a.address()).toThrow(); // closed
+  });
+
+  test("abort and bad timing are typed errors", async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 50);
+    await expect(
+      udpPunch({
+        localAddress: "127.0.0.1",
+        remote: { host: "127.0.0.1", ports: [9] },
+        session: 1,
+        at: Date.now(),
+        signal: ac.signal,
+      }),
+    ).rejects.toMatchObject({ code: "ERR_PUNCH_ABORTED" });
+    await expect(
+      udpPunch({
+        remote: { host: "127.0.0.1", ports: [9] },
+        session: 1,
+        at: Date.now() + 86_400_000,
+      }),
+    ).rejects.toMatchObject({ code: "ERR_PUNCH_TIMING" });
+  });
+});
