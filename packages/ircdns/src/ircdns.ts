@@ -1,0 +1,619 @@
+import { randomBytes } from "node:crypto";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { JsonCache } from "./cache.js";
+import { A36, baseEncode } from "./crypto/base-n.js";
+import {
+  type Account,
+  cacheFileName,
+  checkSeed,
+  deriveAccount,
+  deriveChannel,
+  deriveSigningKey,
+} from "./derive.js";
+import {
+  AbortedError,
+  ClosedError,
+  IrcDnsError,
+  NameTakenError,
+  NoQuorumError,
+  NotFoundError,
+  SessionError,
+  ValueTooLargeError,
+} from "./errors.js";
+import { ircLower } from "./line.js";
+import { checkValue, type Name, type NameInput, parseName } from "./names.js";
+import { decide, type Quorum, quorum, type Vote } from "./quorum.js";
+import {
+  DEFAULT_SERVERS,
+  parseServer,
+  parseServerList,
+  type ServerInput,
+  type ServerSpec,
+} from "./servers.js";
+import {
+  chanInfo,
+  login,
+  readTopic,
+  registerChan,
+  type ServiceTimeouts,
+  setTopic,
+} from "./services.js";
+import { IrcSession, MAX_LINE } from "./session.js";
+import { maxTopicLength, maxValueBytes, packTopic, unpackTopic } from "./topic.js";
+
+/** Topic cap from the 512-byte line limit on a reader's 332 reply (63-char server, 30-char nick). */
+export const LINE_TOPIC_CAP = 376;
+
+export interface IrcDnsOptions {
+  /** Seed bytes (>= 24). Needed to register and store; lookups work without it. */
+  seed?: Uint8Array;
+  /** Servers as "host:port", "ircs://host:port" or objects; a comma-separated string also works. Default: DEFAULT_SERVERS. */
+  servers?: readonly ServerInput[] | string;
+  /** Aborts everything this instance does, like close(). */
+  signal?: AbortSignal;
+  /** Directory of the JSON cache file, or false for none. Default ~/.p2pd. */
+  cacheDir?: string | false;
+  /** Verify TLS certificates (default false, like the reference: public IRC often has mismatched certs). */
+  tlsVerify?: boolean;
+  connectTimeoutMs?: number;
+  serviceTimeoutMs?: number;
+  topicRestoreMs?: number;
+  /** After a lookup reaches its quorum, wait this long for slower servers that may carry a newer value. */
+  lookupGraceMs?: number;
+  /** Debug log sink (off by default). Never receives passwords. */
+  log?: (msg: string) => void;
+}
+
+export interface OpOptions {
+  signal?: AbortSignal;
+}
+
+export interface ServerOutcome {
+  server: string;
+  chan: string;
+  ok: boolean;
+  error?: { code: string; message: string };
+}
+
+export interface RegisterResult {
+  name: string;
+  quorum: Quorum;
+  succeeded: number;
+  servers: ServerOutcome[];
+}
+
+export interface StoreResult extends RegisterResult {
+  time: number;
+}
+
+export interface LookupResult {
+  name: string;
+  value: string;
+  /** Unix seconds inside the newest agreeing topic. */
+  time: number;
+  /** Compressed secp256k1 key (hex) that F+1 servers agree on. */
+  signer: string;
+  /** Servers whose topics agree. */
+  agreeing: string[];
+  quorum: Quorum;
+  servers: ServerOutcome[];
+}
+
+export interface RefreshResult {
+  refreshed: number;
+  failed: number;
+}
+
+/** " (server: CODE message; ...)" for error messages. */
+function why(servers: ServerOutcome[]): string {
+  const bad = servers
+    .filter((x) => x.error)
+    .map((x) => `${x.server}: ${x.error?.code} ${x.error?.message}`);
+  return bad.length ? ` (${bad.join("; ")})` : "";
+}
+
+const REFRESH_AFTER_MS = 7 * 24 * 3600 * 1000;
+
+function errInfo(e: unknown): { code: string; message: string } {
+  if (e instanceof IrcDnsError) return { code: e.code, message: e.message };
+  return { code: "ERR_IRCDNS_INTERNAL", message: e instanceof Error ? e.message : String(e) };
+}
+
+/** IRCDNS: names as signed topics of registered channels on several IRC networks, read with a quorum. */
+export class IRCDNS {
+  readonly servers: readonly ServerSpec[];
+  readonly quorum: Quorum;
+  private readonly seed: Uint8Array | undefined;
+  private readonly cache: JsonCache;
+  private readonly authSessions = new Map<string, Promise<IrcSession>>();
+  private readonly readSessions = new Map<string, Promise<IrcSession>>();
+  private readonly channels = new Map<string, { chan: string; timeLock: Uint8Array }>();
+  private readonly timeouts: ServiceTimeouts;
+  private readonly connectTimeoutMs: number;
+  private readonly lookupGraceMs: number;
+  private readonly tlsVerify: boolean;
+  private readonly log: (msg: string) => void;
+  private readonly life = new AbortController();
+  private isClosed = false;
+
+  private constructor(o: IrcDnsOptions, servers: ServerSpec[], cache: JsonCache) {
+    this.seed = o.seed;
+    this.servers = Object.freeze(servers);
+    this.quorum = quorum(servers.length);
+    this.cache = cache;
+    this.timeouts = {
+      serviceMs: o.serviceTimeoutMs ?? 10_000,
+      topicRestoreMs: o.topicRestoreMs ?? 1_500,
+    };
+    this.connectTimeoutMs = o.connectTimeoutMs ?? 15_000;
+    this.lookupGraceMs = o.lookupGraceMs ?? 300;
+    this.tlsVerify = o.tlsVerify ?? false;
+    this.log = o.log ?? (() => {});
+    if (o.signal) {
+      if (o.signal.aborted) this.life.abort();
+      else o.signal.addEventListener("abort", () => void this.close(), { once: true });
+    }
+  }
+
+  /** Validate options and load the cache. Connections are opened lazily, in parallel, per operation. */
+  static async start(o: IrcDnsOptions = {}): Promise<IRCDNS> {
+    if (o.signal?.aborted) throw new AbortedError();
+    if (o.seed !== undefined) checkSeed(o.seed);
+    const list =
+      typeof o.servers === "string"
+        ? parseServerList(o.servers)
+        : (o.servers ?? DEFAULT_SERVERS).map(parseServer);
+    if (list.length === 0) throw new NoQuorumError("no servers configured", 1, 0);
+    const seen = new Set<string>();
+    for (const s of list) {
+      if (seen.has(s.domain))
+        throw new IrcDnsError("ERR_IRCDNS_BAD_SERVER", `duplicate server ${s.domain}`);
+      seen.add(s.domain);
+    }
+    const file =
+      o.seed && o.cacheDir !== false
+        ? join(o.cacheDir ?? join(homedir(), ".p2pd"), cacheFileName(o.seed))
+        : undefined;
+    const cache = new JsonCache(file);
+    await cache.load();
+    return new IRCDNS(o, list, cache);
+  }
+
+  private signalFor(o?: OpOptions): AbortSignal {
+    if (this.isClosed) throw new ClosedError();
+    return o?.signal ? AbortSignal.any([this.life.signal, o.signal]) : this.life.signal;
+  }
+
+  private requireSeed(): Uint8Array {
+    return checkSeed(this.seed);
+  }
+
+  /** Channel and time-lock per (name, server); Argon2 is deterministic, so it is computed once. */
+  private channel(n: Name, s: ServerSpec): { chan: string; timeLock: Uint8Array } {
+    const key = `${n.name} ${n.tld} ${n.pw} ${s.domain}`;
+    let c = this.channels.get(key);
+    if (!c) {
+      c = deriveChannel(n.name, n.tld, n.pw, s.domain);
+      this.channels.set(key, c);
+    }
+    return c;
+  }
+
+  private async connect(
+    s: ServerSpec,
+    nick: string,
+    username: string,
+    sasl: Account | undefined,
+    signal: AbortSignal,
+  ): Promise<IrcSession> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await IrcSession.connect(s, {
+          nick,
+          username,
+          sasl: sasl ? { account: sasl.nick, password: sasl.password } : undefined,
+          signal,
+          connectTimeoutMs: this.connectTimeoutMs,
+          tlsVerify: this.tlsVerify,
+          log: this.log,
+        });
+      } catch (e) {
+        // A previous connection with our nick may still be closing (433): give it a moment, once.
+        if (e instanceof SessionError && e.code === "ERR_IRCDNS_NICK_IN_USE" && attempt < 2) {
+          await new Promise((r) => setTimeout(r, 2000));
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** Logged-in session for the seed's account on one server (connect + SASL or NickServ). */
+  private authSession(s: ServerSpec, signal: AbortSignal): Promise<IrcSession> {
+    const seed = this.requireSeed();
+    const existing = this.authSessions.get(s.domain);
+    if (existing) {
+      return existing.then((sess) => {
+        if (!sess.closed) return sess;
+        this.authSessions.delete(s.domain);
+        return this.authSession(s, signal);
+      });
+    }
+    const p = (async () => {
+      const acct = deriveAccount(seed, s.domain);
+      const known = this.cache.data.servers[s.domain]?.accountRegistered === true;
+      const sess = await this.connect(
+        s,
+        acct.nick,
+        acct.username,
+        known ? acct : undefined,
+        signal,
+      );
+      try {
+        const how = await login(sess, acct, this.timeouts, signal);
+        this.log(`${s.label}: logged in (${how})`);
+        const entry = this.cache.data.servers[s.domain] ?? {};
+        entry.accountRegistered = true;
+        entry.lastStarted = Date.now();
+        this.cache.data.servers[s.domain] = entry;
+        return sess;
+      } catch (e) {
+        await sess.close();
+        throw e;
+      }
+    })();
+    this.authSessions.set(s.domain, p);
+    p.catch(() => this.authSessions.delete(s.domain));
+    return p;
+  }
+
+  /** Any session for reading: the logged-in one if open, else an anonymous one with a random nick. */
+  private readSession(s: ServerSpec, signal: AbortSignal): Promise<IrcSession> {
+    const auth = this.authSessions.get(s.domain);
+    if (auth)
+      return auth.then(
+        (x) => (x.closed ? this.anonSession(s, signal) : x),
+        () => this.anonSession(s, signal),
+      );
+    return this.anonSession(s, signal);
+  }
+
+  private anonSession(s: ServerSpec, signal: AbortSignal): Promise<IrcSession> {
+    const existing = this.readSessions.get(s.domain);
+    if (existing) {
+      return existing.then((sess) => {
+        if (!sess.closed) return sess;
+        this.readSessions.delete(s.domain);
+        return this.anonSession(s, signal);
+      });
+    }
+    const tag = baseEncode(randomBytes(8), A36).slice(0, 7).toLowerCase();
+    const p = this.connect(s, `g${tag}`, `u${tag}`, undefined, signal);
+    this.readSessions.set(s.domain, p);
+    p.catch(() => this.readSessions.delete(s.domain));
+    return p;
+  }
+
+  private async settle<T>(
+    fn: (s: ServerSpec) => Promise<T>,
+  ): Promise<Array<{ s: ServerSpec; ok: true; v: T } | { s: ServerSpec; ok: false; e: unknown }>> {
+    return Promise.all(
+      this.servers.map((s) =>
+        fn(s).then(
+          (v) => ({ s, ok: true as const, v }),
+          (e) => ({ s, ok: false as const, e }),
+        ),
+      ),
+    );
+  }
+
+  private throwIfAborted(signal: AbortSignal): void {
+    if (this.isClosed) throw new ClosedError();
+    if (signal.aborted) throw new AbortedError();
+  }
+
+  /**
+   * Register [name, tld, pw] on every server in parallel. Proceeds only if at least N-F servers have the
+   * channel free (or already ours); succeeds only if at least N-F end up owned by this seed.
+   */
+  async register(nameIn: NameInput, o?: OpOptions): Promise<RegisterResult> {
+    const n = parseName(nameIn);
+    this.requireSeed();
+    const signal = this.signalFor(o);
+    const q = this.quorum;
+    const label = `${n.name}.${n.tld}`;
+    // Time-locks first, for every server, before any JOIN reveals one channel (front-running, spec 1).
+    for (const s of this.servers) this.channel(n, s);
+    const phase1 = await this.settle(async (s) => {
+      const sess = await this.authSession(s, signal);
+      const { chan } = this.channel(n, s);
+      const st = await chanInfo(sess, chan, this.timeouts, signal);
+      if (!st.registered) return "free" as const;
+      if (st.founder && ircLower(st.founder) === ircLower(sess.nick)) return "mine" as const;
+      throw new NameTakenError(`${s.label}: ${chan} belongs to ${st.founder ?? "someone else"}`);
+    });
+    this.throwIfAborted(signal);
+    const outcomes = new Map<string, ServerOutcome>();
+    for (const r of phase1) {
+      const chan = this.channel(n, r.s).chan;
+      outcomes.set(
+        r.s.domain,
+        r.ok
+          ? { server: r.s.label, chan, ok: r.v === "mine" }
+          : { server: r.s.label, chan, ok: false, error: errInfo(r.e) },
+      );
+    }
+    const usable = phase1.filter((r) => r.ok);
+    const taken = phase1.filter((r) => !r.ok && r.e instanceof NameTakenError).length;
+    const result = (): RegisterResult => {
+      const servers = this.servers.map((s) => outcomes.get(s.domain) as ServerOutcome);
+      return { name: label, quorum: q, succeeded: servers.filter((x) => x.ok).length, servers };
+    };
+    if (usable.length < q.registerSuccessMin) {
+      await this.cache.save();
+      if (taken > q.registerFailureMax)
+        throw new NameTakenError(`${label} is taken on ${taken} of ${q.servers} servers`);
+      throw new NoQuorumError(
+        `${label}: only ${usable.length} of ${q.servers} servers usable, need ${q.registerSuccessMin}`,
+        q.registerSuccessMin,
+        usable.length,
+      );
+    }
+    await this.settle(async (s) => {
+      const r1 = phase1.find((x) => x.s === s);
+      if (!r1?.ok || r1.v === "mine") return;
+      const { chan } = this.channel(n, s);
+      try {
+        const sess = await this.authSession(s, signal);
+        await registerChan(sess, chan, this.timeouts, signal);
+        outcomes.set(s.domain, { server: s.label, chan, ok: true });
+      } catch (e) {
+        outcomes.set(s.domain, { server: s.label, chan, ok: false, error: errInfo(e) });
+      }
+    });
+    const res = result();
+    for (const s of this.servers) {
+      const oc = outcomes.get(s.domain) as ServerOutcome;
+      const key = `${s.domain} ${oc.chan}`;
+      const prev = this.cache.data.channels[key];
+      this.cache.data.channels[key] = {
+        domain: s.domain,
+        chan: oc.chan,
+        status: oc.ok ? "ok" : "failed",
+        failures: oc.ok ? 0 : (prev?.failures ?? 0) + 1,
+        lastRefresh: Date.now(),
+      };
+    }
+    await this.cache.save();
+    this.throwIfAborted(signal);
+    if (res.succeeded < q.registerSuccessMin) {
+      const takenNow = res.servers.filter((x) => x.error?.code === "ERR_IRCDNS_TAKEN").length;
+      if (takenNow > q.registerFailureMax)
+        throw new NameTakenError(`${label} is taken on ${takenNow} of ${q.servers} servers`);
+      throw new NoQuorumError(
+        `${label}: registered on ${res.succeeded} of ${q.servers} servers, need ${q.registerSuccessMin}`,
+        q.registerSuccessMin,
+        res.succeeded,
+      );
+    }
+    return res;
+  }
+
+  /** Store `value` as the signed topic of the name's channel on every server; needs N-F confirmations. */
+  async store(value: string, nameIn: NameInput, o?: OpOptions): Promise<StoreResult> {
+    checkValue(value);
+    const n = parseName(nameIn);
+    const seed = this.requireSeed();
+    const signal = this.signalFor(o);
+    const q = this.quorum;
+    const label = `${n.name}.${n.tld}`;
+    const bytes = value.length;
+    const absolute = maxValueBytes(LINE_TOPIC_CAP);
+    if (bytes > absolute) {
+      throw new ValueTooLargeError(
+        `value of ${bytes} bytes exceeds ${absolute} (512-byte IRC lines)`,
+        absolute,
+      );
+    }
+    const { priv } = deriveSigningKey(n.name, n.tld, n.pw, seed);
+    for (const s of this.servers) this.channel(n, s);
+    // Phase 1: sessions up, so every server's TOPICLEN is known before any topic is written.
+    const sessions = await this.settle((s) => this.authSession(s, signal));
+    this.throwIfAborted(signal);
+    const limitOf = (sess: IrcSession, chan: string) =>
+      Math.min(sess.topicLen, LINE_TOPIC_CAP, MAX_LINE - `PRIVMSG ChanServ :TOPIC ${chan} `.length);
+    const fits = sessions.filter(
+      (r) => r.ok && maxTopicLength(bytes) <= limitOf(r.v, this.channel(n, r.s).chan),
+    );
+    const up = sessions.filter((r) => r.ok);
+    if (up.length >= q.registerSuccessMin && fits.length < q.registerSuccessMin) {
+      const limits = up
+        .map((r) => (r.ok ? maxValueBytes(limitOf(r.v, this.channel(n, r.s).chan)) : 0))
+        .sort((a, b) => b - a);
+      const max = limits[q.registerSuccessMin - 1] ?? 0;
+      throw new ValueTooLargeError(
+        `value of ${bytes} bytes does not fit the topic limits of ${q.registerSuccessMin} servers (max ${max})`,
+        max,
+      );
+    }
+    const time = Math.floor(Date.now() / 1000);
+    const outcomes = await this.settle(async (s) => {
+      const r = sessions.find((x) => x.s === s);
+      if (!r?.ok) throw r && !r.ok ? r.e : new SessionError("ERR_IRCDNS_CONNECT", "no session");
+      const { chan, timeLock } = this.channel(n, s);
+      const topic = packTopic({ value, priv, timeLock, time });
+      const limit = limitOf(r.v, chan);
+      if (topic.length > limit)
+        throw new ValueTooLargeError(
+          `${s.label}: topic of ${topic.length} > ${limit}`,
+          maxValueBytes(limit),
+        );
+      await setTopic(r.v, chan, topic, this.timeouts, signal);
+    });
+    const servers = outcomes.map((r): ServerOutcome => {
+      const chan = this.channel(n, r.s).chan;
+      return r.ok
+        ? { server: r.s.label, chan, ok: true }
+        : { server: r.s.label, chan, ok: false, error: errInfo(r.e) };
+    });
+    const succeeded = servers.filter((x) => x.ok).length;
+    this.throwIfAborted(signal);
+    if (succeeded < q.registerSuccessMin) {
+      throw new NoQuorumError(
+        `${label}: stored on ${succeeded} of ${q.servers} servers, need ${q.registerSuccessMin}`,
+        q.registerSuccessMin,
+        succeeded,
+      );
+    }
+    return { name: label, quorum: q, succeeded, servers, time };
+  }
+
+  /**
+   * Read every server in parallel; accept the value once F+1 topics agree on one signer (newest wins
+   * within that signer's group). Never returns a value fewer than F+1 servers vouch for.
+   */
+  async lookup(nameIn: NameInput, o?: OpOptions): Promise<LookupResult> {
+    const n = parseName(nameIn);
+    const signal = this.signalFor(o);
+    const q = this.quorum;
+    const label = `${n.name}.${n.tld}`;
+    for (const s of this.servers) this.channel(n, s);
+    const votes: Vote[] = [];
+    const outcomes = new Map<string, ServerOutcome>();
+    let answered = 0;
+    await new Promise<void>((resolve) => {
+      let pending = this.servers.length;
+      let grace: NodeJS.Timeout | undefined;
+      const check = () => {
+        if (pending === 0) {
+          clearTimeout(grace);
+          resolve();
+        } else if (!grace && decide(votes, q.lookupSuccessMin)) {
+          grace = setTimeout(resolve, this.lookupGraceMs);
+        }
+      };
+      signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(grace);
+          resolve();
+        },
+        { once: true },
+      );
+      for (const s of this.servers) {
+        const { chan, timeLock } = this.channel(n, s);
+        (async () => {
+          const sess = await this.readSession(s, signal);
+          const topic = await readTopic(sess, chan, this.timeouts, signal);
+          answered++;
+          if (topic === undefined) throw new NotFoundError(`${s.label}: ${chan} has no topic`);
+          const rec = unpackTopic(topic, timeLock);
+          votes.push({ server: s.label, time: rec.time, value: rec.value, ids: rec.ids });
+        })()
+          .then(
+            () => outcomes.set(s.domain, { server: s.label, chan, ok: true }),
+            (e) => outcomes.set(s.domain, { server: s.label, chan, ok: false, error: errInfo(e) }),
+          )
+          .finally(() => {
+            pending--;
+            check();
+          });
+      }
+    });
+    this.throwIfAborted(signal);
+    const d = decide(votes, q.lookupSuccessMin);
+    const servers = this.servers.map(
+      (s) =>
+        outcomes.get(s.domain) ?? {
+          server: s.label,
+          chan: this.channel(n, s).chan,
+          ok: false,
+          error: { code: "ERR_IRCDNS_TIMEOUT", message: "still pending" },
+        },
+    );
+    if (d) {
+      const agree = new Set(d.servers);
+      for (const x of servers)
+        if (x.ok && !agree.has(x.server)) {
+          x.ok = false;
+          x.error = {
+            code: "ERR_IRCDNS_DISAGREE",
+            message: "topic signed by another key or older",
+          };
+        }
+      return {
+        name: label,
+        value: d.value,
+        time: d.time,
+        signer: d.signer,
+        agreeing: d.servers,
+        quorum: q,
+        servers,
+      };
+    }
+    if (answered < q.lookupSuccessMin) {
+      throw new NoQuorumError(
+        `${label}: only ${answered} of ${q.servers} servers answered, need ${q.lookupSuccessMin}${why(servers)}`,
+        q.lookupSuccessMin,
+        answered,
+      );
+    }
+    if (votes.length === 0)
+      throw new NotFoundError(`${label} is not registered (no valid topic on ${answered} servers)`);
+    throw new NoQuorumError(
+      `${label}: no value is signed by one key on ${q.lookupSuccessMin} servers`,
+      q.lookupSuccessMin,
+      votes.length,
+    );
+  }
+
+  /**
+   * Keep the seed's nicks and channels from expiring: log in everywhere the cache says we hold
+   * something, and JOIN/PART channels not refreshed for a week. No messages to public channels.
+   */
+  async refresh(o?: OpOptions & { maxAgeMs?: number }): Promise<RefreshResult> {
+    this.requireSeed();
+    const signal = this.signalFor(o);
+    const maxAge = o?.maxAgeMs ?? REFRESH_AFTER_MS;
+    let refreshed = 0;
+    let failed = 0;
+    await this.settle(async (s) => {
+      const chans = Object.values(this.cache.data.channels).filter(
+        (c) => c.domain === s.domain && c.status === "ok" && Date.now() - c.lastRefresh >= maxAge,
+      );
+      if (!this.cache.data.servers[s.domain]?.accountRegistered) return;
+      try {
+        const sess = await this.authSession(s, signal);
+        for (const c of chans) {
+          await readTopic(sess, c.chan, { ...this.timeouts, topicRestoreMs: 200 }, signal);
+          c.lastRefresh = Date.now();
+          refreshed++;
+        }
+      } catch {
+        failed++;
+      }
+    });
+    await this.cache.save();
+    return { refreshed, failed };
+  }
+
+  /** Close every connection (QUIT) and flush the cache. Idempotent. */
+  async close(): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.life.abort();
+    const all = [...this.authSessions.values(), ...this.readSessions.values()];
+    this.authSessions.clear();
+    this.readSessions.clear();
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (s) => s.close(),
+          () => {},
+        ),
+      ),
+    );
+    await this.cache.save().catch(() => {});
+  }
+}

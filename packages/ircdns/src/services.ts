@@ -1,0 +1,309 @@
+import type { Account } from "./derive.js";
+import { NameTakenError, SessionError } from "./errors.js";
+import { ircLower } from "./line.js";
+import type { Dialect, IrcSession } from "./session.js";
+import { sleep } from "./util.js";
+
+/** NickServ/ChanServ dialogs, with reply phrases for Anope 2 and Atheme 7 (spec sections 7.2, 10.1). */
+
+export interface ServiceTimeouts {
+  serviceMs: number;
+  /** How long a reader waits for services to restore the topic of an empty channel. */
+  topicRestoreMs: number;
+}
+
+const BUSY = /too busy|please wait|wait (\d+) seconds|try again later|flood protection/i;
+const NICK_OK =
+  /^Nickname \S+ registered|is now registered to|now identified for|you are now recognized|now logged in as|already identified/i;
+const NICK_EXISTS = /already registered|nickname is registered|registered and protected/i;
+const NICK_BAD =
+  /password incorrect|invalid password|incorrect password|access denied|authentication failed/i;
+
+function busyDelay(text: string): number {
+  const m = /(\d+) seconds/.exec(text);
+  return Math.min(60_000, Math.max(2_000, m ? Number(m[1]) * 1000 + 500 : 5_000));
+}
+
+/** Log in (SASL already done, or NickServ REGISTER/IDENTIFY). Retries "too busy" up to 3 times. */
+export async function login(
+  s: IrcSession,
+  acct: Account,
+  t: ServiceTimeouts,
+  signal?: AbortSignal,
+): Promise<"sasl" | "registered" | "identified"> {
+  if (s.loggedIn) return "sasl";
+  return s.exclusive(async () => {
+    for (let attempt = 0; ; attempt++) {
+      let identifying = false;
+      const r = await s.request<{
+        kind: "ok" | "busy";
+        how?: "registered" | "identified";
+        text?: string;
+      }>(
+        () => s.sendService("NickServ", `REGISTER ${acct.password} ${acct.email}`),
+        (l) => {
+          if (l.command === "900")
+            return { kind: "ok", how: identifying ? "identified" : "registered" };
+          const n = s.serviceNotice(l, "NickServ");
+          if (n === undefined) return undefined;
+          if (NICK_OK.test(n))
+            return { kind: "ok", how: identifying ? "identified" : "registered" };
+          if (BUSY.test(n)) return { kind: "busy", text: n };
+          if (NICK_BAD.test(n))
+            throw new SessionError(
+              "ERR_IRCDNS_LOGIN",
+              `${s.server.label}: NickServ refused the password`,
+            );
+          if (!identifying && NICK_EXISTS.test(n)) {
+            identifying = true;
+            s.sendService("NickServ", `IDENTIFY ${acct.password}`).catch(() => {});
+          }
+          return undefined;
+        },
+        { timeoutMs: t.serviceMs * 2, signal, what: "NickServ login" },
+      );
+      if (r.kind === "ok") {
+        s.loggedIn = true;
+        return r.how ?? "registered";
+      }
+      if (attempt >= 3)
+        throw new SessionError("ERR_IRCDNS_SERVICES_BUSY", `${s.server.label}: NickServ busy`);
+      await sleep(busyDelay(r.text ?? ""), signal);
+    }
+  });
+}
+
+export type ChanStatus = { registered: false } | { registered: true; founder: string | undefined };
+
+function detect(text: string): Dialect | undefined {
+  if (/Information for channel|isn't registered|registered under your/i.test(text)) return "anope";
+  if (/Information on|is not registered|is now registered to/i.test(text)) return "atheme";
+  return undefined;
+}
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** ChanServ INFO: is the channel registered, and to whom. Also detects the services package. */
+export function chanInfo(
+  s: IrcSession,
+  chan: string,
+  t: ServiceTimeouts,
+  signal?: AbortSignal,
+): Promise<ChanStatus> {
+  const notReg = new RegExp(`${esc(chan)}\\S* (isn't|is not) registered`, "i");
+  return s.exclusive(() =>
+    s.request<ChanStatus>(
+      () => s.sendService("ChanServ", `INFO ${chan}`),
+      (l) => {
+        const n = s.serviceNotice(l, "ChanServ");
+        if (n === undefined) return undefined;
+        const d = detect(n);
+        if (d) s.setDialect(d);
+        if (notReg.test(n)) return { registered: false };
+        const f = /^\s*Founder\s*:\s*(\S+)/i.exec(n);
+        if (f) return { registered: true, founder: f[1] };
+        if (/forbidden|suspended|cannot be registered/i.test(n))
+          return { registered: true, founder: undefined };
+        return undefined;
+      },
+      { timeoutMs: t.serviceMs, signal, what: `ChanServ INFO ${chan}` },
+    ),
+  );
+}
+
+/** JOIN and wait until the server confirms it (end of NAMES) or refuses. */
+async function join(
+  s: IrcSession,
+  chan: string,
+  t: ServiceTimeouts,
+  signal?: AbortSignal,
+): Promise<void> {
+  const lc = ircLower(chan);
+  await s.request<true>(
+    () => s.send(`JOIN ${chan}`),
+    (l) => {
+      if (l.command === "366" && ircLower(l.params[1] ?? "") === lc) return true;
+      if (
+        /^(403|405|471|473|474|475|476|477|479)$/.test(l.command) &&
+        ircLower(l.params[1] ?? "") === lc
+      ) {
+        throw new SessionError(
+          "ERR_IRCDNS_JOIN",
+          `${s.server.label}: cannot join ${chan} (${l.command} ${l.params.at(-1) ?? ""})`,
+        );
+      }
+      return undefined;
+    },
+    { timeoutMs: t.serviceMs, signal, what: `JOIN ${chan}` },
+  );
+}
+
+function part(s: IrcSession, chan: string): void {
+  s.send(`PART ${chan}`).catch(() => {});
+}
+
+/** ChanServ REGISTER plus the per-package settings; throws NameTakenError when someone else holds it. */
+export async function registerChan(
+  s: IrcSession,
+  chan: string,
+  t: ServiceTimeouts,
+  signal?: AbortSignal,
+): Promise<void> {
+  await join(s, chan, t, signal);
+  try {
+    await s.exclusive(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const r = await s.request<"ok" | "busy" | "mine">(
+          () => s.sendService("ChanServ", `REGISTER ${chan}`),
+          (l) => {
+            const n = s.serviceNotice(l, "ChanServ");
+            if (n === undefined) return undefined;
+            const d = detect(n);
+            if (d) s.setDialect(d);
+            if (/registered under your|is now registered to/i.test(n)) return "ok";
+            if (/already registered/i.test(n)) {
+              if (new RegExp(`to ${esc(s.nick)}\\b`, "i").test(n)) return "mine";
+              throw new NameTakenError(`${s.server.label}: ${chan} is already registered`);
+            }
+            if (BUSY.test(n)) return "busy";
+            if (
+              /channel operator|must be (an )?op|not on that channel|you need|not allowed|permission/i.test(
+                n,
+              )
+            ) {
+              throw new NameTakenError(`${s.server.label}: cannot register ${chan}: ${n}`);
+            }
+            if (/too many|maximum|limit/i.test(n)) {
+              throw new SessionError("ERR_IRCDNS_CHANNEL_LIMIT", `${s.server.label}: ${n}`);
+            }
+            if (/syntax|invalid|denied|must|cannot|can't|unknown/i.test(n)) {
+              throw new SessionError("ERR_IRCDNS_REGISTER", `${s.server.label}: ChanServ: ${n}`);
+            }
+            return undefined;
+          },
+          { timeoutMs: t.serviceMs, signal, what: `ChanServ REGISTER ${chan}` },
+        );
+        if (r !== "busy") break;
+        if (attempt >= 3)
+          throw new SessionError("ERR_IRCDNS_SERVICES_BUSY", `${s.server.label}: ChanServ busy`);
+        await sleep(5_000, signal);
+      }
+      // Topic retention is on by default in Anope; Atheme needs KEEPTOPIC. TOPICLOCK stops non-founder ops.
+      const sets =
+        s.dialect === "atheme"
+          ? [`SET ${chan} KEEPTOPIC ON`, `SET ${chan} TOPICLOCK ON`]
+          : [`SET TOPICLOCK ${chan} ON`];
+      for (const cmd of sets) {
+        await s
+          .request<true>(
+            () => s.sendService("ChanServ", cmd),
+            (l) => (s.serviceNotice(l, "ChanServ") !== undefined ? true : undefined),
+            { timeoutMs: t.serviceMs, signal, what: `ChanServ ${cmd}` },
+          )
+          .catch(() => undefined); // best effort: the name works without it
+      }
+    });
+    await s.send(`MODE ${chan} +s`).catch(() => {});
+  } finally {
+    part(s, chan);
+  }
+}
+
+/** JOIN, ChanServ TOPIC, wait for the TOPIC echo carrying exactly our text, PART. */
+export async function setTopic(
+  s: IrcSession,
+  chan: string,
+  topic: string,
+  t: ServiceTimeouts,
+  signal?: AbortSignal,
+): Promise<void> {
+  const lc = ircLower(chan);
+  await join(s, chan, t, signal);
+  try {
+    await s.exclusive(() =>
+      s.request<true>(
+        () => s.sendService("ChanServ", `TOPIC ${chan} ${topic}`),
+        (l) => {
+          if (l.command === "TOPIC" && ircLower(l.params[0] ?? "") === lc) {
+            if (l.params[1] === topic) return true;
+            if (
+              (l.params[1] ?? "").length < topic.length &&
+              topic.startsWith(l.params[1] ?? "\0")
+            ) {
+              throw new SessionError(
+                "ERR_IRCDNS_TOPIC_TRUNCATED",
+                `${s.server.label}: topic was truncated`,
+              );
+            }
+            return undefined; // services restoring the previous topic
+          }
+          const n = s.serviceNotice(l, "ChanServ");
+          if (
+            n !== undefined &&
+            /access denied|not registered|permission|syntax|invalid|unknown/i.test(n)
+          ) {
+            throw new SessionError(
+              "ERR_IRCDNS_TOPIC",
+              `${s.server.label}: ChanServ TOPIC failed: ${n}`,
+            );
+          }
+          return undefined;
+        },
+        { timeoutMs: t.serviceMs, signal, what: `ChanServ TOPIC ${chan}` },
+      ),
+    );
+  } finally {
+    part(s, chan);
+  }
+}
+
+/**
+ * Read a channel's topic: JOIN, take 332, or after 331 / end of NAMES wait for the TOPIC that services
+ * send when they recreate an empty registered channel. Undefined when no topic arrives.
+ */
+export async function readTopic(
+  s: IrcSession,
+  chan: string,
+  t: ServiceTimeouts,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const lc = ircLower(chan);
+  let restoreTimer: NodeJS.Timeout | undefined;
+  try {
+    return await s
+      .request<{ topic: string | undefined }>(
+        () => s.send(`JOIN ${chan}`),
+        (l, settle) => {
+          const is332 = l.command === "332" && ircLower(l.params[1] ?? "") === lc;
+          const isTopic = l.command === "TOPIC" && ircLower(l.params[0] ?? "") === lc;
+          if (is332 || isTopic) {
+            const v = is332 ? l.params[2] : l.params[1];
+            return v ? { topic: v } : undefined;
+          }
+          if (
+            (l.command === "366" || l.command === "331") &&
+            ircLower(l.params[1] ?? "") === lc &&
+            !restoreTimer
+          ) {
+            // No topic yet: keep listening a little for the TOPIC services send when they recreate the channel.
+            restoreTimer = setTimeout(() => settle({ topic: undefined }), t.topicRestoreMs);
+          }
+          if (
+            /^(403|405|442|471|473|474|475|476|477|479)$/.test(l.command) &&
+            ircLower(l.params[1] ?? "") === lc
+          ) {
+            throw new SessionError(
+              "ERR_IRCDNS_JOIN",
+              `${s.server.label}: cannot join ${chan} (${l.command})`,
+            );
+          }
+          return undefined;
+        },
+        { timeoutMs: t.serviceMs + t.topicRestoreMs, signal, what: `read topic ${chan}` },
+      )
+      .then((r) => r.topic);
+  } finally {
+    if (restoreTimer) clearTimeout(restoreTimer);
+    part(s, chan);
+  }
+}

@@ -1,0 +1,307 @@
+import IRC from "irc-framework";
+import { AbortedError, SessionError } from "./errors.js";
+import { type IrcLine, ircLower, parseLine, stripFormatting } from "./line.js";
+import { Pacer } from "./pacer.js";
+import type { ServerSpec } from "./servers.js";
+import { withDeadline } from "./util.js";
+
+export type Dialect = "anope" | "atheme" | "unknown";
+
+export interface SessionOptions {
+  nick: string;
+  username: string;
+  sasl?: { account: string; password: string } | undefined;
+  signal?: AbortSignal | undefined;
+  connectTimeoutMs: number;
+  tlsVerify: boolean;
+  log?: ((msg: string) => void) | undefined;
+}
+
+/** Lines longer than this (without CRLF) are refused: ngIRCd disconnects on them, InspIRCd cuts them. */
+export const MAX_LINE = 510;
+
+/**
+ * One IRC connection. irc-framework does the socket, CAP/SASL and PING; this class parses the raw lines
+ * itself (to tell 331 from 332, see spec section 11), paces every write and serialises service dialogs.
+ */
+export class IrcSession {
+  readonly server: ServerSpec;
+  nick: string;
+  serverName = "";
+  /** ISUPPORT TOPICLEN (307, InspIRCd's default, until the server says otherwise). */
+  topicLen = 307;
+  /** 900 RPL_LOGGEDIN seen (SASL or NickServ). */
+  loggedIn = false;
+  dialect: Dialect = "unknown";
+  private readonly client: InstanceType<typeof IRC.Client>;
+  private readonly listeners = new Set<(l: IrcLine) => void>();
+  private readonly closeWaiters = new Set<(err: Error) => void>();
+  private readonly pacer = new Pacer(5, 400);
+  private servicePacer: Pacer;
+  private lock: Promise<unknown> = Promise.resolve();
+  private closedErr: Error | undefined;
+  private closePromise: Promise<void>;
+  private resolveClose!: () => void;
+  private readonly log: (msg: string) => void;
+
+  private constructor(server: ServerSpec, o: SessionOptions) {
+    this.server = server;
+    this.nick = o.nick;
+    this.log = o.log ?? (() => {});
+    // Atheme ignores a user for 30 s after 7 messages in 10 s: stay at 4 per 10 s by default.
+    this.servicePacer = new Pacer(3, 2000);
+    this.closePromise = new Promise((r) => {
+      this.resolveClose = r;
+    });
+    // irc-framework's connect() replaces the constructor's options, so everything goes to connect().
+    this.client = new IRC.Client();
+    this.client.on("raw", (ev: { line: string; from_server: boolean }) => {
+      if (!ev.from_server) return;
+      const l = parseLine(ev.line);
+      if (!l) return;
+      this.onLine(l);
+      for (const fn of [...this.listeners]) fn(l);
+    });
+    this.client.on("close", () =>
+      this.markClosed(
+        new SessionError("ERR_IRCDNS_DISCONNECTED", `${server.label}: connection closed`),
+      ),
+    );
+    this.client.on("socket close", (err?: Error) => {
+      this.markClosed(
+        new SessionError(
+          "ERR_IRCDNS_DISCONNECTED",
+          `${server.label}: connection closed${err ? ` (${err.message})` : ""}`,
+          {
+            cause: err,
+          },
+        ),
+      );
+    });
+    // irc-framework emits "error" on some transport failures; without a listener it would throw.
+    this.client.on("error", (err: Error) =>
+      this.markClosed(new SessionError("ERR_IRCDNS_DISCONNECTED", err.message)),
+    );
+  }
+
+  /** Connect and wait for 001 (and the SASL outcome, which irc-framework settles before 001). */
+  static async connect(server: ServerSpec, o: SessionOptions): Promise<IrcSession> {
+    const s = new IrcSession(server, o);
+    try {
+      await withDeadline(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            s.client.once("registered", () => resolve());
+            s.onClose(reject);
+            s.listeners.add((l) => {
+              if (l.command === "433")
+                reject(
+                  new SessionError(
+                    "ERR_IRCDNS_NICK_IN_USE",
+                    `${server.label}: nick ${o.nick} in use`,
+                  ),
+                );
+              if (l.command === "465" || l.command === "ERROR")
+                reject(
+                  new SessionError(
+                    "ERR_IRCDNS_REFUSED",
+                    `${server.label}: ${l.params.at(-1) ?? "refused"}`,
+                  ),
+                );
+            });
+            s.client.connect({
+              host: server.host,
+              port: server.port,
+              tls: server.tls,
+              rejectUnauthorized: o.tlsVerify,
+              nick: o.nick,
+              username: o.username,
+              gecos: o.username,
+              auto_reconnect: false,
+              ping_interval: 30,
+              ping_timeout: 60,
+              message_max_length: MAX_LINE,
+              // No CTCP VERSION answer: it would only fingerprint IRCDNS clients (spec 12.2).
+              version: null,
+              ...(o.sasl ? { account: o.sasl } : {}),
+            });
+          }),
+        {
+          signal: o.signal,
+          timeoutMs: o.connectTimeoutMs,
+          what: `${server.label}: connect`,
+          code: "ERR_IRCDNS_CONNECT",
+        },
+      );
+    } catch (e) {
+      await s.close();
+      if (e instanceof AbortedError) throw e;
+      if (e instanceof SessionError && e.code !== "ERR_IRCDNS_DISCONNECTED") throw e;
+      throw new SessionError(
+        "ERR_IRCDNS_CONNECT",
+        `${server.label}: cannot connect (${(e as Error).message})`,
+        { cause: e },
+      );
+    }
+    return s;
+  }
+
+  get closed(): boolean {
+    return this.closedErr !== undefined;
+  }
+
+  private onLine(l: IrcLine): void {
+    if (l.command === "001") {
+      this.serverName = l.source;
+      if (l.params[0]) this.nick = l.params[0];
+    } else if (l.command === "005") {
+      for (const p of l.params.slice(1, -1)) {
+        const m = /^TOPICLEN=(\d+)$/i.exec(p);
+        if (m) this.topicLen = Number(m[1]);
+      }
+    } else if (l.command === "900") {
+      this.loggedIn = true;
+    } else if (l.command === "NICK" && ircLower(l.source) === ircLower(this.nick) && l.params[0]) {
+      this.nick = l.params[0];
+    } else if (l.command === "ERROR") {
+      this.markClosed(
+        new SessionError(
+          "ERR_IRCDNS_DISCONNECTED",
+          `${this.server.label}: ${l.params[0] ?? "ERROR"}`,
+        ),
+      );
+    }
+  }
+
+  private markClosed(err: Error): void {
+    if (this.closedErr) return;
+    this.closedErr = err;
+    this.pacer.close();
+    this.servicePacer.close();
+    for (const w of [...this.closeWaiters]) w(err);
+    this.closeWaiters.clear();
+    this.resolveClose();
+  }
+
+  private onClose(fn: (err: Error) => void): () => void {
+    if (this.closedErr) {
+      fn(this.closedErr);
+      return () => {};
+    }
+    this.closeWaiters.add(fn);
+    return () => this.closeWaiters.delete(fn);
+  }
+
+  /** Atheme floods after 7 service messages in 10 s; Anope and unknown services get a faster pace. */
+  setDialect(d: Dialect): void {
+    if (d === this.dialect) return;
+    this.dialect = d;
+    if (d === "anope") {
+      this.servicePacer.close();
+      this.servicePacer = new Pacer(6, 500);
+    }
+  }
+
+  /** Send one raw line through the pacer. Refuses lines over 510 bytes (never split, never cut). */
+  async send(line: string): Promise<void> {
+    if (/[\r\n\0]/.test(line))
+      throw new SessionError("ERR_IRCDNS_BAD_LINE", "line contains CR/LF/NUL");
+    if (Buffer.byteLength(line) > MAX_LINE) {
+      throw new SessionError(
+        "ERR_IRCDNS_LINE_TOO_LONG",
+        `line of ${Buffer.byteLength(line)} bytes exceeds ${MAX_LINE}`,
+      );
+    }
+    if (this.closedErr) throw this.closedErr;
+    await this.pacer.take().catch(() => {
+      throw this.closedErr ?? new SessionError("ERR_IRCDNS_DISCONNECTED", "closed");
+    });
+    this.client.raw(line);
+  }
+
+  /** PRIVMSG to a service, additionally paced for services' flood protection. */
+  async sendService(service: string, text: string): Promise<void> {
+    if (this.closedErr) throw this.closedErr;
+    await this.servicePacer.take().catch(() => {
+      throw this.closedErr ?? new SessionError("ERR_IRCDNS_DISCONNECTED", "closed");
+    });
+    await this.send(`PRIVMSG ${service} :${text}`);
+  }
+
+  /**
+   * Wait for the first line for which `pick` returns a value (or throws). Listening starts before `start`
+   * runs, so quick replies to what `start` sends are not missed.
+   */
+  async request<T>(
+    start: () => Promise<void>,
+    pick: (l: IrcLine, settle: (v: T) => void) => T | undefined,
+    o: { timeoutMs: number; signal?: AbortSignal | undefined; what: string },
+  ): Promise<T> {
+    if (this.closedErr) throw this.closedErr;
+    let off: (() => void) | undefined;
+    let listener: ((l: IrcLine) => void) | undefined;
+    try {
+      return await withDeadline(
+        () =>
+          new Promise<T>((resolve, reject) => {
+            off = this.onClose(reject);
+            listener = (l) => {
+              try {
+                const v = pick(l, resolve);
+                if (v !== undefined) resolve(v);
+              } catch (e) {
+                reject(e);
+              }
+            };
+            this.listeners.add(listener);
+            start().catch(reject);
+          }),
+        { signal: o.signal, timeoutMs: o.timeoutMs, what: `${this.server.label}: ${o.what}` },
+      );
+    } finally {
+      off?.();
+      if (listener) this.listeners.delete(listener);
+    }
+  }
+
+  /** Run service dialogs one at a time, so replies cannot be attributed to the wrong request. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(fn, fn);
+    this.lock = run.catch(() => {});
+    return run;
+  }
+
+  /** A NOTICE from `service` to us, formatting stripped; undefined for any other line. */
+  serviceNotice(l: IrcLine, service: string): string | undefined {
+    if (l.command !== "NOTICE") return undefined;
+    if (ircLower(l.source) !== ircLower(service)) return undefined;
+    if (ircLower(l.params[0] ?? "") !== ircLower(this.nick)) return undefined;
+    return stripFormatting(l.params[1] ?? "");
+  }
+
+  /** QUIT, wait briefly for the server to close, then force the socket shut. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.closedErr) {
+      try {
+        if (this.client.connection.connected) this.client.quit("bye");
+        else this.client.connection.transport?.close(true);
+      } catch {
+        // already gone
+      }
+      const t = setTimeout(() => {
+        try {
+          this.client.connection.transport?.close(true);
+        } catch {
+          // already gone
+        }
+        this.markClosed(new SessionError("ERR_IRCDNS_CLOSED", "closed"));
+      }, 1000);
+      await this.closePromise;
+      clearTimeout(t);
+    }
+    this.markClosed(new SessionError("ERR_IRCDNS_CLOSED", "closed"));
+    this.client.removeAllListeners();
+    // Keep a no-op error listener: a late socket error must not crash the process.
+    this.client.on("error", () => {});
+  }
+}
