@@ -112,7 +112,7 @@ export function decodeMessage(data: Uint8Array, opts: DecodeOptions = {}): StunM
     throw new StunError("ERR_STUN_BAD_COOKIE", `bad magic cookie 0x${cookie.toString(16)}`);
   const transactionId = data.slice(cookie === MAGIC_COOKIE ? 8 : 4, HEADER_SIZE);
   const attributes: StunAttribute[] = [];
-  const seen = new Set<number>();
+  const seen: number[] = [];
   let off = HEADER_SIZE;
   const end = HEADER_SIZE + length;
   while (off < end) {
@@ -125,13 +125,13 @@ export function decodeMessage(data: Uint8Array, opts: DecodeOptions = {}): StunM
         "ERR_STUN_TRUNCATED",
         `attribute 0x${atype.toString(16)} runs past the message`,
       );
-    if (seen.has(atype) && !opts.allowDuplicates && !REPEATABLE_ATTRS.has(atype)) {
+    if (!opts.allowDuplicates && seen.includes(atype) && !REPEATABLE_ATTRS.has(atype)) {
       throw new StunError(
         "ERR_STUN_DUPLICATE_ATTR",
         `attribute 0x${atype.toString(16)} appears twice`,
       );
     }
-    seen.add(atype);
+    seen.push(atype);
     const value = data.slice(off + 4, off + 4 + alen);
     if (atype === ATTR.FINGERPRINT) {
       if (alen !== 4 || off + 8 !== end)

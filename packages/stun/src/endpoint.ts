@@ -68,7 +68,21 @@ export function formatEndpoint(e: { host: string; port: number }): string {
 }
 
 /** IPv4 → 4 bytes, IPv6 (with "::" and embedded IPv4) → 16 bytes. */
+const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
 export function parseIp(host: string): Uint8Array {
+  // Fast path for the common dotted quad (the server parses one per request).
+  const m = V4.exec(host);
+  if (m) {
+    const b = Uint8Array.of(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
+    if (
+      b[0] === Number(m[1]) &&
+      b[1] === Number(m[2]) &&
+      b[2] === Number(m[3]) &&
+      b[3] === Number(m[4])
+    )
+      return b;
+  }
   const h = normalizeHost(host);
   const kind = isIP(h);
   if (kind === 4) return Uint8Array.from(h.split(".").map(Number));

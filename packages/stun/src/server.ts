@@ -64,6 +64,8 @@ export class StunServer {
   private listeners: Listener[] = [];
   private readonly conns = new Set<TcpSocket>();
   private state: "new" | "listening" | "closed" = "new";
+  private readonly ownCache = new Map<string, Uint8Array>();
+  private readonly software: Uint8Array | undefined;
 
   constructor(opts: StunServerOptions) {
     const ips = (opts.ips ?? []).map(normalizeHost);
@@ -87,6 +89,8 @@ export class StunServer {
     }
     this.ips = ips;
     this.opts = opts;
+    const sw = opts.software === undefined ? "p2pd-stun" : opts.software;
+    this.software = sw ? new TextEncoder().encode(sw) : undefined;
   }
 
   /** Binds every socket. Ports given as 0 are chosen once and reused on both IPs. */
@@ -366,6 +370,16 @@ export class StunServer {
       size += n;
     };
     const addr = (type: number, ep: { host: string; port: number }) => encodeAddress(type, ep, tid);
+    // Plain (non-XOR) addresses of our own sockets never change: encode them once.
+    const own = (type: number, ep: { host: string; port: number }) => {
+      const k = `${type}/${ep.host}/${ep.port}`;
+      let v = this.ownCache.get(k);
+      if (!v) {
+        v = encodeAddress(type, ep, tid);
+        this.ownCache.set(k, v);
+      }
+      return v;
+    };
     const originHost = this.ips[via.ipIndex] ?? "";
     const concrete = (h: string) => h !== "0.0.0.0" && h !== "::";
     const origin = { host: originHost, port: this.ports[via.portIndex] ?? 0 };
@@ -377,18 +391,17 @@ export class StunServer {
         : undefined;
     if (req.legacy) {
       push(ATTR.MAPPED_ADDRESS, addr(ATTR.MAPPED_ADDRESS, from), true);
-      if (concrete(originHost)) push(ATTR.SOURCE_ADDRESS, addr(ATTR.SOURCE_ADDRESS, origin));
-      if (other) push(ATTR.CHANGED_ADDRESS, addr(ATTR.CHANGED_ADDRESS, other));
+      if (concrete(originHost)) push(ATTR.SOURCE_ADDRESS, own(ATTR.SOURCE_ADDRESS, origin));
+      if (other) push(ATTR.CHANGED_ADDRESS, own(ATTR.CHANGED_ADDRESS, other));
     } else {
       push(ATTR.XOR_MAPPED_ADDRESS, addr(ATTR.XOR_MAPPED_ADDRESS, from), true);
-      if (concrete(originHost)) push(ATTR.RESPONSE_ORIGIN, addr(ATTR.RESPONSE_ORIGIN, origin));
-      if (other) push(ATTR.OTHER_ADDRESS, addr(ATTR.OTHER_ADDRESS, other));
+      if (concrete(originHost)) push(ATTR.RESPONSE_ORIGIN, own(ATTR.RESPONSE_ORIGIN, origin));
+      if (other) push(ATTR.OTHER_ADDRESS, own(ATTR.OTHER_ADDRESS, other));
       push(ATTR.MAPPED_ADDRESS, addr(ATTR.MAPPED_ADDRESS, from));
     }
     const padding = req.get(ATTR.PADDING);
     if (padding) push(ATTR.PADDING, new Uint8Array(padding.length));
-    const software = this.opts.software === undefined ? "p2pd-stun" : this.opts.software;
-    if (software) push(ATTR.SOFTWARE, new TextEncoder().encode(software));
+    if (this.software) push(ATTR.SOFTWARE, this.software);
     if (size > budget) return undefined; // even the bare answer would amplify too much
     const m = new StunMessage({
       method: METHOD.BINDING,

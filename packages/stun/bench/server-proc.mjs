@@ -1,0 +1,11 @@
+// Our StunServer in its own process, so the load generator does not share its event loop (as with coturn).
+import { StunServer } from "../dist/index.js";
+
+const server = await new StunServer({ ips: ["127.0.0.1"], port: 0, protocols: ["udp"] }).listen();
+process.send?.({ port: server.primary.port });
+process.on("message", async (m) => {
+  if (m === "stop") {
+    await server.close();
+    process.exit(0);
+  }
+});
