@@ -1,0 +1,104 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type Lab, labAvailable, startLab } from "../../../labs/natlab/lab.js";
+import type { NatResult } from "../src/types.js";
+
+// Every lab NAT type, one lab, each host classified in parallel against coturn and our @p2pd/stun server
+// (both RFC 5780, on the two public IPs of `pub`).
+const SCENARIO = [
+  "a=open",
+  "b=full-cone",
+  "c=restricted-cone",
+  "d=port-restricted",
+  "e=symmetric",
+  "f=symmetric-sequential",
+  "g=cgnat",
+];
+const why = labAvailable();
+const script = fileURLToPath(new URL("./fixtures/detect-in-ns.mjs", import.meta.url));
+const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+
+describe.skipIf(why)(`NAT classification in natlab${why ? ` (skipped: ${why})` : ""}`, () => {
+  let lab: Lab;
+  let servers: string[];
+
+  beforeAll(async () => {
+    if (!existsSync(dist))
+      throw new Error("packages/nat/dist is missing: run `pnpm exec turbo run build` first");
+    lab = await startLab(SCENARIO, { prefix: "nc-", state: "/tmp/natlab-nc" });
+    const { pub, stun, p2pdStun } = lab.info;
+    if (!p2pdStun)
+      throw new Error("the lab's @p2pd/stun server did not start (is packages/stun built?)");
+    servers = [`${pub.ip4}:${stun.port}`, `${pub.ip4}:${p2pdStun.port}`];
+  }, 120_000);
+  afterAll(async () => {
+    await lab?.stop();
+  }, 60_000);
+
+  const detect = async (host: string, opts: Record<string, unknown> = {}): Promise<NatResult> => {
+    const r = await lab.exec(
+      host,
+      process.execPath,
+      [script, JSON.stringify({ servers, ...opts })],
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    const line = r.stdout.trim().split("\n").at(-1) ?? "";
+    if (r.code !== 0 || !line.startsWith("{")) {
+      throw new Error(`detect in ${host} failed (${r.code}): ${r.stdout}${r.stderr}`);
+    }
+    return JSON.parse(line) as NatResult;
+  };
+
+  test("every lab NAT type is classified right (hosts in parallel)", async () => {
+    const want: Record<string, [NatResult["type"], string[]]> = {
+      a1: ["open-internet", ["equal"]],
+      b1: ["full-cone", ["equal"]],
+      c1: ["restricted-cone", ["equal"]],
+      d1: ["port-restricted-cone", ["equal"]],
+      e1: ["symmetric", ["random"]],
+      f1: ["symmetric", ["independent", "dependent"]],
+      g1: ["port-restricted-cone", ["equal"]],
+    };
+    const hosts = Object.keys(want);
+    const results = await Promise.all(hosts.map((h) => detect(h)));
+    const got = Object.fromEntries(hosts.map((h, i) => [h, results[i] as NatResult]));
+    for (const h of hosts) {
+      const r = got[h] as NatResult;
+      const [type, deltas] = want[h] as [string, string[]];
+      expect({ host: h, type: r.type, reason: r.reason }).toEqual({
+        host: h,
+        type,
+        reason: undefined,
+      });
+      expect(deltas, `${h} delta ${JSON.stringify(r.delta)}`).toContain(r.delta.kind);
+      expect(r.ignored).toBeUndefined();
+      // The external address STUN saw is the network's public address (the CGN's for g1).
+      const pub = lab.host(h).publicIp4;
+      for (const m of r.mapped) expect(m.host).toBe(h === "a1" ? lab.host("a1").ip4 : pub);
+    }
+    expect(got.f1?.delta.value).toBe(1);
+  }, 60_000);
+
+  test("IPv6 (routed, no NAT): open network => open-internet, a NAT router's stateful firewall => udp-firewall", async () => {
+    const v6 = [
+      `[${lab.info.pub.ip6}]:${lab.info.stun.port}`,
+      `[${lab.info.pub.ip6}]:${lab.info.p2pdStun?.port}`,
+    ];
+    const [open, fw] = await Promise.all([
+      detect("a1", { family: 6, servers: v6 }),
+      detect("d1", { family: 6, servers: v6 }),
+    ]);
+    expect(open).toMatchObject({ type: "open-internet", family: 6, delta: { kind: "equal" } });
+    expect(fw).toMatchObject({ type: "udp-firewall", family: 6, delta: { kind: "equal" } });
+    expect(fw.mapped[0]?.host).toBe(lab.host("d1").ip6);
+  }, 30_000);
+
+  test("UDP blocked on the way (nothing answers): blocked, never a NAT type", async () => {
+    // Port 9 on pub: no STUN server there, and the router drops the ICMP error as unsolicited.
+    const r = await detect("d1", { servers: [`${lab.info.pub.ip4}:9`], firstAnswerMs: 400 });
+    expect(r).toMatchObject({ type: "blocked", delta: { kind: "not-applicable" }, mapped: [] });
+  }, 30_000);
+});
