@@ -217,7 +217,13 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
     for (const plan of plans) {
       try {
         if (o.signal?.aborted) throw abortError(o.signal, "listenAll");
-        const pipe = await pipeOpen(plan.proto, plan.spec, undefined, pipeOpts);
+        let spec = plan.spec;
+        // The link-local companion shares the port the global bind got (also when it was 0).
+        const prev = opened.at(-1);
+        if (plan.linkLocal && !spec.port && prev && prev.proto === plan.proto) {
+          spec = { ...spec, port: prev.local.port };
+        }
+        const pipe = await pipeOpen(plan.proto, spec, undefined, pipeOpts);
         pipe.on("error", (e) => {
           if (this.listenerCount("error") > 0) this.emit("error", e);
         });
