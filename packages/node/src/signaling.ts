@@ -22,6 +22,8 @@ export interface MqttSignalingOptions {
   connectTimeoutMs?: number;
   /** Delay between reconnect attempts (default 1 s; the reference waits 60 s). */
   reconnectMs?: number;
+  /** How long a publish waits for a broker to reconnect when none is connected (default 3 s). */
+  offlineWaitMs?: number;
   log?: (line: string) => void;
 }
 
@@ -109,7 +111,12 @@ export class MqttSignaling implements SignalingTransport {
     if (/[+#/]/.test(topic)) throw new P2pdNodeError("ERR_BAD_TOPIC", "bad topic");
     const shared = (indexes ?? []).filter((i) => this.#clients.has(i));
     const targets = shared.length ? shared : [...this.#clients.keys()];
-    const live = targets.filter((i) => this.#clients.get(i)?.connected);
+    let live = targets.filter((i) => this.#clients.get(i)?.connected);
+    if (live.length === 0) {
+      // Between reconnects: wait a little for any of them to come back.
+      await this.#anyConnect(targets, this.#opts.offlineWaitMs ?? 3000);
+      live = targets.filter((i) => this.#clients.get(i)?.connected);
+    }
     if (live.length === 0)
       throw new P2pdNodeError("ERR_SIGNAL_OFFLINE", "no connected MQTT broker to publish on");
     const results = await Promise.allSettled(
@@ -124,6 +131,19 @@ export class MqttSignaling implements SignalingTransport {
     );
     if (results.every((r) => r.status === "rejected"))
       throw new P2pdNodeError("ERR_SIGNAL_PUBLISH", "publish failed on every broker");
+  }
+
+  #anyConnect(indexes: number[], ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const clients = indexes.map((i) => this.#clients.get(i)).filter((c) => c !== undefined);
+      const done = () => {
+        clearTimeout(timer);
+        for (const c of clients) c.off("connect", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      for (const c of clients) c.on("connect", done);
+    });
   }
 
   async close(): Promise<void> {
