@@ -48,12 +48,37 @@ export class Lab {
   readonly wanIp: string;
   readonly gatewayLan = "192.168.77.1";
 
-  constructor(wanIp = "11.11.11.1") {
-    this.wanIp = wanIp;
+  /** The WAN host's address (behind the carrier NAT when cgn is set). */
+  readonly wanHost: string;
+  readonly cgn: boolean;
+
+  constructor(options: { cgn?: boolean } = {}) {
+    this.wanIp = "11.11.11.1";
+    this.cgn = options.cgn ?? false;
+    this.wanHost = this.cgn ? "12.12.12.2" : "11.11.11.2";
   }
 
   async up(): Promise<void> {
-    await run(join(here, "lab.sh"), ["up", this.id, this.state, this.wanIp], { timeout: 20_000 });
+    await run(join(here, "lab.sh"), ["up", this.id, this.state, this.wanIp], {
+      timeout: 20_000,
+      env: { ...process.env, CGN: this.cgn ? "1" : "0" },
+    });
+  }
+
+  /** Our address as the WAN host sees it: a UDP datagram from the LAN host, source read there. */
+  async observedFromWan(): Promise<string> {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const listen = this.exec(this.wan, [
+      process.execPath,
+      "-e",
+      `const s=require("dgram").createSocket("udp4");s.on("message",(m,r)=>{console.log(r.address);process.exit(0)});s.bind(${port});setTimeout(()=>process.exit(1),5000);`,
+    ]);
+    await this.exec(this.lan, [
+      process.execPath,
+      "-e",
+      `const s=require("dgram").createSocket("udp4");let n=0;const t=setInterval(()=>{s.send("x",${port},"${this.wanHost}");if(++n>10){clearInterval(t);s.close()}},100);`,
+    ]);
+    return (await listen).stdout.trim();
   }
 
   async down(): Promise<void> {

@@ -6,15 +6,25 @@
 #   pm-<id>-wan  wan0 11.11.11.2/24, 2001:db8:11::2/64   no default route: nothing leaves the machine
 # miniupnpd refuses reserved WAN addresses (RFC 1918, CGNAT, documentation ranges), hence 11.11.11.0/24;
 # these namespaces have no link to any real network.
-# Usage: lab.sh up ID STATE_DIR [WAN_IP] | lab.sh down ID STATE_DIR
+# With CGN=1 a carrier NAT sits between the router and the WAN host (double NAT):
+#   pm-<id>-cgn  in0 11.11.11.254/24 (router's default route)   out0 12.12.12.1/24, masquerade
+#   pm-<id>-wan  then sits on 12.12.12.2/24 behind it.
+# Usage: [CGN=1] lab.sh up ID STATE_DIR [WAN_IP] | lab.sh down ID STATE_DIR
 set -euo pipefail
 cmd=$1 id=$2 state=$3
-lan=pm-$id-lan rtr=pm-$id-rtr wan=pm-$id-wan
+lan=pm-$id-lan rtr=pm-$id-rtr wan=pm-$id-wan cgn=pm-$id-cgn
 wan_ip=${4:-11.11.11.1}
 
 down() {
-  if [ -f "$state/miniupnpd.pid" ]; then kill "$(cat "$state/miniupnpd.pid")" 2>/dev/null || true; fi
-  for ns in $lan $rtr $wan; do ip netns del "$ns" 2>/dev/null || true; done
+  if [ -f "$state/miniupnpd.pid" ]; then
+    pid=$(cat "$state/miniupnpd.pid")
+    kill "$pid" 2>/dev/null || true
+    # miniupnpd ignores SIGTERM while it walks the port space for a refused NAT-PMP/PCP request.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$state/miniupnpd.pid"
+  fi
+  for ns in $lan $rtr $wan $cgn; do ip netns del "$ns" 2>/dev/null || true; done
 }
 
 if [ "$cmd" = down ]; then down; exit 0; fi
@@ -23,21 +33,42 @@ mkdir -p "$state"
 down
 for ns in $lan $rtr $wan; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip -n "$rtr" link add lan0 type veth peer name lan0 netns "$lan"
-ip -n "$rtr" link add wan0 type veth peer name wan0 netns "$wan"
 prefix=${wan_ip%.*}
 ip -n "$lan" addr add 192.168.77.2/24 dev lan0
 ip -n "$rtr" addr add 192.168.77.1/24 dev lan0
-ip -n "$rtr" addr add "$wan_ip/24" dev wan0
-ip -n "$wan" addr add "$prefix.2/24" dev wan0
+if [ "${CGN:-0}" = 1 ]; then
+  ip netns add "$cgn"; ip -n "$cgn" link set lo up
+  ip -n "$rtr" link add wan0 type veth peer name in0 netns "$cgn"
+  ip -n "$cgn" link add out0 type veth peer name wan0 netns "$wan"
+  ip -n "$rtr" addr add "$wan_ip/24" dev wan0
+  ip -n "$cgn" addr add "$prefix.254/24" dev in0
+  ip -n "$cgn" addr add 12.12.12.1/24 dev out0
+  ip -n "$wan" addr add 12.12.12.2/24 dev wan0
+  ip -n "$cgn" link set in0 up; ip -n "$cgn" link set out0 up
+  ip netns exec "$cgn" sysctl -qw net.ipv4.ip_forward=1
+  ip netns exec "$cgn" nft -f - <<NFT
+table ip cgn {
+  chain postrouting { type nat hook postrouting priority 100; policy accept; oifname "out0" masquerade; }
+  chain forward { type filter hook forward priority 0; policy drop; ct state established,related accept; iifname "in0" accept; }
+}
+NFT
+else
+  ip -n "$rtr" link add wan0 type veth peer name wan0 netns "$wan"
+  ip -n "$rtr" addr add "$wan_ip/24" dev wan0
+  ip -n "$wan" addr add "$prefix.2/24" dev wan0
+fi
 for ns in $lan $rtr $wan; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0; done
 ip -n "$lan" addr add fd77::2/64 dev lan0 nodad
 ip -n "$rtr" addr add fd77::1/64 dev lan0 nodad
-ip -n "$rtr" addr add 2001:db8:11::1/64 dev wan0 nodad
-ip -n "$wan" addr add 2001:db8:11::2/64 dev wan0 nodad
+if [ "${CGN:-0}" != 1 ]; then
+  ip -n "$rtr" addr add 2001:db8:11::1/64 dev wan0 nodad
+  ip -n "$wan" addr add 2001:db8:11::2/64 dev wan0 nodad
+fi
 for ns in $lan $rtr $wan; do ip -n "$ns" link set lan0 up 2>/dev/null || true; ip -n "$ns" link set wan0 up 2>/dev/null || true; done
 ip -n "$lan" route add default via 192.168.77.1
 ip -n "$lan" -6 route add default via fd77::1
 ip netns exec "$rtr" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+if [ "${CGN:-0}" = 1 ]; then ip -n "$rtr" route add default via "$prefix.254"; fi
 
 # The structure miniupnpd fills (table inet miniupnpd), plus a home router's NAT and filter.
 ip netns exec "$rtr" nft -f - <<NFT
