@@ -113,9 +113,8 @@ describe.skipIf(missing)("port mapping against miniupnpd in network namespaces",
       code: "ERR_PORTMAP_REFUSED",
       name: "PortMapRefusedError",
     });
-    expect((await refused.catch((e: { gatewayCode?: number }) => e)).gatewayCode).toBeGreaterThan(
-      0,
-    );
+    const err = (await refused.catch((e: unknown) => e)) as { gatewayCode?: number };
+    expect(err.gatewayCode).toBeGreaterThan(0);
     await u.stop();
   }, 30_000);
 
