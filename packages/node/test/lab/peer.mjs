@@ -1,0 +1,48 @@
+// A node inside a natlab namespace (spawned by natlab.test.ts); imports the lab build of this package.
+//   node peer.mjs serve   --mqtt URL [--stun H:P]            -> prints {"addr":...} then serves ECHO
+//   node peer.mjs connect --mqtt URL [--stun H:P] ADDR [--strategies a,b] [--family 4|6]
+//                                                            -> prints {"strategy","ms","echo","peer"}
+import { parseArgs } from "node:util";
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    mqtt: { type: "string" },
+    stun: { type: "string" },
+    strategies: { type: "string" },
+    family: { type: "string" },
+    lib: { type: "string" },
+  },
+});
+const lib = await import(values.lib);
+const [mode, target] = positionals;
+const node = await lib.startNode({
+  mqtt: values.mqtt,
+  ...(values.stun ? { stun: [values.stun] } : {}),
+  natWaitMs: 3000,
+});
+if (mode === "serve") {
+  process.stdout.write(
+    `${JSON.stringify({ addr: node.address, nat: lib.parseAddress(node.address).ipv4[0]?.nat ?? null })}\n`,
+  );
+  process.on("SIGTERM", () => node.close().then(() => process.exit(0)));
+} else {
+  let to = lib.parseAddress(target);
+  if (values.family === "6") to = { ...to, ipv4: [] };
+  if (values.family === "4") to = { ...to, ipv6: [] };
+  try {
+    const r = await node.connect(to, {
+      ...(values.strategies ? { strategies: values.strategies.split(",") } : {}),
+      timeoutMs: 20_000,
+    });
+    const reply = (await r.pipe.echo("lab echo", { timeoutMs: 5000 })).toString();
+    process.stdout.write(
+      `${JSON.stringify({ strategy: r.strategy, ms: r.timings.totalMs, echo: reply === "lab echo", peer: r.pipe.remote, strategies: r.timings.strategies })}\n`,
+    );
+  } catch (err) {
+    process.stdout.write(
+      `${JSON.stringify({ error: err.code ?? String(err), failures: err.failures })}\n`,
+    );
+  }
+  await node.close();
+}

@@ -1,0 +1,157 @@
+import { execFile } from "node:child_process";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+// labs/natlab/lab.ts is outside this package's rootDir: load it at run time, typed by what we use.
+interface Lab {
+  info: { mqttUrl: string; pub: { ip4: string }; stun: { port: number } };
+  host(name: string): { ip4: string; ip6: string; publicIp4: string };
+  exec(
+    node: string,
+    cmd: string,
+    args?: string[],
+    opts?: { timeoutMs?: number },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
+  spawn(node: string, cmd: string, args?: string[]): import("node:child_process").ChildProcess;
+  stop(): Promise<void>;
+}
+const { labAvailable, startLab } = (await import(
+  pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "../../../labs/natlab/lab.ts")).href
+)) as {
+  labAvailable(): string | undefined;
+  startLab(s: string[], o: { prefix: string; state: string; p2pdStun?: boolean }): Promise<Lab>;
+};
+
+// Nodes run as separate processes inside the lab's namespaces, so they need plain JS: build this
+// package into .lab/dist (gitignored) without touching dist/, which other test runs may be reading.
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, "..");
+const libDir = join(pkg, ".lab", "dist");
+const peer = join(here, "lab", "peer.mjs");
+const why = labAvailable();
+
+let lab: Lab;
+const servers: { kill: () => void }[] = [];
+
+async function serve(host: string, stun: string) {
+  const child = lab.spawn(host, process.execPath, [
+    peer,
+    "serve",
+    "--lib",
+    join(libDir, "index.js"),
+    "--mqtt",
+    lab.info.mqttUrl,
+    "--stun",
+    stun,
+  ]);
+  servers.push(child);
+  let err = "";
+  child.stderr?.on("data", (d) => (err += d));
+  const [chunk] = (await Promise.race([
+    once(child.stdout as NodeJS.ReadableStream, "data"),
+    once(child, "exit").then(() => {
+      throw new Error(`peer on ${host} exited: ${err}`);
+    }),
+  ])) as [Buffer];
+  return JSON.parse(chunk.toString().split("\n")[0] ?? "") as {
+    addr: string;
+    nat: { type: number } | null;
+  };
+}
+
+async function connectFrom(host: string, addr: string, stun: string, extra: string[] = []) {
+  const r = await lab.exec(
+    host,
+    process.execPath,
+    [
+      peer,
+      "connect",
+      "--lib",
+      join(libDir, "index.js"),
+      "--mqtt",
+      lab.info.mqttUrl,
+      "--stun",
+      stun,
+      addr,
+      ...extra,
+    ],
+    { timeoutMs: 40_000 },
+  );
+  const line = r.stdout.trim().split("\n").at(-1) ?? "";
+  if (!line.startsWith("{")) throw new Error(`connect on ${host} failed: ${r.stderr}`);
+  return JSON.parse(line);
+}
+
+describe.skipIf(why !== undefined)("P2P node in the NAT lab (natlab, prefix nd-)", () => {
+  let stun: string;
+  let a1: { addr: string; nat: { type: number } | null };
+  let b1: { addr: string; nat: { type: number } | null };
+
+  beforeAll(async () => {
+    await promisify(execFile)(
+      "pnpm",
+      [
+        "exec",
+        "tsup",
+        "src/index.ts",
+        "--no-config",
+        "--format",
+        "esm",
+        "--platform",
+        "node",
+        "--target",
+        "node20",
+        "--out-dir",
+        libDir,
+      ],
+      { cwd: pkg, timeout: 60_000 },
+    );
+    expect(existsSync(join(libDir, "index.js"))).toBe(true);
+    lab = await startLab(["a=open", "b=port-restricted,hosts=2"], {
+      prefix: "nd-",
+      state: "/tmp/natlab-nd",
+      p2pdStun: false,
+    });
+    stun = `${lab.info.pub.ip4}:${lab.info.stun.port}`;
+    [a1, b1] = await Promise.all([serve("a1", stun), serve("b1", stun)]);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const s of servers) s.kill();
+    await lab?.stop();
+  }, 60_000);
+
+  test("NAT tests ran in the lab: a1 open, b1 port-restricted, external IPs filled in", () => {
+    expect(a1.nat?.type).toBe(1);
+    expect(b1.nat?.type).toBe(5);
+    expect(b1.addr).toContain(lab.host("b1").publicIp4);
+  });
+
+  test("direct connect from a NATed host to an open host (IPv4)", async () => {
+    const r = await connectFrom("b2", a1.addr, stun, ["--family", "4"]);
+    expect(r).toMatchObject({ strategy: "direct", echo: true });
+    expect(r.peer.host).toBe(lab.host("a1").ip4);
+  }, 60_000);
+
+  test("direct connect over IPv6", async () => {
+    const r = await connectFrom("b2", a1.addr, stun, ["--family", "6"]);
+    expect(r).toMatchObject({ strategy: "direct", echo: true });
+    expect(r.peer.host).toBe(lab.host("a1").ip6);
+  }, 60_000);
+
+  test("reverse connect from an open host to a NATed host (direct is skipped)", async () => {
+    const r = await connectFrom("a1", b1.addr, stun, ["--family", "4"]);
+    expect(r).toMatchObject({ strategy: "reverse", echo: true });
+    expect(r.strategies[0]).toMatchObject({ strategy: "direct", skipped: true });
+  }, 60_000);
+
+  test("same LAN: b2 reaches b1 on its private address (no hairpin needed)", async () => {
+    const r = await connectFrom("b2", b1.addr, stun, ["--family", "4"]);
+    expect(r).toMatchObject({ strategy: "direct", echo: true });
+    expect(r.peer.host).toBe(lab.host("b1").ip4);
+  }, 60_000);
+});
