@@ -48,6 +48,8 @@ export interface PortMapperOptions {
   description?: string;
   /** Renew leases at half their lifetime (default true). */
   renew?: boolean;
+  /** NAT-PMP/PCP server port (default 5351; other values are for tests and odd gateways). */
+  natpmpPort?: number;
   /** Read the default route from this file (tests). */
   routeFile?: string;
   /** Called when a lease is renewed or lost. */
@@ -139,6 +141,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
   const timeoutMs = options.timeoutMs ?? 2000;
   const methods = options.methods ?? ["pcp", "natpmp", "upnp"];
   const log = options.log;
+  const pmpPort = options.natpmpPort ?? NATPMP_PORT;
   const life = new AbortController();
   const held = new Map<string, Held>();
   let closed = false;
@@ -194,7 +197,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     const gateway = await natGateway();
     const r = await udpExchange({
       gateway,
-      port: NATPMP_PORT,
+      port: pmpPort,
       build: () => encodeNatPmpExternalAddressRequest(),
       match: (p) => decodeNatPmpExternalAddress(p),
       signal,
@@ -217,7 +220,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       let local = "";
       const r = await udpExchange({
         gateway,
-        port: NATPMP_PORT,
+        port: pmpPort,
         build: (l) => {
           local = l;
           return encodeNatPmpMapRequest({
@@ -248,7 +251,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       let local = "";
       const r = await udpExchange({
         gateway,
-        port: NATPMP_PORT,
+        port: pmpPort,
         build: (l) => {
           local = l;
           return encodePcpMapRequest({

@@ -45,6 +45,8 @@ export class Lab {
   readonly lan = `pm-${this.id}-lan`;
   readonly rtr = `pm-${this.id}-rtr`;
   readonly wan = `pm-${this.id}-wan`;
+  /** The carrier NAT (only with cgn), on the router's WAN segment. */
+  readonly carrier = `pm-${this.id}-cgn`;
   readonly wanIp: string;
   readonly gatewayLan = "192.168.77.1";
 
@@ -112,11 +114,21 @@ export class Lab {
    * Returns true/false, never throws for "unreachable".
    */
   async reachableFromWan(ip: string, port: number, proto: "tcp" | "udp"): Promise<boolean> {
+    return this.reachableFrom(this.wan, ip, port, proto);
+  }
+
+  /** The same probe from any of the lab's namespaces. */
+  async reachableFrom(
+    ns: string,
+    ip: string,
+    port: number,
+    proto: "tcp" | "udp",
+  ): Promise<boolean> {
     const script =
       proto === "tcp"
         ? `const s=require("net").connect(${port},"${ip}");let d="";s.on("data",c=>d+=c);s.on("end",()=>{console.log(d.trim());process.exit(0)});s.on("error",()=>{console.log("fail");process.exit(0)});setTimeout(()=>{console.log("fail");process.exit(0)},1500);`
         : `const s=require("dgram").createSocket("udp4");s.on("message",m=>{console.log(String(m));process.exit(0)});s.on("error",()=>{});let n=0;const t=setInterval(()=>{s.send("hello",${port},"${ip}");if(++n>6){console.log("fail");process.exit(0)}},200);s.send("hello",${port},"${ip}");`;
-    const r = await this.exec(this.wan, [process.execPath, "-e", script]);
+    const r = await this.exec(ns, [process.execPath, "-e", script]);
     return r.stdout.trim() === "hello";
   }
 }

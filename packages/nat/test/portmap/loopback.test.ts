@@ -1,0 +1,123 @@
+// Failure paths that a healthy miniupnpd never produces, driven over loopback sockets:
+// garbage answers, silence, refused ports, aborts, use after close.
+import { createSocket, type Socket } from "node:dgram";
+import { afterEach, describe, expect, test } from "vitest";
+import { createPortMapper, discoverIgd, PortMapClosedError } from "../../src/portmap/index.js";
+
+const sockets: Socket[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.close();
+});
+
+/** A loopback UDP socket answering every datagram with `reply(request)` (or staying silent). */
+async function responder(reply?: (req: Buffer) => Buffer | undefined): Promise<number> {
+  const s = createSocket("udp4");
+  sockets.push(s);
+  s.on("message", (m, r) => {
+    const out = reply?.(m);
+    if (out) s.send(out, r.port, r.address);
+  });
+  await new Promise<void>((res) => s.bind(0, "127.0.0.1", res));
+  return s.address().port;
+}
+
+describe("port mapper failure paths on loopback", () => {
+  test("nothing listening: ERR_PORTMAP_NO_GATEWAY at once (ICMP port unreachable)", async () => {
+    const port = await responder();
+    sockets.pop()?.close();
+    const m = createPortMapper({
+      gateway: "127.0.0.1",
+      natpmpPort: port,
+      methods: ["pcp", "natpmp"],
+    });
+    await expect(m.add({ port: 5000 })).rejects.toMatchObject({ code: "ERR_PORTMAP_NO_GATEWAY" });
+    await m.close();
+  });
+
+  test("garbage answers: ERR_PORTMAP_BAD_RESPONSE from NAT-PMP and PCP", async () => {
+    const port = await responder(() => Buffer.from([0, 7, 0, 0, 1, 2, 3]));
+    for (const method of ["natpmp", "pcp"] as const) {
+      const m = createPortMapper({ gateway: "127.0.0.1", natpmpPort: port, methods: [method] });
+      await expect(m.add({ port: 5000, proto: "udp" })).rejects.toMatchObject({
+        code: method === "pcp" ? "ERR_PORTMAP_UNSUPPORTED" : "ERR_PORTMAP_BAD_RESPONSE",
+      });
+      await m.close();
+    }
+    const bad = await responder(() => Buffer.from([9, 9, 9, 9]));
+    const m = createPortMapper({ gateway: "127.0.0.1", natpmpPort: bad, methods: ["pcp"] });
+    await expect(m.add({ port: 5000 })).rejects.toMatchObject({ code: "ERR_PORTMAP_BAD_RESPONSE" });
+    await m.close();
+  });
+
+  test("silence: ERR_PORTMAP_TIMEOUT after the deadline, with retransmissions", async () => {
+    let seen = 0;
+    const port = await responder(() => {
+      seen++;
+      return undefined;
+    });
+    const m = createPortMapper({
+      gateway: "127.0.0.1",
+      natpmpPort: port,
+      methods: ["natpmp"],
+      timeoutMs: 900,
+    });
+    await expect(m.add({ port: 5000 })).rejects.toMatchObject({ code: "ERR_PORTMAP_TIMEOUT" });
+    expect(seen).toBeGreaterThanOrEqual(2); // 250 ms, then 500 ms later
+    await m.close();
+  });
+
+  test("the caller's abort wins over the deadline and surfaces its reason", async () => {
+    const port = await responder();
+    const m = createPortMapper({
+      gateway: "127.0.0.1",
+      natpmpPort: port,
+      methods: ["natpmp"],
+      timeoutMs: 30_000,
+    });
+    const ac = new AbortController();
+    const p = m.add({ port: 5000, signal: ac.signal });
+    setTimeout(() => ac.abort(new Error("stop")), 50);
+    await expect(p).rejects.toThrow("stop");
+    await m.close();
+    await expect(m.add({ port: 5000 })).rejects.toBeInstanceOf(PortMapClosedError);
+  });
+
+  test("aborting the mapper's own signal closes it", async () => {
+    const ac = new AbortController();
+    const m = createPortMapper({ signal: ac.signal, gateway: "127.0.0.1", methods: ["natpmp"] });
+    ac.abort();
+    await expect(m.externalAddress()).rejects.toMatchObject({ code: "ERR_PORTMAP_CLOSED" });
+  });
+
+  test("bad arguments are rejected before anything is sent", async () => {
+    const m = createPortMapper({ gateway: "127.0.0.1", methods: ["natpmp"] });
+    await expect(m.add({ port: 0 })).rejects.toBeInstanceOf(RangeError);
+    await expect(m.add({ port: 70000 })).rejects.toBeInstanceOf(RangeError);
+    await expect(m.add({ port: 5000, lifetime: 0 })).rejects.toBeInstanceOf(RangeError);
+    await m.close();
+  });
+
+  test("SSDP: an answer whose LOCATION points at another host is ignored; a good one is taken", async () => {
+    const answer = (location: string) =>
+      Buffer.from(
+        `HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:1\r\nLOCATION: ${location}\r\n\r\n`,
+      );
+    const evil = await responder(() => answer("http://192.0.2.1:5000/rootDesc.xml"));
+    const lines: string[] = [];
+    expect(
+      await discoverIgd({
+        addresses: ["127.0.0.1"],
+        port: evil,
+        timeoutMs: 400,
+        log: (l) => lines.push(l),
+      }),
+    ).toBeUndefined();
+    expect(lines.join("\n")).toContain("points elsewhere");
+    const good = await responder(() => answer("http://127.0.0.1:5000/rootDesc.xml"));
+    expect(
+      await discoverIgd({ addresses: ["127.0.0.1"], port: good, timeoutMs: 2000 }),
+    ).toMatchObject({
+      location: "http://127.0.0.1:5000/rootDesc.xml",
+    });
+  });
+});
