@@ -1,0 +1,167 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { A36, A62, A92, baseDecode, baseEncode } from "../src/crypto/base-n.js";
+import { deriveSigningKey } from "../src/derive.js";
+import { BadTopicError } from "../src/errors.js";
+import { parseLine, stripFormatting } from "../src/line.js";
+import { decide, type Vote } from "../src/quorum.js";
+import { packTopic, signerId, unpackTopic } from "../src/topic.js";
+
+const lock = new Uint8Array(32).fill(9);
+const seed = new Uint8Array(24).fill(1);
+const priv = deriveSigningKey("fuzz", "tld", "", seed).priv;
+const me = signerId(priv);
+const good = packTopic({ value: "hello", priv, timeLock: lock, time: 1700000000 });
+const b92 = fc.string({ unit: fc.constantFrom(...A92), maxLength: 120 });
+
+describe("fuzz: topic parser/verifier", () => {
+  test("arbitrary strings either throw BadTopicError or verify (never crash)", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 600 }), (s) => {
+        try {
+          const r = unpackTopic(s, lock);
+          expect(r.ids.length).toBeGreaterThan(0);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BadTopicError);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test("well-formed random fields never verify under the owner's key", () => {
+    fc.assert(
+      fc.property(b92, b92, (a, b) => {
+        try {
+          expect(unpackTopic(`p2pd.net/irc ${a} ${b}`, lock).ids).not.toContain(me);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BadTopicError);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  test("tampering with any character of a signed topic loses the owner's key", () => {
+    const parts = good.split(" ");
+    const body = `${parts[1]} ${parts[2]}`;
+    fc.assert(
+      fc.property(fc.nat(body.length - 1), fc.constantFrom(...A92), (i, ch) => {
+        if (body[i] === ch || body[i] === " ") return;
+        const t = `p2pd.net/irc ${body.slice(0, i)}${ch}${body.slice(i + 1)}`;
+        try {
+          expect(unpackTopic(t, lock).ids).not.toContain(me);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BadTopicError);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test("a topic read with another server's time-lock does not carry the owner's key", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (other) => {
+        if (Buffer.from(other).equals(Buffer.from(lock))) return;
+        try {
+          expect(unpackTopic(good, other).ids).not.toContain(me);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BadTopicError);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  test("pack/unpack round trip for ASCII values", () => {
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.integer({ min: 1, max: 0x7e }).map((c) => String.fromCharCode(c)),
+          maxLength: 160,
+        }),
+        fc.nat(2 ** 40),
+        (v, time) => {
+          const t = packTopic({ value: v, priv, timeLock: lock, time });
+          const r = unpackTopic(t, lock);
+          expect(r.value).toBe(v);
+          expect(r.time).toBe(time);
+          expect(r.ids).toContain(me);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe("fuzz: base-N and IRC lines", () => {
+  test("base-N round trip on bytes not made only of zeros, decode never throws", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), fc.constantFrom(A36, A62, A92), (b, a) => {
+        const back = baseDecode(baseEncode(b, a), a);
+        if (b.some((x) => x !== 0))
+          expect(Buffer.from(back ?? []).equals(Buffer.from(b))).toBe(true);
+      }),
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => {
+        const r = baseDecode(s, A92);
+        expect(r === undefined || r instanceof Uint8Array).toBe(true);
+      }),
+    );
+  });
+
+  test("parseLine never throws and keeps the trailing parameter intact", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 600 }), (s) => {
+        const l = parseLine(s);
+        if (l) expect(l.command).toMatch(/^([A-Z]+|\d{3})$/);
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.stringMatching(/^[^\r\n\0]{0,300}$/), (t) => {
+        const l = parseLine(`:irc.x.lab 332 me #chan :${t}`);
+        expect(l?.params).toEqual(["me", "#chan", t]);
+      }),
+    );
+    expect(stripFormatting("\x02Founder\x02: \x0304,01n1\x1f")).toBe("Founder: n1");
+  });
+});
+
+describe("quorum decision (pure)", () => {
+  const vote = (server: string, ids: string[], time: number, value = `v${time}`): Vote => ({
+    server,
+    ids,
+    time,
+    value,
+  });
+  test("needs F+1 servers on one key; newest wins inside the group; a server counts once", () => {
+    expect(decide([vote("a", ["K", "x1"], 1), vote("b", ["K", "x2"], 2)], 2)?.value).toBe("v2");
+    expect(decide([vote("a", ["K", "x1"], 1), vote("a", ["K", "x2"], 2)], 2)).toBeUndefined();
+    expect(
+      decide([vote("a", ["K"], 1), vote("b", ["E"], 9), vote("c", ["E2"], 9)], 2),
+    ).toBeUndefined();
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            server: fc.constantFrom("a", "b", "c", "d", "e"),
+            id: fc.constantFrom("K", "E"),
+            time: fc.nat(100),
+          }),
+        ),
+        (vs) => {
+          const d = decide(
+            vs.map((v) => vote(v.server, [v.id], v.time)),
+            3,
+          );
+          if (d) {
+            const servers = new Set(vs.filter((v) => v.id === d.signer).map((v) => v.server));
+            expect(servers.size).toBeGreaterThanOrEqual(3);
+          }
+        },
+      ),
+    );
+  });
+});

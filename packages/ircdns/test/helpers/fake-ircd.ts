@@ -1,0 +1,112 @@
+// A tiny lying IRC network for tests: it accepts every NickServ/ChanServ command, claims success,
+// and serves whatever topic the test plants (e.g. a forged one) instead of what was stored.
+import { createServer, type Server, type Socket } from "node:net";
+
+export interface FakeIrcd {
+  port: number;
+  /** Topic served for a channel on JOIN (overrides what clients stored). */
+  plant(chan: string, topic: string): void;
+  /** Topics clients asked ChanServ to set. */
+  stored: Map<string, string>;
+  close(): Promise<void>;
+}
+
+export async function startFakeIrcd(): Promise<FakeIrcd> {
+  const planted = new Map<string, string>();
+  const stored = new Map<string, string>();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on("close", () => sockets.delete(sock));
+    sock.on("error", () => {});
+    let nick = "*";
+    let buf = "";
+    const send = (l: string) => sock.write(`${l}\r\n`);
+    const notice = (from: string, text: string) =>
+      send(`:${from}!${from}@services.fake.lab NOTICE ${nick} :${text}`);
+    sock.on("data", (d) => {
+      buf += d.toString("utf8");
+      let i = buf.indexOf("\n");
+      while (i >= 0) {
+        const line = buf.slice(0, i).replace(/\r$/, "");
+        buf = buf.slice(i + 1);
+        i = buf.indexOf("\n");
+        const [cmd = "", ...rest] = line.split(" ");
+        const trailing = line.includes(" :") ? line.slice(line.indexOf(" :") + 2) : "";
+        switch (cmd.toUpperCase()) {
+          case "CAP":
+            if (rest[0] === "LS") send(":irc.fake.lab CAP * LS :");
+            break;
+          case "NICK":
+            nick = rest[0] ?? "x";
+            break;
+          case "USER":
+            send(`:irc.fake.lab 001 ${nick} :Welcome to the liar network`);
+            send(`:irc.fake.lab 005 ${nick} TOPICLEN=390 NICKLEN=30 :are supported by this server`);
+            send(`:irc.fake.lab 422 ${nick} :MOTD File is missing`);
+            break;
+          case "PING":
+            send(`:irc.fake.lab PONG irc.fake.lab :${rest.join(" ").replace(/^:/, "")}`);
+            break;
+          case "JOIN": {
+            const chan = rest[0] ?? "";
+            send(`:${nick}!u@127.0.0.1 JOIN ${chan}`);
+            const t = planted.get(chan);
+            if (t) send(`:irc.fake.lab 332 ${nick} ${chan} :${t}`);
+            send(`:irc.fake.lab 353 ${nick} = ${chan} :@${nick}`);
+            send(`:irc.fake.lab 366 ${nick} ${chan} :End of /NAMES list.`);
+            break;
+          }
+          case "PRIVMSG": {
+            const target = (rest[0] ?? "").toLowerCase();
+            const words = trailing.split(" ");
+            const verb = (words[0] ?? "").toUpperCase();
+            if (target === "nickserv") {
+              if (verb === "REGISTER") notice("NickServ", `Nickname ${nick} registered.`);
+              else if (verb === "IDENTIFY")
+                notice("NickServ", "Password accepted - you are now recognized.");
+            } else if (target === "chanserv") {
+              const chan = words[1] ?? "";
+              if (verb === "INFO") notice("ChanServ", `Channel ${chan} isn't registered.`);
+              else if (verb === "REGISTER")
+                notice("ChanServ", `Channel ${chan} registered under your account: ${nick}`);
+              else if (verb === "TOPIC") {
+                const topic = words.slice(2).join(" ");
+                stored.set(chan, topic);
+                send(`:ChanServ!ChanServ@services.fake.lab TOPIC ${chan} :${topic}`);
+              } else notice("ChanServ", "Done.");
+            }
+            break;
+          }
+          case "QUIT":
+            send("ERROR :Closing link");
+            sock.end();
+            break;
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  return {
+    port,
+    stored,
+    plant: (chan, topic) => planted.set(chan, topic),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** A loopback port with nothing listening (a network that is down). */
+export async function deadPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const addr = s.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}

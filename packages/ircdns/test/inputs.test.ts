@@ -1,0 +1,73 @@
+import { describe, expect, test } from "vitest";
+import { checkSeed, deriveAccount } from "../src/derive.js";
+import { BadNameError, BadSeedError, BadServerError, BadValueError } from "../src/errors.js";
+import { IRCDNS } from "../src/ircdns.js";
+import { checkValue, parseName } from "../src/names.js";
+import { DEFAULT_SERVERS, parseServer, parseServerList } from "../src/servers.js";
+import { maxTopicLength, maxValueBytes } from "../src/topic.js";
+
+describe("bad input gives typed errors", () => {
+  test("seeds", async () => {
+    expect(() => checkSeed(new Uint8Array(23))).toThrow(BadSeedError);
+    expect(() => checkSeed("a string seed")).toThrow(BadSeedError);
+    expect(() => deriveAccount(new Uint8Array(3), "x")).toThrow(BadSeedError);
+    await expect(
+      IRCDNS.start({ seed: new Uint8Array(10), servers: "127.0.0.1:1" }),
+    ).rejects.toMatchObject({
+      code: "ERR_IRCDNS_BAD_SEED",
+    });
+    const dns = await IRCDNS.start({ servers: "127.0.0.1:1", cacheDir: false });
+    await expect(dns.register(["a", "b"])).rejects.toBeInstanceOf(BadSeedError);
+    await dns.close();
+    await expect(dns.lookup(["a", "b"])).rejects.toMatchObject({ code: "ERR_IRCDNS_CLOSED" });
+  });
+
+  test("names", () => {
+    expect(() => parseName(["café", "tld"])).toThrow(BadNameError);
+    expect(() => parseName(["a b", "tld"])).toThrow(BadNameError);
+    expect(() => parseName(["", "tld"])).toThrow(BadNameError);
+    expect(() => parseName(["a", "t", "ü"])).toThrow(BadNameError);
+    expect(() => parseName("nodot")).toThrow(BadNameError);
+    expect(parseName("my.name.node")).toEqual({ name: "my.name", tld: "node", pw: "" });
+    expect(parseName({ name: "a", tld: "b", pw: "p w" })).toEqual({
+      name: "a",
+      tld: "b",
+      pw: "p w",
+    });
+  });
+});
+
+describe("values, servers and sizes", () => {
+  test("values must be ASCII", () => {
+    expect(() => checkValue("naïve")).toThrow(BadValueError);
+    expect(() => checkValue(42)).toThrow(BadValueError);
+    expect(checkValue("1.2.3.4:80 ok")).toBe("1.2.3.4:80 ok");
+  });
+
+  test("server lists", () => {
+    expect(parseServer("127.0.0.1:16667")).toMatchObject({
+      host: "127.0.0.1",
+      port: 16667,
+      tls: false,
+      domain: "127.0.0.1:16667",
+    });
+    expect(parseServer("ircs://irc.example.org:6697")).toMatchObject({
+      tls: true,
+      domain: "irc.example.org",
+    });
+    expect(parseServer("[::1]:6667")).toMatchObject({ host: "::1", port: 6667, domain: "::1" });
+    expect(parseServerList("a:1, ircs://b:2")).toHaveLength(2);
+    expect(DEFAULT_SERVERS.map((s) => parseServer(s).domain)).toContain("irc.phat-net.de");
+    for (const bad of ["", "http://x:1", "x:99999", "::1:6667", "a b:1"]) {
+      expect(() => parseServerList(bad)).toThrow(BadServerError);
+    }
+  });
+
+  test("topic size bounds match the spec table within the worst-case margin", () => {
+    // spec 5: ~93 + 1.227 * (8 + len); our bound adds the worst-case leading-zero pairs.
+    expect(maxValueBytes(307)).toBeGreaterThanOrEqual(160);
+    expect(maxValueBytes(307)).toBeLessThanOrEqual(166);
+    expect(maxTopicLength(maxValueBytes(390))).toBeLessThanOrEqual(390);
+    expect(maxValueBytes(50)).toBe(-1);
+  });
+});

@@ -1,0 +1,193 @@
+// Integration against real IRC networks (labs/irc-lab: InspIRCd+Anope, InspIRCd+Atheme, ngIRCd+Anope),
+// plus a down network and a lying one. Runs only on loopback.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type Lab, labMissing, startLab } from "../../../labs/irc-lab/lab.js";
+import { deriveChannel, deriveSigningKey } from "../src/derive.js";
+import {
+  AbortedError,
+  NameTakenError,
+  NoQuorumError,
+  NotFoundError,
+  ValueTooLargeError,
+} from "../src/errors.js";
+import { IRCDNS } from "../src/ircdns.js";
+import { packTopic, signerId } from "../src/topic.js";
+import { deadPort, type FakeIrcd, startFakeIrcd } from "./helpers/fake-ircd.js";
+
+const skip = labMissing();
+let lab: Lab;
+const cacheDir = mkdtempSync(join(tmpdir(), "ircdns-cache-"));
+const tag = randomBytes(3).toString("hex");
+const seedA = randomBytes(32);
+
+beforeAll(async () => {
+  if (skip) return;
+  lab = await startLab({ dir: join(tmpdir(), `ircdns-lab-test-${process.pid}`), portOffset: 510 });
+}, 120_000);
+afterAll(async () => {
+  await lab?.stop();
+}, 60_000);
+
+describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
+  const name = ["alice", `t${tag}`, ""] as const;
+
+  test("register, store, lookup round trip; a second reader agrees", async () => {
+    const dns = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir });
+    try {
+      const reg = await dns.register(name);
+      expect(reg.succeeded).toBe(3);
+      expect(reg.servers.every((s) => s.ok && /^#[0-9a-z]{1,31}$/.test(s.chan))).toBe(true);
+      const st = await dns.store("1.2.3.4:5000 v1", name);
+      expect(st.succeeded).toBe(3);
+      // Registering again with the same seed is a no-op success ("mine" everywhere).
+      const again = await dns.register(name);
+      expect(again.succeeded).toBe(3);
+    } finally {
+      await dns.close();
+    }
+    const reader = await IRCDNS.start({ servers: lab.serverList });
+    try {
+      const got = await reader.lookup(name);
+      expect(got.value).toBe("1.2.3.4:5000 v1");
+      expect(got.agreeing.length).toBe(3);
+      expect(got.signer).toBe(signerId(deriveSigningKey(name[0], name[1], name[2], seedA).priv));
+    } finally {
+      await reader.close();
+    }
+    // The JSON cache records the channels but never the seed or passwords.
+    const file = readdirSync(cacheDir).find((f) => f.endsWith(".json")) as string;
+    const text = readFileSync(join(cacheDir, file), "utf8");
+    expect(JSON.parse(text).channels).toBeTypeOf("object");
+    expect(text).not.toContain(seedA.toString("hex"));
+  }, 90_000);
+
+  test("another seed cannot take the name; unknown names are not found", async () => {
+    const other = await IRCDNS.start({
+      seed: randomBytes(24),
+      servers: lab.serverList,
+      cacheDir: false,
+    });
+    try {
+      await expect(other.register(name)).rejects.toBeInstanceOf(NameTakenError);
+      await expect(other.lookup(["nobody", `t${tag}`])).rejects.toBeInstanceOf(NotFoundError);
+    } finally {
+      await other.close();
+    }
+  }, 90_000);
+
+  test("topic limits: too large for every server, and too large for alpha only", async () => {
+    const dns = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir });
+    try {
+      await expect(dns.store("x".repeat(400), name)).rejects.toMatchObject({
+        code: "ERR_IRCDNS_VALUE_TOO_LARGE",
+      });
+      // 200 bytes fit beta (TOPICLEN 390) and gamma (490, capped at 376) but not alpha (307): 2 of 3 suffice.
+      const big = "y".repeat(200);
+      const st = await dns.store(big, name);
+      expect(st.succeeded).toBe(2);
+      const alpha = st.servers.find((s) => !s.ok);
+      expect(alpha?.error?.code).toBe("ERR_IRCDNS_VALUE_TOO_LARGE");
+      // Alpha still has the older value; the newest signed value wins.
+      const got = await dns.lookup(name);
+      expect(got.value).toBe(big);
+      expect(got.agreeing.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await dns.close();
+    }
+    await expect(
+      (async () => {
+        const d = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir: false });
+        try {
+          await d.store("z".repeat(300), name);
+        } finally {
+          await d.close();
+        }
+      })(),
+    ).rejects.toBeInstanceOf(ValueTooLargeError);
+  }, 90_000);
+
+  test("an aborted signal stops an operation with AbortedError", async () => {
+    const dns = await IRCDNS.start({ servers: lab.serverList });
+    try {
+      await expect(dns.lookup(name, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(
+        AbortedError,
+      );
+    } finally {
+      await dns.close();
+    }
+  });
+
+  describe("one network down and one lying", () => {
+    let liar: FakeIrcd;
+    let servers: string;
+    const seedB = randomBytes(32);
+    const bob = ["bob", `t${tag}`, "pw with spaces"] as const;
+    beforeAll(async () => {
+      liar = await startFakeIrcd();
+      servers = `${lab.serverList},127.0.0.1:${await deadPort()},127.0.0.1:${liar.port}`;
+    });
+    afterAll(async () => {
+      await liar?.close();
+    });
+
+    test("N=5: register/store succeed on 4, lookup ignores the forged topic", async () => {
+      const dns = await IRCDNS.start({
+        seed: seedB,
+        servers,
+        cacheDir: false,
+        connectTimeoutMs: 3000,
+      });
+      try {
+        expect(dns.quorum).toMatchObject({
+          servers: 5,
+          registerSuccessMin: 3,
+          lookupSuccessMin: 3,
+        });
+        const reg = await dns.register(bob);
+        expect(reg.succeeded).toBe(4);
+        expect(reg.servers[3]?.error?.code).toBe("ERR_IRCDNS_CONNECT");
+        const st = await dns.store("honest", bob);
+        expect(st.succeeded).toBe(4);
+      } finally {
+        await dns.close();
+      }
+      // The liar now serves a topic signed by an attacker key, newer than the real one.
+      const { chan, timeLock } = deriveChannel(bob[0], bob[1], bob[2], `127.0.0.1:${liar.port}`);
+      const evil = deriveSigningKey(bob[0], bob[1], bob[2], randomBytes(32)).priv;
+      liar.plant(
+        chan,
+        packTopic({
+          value: "evil",
+          priv: evil,
+          timeLock,
+          time: Math.floor(Date.now() / 1000) + 3600,
+        }),
+      );
+      const reader = await IRCDNS.start({ servers, connectTimeoutMs: 3000 });
+      try {
+        const got = await reader.lookup(bob);
+        expect(got.value).toBe("honest");
+        expect(got.agreeing).not.toContain(`127.0.0.1:${liar.port}`);
+        expect(got.servers[4]?.error?.code).toBe("ERR_IRCDNS_DISAGREE");
+      } finally {
+        await reader.close();
+      }
+    }, 120_000);
+
+    test("with a second network down the forged value is still never returned", async () => {
+      await lab.stopNets(["gamma"]);
+      const reader = await IRCDNS.start({ servers, connectTimeoutMs: 3000 });
+      try {
+        // 2 honest + 1 liar answer: no key reaches F+1 = 3, so no answer rather than a wrong one.
+        const err = await reader.lookup(bob).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(NoQuorumError);
+      } finally {
+        await reader.close();
+      }
+    }, 60_000);
+  });
+});
