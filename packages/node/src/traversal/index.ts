@@ -8,6 +8,16 @@ export {
 export { type HostPort, TraversalError, type TraversalErrorCode, TurnError } from "./errors.js";
 export { openTcpMapping, type TcpMapping, udpMapping } from "./mapping.js";
 export { type MessageDuplex, MessageQueue } from "./message-queue.js";
+export {
+  type NatClass,
+  type NatLike,
+  type NatTypeName,
+  natClass,
+  type PunchRole,
+  planStrategies,
+  punchRole,
+  type StrategyName,
+} from "./plan.js";
 export { type DeltaLike, predictPorts } from "./predict.js";
 export { decodeFrame, encodeFrame, type Frame, FrameType, sessionFromToken } from "./rudp-frame.js";
 export {

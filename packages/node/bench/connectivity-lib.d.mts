@@ -1,0 +1,41 @@
+export interface NatLikeJson {
+  type: string;
+  delta?: { kind: string; value: number };
+}
+export const repoRoot: string;
+export const NAT_OF: Record<string, NatLikeJson>;
+export function canRunLab(): string | undefined;
+export function bundleTraversal(outDir?: string): string;
+export interface AgentResult {
+  role: "A" | "B";
+  ok: boolean;
+  strategy?: string;
+  connectMs?: number;
+  totalMs?: number;
+  birthday?: string;
+  plan?: string[];
+  tried: Array<{ strategy: string; ok: boolean; ms?: number; code?: string; error?: string }>;
+  error?: string;
+  stderr?: string;
+}
+export class Lab {
+  constructor(prefix: string, state: string);
+  info: Record<string, string>;
+  up(scenario: string[]): void;
+  down(): void;
+  startRendezvous(): Promise<void>;
+  hostIp(host: string): string;
+  hostNat(host: string): string;
+  trial(opts: {
+    lib: string;
+    a: string;
+    b: string;
+    natA: NatLikeJson;
+    natB: NatLikeJson;
+    strategy: string;
+    room: string;
+    sameLan?: boolean;
+    debug?: boolean;
+    timeoutMs?: number;
+  }): Promise<{ a: AgentResult; b: AgentResult; ok: boolean }>;
+}

@@ -1,0 +1,184 @@
+// Shared by the connectivity benchmark and the lab tests: builds the traversal bundle, drives the
+// NAT lab (labs/natlab/natlab), runs the rendezvous on the lab's pub host and pairs of agents.
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const repoRoot = resolve(here, "../../..");
+const natlab = join(repoRoot, "labs/natlab/natlab");
+const RDV_PORT = 5600;
+
+/** The lab's declared NAT types as the planner's NatLike (what @p2pd/nat would measure). */
+export const NAT_OF = {
+  open: { type: "open-internet" },
+  "full-cone": { type: "full-cone" },
+  "restricted-cone": { type: "restricted-cone" },
+  "port-restricted": { type: "port-restricted-cone" },
+  symmetric: { type: "symmetric", delta: { kind: "random", value: 0 } },
+  "symmetric-sequential": { type: "symmetric", delta: { kind: "independent", value: 1 } },
+  // Port-restricted home NAT behind a port-restricted CGN: port-preserving EIM end to end.
+  cgnat: { type: "port-restricted-cone" },
+};
+
+export function canRunLab() {
+  if (process.getuid?.() !== 0) return "needs root";
+  for (const bin of ["ip", "nft", "turnserver"]) {
+    try {
+      execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
+    } catch {
+      return `missing ${bin}`;
+    }
+  }
+  return undefined;
+}
+
+/** Bundles src/traversal with esbuild (plain ESM for node inside the namespaces). */
+export function bundleTraversal(outDir = join(tmpdir(), `tr-bundle-${process.pid}`)) {
+  const out = join(outDir, "traversal.mjs");
+  if (existsSync(out)) return out;
+  mkdirSync(outDir, { recursive: true });
+  execFileSync(join(repoRoot, "node_modules/.bin/esbuild"), [
+    join(repoRoot, "packages/node/src/traversal/index.ts"),
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node20",
+    "--log-level=warning",
+    `--outfile=${out}`,
+  ]);
+  return out;
+}
+
+export class Lab {
+  constructor(prefix, state) {
+    this.env = { ...process.env, NATLAB_PREFIX: prefix, NATLAB_STATE: state };
+    this.prefix = prefix;
+    this.info = {};
+    this.rdv = undefined;
+  }
+  up(scenario) {
+    execFileSync(natlab, ["up", ...scenario], {
+      env: this.env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const text = execFileSync(natlab, ["info"], { env: this.env }).toString();
+    for (const line of text.split("\n")) {
+      const m = /^([A-Za-z0-9_]+)=(.*)$/.exec(line);
+      if (m) this.info[m[1]] = m[2].replace(/^'(.*)'$/, "$1");
+    }
+  }
+  down() {
+    this.rdv?.kill("SIGTERM");
+    this.rdv = undefined;
+    try {
+      execFileSync(natlab, ["down"], { env: this.env, stdio: "ignore" });
+    } catch {}
+  }
+  async startRendezvous() {
+    const host = this.info.PUB_IP4;
+    this.rdv = spawn(
+      "ip",
+      [
+        "netns",
+        "exec",
+        `${this.prefix}pub`,
+        process.execPath,
+        join(here, "connectivity-rendezvous.mjs"),
+        host,
+        String(RDV_PORT),
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("rendezvous did not start")), 10_000);
+      this.rdv.stdout.once("data", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      this.rdv.once("exit", (c) => reject(new Error(`rendezvous exited ${c}`)));
+    });
+  }
+  hostIp(host) {
+    return this.info[`${host}_IP4`];
+  }
+  hostNat(host) {
+    return this.info[`${host}_NAT`];
+  }
+  /** Runs one trial between two lab hosts; resolves with both agents' JSON results. */
+  async trial({
+    lib,
+    a,
+    b,
+    natA,
+    natB,
+    strategy,
+    room,
+    sameLan = false,
+    debug = false,
+    timeoutMs = 40_000,
+  }) {
+    const base = {
+      lib,
+      room,
+      strategy,
+      sameLan,
+      debug,
+      rdv: { host: this.info.PUB_IP4, port: RDV_PORT },
+      stun: { host: this.info.PUB_IP4, port: Number(this.info.STUN_PORT) },
+      turn: {
+        host: this.info.PUB_IP4,
+        port: Number(this.info.TURN_PORT),
+        user: this.info.TURN_USER,
+        pass: this.info.TURN_PASS,
+      },
+    };
+    const run = (host, role, nat) =>
+      new Promise((resolvePromise) => {
+        const cfg = { ...base, role, nat, lanIp: this.hostIp(host) };
+        const c = spawn(
+          "ip",
+          [
+            "netns",
+            "exec",
+            `${this.prefix}${host}`,
+            process.execPath,
+            join(here, "connectivity-agent.mjs"),
+            JSON.stringify(cfg),
+          ],
+          {
+            stdio: ["ignore", "pipe", "pipe"],
+          },
+        );
+        let out = "";
+        let err = "";
+        c.stdout.on("data", (d) => {
+          out += d;
+        });
+        c.stderr.on("data", (d) => {
+          err += d;
+        });
+        const t = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
+        c.on("exit", () => {
+          clearTimeout(t);
+          const line = out.trim().split("\n").pop() ?? "";
+          try {
+            resolvePromise({ ...JSON.parse(line), stderr: debug ? err : undefined });
+          } catch {
+            resolvePromise({
+              role,
+              ok: false,
+              tried: [],
+              error: `agent crashed: ${(err || out).slice(-400)}`,
+            });
+          }
+        });
+      });
+    const [ra, rb] = await Promise.all([run(a, "A", natA), run(b, "B", natB)]);
+    return { a: ra, b: rb, ok: ra.ok && rb.ok && ra.strategy === rb.strategy };
+  }
+}

@@ -1,0 +1,142 @@
+import type { DeltaLike } from "./predict.js";
+
+/** Same names as @p2pd/nat's NatType (structural, no build dependency). */
+export type NatTypeName =
+  | "open-internet"
+  | "udp-firewall"
+  | "full-cone"
+  | "restricted-cone"
+  | "port-restricted-cone"
+  | "symmetric"
+  | "blocked";
+
+export interface NatLike {
+  type: NatTypeName;
+  delta?: DeltaLike;
+}
+
+export type StrategyName = "direct" | "reverse" | "tcp-punch" | "udp-punch" | "turn";
+
+/** Behaviour classes that decide what works (RFC 4787 mapping/filtering, plus port predictability). */
+export type NatClass =
+  | "open"
+  | "firewall"
+  | "full-cone"
+  | "restricted"
+  | "port-restricted"
+  | "sym-predictable"
+  | "sym-random"
+  | "blocked";
+
+export function natClass(n: NatLike): NatClass {
+  switch (n.type) {
+    case "open-internet":
+      return "open";
+    case "udp-firewall":
+      return "firewall";
+    case "full-cone":
+      return "full-cone";
+    case "restricted-cone":
+      return "restricted";
+    case "port-restricted-cone":
+      return "port-restricted";
+    case "blocked":
+      return "blocked";
+    default: {
+      const k = n.delta?.kind;
+      // A symmetric NAT is predictable when its ports follow a fixed step or the local port.
+      return k === "independent" || k === "dependent" || k === "equal" || k === "preserving"
+        ? "sym-predictable"
+        : "sym-random";
+    }
+  }
+}
+
+const REACHABLE: ReadonlySet<NatClass> = new Set(["open", "full-cone"]);
+/** Endpoint-independent mapping, or a mapping we can predict. */
+const PREDICTABLE: ReadonlySet<NatClass> = new Set([
+  "open",
+  "firewall",
+  "full-cone",
+  "restricted",
+  "port-restricted",
+  "sym-predictable",
+]);
+
+/** How the local side takes part in a punch against the given peer. */
+export interface PunchRole {
+  /** Which ports to tell the peer: our STUN mapping, predicted next mappings, or none we can know. */
+  advertise: "mapped" | "predicted" | "unknown";
+  /** The peer's ports are unknowable: accept its UDP probes from any port of its IP. */
+  acceptAnyPort: boolean;
+  /** Birthday probing role for UDP (random NAT vs port-restricted / firewall). */
+  udpBirthday?: "many" | "spray";
+  /** TCP: listen on the punch port instead of dialing (we are reachable, the peer is random). */
+  tcpAccept: boolean;
+  udp: boolean;
+  tcp: boolean;
+}
+
+export function punchRole(local: NatLike, remote: NatLike): PunchRole {
+  const l = natClass(local);
+  const r = natClass(remote);
+  const advertise =
+    l === "sym-predictable" ? "predicted" : l === "sym-random" ? "unknown" : "mapped";
+  const role: PunchRole = {
+    advertise,
+    acceptAnyPort: r === "sym-random",
+    tcpAccept: false,
+    udp: false,
+    tcp: false,
+  };
+  if (l === "blocked" || r === "blocked") return role;
+  if (PREDICTABLE.has(l) && PREDICTABLE.has(r)) {
+    role.udp = true;
+    role.tcp = true;
+    return role;
+  }
+  if (l === "sym-random" && r === "sym-random") return role;
+  // Exactly one side is random from here on.
+  const other = l === "sym-random" ? r : l;
+  if (other === "sym-predictable") return role; // both sides' ports move: no meeting point
+  role.udp = true;
+  if (other === "port-restricted" || other === "firewall") {
+    role.udpBirthday = l === "sym-random" ? "many" : "spray";
+  }
+  if (REACHABLE.has(other)) {
+    role.tcp = true;
+    role.tcpAccept = l !== "sym-random";
+  }
+  return role;
+}
+
+/**
+ * Strategies worth trying from `local` to `remote`, likeliest and cheapest first; impossible ones
+ * are left out, and TURN closes the list (alone when nothing else can work).
+ *
+ * | local \ remote  | open/full-cone       | restricted / port-restr. / firewall | sym-predictable | sym-random          |
+ * |-----------------|----------------------|--------------------------|-----------------|---------------------|
+ * | open/full-cone  | direct, reverse, tcp, udp | reverse, tcp, udp   | reverse, tcp, udp | reverse, tcp(accept), udp |
+ * | restr./port-r.  | direct, tcp, udp     | tcp, udp                 | tcp, udp (predict) | udp (any-port / birthday) |
+ * | sym-predictable | direct, tcp, udp     | tcp, udp (predict)       | tcp, udp (predict) | turn only          |
+ * | sym-random      | direct, tcp, udp     | udp (any-port / birthday)| turn only       | turn only           |
+ * Every row ends with turn; `blocked` on either side gives turn only. Same LAN: direct first.
+ */
+export function planStrategies(
+  local: NatLike,
+  remote: NatLike,
+  opts: { sameLan?: boolean } = {},
+): StrategyName[] {
+  const l = natClass(local);
+  const r = natClass(remote);
+  if (opts.sameLan) return ["direct", "tcp-punch", "udp-punch", "turn"];
+  if (l === "blocked" || r === "blocked") return ["turn"];
+  const out: StrategyName[] = [];
+  if (REACHABLE.has(r)) out.push("direct");
+  if (REACHABLE.has(l)) out.push("reverse");
+  const role = punchRole(local, remote);
+  if (role.tcp) out.push("tcp-punch");
+  if (role.udp) out.push("udp-punch");
+  out.push("turn");
+  return out;
+}
