@@ -24,8 +24,10 @@ export function parseHostPort(input: string, defaultPort: number): { host: strin
     port = s.slice(i + 1);
   }
   const p = port === undefined ? defaultPort : Number(port);
+  // A literal IP, or something that can be a DNS name: no brackets, spaces or stray colons.
+  const hostOk = isIP(normalizeHost(host)) !== 0 || /^[A-Za-z0-9_.-]+$/.test(host);
   if (
-    host === "" ||
+    !hostOk ||
     !Number.isInteger(p) ||
     p < 1 ||
     p > 65535 ||
