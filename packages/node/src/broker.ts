@@ -22,6 +22,8 @@ export async function startBroker(
   const sockets = new Set<Socket>();
   const server: Server = createServer((sock) => {
     sockets.add(sock);
+    // Signals are tiny and latency-bound: no Nagle delay.
+    sock.setNoDelay(true);
     sock.on("close", () => sockets.delete(sock));
     broker.handle(sock);
   });

@@ -92,6 +92,8 @@ export class MqttSignaling implements SignalingTransport {
         this.#clients.set(index, client);
         client.on("error", (err) => this.#opts.log?.(`broker ${index}: ${err.message}`));
         client.on("connect", () => {
+          // Small request/response messages: Nagle + delayed ACK would add ~40 ms per hop.
+          (client.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
           // Clean sessions: subscribe again on every (re)connect.
           client.subscribe(this.#opts.nodeId, { qos: 1 }, (err) => {
             if (err) return this.#opts.log?.(`broker ${index} subscribe: ${err.message}`);
