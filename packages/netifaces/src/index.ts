@@ -42,6 +42,7 @@ export {
 } from "./ip.js";
 export { IPRange, type IPRangeJSON, type IPRangeOptions, toFamily } from "./ip-range.js";
 export { type InterfaceKind, interfaceKind } from "./kind.js";
+export { type LoadInterfacesOptions, loadInterfaces } from "./load-interfaces.js";
 export {
   DELTA_TEXT,
   DeltaType,

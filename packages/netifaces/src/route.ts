@@ -215,6 +215,31 @@ export class Route implements RouteLike {
     return `[${this.nicIps.map(String).join(", ")}] -> [${ext}]`;
   }
 
+  /**
+   * A route for binding `ip` on an interface (P2PD's bind_to_route): NIC side = `ip`; external side =
+   * `ip` when public, else the external range of the interface route whose NIC ranges hold `ip`.
+   */
+  static fromBindAddress(
+    iface: { routes(f: Family): Route[]; readonly name: string; readonly scopeId: string },
+    ip: string,
+    port = 0,
+  ): Route {
+    const p = tryParseIp(ip);
+    if (!p) throw new BadAddressError(`not an IP address: ${JSON.stringify(ip)}`);
+    const nic = IPRange.fromNumber(p.family, p.value);
+    const owner = iface.routes(p.family).find((r) => r.hasNic(nic.ip));
+    const ext = nic.isPublic ? [nic] : owner ? [...owner.extIps] : [];
+    const r = new Route({
+      family: p.family,
+      nicIps: [nic],
+      extIps: ext,
+      linkLocals: owner ? [...owner.linkLocals] : [],
+      interfaceName: iface.name,
+      scopeId: p.scopeId ?? iface.scopeId,
+    });
+    return r.bind(port);
+  }
+
   /** Accepts this package's JSON and P2PD's (`af` 2/10/23/30, no link_locals, camelCase too). */
   static fromJSON(j: unknown, ctx: { interfaceName?: string; scopeId?: string } = {}): Route {
     if (typeof j !== "object" || j === null)

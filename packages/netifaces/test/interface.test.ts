@@ -276,3 +276,34 @@ describe("this machine (real OS tables)", () => {
     expect(d[4]?.interface).toBe(row?.[0]);
   });
 });
+
+describe("loadInterfaces and Route.fromBindAddress (fake provider)", () => {
+  test("starts internet interfaces only, drops those without routes, applies loadNat", async () => {
+    const { loadInterfaces, Route } = await import("../src/index.js");
+    const got = await loadInterfaces({
+      provider,
+      resolveExternalIp: resolver,
+      loadNat: async () => ({ type: 1, delta: { type: 1, value: 0 }, range: [1, 65535] }),
+    });
+    expect(got.map((i) => i.name).sort()).toEqual(["eth0", "wlan0"]);
+    expect(got.every((i) => i.nat.type === 1)).toBe(true);
+    const all = await loadInterfaces({
+      provider,
+      filter: "all",
+      skipResolve: true,
+      names: ["eth9", "eth0"],
+    });
+    expect(all.map((i) => i.name)).toEqual(["eth0"]);
+
+    const eth0 = got.find((i) => i.name === "eth0") as Interface;
+    const b = Route.fromBindAddress(eth0, "192.168.1.20", 8000);
+    expect(String(b)).toBe("[192.168.1.20] -> [1.3.3.7]");
+    expect(b.nicBind()).toEqual({ host: "192.168.1.20", port: 8000, family: 4 });
+    const ll = Route.fromBindAddress(eth0, "fe80::20");
+    expect(ll.nicBind()).toEqual({ host: "fe80::20", port: 0, family: 6, scopeId: "eth0" });
+    expect(ll.ext()).toBe("2a00:1::20");
+    expect(() => Route.fromBindAddress(eth0, "nope")).toThrow(
+      expect.objectContaining({ code: "ERR_BAD_ADDRESS" }),
+    );
+  });
+});
