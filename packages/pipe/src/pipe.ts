@@ -43,6 +43,7 @@ export function toBuffer(data: Uint8Array | string): Buffer {
 }
 
 const ALL_KEY = parseSub(undefined).key;
+const NOOP_CANCEL = Subscription.settledCancel;
 
 /**
  * One API for TCP and UDP, client and server (P2PD's pipe). Messages are dispatched to
@@ -134,12 +135,18 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   // --- receiving -----------------------------------------------------------------------------
 
   /** Awaits the next message of a subscription (UDP and TCP alike) and returns its bytes. */
-  async recv(opts: RecvOptions = {}): Promise<Buffer> {
-    return (await this.recvFull(opts)).data;
+  recv(opts: RecvOptions = {}): Promise<Buffer> {
+    return this.wait(opts, false);
   }
 
   /** Like recv() but also returns the sender (`from`) and the pipe it came on. */
   recvFull(opts: RecvOptions = {}): Promise<Message> {
+    return this.wait(opts, true);
+  }
+
+  private wait(opts: RecvOptions, full: true): Promise<Message>;
+  private wait(opts: RecvOptions, full: false): Promise<Buffer>;
+  private wait(opts: RecvOptions, full: boolean): Promise<Message | Buffer> {
     let s: Subscription | undefined;
     try {
       s = this.subscription(opts.sub);
@@ -156,14 +163,14 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     }
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(abortError(signal, "recv"));
-    let w: ReturnType<Subscription["next"]>;
+    let w: { promise: Promise<Message | Buffer>; cancel: (e: Error) => void };
     try {
-      w = s.next();
+      w = full ? s.next(true) : s.next(false);
     } catch (e) {
       return Promise.reject(e);
     }
     const timeout = opts.timeout ?? opts.timeoutMs ?? this.cfg.recvTimeoutMs;
-    if (timeout === 0 && !signal) return w.promise;
+    if (w.cancel === NOOP_CANCEL || (timeout === 0 && !signal)) return w.promise;
     let timer: NodeJS.Timeout | undefined;
     const onAbort = () => w.cancel(abortError(signal as AbortSignal, "recv"));
     if (timeout > 0) {
@@ -296,7 +303,19 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
       this.runCb(() => cb(msg));
     }
     if (this.listenerCount("message") > 0) this.emit("message", msg);
-    this.parent?.dispatch(data, from, origin);
+    const parent = this.parent;
+    if (parent?.hasConsumers()) parent.dispatch(data, from, origin);
+  }
+
+  /** True when a message here would reach anyone (relays, queues, callbacks, listeners, parent). */
+  protected hasConsumers(): boolean {
+    return (
+      this.relays.length > 0 ||
+      this.subList.length > 0 ||
+      this.msgCbs.length > 0 ||
+      this.listenerCount("message") > 0 ||
+      (this.parent?.hasConsumers() ?? false)
+    );
   }
 
   // --- closing -------------------------------------------------------------------------------

@@ -82,9 +82,13 @@ export function parseSub(sub: SubLike): SubKey {
   return { key: `${k(msg)}\u0000${k(addr)}`, msg, addr };
 }
 
+const noop = (_e: Error) => {};
+
 type Waiter = {
-  resolve: (m: Message) => void;
+  // Resolves with the whole message, or only its bytes for recv() (one promise less per message).
+  resolve: (m: Message | Buffer) => void;
   reject: (e: Error) => void;
+  full: boolean;
 };
 
 /** A subscription's bounded FIFO plus the recv() calls waiting on it. */
@@ -96,6 +100,8 @@ export class Subscription {
   readonly maxQueue: number;
   readonly overflow: OverflowPolicy;
   readonly handler: ((msg: Message) => unknown) | undefined;
+  /** The cancel of an already-settled next() (nothing to time out). */
+  static readonly settledCancel = noop;
   /** Messages discarded because the queue was full. */
   dropped = 0;
   private items: Message[] = [];
@@ -126,7 +132,7 @@ export class Subscription {
   push(m: Message): void {
     const w = this.waiters.shift();
     if (w) {
-      w.resolve(m);
+      w.resolve(w.full ? m : m.data);
       return;
     }
     if (this.maxQueue > 0 && this.size >= this.maxQueue) {
@@ -166,14 +172,16 @@ export class Subscription {
     return m;
   }
 
-  /** Waits for the next message (queued ones first). The caller arranges timeouts. */
-  next(): { promise: Promise<Message>; cancel: (e: Error) => void } {
+  /** Waits for the next message (queued ones first); `full` false resolves with its bytes only. */
+  next(full: true): { promise: Promise<Message>; cancel: (e: Error) => void };
+  next(full: false): { promise: Promise<Buffer>; cancel: (e: Error) => void };
+  next(full: boolean): { promise: Promise<Message | Buffer>; cancel: (e: Error) => void } {
     const m = this.shift();
-    if (m) return { promise: Promise.resolve(m), cancel: () => {} };
-    if (this.closedWith) return { promise: Promise.reject(this.closedWith), cancel: () => {} };
+    if (m) return { promise: Promise.resolve(full ? m : m.data), cancel: noop };
+    if (this.closedWith) return { promise: Promise.reject(this.closedWith), cancel: noop };
     let waiter!: Waiter;
-    const promise = new Promise<Message>((resolve, reject) => {
-      waiter = { resolve, reject };
+    const promise = new Promise<Message | Buffer>((resolve, reject) => {
+      waiter = { resolve, reject, full };
     });
     this.waiters.push(waiter);
     return {

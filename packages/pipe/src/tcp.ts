@@ -14,6 +14,9 @@ import type { ResolvedOptions } from "./options.js";
 import { Pipe, toBuffer } from "./pipe.js";
 import type { Message } from "./subscription.js";
 
+/** Messages below this size are coalesced per tick; bigger ones are written at once. */
+const COALESCE_MAX = 8192;
+
 const BIND_ERRORS = new Set(["EADDRINUSE", "EADDRNOTAVAIL", "EACCES", "EINVAL"]);
 
 function errno(e: unknown): string {
@@ -31,6 +34,11 @@ export class TcpPipe extends Pipe {
   private readonly decoder: Decoder;
   private readonly encoder: Encoder;
   private drain: Promise<void> | undefined;
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
   private readonly onFrame: (m: Buffer) => void;
 
   constructor(
@@ -88,13 +96,22 @@ export class TcpPipe extends Pipe {
       return Promise.reject(e);
     }
     const s = this.socket;
-    let ok: boolean;
-    if (parts.length === 1) {
+    // Messages sent in the same tick leave in one writev (uncorked on nextTick): far fewer
+    // syscalls for small messages, no added latency.
+    let ok = true;
+    if (this.corked || buf.length < COALESCE_MAX) {
+      if (!this.corked) {
+        this.corked = true;
+        s.cork();
+        process.nextTick(this.uncork);
+      }
+      for (let i = 0; i < parts.length; i++) ok = s.write(parts[i] as Buffer);
+    } else if (parts.length === 1) {
       ok = s.write(parts[0] as Buffer);
     } else {
+      // A big message goes out now, header and payload in one writev, without copying.
       s.cork();
-      for (let i = 0; i < parts.length - 1; i++) s.write(parts[i] as Buffer);
-      ok = s.write(parts[parts.length - 1] as Buffer);
+      for (let i = 0; i < parts.length; i++) ok = s.write(parts[i] as Buffer);
       s.uncork();
     }
     if (ok) return Promise.resolve(buf.length);
