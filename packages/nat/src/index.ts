@@ -16,6 +16,7 @@ export { classifyDelta, type DeltaOptions, type PortSample, portStep } from "./d
 export { type DetectNatOptions, detectNat } from "./detect.js";
 export { NatError, type NatErrorCode } from "./errors.js";
 export { type NatInfo, natInfo } from "./info.js";
+export { loadNat } from "./load.js";
 // Port mapping (UPnP IGD, NAT-PMP, PCP) lives in ./portmap; keep this line.
 export * from "./portmap/index.js";
 export { type PortPrediction, type PredictOptions, predictMappings, wrap } from "./predict.js";
@@ -40,3 +41,4 @@ export {
   type NatResult,
   type NatType,
 } from "./types.js";
+export { type NatWire, natFromWire, natToWire } from "./wire.js";
