@@ -5,7 +5,19 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const LAB_SH = join(HERE, "lab.sh");
+
+/** lab.sh next to this file, or (when this file was bundled elsewhere) found by walking up to labs/irc-lab. */
+function findLabSh(): string {
+  if (process.env.IRC_LAB_SH) return process.env.IRC_LAB_SH;
+  let d = HERE;
+  for (let i = 0; i < 8; i++) {
+    for (const c of [join(d, "lab.sh"), join(d, "labs", "irc-lab", "lab.sh")])
+      if (existsSync(c)) return c;
+    d = dirname(d);
+  }
+  return join(HERE, "lab.sh");
+}
+const LAB_SH = findLabSh();
 
 export interface LabNetwork {
   name: "alpha" | "beta" | "gamma";

@@ -13,7 +13,26 @@ export {
   TOPIC_TAG,
 } from "./derive.js";
 export * from "./errors.js";
+export {
+  IRCDNS,
+  type IrcDnsOptions,
+  LINE_TOPIC_CAP,
+  type LookupResult,
+  type OpOptions,
+  type RefreshResult,
+  type RegisterResult,
+  type ServerOutcome,
+  type StoreResult,
+} from "./ircdns.js";
+export { checkValue, type Name, type NameInput, parseName } from "./names.js";
 export { type Decision, decide, type Quorum, quorum, type Vote } from "./quorum.js";
+export {
+  DEFAULT_SERVERS,
+  parseServer,
+  parseServerList,
+  type ServerInput,
+  type ServerSpec,
+} from "./servers.js";
 export {
   maxTopicLength,
   maxValueBytes,

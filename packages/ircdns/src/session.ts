@@ -48,8 +48,9 @@ export class IrcSession {
     this.server = server;
     this.nick = o.nick;
     this.log = o.log ?? (() => {});
-    // Atheme ignores a user for 30 s after 7 messages in 10 s: stay at 4 per 10 s by default.
-    this.servicePacer = new Pacer(3, 2000);
+    // Atheme ignores a user for 30 s after the 8th message in 10 s: a burst of 6 (one register + store)
+    // then one per 10 s keeps any 10 s window at <= 7.
+    this.servicePacer = new Pacer(6, 10_000);
     this.closePromise = new Promise((r) => {
       this.resolveClose = r;
     });
