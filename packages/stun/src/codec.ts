@@ -22,6 +22,12 @@ export interface DecodeOptions {
 
 const MAX_MESSAGE = HEADER_SIZE + 0xffff;
 
+function plain(b: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(b) === Uint8Array.prototype
+    ? b
+    : new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
 function pad4(n: number): number {
   return (n + 3) & ~3;
 }
@@ -85,9 +91,11 @@ export function isStunMessage(data: Uint8Array, legacy = false): boolean {
  * Parses one whole message (a datagram or one framed TCP message). Throws StunError only.
  * Attribute values are copied out, so the message never aliases the input buffer.
  */
-export function decodeMessage(data: Uint8Array, opts: DecodeOptions = {}): StunMessage {
-  if (!(data instanceof Uint8Array))
+export function decodeMessage(input: Uint8Array, opts: DecodeOptions = {}): StunMessage {
+  if (!(input instanceof Uint8Array))
     throw new StunError("ERR_STUN_INVALID_ARG", "expected a Uint8Array");
+  // A plain view, so that .slice() copies into a Uint8Array even for a Buffer (Buffer#slice aliases).
+  const data = plain(input);
   if (data.length < HEADER_SIZE)
     throw new StunError("ERR_STUN_TRUNCATED", `${data.length} bytes is shorter than a STUN header`);
   const view = new DataView(data.buffer, data.byteOffset, data.length);
@@ -169,7 +177,7 @@ export function verifyIntegrity(raw: Uint8Array, key: Uint8Array): boolean {
   const check = (at: number, alg: "sha1" | "sha256"): boolean => {
     const size = view.getUint16(at + 2);
     if (alg === "sha1" ? size !== 20 : size < 16 || size > 32 || size % 4 !== 0) return false;
-    const head = raw.slice(0, at);
+    const head = plain(raw).slice(0, at); // a copy: its length field is rewritten below
     new DataView(head.buffer).setUint16(2, at + 4 + size - HEADER_SIZE);
     const mac = createHmac(alg, key).update(head).digest().subarray(0, size);
     return timingSafeEqual(mac, raw.subarray(at + 4, at + 4 + size));

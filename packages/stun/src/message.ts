@@ -275,7 +275,9 @@ export function decodeAddress(
   if (len === 0) throw badAttr(type, `unknown address family ${fam}`);
   if (v.length !== 4 + len) throw badAttr(type, "address length does not match its family");
   let port = ((v[2] ?? 0) << 8) | (v[3] ?? 0);
-  const ip = v.slice(4, 4 + len);
+  // A fresh copy (XORed in place below), also when `v` is a Buffer whose slice() would alias.
+  const ip = new Uint8Array(len);
+  ip.set(v.subarray(4, 4 + len));
   if (XOR_ADDRESS_ATTRS.has(type)) {
     const pad = xorPad(transactionId);
     port ^= ((pad[0] ?? 0) << 8) | (pad[1] ?? 0);

@@ -262,7 +262,12 @@ export class StunServer {
       return;
     }
     this.stats.answered++;
-    out.send(reply.bytes, reply.to.port, reply.to.host, () => {});
+    try {
+      out.send(reply.bytes, reply.to.port, reply.to.host, () => {});
+    } catch (e) {
+      // A synchronous send failure (bad port, socket closing) only loses this answer.
+      this.opts.debug?.(`stun-server: send failed: ${(e as Error).message}`);
+    }
   }
 
   private onTcp(l: Listener, sock: TcpSocket): void {
@@ -307,6 +312,21 @@ export class StunServer {
     l: Listener,
     protocol: "udp" | "tcp",
   ): Reply | undefined {
+    try {
+      return this.decide(data, from, l, protocol);
+    } catch (e) {
+      // Defensive: a bug here must cost one answer, never the process.
+      this.opts.debug?.(`stun-server: internal error: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  private decide(
+    data: Uint8Array,
+    from: StunEndpoint,
+    l: Listener,
+    protocol: "udp" | "tcp",
+  ): Reply | undefined {
     if (data.length < HEADER_SIZE || data.length > (this.opts.maxRequestSize ?? 2048))
       return undefined;
     let req: StunMessage;
@@ -316,6 +336,8 @@ export class StunServer {
       req = decodeMessage(data, { legacy: true });
       change = req.getChangeRequest();
       responsePort = req.getResponsePort();
+      // Port 0 cannot be sent to: a request asking for it is malformed, not a reason to crash.
+      if (responsePort === 0) return undefined;
     } catch (e) {
       this.opts.debug?.(
         `stun-server: dropped malformed message from ${from.host}:${from.port}: ${(e as Error).message}`,

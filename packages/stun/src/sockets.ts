@@ -26,7 +26,11 @@ export async function resolveServer(
     if (opts.family && opts.family !== lit) {
       throw new StunError("ERR_STUN_INVALID_ARG", `${host} is not an IPv${opts.family} address`);
     }
-    return { host: h, port, family: lit === 6 ? 6 : 4 };
+    // Keep a link-local zone ("fe80::1%eth0") for sending; comparisons strip it.
+    const zone = lit === 6 && host.includes("%") ? host.slice(host.indexOf("%") + 1) : undefined;
+    return zone
+      ? { host: `${h}%${zone}`, port, family: 6, scopeId: zone }
+      : { host: h, port, family: lit === 6 ? 6 : 4 };
   }
   opts.signal?.throwIfAborted();
   try {

@@ -250,3 +250,25 @@ describe("stream framing", () => {
     );
   });
 });
+
+describe("Buffer inputs (pooled, non-zero offsets)", () => {
+  test("decoding and verifying never alias or modify the caller's bytes", () => {
+    const key = shortTermKey("pw");
+    const m = new StunMessage().addAddress(ATTR.XOR_MAPPED_ADDRESS, { host: "192.0.2.7", port: 7 });
+    const wire = encodeMessage(m, { integrity: key, fingerprint: true });
+    const pool = Buffer.alloc(wire.length + 64, 0xee);
+    pool.set(wire, 32);
+    const view = pool.subarray(32, 32 + wire.length);
+    const before = Buffer.from(pool);
+    const d = decodeMessage(view);
+    expect(d.transactionId).toBeInstanceOf(Uint8Array);
+    expect(Buffer.isBuffer(d.transactionId)).toBe(false);
+    expect(d.getAddress(ATTR.XOR_MAPPED_ADDRESS)).toEqual(d.getAddress(ATTR.XOR_MAPPED_ADDRESS));
+    expect(d.getAddress(ATTR.XOR_MAPPED_ADDRESS)?.host).toBe("192.0.2.7");
+    expect(verifyIntegrity(view, key)).toBe(true);
+    expect(pool.equals(before)).toBe(true);
+    // Attribute values are copies: changing the input afterwards does not change the message.
+    view.fill(0);
+    expect(d.getAddress(ATTR.XOR_MAPPED_ADDRESS)?.host).toBe("192.0.2.7");
+  });
+});

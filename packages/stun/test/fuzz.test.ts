@@ -121,6 +121,35 @@ describe("decoder fuzzing", () => {
     );
   });
 
+  test("a Buffer at an offset decodes like the same bytes and is left untouched", () => {
+    fc.assert(
+      fc.property(fc.oneof(stunish, mutated), fc.nat({ max: 40 }), (bytes, offset) => {
+        const pool = Buffer.alloc(bytes.length + offset + 8, 0xab);
+        pool.set(bytes, offset);
+        const snapshot = Buffer.from(pool);
+        const view = pool.subarray(offset, offset + bytes.length);
+        let a: unknown;
+        let b: unknown;
+        try {
+          a = decodeMessage(bytes, { legacy: true, allowDuplicates: true });
+        } catch (e) {
+          a = (e as StunError).code;
+        }
+        try {
+          const m = decodeMessage(view, { legacy: true, allowDuplicates: true });
+          readAll(m);
+          b = m;
+        } catch (e) {
+          b = (e as StunError).code;
+        }
+        verifyIntegrity(view, new Uint8Array(20));
+        expect(b).toEqual(a);
+        expect(pool.equals(snapshot)).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   test("stream framer: only typed errors", () => {
     fc.assert(
       fc.property(

@@ -386,3 +386,76 @@ describe("server: bad input and amplification", () => {
     expect(decodeMessage(framed.data.subarray(2)).cls).toBe("success");
   });
 });
+
+describe("RFC 5780 extras and integrity", () => {
+  test("RESPONSE-PORT sends the answer to another port of the same IP; port 0 is dropped without harm", async () => {
+    const other = createSocket("udp4");
+    await new Promise<void>((r) => other.bind(0, "127.0.0.1", r));
+    const got = new Promise<Buffer>((r) => other.once("message", r));
+    const c = await StunClient.udp({ localAddress: "127.0.0.1" });
+    try {
+      const req = new StunMessage().addResponsePort(other.address().port);
+      c.transport.send(encodeMessage(req), server.primary);
+      const ans = decodeMessage(await got);
+      expect(ans.transactionId).toEqual(req.transactionId);
+      expect(ans.getAddress(ATTR.XOR_MAPPED_ADDRESS)).toEqual(c.local());
+      // RESPONSE-PORT 0: no answer, and the server keeps serving.
+      await expect(
+        c.request(server.primary, {
+          message: new StunMessage().addResponsePort(0),
+          timeoutMs: 200,
+        }),
+      ).rejects.toMatchObject({ code: "ERR_STUN_TIMEOUT" });
+      expect((await c.binding(server.primary)).mapped).toEqual(c.local());
+    } finally {
+      c.close();
+      other.close();
+    }
+  });
+
+  test("PADDING is echoed when the size budget allows", async () => {
+    const r = await stunRequest(server.primary, { padding: 64 });
+    expect(r.message.get(ATTR.PADDING)?.length).toBe(64);
+    const both = await stunRequest(server.primary, { padding: 8, responsePort: 9 });
+    expect(both.message.getErrorCode()?.code).toBe(400);
+  });
+
+  test("MESSAGE-INTEGRITY: signed requests, answers with a bad signature are ignored", async () => {
+    const { shortTermKey, verifyIntegrity } = await import("../src/index.js");
+    const key = shortTermKey("s3cret");
+    const auth = createSocket("udp4");
+    await new Promise<void>((r) => auth.bind(0, "127.0.0.1", r));
+    const seen: boolean[] = [];
+    auth.on("message", (data, rinfo) => {
+      const ok = verifyIntegrity(data, key);
+      seen.push(ok);
+      const req = decodeMessage(data);
+      const res = new StunMessage({ cls: "success", transactionId: req.transactionId }).addAddress(
+        ATTR.XOR_MAPPED_ADDRESS,
+        { host: rinfo.address, port: rinfo.port },
+      );
+      // First a forged answer signed with the wrong key, then the genuine one.
+      auth.send(
+        encodeMessage(res, { integrity: shortTermKey("wrong") }),
+        rinfo.port,
+        rinfo.address,
+      );
+      setTimeout(
+        () => auth.send(encodeMessage(res, { integrity: key }), rinfo.port, rinfo.address),
+        20,
+      );
+    });
+    try {
+      for (const sha256 of [false, true]) {
+        const r = await stunRequest(
+          { host: "127.0.0.1", port: auth.address().port },
+          { integrityKey: key, integritySha256: sha256 },
+        );
+        expect(verifyIntegrity(r.raw, key)).toBe(true);
+      }
+      expect(seen).toEqual([true, true]);
+    } finally {
+      auth.close();
+    }
+  });
+});
