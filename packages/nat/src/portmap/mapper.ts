@@ -516,8 +516,14 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     throw pickError(errors, order);
   }
 
-  async function close(o: { removeMappings?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-    if (closed) return;
+  let closing: Promise<void> | undefined;
+  function close(o: { removeMappings?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    // A second close (e.g. the signal's and the caller's) waits for the first one.
+    closing ??= closeOnce(o);
+    return closing;
+  }
+
+  async function closeOnce(o: { removeMappings?: boolean; signal?: AbortSignal }): Promise<void> {
     closed = true;
     options.signal?.removeEventListener("abort", onAbort);
     const all = [...held.values()];
@@ -545,6 +551,8 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     life.abort(new PortMapClosedError());
   }
 
+  if (options.signal?.aborted) onAbort();
+
   return {
     add,
     remove,
@@ -568,7 +576,7 @@ function pickError(errors: PortMapError[], order: string[]): PortMapError {
     "ERR_PORTMAP_NO_GATEWAY",
   ];
   const best = [...errors].sort((a, b) => rank.indexOf(a.code) - rank.indexOf(b.code))[0];
-  const summary = errors.map((e) => e.message).join("; ");
+  const summary = [...new Set(errors.map((e) => e.message))].join("; ");
   if (!best)
     return new PortMapNoGatewayError(`no port-mapping method to try (${order.join(", ")})`);
   const E = best.constructor as new (m: string, ...rest: unknown[]) => PortMapError;
