@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { raceAbort } from "./abort.js";
 import type { Family } from "./endpoint.js";
 import { AbortedError, P2pdNetError } from "./errors.js";
@@ -64,6 +65,31 @@ export function sortNicAddresses(family: Family, addresses: readonly LinkAddress
     (r.isPrivate ? priv : pub).push(r);
   }
   return { linkLocals, priv, pub };
+}
+
+/** True when a TCP listener can bind `ip` (port 0); closed at once. */
+export function canBind(ip: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen(0, ip, () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * An assigned block (host bits clear) is only kept when its first and last hosts are bindable.
+ * P2PD meant to check both but a `break` in `finally` tested only the first.
+ */
+export async function usableAddresses(addresses: readonly LinkAddress[]): Promise<LinkAddress[]> {
+  const ok = await Promise.all(
+    addresses.map(async (a) => {
+      const r = nicRange(a);
+      if (!r || r.isHost || r.size <= 2n) return true;
+      const [first, last] = await Promise.all([canBind(r.at(1)), canBind(r.at(-2))]);
+      return first && last;
+    }),
+  );
+  return addresses.filter((_, i) => ok[i]);
 }
 
 async function lookup(

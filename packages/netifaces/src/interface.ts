@@ -1,4 +1,9 @@
-import { buildRoutes, type ExternalIpResolver, localRoutes } from "./build-routes.js";
+import {
+  buildRoutes,
+  type ExternalIpResolver,
+  localRoutes,
+  usableAddresses,
+} from "./build-routes.js";
 import type { Family } from "./endpoint.js";
 import { AbortedError, P2pdNetError, throwIfAborted } from "./errors.js";
 import {
@@ -142,6 +147,7 @@ export class Interface {
     const scopeId = scopeIdFor(snap.platform, link);
     const timeoutMs = opts.timeoutMs ?? 15_000;
     const errors: Error[] = [];
+    const addresses = await usableAddresses(link.addresses);
     const built = await Promise.all(
       ([4, 6] as const).map(async (family) => {
         // P2PD skips a family with no default route at all: nothing to look up through.
@@ -159,7 +165,7 @@ export class Interface {
         try {
           const r = await buildRoutes({
             family,
-            addresses: link.addresses,
+            addresses,
             interfaceName: link.name,
             scopeId,
             ...(opts.resolveExternalIp ? { resolveExternalIp: opts.resolveExternalIp } : {}),

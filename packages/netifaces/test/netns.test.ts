@@ -51,6 +51,10 @@ describe.skipIf(!canNetns)(
         `-n ${MULTI} addr add 10.30.0.1/24 dev eth3`,
         `-n ${MULTI} link set ll0 up`,
         `-n ${MULTI} route add default via 10.10.0.1 dev eth1`,
+        // Assigned blocks: 8.8.0.0/16 is bindable throughout (AnyIP local route), 9.9.0.0/16 is not.
+        `-n ${MULTI} addr add 8.8.0.0/16 dev eth1`,
+        `-n ${MULTI} route add local 8.8.0.0/16 dev lo`,
+        `-n ${MULTI} addr add 9.9.0.0/16 dev eth1`,
         `-n ${MULTI} route add default via 172.20.0.254 dev d2 metric 500`,
         `-n ${MULTI} -6 route add default via 2a00:10::1 dev eth1`,
         `-n ${NODEF} link set eth0 up`,
@@ -115,16 +119,27 @@ describe.skipIf(!canNetns)(
       }
     });
 
-    test("start() without lookups: default NIC, public IPv6 kept, private IPv4 with unknown WAN", () => {
-      const j = runInNs<InterfaceJSON & { r4: string; r6: string }>(
+    test("loadInterfaces starts the links holding default routes", () => {
+      const names = runInNs<string[]>(
+        MULTI,
+        dir,
+        "console.log(JSON.stringify((await nf.loadInterfaces({ skipResolve: true })).map((i) => i.name).sort()));",
+      );
+      expect(names).toEqual(["d2", "eth1"]);
+    });
+
+    test("start() without lookups: default NIC, public IPv6 and bindable public blocks kept", () => {
+      const j = runInNs<InterfaceJSON & { r4: string[]; r6: string[] }>(
         MULTI,
         dir,
         `const i = await nf.Interface.start(undefined, { skipResolve: true });
-       console.log(JSON.stringify({ ...i.toJSON(), r4: String(i.route(4)), r6: String(i.route(6)) }));`,
+       console.log(JSON.stringify({ ...i.toJSON(), r4: i.routes(4).map(String), r6: i.routes(6).map(String) }));`,
       );
       expect(j.name).toBe("eth1");
-      expect(j.r6).toBe("[2a00:10::2] -> [2a00:10::2]");
-      expect(j.r4).toBe("[10.10.0.2] -> [?]");
+      expect(j.r6).toEqual(["[2a00:10::2] -> [2a00:10::2]"]);
+      // The bindable block is a route of its own and the unbindable one is dropped; the private
+      // address had no lookup, so it joins the first route.
+      expect(j.r4).toEqual(["[8.8.0.0/16, 10.10.0.2] -> [8.8.0.0/16]"]);
       expect(j.mtu).toBeGreaterThan(0);
     });
 
