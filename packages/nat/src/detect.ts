@@ -64,7 +64,16 @@ export async function detectNat(options: DetectNatOptions): Promise<NatResult> {
         }
       }
     }
-    const probe = await probeNat({ ...options, family, signal: ac.signal, progress: say });
+    // Leave room under the overall cap for the filtering window and the delta after the first answers.
+    const timeoutMs = options.timeoutMs ?? 4000;
+    const firstAnswerMs = Math.min(options.firstAnswerMs ?? 2000, Math.max(50, timeoutMs / 2));
+    const probe = await probeNat({
+      ...options,
+      firstAnswerMs,
+      family,
+      signal: ac.signal,
+      progress: say,
+    });
     const c = classifyObservations(probe.observations);
     let delta: Delta = { kind: "not-applicable", value: 0 };
     if (c.type !== "blocked") {

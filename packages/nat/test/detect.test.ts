@@ -101,6 +101,8 @@ describe("detectNat on loopback (real StunServer, hostile fakes)", () => {
     const dead = await fake({ address: "127.0.0.10", silent: true });
     const r = await detectNat({ servers: [dead], firstAnswerMs: 300 });
     expect(r).toMatchObject({ type: "blocked", delta: { kind: "not-applicable" }, mapped: [] });
+    // A short overall cap still ends in an answer, not an error.
+    expect((await detectNat({ servers: [dead], timeoutMs: 600 })).type).toBe("blocked");
     // A dead server next to a live one is just ignored.
     const r2 = await detectNat({ servers: [dead, honest[0] as string], firstAnswerMs: 300 });
     expect(r2.type).toBe("open-internet");
