@@ -146,7 +146,9 @@ export class StunClient {
   async request(server: StunServerAddress, opts: RequestOptions = {}): Promise<StunResponse> {
     if (this.closed) throw new StunError("ERR_STUN_CLOSED", "client is closed");
     const local = this.transport.local();
-    const to = await resolveServer(server, { family: local?.family, signal: opts.signal });
+    // A dual-stack "::" socket reaches both families; otherwise names resolve in the socket's family.
+    const family = local && local.host !== "::" ? local.family : undefined;
+    const to = await resolveServer(server, { family, signal: opts.signal });
     const msg = opts.message ?? new StunMessage({ method: METHOD.BINDING, cls: "request" });
     if (!opts.message) {
       if (opts.changeIp || opts.changePort)
