@@ -5,3 +5,6 @@ export * as netifaces from "@p2pd/netifaces";
 export * as node from "@p2pd/node";
 export * as pipe from "@p2pd/pipe";
 export * as stun from "@p2pd/stun";
+// The localhost REST API (server, OpenAPI, typed client).
+export * as rest from "./rest/index.js";
+export { P2pdClient, P2pdClientError } from "./rest/index.js";

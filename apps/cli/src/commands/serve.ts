@@ -1,7 +1,59 @@
-import { notYet } from "./not-yet.js";
+import { node as p2p, rest } from "p2pd";
+import { type Command, EXIT, intFlag, str } from "../command.js";
+import { NODE_OPTIONS, nodeOptions } from "./node.js";
 
-export const command = notYet(
-  "serve",
-  "run a node with the REST API and dashboard on loopback",
-  "[--port 12333] [--json]",
-);
+const { port: _nodePort, ...NODE_FLAGS } = NODE_OPTIONS;
+
+export const command: Command = {
+  name: "serve",
+  summary: "run a node with the REST API and dashboard on loopback",
+  usage: "[--port 12333] [--host 127.0.0.1] [--token T] [--node-port N] [node flags] [--json]",
+  options: {
+    port: { type: "string", arg: "N", help: "REST API port (default 12333; 0 = any free port)" },
+    host: { type: "string", arg: "IP", help: "loopback address to serve on (default 127.0.0.1)" },
+    token: { type: "string", arg: "T", help: "require Authorization: Bearer T on every API call" },
+    "node-port": {
+      type: "string",
+      arg: "N",
+      help: "P2P node listen port (default: any free port)",
+    },
+    ...NODE_FLAGS,
+  },
+  async run(ctx) {
+    const port = intFlag(ctx, "port", 0, 65535) ?? 12333;
+    // The node's own flags, with --node-port standing for the node's --port.
+    const nodeCtx = { ...ctx, values: { ...ctx.values, port: ctx.values["node-port"] } };
+    const t0 = performance.now();
+    ctx.progress("starting the node…");
+    const node = await p2p.startNode(await nodeOptions(nodeCtx));
+    let server: rest.RestServer | undefined;
+    try {
+      ctx.progress("starting the REST API…");
+      const token = str(ctx, "token");
+      server = await rest.RestServer.start({
+        node: node as unknown as rest.RestNode,
+        port,
+        host: str(ctx, "host") ?? "127.0.0.1",
+        ...(token ? { token } : {}),
+        signal: ctx.signal,
+      });
+      const ready = {
+        url: server.url,
+        addr: node.address,
+        nodeId: node.nodeId,
+        readyMs: Math.round(performance.now() - t0),
+      };
+      // Like `p2pd node`: one JSON line when ready, then serve until interrupted.
+      ctx.stdout.write(`${JSON.stringify(ready)}\n`);
+      ctx.progress(`REST API and dashboard on ${server.url}/ ; Ctrl-C to stop`);
+      await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) return resolve();
+        ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+      });
+      return EXIT.INTERRUPTED;
+    } finally {
+      await server?.close();
+      await node.close();
+    }
+  },
+};

@@ -1,0 +1,55 @@
+/**
+ * The dashboard: one self-contained page (no external assets, works offline) that polls the API
+ * of the server that served it. Same-origin requests pass the server's cross-site checks.
+ */
+export function dashboardHtml(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>p2pd dashboard</title>
+<style>
+body{font:14px system-ui,sans-serif;margin:24px;color:#1b1f24;background:#f6f8fa}
+h1{font-size:20px;margin:0 0 16px} h2{font-size:15px;margin:20px 0 8px}
+section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:12px 16px;margin-bottom:12px}
+table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #eaeef2;padding:4px 8px;text-align:left;font-size:13px}
+code{word-break:break-all;font-size:12px} input{padding:4px;margin-right:6px} button{padding:4px 12px}
+#status{color:#57606a} .err{color:#cf222e}
+</style></head><body>
+<h1>p2pd <span id="version"></span></h1>
+<section><h2>P2P address</h2><code id="addr">…</code><div id="status"></div></section>
+<section><h2>Interfaces and NAT</h2><table id="ifs"><thead><tr><th>name</th><th>IPv4</th><th>IPv6</th><th>external</th><th>NAT</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Connections</h2><table id="cons"><thead><tr><th>name</th><th>strategy</th><th>remote</th><th>in</th><th>out</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Connect and send</h2>
+<form id="open"><input id="con-name" placeholder="name" value="c1"><input id="dest" placeholder="address, name or self" value="self" size="40"><button>Connect</button></form>
+<form id="send" style="margin-top:8px"><input id="text" placeholder="message" value="ECHO hello"><button>Send</button><button type="button" id="recv">Receive</button></form>
+<pre id="out"></pre></section>
+<script>
+const NAT = ["unknown","open","UDP firewall","full cone","restricted cone","port restricted","symmetric","blocked"];
+const $ = (id) => document.getElementById(id);
+async function api(path, init) {
+  const r = await fetch(path, init);
+  const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) throw new Error(body.error ? body.error.code + ": " + body.error.message : r.status);
+  return body;
+}
+function rows(tbody, items, cells) {
+  tbody.replaceChildren(...items.map((it) => { const tr = document.createElement("tr");
+    for (const c of cells(it)) { const td = document.createElement("td"); td.textContent = c; tr.append(td); } return tr; }));
+}
+async function refresh() {
+  try {
+    const [v, a, i, c] = await Promise.all([api("/version"), api("/addr"), api("/ifs"), api("/cons")]);
+    $("version").textContent = v.version; $("addr").textContent = a.addr;
+    rows($("ifs").tBodies[0], i.ifs, (f) => [f.name, f.ipv4 ?? "", f.ipv6 ?? "", [f.ext4, f.ext6].filter(Boolean).join(" "), NAT[f.nat?.type ?? 0] ?? "?"]);
+    rows($("cons").tBodies[0], c.cons, (x) => [x.name, x.strategy, x.remote ? x.remote.ip + ":" + x.remote.port : "", x.msgsIn + " msgs / " + x.bytesIn + " B", x.msgsOut + " msgs / " + x.bytesOut + " B"]);
+    $("status").textContent = "updated " + new Date().toLocaleTimeString();
+  } catch (e) { $("status").textContent = String(e); $("status").className = "err"; }
+}
+function show(x) { $("out").textContent = typeof x === "string" ? x : JSON.stringify(x, null, 2); }
+$("open").onsubmit = async (e) => { e.preventDefault();
+  try { show(await api("/open/" + encodeURIComponent($("con-name").value) + "/" + encodeURIComponent($("dest").value))); } catch (err) { show(String(err)); } refresh(); };
+$("send").onsubmit = async (e) => { e.preventDefault();
+  try { show(await api("/send/" + encodeURIComponent($("con-name").value) + "/" + encodeURIComponent($("text").value))); } catch (err) { show(String(err)); } refresh(); };
+$("recv").onclick = async () => {
+  try { show(await api("/recv/" + encodeURIComponent($("con-name").value) + "?timeout=3")); } catch (err) { show(String(err)); } refresh(); };
+refresh(); setInterval(refresh, 2000);
+</script></body></html>`;
+}

@@ -1,0 +1,126 @@
+import { RestError } from "./errors.js";
+
+/** A parsed HTTP/1.1 request head. Header names are lower-case. */
+export interface RequestHead {
+  method: string;
+  /** Percent-decoded path, without the query string. */
+  path: string;
+  /** Raw path segments, each percent-decoded on its own (so an encoded "/" stays inside one). */
+  segments: string[];
+  query: URLSearchParams;
+  headers: Map<string, string>;
+  /** Bytes after the head (body start, or relay data for a tunnel). */
+  rest: Buffer;
+}
+
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new RestError("ERR_BAD_ENCODING", 400, "malformed percent-encoding in the path");
+  }
+}
+
+/**
+ * Parses a request head from `buf`, or returns undefined while it is incomplete. Strict on
+ * purpose: the API only ever needs simple requests, and anything odd is a 400, never a crash.
+ */
+export function parseHead(buf: Buffer, maxHead: number): RequestHead | undefined {
+  const end = buf.indexOf(CRLFCRLF);
+  if (end < 0) {
+    if (buf.length > maxHead)
+      throw new RestError("ERR_HEAD_TOO_LARGE", 431, "request head too large");
+    return undefined;
+  }
+  if (end > maxHead) throw new RestError("ERR_HEAD_TOO_LARGE", 431, "request head too large");
+  const lines = buf.subarray(0, end).toString("latin1").split("\r\n");
+  const [method, target, version, extra] = (lines[0] ?? "").split(" ");
+  if (!method || !target || !version || extra !== undefined || !TOKEN.test(method)) {
+    throw new RestError("ERR_BAD_REQUEST", 400, "malformed request line");
+  }
+  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
+    throw new RestError("ERR_BAD_REQUEST", 400, "only HTTP/1.x is spoken here");
+  }
+  if (!target.startsWith("/"))
+    throw new RestError("ERR_BAD_REQUEST", 400, "request target must be a path");
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (colon <= 0 || !TOKEN.test(name))
+      throw new RestError("ERR_BAD_REQUEST", 400, "malformed header line");
+    const value = line.slice(colon + 1).trim();
+    // Duplicate security-relevant headers are ambiguous: refuse rather than guess.
+    if (headers.has(name) && ["host", "origin", "content-length", "authorization"].includes(name)) {
+      throw new RestError("ERR_BAD_REQUEST", 400, `duplicate ${name} header`);
+    }
+    headers.set(name, value);
+  }
+  if (headers.has("transfer-encoding")) {
+    throw new RestError(
+      "ERR_BAD_REQUEST",
+      400,
+      "chunked bodies are not accepted; send Content-Length",
+    );
+  }
+  const q = target.indexOf("?");
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const segments = rawPath.split("/").slice(1).map(decode);
+  return {
+    method: method.toUpperCase(),
+    path: decode(rawPath),
+    segments: segments.length === 1 && segments[0] === "" ? [] : segments,
+    query: new URLSearchParams(q < 0 ? "" : target.slice(q + 1)),
+    headers,
+    rest: buf.subarray(end + 4),
+  };
+}
+
+/** The declared body length: 0 when absent, a 400 when malformed, a 413 above `max`. */
+export function contentLength(head: RequestHead, max: number): number {
+  const v = head.headers.get("content-length");
+  if (v === undefined) return 0;
+  if (!/^\d{1,12}$/.test(v)) throw new RestError("ERR_BAD_LENGTH", 400, "malformed Content-Length");
+  const n = Number(v);
+  if (n > max) throw new RestError("ERR_BODY_TOO_LARGE", 413, `body larger than ${max} bytes`);
+  return n;
+}
+
+const REASONS: Record<number, string> = {
+  200: "OK",
+  101: "Switching Protocols",
+  204: "No Content",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  413: "Payload Too Large",
+  421: "Misdirected Request",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  504: "Gateway Timeout",
+};
+
+/** Serialises a complete response (the server closes the connection after each one). */
+export function response(
+  status: number,
+  headers: Record<string, string>,
+  body: Buffer = Buffer.alloc(0),
+): Buffer {
+  const lines = [`HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}`];
+  for (const [k, v] of Object.entries({
+    ...headers,
+    "Content-Length": String(body.length),
+    Connection: "close",
+  })) {
+    lines.push(`${k}: ${v}`);
+  }
+  return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]);
+}

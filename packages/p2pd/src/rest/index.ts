@@ -1,0 +1,13 @@
+export {
+  type ConInfo,
+  P2pdClient,
+  P2pdClientError,
+  type P2pdClientOptions,
+  type RecvOptions,
+  type SubOptions,
+} from "./client.js";
+export { Connection, MAX_QUEUE, type RestPipe } from "./connection.js";
+export { RestError } from "./errors.js";
+export { buildOpenApi } from "./openapi.js";
+export { buildPath, matchRoute, ROUTES, type RouteDef } from "./routes.js";
+export { type RestNode, RestServer, type RestServerOptions } from "./server.js";
