@@ -45,7 +45,7 @@ describe.skipIf(why !== undefined)("STUN through real NATs (natlab)", () => {
     const s = servers();
     const out = await inNode(
       "a1",
-      `const r = await stun.getExternalAddress(${JSON.stringify([s.coturn, s.ours, s.oursAlt])}, { waitAll: true, timeoutMs: 3000 });
+      `const r = await stun.getExternalAddress(${JSON.stringify([s.coturn, s.ours, s.oursAlt])}, { waitAll: true, timeoutMs: 8000 });
        out.ip = r.ip; out.agreed = r.agreed.map((a) => a.mapped); out.disagreed = r.disagreed.length; out.failed = r.failed.length;`,
     );
     const a1 = lab.host("a1");
@@ -62,7 +62,7 @@ describe.skipIf(why !== undefined)("STUN through real NATs (natlab)", () => {
     const out = await inNode(
       "a1",
       `const c = await stun.StunClient.udp();
-       const plain = await c.binding(${JSON.stringify(s.ours)}, { timeoutMs: 3000 });
+       const plain = await c.binding(${JSON.stringify(s.ours)}, { timeoutMs: 8000 });
        out.other = plain.otherAddress;
        out.change = await c.binding(${JSON.stringify(s.ours)}, { changeIp: true, changePort: true, timeoutMs: 1500 })
          .then(() => "answered", (e) => e.code);
@@ -84,11 +84,11 @@ describe.skipIf(why !== undefined)("STUN through real NATs (natlab)", () => {
     const out = await inNode(
       "b1",
       `const c = await stun.StunClient.udp();
-       out.m1 = (await c.binding(${JSON.stringify(s.coturn)}, { timeoutMs: 3000 })).mapped;
-       out.m2 = (await c.binding(${JSON.stringify(s.ours)}, { timeoutMs: 3000 })).mapped;
+       out.m1 = (await c.binding(${JSON.stringify(s.coturn)}, { timeoutMs: 8000 })).mapped;
+       out.m2 = (await c.binding(${JSON.stringify(s.ours)}, { timeoutMs: 8000 })).mapped;
        c.close();
-       out.ip = (await stun.getExternalAddress(${JSON.stringify([s.coturn, s.ours])}, { timeoutMs: 3000 })).ip;
-       out.tcp = (await stun.getMappedAddress(${JSON.stringify(s.ours)}, { protocol: "tcp", timeoutMs: 3000 })).mapped;`,
+       out.ip = (await stun.getExternalAddress(${JSON.stringify([s.coturn, s.ours])}, { timeoutMs: 8000 })).ip;
+       out.tcp = (await stun.getMappedAddress(${JSON.stringify(s.ours)}, { protocol: "tcp", timeoutMs: 8000 })).mapped;`,
     );
     const b1 = lab.host("b1");
     const m1 = out.m1 as { host: string; port: number };
@@ -105,7 +105,7 @@ describe.skipIf(why !== undefined)("STUN through real NATs (natlab)", () => {
     if (!a1.ip6 || !lab.info.pub.ip6) ctx.skip();
     const out = await inNode(
       "a1",
-      `out.m = (await stun.getMappedAddress(${JSON.stringify(`[${lab.info.pub.ip6}]:${lab.info.p2pdStun?.port}`)}, { timeoutMs: 3000 })).mapped;`,
+      `out.m = (await stun.getMappedAddress(${JSON.stringify(`[${lab.info.pub.ip6}]:${lab.info.p2pdStun?.port}`)}, { timeoutMs: 8000 })).mapped;`,
     );
     expect((out.m as { host: string }).host).toBe(a1.ip6);
   });
