@@ -59,8 +59,10 @@ export {
   parseNetstatRn,
   parseRouteGetDefault,
 } from "./providers/bsd.js";
+export type { CommandRunner } from "./providers/exec.js";
 export { defaultProvider } from "./providers/index.js";
 export { LinuxProvider, parseProcIpv6Route, parseProcNetRoute } from "./providers/linux.js";
+export { fromNodeInterfaces, type OsAddresses } from "./providers/node-os.js";
 export type {
   DefaultGateway,
   LinkAddress,

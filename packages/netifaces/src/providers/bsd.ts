@@ -1,8 +1,8 @@
 import type { Family } from "../endpoint.js";
 import { throwIfAborted } from "../errors.js";
 import { formatIp, netmaskToPrefix, tryParseIp } from "../ip.js";
-import { runCommand } from "./exec.js";
-import { osAddresses } from "./node-os.js";
+import { type CommandRunner, runCommand } from "./exec.js";
+import { type OsAddresses, osAddresses } from "./node-os.js";
 import type {
   DefaultGateway,
   LinkAddress,
@@ -177,17 +177,26 @@ export function parseIfconfig(text: string): LinkInfo[] {
 
 /** macOS and the BSDs: ifconfig + netstat + route, all parsed from text. */
 export class BsdProvider implements NetInfoProvider {
-  constructor(readonly platform: string = "darwin") {}
+  private readonly run: CommandRunner;
+  private readonly os: () => OsAddresses;
+
+  constructor(
+    readonly platform: string = "darwin",
+    deps: { run?: CommandRunner; os?: () => OsAddresses } = {},
+  ) {
+    this.run = deps.run ?? runCommand;
+    this.os = deps.os ?? osAddresses;
+  }
 
   async listAddresses(signal?: AbortSignal): Promise<LinkInfo[]> {
     throwIfAborted(signal);
     try {
-      const links = parseIfconfig(await runCommand("ifconfig", ["-a"], signal ? { signal } : {}));
+      const links = parseIfconfig(await this.run("ifconfig", ["-a"], signal ? { signal } : {}));
       if (links.length > 0) return links;
     } catch (e) {
       if (signal?.aborted) throw e;
     }
-    const os = osAddresses();
+    const os = this.os();
     return [...os.addresses].map(([name, addresses]) => {
       const l: LinkInfo = { name, up: true, internal: os.internal.has(name), addresses };
       const mac = os.macs.get(name);
@@ -197,7 +206,7 @@ export class BsdProvider implements NetInfoProvider {
   }
 
   async routes(family: Family, signal?: AbortSignal): Promise<RouteEntry[]> {
-    const text = await runCommand(
+    const text = await this.run(
       "netstat",
       ["-rn", "-f", family === 4 ? "inet" : "inet6"],
       signal ? { signal } : {},
@@ -212,7 +221,7 @@ export class BsdProvider implements NetInfoProvider {
       let picked: DefaultGateway | undefined;
       try {
         picked = parseRouteGetDefault(
-          await runCommand("route", args, signal ? { signal } : {}),
+          await this.run("route", args, signal ? { signal } : {}),
           family,
         );
       } catch (e) {

@@ -1,6 +1,13 @@
 import { execFile } from "node:child_process";
 import { AbortedError, P2pdNetError } from "../errors.js";
 
+/** How providers run OS commands; injectable so fixture text can stand in for a real OS. */
+export type CommandRunner = (
+  file: string,
+  args: readonly string[],
+  opts?: { signal?: AbortSignal; timeoutMs?: number },
+) => Promise<string>;
+
 /** Runs a command without a shell and returns stdout; ERR_PROVIDER on failure. */
 export function runCommand(
   file: string,

@@ -1,8 +1,8 @@
 import type { Family } from "../endpoint.js";
 import { throwIfAborted } from "../errors.js";
 import { formatIp, netmaskToPrefix, tryParseIp } from "../ip.js";
-import { runCommand } from "./exec.js";
-import { osAddresses } from "./node-os.js";
+import { type CommandRunner, runCommand } from "./exec.js";
+import { type OsAddresses, osAddresses } from "./node-os.js";
 import {
   type DefaultGateway,
   defaultsFromRoutes,
@@ -246,14 +246,21 @@ const PS = ["-NoProfile", "-NonInteractive", "-Command"];
 /** Windows: Node's friendly names + PowerShell JSON (Get-NetAdapter, Get-NetRoute), `route print` fallback. */
 export class WindowsProvider implements NetInfoProvider {
   readonly platform = "win32";
+  private readonly run: CommandRunner;
+  private readonly os: () => OsAddresses;
+
+  constructor(deps: { run?: CommandRunner; os?: () => OsAddresses } = {}) {
+    this.run = deps.run ?? runCommand;
+    this.os = deps.os ?? osAddresses;
+  }
 
   async listAddresses(signal?: AbortSignal): Promise<LinkInfo[]> {
     throwIfAborted(signal);
-    const os = osAddresses();
+    const os = this.os();
     let adapters: LinkInfo[] = [];
     try {
       adapters = parseNetAdapterJson(
-        await runCommand(
+        await this.run(
           "powershell.exe",
           [
             ...PS,
@@ -280,7 +287,7 @@ export class WindowsProvider implements NetInfoProvider {
 
   async routes(family: Family, signal?: AbortSignal): Promise<RouteEntry[]> {
     try {
-      const text = await runCommand(
+      const text = await this.run(
         "powershell.exe",
         [
           ...PS,
@@ -291,7 +298,7 @@ export class WindowsProvider implements NetInfoProvider {
       return parseNetRouteJson(text).filter((r) => r.family === family);
     } catch (e) {
       if (signal?.aborted) throw e;
-      const rp = parseRoutePrint(await runCommand("route", ["print"], signal ? { signal } : {}));
+      const rp = parseRoutePrint(await this.run("route", ["print"], signal ? { signal } : {}));
       return routePrintToRoutes(rp, await this.listAddresses(signal)).filter(
         (r) => r.family === family,
       );
