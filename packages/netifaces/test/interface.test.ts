@@ -85,6 +85,24 @@ describe("interface selection and listing (fake provider)", () => {
     expect(await isInternetInterface("lo", { provider })).toBe(false);
   });
 
+  test("a default route on a down link is ignored, even with a better metric", async () => {
+    const down = fakeProvider(links, [
+      ...routes,
+      {
+        family: 4,
+        destination: "0.0.0.0",
+        prefix: 0,
+        gateway: "10.9.9.1",
+        interface: "eth9",
+        metric: 1,
+      },
+    ]);
+    expect((await defaultRoutes({ provider: down }))[4]).toEqual({
+      interface: "eth0",
+      gateway: "192.168.1.1",
+    });
+  });
+
   test("on Windows the zone is the interface index", async () => {
     const list = await listInterfaces({ provider: fakeProvider(links, routes, "win32") });
     expect(

@@ -57,6 +57,8 @@ describe.skipIf(!canNetns)(
         `-n ${MULTI} addr add 9.9.0.0/16 dev eth1`,
         `-n ${MULTI} route add default via 172.20.0.254 dev d2 metric 500`,
         `-n ${MULTI} -6 route add default via 2a00:10::1 dev eth1`,
+        // A router-advertisement style gateway: link-local next hop, worse metric.
+        `-n ${MULTI} -6 route add default via fe80::1 dev d2 metric 2048`,
         `-n ${NODEF} link set eth0 up`,
         `-n ${NODEF} addr add 10.40.0.2/24 dev eth0`,
       );
@@ -90,7 +92,7 @@ describe.skipIf(!canNetns)(
       expect(by("eth1")?.mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
       expect(by("eth1")?.isDefault).toEqual({ 4: true, 6: true });
       expect(by("eth1")?.gateways).toEqual({ 4: "10.10.0.1", 6: "2a00:10::1" });
-      expect(by("d2")?.gateways).toEqual({ 4: "172.20.0.254" });
+      expect(by("d2")?.gateways).toEqual({ 4: "172.20.0.254", 6: "fe80::1" });
       expect(by("d2")?.isDefault).toEqual({ 4: false, 6: false });
       expect(by("lo")?.type).toBe("loopback");
       const ll0 = by("ll0")?.addresses ?? [];
