@@ -320,8 +320,8 @@ export class Interface {
     if (typeof mac !== "string") throw badJson("mac must be a string");
     const mtu = o.mtu === undefined ? undefined : Number(o.mtu);
     if (mtu !== undefined && (!Number.isInteger(mtu) || mtu <= 0)) throw badJson("bad mtu");
-    const platform =
-      opts.platform ?? (o.index === undefined && o.nic_no !== undefined ? "python" : "json");
+    // Zones depend on the OS that binds (index on Windows), not on the one that wrote the JSON.
+    const platform = opts.platform ?? process.platform;
     const scopeId = platform === "win32" && index !== undefined ? String(index) : name;
 
     const rp = o.rp ?? {};

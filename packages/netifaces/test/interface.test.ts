@@ -246,6 +246,10 @@ describe("Interface JSON", () => {
     expect(i.isDefault(4)).toBe(true);
     expect(i.isDefault(6)).toBe(false);
     expect(i.nat.range).toEqual([1, 65535]);
+    // On Windows the link-local zone is the index (nic_no), whoever wrote the JSON.
+    const win = Interface.fromJSON({ ...py, nic_no: 7 }, { platform: "win32" });
+    expect(win.scopeId).toBe("7");
+    expect(win.route(6).bind(0, "fe80::1").nicBind().scopeId).toBe("7");
     // Windows' AF_INET6 = 23
     expect(Interface.fromJSON({ ...py, rp: { "23": py.rp["10"] } }).stack).toBe(6);
   });
