@@ -7,6 +7,18 @@ import dgram from "node:dgram";
 import net from "node:net";
 
 const cfg = JSON.parse(process.argv[2] ?? "{}");
+// A stray socket error must become a reported failure, not a silent crash.
+process.on("uncaughtException", (err) => {
+  console.log(
+    JSON.stringify({
+      role: cfg.role,
+      ok: false,
+      tried: [],
+      error: `uncaught: ${err?.code ?? ""} ${err?.message ?? err}`,
+    }),
+  );
+  process.exit(1);
+});
 const T = await import(cfg.lib);
 const me = cfg.role; // "A" dials first; B answers
 const peerRole = me === "A" ? "B" : "A";
@@ -139,7 +151,7 @@ async function exchange(step, info) {
 // ---------------------------------------------------------------- strategies
 const attempts = {
   async "tcp-punch"(step) {
-    const role = T.punchRole(cfg.nat, peerHello.nat);
+    const role = T.punchRole(cfg.nat, peerHello.nat, { initiator: me === "A" });
     const m = await T.openTcpMapping({ stunServer: stun, localAddress: cfg.lanIp });
     myPublicIp = m.mapped.host;
     const { peer, lan } = await exchange(step, {
@@ -160,6 +172,7 @@ const attempts = {
       // Nothing drops SYNs on a LAN (refusals come back at once), so one side listens there.
       accept: lan ? me === "B" : role.tcpAccept,
       mapping: m,
+      role: me === "A" ? "initiator" : "responder",
       timeoutMs: WINDOW["tcp-punch"],
     });
     const connectMs = clock() - at;
@@ -168,7 +181,7 @@ const attempts = {
   },
 
   async "udp-punch"(step) {
-    const role = T.punchRole(cfg.nat, peerHello.nat);
+    const role = T.punchRole(cfg.nat, peerHello.nat, { initiator: me === "A" });
     const sock = dgram.createSocket("udp4");
     await new Promise((r) => sock.bind(0, cfg.lanIp, r));
     const mapped = await T.udpMapping(sock, stun);
@@ -256,7 +269,9 @@ const attempts = {
     await new Promise((resolve, reject) => {
       const t = setTimeout(() => {
         sock.destroy();
-        reject(new Error("direct connect timed out"));
+        reject(
+          Object.assign(new Error("direct connect timed out"), { code: "ERR_CONNECT_TIMEOUT" }),
+        );
       }, WINDOW.direct);
       sock.once("connect", () => {
         clearTimeout(t);

@@ -71,15 +71,24 @@ export interface PunchRole {
   acceptAnyPort: boolean;
   /** Birthday probing role for UDP (random NAT vs port-restricted / firewall). */
   udpBirthday?: "many" | "spray";
-  /** TCP: listen on the punch port instead of dialing (we are reachable, the peer is random). */
+  /**
+   * TCP: listen on the punch port instead of dialing. True when we are reachable (open / full
+   * cone: a peer's SYN would meet our kernel's RST) and the peer is not, or both are and we are
+   * the responder.
+   */
   tcpAccept: boolean;
   udp: boolean;
   tcp: boolean;
 }
 
-export function punchRole(local: NatLike, remote: NatLike): PunchRole {
+export function punchRole(
+  local: NatLike,
+  remote: NatLike,
+  opts: { initiator?: boolean } = {},
+): PunchRole {
   const l = natClass(local);
   const r = natClass(remote);
+  const initiator = opts.initiator !== false;
   const advertise =
     l === "sym-predictable" ? "predicted" : l === "sym-random" ? "unknown" : "mapped";
   const role: PunchRole = {
@@ -93,6 +102,9 @@ export function punchRole(local: NatLike, remote: NatLike): PunchRole {
   if (PREDICTABLE.has(l) && PREDICTABLE.has(r)) {
     role.udp = true;
     role.tcp = true;
+    // SYNs to an unfiltered side reach its kernel, which answers RST unless something listens:
+    // that side accepts (the responder, when both are unfiltered) and the other dials.
+    role.tcpAccept = REACHABLE.has(l) && (!REACHABLE.has(r) || !initiator);
     return role;
   }
   if (l === "sym-random" && r === "sym-random") return role;

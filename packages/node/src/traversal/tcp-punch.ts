@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import net from "node:net";
 import { TraversalError } from "./errors.js";
 
@@ -27,8 +26,15 @@ export interface TcpPunchOptions {
   accept?: boolean;
   /** Reject meeting times further ahead than this (default 30 000 ms). */
   maxLeadMs?: number;
-  /** Wait this long after the first success for a second tuple, then keep the same one as the peer. */
-  settleMs?: number;
+  /**
+   * Which side picks the connection when several candidate tuples connect (possible with
+   * predicted port lists): the initiator sends one selection byte (0x01) on its first connection,
+   * the responder keeps the connection that carries it. The byte is consumed here. Without a role
+   * the first connection wins, which is only safe with a single candidate tuple.
+   */
+  role?: "initiator" | "responder";
+  /** Delay between the first SYNs to successive candidate ports (default 3 ms). */
+  staggerMs?: number;
   /** Something keeping the NAT mapping alive (e.g. `openTcpMapping`): closed when punching ends. */
   mapping?: { close(): void };
   log?: (line: string) => void;
@@ -43,13 +49,6 @@ const RETRYABLE = new Set([
   "ENETUNREACH",
   "EADDRNOTAVAIL",
 ]);
-
-function tupleRank(s: net.Socket): string {
-  // Same value on both ends: sort the two endpoints so the order does not depend on the side.
-  const a = `${s.localAddress}:${s.localPort}`;
-  const b = `${s.remoteAddress}:${s.remotePort}`;
-  return createHash("sha256").update([a, b].sort().join("|")).digest("hex");
-}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -106,6 +105,55 @@ export async function tcpPunch(opts: TcpPunchOptions): Promise<net.Socket> {
   }
 }
 
+const SELECT = 0x01;
+
+/** Collects connected candidates and settles on exactly one (see `role`). */
+class Selector {
+  winner: net.Socket | undefined;
+  private readonly pending = new Set<net.Socket>();
+  private wake: () => void = () => {};
+  readonly won = new Promise<void>((r) => {
+    this.wake = r;
+  });
+  constructor(private readonly role: TcpPunchOptions["role"]) {}
+
+  offer(s: net.Socket): void {
+    s.on("error", () => {}); // RSTs on losing candidates must not crash the process
+    if (this.winner) {
+      s.destroy();
+      return;
+    }
+    if (this.role === "responder") {
+      this.pending.add(s);
+      const onReadable = () => {
+        const b = s.read(1) as Buffer | null;
+        if (b === null) return;
+        s.off("readable", onReadable);
+        this.pending.delete(s);
+        if (b[0] === SELECT && !this.winner) this.win(s);
+        else s.destroy();
+      };
+      s.on("readable", onReadable);
+      s.once("close", () => this.pending.delete(s));
+      return;
+    }
+    if (this.role === "initiator") s.write(Buffer.from([SELECT]));
+    this.win(s);
+  }
+
+  private win(s: net.Socket): void {
+    this.winner = s;
+    for (const p of this.pending) p.destroy();
+    this.pending.clear();
+    this.wake();
+  }
+
+  dropAll(): void {
+    for (const p of this.pending) p.destroy();
+    this.pending.clear();
+  }
+}
+
 async function dialPunch(
   opts: TcpPunchOptions,
   ports: number[],
@@ -115,16 +163,11 @@ async function dialPunch(
 ): Promise<net.Socket> {
   const stop = new AbortController();
   const live = new Set<net.Socket>();
-  const connected: net.Socket[] = [];
-  let firstAt = 0;
+  const sel = new Selector(opts.role);
   let attempts = 0;
   let lastErr = "";
   const onOuterAbort = () => stop.abort();
   opts.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  let wake: () => void = () => {};
-  const won = new Promise<void>((r) => {
-    wake = r;
-  });
 
   const attemptOnce = (port: number) =>
     new Promise<net.Socket | undefined>((resolve) => {
@@ -163,17 +206,15 @@ async function dialPunch(
       });
     });
 
-  const loop = async (port: number) => {
-    // Wait for the meeting time on the shared clock.
-    const wait = opts.at - clock();
+  const loop = async (port: number, index: number) => {
+    // Wait for the meeting time on the shared clock; stagger candidates so a sequential NAT
+    // hands out its next ports in candidate order (the peer predicted them in that order).
+    const wait = opts.at + index * (opts.staggerMs ?? 3) - clock();
     if (wait > 0) await sleep(wait, stop.signal);
-    while (!stop.signal.aborted && clock() < deadline) {
+    while (!stop.signal.aborted && !sel.winner && clock() < deadline) {
       const s = await attemptOnce(port);
       if (s) {
-        s.on("error", () => {});
-        connected.push(s);
-        if (!firstAt) firstAt = Date.now();
-        wake();
+        sel.offer(s);
         return;
       }
       if (stop.signal.aborted) return;
@@ -181,33 +222,35 @@ async function dialPunch(
     }
   };
 
-  const loops = Promise.all(ports.map((p) => loop(p)));
-  const ended = loops.then(() => "ended" as const);
-  let outcome = await Promise.race([won.then(() => "won" as const), ended]);
-  if (outcome === "won" && ports.length > 1) {
-    // Let a second tuple finish so both sides choose among the same set.
-    const settle = opts.settleMs ?? 60;
-    await Promise.race([sleep(settle, stop.signal), ended]);
-  }
+  const loops = Promise.all(ports.map((p, i) => loop(p, i)));
+  // A responder may still be waiting for the selection byte when the dial loops end.
+  const timeLeft = () => Math.max(0, deadline - clock());
+  await Promise.race([
+    sel.won,
+    loops.then(() =>
+      opts.role === "responder" && !sel.winner ? sleep(timeLeft(), stop.signal) : undefined,
+    ),
+    new Promise<void>((r) => stop.signal.addEventListener("abort", () => r(), { once: true })),
+  ]);
   stop.abort();
   opts.signal?.removeEventListener("abort", onOuterAbort);
   await loops;
+  sel.dropAll();
   const aborted = opts.signal?.aborted === true;
-  connected.sort((a, b) => (tupleRank(a) < tupleRank(b) ? -1 : 1));
-  const winner = aborted ? undefined : connected[0];
+  const winner = aborted ? undefined : sel.winner;
   for (const s of live) if (s !== winner) s.destroy();
-  if (aborted)
+  if (aborted) {
+    winner?.destroy();
     throw new TraversalError("ERR_PUNCH_ABORTED", "TCP punch aborted", {
       cause: opts.signal?.reason,
     });
+  }
   if (!winner) {
-    outcome = "ended";
     throw new TraversalError(
       "ERR_PUNCH_TIMEOUT",
       `no TCP hole to ${opts.remote.host}:[${ports.join(",")}] after ${attempts} attempts (last: ${lastErr})`,
     );
   }
-  winner.removeAllListeners("error");
   log(
     `connected ${winner.localPort} -> ${winner.remoteAddress}:${winner.remotePort} after ${attempts} attempts`,
   );
@@ -220,7 +263,9 @@ async function acceptPunch(
   deadline: number,
   log: (l: string) => void,
 ): Promise<net.Socket> {
-  const server = net.createServer({ pauseOnConnect: true });
+  // Accepted sockets stay paused (no 'data' listener yet), so nothing is lost before the hand-over.
+  const server = net.createServer();
+  const sel = new Selector(opts.role);
   // close() stops accepting; its callback would wait for the accepted socket too, so do not await.
   const closeServer = () => {
     if (server.listening) server.close();
@@ -239,40 +284,42 @@ async function acceptPunch(
         resolve(),
       );
     });
-    return await new Promise<net.Socket>((resolve, reject) => {
-      const t = setTimeout(
-        () =>
-          finish(
-            new TraversalError("ERR_PUNCH_TIMEOUT", `no inbound TCP from ${opts.remote.host}`),
-          ),
-        Math.max(0, deadline - clock()),
-      );
-      const onAbort = () =>
-        finish(
-          new TraversalError("ERR_PUNCH_ABORTED", "TCP punch aborted", {
-            cause: opts.signal?.reason,
-          }),
-        );
-      opts.signal?.addEventListener("abort", onAbort, { once: true });
-      function finish(err?: Error, s?: net.Socket) {
-        clearTimeout(t);
-        opts.signal?.removeEventListener("abort", onAbort);
-        server.off("connection", onConn);
-        if (err) reject(err);
-        else if (s) resolve(s);
+    server.on("connection", (s: net.Socket) => {
+      const from = (s.remoteAddress ?? "").replace(/^::ffff:/, "");
+      if (from !== opts.remote.host) {
+        log(`refusing inbound from ${from}`);
+        s.destroy();
+        return;
       }
-      function onConn(s: net.Socket) {
-        const from = (s.remoteAddress ?? "").replace(/^::ffff:/, "");
-        if (from !== opts.remote.host) {
-          log(`refusing inbound from ${from}`);
-          s.destroy();
-          return;
-        }
-        s.resume();
-        finish(undefined, s);
-      }
-      server.on("connection", onConn);
+      sel.offer(s);
     });
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new TraversalError("ERR_PUNCH_TIMEOUT", `no inbound TCP from ${opts.remote.host}`),
+            ),
+          Math.max(0, deadline - clock()),
+        );
+        onAbort = () =>
+          reject(
+            new TraversalError("ERR_PUNCH_ABORTED", "TCP punch aborted", {
+              cause: opts.signal?.reason,
+            }),
+          );
+        if (opts.signal?.aborted) onAbort();
+        opts.signal?.addEventListener("abort", onAbort, { once: true });
+        sel.won.then(resolve);
+      });
+    } finally {
+      if (timer) clearTimeout(timer);
+      if (onAbort) opts.signal?.removeEventListener("abort", onAbort);
+      sel.dropAll();
+    }
+    return sel.winner as net.Socket;
   } finally {
     closeServer();
   }

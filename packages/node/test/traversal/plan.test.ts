@@ -58,5 +58,10 @@ describe("planStrategies", () => {
     expect(punchRole(seq, portR)).toMatchObject({ advertise: "predicted", udp: true, tcp: true });
     expect(punchRole(cone, rnd)).toMatchObject({ tcpAccept: true, acceptAnyPort: true });
     expect(punchRole(rnd, cone)).toMatchObject({ tcpAccept: false, tcp: true });
+    // Unfiltered sides listen; between two, the responder does.
+    expect(punchRole(open, restricted)).toMatchObject({ tcpAccept: true, tcp: true });
+    expect(punchRole(restricted, open)).toMatchObject({ tcpAccept: false, tcp: true });
+    expect(punchRole(cone, open).tcpAccept).toBe(false);
+    expect(punchRole(cone, open, { initiator: false }).tcpAccept).toBe(true);
   });
 });

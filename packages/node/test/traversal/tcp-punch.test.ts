@@ -43,7 +43,7 @@ function runNode(code: string, timeoutMs = 20_000): Promise<string> {
 
 const peerScript = (lib: string, local: number, remote: number, at: number, word: string) => `
 import { tcpPunch } from ${JSON.stringify(lib)};
-const s = await tcpPunch({ localAddress: "127.0.0.1", localPort: ${local}, remote: { host: "127.0.0.1", ports: [${remote}] }, at: ${at}, timeoutMs: 5000 });
+const s = await tcpPunch({ localAddress: "127.0.0.1", localPort: ${local}, remote: { host: "127.0.0.1", ports: [${remote}] }, at: ${at}, timeoutMs: 5000, retryDelayMs: 0 });
 s.write(${JSON.stringify(word)});
 const got = await new Promise((r) => s.once("data", (d) => r(d.toString())));
 console.log(JSON.stringify({ local: s.localPort, remote: s.remotePort, got }));
@@ -92,6 +92,32 @@ describe("tcpPunch", () => {
     const again = net.connect({ host: "127.0.0.1", port });
     const e = await new Promise<NodeJS.ErrnoException>((r) => again.once("error", r));
     expect(e.code).toBe("ECONNREFUSED");
+  });
+
+  test("responder keeps the candidate carrying the initiator's selection byte", async () => {
+    const port = await freeTcpPort();
+    const punch = tcpPunch({
+      localAddress: "127.0.0.1",
+      localPort: port,
+      remote: { host: "127.0.0.1", ports: [] },
+      at: Date.now(),
+      accept: true,
+      role: "responder",
+      timeoutMs: 5000,
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // A candidate without the selection byte is dropped; the selected one keeps its payload.
+    const loser = net.connect({ host: "127.0.0.1", port });
+    loser.on("error", () => {});
+    const loserClosed = new Promise<void>((r) => loser.on("close", () => r()));
+    loser.write(Buffer.from([0x02]));
+    await loserClosed;
+    const chosen = net.connect({ host: "127.0.0.1", port });
+    chosen.write(Buffer.from([0x01, ...Buffer.from("payload")]));
+    const s = await punch;
+    expect(await new Promise((r) => s.once("data", (d) => r(d.toString())))).toBe("payload");
+    s.destroy();
+    chosen.destroy();
   });
 
   test("a peer that never shows up ends with ERR_PUNCH_TIMEOUT and closes the mapping keeper", async () => {
