@@ -44,7 +44,7 @@ describe("p2pd stun", () => {
     expect(j.protocol).toBe("udp");
     expect(typeof j.rtt).toBe("number");
     expect(j.otherAddress).toEqual({ ip: "127.0.0.2", port: server.other?.port });
-  });
+  }, 20_000);
 
   test("--tcp, and the human form", async () => {
     const r = await cli(["stun", `127.0.0.1:${server.primary.port}`, "--tcp", "--json"]);
@@ -53,7 +53,7 @@ describe("p2pd stun", () => {
     const h = await cli(["stun", `127.0.0.1:${server.primary.port}`]);
     expect(h.code).toBe(0);
     expect(h.out).toMatch(/^127\.0\.0\.1:\d+ {2}\(via 127\.0\.0\.1:\d+ over udp, rtt [\d.]+ ms/);
-  });
+  }, 20_000);
 
   test("--change-ip --change-port: the answer comes from the other address", async () => {
     const r = await cli([
@@ -65,7 +65,7 @@ describe("p2pd stun", () => {
     ]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).from).toEqual({ ip: "127.0.0.2", port: server.other?.port });
-  });
+  }, 20_000);
 
   test("--family 6 against an IPv6 server", async () => {
     const v6 = await new stun.StunServer({ ips: ["::1"], port: 0, protocols: ["udp"] }).listen();
@@ -76,7 +76,7 @@ describe("p2pd stun", () => {
     } finally {
       await v6.close();
     }
-  });
+  }, 20_000);
 
   test("no answer: exit 1 with ERR_STUN_TIMEOUT; bad arguments: exit 2", async () => {
     const sink = createSocket("udp4");
@@ -103,7 +103,7 @@ describe("p2pd stun", () => {
       expect(r.code).toBe(2);
       expect(JSON.parse(r.out).error.code).toBe("ERR_USAGE");
     }
-  });
+  }, 20_000);
 });
 
 describe("p2pd stun-server", () => {
@@ -146,7 +146,7 @@ describe("p2pd stun-server", () => {
     expect(JSON.parse(q.out).from).toEqual({ ip: "127.0.0.1", port: j.other.port });
     ac.abort();
     expect(await done).toBe(0);
-  });
+  }, 20_000);
 
   test("bad flags are usage errors", async () => {
     for (const argv of [
@@ -158,7 +158,7 @@ describe("p2pd stun-server", () => {
       const r = await cli([...argv, "--json"]);
       expect(r.code).toBe(2);
     }
-  });
+  }, 20_000);
 
   test("a port already in use is a failure (exit 1, ERR_STUN_BIND)", async () => {
     const r = await cli([
@@ -171,5 +171,5 @@ describe("p2pd stun-server", () => {
     ]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out).error.code).toBe("ERR_STUN_BIND");
-  });
+  }, 20_000);
 });

@@ -363,11 +363,11 @@ export class StunServer {
       const bytes = encodeMessage(m, { fingerprint: wantsFingerprint });
       return bytes.length <= budget ? { bytes, via: here, to: from } : undefined;
     };
-    const unknown = [
-      ...new Set(
-        req.attributes.map((a) => a.type).filter((t) => t < 0x8000 && !KNOWN_REQUIRED_ATTRS.has(t)),
-      ),
-    ];
+    const unknown: number[] = [];
+    for (const a of req.attributes) {
+      const t = a.type;
+      if (t < 0x8000 && !KNOWN_REQUIRED_ATTRS.has(t) && !unknown.includes(t)) unknown.push(t);
+    }
     if (unknown.length > 0) return error(420, "Unknown Attribute", unknown);
     const wantsChange = !!change && (change.changeIp || change.changePort);
     if (wantsChange && protocol === "tcp") return error(400, "CHANGE-REQUEST needs UDP");
