@@ -182,11 +182,13 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
       if (f) obs.filterMapped = toEndpoint(f.mapped);
       if (m) obs.mapPrimary = toEndpoint(m.mapped);
       const other = first.otherAddress;
+      // RFC 5780: the other address differs in both IP and port; anything else is not worth a packet.
       if (
         !other ||
         other.family !== family ||
         isUnspecified(other.host) ||
-        sameEp(other, primary)
+        other.host.toLowerCase() === primary.host.toLowerCase() ||
+        other.port === primary.port
       ) {
         return obs;
       }

@@ -96,6 +96,34 @@ describe.skipIf(why)(`NAT classification in natlab${why ? ` (skipped: ${why})` :
     expect(fw.mapped[0]?.host).toBe(lab.host("d1").ip6);
   }, 30_000);
 
+  test("a lying STUN server in pub (spawned there) is outvoted by coturn and ours", async () => {
+    const liar = lab.spawn("pub", process.execPath, [
+      fileURLToPath(new URL("./fixtures/liar-stun.mjs", import.meta.url)),
+      lab.info.pub.ip4,
+      "3500",
+      "192.0.2.123",
+    ]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        liar.stdout?.once("data", () => resolve());
+        liar.once("exit", (code) => reject(new Error(`liar exited (${code})`)));
+      });
+      const liarAddr = `${lab.info.pub.ip4}:3500`;
+      const [withMajority, alone] = await Promise.all([
+        detect("d1", { servers: [liarAddr, ...servers] }),
+        detect("b1", { servers: [servers[0], liarAddr] }),
+      ]);
+      expect(withMajority.type).toBe("port-restricted-cone");
+      expect(withMajority.delta.kind).toBe("equal");
+      expect(withMajority.ignored?.map((i) => i.server)).toEqual([liarAddr]);
+      expect(withMajority.mapped.map((m) => m.host)).not.toContain("192.0.2.123");
+      expect(alone.type).toBe("unknown");
+      expect(alone.reason).toMatch(/disagree/);
+    } finally {
+      liar.kill("SIGTERM");
+    }
+  }, 30_000);
+
   test("UDP blocked on the way (nothing answers): blocked, never a NAT type", async () => {
     // Port 9 on pub: no STUN server there, and the router drops the ICMP error as unsolicited.
     const r = await detect("d1", { servers: [`${lab.info.pub.ip4}:9`], firstAnswerMs: 400 });
