@@ -467,3 +467,60 @@ describe("RFC 5780 extras and integrity", () => {
     }
   });
 });
+
+describe("TCP details", () => {
+  test("a client bound to a given local port over TCP sees that port mapped", async () => {
+    const { createServer } = await import("node:net");
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const r = await getMappedAddress(server.primary, {
+      protocol: "tcp",
+      localAddress: "127.0.0.1",
+      localPort: port,
+    });
+    expect(r.mapped).toEqual({ host: "127.0.0.1", port, family: 4 });
+  });
+
+  test("pipelined requests in one write and a request split byte by byte are all answered", async () => {
+    const reqs = [0, 1, 2].map(() => new StunMessage());
+    const bytes = reqs.map((m) => encodeMessage(m));
+    const sock = connect(server.primary.port, "127.0.0.1");
+    await new Promise((r) => sock.once("connect", r));
+    const { StunFramer } = await import("../src/index.js");
+    const framer = new StunFramer("stun");
+    const ids: string[] = [];
+    const all = new Promise<void>((resolve) =>
+      sock.on("data", (d) => {
+        for (const m of framer.push(d)) ids.push(decodeMessage(m).id);
+        if (ids.length === 3) resolve();
+      }),
+    );
+    sock.write(Buffer.concat([bytes[0] as Uint8Array, bytes[1] as Uint8Array]));
+    for (const b of bytes[2] as Uint8Array) {
+      sock.write(Uint8Array.of(b));
+      await new Promise((r) => setImmediate(r));
+    }
+    await all;
+    sock.destroy();
+    expect(ids.sort()).toEqual(reqs.map((m) => m.id).sort());
+  });
+
+  test("idle TCP connections are closed", async () => {
+    const s = await new StunServer({
+      ips: ["127.0.0.1"],
+      port: 0,
+      protocols: ["tcp"],
+      tcpIdleMs: 100,
+    }).listen();
+    try {
+      const sock = connect(s.primary.port, "127.0.0.1");
+      sock.on("error", () => {});
+      await new Promise<void>((r) => sock.once("close", () => r()));
+      expect(sock.destroyed).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+});
