@@ -215,3 +215,101 @@ describe("classifyObservations: bad and hostile networks", () => {
     );
   });
 });
+
+describe("classifyObservations: one liar never produces a wrong type (property)", () => {
+  type Truth = { mapping: "none" | "eim" | "apdm"; filter: "eif" | "adf" | "apdf" };
+  const expected = (t: Truth) =>
+    t.mapping === "apdm"
+      ? "symmetric"
+      : t.mapping === "none"
+        ? t.filter === "eif"
+          ? "open-internet"
+          : "udp-firewall"
+        : { eif: "full-cone", adf: "restricted-cone", apdf: "port-restricted-cone" }[t.filter];
+
+  // What an honest RFC 5780 server reports for the truth; ports of an APDM NAT come from `seed`.
+  const honest = (t: Truth, i: number, seed: number): ServerObservation => {
+    const ext = t.mapping === "none" ? LOCAL : EXT;
+    const map = (d: number) =>
+      ep(
+        ext,
+        t.mapping === "none"
+          ? 40000
+          : t.mapping === "eim"
+            ? 40000
+            : 1024 + ((seed * 31 + d * 977) % 60000),
+      );
+    return {
+      server: `h${i}`,
+      primary: ep("198.51.100.10", 3478 + 10 * i),
+      other: ep("198.51.100.11", 3479 + 10 * i),
+      filterMapped: ep(ext, t.mapping === "none" ? 41000 + i : 41000 + i),
+      mapPrimary: map(2 * i),
+      mapAlternate: map(2 * i + 1),
+      changeBoth: t.filter === "eif" ? "answered" : "silent",
+      changePort: t.filter === "apdf" ? "silent" : "answered",
+    };
+  };
+  const endpoint = fc.record({
+    host: fc.constantFrom(LOCAL, EXT, "192.0.2.9"),
+    port: fc.constantFrom(40000, 41000, 41002, 1111, 2222),
+    family: fc.constant(4 as const),
+  });
+  const truth = fc.record({
+    mapping: fc.constantFrom("none", "eim", "apdm"),
+    filter: fc.constantFrom("eif", "adf", "apdf"),
+  }) as fc.Arbitrary<Truth>;
+
+  test("two or three honest servers plus one arbitrary liar: the truth or unknown", () => {
+    fc.assert(
+      fc.property(
+        truth,
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.record({ mapPrimary: endpoint, mapAlternate: endpoint, filterMapped: endpoint }),
+        fc.constantFrom<ChangeOutcome>("answered", "silent", "wrong-source"),
+        fc.constantFrom<ChangeOutcome>("answered", "silent", "wrong-source"),
+        fc.integer({ min: 0, max: 3 }),
+        (t, nHonest, seed, lies, both, port, pos) => {
+          // The liar cannot make a reply pass a filter that blocks it: "answered" only where the truth allows.
+          const allow = (o: ChangeOutcome, ok: boolean): ChangeOutcome =>
+            o === "answered" && !ok ? "silent" : o;
+          const liar: ServerObservation = {
+            server: "liar",
+            primary: ep("198.51.100.20", 3478),
+            other: ep("198.51.100.21", 3479),
+            ...lies,
+            changeBoth: allow(both, t.filter === "eif"),
+            changePort: allow(port, t.filter !== "apdf"),
+          };
+          const list = Array.from({ length: nHonest }, (_, i) => honest(t, i, seed));
+          list.splice(pos % (list.length + 1), 0, liar);
+          const r = classifyObservations({
+            localAddresses: [LOCAL],
+            mapLocalPort: 40000,
+            servers: list,
+          });
+          expect(["unknown", expected(t)]).toContain(r.type);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  test("honest servers alone always give the truth", () => {
+    fc.assert(
+      fc.property(
+        truth,
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (t, n, seed) => {
+          const list = Array.from({ length: n }, (_, i) => honest(t, i, seed));
+          expect(
+            classifyObservations({ localAddresses: [LOCAL], mapLocalPort: 40000, servers: list })
+              .type,
+          ).toBe(expected(t));
+        },
+      ),
+    );
+  });
+});
