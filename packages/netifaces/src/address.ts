@@ -2,7 +2,13 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import { raceAbort, timeoutError } from "./abort.js";
 import { classifyIp, type IpClass, isPrivateIp } from "./classify.js";
 import type { Endpoint, Family } from "./endpoint.js";
-import { AbortedError, BadAddressError, P2pdNetError, throwIfAborted } from "./errors.js";
+import {
+  AbortedError,
+  BadAddressError,
+  checkTimeout,
+  P2pdNetError,
+  throwIfAborted,
+} from "./errors.js";
 import { formatIp, isLinkLocal6, tryParseIp } from "./ip.js";
 import type { Route } from "./route.js";
 import { checkPort } from "./route.js";
@@ -134,7 +140,7 @@ export class Address {
     if (host.includes("%") || host.includes(":") || !HOST_RE.test(host)) {
       throw new BadAddressError(`not an IP address or host name: ${JSON.stringify(host)}`);
     }
-    const timeoutMs = opts.timeoutMs ?? 2000;
+    const timeoutMs = checkTimeout(opts.timeoutMs ?? 2000);
     const lookup: LookupFn = opts.lookup ?? (dnsLookup as unknown as LookupFn);
     let found: { address: string; family: number }[];
     try {

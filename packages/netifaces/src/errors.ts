@@ -11,6 +11,7 @@ export type NetErrorCode =
   | "ERR_NO_RESOLVER"
   | "ERR_PROVIDER"
   | "ERR_ABORTED"
+  | "ERR_BAD_ARGUMENT"
   | (string & {});
 
 /** Base error of @p2pd/netifaces: every failure carries a stable `code`. */
@@ -42,4 +43,15 @@ export class AbortedError extends P2pdNetError {
 /** Throws an AbortedError when the signal has fired. */
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortedError(signal.reason);
+}
+
+/** A timeout option must be a positive finite number of milliseconds. */
+export function checkTimeout(ms: unknown, name = "timeoutMs"): number {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0 || ms > 2 ** 31 - 1) {
+    throw new P2pdNetError(
+      "ERR_BAD_ARGUMENT",
+      `${name} must be a positive number of ms, got ${String(ms)}`,
+    );
+  }
+  return ms;
 }

@@ -5,7 +5,7 @@ import {
   usableAddresses,
 } from "./build-routes.js";
 import type { Family } from "./endpoint.js";
-import { AbortedError, P2pdNetError, throwIfAborted } from "./errors.js";
+import { AbortedError, checkTimeout, P2pdNetError, throwIfAborted } from "./errors.js";
 import {
   type DefaultRoute,
   type NetSnapshot,
@@ -141,11 +141,11 @@ export class Interface {
         "Interface.start needs resolveExternalIp (e.g. from @p2pd/stun), or use skipResolve / startLocal",
       );
     }
+    const timeoutMs = checkTimeout(opts.timeoutMs ?? 15_000);
     const snap = await snapshot({ ...opts, ...(signal ? { signal } : {}) });
     const link = pickLink(snap, nameOrFamily);
     const defaults = pickDefaults(snap);
     const scopeId = scopeIdFor(snap.platform, link);
-    const timeoutMs = opts.timeoutMs ?? 15_000;
     const errors: Error[] = [];
     const addresses = await usableAddresses(link.addresses);
     const built = await Promise.all(

@@ -64,6 +64,9 @@ describe("Address", () => {
     await expect(Address.parse("127.0.0.1")).rejects.toMatchObject({ code: "ERR_BAD_PORT" });
     await expect(Address.parse("127.0.0.1:x")).rejects.toMatchObject({ code: "ERR_BAD_PORT" });
     await expect(Address.parse("[::1")).rejects.toMatchObject({ code: "ERR_BAD_ADDRESS" });
+    await expect(Address.resolve("localhost", 1, { timeoutMs: -1 })).rejects.toMatchObject({
+      code: "ERR_BAD_ARGUMENT",
+    });
   });
 
   test("splitHostPort handles v4, names, bracketed v6 with zones, bare v6", () => {

@@ -180,6 +180,12 @@ describe("interface selection and listing (fake provider)", () => {
     expect(i.errors.length).toBeGreaterThan(0);
   });
 
+  test("a bad timeoutMs is ERR_BAD_ARGUMENT", async () => {
+    await expect(
+      Interface.start("eth0", { provider, resolveExternalIp: resolver, timeoutMs: Number.NaN }),
+    ).rejects.toMatchObject({ code: "ERR_BAD_ARGUMENT" });
+  });
+
   test("an aborted signal rejects start()", async () => {
     await expect(
       Interface.start("eth0", {
