@@ -355,7 +355,7 @@ export class IRCDNS {
       if (taken > q.registerFailureMax)
         throw new NameTakenError(`${label} is taken on ${taken} of ${q.servers} servers`);
       throw new NoQuorumError(
-        `${label}: only ${usable.length} of ${q.servers} servers usable, need ${q.registerSuccessMin}`,
+        `${label}: only ${usable.length} of ${q.servers} servers usable, need ${q.registerSuccessMin}${why(result().servers)}`,
         q.registerSuccessMin,
         usable.length,
       );
@@ -392,7 +392,7 @@ export class IRCDNS {
       if (takenNow > q.registerFailureMax)
         throw new NameTakenError(`${label} is taken on ${takenNow} of ${q.servers} servers`);
       throw new NoQuorumError(
-        `${label}: registered on ${res.succeeded} of ${q.servers} servers, need ${q.registerSuccessMin}`,
+        `${label}: registered on ${res.succeeded} of ${q.servers} servers, need ${q.registerSuccessMin}${why(res.servers)}`,
         q.registerSuccessMin,
         res.succeeded,
       );
@@ -461,7 +461,7 @@ export class IRCDNS {
     this.throwIfAborted(signal);
     if (succeeded < q.registerSuccessMin) {
       throw new NoQuorumError(
-        `${label}: stored on ${succeeded} of ${q.servers} servers, need ${q.registerSuccessMin}`,
+        `${label}: stored on ${succeeded} of ${q.servers} servers, need ${q.registerSuccessMin}${why(servers)}`,
         q.registerSuccessMin,
         succeeded,
       );

@@ -1,17 +1,26 @@
 /** Token bucket that delays sends instead of dropping them (irc-framework has no flood control). */
 export class Pacer {
   private tokens: number;
+  private capacity: number;
+  private intervalMs: number;
   private last = Date.now();
   private chain: Promise<void> = Promise.resolve();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly wakers = new Set<() => void>();
   private closed = false;
 
-  constructor(
-    private readonly capacity: number,
-    private readonly intervalMs: number,
-  ) {
+  constructor(capacity: number, intervalMs: number) {
+    this.capacity = capacity;
+    this.intervalMs = intervalMs;
     this.tokens = capacity;
+  }
+
+  /** Change the rate (e.g. once the services package is known); waiters re-check at once. */
+  reconfigure(capacity: number, intervalMs: number): void {
+    this.capacity = capacity;
+    this.intervalMs = intervalMs;
+    this.tokens = Math.min(this.tokens, capacity);
+    for (const w of [...this.wakers]) w();
   }
 
   /** Resolves when one token is available (in FIFO order). */

@@ -1,6 +1,6 @@
 import type { Account } from "./derive.js";
 import { NameTakenError, SessionError } from "./errors.js";
-import { ircLower } from "./line.js";
+import { type IrcLine, ircLower } from "./line.js";
 import type { Dialect, IrcSession } from "./session.js";
 import { sleep } from "./util.js";
 
@@ -18,6 +18,19 @@ const NICK_OK =
 const NICK_EXISTS = /already registered|nickname is registered|registered and protected/i;
 const NICK_BAD =
   /password incorrect|invalid password|incorrect password|access denied|authentication failed/i;
+
+/** 401/440 for the service itself: the network has no (or no running) NickServ/ChanServ. */
+function checkServiceMissing(s: IrcSession, l: IrcLine, service: string): void {
+  if (
+    (l.command === "401" || l.command === "440") &&
+    ircLower(l.params[1] ?? "") === ircLower(service)
+  ) {
+    throw new SessionError(
+      "ERR_IRCDNS_NO_SERVICES",
+      `${s.server.label}: ${service} is not available`,
+    );
+  }
+}
 
 function busyDelay(text: string): number {
   const m = /(\d+) seconds/.exec(text);
@@ -95,6 +108,7 @@ export function chanInfo(
     s.request<ChanStatus>(
       () => s.sendService("ChanServ", `INFO ${chan}`),
       (l) => {
+        checkServiceMissing(s, l, "ChanServ");
         const n = s.serviceNotice(l, "ChanServ");
         if (n === undefined) return undefined;
         const d = detect(n);
@@ -119,6 +133,7 @@ async function join(
   signal?: AbortSignal,
 ): Promise<void> {
   const lc = ircLower(chan);
+  if (s.joined.has(lc)) return;
   await s.request<true>(
     () => s.send(`JOIN ${chan}`),
     (l) => {
@@ -138,10 +153,6 @@ async function join(
   );
 }
 
-function part(s: IrcSession, chan: string): void {
-  s.send(`PART ${chan}`).catch(() => {});
-}
-
 /** ChanServ REGISTER plus the per-package settings; throws NameTakenError when someone else holds it. */
 export async function registerChan(
   s: IrcSession,
@@ -156,6 +167,7 @@ export async function registerChan(
         const r = await s.request<"ok" | "busy" | "mine">(
           () => s.sendService("ChanServ", `REGISTER ${chan}`),
           (l) => {
+            checkServiceMissing(s, l, "ChanServ");
             const n = s.serviceNotice(l, "ChanServ");
             if (n === undefined) return undefined;
             const d = detect(n);
@@ -205,7 +217,7 @@ export async function registerChan(
     });
     await s.send(`MODE ${chan} +s`).catch(() => {});
   } finally {
-    part(s, chan);
+    // Stay in the channel: a following store needs no new JOIN (InspIRCd fakelag counts every command).
   }
 }
 
@@ -224,6 +236,7 @@ export async function setTopic(
       s.request<true>(
         () => s.sendService("ChanServ", `TOPIC ${chan} ${topic}`),
         (l) => {
+          checkServiceMissing(s, l, "ChanServ");
           if (l.command === "TOPIC" && ircLower(l.params[0] ?? "") === lc) {
             if (l.params[1] === topic) return true;
             if (
@@ -253,7 +266,7 @@ export async function setTopic(
       ),
     );
   } finally {
-    part(s, chan);
+    // Stays joined until QUIT, see registerChan.
   }
 }
 
@@ -268,11 +281,13 @@ export async function readTopic(
   signal?: AbortSignal,
 ): Promise<string | undefined> {
   const lc = ircLower(chan);
+  const wasJoined = s.joined.has(lc);
   let restoreTimer: NodeJS.Timeout | undefined;
   try {
     return await s
       .request<{ topic: string | undefined }>(
-        () => s.send(`JOIN ${chan}`),
+        // Already a member: ask directly (332, or 331 when the channel really has no topic).
+        () => s.send(wasJoined ? `TOPIC ${chan}` : `JOIN ${chan}`),
         (l, settle) => {
           const is332 = l.command === "332" && ircLower(l.params[1] ?? "") === lc;
           const isTopic = l.command === "TOPIC" && ircLower(l.params[0] ?? "") === lc;
@@ -280,6 +295,8 @@ export async function readTopic(
             const v = is332 ? l.params[2] : l.params[1];
             return v ? { topic: v } : undefined;
           }
+          if (wasJoined && l.command === "331" && ircLower(l.params[1] ?? "") === lc)
+            return { topic: undefined };
           if (
             (l.command === "366" || l.command === "331") &&
             ircLower(l.params[1] ?? "") === lc &&
@@ -304,6 +321,7 @@ export async function readTopic(
       .then((r) => r.topic);
   } finally {
     if (restoreTimer) clearTimeout(restoreTimer);
-    part(s, chan);
+    // Readers leave what they joined, so a long-lived reader never hits the server's channel limit.
+    if (!wasJoined && !s.closed) s.send(`PART ${chan}`).catch(() => {});
   }
 }

@@ -33,11 +33,13 @@ export class IrcSession {
   /** 900 RPL_LOGGEDIN seen (SASL or NickServ). */
   loggedIn = false;
   dialect: Dialect = "unknown";
+  /** Channels we are in (lowercased), from our own JOIN/PART/KICK echoes. */
+  readonly joined = new Set<string>();
   private readonly client: InstanceType<typeof IRC.Client>;
   private readonly listeners = new Set<(l: IrcLine) => void>();
   private readonly closeWaiters = new Set<(err: Error) => void>();
   private readonly pacer = new Pacer(5, 400);
-  private servicePacer: Pacer;
+  private readonly servicePacer: Pacer;
   private lock: Promise<unknown> = Promise.resolve();
   private closedErr: Error | undefined;
   private closePromise: Promise<void>;
@@ -57,6 +59,8 @@ export class IrcSession {
     // irc-framework's connect() replaces the constructor's options, so everything goes to connect().
     this.client = new IRC.Client();
     this.client.on("raw", (ev: { line: string; from_server: boolean }) => {
+      if (process.env.IRCDNS_TRACE)
+        this.log(`${server.label} ${ev.from_server ? "<<" : ">>"} ${ev.line.trim()}`);
       if (!ev.from_server) return;
       const l = parseLine(ev.line);
       if (!l) return;
@@ -164,6 +168,16 @@ export class IrcSession {
       this.loggedIn = true;
     } else if (l.command === "NICK" && ircLower(l.source) === ircLower(this.nick) && l.params[0]) {
       this.nick = l.params[0];
+    } else if (l.command === "JOIN" && ircLower(l.source) === ircLower(this.nick) && l.params[0]) {
+      this.joined.add(ircLower(l.params[0]));
+    } else if (l.command === "PART" && ircLower(l.source) === ircLower(this.nick) && l.params[0]) {
+      this.joined.delete(ircLower(l.params[0]));
+    } else if (
+      l.command === "KICK" &&
+      ircLower(l.params[1] ?? "") === ircLower(this.nick) &&
+      l.params[0]
+    ) {
+      this.joined.delete(ircLower(l.params[0]));
     } else if (l.command === "ERROR") {
       this.markClosed(
         new SessionError(
@@ -197,10 +211,7 @@ export class IrcSession {
   setDialect(d: Dialect): void {
     if (d === this.dialect) return;
     this.dialect = d;
-    if (d === "anope") {
-      this.servicePacer.close();
-      this.servicePacer = new Pacer(6, 500);
-    }
+    if (d === "anope") this.servicePacer.reconfigure(6, 500);
   }
 
   /** Send one raw line through the pacer. Refuses lines over 510 bytes (never split, never cut). */
