@@ -7,16 +7,16 @@ import { once } from "node:events";
 import * as net from "node:net";
 import { pipeOpen } from "../dist/index.js";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const ONLY = process.env.BENCH_ONLY; // e.g. "tcp" or "udp"
 const UDP_BIG = 65000; // largest round number under the 65507 B IPv4 datagram limit
 const BUF = 4 * 1024 * 1024;
 
 const cases = [
-  { proto: "tcp", size: 64, count: 400_000 },
-  { proto: "tcp", size: 65536, count: 4_000 },
-  { proto: "udp", size: 64, count: 100_000 },
-  { proto: "udp", size: UDP_BIG, count: 5_000 },
+  { proto: "tcp", size: 64, count: 200_000 },
+  { proto: "tcp", size: 65536, count: 3_000 },
+  { proto: "udp", size: 64, count: 20_000 },
+  { proto: "udp", size: UDP_BIG, count: 3_000 },
 ];
 
 // --- TCP --------------------------------------------------------------------------------------
@@ -172,31 +172,50 @@ function rate(r, size) {
   return { mps: r.msgs / s, mbps: (r.msgs * size) / s / 1e6 };
 }
 
+const median = (xs) => {
+  const a = [...xs].sort((x, y) => x - y);
+  const m = a.length >> 1;
+  return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2;
+};
+
+// Each round runs raw and pipe back to back (alternating which goes first) and keeps their ratio:
+// on a busy machine the median of paired ratios is far steadier than comparing separate bests.
 const rows = [];
 for (const c of cases.filter((x) => !ONLY || x.proto === ONLY)) {
-  const best = { raw: null, pipe: null };
+  const runs = { raw: [], pipe: [] };
+  const ratios = [];
   for (let round = 0; round < ROUNDS; round++) {
+    const pair = {};
     for (const kind of round % 2 === 0 ? ["raw", "pipe"] : ["pipe", "raw"]) {
       refills = 0;
       const r = await impl[c.proto][kind](c.size, c.count);
+      pair[kind] = rate(r, c.size);
+      runs[kind].push(pair[kind]);
       if (process.env.BENCH_DEBUG)
-        console.log(c.proto, c.size, kind, Math.round(r.msgs / (r.ns / 1e9)), "refills", refills);
-      const x = rate(r, c.size);
-      if (!best[kind] || x.mps > best[kind].mps) best[kind] = x;
+        console.log(c.proto, c.size, kind, Math.round(pair[kind].mps), "refills", refills);
     }
+    ratios.push(pair.pipe.mps / pair.raw.mps);
   }
+  const med = (k, f) => median(runs[k].map((x) => x[f]));
   rows.push({
     case: `${c.proto.toUpperCase()} ${c.size === 65536 ? "64 KiB" : c.size === UDP_BIG ? `${UDP_BIG} B` : `${c.size} B`}`,
-    rawMps: best.raw.mps,
-    rawMBps: best.raw.mbps,
-    pipeMps: best.pipe.mps,
-    pipeMBps: best.pipe.mbps,
-    ratio: best.pipe.mps / best.raw.mps,
+    rawMps: med("raw", "mps"),
+    rawMBps: med("raw", "mbps"),
+    pipeMps: med("pipe", "mps"),
+    pipeMBps: med("pipe", "mbps"),
+    ratio: median(ratios),
   });
 }
 
 const fmt = (n) => (n >= 1000 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1));
-const header = ["case", "raw msg/s", "raw MB/s", "pipe msg/s", "pipe MB/s", "pipe/raw"];
+const header = [
+  "case",
+  "raw msg/s",
+  "raw MB/s",
+  "pipe msg/s",
+  "pipe MB/s",
+  "pipe/raw (median of pairs)",
+];
 const table = [
   header,
   ...rows.map((r) => [
@@ -210,7 +229,9 @@ const table = [
 ];
 const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
 const line = (row) => `| ${row.map((v, i) => v.padEnd(widths[i])).join(" | ")} |`;
-console.log(`@p2pd/pipe benchmark: Node ${process.version}, loopback, best of ${ROUNDS} rounds`);
+console.log(
+  `@p2pd/pipe benchmark: Node ${process.version}, loopback, ${ROUNDS} paired rounds, medians`,
+);
 console.log(line(header));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const row of table.slice(1)) console.log(line(row));

@@ -227,7 +227,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   /** Adds an end callback: runs once when the pipe closes, or soon if it already has. */
   onEnd(cb: EndCb): () => void {
     if (this.ended) {
-      queueMicrotask(() => this.runCb(() => cb(this, this.endError)));
+      queueMicrotask(() => this.runCb((p: Pipe) => cb(p, this.endError), this));
     } else {
       this.endCbs = [...this.endCbs, cb];
     }
@@ -250,16 +250,18 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   }
 
   /** Runs a user callback; a throw or a rejected promise becomes an 'error' event. */
-  protected runCb(fn: () => unknown): void {
+  protected runCb<A>(fn: (arg: A) => unknown, arg: A): void {
     try {
-      const r = fn();
+      const r = fn(arg);
       if (r && typeof (r as Promise<unknown>).then === "function") {
-        (r as Promise<unknown>).then(undefined, (e: unknown) => this.reportError(e));
+        (r as Promise<unknown>).then(undefined, this.onCbError);
       }
     } catch (e) {
       this.reportError(e);
     }
   }
+
+  private readonly onCbError = (e: unknown) => this.reportError(e);
 
   /** Emits 'error' when someone listens; otherwise keeps it in `lastError` (debug-logged). */
   protected reportError(e: unknown): void {
@@ -293,14 +295,14 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
       for (const s of this.subList) {
         if (!s.matchAll && !s.matches(msgText, addrText)) continue;
         const h = s.handler;
-        if (h) this.runCb(() => h(msg));
+        if (h) this.runCb(h, msg);
         else s.push(msg);
       }
     }
     const cbs = this.msgCbs;
     for (let i = 0; i < cbs.length; i++) {
       const cb = cbs[i] as MsgCb;
-      this.runCb(() => cb(msg));
+      this.runCb(cb, msg);
     }
     if (this.listenerCount("message") > 0) this.emit("message", msg);
     const parent = this.parent;
@@ -337,7 +339,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     for (const s of this.subList) s.close(err);
     const cbs = this.endCbs;
     this.endCbs = [];
-    for (const cb of cbs) this.runCb(() => cb(this, error));
+    for (const cb of cbs) this.runCb((p: Pipe) => cb(p, error), this);
     this.relays = [];
     this.emit("close", error);
   }

@@ -35,6 +35,7 @@ export class TcpPipe extends Pipe {
   private readonly encoder: Encoder;
   private drain: Promise<void> | undefined;
   private corked = false;
+  private socketClosed = false;
   private readonly uncork = () => {
     this.corked = false;
     this.socket.uncork();
@@ -76,7 +77,10 @@ export class TcpPipe extends Pipe {
       this.reportError(err);
       this.markEnded(err);
     });
-    socket.on("close", () => this.markEnded());
+    socket.on("close", () => {
+      this.socketClosed = true;
+      this.markEnded();
+    });
   }
 
   /** `for await (const msg of pipe)`: the catch-all subscription's messages until the pipe closes. */
@@ -140,7 +144,7 @@ export class TcpPipe extends Pipe {
 
   protected closeTransport(reset: boolean): Promise<void> {
     const s = this.socket;
-    if (s.destroyed && s.readyState === "closed") return Promise.resolve();
+    if (this.socketClosed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => s.destroy(), this.cfg.closeTimeoutMs);
       s.once("close", () => {
@@ -183,7 +187,7 @@ export class TcpServerPipe extends Pipe {
     server.on("connection", (sock) => this.adopt(sock));
     server.on("error", (e) => this.reportError(new PipeError("ERR_BIND", e.message, { cause: e })));
     const up = cfg.onConnection;
-    if (up) this.on("connection", (child) => this.runCb(() => up(child)));
+    if (up) this.on("connection", (child) => this.runCb(up, child));
   }
 
   /** The connected children (removed when they close). */
