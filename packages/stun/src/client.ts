@@ -232,6 +232,30 @@ export class StunClient {
     });
   }
 
+  /** Sends an indication (no answer expected, e.g. TURN Send), signed or fingerprinted as asked. */
+  async indicate(
+    server: StunServerAddress,
+    message: StunMessage,
+    opts: Pick<RequestOptions, "integrityKey" | "integritySha256" | "fingerprint" | "signal"> = {},
+  ): Promise<void> {
+    if (this.closed) throw new StunError("ERR_STUN_CLOSED", "client is closed");
+    if (message.cls !== "indication") {
+      throw new StunError("ERR_STUN_INVALID_ARG", "indicate() sends indications only");
+    }
+    const local = this.transport.local();
+    const family = local && local.host !== "::" ? local.family : undefined;
+    const to = await resolveServer(server, { family, signal: opts.signal });
+    const key = opts.integrityKey;
+    this.transport.send(
+      encodeMessage(message, {
+        integrity: key && !opts.integritySha256 ? key : undefined,
+        integritySha256: key && opts.integritySha256 ? key : undefined,
+        fingerprint: opts.fingerprint ?? !message.legacy,
+      }),
+      to,
+    );
+  }
+
   /** A Binding transaction reduced to what callers want: the mapped address and friends. */
   async binding(server: StunServerAddress, opts: RequestOptions = {}): Promise<BindingResult> {
     const res = await this.request(server, opts);

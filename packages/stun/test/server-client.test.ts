@@ -524,3 +524,31 @@ describe("TCP details", () => {
     }
   });
 });
+
+describe("indications", () => {
+  test("indicate() sends an indication; the server ignores it (no answer)", async () => {
+    const sink = createSocket("udp4");
+    await new Promise<void>((r) => sink.bind(0, "127.0.0.1", r));
+    const got = new Promise<Buffer>((r) => sink.once("message", r));
+    const c = await StunClient.udp({ localAddress: "127.0.0.1" });
+    try {
+      const ind = new StunMessage({ method: METHOD.SEND, cls: "indication" })
+        .addAddress(ATTR.XOR_PEER_ADDRESS, { host: "192.0.2.1", port: 9 })
+        .add(ATTR.DATA, Uint8Array.of(1, 2, 3));
+      await c.indicate({ host: "127.0.0.1", port: sink.address().port }, ind);
+      const d = decodeMessage(await got);
+      expect(d.cls).toBe("indication");
+      expect(d.get(ATTR.DATA)).toEqual(Uint8Array.of(1, 2, 3));
+      await expect(c.indicate(server.primary, new StunMessage())).rejects.toMatchObject({
+        code: "ERR_STUN_INVALID_ARG",
+      });
+      const before = server.stats.answered;
+      await c.indicate(server.primary, new StunMessage({ cls: "indication" }));
+      expect((await c.binding(server.primary)).mapped).toEqual(c.local());
+      expect(server.stats.answered).toBe(before + 1); // only the binding was answered
+    } finally {
+      c.close();
+      sink.close();
+    }
+  });
+});
