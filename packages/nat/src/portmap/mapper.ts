@@ -30,7 +30,7 @@ export interface PortMapperOptions {
   signal?: AbortSignal;
   /** Gateway for NAT-PMP/PCP and unicast SSDP; default: the default route in /proc/net/route. */
   gateway?: string;
-  /** Methods to try, in order. Default ["pcp", "natpmp", "upnp"]; "upnp-pinhole" serves IPv6. */
+  /** Methods to try, in order. Default ["pcp", "natpmp", "upnp", "upnp-pinhole"]; only "upnp-pinhole" serves IPv6. */
   methods?: PortMapMethod[];
   /** Per-request deadline in ms (default 2000). */
   timeoutMs?: number;
@@ -40,6 +40,10 @@ export interface PortMapperOptions {
   ssdpAddresses?: string[];
   /** Skip SSDP: the IGD description URL. */
   upnpLocation?: string;
+  /** Skip IPv6 SSDP (pinholes): the IGD description URL over IPv6. */
+  upnpLocation6?: string;
+  /** IPv6 M-SEARCH destinations; default ff02::c and ff05::c on each IPv6 interface. */
+  ssdpAddresses6?: string[];
   /** Our public address as seen from outside (e.g. by STUN): a different gateway address means double NAT. */
   observedExternalIp?: string;
   /** "report" (default): reachable=false with a reason; "throw": remove the mapping and throw DoubleNatError. */
@@ -139,7 +143,7 @@ function globalIPv6(): string | undefined {
 
 export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
   const timeoutMs = options.timeoutMs ?? 2000;
-  const methods = options.methods ?? ["pcp", "natpmp", "upnp"];
+  const methods = options.methods ?? ["pcp", "natpmp", "upnp", "upnp-pinhole"];
   const log = options.log;
   const pmpPort = options.natpmpPort ?? NATPMP_PORT;
   const life = new AbortController();
@@ -176,7 +180,30 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     })();
     return upnpP;
   };
-  if (methods.includes("upnp") || methods.includes("upnp-pinhole")) upnp().catch(() => {});
+  if (methods.includes("upnp")) upnp().catch(() => {});
+
+  // Pinholes need the IGD over IPv6 (secure mode checks the request's source address), so
+  // they get their own discovery, started on the first IPv6 request.
+  let upnp6P: Promise<UpnpGateway> | undefined;
+  const upnp6 = (): Promise<UpnpGateway> => {
+    upnp6P ??= (async () => {
+      let location = options.upnpLocation6;
+      if (!location) {
+        const found = await discoverIgd({
+          signal: life.signal,
+          family: 6,
+          timeoutMs: options.discoveryTimeoutMs ?? 1500,
+          ...(options.ssdpAddresses6 ? { addresses: options.ssdpAddresses6 } : {}),
+          ...(log ? { log } : {}),
+        });
+        if (!found) throw new PortMapNoGatewayError("UPnP: no IGD answered the IPv6 SSDP search");
+        log?.(`upnp: IPv6 IGD at ${found.location}`);
+        location = found.location;
+      }
+      return UpnpGateway.fromLocation(location, { signal: life.signal, timeoutMs });
+    })();
+    return upnp6P;
+  };
 
   const onAbort = (): void => {
     void close().catch(() => {});
@@ -278,10 +305,11 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
         handle: Buffer.from(nonce).toString("hex"),
       };
     }
-    const gw = await upnp();
-    const gateway = new URL(gw.location).hostname;
     if (method === "upnp-pinhole") {
-      const ip = req.internalAddress ?? globalIPv6();
+      const gw = await upnp6();
+      const gateway = new URL(gw.location).hostname.replace(/^\[|\]$/g, "");
+      // Our address on the connection to the IGD: the one secure mode accepts.
+      const ip = req.internalAddress ?? (isIPv6(gw.localAddress) ? gw.localAddress : globalIPv6());
       if (!ip || !isIPv6(ip))
         throw new PortMapNoGatewayError("UPnP pinhole: no global IPv6 address here");
       let id = handle ? Number(handle) : undefined;
@@ -302,6 +330,8 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
         handle: String(id),
       };
     }
+    const gw = await upnp();
+    const gateway = new URL(gw.location).hostname;
     if (lifetime === 0 && handle === "delete") {
       await gw.deletePortMapping(externalPort, proto, signal);
       return {

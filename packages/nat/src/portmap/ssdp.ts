@@ -1,8 +1,11 @@
 import { createSocket } from "node:dgram";
-import { isIPv4 } from "node:net";
+import { isIPv4, isIPv6 } from "node:net";
+import { networkInterfaces } from "node:os";
 import { PortMapBadResponseError } from "./errors.js";
 
 export const SSDP_ADDRESS = "239.255.255.250";
+/** IPv6 link-local and site-local SSDP groups (UPnP Device Architecture 1.1 §1.1). */
+export const SSDP_ADDRESSES_V6 = ["ff02::c", "ff05::c"] as const;
 export const SSDP_PORT = 1900;
 export const IGD_TARGETS = [
   "urn:schemas-upnp-org:device:InternetGatewayDevice:2",
@@ -64,7 +67,12 @@ export interface DiscoverOptions {
   signal?: AbortSignal;
   /** Give up after this long (default 1500 ms). */
   timeoutMs?: number;
-  /** Multicast (or unicast) destinations of the M-SEARCH; default the SSDP group. */
+  /** 6 searches over IPv6 (for pinholes: the IGD must be reached over IPv6). Default 4. */
+  family?: 4 | 6;
+  /**
+   * Multicast (or unicast) destinations of the M-SEARCH; default the SSDP group, or for IPv6
+   * ff02::c and ff05::c on every interface with an IPv6 address.
+   */
   addresses?: string[];
   port?: number;
   /** Debug log, off by default. */
@@ -78,10 +86,13 @@ export interface DiscoverOptions {
  */
 export function discoverIgd(options: DiscoverOptions = {}): Promise<SsdpResponse | undefined> {
   const { signal, timeoutMs = 1500, port = SSDP_PORT, log } = options;
-  const addresses = (options.addresses ?? [SSDP_ADDRESS]).filter((a) => isIPv4(a));
+  const family = options.family ?? 4;
+  const addresses = (options.addresses ?? (family === 4 ? [SSDP_ADDRESS] : v6Targets())).filter(
+    (a) => (family === 4 ? isIPv4(a) : isIPv6(a.replace(/%.*$/, ""))),
+  );
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const sock = createSocket({ type: "udp4" });
+    const sock = createSocket({ type: family === 4 ? "udp4" : "udp6" });
     let timer: NodeJS.Timeout | undefined;
     const done = (err: unknown, value?: SsdpResponse): void => {
       clearTimeout(timer);
@@ -102,7 +113,8 @@ export function discoverIgd(options: DiscoverOptions = {}): Promise<SsdpResponse
     sock.on("message", (msg, rinfo) => {
       try {
         const r = parseSsdpResponse(msg);
-        if (new URL(r.location).hostname !== rinfo.address) {
+        const host = new URL(r.location).hostname.replace(/^\[|\]$/g, "");
+        if (host !== rinfo.address.replace(/%.*$/, "")) {
           log?.(`ssdp: ignoring ${rinfo.address}: LOCATION points elsewhere (${r.location})`);
           return;
         }
@@ -119,4 +131,13 @@ export function discoverIgd(options: DiscoverOptions = {}): Promise<SsdpResponse
           });
     });
   });
+}
+
+// Each SSDP IPv6 group, scoped to each interface that has IPv6 (multicast needs an interface).
+function v6Targets(): string[] {
+  const out: string[] = [];
+  for (const [name, list] of Object.entries(networkInterfaces()))
+    if (list?.some((a) => a.family === "IPv6" && !a.internal))
+      for (const g of SSDP_ADDRESSES_V6) out.push(`${g}%${name}`);
+  return out;
 }

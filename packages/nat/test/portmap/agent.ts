@@ -37,7 +37,7 @@ const ops: Record<string, (a: Record<string, unknown>) => Promise<unknown> | unk
   listen: (a) =>
     new Promise((resolve) => {
       if (a.proto === "udp") {
-        const s = createSocket("udp4");
+        const s = createSocket(a.family === 6 ? "udp6" : "udp4");
         s.on("message", (m, r) => s.send(m, r.port, r.address));
         s.bind(0, () => resolve(s.address().port));
         closers.push(() => s.close());

@@ -1,7 +1,7 @@
 #!/bin/bash
 # A NATed LAN behind a miniupnpd router, and a host on the router's WAN side.
-#   pm-<id>-lan  lan0 192.168.77.2/24, fd77::2/64   default via the router
-#   pm-<id>-rtr  lan0 192.168.77.1/24, fd77::1/64   wan0 11.11.11.1/24, 2001:db8:11::1/64
+#   pm-<id>-lan  lan0 192.168.77.2/24, 2001:db8:77::2/64   default via the router
+#   pm-<id>-rtr  lan0 192.168.77.1/24, 2001:db8:77::1/64   wan0 11.11.11.1/24, 2001:db8:11::1/64
 #                nftables masquerade + forward filter; miniupnpd (UPnP IGD, NAT-PMP, PCP)
 #   pm-<id>-wan  wan0 11.11.11.2/24, 2001:db8:11::2/64   no default route: nothing leaves the machine
 # miniupnpd refuses reserved WAN addresses (RFC 1918, CGNAT, documentation ranges), hence 11.11.11.0/24;
@@ -58,15 +58,16 @@ else
   ip -n "$wan" addr add "$prefix.2/24" dev wan0
 fi
 for ns in $lan $rtr $wan; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0; done
-ip -n "$lan" addr add fd77::2/64 dev lan0 nodad
-ip -n "$rtr" addr add fd77::1/64 dev lan0 nodad
+ip -n "$lan" addr add 2001:db8:77::2/64 dev lan0 nodad
+ip -n "$rtr" addr add 2001:db8:77::1/64 dev lan0 nodad
 if [ "${CGN:-0}" != 1 ]; then
   ip -n "$rtr" addr add 2001:db8:11::1/64 dev wan0 nodad
   ip -n "$wan" addr add 2001:db8:11::2/64 dev wan0 nodad
 fi
 for ns in $lan $rtr $wan; do ip -n "$ns" link set lan0 up 2>/dev/null || true; ip -n "$ns" link set wan0 up 2>/dev/null || true; done
 ip -n "$lan" route add default via 192.168.77.1
-ip -n "$lan" -6 route add default via fd77::1
+ip -n "$lan" -6 route add default via 2001:db8:77::1
+if [ "${CGN:-0}" != 1 ]; then ip -n "$wan" -6 route add 2001:db8:77::/64 via 2001:db8:11::1; fi
 ip netns exec "$rtr" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 if [ "${CGN:-0}" = 1 ]; then ip -n "$rtr" route add default via "$prefix.254"; fi
 
