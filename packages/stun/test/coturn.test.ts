@@ -4,7 +4,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { getExternalAddress, getMappedAddress, StunClient, StunServer } from "../src/index.js";
+import {
+  ATTR,
+  getExternalAddress,
+  getMappedAddress,
+  longTermKey,
+  METHOD,
+  StunClient,
+  StunMessage,
+  StunServer,
+  verifyIntegrity,
+} from "../src/index.js";
 import { type Coturn, hasBinary, startCoturn } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -113,6 +123,80 @@ describe.skipIf(!haveCoturn)("coturn's clients against our server", () => {
       expect(stdout).toContain("NAT with Endpoint Independent Mapping!");
       expect(stdout).toContain("NAT with Endpoint Independent Filtering!");
       expect(stdout).toContain("No ALG: Mapped == XOR-Mapped");
+    }
+  });
+});
+
+// The codec is what a TURN client builds on: long-term credentials and the TURN attributes against coturn.
+describe.skipIf(!haveCoturn)("TURN Allocate with long-term credentials against coturn", () => {
+  let coturn: Coturn;
+  let dir: string;
+  const realm = "p2pd.test";
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "stun-turn-"));
+    coturn = await startCoturn(["127.0.0.1"], dir, [
+      "--lt-cred-mech",
+      "--user=alice:wonderland",
+      `--realm=${realm}`,
+      "--relay-ip=127.0.0.1",
+      "--min-port=40000",
+      "--max-port=60000",
+      "--allow-loopback-peers",
+      "--no-tcp-relay",
+    ]);
+  }, 30_000);
+  afterAll(async () => {
+    await coturn?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("401 with REALM/NONCE, then a signed Allocate gets XOR-RELAYED-ADDRESS and LIFETIME", async () => {
+    const c = await StunClient.udp({ localAddress: "127.0.0.1" });
+    const server = { host: "127.0.0.1", port: coturn.port };
+    try {
+      const first = await c.request(server, {
+        message: new StunMessage({ method: METHOD.ALLOCATE }).addRequestedTransport(17),
+      });
+      expect(first.message.cls).toBe("error");
+      expect(first.message.getErrorCode()?.code).toBe(401);
+      expect(first.message.getString(ATTR.REALM)).toBe(realm);
+      const nonce = first.message.getString(ATTR.NONCE) ?? "";
+      expect(nonce.length).toBeGreaterThan(0);
+
+      const key = longTermKey("alice", realm, "wonderland");
+      const alloc = new StunMessage({ method: METHOD.ALLOCATE })
+        .addRequestedTransport(17)
+        .addString(ATTR.USERNAME, "alice")
+        .addString(ATTR.REALM, realm)
+        .addString(ATTR.NONCE, nonce);
+      const ok = await c.request(server, { message: alloc, integrityKey: key });
+      expect(ok.message.cls).toBe("success");
+      expect(verifyIntegrity(ok.raw, key)).toBe(true);
+      expect(ok.message.getAddress(ATTR.XOR_RELAYED_ADDRESS)?.host).toBe("127.0.0.1");
+      expect(ok.message.getAddress(ATTR.XOR_MAPPED_ADDRESS)).toEqual(c.local());
+      expect(ok.message.getUint32(ATTR.LIFETIME)).toBeGreaterThan(0);
+
+      // CreatePermission with XOR-PEER-ADDRESS, then a wrong password is refused.
+      const perm = new StunMessage({ method: METHOD.CREATE_PERMISSION })
+        .addAddress(ATTR.XOR_PEER_ADDRESS, { host: "127.0.0.1", port: 0 })
+        .addString(ATTR.USERNAME, "alice")
+        .addString(ATTR.REALM, realm)
+        .addString(ATTR.NONCE, nonce);
+      const permitted = await c.request(server, { message: perm, integrityKey: key });
+      expect(permitted.message.cls).toBe("success");
+      const bad = new StunMessage({ method: METHOD.REFRESH })
+        .addUint32(ATTR.LIFETIME, 0)
+        .addString(ATTR.USERNAME, "alice")
+        .addString(ATTR.REALM, realm)
+        .addString(ATTR.NONCE, nonce);
+      const refused = await c.request(server, {
+        message: bad,
+        integrityKey: longTermKey("alice", realm, "nope"),
+      });
+      expect(refused.message.cls).toBe("error");
+      expect(refused.message.getErrorCode()?.code).toBe(401);
+    } finally {
+      c.close();
     }
   });
 });

@@ -57,7 +57,11 @@ export interface Coturn {
 }
 
 /** Starts coturn as a STUN-only RFC 5780 server on loopback and waits until it answers. */
-export async function startCoturn(ips: string[], dir: string): Promise<Coturn> {
+export async function startCoturn(
+  ips: string[],
+  dir: string,
+  extra: string[] = ["--stun-only"],
+): Promise<Coturn> {
   const port = await freePort(ips);
   const altPort = await freePort(ips, [port]);
   const args = [
@@ -67,7 +71,7 @@ export async function startCoturn(ips: string[], dir: string): Promise<Coturn> {
     `--alt-listening-port=${altPort}`,
     "--no-tls",
     "--no-dtls",
-    "--stun-only",
+    ...extra,
     "--no-cli",
     "--simple-log",
     "--log-file=stdout",
