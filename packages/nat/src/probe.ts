@@ -193,8 +193,21 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
         return obs;
       }
       obs.other = toEndpoint(other);
-      const wait = windowFor(first.rtt);
       const rx = retransmit(first.rtt);
+      // The "no answer" window starts when a control binding, sent with the change requests, comes back:
+      // a server slowed down (loaded host, queueing) then gets more time instead of a wrong verdict.
+      const windowAc = new AbortController();
+      const windowSignal = AbortSignal.any([inner.signal, windowAc.signal]);
+      let windowTimer: NodeJS.Timeout | undefined;
+      const controlClient = f ? filter.client : mapping.client;
+      controlClient
+        .binding(primary, { ...rx, timeoutMs: firstAnswerMs, signal: windowSignal })
+        .then(
+          (r) => {
+            windowTimer = setTimeout(() => windowAc.abort(), windowFor(Math.max(first.rtt, r.rtt)));
+          },
+          () => windowAc.abort(),
+        );
       const change = async (changeIp: boolean, expect: Endpoint): Promise<ChangeOutcome> => {
         if (!f) return "silent";
         try {
@@ -202,9 +215,9 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
             changeIp,
             changePort: true,
             expectFrom: "any",
-            timeoutMs: wait,
+            timeoutMs: firstAnswerMs,
             ...rx,
-            signal: inner.signal,
+            signal: windowSignal,
           });
           return sameEp(r.from, expect) ? "answered" : "wrong-source";
         } catch (err) {
@@ -215,9 +228,9 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
       const alt = async () => {
         try {
           const r = await mapping.client.binding(other, {
-            timeoutMs: wait,
+            timeoutMs: firstAnswerMs,
             ...rx,
-            signal: inner.signal,
+            signal: windowSignal,
           });
           return toEndpoint(r.mapped);
         } catch (err) {
@@ -225,11 +238,19 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
           return undefined;
         }
       };
-      const [both, port, mapAlt] = await Promise.all([
-        change(true, other),
-        change(false, { host: primary.host, port: other.port, family }),
-        alt(),
-      ]);
+      let both: ChangeOutcome;
+      let port: ChangeOutcome;
+      let mapAlt: Endpoint | undefined;
+      try {
+        [both, port, mapAlt] = await Promise.all([
+          change(true, other),
+          change(false, { host: primary.host, port: other.port, family }),
+          alt(),
+        ]);
+      } finally {
+        if (windowTimer) clearTimeout(windowTimer);
+        windowAc.abort();
+      }
       if (f) {
         obs.changeBoth = both;
         obs.changePort = port;
