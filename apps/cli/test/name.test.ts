@@ -1,0 +1,119 @@
+// `p2pd name` against the real three-network IRC lab (loopback only; never the default public list).
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { run } from "../src/cli.js";
+
+async function cli(argv: string[]) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = "";
+  let err = "";
+  stdout.on("data", (d) => (out += d));
+  stderr.on("data", (d) => (err += d));
+  const code = await run(argv, { stdout, stderr });
+  return { code, out, err };
+}
+
+// labs/irc-lab/lab.ts lives outside this package's rootDir, so it is loaded dynamically.
+interface Lab {
+  serverList: string;
+  stop(): Promise<void>;
+}
+const labUrl = new URL("../../../labs/irc-lab/lab.ts", import.meta.url).href;
+const labMod = (await import(labUrl)) as {
+  labMissing(): string | undefined;
+  startLab(o: { dir: string; portOffset: number }): Promise<Lab>;
+};
+const skip = labMod.labMissing();
+let lab: Lab;
+const dir = mkdtempSync(join(tmpdir(), "p2pd-name-"));
+const seedFile = join(dir, "seed");
+writeFileSync(seedFile, randomBytes(32));
+const shortSeed = join(dir, "short");
+writeFileSync(shortSeed, randomBytes(8));
+const name = `cli${randomBytes(3).toString("hex")}.test`;
+
+beforeAll(async () => {
+  if (skip) return;
+  lab = await labMod.startLab({ dir: join(tmpdir(), `ircdns-lab-cli-${process.pid}`), portOffset: 520 });
+}, 120_000);
+afterAll(async () => {
+  await lab?.stop();
+}, 60_000);
+
+describe("p2pd name (usage errors, no network)", () => {
+  test("bad verb, bad name, bad server list, missing seed file", async () => {
+    expect((await cli(["name", "fetch", "a.b"])).code).toBe(2);
+    const badName = await cli([
+      "name",
+      "lookup",
+      "café.node",
+      "--irc-servers",
+      "127.0.0.1:1",
+      "--json",
+    ]);
+    expect(badName.code).toBe(2);
+    expect(JSON.parse(badName.out).error.code).toBe("ERR_USAGE");
+    expect((await cli(["name", "lookup", "a.b", "--irc-servers", "http://x"])).code).toBe(2);
+    expect((await cli(["name", "register", "a.b", "--irc-servers", "127.0.0.1:1"])).code).toBe(2);
+  });
+});
+
+describe.skipIf(skip)("p2pd name on the lab", () => {
+  test("register --value, then lookup returns the value as JSON", async () => {
+    const reg = await cli([
+      "name",
+      "register",
+      name,
+      "--value",
+      "hello from the cli",
+      "--seed-file",
+      seedFile,
+      "--irc-servers",
+      lab.serverList,
+      "--cache-dir",
+      dir,
+      "--json",
+    ]);
+    expect(reg.err).not.toContain("ERR_");
+    expect(reg.code).toBe(0);
+    const r = JSON.parse(reg.out);
+    expect(r.registered.succeeded).toBeGreaterThanOrEqual(2);
+    expect(r.stored.succeeded).toBeGreaterThanOrEqual(2);
+
+    const look = await cli(["name", "lookup", name, "--irc-servers", lab.serverList, "--json"]);
+    expect(look.code).toBe(0);
+    const l = JSON.parse(look.out);
+    expect(l.value).toBe("hello from the cli");
+    expect(l.agreeing.length).toBeGreaterThanOrEqual(2);
+  }, 90_000);
+
+  test("failures carry the library's error codes", async () => {
+    const bad = await cli([
+      "name",
+      "register",
+      name,
+      "--seed-file",
+      shortSeed,
+      "--irc-servers",
+      lab.serverList,
+      "--json",
+    ]);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.out).error.code).toBe("ERR_IRCDNS_BAD_SEED");
+    const missing = await cli([
+      "name",
+      "lookup",
+      `nobody${name}`,
+      "--irc-servers",
+      lab.serverList,
+      "--json",
+    ]);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.out).error.code).toBe("ERR_IRCDNS_NOT_FOUND");
+  }, 60_000);
+});
