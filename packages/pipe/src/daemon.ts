@@ -60,6 +60,24 @@ export function linkLocalFor(host: string): { host: string; scopeId: string } | 
   return undefined;
 }
 
+/** A netifaces Route's own link-local (duck-typed: `linkLocal()` plus `scopeId`/`interfaceName`). */
+function routeLinkLocal(
+  route: RouteLike | undefined,
+): { host: string; scopeId: string } | undefined {
+  const r = route as
+    | (RouteLike & {
+        linkLocal?: () => string | undefined;
+        scopeId?: string;
+        interfaceName?: string;
+      })
+    | undefined;
+  const ll = typeof r?.linkLocal === "function" ? r.linkLocal() : undefined;
+  if (!ll || !isLinkLocal(ll)) return undefined;
+  const { host, scopeId } = splitScope(ll);
+  const scope = scopeId ?? r?.interfaceName ?? r?.scopeId;
+  return scope ? { host, scopeId: scope } : undefined;
+}
+
 /**
  * A server on many routes, ports and protocols at once (P2PD's Daemon). Pass `onMessage` or
  * subclass and override `onMessage(msg)`; reply with `msg.pipe.send(data, msg.from)`.
@@ -198,7 +216,7 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
     };
     const global6 =
       ep.family === 6 && !isLinkLocal(ep.host) && ep.host !== "::" && ep.host !== "::1";
-    const ll = global6 ? linkLocalFor(ep.host) : undefined;
+    const ll = global6 ? (routeLinkLocal(route) ?? linkLocalFor(ep.host)) : undefined;
     return [{ spec: resolved, route, ...(ll ? { linkLocal: ll } : {}) }];
   }
 

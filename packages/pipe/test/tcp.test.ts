@@ -59,4 +59,16 @@ describe("tcp pipes", () => {
     const err = await pipeOpen("tcp", undefined, { host: "127.0.0.1", port }).catch((e) => e);
     expect(isPipeError(err, "ERR_CONNECT")).toBe(true);
   });
+
+  test("host names are resolved (node:dns, /etc/hosts here) in the route's family", async () => {
+    const server = await pipeOpen("tcp", { host: "127.0.0.1" });
+    const client = await pipeOpen(
+      "tcp",
+      { family: 4 },
+      { host: "localhost", port: server.local.port },
+    );
+    expect(client.remote).toMatchObject({ host: "127.0.0.1", family: 4 });
+    await client.close();
+    await server.close();
+  });
 });
