@@ -43,6 +43,7 @@ export {
 } from "./node.js";
 export { NodePipe, type NodePipeOptions, type PipeMessageCb } from "./pipe.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
+export { messageStream } from "./strategies/adapt.js";
 export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";
 export { dialFirst } from "./strategies/dial.js";
 export { direct } from "./strategies/direct.js";
@@ -56,3 +57,9 @@ export type {
   StrategyContext,
   StrategyName,
 } from "./strategies/strategy.js";
+export { type PunchConfig, tcpPunchStrategy } from "./strategies/tcp-punch.js";
+export { turnStrategy } from "./strategies/turn.js";
+export { udpPunchStrategy } from "./strategies/udp-punch.js";
+// Traversal primitives (TURN client, TCP/UDP punching, reliable UDP, clock sync). The node's own
+// StrategyName (open-ended) takes precedence over the traversal planner's closed union.
+export * from "./traversal/index.js";

@@ -1,3 +1,5 @@
+import { P2pdNodeError } from "./errors.js";
+
 /** Where node names live (IRCDNS in the reference, PNP in v3). The node stores its address as the value. */
 export interface NamingProvider {
   /** Registers `name` -> `address`; resolves with the full registered name. */
@@ -16,10 +18,7 @@ export class MemoryNaming implements NamingProvider {
   }
   async lookup(name: string): Promise<string> {
     const v = this.#names.get(name);
-    if (v === undefined) {
-      const { P2pdNodeError } = await import("./errors.js");
-      throw new P2pdNodeError("ERR_NAME_NOT_FOUND", `no such name "${name}"`);
-    }
+    if (v === undefined) throw new P2pdNodeError("ERR_NAME_NOT_FOUND", `no such name "${name}"`);
     return v;
   }
 }

@@ -34,6 +34,7 @@ import type {
   StrategyContext,
   StrategyName,
 } from "./strategies/strategy.js";
+import { estimateClockOffset } from "./traversal/index.js";
 
 export interface StartNodeOptions {
   /** Identity seed (>= 16 bytes, or a string hashed into one): same seed, same node id and keys. */
@@ -153,7 +154,13 @@ export class P2PNode extends EventEmitter {
     this.#guard = new ReplayGuard(opts.replayWindowMs);
     this.#log = opts.log ?? (() => {});
     this.#naming = opts.naming;
-    this.strategies = new StrategyRegistry([...builtinStrategies(), ...(opts.strategies ?? [])]);
+    this.strategies = new StrategyRegistry([
+      ...builtinStrategies({
+        ...(opts.stun ? { stun: opts.stun } : {}),
+        ...(opts.turn ? { turn: opts.turn } : {}),
+      }),
+      ...(opts.strategies ?? []),
+    ]);
   }
 
   /** Our address as parsed fields. */
@@ -319,13 +326,21 @@ export class P2PNode extends EventEmitter {
 
   // ---- signaling ----
 
-  async #sendSignal(to: P2PAddress, type: string, pipeId: string, body: Record<string, unknown>) {
+  async #sendSignal(
+    to: P2PAddress,
+    type: string,
+    pipeId: string,
+    body: Record<string, unknown>,
+    signal?: AbortSignal,
+  ) {
     if (!to.keys)
       throw new AddressError("the peer's address has no keys (legacy form): cannot signal");
     if (!this.#transport) throw new P2pdNodeError("ERR_NOT_STARTED", "node not started");
     const msg = { ...body, type, pipeId, from: this.address };
     const env = sealEnvelope(this.keys, to.keys.x25519, Buffer.from(JSON.stringify(msg)));
-    await this.#transport.publish(to.nodeId, env, to.signal);
+    await this.#transport.publish(to.nodeId, env, to.signal, {
+      signal: signal ?? this.#closing.signal,
+    });
   }
 
   #onSignal(data: Buffer): void {
@@ -371,7 +386,8 @@ export class P2PNode extends EventEmitter {
       return;
     }
     if (msg.type === "PING") {
-      this.#sendSignal(from, "PONG", msg.pipeId, {}).catch(() => {});
+      // `now` lets the peer estimate our clock offset (punch meeting times).
+      this.#sendSignal(from, "PONG", msg.pipeId, { now: Date.now() }).catch(() => {});
       return;
     }
     const strategy = this.strategies.answering(msg.type);
@@ -394,7 +410,7 @@ export class P2PNode extends EventEmitter {
       remote: from,
       signal,
       candidates: candidates(this.parsedAddress, from),
-      send: (type, body) => this.#sendSignal(from, type, msg.pipeId, body),
+      send: (type, body) => this.#sendSignal(from, type, msg.pipeId, body, signal),
       waitFor: (type, o) => this.#waitFor(from.nodeId, type, msg.pipeId, o?.signal ?? signal),
       wrap: (s) => this.wrap(s),
       adopt: (p) => this.#adopt(p),
@@ -445,20 +461,26 @@ export class P2PNode extends EventEmitter {
   /** Round trip over signaling only (PING/PONG): proves both nodes share a broker. */
   async ping(target: string | P2PAddress, opts: { timeoutMs?: number; signal?: AbortSignal } = {}) {
     const to = typeof target === "string" ? parseAddress(target) : target;
-    const pipeId = randomBytes(16).toString("hex");
     const signal = AbortSignal.any([
       this.#closing.signal,
       AbortSignal.timeout(opts.timeoutMs ?? 5000),
       ...(opts.signal ? [opts.signal] : []),
     ]);
     const t0 = performance.now();
+    await this.#pingNow(to, signal);
+    return performance.now() - t0;
+  }
+
+  /** One PING/PONG; resolves with the peer's clock when it answered. */
+  async #pingNow(to: P2PAddress, signal: AbortSignal): Promise<number> {
+    const pipeId = randomBytes(16).toString("hex");
     const pong = this.#waitFor(to.nodeId, "PONG", pipeId, signal);
-    await this.#sendSignal(to, "PING", pipeId, {}).catch((e) => {
+    await this.#sendSignal(to, "PING", pipeId, {}, signal).catch((e) => {
       pong.catch(() => {});
       throw e;
     });
-    await pong;
-    return performance.now() - t0;
+    const m = await pong;
+    return typeof m.now === "number" && Number.isFinite(m.now) ? m.now : Number.NaN;
   }
 
   // ---- names ----
@@ -529,10 +551,16 @@ export class P2PNode extends EventEmitter {
         pipeId,
         signal,
         candidates: candidates(local, remote),
-        send: (type, body) => this.#sendSignal(remote, type, pipeId, body),
+        send: (type, body) => this.#sendSignal(remote, type, pipeId, body, signal),
         waitFor: (type, o) => this.#waitFor(remote.nodeId, type, pipeId, o?.signal ?? signal),
         waitInbound: (o) => this.#waitInbound(pipeId, o?.signal ?? signal),
         wrap: (s) => this.wrap(s),
+        clock: (o) =>
+          estimateClockOffset((sig) => this.#pingNow(remote, sig ?? signal), {
+            samples: 3,
+            perPingTimeoutMs: 2000,
+            signal: o?.signal ?? signal,
+          }),
         log: (l) => this.#log(l),
       };
       try {
@@ -574,7 +602,7 @@ export class P2PNode extends EventEmitter {
     throw new ConnectError(`could not connect (${detail || "no strategy"})`, failures);
   }
 
-  /** direct, reverse, then any other registered strategy except relays (opt-in, as in P2PD). */
+  /** direct, reverse, punching, then any other registered strategy except relays (opt-in, as in P2PD). */
   defaultStrategies(): StrategyName[] {
     const extra = this.strategies
       .names()

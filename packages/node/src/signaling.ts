@@ -8,7 +8,12 @@ export interface SignalingTransport {
   /** Resolves once we are subscribed on at least one broker. */
   start(opts?: { signal?: AbortSignal }): Promise<void>;
   /** Publishes to `topic` on the given broker indexes (all connected ones when none match). */
-  publish(topic: string, data: Uint8Array, indexes?: number[]): Promise<void>;
+  publish(
+    topic: string,
+    data: Uint8Array,
+    indexes?: number[],
+    opts?: { signal?: AbortSignal },
+  ): Promise<void>;
   onMessage(cb: (data: Buffer, index: number) => void): void;
   close(): Promise<void>;
 }
@@ -109,14 +114,19 @@ export class MqttSignaling implements SignalingTransport {
     });
   }
 
-  async publish(topic: string, data: Uint8Array, indexes?: number[]): Promise<void> {
+  async publish(
+    topic: string,
+    data: Uint8Array,
+    indexes?: number[],
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
     if (/[+#/]/.test(topic)) throw new P2pdNodeError("ERR_BAD_TOPIC", "bad topic");
     const shared = (indexes ?? []).filter((i) => this.#clients.has(i));
     const targets = shared.length ? shared : [...this.#clients.keys()];
     let live = targets.filter((i) => this.#clients.get(i)?.connected);
     if (live.length === 0) {
       // Between reconnects: wait a little for any of them to come back.
-      await this.#anyConnect(targets, this.#opts.offlineWaitMs ?? 3000);
+      await this.#anyConnect(targets, this.#opts.offlineWaitMs ?? 3000, opts.signal);
       live = targets.filter((i) => this.#clients.get(i)?.connected);
     }
     if (live.length === 0)
@@ -135,15 +145,18 @@ export class MqttSignaling implements SignalingTransport {
       throw new P2pdNodeError("ERR_SIGNAL_PUBLISH", "publish failed on every broker");
   }
 
-  #anyConnect(indexes: number[], ms: number): Promise<void> {
+  #anyConnect(indexes: number[], ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const clients = indexes.map((i) => this.#clients.get(i)).filter((c) => c !== undefined);
       const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
         for (const c of clients) c.off("connect", done);
         resolve();
       };
       const timer = setTimeout(done, ms);
+      if (signal?.aborted) return done();
+      signal?.addEventListener("abort", done, { once: true });
       for (const c of clients) c.on("connect", done);
     });
   }

@@ -94,7 +94,7 @@ describe.skipIf(!has)("signaling through Debian mosquitto (and aedes) on loopbac
     await stop(mosq);
     mosq = await mosquitto(port);
     // Reconnect period is 1 s; ping until the signal gets through again.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 20_000;
     let ok = false;
     while (!ok && Date.now() < deadline) {
       ok = await b.ping(a.address, { timeoutMs: 1000 }).then(
@@ -107,5 +107,5 @@ describe.skipIf(!has)("signaling through Debian mosquitto (and aedes) on loopbac
     const r = await b.connect(a.address, { strategies: ["reverse"] });
     expect((await r.pipe.echo("after restart")).toString()).toBe("after restart");
     await r.pipe.close();
-  }, 30_000);
+  }, 45_000);
 });

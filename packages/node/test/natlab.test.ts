@@ -8,7 +8,12 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
 // labs/natlab/lab.ts is outside this package's rootDir: load it at run time, typed by what we use.
 interface Lab {
-  info: { mqttUrl: string; pub: { ip4: string }; stun: { port: number } };
+  info: {
+    mqttUrl: string;
+    pub: { ip4: string };
+    stun: { port: number };
+    turn: { port: number; user: string; pass: string };
+  };
   host(name: string): { ip4: string; ip6: string; publicIp4: string };
   exec(
     node: string,
@@ -37,6 +42,18 @@ const why = labAvailable();
 let lab: Lab;
 const servers: { kill: () => void }[] = [];
 
+function turnFlags(): string[] {
+  const t = lab.info.turn;
+  return [
+    "--turn",
+    `turn:${lab.info.pub.ip4}:${t.port}`,
+    "--turn-user",
+    t.user,
+    "--turn-pass",
+    t.pass,
+  ];
+}
+
 async function serve(host: string, stun: string) {
   const child = lab.spawn(host, process.execPath, [
     peer,
@@ -47,6 +64,7 @@ async function serve(host: string, stun: string) {
     lab.info.mqttUrl,
     "--stun",
     stun,
+    ...turnFlags(),
   ]);
   servers.push(child);
   let err = "";
@@ -76,6 +94,7 @@ async function connectFrom(host: string, addr: string, stun: string, extra: stri
       lab.info.mqttUrl,
       "--stun",
       stun,
+      ...turnFlags(),
       addr,
       ...extra,
     ],
@@ -90,6 +109,7 @@ describe.skipIf(why !== undefined)("P2P node in the NAT lab (natlab, prefix nd-)
   let stun: string;
   let a1: { addr: string; nat: { type: number } | null };
   let b1: { addr: string; nat: { type: number } | null };
+  let c1: { addr: string; nat: { type: number } | null };
 
   beforeAll(async () => {
     await promisify(execFile)(
@@ -111,13 +131,16 @@ describe.skipIf(why !== undefined)("P2P node in the NAT lab (natlab, prefix nd-)
       { cwd: pkg, timeout: 60_000 },
     );
     expect(existsSync(join(libDir, "index.js"))).toBe(true);
-    lab = await startLab(["a=open", "b=port-restricted,hosts=2"], {
-      prefix: "nd-",
-      state: "/tmp/natlab-nd",
-      p2pdStun: false,
-    });
+    lab = await startLab(
+      ["a=open", "b=port-restricted,hosts=2", "c=port-restricted", "d=symmetric"],
+      {
+        prefix: "nd-",
+        state: "/tmp/natlab-nd",
+        p2pdStun: false,
+      },
+    );
     stun = `${lab.info.pub.ip4}:${lab.info.stun.port}`;
-    [a1, b1] = await Promise.all([serve("a1", stun), serve("b1", stun)]);
+    [a1, b1, c1] = await Promise.all([serve("a1", stun), serve("b1", stun), serve("c1", stun)]);
   }, 180_000);
 
   afterAll(async () => {
@@ -153,5 +176,31 @@ describe.skipIf(why !== undefined)("P2P node in the NAT lab (natlab, prefix nd-)
     const r = await connectFrom("b2", b1.addr, stun, ["--family", "4"]);
     expect(r).toMatchObject({ strategy: "direct", echo: true });
     expect(r.peer.host).toBe(lab.host("b1").ip4);
+  }, 60_000);
+
+  test.each(["tcp-punch", "udp-punch"])(
+    "%s between two port-restricted NATs (b2 -> c1)",
+    async (strategy) => {
+      const r = await connectFrom("b2", c1.addr, stun, ["--family", "4", "--strategies", strategy]);
+      expect(r).toMatchObject({ strategy, echo: true });
+      // The hole goes to c's public address (its NAT), not to c1's private one.
+      expect(r.peer.host).toBe(lab.host("c1").publicIp4);
+    },
+    60_000,
+  );
+
+  test("default order between NATed hosts: direct and reverse skipped, tcp-punch wins", async () => {
+    const r = await connectFrom("b2", c1.addr, stun, ["--family", "4"]);
+    expect(r).toMatchObject({ strategy: "tcp-punch", echo: true });
+    expect(r.strategies.slice(0, 2)).toEqual([
+      expect.objectContaining({ strategy: "direct", skipped: true }),
+      expect.objectContaining({ strategy: "reverse", skipped: true }),
+    ]);
+  }, 60_000);
+
+  test("turn relay from a symmetric NAT (d1 -> c1) through coturn", async () => {
+    const r = await connectFrom("d1", c1.addr, stun, ["--family", "4", "--strategies", "turn"]);
+    expect(r, JSON.stringify(r)).toMatchObject({ strategy: "turn", echo: true });
+    expect(r.peer.host).toBe(lab.info.pub.ip4);
   }, 60_000);
 });

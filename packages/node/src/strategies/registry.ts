@@ -1,7 +1,12 @@
 import { P2pdNodeError } from "../errors.js";
+import type { TurnServerConfig } from "../node.js";
 import { direct } from "./direct.js";
 import { reverse } from "./reverse.js";
+import { parseServer } from "./signal-fields.js";
 import type { Strategy, StrategyName } from "./strategy.js";
+import { tcpPunchStrategy } from "./tcp-punch.js";
+import { turnStrategy } from "./turn.js";
+import { udpPunchStrategy } from "./udp-punch.js";
 
 /** Name -> strategy. Each node owns one (no global state); plug-ins register into it. */
 export class StrategyRegistry {
@@ -37,9 +42,27 @@ export class StrategyRegistry {
   }
 }
 
-/** The strategies every node knows; connect() tries `DEFAULT_STRATEGIES` in order. */
-export function builtinStrategies(): Strategy[] {
-  return [direct, reverse];
+/**
+ * The strategies every node knows, configured from the node's STUN and TURN servers.
+ * connect() tries direct, reverse, tcp-punch, udp-punch by default; turn is opt-in.
+ */
+export function builtinStrategies(
+  cfg: { stun?: string[]; turn?: TurnServerConfig[] } = {},
+): Strategy[] {
+  const stun = (cfg.stun ?? []).flatMap((s) => {
+    try {
+      return [parseServer(s)];
+    } catch {
+      return []; // names: the NAT test resolves them; punching needs IP literals
+    }
+  });
+  return [
+    direct,
+    reverse,
+    tcpPunchStrategy({ stun }),
+    udpPunchStrategy({ stun }),
+    turnStrategy(cfg.turn ?? []),
+  ];
 }
 
 export const DEFAULT_STRATEGIES: StrategyName[] = ["direct", "reverse"];

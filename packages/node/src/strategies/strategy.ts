@@ -53,6 +53,8 @@ export interface StrategyContext {
   waitInbound(opts?: { signal?: AbortSignal }): Promise<NodePipe>;
   /** Wraps a connected byte stream as a node pipe (serves ECHO, feeds onMessage). */
   wrap(stream: import("node:stream").Duplex): NodePipe;
+  /** Clock offset to the peer over signaling (peer ≈ local + offsetMs) and the best RTT. */
+  clock(opts?: { signal?: AbortSignal }): Promise<{ offsetMs: number; rttMs: number }>;
   log(line: string): void;
 }
 

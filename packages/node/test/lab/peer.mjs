@@ -1,5 +1,6 @@
 // A node inside a natlab namespace (spawned by natlab.test.ts); imports the lab build of this package.
-//   node peer.mjs serve   --mqtt URL [--stun H:P]            -> prints {"addr":...} then serves ECHO
+//   node peer.mjs serve   --mqtt URL [--stun H:P] [--turn turn:H:P --turn-user U --turn-pass P]
+//                                                            -> prints {"addr":...} then serves ECHO
 //   node peer.mjs connect --mqtt URL [--stun H:P] ADDR [--strategies a,b] [--family 4|6]
 //                                                            -> prints {"strategy","ms","echo","peer"}
 import { parseArgs } from "node:util";
@@ -12,6 +13,10 @@ const { positionals, values } = parseArgs({
     strategies: { type: "string" },
     family: { type: "string" },
     lib: { type: "string" },
+    turn: { type: "string" },
+    "turn-user": { type: "string" },
+    "turn-pass": { type: "string" },
+    verbose: { type: "boolean" },
   },
 });
 const lib = await import(values.lib);
@@ -19,6 +24,10 @@ const [mode, target] = positionals;
 const node = await lib.startNode({
   mqtt: values.mqtt,
   ...(values.stun ? { stun: [values.stun] } : {}),
+  ...(values.turn
+    ? { turn: [{ url: values.turn, username: values["turn-user"], password: values["turn-pass"] }] }
+    : {}),
+  ...(values.verbose ? { log: (l) => process.stderr.write(`${l}\n`) } : {}),
   natWaitMs: 3000,
 });
 if (mode === "serve") {

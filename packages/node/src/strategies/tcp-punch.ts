@@ -1,0 +1,162 @@
+import type { P2PAddress } from "../address.js";
+import { P2pdNodeError } from "../errors.js";
+import {
+  openTcpMapping,
+  peerClock,
+  predictPorts,
+  punchRole,
+  type TcpMapping,
+  tcpPunch,
+} from "../traversal/index.js";
+import { candidates } from "./candidates.js";
+import { freeTcpPort, leadMs, natLike, punchPair, stunFor } from "./punch-common.js";
+import { ipField, numberField, portsField } from "./signal-fields.js";
+import type {
+  Candidate,
+  ResponderContext,
+  SignalMessage,
+  Strategy,
+  StrategyContext,
+} from "./strategy.js";
+
+export interface PunchConfig {
+  /** STUN servers (IP literals) for fresh mappings; without one only LAN punching works. */
+  stun: { host: string; port: number }[];
+}
+
+interface Side {
+  /** What we tell the peer: where to dial. */
+  host: string;
+  ports: number[];
+  localPort: number;
+  localAddress: string;
+  mapping?: TcpMapping;
+}
+
+/** Our side of a TCP punch: a fixed local port and what the peer should dial. */
+async function tcpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Promise<Side> {
+  const nic = c.local.internal;
+  const stun = stunFor(cfg.stun, c.local, c.family);
+  if (c.sameLan || !stun) {
+    // LAN mode (or no STUN): the peer dials our NIC address.
+    const port = await freeTcpPort(nic);
+    return { host: nic, ports: [port], localPort: port, localAddress: nic };
+  }
+  // Keep the STUN connection open until the punch ends: a FIN can drop the mapping.
+  const mapping = await openTcpMapping({ stunServer: stun, localAddress: nic, signal });
+  const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+  const ports =
+    role.advertise === "predicted"
+      ? predictPorts(natLike(c.local.nat).delta ?? 0, mapping.mapped.port, 8)
+      : [mapping.mapped.port];
+  return {
+    host: mapping.mapped.host,
+    ports,
+    localPort: mapping.local.port,
+    localAddress: nic,
+    mapping,
+  };
+}
+
+function canPunch(local: P2PAddress, remote: P2PAddress, cfg: PunchConfig): boolean {
+  const c = punchPair(candidates(local, remote));
+  if (!c) return false;
+  if (c.sameLan) return true;
+  if (!stunFor(cfg.stun, c.local, c.family)) return false;
+  return punchRole(natLike(c.local.nat), natLike(c.remote.nat)).tcp;
+}
+
+/**
+ * TCP hole punching (simultaneous open) with the traversal module's `tcpPunch`. Messages:
+ * TCP_OFFER {family, host, ports, rttMs} -> TCP_ANSWER {host, ports, at} (or {error}), with `at`
+ * in the answerer's clock; the offerer converts it with a clock offset measured over signaling.
+ */
+export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
+  return {
+    name: "tcp-punch",
+    timeoutMs: 15_000,
+    answers: ["TCP_OFFER"],
+    canTry: (local, remote) => canPunch(local, remote, cfg),
+    async run(ctx: StrategyContext) {
+      const c = punchPair(ctx.candidates);
+      if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
+      const est = await ctx.clock({ signal: ctx.signal });
+      const side = await tcpSide(c, cfg, ctx.signal);
+      try {
+        const answer = ctx.waitFor("TCP_ANSWER");
+        await ctx
+          .send("TCP_OFFER", {
+            family: c.family,
+            host: side.host,
+            ports: side.ports,
+            rttMs: est.rttMs,
+          })
+          .catch((e) => {
+            answer.catch(() => {});
+            throw e;
+          });
+        const ans = await answer;
+        if (typeof ans.error === "string")
+          throw new P2pdNodeError("ERR_PEER_REFUSED", `peer: ${ans.error}`);
+        const host = ipField(ans.host, "answer host");
+        const ports = portsField(ans.ports);
+        const at = numberField(ans.at, "meeting time");
+        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+        ctx.log(`tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}`);
+        const sock = await tcpPunch({
+          localPort: side.localPort,
+          localAddress: side.localAddress,
+          remote: { host, ports },
+          at,
+          clock: peerClock(est),
+          signal: ctx.signal,
+          accept: role.tcpAccept && !c.sameLan,
+          ...(side.mapping ? { mapping: side.mapping } : {}),
+          log: ctx.log,
+        });
+        const pipe = ctx.wrap(sock);
+        pipe.id = ctx.pipeId;
+        await pipe.send(`ID ${ctx.pipeId}`);
+        return pipe;
+      } finally {
+        side.mapping?.close();
+      }
+    },
+    async respond(msg: SignalMessage, ctx: ResponderContext) {
+      const host = ipField(msg.host, "offer host");
+      const ports = portsField(msg.ports);
+      const rtt = Math.min(5000, Math.max(0, numberField(msg.rttMs, "rtt")));
+      const c = punchPair(ctx.candidates);
+      if (!c) {
+        await ctx.send("TCP_ANSWER", { error: "no common address family" });
+        return;
+      }
+      let side: Side;
+      try {
+        side = await tcpSide(c, cfg, ctx.signal);
+      } catch (err) {
+        await ctx.send("TCP_ANSWER", { error: `no mapping: ${(err as Error).message}` });
+        throw err;
+      }
+      try {
+        const at = Date.now() + leadMs(rtt);
+        await ctx.send("TCP_ANSWER", { host: side.host, ports: side.ports, at });
+        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+        const sock = await tcpPunch({
+          localPort: side.localPort,
+          localAddress: side.localAddress,
+          remote: { host, ports },
+          at,
+          signal: ctx.signal,
+          accept: role.tcpAccept && !c.sameLan,
+          ...(side.mapping ? { mapping: side.mapping } : {}),
+          log: ctx.log,
+        });
+        // The offerer's `ID <pipeId>` line makes the node adopt this pipe.
+        ctx.wrap(sock);
+      } finally {
+        side.mapping?.close();
+      }
+    },
+  };
+}

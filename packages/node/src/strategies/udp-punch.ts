@@ -1,0 +1,171 @@
+import dgram from "node:dgram";
+import type { P2PAddress } from "../address.js";
+import { P2pdNodeError } from "../errors.js";
+import {
+  type BirthdayRole,
+  peerClock,
+  predictPorts,
+  punchRole,
+  sessionFromToken,
+  udpMapping,
+  udpPunch,
+} from "../traversal/index.js";
+import { messageStream } from "./adapt.js";
+import { candidates } from "./candidates.js";
+import { leadMs, natLike, punchPair, stunFor } from "./punch-common.js";
+import { ipField, numberField, portsField } from "./signal-fields.js";
+import type {
+  Candidate,
+  ResponderContext,
+  SignalMessage,
+  Strategy,
+  StrategyContext,
+} from "./strategy.js";
+import type { PunchConfig } from "./tcp-punch.js";
+
+interface Side {
+  socket: dgram.Socket;
+  host: string;
+  ports: number[];
+}
+
+/** Our UDP socket for the punch and what the peer should probe (mapped, predicted, or NIC address). */
+async function udpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Promise<Side> {
+  const nic = c.local.internal;
+  const socket = dgram.createSocket(c.family === 6 ? "udp6" : "udp4");
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind({ port: 0, address: nic }, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    const stun = stunFor(cfg.stun, c.local, c.family);
+    if (c.sameLan || !stun) return { socket, host: nic, ports: [socket.address().port] };
+    const mapped = await udpMapping(socket, stun, { signal });
+    const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+    const ports =
+      role.advertise === "predicted"
+        ? predictPorts(natLike(c.local.nat).delta ?? 0, mapped.port, 8)
+        : [mapped.port];
+    return { socket, host: mapped.host, ports };
+  } catch (err) {
+    socket.close();
+    throw err;
+  }
+}
+
+function birthday(c: Candidate): BirthdayRole | undefined {
+  if (c.sameLan) return undefined;
+  const r = punchRole(natLike(c.local.nat), natLike(c.remote.nat)).udpBirthday;
+  return r ? { role: r } : undefined;
+}
+
+function canPunch(local: P2PAddress, remote: P2PAddress, cfg: PunchConfig): boolean {
+  const c = punchPair(candidates(local, remote));
+  if (!c) return false;
+  if (c.sameLan) return true;
+  if (!stunFor(cfg.stun, c.local, c.family)) return false;
+  return punchRole(natLike(c.local.nat), natLike(c.remote.nat)).udp;
+}
+
+/**
+ * UDP hole punching with the traversal module's `udpPunch` (birthday probing when one NAT is
+ * random); the hole becomes a ReliableUdpStream keyed by a session derived from the pipe id.
+ * Messages: UDP_OFFER {family, host, ports, rttMs} -> UDP_ANSWER {host, ports, at} (or {error}).
+ */
+export function udpPunchStrategy(cfg: PunchConfig): Strategy {
+  return {
+    name: "udp-punch",
+    timeoutMs: 15_000,
+    answers: ["UDP_OFFER"],
+    canTry: (local, remote) => canPunch(local, remote, cfg),
+    async run(ctx: StrategyContext) {
+      const c = punchPair(ctx.candidates);
+      if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
+      const est = await ctx.clock({ signal: ctx.signal });
+      const side = await udpSide(c, cfg, ctx.signal);
+      let handedOver = false;
+      try {
+        const answer = ctx.waitFor("UDP_ANSWER");
+        await ctx
+          .send("UDP_OFFER", {
+            family: c.family,
+            host: side.host,
+            ports: side.ports,
+            rttMs: est.rttMs,
+          })
+          .catch((e) => {
+            answer.catch(() => {});
+            throw e;
+          });
+        const ans = await answer;
+        if (typeof ans.error === "string")
+          throw new P2pdNodeError("ERR_PEER_REFUSED", `peer: ${ans.error}`);
+        const host = ipField(ans.host, "answer host");
+        const ports = portsField(ans.ports);
+        const at = numberField(ans.at, "meeting time");
+        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+        handedOver = true; // udpPunch owns the socket from here, whatever happens
+        const bd = birthday(c);
+        const stream = await udpPunch({
+          socket: side.socket,
+          remote: { host, ports },
+          acceptAnyPort: role.acceptAnyPort && !c.sameLan,
+          session: sessionFromToken(ctx.pipeId),
+          at,
+          clock: peerClock(est),
+          signal: ctx.signal,
+          ...(bd ? { birthday: bd } : {}),
+          log: ctx.log,
+        });
+        ctx.log(`udp-punch: hole to ${stream.remote.host}:${stream.remote.port}`);
+        const pipe = ctx.wrap(messageStream(stream));
+        pipe.id = ctx.pipeId;
+        await pipe.send(`ID ${ctx.pipeId}`);
+        return pipe;
+      } finally {
+        if (!handedOver) side.socket.close();
+      }
+    },
+    async respond(msg: SignalMessage, ctx: ResponderContext) {
+      const host = ipField(msg.host, "offer host");
+      const ports = portsField(msg.ports);
+      const rtt = Math.min(5000, Math.max(0, numberField(msg.rttMs, "rtt")));
+      const c = punchPair(ctx.candidates);
+      if (!c) {
+        await ctx.send("UDP_ANSWER", { error: "no common address family" });
+        return;
+      }
+      let side: Side;
+      try {
+        side = await udpSide(c, cfg, ctx.signal);
+      } catch (err) {
+        await ctx.send("UDP_ANSWER", { error: `no mapping: ${(err as Error).message}` });
+        throw err;
+      }
+      const at = Date.now() + leadMs(rtt);
+      try {
+        await ctx.send("UDP_ANSWER", { host: side.host, ports: side.ports, at });
+      } catch (err) {
+        side.socket.close();
+        throw err;
+      }
+      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+      const bd = birthday(c);
+      const stream = await udpPunch({
+        socket: side.socket,
+        remote: { host, ports },
+        acceptAnyPort: role.acceptAnyPort && !c.sameLan,
+        session: sessionFromToken(msg.pipeId),
+        at,
+        signal: ctx.signal,
+        ...(bd ? { birthday: bd } : {}),
+        log: ctx.log,
+      });
+      // The offerer's `ID <pipeId>` line makes the node adopt this pipe.
+      ctx.wrap(messageStream(stream));
+    },
+  };
+}
