@@ -250,7 +250,7 @@ const attempts = {
     const t0 = Date.now();
     if (me === server) {
       // Listening on the port whose mapping STUN saw (a full cone keeps it open for anyone).
-      const sock = await T.tcpPunch({
+      const accepting = T.tcpPunch({
         localAddress: cfg.lanIp,
         localPort: m.local.port,
         remote: { host: lan ? peer.lan.host : peer.pub, ports: [] },
@@ -259,12 +259,15 @@ const attempts = {
         mapping: m,
         timeoutMs: WINDOW.direct,
       });
+      // Tell the dialer once the listener is up (it binds within a tick or two).
+      setTimeout(() => post({ kind: "ready", step }), 20);
+      const sock = await accepting;
       await proveTcp(sock);
       return { connectMs: Date.now() - t0 };
     }
     m.close();
     const target = lan ? peer.lan : { host: peer.pub, port: peer.ports[0] };
-    await new Promise((r) => setTimeout(r, 30)); // the listener is up right after the info
+    await next("ready", step, WINDOW.direct);
     const sock = net.connect({ host: target.host, port: target.port, localAddress: cfg.lanIp });
     await new Promise((resolve, reject) => {
       const t = setTimeout(() => {

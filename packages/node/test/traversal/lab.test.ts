@@ -12,6 +12,7 @@ const SCENARIO = [
   "d=symmetric-sequential",
   "e=full-cone",
   "f=symmetric",
+  "g=symmetric-sequential",
 ];
 
 describe.skipIf(skip !== undefined)(
@@ -50,6 +51,7 @@ describe.skipIf(skip !== undefined)(
       ["TCP", "full-cone <-> symmetric", "e1 c1", "tcp-punch"],
       ["TCP", "symmetric <-> full-cone", "c1 e1", "tcp-punch"],
       ["TCP", "sequential <-> port-restricted (predicted ports)", "d1 a1", "tcp-punch"],
+      ["TCP", "sequential <-> sequential (both predicted, selection byte)", "d1 g1", "tcp-punch"],
       ["UDP", "port-restricted <-> port-restricted", "a1 b1", "udp-punch"],
       ["UDP", "port-restricted <-> sequential (predicted ports)", "a1 d1", "udp-punch"],
       ["UDP", "full-cone <-> symmetric", "e1 c1", "udp-punch"],
