@@ -103,13 +103,13 @@ export class StunServer {
         await this.bindAll();
         break;
       } catch (e) {
-        this.closeSockets();
+        await this.closeSockets();
         const inUse = (e as { cause?: { code?: string } }).cause?.code === "EADDRINUSE";
         if (!ephemeral || !inUse || attempt >= 20) throw e;
       }
     }
     if (opts.signal?.aborted) {
-      this.closeSockets();
+      await this.closeSockets();
       throw abortError(opts.signal);
     }
     this.state = "listening";
@@ -152,24 +152,34 @@ export class StunServer {
     return out;
   }
 
+  /** Closes every socket and connection; resolves once the OS has released them. */
   async close(): Promise<void> {
     if (this.state === "closed") return;
     this.state = "closed";
-    this.closeSockets();
+    await this.closeSockets();
   }
 
-  private closeSockets(): void {
+  private closeSockets(): Promise<void> {
+    const done: Promise<void>[] = [];
     for (const c of this.conns) c.destroy();
     this.conns.clear();
     for (const l of this.listeners) {
-      try {
-        l.udp?.close();
-      } catch {
-        // not bound
+      const { udp, tcp } = l;
+      if (udp) {
+        done.push(
+          new Promise<void>((resolve) => {
+            try {
+              udp.close(() => resolve());
+            } catch {
+              resolve(); // never bound or already closed
+            }
+          }),
+        );
       }
-      l.tcp?.close();
+      if (tcp) done.push(new Promise<void>((resolve) => tcp.close(() => resolve())));
     }
     this.listeners = [];
+    return Promise.all(done).then(() => undefined);
   }
 
   private async bindAll(): Promise<void> {
