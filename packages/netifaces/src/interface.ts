@@ -313,7 +313,8 @@ export class Interface {
     }
     const name = o.name;
     const rawIndex = o.index ?? o.nic_no ?? (typeof o.id === "number" ? o.id : undefined);
-    const index = rawIndex === undefined || rawIndex === null ? undefined : Number(rawIndex);
+    // `+ 0` folds -0 into 0 so a JSON round trip is exact.
+    const index = rawIndex === undefined || rawIndex === null ? undefined : Number(rawIndex) + 0;
     if (index !== undefined && (!Number.isInteger(index) || index < 0))
       throw badJson("bad interface index");
     const mac = o.mac === undefined || o.mac === null ? "" : o.mac;

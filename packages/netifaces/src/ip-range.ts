@@ -47,7 +47,7 @@ export class IPRange {
     }
     this.family = family;
     this.value = value;
-    this.prefix = prefix;
+    this.prefix = prefix + 0; // -0 -> 0
     const hostBits = BigInt(bits - prefix);
     this.network = (value >> hostBits) << hostBits;
     this.ip = formatIp(family, value);

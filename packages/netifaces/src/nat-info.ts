@@ -62,7 +62,7 @@ export function parseNat(j: unknown): NatInfo | undefined {
   const type = Number(o.type);
   const d = (o.delta ?? {}) as Record<string, unknown>;
   const dType = Number(d.type);
-  const dValue = Number(d.value ?? 0);
+  const dValue = Number(d.value ?? 0) + 0; // -0 -> 0
   if (!Number.isInteger(type) || type < 1 || type > 7) return undefined;
   if (!Number.isInteger(dType) || dType < 1 || dType > 6 || !Number.isFinite(dValue))
     return undefined;

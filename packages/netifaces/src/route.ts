@@ -39,7 +39,7 @@ export function checkPort(port: unknown): number {
       `port must be an integer from 0 to 65535, got ${String(port)}`,
     );
   }
-  return port;
+  return port + 0; // -0 -> 0
 }
 
 /**

@@ -22,7 +22,8 @@ import {
 } from "../src/index.js";
 
 const fx = (n: string) => readFileSync(new URL(`./fixtures/${n}`, import.meta.url), "utf8");
-const RUNS = { numRuns: 400 };
+// FUZZ_RUNS=20000 for a deeper soak; 400 keeps CI fast.
+const RUNS = { numRuns: Number(process.env.FUZZ_RUNS ?? 400) };
 
 /** Only typed errors may escape a decoder. */
 function typedOrOk(f: () => unknown): void {
@@ -235,6 +236,16 @@ describe("fuzz: JSON decoders", () => {
       }),
       RUNS,
     );
+  });
+
+  test("-0 from a decoder survives the round trip as 0 (found by the property above)", () => {
+    const i = Interface.fromJSON({
+      ...sample,
+      index: -0,
+      nat: { type: 5, delta: { type: 6, value: -0 } },
+    });
+    expect(Object.is(i.index, 0)).toBe(true);
+    expect(Object.is(i.nat.delta.value, 0)).toBe(true);
   });
 
   test("Route.fromJSON and Address.fromJSON", () => {
