@@ -43,7 +43,7 @@ export const command: Command = {
       type: "string",
       multiple: true,
       arg: "M",
-      help: "pcp, natpmp, upnp or upnp-pinhole, tried in the order given (default pcp, natpmp, upnp)",
+      help: "pcp, natpmp, upnp or upnp-pinhole, tried in the order given (default pcp, natpmp, upnp; upnp-pinhole for IPv6)",
     },
     gateway: { type: "string", arg: "IP", help: "gateway address (default: the default route)" },
     internal: { type: "string", arg: "IP", help: "internal address to map to (IPv6: a pinhole)" },
@@ -144,6 +144,7 @@ export const command: Command = {
         ctx.result(out, `${r.method}: removed ${ip ?? "?"}:${r.external.port}`);
         return EXIT.OK;
       }
+      // list
       {
         const mappings = await mapper.listGateway().catch(failure);
         const ip = await mapper.externalAddress().then(
@@ -170,9 +171,6 @@ export const command: Command = {
         ctx.result({ method: "upnp", external: { ...(ip ? { ip } : {}) }, mappings: rows }, human);
         return EXIT.OK;
       }
-      throw usageError(
-        `expected add, remove or list, got ${action === undefined ? "nothing" : `"${action}"`}`,
-      );
     } finally {
       await mapper.close({ removeMappings: false });
     }
