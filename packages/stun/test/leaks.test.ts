@@ -1,0 +1,52 @@
+// Every socket and timer is released: after a busy session, Node's active resources are back to baseline.
+import { createSocket } from "node:dgram";
+import { describe, expect, test } from "vitest";
+import { getExternalAddress, getMappedAddress, StunClient, StunServer } from "../src/index.js";
+
+function resources(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of process.getActiveResourcesInfo()) {
+    if (/UDP|TCP|Timeout|Pipe/.test(r)) out[r] = (out[r] ?? 0) + 1;
+  }
+  return out;
+}
+
+describe("resource hygiene", () => {
+  test("servers, clients, timeouts, aborts and errors leave no socket or timer behind", async () => {
+    await new Promise((r) => setTimeout(r, 50));
+    const before = resources();
+    const a = await new StunServer({
+      ips: ["127.0.0.1", "127.0.0.2"],
+      port: 0,
+      altPort: 0,
+    }).listen();
+    const b = await new StunServer({ ips: ["127.0.0.1"], port: 0 }).listen();
+    await getMappedAddress(a.primary);
+    await getMappedAddress(a.primary, { protocol: "tcp" });
+    await getExternalAddress([a.primary, b.primary], { waitAll: true });
+    await getExternalAddress([a.primary, b.primary], { protocol: "tcp" });
+    const c = await StunClient.udp();
+    await c.binding(a.primary, { changeIp: true, changePort: true });
+    c.close();
+    const sink = createSocket("udp4");
+    await new Promise<void>((r) => sink.bind(0, "127.0.0.1", r));
+    const dead = { host: "127.0.0.1", port: sink.address().port };
+    await getMappedAddress(dead, { timeoutMs: 50 }).catch(() => {});
+    await getMappedAddress(dead, { signal: AbortSignal.timeout(30) }).catch(() => {});
+    await getExternalAddress([dead, a.primary, b.primary], { timeoutMs: 100, waitAll: true });
+    const pending = StunClient.udp().then((cl) => {
+      const p = cl.binding(dead).catch((e) => e.code);
+      cl.close(); // closing with a transaction in flight rejects it
+      return p;
+    });
+    expect(await pending).toBe("ERR_STUN_CLOSED");
+    sink.close();
+    await a.close();
+    await b.close();
+    await new Promise((r) => setTimeout(r, 50));
+    // No kind of resource grew (the runner's own timers may come and go, hence ≤ rather than =).
+    const after = resources();
+    for (const [kind, n] of Object.entries(after))
+      expect(`${kind}: ${n}`).toBe(`${kind}: ${Math.min(n, before[kind] ?? 0)}`);
+  });
+});
