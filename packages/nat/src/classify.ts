@@ -98,6 +98,7 @@ export function classifyObservations(obs: Observations): Classification {
       return done(
         "unknown",
         `STUN servers disagree about the external address (${ranked.map((r) => `${r[1].map((s) => s.server).join(",")} say ${r[0].replace(/^\*.*/, "several")}`).join("; ")})`,
+        [], // no majority: nobody is trusted, so no mapped address and no delta either
       );
     }
     for (const [ip, list] of ranked.slice(1)) {
@@ -113,8 +114,10 @@ export function classifyObservations(obs: Observations): Classification {
 
   // 2. Mapping behaviour, from the shared mapping socket.
   const mapping = decideMapping(obs, servers, ignored);
-  if (typeof mapping === "string" && mapping.startsWith("?"))
-    return done("unknown", mapping.slice(1));
+  if (typeof mapping === "string") {
+    // "!": the servers contradict each other (trust none); "?": too little data (no contradiction).
+    return done("unknown", mapping.slice(1), mapping.startsWith("!") ? [] : servers);
+  }
   const { kind, set } = mapping as { kind: Mapping; set: ServerObservation[] };
   servers = set;
   if (kind === "dependent") return done("symmetric");
@@ -193,7 +196,7 @@ function decideMapping(
       set: servers.filter((s) => keep.has(s) || !s.mapPrimary),
     };
   }
-  return `?STUN servers contradict each other about the mapping (${withPrimary
+  return `!STUN servers contradict each other about the mapping (${withPrimary
     .map(
       (s) =>
         `${s.server}: ${verdict(s) === undefined ? "?" : verdict(s) ? "same" : "changes"} ${key(s.mapPrimary as Endpoint)}`,

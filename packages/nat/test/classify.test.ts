@@ -313,3 +313,16 @@ describe("classifyObservations: one liar never produces a wrong type (property)"
     );
   });
 });
+
+describe("classifyObservations: trust", () => {
+  test("when servers contradict each other nobody is trusted (no mapped addresses, so no delta)", () => {
+    const o = obs({ map: eim(), filter: flt, both: "silent", port: "silent" }, 2);
+    const liar = o.servers[1] as ServerObservation;
+    liar.mapPrimary = liar.mapAlternate = liar.filterMapped = ep("192.0.2.66", 40000);
+    const r = classifyObservations(o);
+    expect(r).toMatchObject({ type: "unknown", trusted: [], mapped: [] });
+    const o2 = obs({ map: eim(), filter: flt, both: "silent", port: "silent" }, 2);
+    (o2.servers[1] as ServerObservation).mapAlternate = ep(EXT, 1);
+    expect(classifyObservations(o2)).toMatchObject({ type: "unknown", trusted: [] });
+  });
+});

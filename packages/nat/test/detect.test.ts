@@ -69,6 +69,7 @@ describe("detectNat on loopback (real StunServer, hostile fakes)", () => {
     const r = await detectNat({ servers: [honest[0] as string, liar] });
     expect(r.type).toBe("unknown");
     expect(r.reason).toMatch(/disagree/);
+    expect(r).toMatchObject({ delta: { kind: "not-applicable" }, mapped: [] });
   }, 10_000);
 
   test("a server that ignores CHANGE-REQUEST cannot fake an open network", async () => {
