@@ -184,6 +184,26 @@ describe("udpPunch", () => {
     expect((await sa.recv({ timeoutMs: 3000 })).toString()).toBe("pong");
   });
 
+  test("works over IPv6 (::1)", async () => {
+    const mk = async () => {
+      const s = dgram.createSocket("udp6");
+      await new Promise<void>((r) => s.bind(0, "::1", () => r()));
+      open.push(s);
+      return s;
+    };
+    const a = await mk();
+    const b = await mk();
+    const at = Date.now();
+    const [sa, sb] = await Promise.all([
+      udpPunch({ socket: a, remote: { host: "::1", ports: [port(b)] }, session: 6, at }),
+      udpPunch({ socket: b, remote: { host: "::1", ports: [port(a)] }, session: 6, at }),
+    ]);
+    open.push(sa, sb);
+    await sa.send("v6");
+    expect((await sb.recv({ timeoutMs: 3000 })).toString()).toBe("v6");
+    expect(sb.remote).toEqual({ host: "::1", port: port(a) });
+  });
+
   test("predicted port lists: the hole is found among candidates", async () => {
     const a = await sock();
     const b = await sock();

@@ -1,4 +1,5 @@
 import dgram from "node:dgram";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   ReliableUdpStream,
@@ -11,6 +12,8 @@ import {
   Attr,
   decodeStun,
   encodeStun,
+  encodeXorAddress,
+  newTransactionId,
   StunClass,
   StunMethod,
   utf8,
@@ -138,6 +141,37 @@ describe.skipIf(!hasTurnserver)("TurnClient against coturn", () => {
     expect(a.closed && b.closed).toBe(true);
   });
 
+  test("datagrams from anyone but the server are dropped, even well-formed Data indications", async () => {
+    const c = await TurnClient.allocate(creds());
+    const stranger = await udpPeer();
+    try {
+      const got: string[] = [];
+      c.onData((d) => got.push(d.toString()));
+      const tid = newTransactionId();
+      const forged = encodeStun({
+        method: StunMethod.data,
+        cls: StunClass.indication,
+        transactionId: tid,
+        attributes: [
+          {
+            type: Attr.xorPeerAddress,
+            value: encodeXorAddress({ host: "127.0.0.1", port: 9 }, tid),
+          },
+          { type: Attr.data, value: utf8("forged") },
+        ],
+      });
+      const before = c.dropped;
+      stranger.send(forged, c.local.port, "127.0.0.1");
+      stranger.send(Buffer.from([0x40, 0x00, 0x00, 0x01, 0x41]), c.local.port, "127.0.0.1");
+      await new Promise((r) => setTimeout(r, 100));
+      expect(got).toEqual([]);
+      expect(c.dropped).toBe(before + 2);
+    } finally {
+      stranger.close();
+      await c.close();
+    }
+  });
+
   test("wrong password fails with ERR_TURN_AUTH and closes the socket", async () => {
     const err = await TurnClient.allocate({ ...creds(), password: "wrong" }).catch((e) => e);
     expect(err).toBeInstanceOf(TraversalError);
@@ -239,6 +273,39 @@ describe("TurnClient against a hostile server", () => {
       expect(err.code).toBe("ERR_TURN_TIMEOUT");
     } finally {
       s.close();
+    }
+  });
+
+  test("a TCP server that hangs up mid-request fails the allocation with ERR_TURN_CLOSED", async () => {
+    const srv = net.createServer((s) => s.once("data", () => s.destroy()));
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    try {
+      const err = await TurnClient.allocate({
+        server: { host: "127.0.0.1", port: (srv.address() as net.AddressInfo).port },
+        transport: "tcp",
+        username: "u",
+        password: "p",
+      }).catch((e) => e);
+      expect(err).toBeInstanceOf(TraversalError);
+      expect(err.code).toBe("ERR_TURN_CLOSED");
+    } finally {
+      srv.close();
+    }
+  });
+
+  test("a TCP stream that is not TURN (an SSH banner) is rejected with ERR_TURN_DECODE", async () => {
+    const srv = net.createServer((s) => s.once("data", () => s.write("SSH-2.0-OpenSSH_9.2\r\n")));
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    try {
+      const err = await TurnClient.allocate({
+        server: { host: "127.0.0.1", port: (srv.address() as net.AddressInfo).port },
+        transport: "tcp",
+        username: "u",
+        password: "p",
+      }).catch((e) => e);
+      expect(err.code).toBe("ERR_TURN_DECODE");
+    } finally {
+      srv.close();
     }
   });
 
