@@ -301,6 +301,41 @@ export class Interface {
   }
 
   /**
+   * P2PD's Python `to_dict` shape, for talking to Python peers: OS AF numbers as keys (2 and
+   * `af6`, 10 = Linux by default), exploded IPv6, `nic_no`. Link-locals are left out as P2PD does.
+   */
+  toPythonDict(af6: 10 | 23 | 28 | 30 = 10): Record<string, unknown> {
+    const afOf = (f: Family) => (f === 4 ? 2 : af6);
+    const ipr = (r: { family: Family; prefix: number; exploded(): string }) => ({
+      ip: r.exploded(),
+      cidr: r.prefix,
+      af: afOf(r.family),
+    });
+    const rp: Record<string, unknown[]> = {};
+    for (const f of [4, 6] as const) {
+      rp[String(afOf(f))] = this.pools[f].routes.map((r) => ({
+        af: afOf(f),
+        nic_ips: r.nicIps.map(ipr),
+        ext_ips: r.extIps.map(ipr),
+      }));
+    }
+    return {
+      name: this.name,
+      nic_no: this.index ?? 0,
+      id: this.platform === "win32" && this.index !== undefined ? this.index : this.name,
+      mac: this.mac,
+      is_default: { "2": this.isDefault(4), [String(af6)]: this.isDefault(6) },
+      nat: {
+        type: this.nat.type,
+        nat_info: NAT_TEXT[this.nat.type],
+        delta: { ...this.nat.delta },
+        delta_info: DELTA_TEXT[this.nat.delta.type],
+      },
+      rp,
+    };
+  }
+
+  /**
    * Rebuilds an interface from toJSON() output, or from P2PD's `to_dict` (keys "2"/"10"/"23"/"30",
    * `nic_no`, no link-locals). Throws ERR_BAD_JSON on malformed input.
    */

@@ -260,6 +260,24 @@ describe("Interface JSON", () => {
     expect(Interface.fromJSON({ ...py, rp: { "23": py.rp["10"] } }).stack).toBe(6);
   });
 
+  test("toPythonDict: P2PD's shape (AF 2/10 keys, exploded IPv6), readable back", async () => {
+    const i = await Interface.start(undefined, { provider, resolveExternalIp: resolver });
+    const py = i.toPythonDict() as {
+      rp: Record<string, { nic_ips: { ip: string; af: number }[] }[]>;
+    };
+    expect(Object.keys(py.rp).sort()).toEqual(["10", "2"]);
+    expect(py.rp["10"]?.[0]?.nic_ips[0]).toEqual({
+      ip: "2a00:0001:0000:0000:0000:0000:0000:0020",
+      cidr: 128,
+      af: 10,
+    });
+    expect(py).toMatchObject({ name: "eth0", nic_no: 2, is_default: { "2": true, "10": true } });
+    const back = Interface.fromJSON(py);
+    expect(String(back.route(4))).toBe(String(i.route(4)));
+    expect(String(back.route(6))).toBe(String(i.route(6)));
+    expect(Object.keys((i.toPythonDict(23) as { rp: object }).rp).sort()).toEqual(["2", "23"]);
+  });
+
   test.each([
     [null],
     [[]],
