@@ -29,7 +29,14 @@ export {
 } from "./errors.js";
 export { LOOPBACK, type NodeInterface, resolveInterfaces } from "./interfaces.js";
 export { deriveKeys, type NodeKeys } from "./keys.js";
+export {
+  formatNameRecord,
+  type NameRecord,
+  parseNameRecord,
+  recordAddress,
+} from "./name-record.js";
 export { MemoryNaming, type NamingProvider } from "./naming.js";
+export { IrcNaming, type IrcNamingOptions } from "./naming-irc.js";
 export { type NatTestOptions, natFromResult, stunNatTest } from "./nat-test.js";
 export {
   type ConnectOptions,

@@ -21,7 +21,9 @@ import {
 } from "./errors.js";
 import { type NodeInterface, resolveInterfaces, UNKNOWN_NAT } from "./interfaces.js";
 import { deriveKeys, type NodeKeys } from "./keys.js";
+import { formatNameRecord, parseNameRecord, recordAddress } from "./name-record.js";
 import type { NamingProvider } from "./naming.js";
+import { IrcNaming } from "./naming-irc.js";
 import { stunNatTest } from "./nat-test.js";
 import { NodePipe } from "./pipe.js";
 import { MqttSignaling, type SignalingTransport } from "./signaling.js";
@@ -113,7 +115,7 @@ const TYPE = /^[A-Z][A-Z0-9_]{0,31}$/;
 const MAX_RESPONDERS = 32;
 
 function looksLikeAddress(s: string): boolean {
-  return s.includes("-") && s.includes("[");
+  return s.includes("[") || s.split("-").length >= 4;
 }
 
 /**
@@ -145,8 +147,16 @@ export class P2PNode extends EventEmitter {
   #log: (line: string) => void;
   #naming: NamingProvider | undefined;
 
-  constructor(opts: StartNodeOptions, keys: NodeKeys, interfaces: NodeInterface[]) {
+  readonly #seed: Uint8Array | undefined;
+
+  constructor(
+    opts: StartNodeOptions,
+    keys: NodeKeys,
+    interfaces: NodeInterface[],
+    seed?: Uint8Array,
+  ) {
     super();
+    this.#seed = seed;
     this.options = opts;
     this.keys = keys;
     this.nodeId = keys.nodeId;
@@ -390,6 +400,11 @@ export class P2PNode extends EventEmitter {
       this.#sendSignal(from, "PONG", msg.pipeId, { now: Date.now() }).catch(() => {});
       return;
     }
+    if (msg.type === "GET_ADDR") {
+      // Name lookups end here: our current address rides in `from`.
+      this.#sendSignal(from, "ADDR", msg.pipeId, {}).catch(() => {});
+      return;
+    }
     const strategy = this.strategies.answering(msg.type);
     if (!strategy?.respond) {
       this.#log(`signal ${msg.type}: nobody answers it`);
@@ -485,24 +500,49 @@ export class P2PNode extends EventEmitter {
 
   // ---- names ----
 
-  /** Registers `name` -> our address with the naming provider (IRCDNS when IRC servers are set). */
+  /**
+   * Registers `name` (IRCDNS: "name.tld") for this node. The stored value is a name record (our
+   * keys and brokers, see name-record.ts); connect() asks the node for its current address.
+   */
   async register(name: string, opts: { signal?: AbortSignal } = {}): Promise<string> {
-    const naming = await this.#getNaming();
-    return naming.register(name, this.address, opts);
+    const naming = this.#getNaming();
+    return naming.register(name, formatNameRecord(this.parsedAddress), opts);
   }
 
-  /** Resolves a name to a P2P address string. */
-  async lookup(name: string, opts: { signal?: AbortSignal } = {}): Promise<string> {
-    const naming = await this.#getNaming();
-    return naming.lookup(name, opts);
+  /** Resolves a name to the node's current P2P address (name record, then GET_ADDR over signaling). */
+  async lookup(
+    name: string,
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<string> {
+    const naming = this.#getNaming();
+    const signal = AbortSignal.any([
+      this.#closing.signal,
+      AbortSignal.timeout(opts.timeoutMs ?? 60_000),
+      ...(opts.signal ? [opts.signal] : []),
+    ]);
+    const record = parseNameRecord(await naming.lookup(name, { signal }));
+    const to = recordAddress(record);
+    const pipeId = randomBytes(16).toString("hex");
+    const reply = this.#waitFor(to.nodeId, "ADDR", pipeId, signal);
+    await this.#sendSignal(to, "GET_ADDR", pipeId, {}, signal).catch((e) => {
+      reply.catch(() => {});
+      throw e;
+    });
+    // #onSignal already checked that `from` is signed by the named node's key.
+    return (await reply).from;
   }
 
-  async #getNaming(): Promise<NamingProvider> {
+  #getNaming(): NamingProvider {
     if (this.#naming) return this.#naming;
-    throw new P2pdNodeError(
-      "ERR_NO_NAMING",
-      "no naming provider: pass `naming` (or `irc` servers once @p2pd/ircdns is wired)",
-    );
+    if (this.options.irc?.length) {
+      this.#naming = new IrcNaming({
+        servers: this.options.irc,
+        ...(this.#seed ? { seed: IrcNaming.seedFrom(this.#seed) } : {}),
+        log: this.#log,
+      });
+      return this.#naming;
+    }
+    throw new P2pdNodeError("ERR_NO_NAMING", "no naming provider: pass `naming` or `irc` servers");
   }
 
   // ---- connect ----
@@ -686,7 +726,7 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<P2PNode> {
     ...i,
     ...(opts.nat?.[i.name] ? { nat: opts.nat[i.name] } : {}),
   }));
-  const node = new P2PNode(opts, deriveKeys(seed), ifaces);
+  const node = new P2PNode(opts, deriveKeys(seed), ifaces, seed);
   try {
     await node.start(opts.signal);
   } catch (err) {

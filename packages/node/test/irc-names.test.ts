@@ -1,0 +1,64 @@
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type EmbeddedBroker, type P2PNode, startBroker, startNode } from "../src/index.js";
+
+// labs/irc-lab/lab.ts (three real IRC networks with services on loopback) is outside rootDir.
+interface IrcLab {
+  serverList: string;
+  stop(): Promise<void>;
+}
+const lab = (await import(
+  pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), "../../../labs/irc-lab/lab.ts")).href
+)) as {
+  labMissing(): string | undefined;
+  startLab(o: { dir: string; portOffset: number }): Promise<IrcLab>;
+};
+const why = lab.labMissing() ?? (process.getuid?.() === 0 ? undefined : "needs root");
+
+describe.skipIf(why !== undefined)("names on the IRC lab (IRCDNS)", () => {
+  let irc: IrcLab;
+  let broker: EmbeddedBroker;
+  let a: P2PNode;
+  let b: P2PNode;
+
+  beforeAll(async () => {
+    irc = await lab.startLab({
+      dir: join(tmpdir(), `ircdns-lab-nd-${process.pid}`),
+      portOffset: 740,
+    });
+    broker = await startBroker();
+    const common = {
+      interfaces: "loopback" as const,
+      mqtt: broker.url,
+      irc: irc.serverList.split(","),
+    };
+    a = await startNode({ ...common, seed: `nd-irc-${Date.now()}` });
+    b = await startNode(common);
+  }, 180_000);
+
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await broker?.close();
+    await irc?.stop();
+  }, 60_000);
+
+  test("register a name, connect to it by name from another node, ECHO", async () => {
+    const name = `nd${Date.now().toString(36)}.peer`;
+    expect(await a.register(name)).toBe(name);
+    // lookup: the record on IRC, then the node's current address over signaling.
+    expect(await b.lookup(name)).toBe(a.address);
+    const r = await b.connect(name, { strategies: ["direct"] });
+    expect(r.timings.lookupMs).toBeGreaterThan(0);
+    expect((await r.pipe.echo("by IRC name")).toString()).toBe("by IRC name");
+    await r.pipe.close();
+  }, 120_000);
+
+  test("an unknown name is a typed error", async () => {
+    const err = await b.lookup(`nd-missing-${Date.now()}.peer`).catch((e) => e);
+    expect(typeof err.code).toBe("string");
+    expect(err.code).toMatch(/^ERR_/);
+  }, 120_000);
+});

@@ -1,0 +1,70 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import {
+  AddressError,
+  deriveKeys,
+  formatNameRecord,
+  parseAddress,
+  parseNameRecord,
+  recordAddress,
+} from "../src/index.js";
+
+const keys = deriveKeys(Buffer.alloc(32, 9));
+const addr = {
+  version: 3 as const,
+  signal: [0, 2],
+  ipv4: [
+    {
+      netifaceIndex: 0,
+      ifIndex: 0,
+      ext: "203.0.113.9",
+      internal: "10.0.0.9",
+      port: 4000,
+      nat: { type: 5, delta: { type: 2, value: 0 } },
+    },
+  ],
+  ipv6: [],
+  nodeId: keys.nodeId,
+  keys: { x25519: keys.x25519.publicKey, ed25519: keys.ed25519.publicKey },
+};
+
+describe("name records", () => {
+  test("round trip; fits the smallest IRC topic value (163 bytes)", () => {
+    const text = formatNameRecord(addr);
+    expect(text.length).toBeLessThanOrEqual(163);
+    const r = parseNameRecord(text);
+    expect(r.nodeId).toBe(keys.nodeId);
+    expect(r.signal).toEqual([0, 2]);
+    expect(Buffer.from(r.keys.x25519)).toEqual(Buffer.from(keys.x25519.publicKey));
+    // Enough to signal the node: keys, node id, brokers; no interfaces.
+    expect(recordAddress(r)).toMatchObject({ nodeId: keys.nodeId, signal: [0, 2], ipv4: [] });
+  });
+
+  test("an address is not a record and vice versa", () => {
+    expect(() => parseNameRecord(JSON.stringify(addr))).toThrow(AddressError);
+    expect(() => parseAddress(formatNameRecord(addr))).toThrow(AddressError);
+  });
+
+  test("fuzz: parse throws only AddressError", () => {
+    const valid = formatNameRecord(addr);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 200 }),
+          fc
+            .tuple(fc.nat(valid.length), fc.nat(5), fc.string({ maxLength: 5 }))
+            .map(([at, del, ins]) => valid.slice(0, at) + ins + valid.slice(at + del)),
+        ),
+        (s) => {
+          try {
+            const r = parseNameRecord(s);
+            expect(r.nodeId).toMatch(/^[0-9a-f]{25}$/);
+          } catch (e) {
+            expect(e).toBeInstanceOf(AddressError);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
