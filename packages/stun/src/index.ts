@@ -55,6 +55,7 @@ export {
   type StunServerOptions,
   type StunServerStats,
 } from "./server.js";
+export { PUBLIC_STUN_SERVERS } from "./servers.js";
 export { resolveServer, type StunServerAddress } from "./sockets.js";
 export {
   type CloseListener,

@@ -272,3 +272,12 @@ describe("Buffer inputs (pooled, non-zero offsets)", () => {
     expect(d.getAddress(ATTR.XOR_MAPPED_ADDRESS)?.host).toBe("192.0.2.7");
   });
 });
+
+describe("data", () => {
+  test("PUBLIC_STUN_SERVERS are host:port strings (never contacted by tests)", async () => {
+    const { PUBLIC_STUN_SERVERS } = await import("../src/index.js");
+    expect(PUBLIC_STUN_SERVERS.length).toBeGreaterThanOrEqual(2);
+    for (const s of PUBLIC_STUN_SERVERS) expect(parseHostPort(s, 3478).port).toBeGreaterThan(0);
+    expect(Object.isFrozen(PUBLIC_STUN_SERVERS)).toBe(true);
+  });
+});
