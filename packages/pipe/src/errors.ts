@@ -17,7 +17,8 @@ export type PipeErrorCode =
   | "ERR_QUEUE_FULL"
   | "ERR_BAD_FRAME"
   | "ERR_BAD_ARG"
-  | "ERR_FAMILY";
+  | "ERR_FAMILY"
+  | "ERR_ACK_TIMEOUT";
 
 /** Every failure of @p2pd/pipe: a class with a stable `code` (see README "Error codes"). */
 export class PipeError extends Error {

@@ -29,6 +29,15 @@ export type { ConnectionCb, EndCb, MsgCb, PipeOptions } from "./options.js";
 export { Pipe, type PipeEvents, type PipeKind, type Proto, type RecvOptions } from "./pipe.js";
 export { type PortsLike, parsePorts } from "./ports.js";
 export {
+  decodeRudp,
+  encodeRudp,
+  RUDP_ACK,
+  RUDP_DATA,
+  RUDP_HEADER,
+  type RudpPacket,
+  randomSeq,
+} from "./reliable.js";
+export {
   type Message,
   type OverflowPolicy,
   type Pattern,

@@ -45,6 +45,20 @@ export interface PipeOptions {
   backlog?: number;
   /** How long close() waits for queued TCP data to flush before destroying (ms), default 1000. */
   closeTimeoutMs?: number;
+  /**
+   * UDP: P2PD's ACK-UDP (proto RUDP). Each datagram carries a 9-byte header (u64 sequence + flag);
+   * the receiver ACKs every data packet and drops retransmitted duplicates; send() resolves once
+   * ACKed and rejects with ERR_ACK_TIMEOUT after `ackTries` tries of `ackTimeoutMs`. Default false.
+   */
+  reliable?: boolean;
+  /** Per-try ACK wait (ms), default 3000. */
+  ackTimeoutMs?: number;
+  /** Tries before ERR_ACK_TIMEOUT, default 3. */
+  ackTries?: number;
+  /** Drop repeats of the same payload from the same IP (P2PD's enable_msg_ids). Default false. */
+  dedupe?: boolean;
+  /** How many recent (IP, payload) keys dedupe remembers, default 1000. */
+  dedupeWindow?: number;
   /** UDP socket buffer sizes (SO_RCVBUF / SO_SNDBUF), OS default when unset. */
   recvBufferSize?: number;
   sendBufferSize?: number;
@@ -69,6 +83,11 @@ export interface ResolvedOptions {
   closeTimeoutMs: number;
   recvBufferSize: number | undefined;
   sendBufferSize: number | undefined;
+  dedupe: boolean;
+  dedupeWindow: number;
+  reliable: boolean;
+  ackTimeoutMs: number;
+  ackTries: number;
 }
 
 function nonNeg(v: number | undefined, d: number, name: string): number {
@@ -97,6 +116,11 @@ export function resolveOptions(o: PipeOptions = {}): ResolvedOptions {
     noDelay: o.noDelay ?? true,
     backlog: nonNeg(o.backlog, 511, "backlog"),
     closeTimeoutMs: nonNeg(o.closeTimeoutMs, 1000, "closeTimeoutMs"),
+    reliable: o.reliable ?? false,
+    ackTimeoutMs: nonNeg(o.ackTimeoutMs, 3000, "ackTimeoutMs"),
+    ackTries: Math.max(1, Math.floor(nonNeg(o.ackTries, 3, "ackTries"))),
+    dedupe: o.dedupe ?? false,
+    dedupeWindow: nonNeg(o.dedupeWindow, 1000, "dedupeWindow"),
     recvBufferSize: o.recvBufferSize,
     sendBufferSize: o.sendBufferSize,
   };

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { debuglog } from "node:util";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { addrString, type DestLike } from "./address.js";
+import { Deduper } from "./dedupe.js";
 import { abortError, PipeError } from "./errors.js";
 import type { EndCb, MsgCb, ResolvedOptions } from "./options.js";
 import {
@@ -71,6 +72,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   private ended = false;
   private endError: Error | undefined;
   private closing: Promise<void> | undefined;
+  private readonly deduper: Deduper | undefined;
 
   constructor(cfg: ResolvedOptions, route: RouteLike | undefined, parent?: Pipe) {
     super();
@@ -79,6 +81,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     this.parent = parent;
     if (cfg.onMessage && !parent) this.msgCbs.push(cfg.onMessage);
     if (cfg.onEnd && !parent) this.endCbs.push(cfg.onEnd);
+    if (cfg.dedupe) this.deduper = new Deduper(cfg.dedupeWindow);
   }
 
   /** False once the pipe is closed (locally or by the peer). */
@@ -273,6 +276,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
 
   /** Delivers one received message (relays, queues, callbacks, listeners, then the parent server). */
   protected dispatch(data: Buffer, from: Endpoint, origin: Pipe = this): void {
+    if (this.deduper && origin === this && this.deduper.seen(from.host, data)) return;
     const msg: Message = { data, from, pipe: origin };
     const relays = this.relays;
     for (let i = 0; i < relays.length; i++) {

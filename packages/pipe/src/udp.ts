@@ -5,6 +5,15 @@ import { type DestLike, fromNode, nodeHost, resolveDest } from "./address.js";
 import { abortError, PipeError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
 import { Pipe, toBuffer } from "./pipe.js";
+import {
+  BoundedSet,
+  decodeRudp,
+  encodeRudp,
+  RUDP_ACK,
+  RUDP_DATA,
+  RUDP_HEADER,
+  randomSeq,
+} from "./reliable.js";
 import type { Message } from "./subscription.js";
 
 /** Largest UDP payload: 65535 - 8 (UDP) - 20 (IPv4) / 65535 - 8 (IPv6 payload length excludes its header). */
@@ -22,6 +31,13 @@ export class UdpPipe extends Pipe {
   readonly socket: dgram.Socket;
   private readonly family: 4 | 6;
   private socketClosed = false;
+  /** ACK-UDP datagrams dropped because they were not valid packets. */
+  rudpDropped = 0;
+  private readonly pendingAcks = new Map<
+    string,
+    { timer: NodeJS.Timeout | undefined; resolve: () => void; reject: (e: Error) => void }
+  >();
+  private readonly seenSeqs = new BoundedSet(1000);
 
   constructor(
     socket: dgram.Socket,
@@ -37,7 +53,15 @@ export class UdpPipe extends Pipe {
     this.local = Object.freeze(fromNode(a.address, a.port));
     this.remote = remote ? Object.freeze({ ...remote }) : undefined;
     if (cfg.autoSubscribe ?? remote !== undefined) this.subscribe();
-    socket.on("message", (data, rinfo) => this.dispatch(data, fromNode(rinfo.address, rinfo.port)));
+    if (cfg.reliable) {
+      socket.on("message", (data, rinfo) =>
+        this.onReliable(data, fromNode(rinfo.address, rinfo.port)),
+      );
+    } else {
+      socket.on("message", (data, rinfo) =>
+        this.dispatch(data, fromNode(rinfo.address, rinfo.port)),
+      );
+    }
     socket.on("error", (e) => this.reportError(new PipeError("ERR_SEND", e.message, { cause: e })));
     socket.on("close", () => {
       this.socketClosed = true;
@@ -59,7 +83,7 @@ export class UdpPipe extends Pipe {
     } catch (e) {
       return Promise.reject(e);
     }
-    const max = MAX_UDP_PAYLOAD[this.family];
+    const max = MAX_UDP_PAYLOAD[this.family] - (this.cfg.reliable ? RUDP_HEADER : 0);
     if (buf.length > max) {
       return Promise.reject(
         new PipeError(
@@ -74,10 +98,76 @@ export class UdpPipe extends Pipe {
         new PipeError("ERR_NO_DEST", "no destination: pass one to send() or open with dest"),
       );
     }
+    const send = this.cfg.reliable ? this.sendReliable : this.sendTo;
     if (typeof to.host === "string" && typeof to.port === "number" && isIP(to.host) !== 0) {
-      return this.sendTo(buf, to);
+      return send.call(this, buf, to);
     }
-    return resolveDest(to, { family: this.family }).then((ep) => this.sendTo(buf, ep));
+    return resolveDest(to, { family: this.family }).then((ep) => send.call(this, buf, ep));
+  }
+
+  /** ACK-UDP receive: ACKs settle sends; data is ACKed, de-duplicated, stripped and dispatched. */
+  private onReliable(data: Buffer, from: Endpoint): void {
+    const p = decodeRudp(data);
+    if (!p) {
+      this.rudpDropped++;
+      return;
+    }
+    if (p.flag === RUDP_ACK) {
+      this.settleAck(p.seq);
+      return;
+    }
+    // ACK every copy: our previous ACK may be the datagram that got lost.
+    this.sendTo(encodeRudp(p.seq, RUDP_ACK), from).catch(this.onAckError);
+    // A peer echoing our own packet back (an echo server) acknowledges it too.
+    this.settleAck(p.seq);
+    const key = `${from.host}%${from.scopeId ?? ""}|${from.port}|${p.seq}`;
+    if (this.seenSeqs.has(key)) return;
+    this.seenSeqs.add(key);
+    this.dispatch(p.payload, from);
+  }
+
+  private readonly onAckError = (e: unknown) => this.reportError(e);
+
+  private settleAck(seq: string): void {
+    const w = this.pendingAcks.get(seq);
+    if (!w) return;
+    this.pendingAcks.delete(seq);
+    clearTimeout(w.timer);
+    w.resolve();
+  }
+
+  /** Sends with a fresh sequence; retries until ACKed or `ackTries` run out (ERR_ACK_TIMEOUT). */
+  private sendReliable(buf: Buffer, to: DestLike): Promise<number> {
+    const seq = randomSeq();
+    const pkt = encodeRudp(seq, RUDP_DATA, buf);
+    const { ackTries, ackTimeoutMs } = this.cfg;
+    return new Promise<number>((resolve, reject) => {
+      let tries = 0;
+      const w = {
+        timer: undefined as NodeJS.Timeout | undefined,
+        resolve: () => resolve(buf.length),
+        reject: (e: Error) => {
+          clearTimeout(w.timer);
+          this.pendingAcks.delete(seq);
+          reject(e);
+        },
+      };
+      const attempt = () => {
+        if (tries++ >= ackTries) {
+          w.reject(
+            new PipeError(
+              "ERR_ACK_TIMEOUT",
+              `no ACK from ${to.host}:${to.port} after ${ackTries} tries`,
+            ),
+          );
+          return;
+        }
+        this.sendTo(pkt, to).catch(w.reject);
+        w.timer = setTimeout(attempt, ackTimeoutMs);
+      };
+      this.pendingAcks.set(seq, w);
+      attempt();
+    });
   }
 
   private sendTo(buf: Buffer, to: DestLike): Promise<number> {
@@ -113,6 +203,8 @@ export class UdpPipe extends Pipe {
   }
 
   protected closeTransport(): Promise<void> {
+    const err = this.closedError();
+    for (const w of [...this.pendingAcks.values()]) w.reject(err);
     if (this.socketClosed) return Promise.resolve();
     return new Promise<void>((resolve) => {
       try {
