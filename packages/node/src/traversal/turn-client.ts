@@ -242,7 +242,7 @@ export class TurnClient {
       return;
     }
     if (this.key) {
-      const hasMi = msg.integrityOffset !== undefined;
+      const hasMi = msg.hasIntegrity;
       const needMi = msg.cls === StunClass.success && p.needIntegrity;
       if ((needMi || hasMi) && !checkIntegrity(msg, this.key)) {
         this.log("dropping response with bad MESSAGE-INTEGRITY");
