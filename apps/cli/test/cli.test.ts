@@ -42,7 +42,7 @@ describe("p2pd cli shell", () => {
     const r = await cli("nope", "--json");
     expect(r.code).toBe(2);
     expect(JSON.parse(r.out).error.code).toBe("ERR_USAGE");
-    const f = await cli(commands[0]!.name, "--no-such-flag", "--json");
+    const f = await cli("demo", "--no-such-flag", "--json");
     expect(f.code).toBe(2);
     expect(JSON.parse(f.out).error.code).toBe("ERR_USAGE");
     expect(f.err).toContain("p2pd:");

@@ -16,7 +16,12 @@ async function timeIt(label, fn) {
   }
   const total = performance.now() - t0;
   lat.sort((a, b) => a - b);
-  return { label, rps: (N / total) * 1000, p50: lat[Math.floor(N / 2)], p99: lat[Math.floor(N * 0.99)] };
+  return {
+    label,
+    rps: (N / total) * 1000,
+    p50: lat[Math.floor(N / 2)],
+    p99: lat[Math.floor(N * 0.99)],
+  };
 }
 
 const node = await startNode({ interfaces: "loopback", seed: "bench-rest" });
@@ -39,7 +44,9 @@ try {
   console.log("| path | round trips/s | p50 ms | p99 ms | ratio vs pipe (rps) |");
   console.log("|---|---|---|---|---|");
   for (const r of [viaPipe, viaRest]) {
-    console.log(`| ${r.label} | ${r.rps.toFixed(0)} | ${f(r.p50)} | ${f(r.p99)} | ${(r.rps / viaPipe.rps).toFixed(3)}x |`);
+    console.log(
+      `| ${r.label} | ${r.rps.toFixed(0)} | ${f(r.p50)} | ${f(r.p99)} | ${(r.rps / viaPipe.rps).toFixed(3)}x |`,
+    );
   }
 } finally {
   await server.close();

@@ -265,10 +265,8 @@ function matchTemplate(
   segments: string[],
   allowPairs: boolean,
 ): Record<string, string> | undefined {
-  const parts = template
-    .split("/")
-    .slice(1)
-    .filter((p, i, a) => !(a.length === 1 && p === ""));
+  // "/" has no segments; every other template is "/a/b/...".
+  const parts = template === "/" ? [] : template.split("/").slice(1);
   const params: Record<string, string> = {};
   let i = 0;
   for (const [k, part] of parts.entries()) {
