@@ -482,25 +482,20 @@ export class IRCDNS {
     const votes: Vote[] = [];
     const outcomes = new Map<string, ServerOutcome>();
     let answered = 0;
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((done) => {
       let pending = this.servers.length;
       let grace: NodeJS.Timeout | undefined;
-      const check = () => {
-        if (pending === 0) {
-          clearTimeout(grace);
-          resolve();
-        } else if (!grace && decide(votes, q.lookupSuccessMin)) {
-          grace = setTimeout(resolve, this.lookupGraceMs);
-        }
+      const resolve = () => {
+        clearTimeout(grace);
+        signal.removeEventListener("abort", resolve);
+        done();
       };
-      signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(grace);
-          resolve();
-        },
-        { once: true },
-      );
+      const check = () => {
+        if (pending === 0) resolve();
+        else if (!grace && decide(votes, q.lookupSuccessMin))
+          grace = setTimeout(resolve, this.lookupGraceMs);
+      };
+      signal.addEventListener("abort", resolve, { once: true });
       for (const s of this.servers) {
         const { chan, timeLock } = this.channel(n, s);
         (async () => {

@@ -322,6 +322,9 @@ export async function readTopic(
   } finally {
     if (restoreTimer) clearTimeout(restoreTimer);
     // Readers leave what they joined, so a long-lived reader never hits the server's channel limit.
-    if (!wasJoined && !s.closed) s.send(`PART ${chan}`).catch(() => {});
+    if (!wasJoined && !s.closed) {
+      s.joined.delete(lc); // at once: a next read must not rely on membership the PART is ending
+      s.send(`PART ${chan}`).catch(() => {});
+    }
   }
 }

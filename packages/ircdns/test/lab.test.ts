@@ -110,6 +110,18 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
     ).rejects.toBeInstanceOf(ValueTooLargeError);
   }, 90_000);
 
+  test("refresh re-joins the cached channels without posting anything", async () => {
+    const dns = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir });
+    try {
+      expect(await dns.refresh()).toEqual({ refreshed: 0, failed: 0 }); // all refreshed less than a week ago
+      const r = await dns.refresh({ maxAgeMs: 0 });
+      expect(r.failed).toBe(0);
+      expect(r.refreshed).toBeGreaterThanOrEqual(3);
+    } finally {
+      await dns.close();
+    }
+  }, 60_000);
+
   test("an aborted signal stops an operation with AbortedError", async () => {
     const dns = await IRCDNS.start({ servers: lab.serverList });
     try {
