@@ -48,3 +48,4 @@ export {
 } from "./subscription.js";
 export { TcpPipe, TcpServerPipe } from "./tcp.js";
 export { MAX_UDP_PAYLOAD, UdpPipe } from "./udp.js";
+export { wrapSocket, wrapUdpSocket } from "./wrap.js";
