@@ -82,6 +82,10 @@ export async function tcpPunch(opts: TcpPunchOptions): Promise<net.Socket> {
         `remote host must be an IP: ${opts.remote.host}`,
       );
     }
+    // One socket per candidate port from the same local port: keep that bounded.
+    if (ports.length > 64) {
+      throw new TraversalError("ERR_INVALID_ARGUMENT", `${ports.length} candidate ports (max 64)`);
+    }
     if (ports.length === 0 && !opts.accept) {
       throw new TraversalError("ERR_INVALID_ARGUMENT", "no remote port to punch");
     }

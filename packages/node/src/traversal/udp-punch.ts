@@ -100,6 +100,13 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
     const spray = opts.birthday?.role === "spray";
     if (ports.length === 0 && !spray)
       throw new TraversalError("ERR_INVALID_ARGUMENT", "no remote port to punch");
+    // Every candidate is probed every interval: a long list is a spray, which has its own pacing.
+    if (ports.length > 256) {
+      throw new TraversalError(
+        "ERR_INVALID_ARGUMENT",
+        `${ports.length} candidate ports (max 256; use birthday spray)`,
+      );
+    }
     const lead = opts.at - clock();
     if (!Number.isFinite(lead) || lead > (opts.maxLeadMs ?? 30_000)) {
       throw new TraversalError(

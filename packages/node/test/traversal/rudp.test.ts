@@ -271,5 +271,9 @@ describe("udpPunch", () => {
         at: Date.now() + 86_400_000,
       }),
     ).rejects.toMatchObject({ code: "ERR_PUNCH_TIMING" });
+    const many = Array.from({ length: 300 }, (_, i) => 2000 + i);
+    await expect(
+      udpPunch({ remote: { host: "127.0.0.1", ports: many }, session: 1, at: Date.now() }),
+    ).rejects.toMatchObject({ code: "ERR_INVALID_ARGUMENT" });
   });
 });

@@ -167,6 +167,13 @@ describe("tcpPunch", () => {
     await expect(tcpPunch({ ...base, at: Date.now() - 60_000 })).rejects.toMatchObject({
       code: "ERR_PUNCH_TIMING",
     });
+    await expect(
+      tcpPunch({
+        ...base,
+        remote: { host: "127.0.0.1", ports: Array.from({ length: 65 }, (_, i) => 2000 + i) },
+        at: Date.now(),
+      }),
+    ).rejects.toMatchObject({ code: "ERR_INVALID_ARGUMENT" });
     await expect(tcpPunch({ ...base, at: Number.NaN })).rejects.toMatchObject({
       code: "ERR_PUNCH_TIMING",
     });
