@@ -1,5 +1,8 @@
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
-import { describe, expect, test } from "vitest";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
 
 async function cli(argv: string[]) {
@@ -30,6 +33,7 @@ describe("p2pd demo (offline: in-process STUN server and MQTT broker)", () => {
     expect(r.err).toMatch(/STUN server/);
     expect(r.err).toMatch(/MQTT broker/);
     expect(r.err).toMatch(/ECHO reply: "hello from B"/);
+    if (!process.env.IRC_LAB_DIR) expect(j.by).toBe("address");
   }, 30_000);
 
   test("human output is one summary line", async () => {
@@ -37,4 +41,41 @@ describe("p2pd demo (offline: in-process STUN server and MQTT broker)", () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^demo OK: direct connect in [\d.]+ ms/);
   }, 30_000);
+});
+
+// With the IRC lab running (labs/irc-lab), A registers a name and B connects by name.
+interface IrcLab {
+  dir: string;
+  stop(): Promise<void>;
+}
+const labTs = join(dirname(fileURLToPath(import.meta.url)), "../../../labs/irc-lab/lab.ts");
+const ircLab = (await import(pathToFileURL(labTs).href)) as {
+  labMissing(): string | undefined;
+  startLab(o: { dir: string; portOffset: number }): Promise<IrcLab>;
+};
+const noLab = ircLab.labMissing() ?? (process.getuid?.() === 0 ? undefined : "needs root");
+
+describe.skipIf(noLab !== undefined)("p2pd demo with the IRC lab running", () => {
+  let lab: IrcLab;
+  const saved = process.env.IRC_LAB_DIR;
+  beforeAll(async () => {
+    lab = await ircLab.startLab({
+      dir: join(tmpdir(), `ircdns-lab-nd-demo-${process.pid}`),
+      portOffset: 760,
+    });
+    process.env.IRC_LAB_DIR = lab.dir;
+  }, 180_000);
+  afterAll(async () => {
+    if (saved === undefined) delete process.env.IRC_LAB_DIR;
+    else process.env.IRC_LAB_DIR = saved;
+    await lab?.stop();
+  }, 60_000);
+
+  test("A registers p2pd-demo.peer; B connects by name", async () => {
+    const r = await cli(["demo", "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j).toMatchObject({ ok: true, by: "name" });
+    expect(r.err).toMatch(/registered "p2pd-demo.peer"/);
+  }, 120_000);
 });

@@ -1,12 +1,22 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { node as p2p, stun } from "p2pd";
 import { type Command, EXIT } from "../command.js";
 
-/** Where the IRC lab (labs/irc-lab) writes its list of running networks. */
-function ircLabRunning(): string | undefined {
+/** IRC servers of the local IRC lab (labs/irc-lab writes lab.json), when it runs. */
+function ircLab(): string[] {
   const file = join(process.env.IRC_LAB_DIR ?? "/tmp/ircdns-lab", "lab.json");
-  return existsSync(file) ? file : undefined;
+  if (!existsSync(file)) return [];
+  try {
+    const j = JSON.parse(readFileSync(file, "utf8")) as {
+      networks?: { host?: string; port?: number }[];
+    };
+    return (j.networks ?? [])
+      .filter((n) => typeof n.host === "string" && typeof n.port === "number")
+      .map((n) => `${n.host}:${n.port}`);
+  } catch {
+    return [];
+  }
 }
 
 export const command: Command = {
@@ -50,29 +60,42 @@ export const command: Command = {
         ...(log ? { log } : {}),
       };
 
-      // 2. Node A starts; a name needs IRC (the local IRC lab) and an IRCDNS client.
-      const a = await p2p.startNode(common);
+      // 2. Node A starts and registers a name on the local IRC lab when it runs.
+      const irc = ircLab();
+      const a = await p2p.startNode({
+        ...common,
+        // A fixed seed keeps A the owner of its demo name across runs.
+        seed: "p2pd-demo-node-a",
+        ...(irc.length ? { irc } : {}),
+      });
       cleanup.push(() => a.close());
       ctx.progress(`[${since()}] node A ${a.nodeId} ready on port ${a.port}`);
-      const lab = ircLabRunning();
       let by: "name" | "address" = "address";
       let target = a.address;
-      try {
-        await a.register("p2pd-demo");
-        by = "name";
-        target = "p2pd-demo";
-        ctx.progress(`[${since()}] node A registered the name "p2pd-demo"`);
-      } catch (err) {
-        ctx.progress(
-          `[${since()}] names: ${lab ? `IRC lab found (${lab}) but ` : "IRC lab not running and "}${(err as Error).message}; B connects by address`,
-        );
+      const name = "p2pd-demo.peer";
+      if (irc.length === 0) {
+        ctx.progress(`[${since()}] names: the IRC lab is not running; B connects by address`);
+      } else {
+        try {
+          ctx.progress(`[${since()}] registering "${name}" on the IRC lab (${irc.join(", ")})`);
+          await a.register(name, {
+            signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(30_000)]),
+          });
+          by = "name";
+          target = name;
+          ctx.progress(`[${since()}] node A registered "${name}"`);
+        } catch (err) {
+          ctx.progress(
+            `[${since()}] names: registration failed (${(err as Error).message}); B connects by address`,
+          );
+        }
       }
 
       // 3. Node B connects and does one ECHO round trip.
-      const b = await p2p.startNode(common);
+      const b = await p2p.startNode({ ...common, ...(irc.length ? { irc } : {}) });
       cleanup.push(() => b.close());
       ctx.progress(`[${since()}] node B ${b.nodeId} ready; connecting to A by ${by}`);
-      const r = await b.connect(target, { signal: ctx.signal, timeoutMs: 20_000 });
+      const r = await b.connect(target, { signal: ctx.signal, timeoutMs: 60_000 });
       ctx.progress(
         `[${since()}] connected with ${r.strategy} in ${r.timings.totalMs.toFixed(1)} ms`,
       );
