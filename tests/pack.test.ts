@@ -32,13 +32,16 @@ function internalClosure(name: string, seen = new Set<string>()): Set<string> {
 // One call per package that does something real with its public API (not just "it loads").
 const SMOKE: Record<string, string> = {
   "@p2pd/netifaces":
-    "typeof m.P2pdNetError === 'function' && new m.P2pdNetError('ERR_X', 'x').code === 'ERR_X'",
-  "@p2pd/stun": "Object.keys(m).length > 0",
-  "@p2pd/nat": "Object.keys(m).length > 0",
-  "@p2pd/pipe": "Object.keys(m).length > 0",
-  "@p2pd/ircdns": "Object.keys(m).length > 0",
-  "@p2pd/node": "Object.keys(m).length > 0",
-  p2pd: "typeof m.stun === 'object' && typeof m.ircdns === 'object'",
+    "m.IPRange.network('10.1.0.0/16').size === 65536n && m.isPrivateIp('10.1.2.3')",
+  "@p2pd/stun":
+    "m.decodeMessage(m.encodeMessage(new m.StunMessage({ method: m.METHOD.BINDING }))).method === m.METHOD.BINDING",
+  "@p2pd/pipe": "m.parsePorts('8000-8002').length === 3",
+  "@p2pd/nat": "typeof m.detectNat === 'function' && typeof m.createPortMapper === 'function'",
+  "@p2pd/ircdns":
+    "m.quorum(5).lookupSuccessMin === 3 && m.parseName('alice.node').name === 'alice'",
+  "@p2pd/node":
+    "m.deriveKeys(new Uint8Array(32)).nodeId === m.deriveKeys(new Uint8Array(32)).nodeId",
+  p2pd: "typeof m.stun.StunServer === 'function' && typeof m.P2pdClient === 'function'",
 };
 
 let work: string;
