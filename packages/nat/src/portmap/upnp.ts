@@ -186,6 +186,36 @@ export class UpnpGateway {
       ["NewPortMappingDescription", m.description],
       ["NewLeaseDuration", lifetime],
     ];
+    const anyPort = async (): Promise<UpnpMapping> => {
+      const r = await this.action(c, "AddAnyPortMapping", args(m.lifetime), signal);
+      return { externalPort: port(r.NewReservedPort, "NewReservedPort"), lifetime: m.lifetime };
+    };
+    const v2 = c.kind === "WANIPConnection" && c.version >= 2;
+    // miniupnpd lets AddPortMapping (and AddAnyPortMapping) silently take over a port the same
+    // client maps to another internal port. Look first, so one mapping never clobbers another;
+    // when taken, try the next free ports ourselves.
+    const taken = async (ext: number): Promise<string | undefined> => {
+      const e = await this.getSpecificPortMappingEntry(ext, m.protocol, signal).catch(
+        () => undefined,
+      );
+      return e && (e.internalClient !== m.internalClient || e.internalPort !== m.internalPort)
+        ? `${e.internalClient}:${e.internalPort}`
+        : undefined;
+    };
+    const holder = await taken(m.externalPort);
+    if (holder) {
+      if (!m.anyPort)
+        throw new PortMapRefusedError(
+          `UPnP: external port ${m.externalPort}/${m.protocol} is taken by ${holder}`,
+          718,
+        );
+      for (let i = 1; i <= 16; i++) {
+        const ext = ((m.externalPort - 1024 + i * 7919) % (65536 - 1024)) + 1024;
+        if (await taken(ext)) continue;
+        return this.addPortMapping({ ...m, externalPort: ext, anyPort: false }, signal);
+      }
+      throw new PortMapRefusedError(`UPnP: no free external port near ${m.externalPort}`, 718);
+    }
     try {
       await this.action(c, "AddPortMapping", args(m.lifetime), signal);
       return { externalPort: m.externalPort, lifetime: m.lifetime };
@@ -197,10 +227,7 @@ export class UpnpGateway {
         return { externalPort: m.externalPort, lifetime: 0 };
       }
       // 718 ConflictInMappingEntry: on IGD v2 the gateway can pick a free port for us.
-      if (e.gatewayCode === 718 && m.anyPort && c.kind === "WANIPConnection" && c.version >= 2) {
-        const r = await this.action(c, "AddAnyPortMapping", args(m.lifetime), signal);
-        return { externalPort: port(r.NewReservedPort, "NewReservedPort"), lifetime: m.lifetime };
-      }
+      if (e.gatewayCode === 718 && m.anyPort && v2) return anyPort();
       throw e;
     }
   }

@@ -5,8 +5,10 @@ import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import {
   createPortMapper,
+  discoverIgd,
   type PortMapper,
   type PortMapperOptions,
+  UpnpGateway,
 } from "../../src/portmap/index.js";
 
 let mapper: PortMapper | undefined;
@@ -33,6 +35,17 @@ const ops: Record<string, (a: Record<string, unknown>) => Promise<unknown> | unk
   externalAddress: () => need().externalAddress(),
   close: (a) => need().close(a as never),
   events: () => events,
+  // The low-level UPnP client on its own: what the IGD says about one external port.
+  upnpEntry: async (a) => {
+    const found = await discoverIgd({ timeoutMs: 3000 });
+    if (!found) throw new Error("no IGD");
+    const gw = await UpnpGateway.fromLocation(found.location);
+    const entry = await gw.getSpecificPortMappingEntry(
+      a.externalPort as number,
+      a.proto as "tcp" | "udp",
+    );
+    return { st: found.st, service: gw.connection, entry: entry ?? null };
+  },
   // A TCP server answering "hello" or a UDP echo, on a port the OS picks.
   listen: (a) =>
     new Promise((resolve) => {

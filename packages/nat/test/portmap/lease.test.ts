@@ -79,6 +79,41 @@ describe.skipIf(missing)("port mapping leases and failures against miniupnpd", (
 
   // Only UPnP here: miniupnpd 2.3.1 answers a NAT-PMP or PCP request that no permission rule
   // allows with nothing, and walks the whole port space (busy for minutes, deaf to other clients).
+  test("UPnP: GetSpecificPortMappingEntry sees our mapping; a taken external port is never clobbered, another one is used", async () => {
+    const a = await agent({ methods: ["upnp"], discoveryTimeoutMs: 3000 });
+    const first = await a.call<number>("listen", { proto: "tcp" });
+    const second = await a.call<number>("listen", { proto: "tcp" });
+    const m1 = await a.call<PortMapping>("add", { port: first, proto: "tcp", lifetime: 120 });
+    const seen = await a.call<{
+      service: { kind: string; version: number };
+      entry: Record<string, unknown> | null;
+    }>("upnpEntry", { externalPort: m1.external.port, proto: "tcp" });
+    expect(seen.service).toMatchObject({ kind: "WANIPConnection", version: 2 });
+    expect(seen.entry).toMatchObject({
+      internalPort: first,
+      internalClient: "192.168.77.2",
+      enabled: true,
+    });
+    // Same external port, other internal port: miniupnpd would silently re-point the first one.
+    const m2 = await a.call<PortMapping>("add", {
+      port: second,
+      proto: "tcp",
+      lifetime: 120,
+      externalPort: m1.external.port,
+    });
+    expect(m2.external.port).not.toBe(m1.external.port);
+    expect(await lab.reachableFromWan(m2.external.ip, m2.external.port, "tcp")).toBe(true);
+    expect(await lab.reachableFromWan(m1.external.ip, m1.external.port, "tcp")).toBe(true);
+    await a.call("remove", { port: first, proto: "tcp" });
+    const gone = await a.call<{ entry: unknown }>("upnpEntry", {
+      externalPort: m1.external.port,
+      proto: "tcp",
+    });
+    expect(gone.entry).toBeNull();
+    await a.call("close");
+    await a.stop();
+  }, 30_000);
+
   test("the router's deny rule (ports below 1024): UPnP refuses with ERR_PORTMAP_REFUSED", async () => {
     const u = await agent({ methods: ["upnp"], discoveryTimeoutMs: 3000 });
     const refused = u.call("add", { port: 80, proto: "tcp", lifetime: 60 });
