@@ -13,6 +13,8 @@ export interface NodeInterface {
   ext4?: string;
   ext6?: string;
   nat?: NatInfo;
+  /** The node port is mapped on the gateway (UPnP / NAT-PMP / PCP). */
+  mapped?: boolean;
 }
 
 export const UNKNOWN_NAT: NatInfo = { type: 0, delta: { type: 0, value: 0 } };

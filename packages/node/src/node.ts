@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { createPortMapper, type PortMapper } from "@p2pd/nat";
 import {
   type AddressEntry,
   formatAddress,
@@ -20,6 +21,7 @@ import {
   type StrategyFailure,
 } from "./errors.js";
 import { type NodeInterface, resolveInterfaces, UNKNOWN_NAT } from "./interfaces.js";
+import { isLoopback } from "./ip.js";
 import { deriveKeys, type NodeKeys } from "./keys.js";
 import { formatNameRecord, parseNameRecord, recordAddress } from "./name-record.js";
 import type { NamingProvider } from "./naming.js";
@@ -146,6 +148,7 @@ export class P2PNode extends EventEmitter {
   #closed: Promise<void> | undefined;
   #log: (line: string) => void;
   #naming: NamingProvider | undefined;
+  #mapper: PortMapper | undefined;
 
   readonly #seed: Uint8Array | undefined;
 
@@ -668,6 +671,7 @@ export class P2PNode extends EventEmitter {
             log: this.#log,
           })
         : undefined);
+    if (o.upnp) this.#portMap();
     if (!natTest) return;
     const signal = this.#closing.signal;
     const all = Promise.allSettled(
@@ -675,7 +679,16 @@ export class P2PNode extends EventEmitter {
         const update = await natTest(iface, { signal });
         if (signal.aborted) return;
         const before = this.address;
-        this.#interfaces[i] = { ...(this.#interfaces[i] ?? iface), ...update };
+        const cur = this.#interfaces[i] ?? iface;
+        // A port mapping beats the NAT test: the node port is reachable whatever the NAT does.
+        this.#interfaces[i] = cur.mapped
+          ? {
+              ...cur,
+              ...update,
+              ext4: cur.ext4,
+              nat: { type: 1, delta: update.nat?.delta ?? { type: 0, value: 0 } },
+            }
+          : { ...cur, ...update };
         if (this.address !== before) this.emit("address", this.address);
       }),
     );
@@ -689,6 +702,46 @@ export class P2PNode extends EventEmitter {
     clearTimeout(timer);
   }
 
+  /**
+   * Maps the node port on the gateway (UPnP IGD, NAT-PMP, PCP via @p2pd/nat) for each IPv4 NIC.
+   * A mapping that keeps the port number makes the interface reachable: its entry then carries
+   * the gateway's external IP and NAT type 1 (open), since for the node port it is.
+   */
+  #portMap(): void {
+    const signal = this.#closing.signal;
+    const mapper = createPortMapper({ signal, ...(this.options.log ? { log: this.#log } : {}) });
+    this.#mapper = mapper;
+    this.#interfaces.forEach((iface, i) => {
+      const nic = iface.ipv4;
+      if (!nic || isLoopback(nic)) return;
+      mapper
+        .add({ port: this.#port, proto: "tcp", internalAddress: nic, lifetime: 3600, signal })
+        .then(async (m) => {
+          if (signal.aborted) return;
+          if (m.external.port !== this.#port || !m.reachable) {
+            this.#log(
+              `port mapping ${m.external.ip}:${m.external.port} not usable (${m.reason ?? "port changed"})`,
+            );
+            await mapper.remove({ port: this.#port, proto: "tcp" }).catch(() => {});
+            return;
+          }
+          const cur = this.#interfaces[i] ?? iface;
+          const delta = cur.nat?.delta ?? { type: 0, value: 0 };
+          this.#interfaces[i] = {
+            ...cur,
+            ext4: m.external.ip,
+            nat: { type: 1, delta },
+            mapped: true,
+          };
+          this.#log(`port mapping via ${m.method}: ${m.external.ip}:${m.external.port}`);
+          this.emit("address", this.address);
+        })
+        .catch((err) =>
+          this.#log(`port mapping on ${iface.name}: ${codeOf(err)} ${(err as Error).message}`),
+        );
+    });
+  }
+
   /** Closes servers, signaling, every pipe, and the embedded broker. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
@@ -700,6 +753,8 @@ export class P2PNode extends EventEmitter {
       await Promise.all(closing);
       await this.#transport?.close().catch(() => {});
       await this.#naming?.close?.().catch(() => {});
+      // Remove our port mappings from the gateway (best effort, bounded).
+      await this.#mapper?.close({ signal: AbortSignal.timeout(3000) }).catch(() => {});
       await this.#broker?.close();
       this.#msgCbs.clear();
     })();
