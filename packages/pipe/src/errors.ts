@@ -18,7 +18,8 @@ export type PipeErrorCode =
   | "ERR_BAD_FRAME"
   | "ERR_BAD_ARG"
   | "ERR_FAMILY"
-  | "ERR_ACK_TIMEOUT";
+  | "ERR_ACK_TIMEOUT"
+  | "ERR_TLS";
 
 /** Every failure of @p2pd/pipe: a class with a stable `code` (see README "Error codes"). */
 export class PipeError extends Error {

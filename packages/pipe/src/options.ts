@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from "node:tls";
 import { PipeError } from "./errors.js";
 import type { Framing } from "./framing.js";
 import type { Message, OverflowPolicy } from "./subscription.js";
@@ -33,6 +34,13 @@ export interface PipeOptions {
   onEnd?: EndCb;
   /** TCP servers: called with each accepted child pipe (P2PD's up_cb). */
   onConnection?: ConnectionCb;
+  /**
+   * TCP clients: TLS over the connection (P2PD's use_ssl). `true` or node:tls options; certificates
+   * ARE verified by default (P2PD disabled verification). Failures are ERR_TLS.
+   */
+  tls?: boolean | ConnectionOptions;
+  /** TLS handshake timeout (ms), default 4000. */
+  tlsHandshakeTimeoutMs?: number;
   /** UDP: SO_REUSEADDR (last binder receives on Linux). Default false. */
   reuseAddr?: boolean;
   /** UDP: SO_BROADCAST. Default false. */
@@ -85,6 +93,8 @@ export interface ResolvedOptions {
   sendBufferSize: number | undefined;
   dedupe: boolean;
   dedupeWindow: number;
+  tls: ConnectionOptions | undefined;
+  tlsHandshakeTimeoutMs: number;
   reliable: boolean;
   ackTimeoutMs: number;
   ackTries: number;
@@ -116,6 +126,8 @@ export function resolveOptions(o: PipeOptions = {}): ResolvedOptions {
     noDelay: o.noDelay ?? true,
     backlog: nonNeg(o.backlog, 511, "backlog"),
     closeTimeoutMs: nonNeg(o.closeTimeoutMs, 1000, "closeTimeoutMs"),
+    tls: o.tls === true ? {} : o.tls || undefined,
+    tlsHandshakeTimeoutMs: nonNeg(o.tlsHandshakeTimeoutMs, 4000, "tlsHandshakeTimeoutMs"),
     reliable: o.reliable ?? false,
     ackTimeoutMs: nonNeg(o.ackTimeoutMs, 3000, "ackTimeoutMs"),
     ackTries: Math.max(1, Math.floor(nonNeg(o.ackTries, 3, "ackTries"))),

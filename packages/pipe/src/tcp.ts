@@ -1,4 +1,5 @@
 import * as net from "node:net";
+import * as tls from "node:tls";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import {
   checkPort,
@@ -362,9 +363,62 @@ export function connectTcp(
     }
     sock.once("connect", () => {
       cleanup();
-      resolve(new TcpPipe(sock, "tcp-client", cfg, route));
+      if (!cfg.tls) {
+        resolve(new TcpPipe(sock, "tcp-client", cfg, route));
+        return;
+      }
+      startTls(sock, dest, cfg, signal).then(
+        (secure) => resolve(new TcpPipe(secure, "tcp-client", cfg, route)),
+        reject,
+      );
     });
     sock.connect(opts);
+  });
+}
+
+/** Runs a TLS client handshake over a connected socket; verifies the peer unless told not to. */
+function startTls(
+  sock: net.Socket,
+  dest: Endpoint,
+  cfg: ResolvedOptions,
+  signal: AbortSignal | undefined,
+): Promise<tls.TLSSocket> {
+  return new Promise<tls.TLSSocket>((resolve, reject) => {
+    const opts: tls.ConnectionOptions = { ...cfg.tls, socket: sock };
+    if (opts.servername === undefined && !net.isIP(dest.host)) opts.servername = dest.host;
+    const secure = tls.connect(opts);
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => fail(abortError(signal as AbortSignal, "TLS handshake"));
+    const cleanup = () => {
+      if (timer) clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      secure.off("error", onError);
+    };
+    const fail = (e: Error) => {
+      cleanup();
+      secure.destroy();
+      sock.destroy();
+      reject(e);
+    };
+    const onError = (e: Error) =>
+      fail(
+        new PipeError("ERR_TLS", `TLS with ${dest.host}:${dest.port} failed: ${e.message}`, {
+          cause: e,
+        }),
+      );
+    secure.once("error", onError);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (cfg.tlsHandshakeTimeoutMs > 0) {
+      timer = setTimeout(
+        () =>
+          fail(new PipeError("ERR_TLS", `no TLS handshake within ${cfg.tlsHandshakeTimeoutMs} ms`)),
+        cfg.tlsHandshakeTimeoutMs,
+      );
+    }
+    secure.once("secureConnect", () => {
+      cleanup();
+      resolve(secure);
+    });
   });
 }
 
