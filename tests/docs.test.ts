@@ -33,3 +33,16 @@ describe("docs", () => {
     });
   }
 });
+
+test("docs/examples.md lists every example file", () => {
+  const page = readFileSync(join(docsDir, "examples.md"), "utf8");
+  const examplesDir = join(root, "examples");
+  for (const topic of readdirSync(examplesDir)) {
+    if (topic === "test" || topic === "node_modules" || !/^[a-z]+$/.test(topic)) continue;
+    for (const f of readdirSync(join(examplesDir, topic)).filter((x) => x.endsWith(".ts"))) {
+      expect(page, `docs/examples.md should list examples/${topic}/${f}`).toContain(
+        `examples/${topic}/${f}`,
+      );
+    }
+  }
+});
