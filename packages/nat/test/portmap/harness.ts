@@ -54,8 +54,11 @@ export class Lab {
   readonly wanHost: string;
   readonly cgn: boolean;
 
-  constructor(options: { cgn?: boolean } = {}) {
+  readonly igdV1: boolean;
+
+  constructor(options: { cgn?: boolean; igdV1?: boolean } = {}) {
     this.wanIp = "11.11.11.1";
+    this.igdV1 = options.igdV1 ?? false;
     this.cgn = options.cgn ?? false;
     this.wanHost = this.cgn ? "12.12.12.2" : "11.11.11.2";
   }
@@ -63,7 +66,7 @@ export class Lab {
   async up(): Promise<void> {
     await run(join(here, "lab.sh"), ["up", this.id, this.state, this.wanIp], {
       timeout: 20_000,
-      env: { ...process.env, CGN: this.cgn ? "1" : "0" },
+      env: { ...process.env, CGN: this.cgn ? "1" : "0", IGDV1: this.igdV1 ? "1" : "0" },
     });
   }
 

@@ -9,7 +9,8 @@
 # With CGN=1 a carrier NAT sits between the router and the WAN host (double NAT):
 #   pm-<id>-cgn  in0 11.11.11.254/24 (router's default route)   out0 12.12.12.1/24, masquerade
 #   pm-<id>-wan  then sits on 12.12.12.2/24 behind it.
-# Usage: [CGN=1] lab.sh up ID STATE_DIR [WAN_IP] | lab.sh down ID STATE_DIR
+# With IGDV1=1 miniupnpd describes itself as IGD v1 (WANIPConnection:1) instead of v2.
+# Usage: [CGN=1] [IGDV1=1] lab.sh up ID STATE_DIR [WAN_IP] | lab.sh down ID STATE_DIR
 set -euo pipefail
 cmd=$1 id=$2 state=$3
 lan=pm-$id-lan rtr=pm-$id-rtr wan=pm-$id-wan cgn=pm-$id-cgn
@@ -109,6 +110,7 @@ enable_upnp=yes
 secure_mode=yes
 system_uptime=yes
 min_lifetime=1
+force_igd_desc_v1=$([ "${IGDV1:-0}" = 1 ] && echo yes || echo no)
 uuid=$(cat /proc/sys/kernel/random/uuid)
 upnp_table_name=miniupnpd
 upnp_nat_table_name=miniupnpd
