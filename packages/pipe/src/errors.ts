@@ -14,6 +14,7 @@ export type PipeErrorCode =
   | "ERR_ABORTED"
   | "ERR_NO_DEST"
   | "ERR_SEND"
+  | "ERR_SOCKET"
   | "ERR_QUEUE_FULL"
   | "ERR_BAD_FRAME"
   | "ERR_BAD_ARG"

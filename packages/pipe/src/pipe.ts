@@ -108,6 +108,10 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
       overflow: opts.overflow ?? this.cfg.overflow,
     });
     if (this.ended) s.close(this.closedError());
+    if (s.overflow === "pause" && this.canPauseInput()) {
+      s.canPause = true;
+      s.onRoom = () => this.maybeResume();
+    }
     this.subs.set(k.key, s);
     this.refreshSubs();
     return s;
@@ -121,6 +125,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     this.subs.delete(k.key);
     s.close(new PipeError("ERR_NOT_SUBSCRIBED", "unsubscribed while waiting"));
     this.refreshSubs();
+    this.maybeResume();
     return true;
   }
 
@@ -285,6 +290,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     }
     if (this.fastAll) {
       this.fastAll.push(msg);
+      if (this.fastAll.canPause && this.fastAll.full) origin.pauseInput(this);
     } else if (this.subList.length > 0) {
       let mt: string | undefined;
       let at: string | undefined;
@@ -300,7 +306,10 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
         if (!s.matchAll && !s.matches(msgText, addrText)) continue;
         const h = s.handler;
         if (h) this.runCb(h, msg);
-        else s.push(msg);
+        else {
+          s.push(msg);
+          if (s.canPause && s.full) origin.pauseInput(this);
+        }
       }
     }
     const cbs = this.msgCbs;
@@ -312,6 +321,40 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     const parent = this.parent;
     if (parent?.hasConsumers()) parent.dispatch(data, from, origin);
   }
+
+  // --- flow control (overflow "pause") --------------------------------------------------------
+
+  /** Pipes whose full `pause` queues hold this pipe's reading (itself, or its parent server). */
+  private pausedBy = new Set<Pipe>();
+
+  /** Whether this pipe (or its children, for a server) can stop reading its socket. */
+  protected canPauseInput(): boolean {
+    return false;
+  }
+
+  /** Stops reading because `holder` has a full `pause` queue. */
+  protected pauseInput(holder: Pipe): void {
+    if (this.pausedBy.size === 0) this.setReading(false);
+    this.pausedBy.add(holder);
+    holder.pausing.add(this);
+  }
+
+  /** Pipes this pipe's full queues are holding paused. */
+  private pausing = new Set<Pipe>();
+
+  /** After a recv(): resume every pipe held only by queues that now have room. */
+  private maybeResume(): void {
+    if (this.subList.some((s) => s.canPause && s.full)) return;
+    const held = [...this.pausing];
+    this.pausing.clear();
+    for (const p of held) {
+      p.pausedBy.delete(this);
+      if (p.pausedBy.size === 0) p.setReading(true);
+    }
+  }
+
+  /** Pauses or resumes the socket; only TCP pipes can. */
+  protected setReading(_on: boolean): void {}
 
   /** True when a message here would reach anyone (relays, queues, callbacks, listeners, parent). */
   protected hasConsumers(): boolean {

@@ -17,9 +17,11 @@ export const SUB_ALL: SubLike = Object.freeze({});
  * What happens when a bounded queue is full:
  * - `drop-oldest` (default, as P2PD): the oldest queued message is discarded;
  * - `drop-newest`: the arriving message is discarded;
- * - `error`: the arriving message is discarded and the next recv() rejects with ERR_QUEUE_FULL.
+ * - `error`: the arriving message is discarded and the next recv() rejects with ERR_QUEUE_FULL;
+ * - `pause` (TCP): nothing is lost; the pipe stops reading its socket until the queue has room
+ *   (TCP flow control then slows the sender). On UDP, which cannot pause, it acts as `drop-newest`.
  */
-export type OverflowPolicy = "drop-oldest" | "drop-newest" | "error";
+export type OverflowPolicy = "drop-oldest" | "drop-newest" | "error" | "pause";
 
 /** What a pipe delivers: the payload, its sender and the pipe it arrived on (reply with `pipe.send`). */
 export interface Message {
@@ -109,6 +111,15 @@ export class Subscription {
   private waiters: Waiter[] = [];
   private overflowed = false;
   private closedWith: Error | undefined;
+  /** Set by TCP pipes for `pause`: the queue may exceed its bound while the reader pauses. */
+  canPause = false;
+  /** Called when a full `pause` queue gets room again (resumes reading). */
+  onRoom: (() => void) | undefined;
+
+  /** True when the queue holds `maxQueue` or more messages. */
+  get full(): boolean {
+    return this.maxQueue > 0 && this.size >= this.maxQueue;
+  }
 
   constructor(
     k: SubKey,
@@ -136,8 +147,13 @@ export class Subscription {
       return;
     }
     if (this.maxQueue > 0 && this.size >= this.maxQueue) {
+      if (this.overflow === "pause" && this.canPause) {
+        // Over the bound only by what one read already held; the reader is paused.
+        this.items.push(m);
+        return;
+      }
       this.dropped++;
-      if (this.overflow === "drop-newest") return;
+      if (this.overflow === "drop-newest" || this.overflow === "pause") return;
       if (this.overflow === "error") {
         this.overflowed = true;
         return;
@@ -169,6 +185,7 @@ export class Subscription {
     const m = this.items[this.head] as Message;
     this.items[this.head++] = undefined as unknown as Message;
     this.compact();
+    if (this.onRoom && this.size === this.maxQueue - 1) this.onRoom();
     return m;
   }
 

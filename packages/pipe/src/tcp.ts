@@ -72,7 +72,7 @@ export class TcpPipe extends Pipe {
       }
     });
     socket.on("error", (e) => {
-      const err = new PipeError("ERR_SEND", `tcp ${errno(e) || "error"}: ${e.message}`, {
+      const err = new PipeError("ERR_SOCKET", `tcp ${errno(e) || "error"}: ${e.message}`, {
         cause: e,
       });
       this.reportError(err);
@@ -138,6 +138,15 @@ export class TcpPipe extends Pipe {
     return this.drain;
   }
 
+  protected canPauseInput(): boolean {
+    return true;
+  }
+
+  protected setReading(on: boolean): void {
+    if (on) this.socket.resume();
+    else this.socket.pause();
+  }
+
   /** Bytes received but not yet a complete message (framing). */
   get bufferedBytes(): number {
     return this.decoder.buffered;
@@ -189,6 +198,10 @@ export class TcpServerPipe extends Pipe {
     server.on("error", (e) => this.reportError(new PipeError("ERR_BIND", e.message, { cause: e })));
     const up = cfg.onConnection;
     if (up) this.on("connection", (child) => this.runCb(up, child));
+  }
+
+  protected canPauseInput(): boolean {
+    return true;
   }
 
   /** The connected children (removed when they close). */

@@ -62,7 +62,9 @@ export class UdpPipe extends Pipe {
         this.dispatch(data, fromNode(rinfo.address, rinfo.port)),
       );
     }
-    socket.on("error", (e) => this.reportError(new PipeError("ERR_SEND", e.message, { cause: e })));
+    socket.on("error", (e) =>
+      this.reportError(new PipeError("ERR_SOCKET", e.message, { cause: e })),
+    );
     socket.on("close", () => {
       this.socketClosed = true;
       this.markEnded();

@@ -134,3 +134,49 @@ describe("subscriptions", () => {
     expect(s.shift()?.data.toString()).toBe("9997");
   });
 });
+
+describe("overflow: pause (TCP flow control)", () => {
+  test("a full queue pauses the socket instead of dropping; reading resumes it; nothing is lost", async () => {
+    const server = await pipeOpen("tcp", { host: "127.0.0.1" }, undefined, {
+      maxQueue: 5,
+      overflow: "pause",
+    });
+    const client = await pipeOpen("tcp", undefined, server.local);
+    const child = await server.accept();
+    const N = 2000;
+    const big = Buffer.alloc(1000, 1);
+    const sending = (async () => {
+      for (let i = 0; i < N; i++) await client.send(Buffer.concat([Buffer.from(`${i}:`), big]));
+    })();
+    // Nobody reads yet: the queue fills and the child stops reading its socket.
+    await new Promise<void>((resolve) => {
+      const iv = setInterval(() => {
+        if (child.socket.isPaused()) {
+          clearInterval(iv);
+          resolve();
+        }
+      }, 5);
+    });
+    const sub = child.subscription();
+    expect(sub?.dropped).toBe(0);
+    for (let i = 0; i < N; i++) {
+      const m = await child.recv({ timeout: 5000 });
+      expect(m.subarray(0, m.indexOf(":")).toString()).toBe(String(i));
+    }
+    await sending;
+    expect(sub?.dropped).toBe(0);
+    expect(child.socket.isPaused()).toBe(false);
+    await client.close();
+    await server.close();
+  });
+
+  test("on UDP, which cannot pause, `pause` drops the newest", async () => {
+    const { server, client, close } = await udpPair();
+    const s = server.subscribe(undefined, { maxQueue: 2, overflow: "pause" });
+    await sendAll(client, server, ["1", "2", "3"]);
+    expect(s.dropped).toBe(1);
+    expect((await server.recv()).toString()).toBe("1");
+    expect((await server.recv()).toString()).toBe("2");
+    await close();
+  });
+});
