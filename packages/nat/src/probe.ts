@@ -208,35 +208,30 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
           },
           () => windowAc.abort(),
         );
+      // A fresh single-packet transaction every `gap` ms until the window closes: under loss, "no answer"
+      // then means a dozen packets went unanswered, not the ~4 of a doubling RFC 5389 schedule.
+      const gap = Math.max(20, Math.ceil(2 * first.rtt));
+      const once = { rto: gap, rc: 1, rm: 1000, timeoutMs: firstAnswerMs, signal: windowSignal };
       const change = async (changeIp: boolean, expect: Endpoint): Promise<ChangeOutcome> => {
         if (!f) return "silent";
-        try {
-          const r = await filter.client.request(primary, {
-            changeIp,
-            changePort: true,
-            expectFrom: "any",
-            timeoutMs: firstAnswerMs,
-            ...rx,
-            signal: windowSignal,
-          });
-          return sameEp(r.from, expect) ? "answered" : "wrong-source";
-        } catch (err) {
-          if (inner.signal.aborted) throw err;
-          return "silent";
-        }
+        const r = await staggered(
+          () =>
+            filter.client.request(primary, {
+              changeIp,
+              changePort: true,
+              expectFrom: "any",
+              ...once,
+            }),
+          gap,
+          windowSignal,
+        );
+        if (inner.signal.aborted) throw abortError(signal);
+        return r === undefined ? "silent" : sameEp(r.from, expect) ? "answered" : "wrong-source";
       };
       const alt = async () => {
-        try {
-          const r = await mapping.client.binding(other, {
-            timeoutMs: firstAnswerMs,
-            ...rx,
-            signal: windowSignal,
-          });
-          return toEndpoint(r.mapped);
-        } catch (err) {
-          if (inner.signal.aborted) throw err;
-          return undefined;
-        }
+        const r = await staggered(() => mapping.client.binding(other, once), gap, windowSignal);
+        if (inner.signal.aborted) throw abortError(signal);
+        return r === undefined ? undefined : toEndpoint(r.mapped);
       };
       let both: ChangeOutcome;
       let port: ChangeOutcome;
@@ -377,6 +372,44 @@ function closeSocket(s: Socket): Promise<void> {
     } catch {
       resolve();
     }
+  });
+}
+
+/**
+ * Starts `send()` now and again every `gap` ms until one succeeds (its value) or `window` aborts and every
+ * attempt has failed (undefined).
+ */
+function staggered<T>(
+  send: () => Promise<T>,
+  gap: number,
+  window: AbortSignal,
+): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    let pending = 0;
+    let done = false;
+    const finish = (v: T | undefined) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      window.removeEventListener("abort", onWindow);
+      resolve(v);
+    };
+    const onWindow = () => {
+      clearInterval(timer);
+      if (pending === 0) finish(undefined);
+    };
+    const fire = () => {
+      if (done || window.aborted) return;
+      pending++;
+      send().then(finish, () => {
+        pending--;
+        if (window.aborted && pending === 0) finish(undefined);
+      });
+    };
+    const timer = setInterval(fire, gap);
+    window.addEventListener("abort", onWindow, { once: true });
+    if (window.aborted) return onWindow();
+    fire();
   });
 }
 

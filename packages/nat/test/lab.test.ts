@@ -124,6 +124,57 @@ describe.skipIf(why)(`NAT classification in natlab${why ? ` (skipped: ${why})` :
     }
   }, 30_000);
 
+  test("20 % UDP loss in each router's forward path: each type still right", async () => {
+    const routers = ["rb", "rc", "rd", "re"];
+    const loss = "meta l4proto udp numgen random mod 100 < 20 drop comment nc-loss";
+    for (const r of routers) {
+      const x = await lab.exec(r, "nft", [`insert rule inet natlab_filter forward ${loss}`]);
+      expect(x.code, x.stderr).toBe(0);
+    }
+    try {
+      const want: Record<string, string> = {
+        b1: "full-cone",
+        c1: "restricted-cone",
+        d1: "port-restricted-cone",
+        e1: "symmetric",
+      };
+      const got = await Promise.all(
+        Object.keys(want).map(async (h) => [h, [await detect(h), await detect(h)]] as const),
+      );
+      for (const [h, results] of got) {
+        for (const r of results) {
+          expect({ host: h, type: r.type, reason: r.reason }).toEqual({
+            host: h,
+            type: want[h],
+            reason: undefined,
+          });
+        }
+      }
+    } finally {
+      for (const r of routers) {
+        const list = await lab.exec(r, "nft", [
+          "-a",
+          "list",
+          "chain",
+          "inet",
+          "natlab_filter",
+          "forward",
+        ]);
+        const handle = /nc-loss.*# handle (\d+)/.exec(list.stdout)?.[1];
+        if (handle)
+          await lab.exec(r, "nft", [
+            "delete",
+            "rule",
+            "inet",
+            "natlab_filter",
+            "forward",
+            "handle",
+            handle,
+          ]);
+      }
+    }
+  }, 60_000);
+
   test("UDP blocked on the way (nothing answers): blocked, never a NAT type", async () => {
     // Port 9 on pub: no STUN server there, and the router drops the ICMP error as unsolicited.
     const r = await detect("d1", { servers: [`${lab.info.pub.ip4}:9`], firstAnswerMs: 400 });
