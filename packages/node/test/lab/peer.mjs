@@ -17,6 +17,7 @@ const { positionals, values } = parseArgs({
     "turn-user": { type: "string" },
     "turn-pass": { type: "string" },
     verbose: { type: "boolean" },
+    upnp: { type: "boolean" },
   },
 });
 const lib = await import(values.lib);
@@ -29,10 +30,17 @@ const node = await lib.startNode({
     : {}),
   ...(values.verbose ? { log: (l) => process.stderr.write(`${l}\n`) } : {}),
   natWaitMs: 3000,
+  ...(values.upnp ? { upnp: true } : {}),
 });
 if (mode === "serve") {
   process.stdout.write(
     `${JSON.stringify({ addr: node.address, nat: lib.parseAddress(node.address).ipv4[0]?.nat ?? null })}\n`,
+  );
+  // Later addresses (port mapping, NAT test) come as further lines.
+  node.on("address", (addr) =>
+    process.stdout.write(
+      `${JSON.stringify({ addr, nat: lib.parseAddress(addr).ipv4[0]?.nat ?? null })}\n`,
+    ),
   );
   process.on("SIGTERM", () => node.close().then(() => process.exit(0)));
 } else {
