@@ -171,6 +171,37 @@ describe.skipIf(missing)("p2pd portmap in a NATed namespace behind miniupnpd", (
     }
   }, 60_000);
 
+  test("--hold renews a 2 s lease while running and removes the mapping on SIGINT (exit 130)", async () => {
+    const port = await listen();
+    const child = spawn("ip", [
+      "netns",
+      "exec",
+      lan,
+      process.execPath,
+      cliJs,
+      "portmap",
+      "add",
+      String(port),
+      "--hold",
+      "--lifetime",
+      "2",
+      "--json",
+    ]);
+    children.push(child);
+    const first = await new Promise<string>((res) =>
+      child.stdout.once("data", (d) => res(String(d))),
+    );
+    const m = JSON.parse(first);
+    expect(m).toMatchObject({ external: { ip: "11.11.11.1", port } });
+    // Past the first lease: only renewals keep it open.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await reachable(m.external.ip, m.external.port)).toBe(true);
+    const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(await reachable(m.external.ip, m.external.port)).toBe(false);
+  }, 30_000);
+
   test("no gateway (the WAN host has no default route): exit 1 with ERR_PORTMAP_NO_GATEWAY", async () => {
     const r = await p2pd(wan, "add", "5000", "--json");
     expect(r.code).toBe(1);

@@ -116,9 +116,12 @@ export const command: Command = {
           return EXIT.OK;
         }
         ctx.progress("holding the mapping (renewed before it expires); Ctrl-C removes it");
+        // Renewal timers are unref'd (a library must not keep a process alive); this one holds it.
+        const keepAlive = setInterval(() => {}, 1 << 30);
         await new Promise<void>((resolve) =>
           ctx.signal.addEventListener("abort", () => resolve(), { once: true }),
         );
+        clearInterval(keepAlive);
         await mapper.close({ signal: AbortSignal.timeout(5000) });
         return EXIT.INTERRUPTED;
       }
