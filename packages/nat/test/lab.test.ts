@@ -10,7 +10,7 @@ const SCENARIO = [
   "a=open",
   "b=full-cone",
   "c=restricted-cone",
-  "d=port-restricted",
+  "d=port-restricted,hosts=2", // same LAN: d1 and d2 classify at the same time behind one NAT
   "e=symmetric",
   "f=symmetric-sequential",
   "g=cgnat",
@@ -58,6 +58,7 @@ describe.skipIf(why)(`NAT classification in natlab${why ? ` (skipped: ${why})` :
       b1: ["full-cone", ["equal"]],
       c1: ["restricted-cone", ["equal"]],
       d1: ["port-restricted-cone", ["equal"]],
+      d2: ["port-restricted-cone", ["equal"]],
       e1: ["symmetric", ["random"]],
       f1: ["symmetric", ["independent", "dependent"]],
       g1: ["port-restricted-cone", ["equal"]],
