@@ -56,11 +56,6 @@ export function addrString(ep: Endpoint): string {
   return `${nodeHost(ep)}:${ep.port}`;
 }
 
-/** True when two endpoints name the same host and port. */
-export function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
-  return a.port === b.port && a.host === b.host && (a.scopeId ?? "") === (b.scopeId ?? "");
-}
-
 export function isLoopback(host: string): boolean {
   return host.startsWith("127.") || host === "::1" || host === "localhost";
 }

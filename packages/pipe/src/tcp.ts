@@ -1,14 +1,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
-import {
-  checkPort,
-  type DestLike,
-  fromNode,
-  nodeHost,
-  sameEndpoint,
-  splitScope,
-} from "./address.js";
+import { checkPort, type DestLike, fromNode, nodeHost, splitScope } from "./address.js";
 import { abortError, PipeError } from "./errors.js";
 import { createDecoder, createEncoder, type Decoder, type Encoder } from "./framing.js";
 import type { ResolvedOptions } from "./options.js";
@@ -293,8 +286,12 @@ export class TcpServerPipe extends Pipe {
     }
     if (!this.isOpen) return Promise.reject(this.closedError());
     const { host, scopeId } = splitScope(dest.host);
-    const want = { host, port: dest.port, family: 4 as const, scopeId: dest.scopeId ?? scopeId };
-    for (const k of this.kids) if (sameEndpoint(k.remote, want)) return k.send(data);
+    const scope = dest.scopeId ?? scopeId ?? "";
+    for (const k of this.kids) {
+      const r = k.remote;
+      if (r.port === dest.port && r.host === host && (r.scopeId ?? "") === scope)
+        return k.send(data);
+    }
     return Promise.reject(
       new PipeError("ERR_NO_DEST", `no client ${dest.host}:${dest.port} on this server`),
     );
