@@ -277,3 +277,51 @@ describe("udpPunch", () => {
     ).rejects.toMatchObject({ code: "ERR_INVALID_ARGUMENT" });
   });
 });
+
+describe("ReliableUdpStream state machine under hostile frames", () => {
+  test("random authenticated frames never throw, get well-formed replies, and close cleanly", async () => {
+    const frameArb = fc.oneof(
+      fc.record({
+        type: fc.constant(FrameType.data),
+        seq: fc.nat(40),
+        last: fc.boolean(),
+        payload: fc.uint8Array({ maxLength: 8 }).map((u) => Buffer.from(u)),
+      }),
+      fc.record({ type: fc.constant(FrameType.ack), ack: fc.nat(2 ** 31), sack: fc.nat() }),
+      fc.record({ type: fc.constant(FrameType.fin), seq: fc.nat(50) }),
+      fc.record({ type: fc.constantFrom(FrameType.probe, FrameType.probeAck), nonce: fc.nat() }),
+      fc.record({ type: fc.constant(FrameType.ping) }),
+      fc.uint8Array({ maxLength: 20 }).map((u) => ({ raw: Buffer.from(u) })),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(frameArb, { maxLength: 60 }), async (frames) => {
+        let deliver: (b: Buffer) => void = () => {};
+        const sent: Buffer[] = [];
+        const link = {
+          local: { host: "127.0.0.1", port: 1 },
+          remote: { host: "127.0.0.1", port: 2 },
+          send: (b: Buffer) => sent.push(b),
+          onDatagram: (cb: (b: Buffer) => void) => {
+            deliver = cb;
+            return () => {};
+          },
+          close: () => {},
+        };
+        const s = new ReliableUdpStream(link, { session: 5, closeTimeoutMs: 20 });
+        const got: Buffer[] = [];
+        s.onMessage((m) => got.push(m));
+        for (const f of frames) {
+          if ("raw" in f) deliver(f.raw);
+          else deliver(encodeFrame({ ...f, session: 5 } as Parameters<typeof encodeFrame>[0]));
+        }
+        // Every reply is a well-formed frame of our session.
+        for (const b of sent) expect(decodeFrame(b).session).toBe(5);
+        await s.send("still usable?").catch((e) => expect(e).toBeInstanceOf(TraversalError));
+        await s.close();
+        expect(s.closed).toBe(true);
+        expect(got.length).toBeLessThanOrEqual(frames.length);
+      }),
+      { numRuns: 100 },
+    );
+  }, 60_000);
+});
