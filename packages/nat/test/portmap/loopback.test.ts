@@ -23,8 +23,8 @@ async function responder(reply?: (req: Buffer) => Buffer | undefined): Promise<n
 
 describe("port mapper failure paths on loopback", () => {
   test("nothing listening: ERR_PORTMAP_NO_GATEWAY at once (ICMP port unreachable)", async () => {
-    const port = await responder();
-    sockets.pop()?.close();
+    // Port 1 (tcpmux) has no UDP listener here; an ephemeral port could be reused by a parallel test.
+    const port = 1;
     const m = createPortMapper({
       gateway: "127.0.0.1",
       natpmpPort: port,
@@ -95,6 +95,49 @@ describe("port mapper failure paths on loopback", () => {
     await expect(m.add({ port: 70000 })).rejects.toBeInstanceOf(RangeError);
     await expect(m.add({ port: 5000, lifetime: 0 })).rejects.toBeInstanceOf(RangeError);
     await m.close();
+  });
+
+  test("a NAT-PMP gateway whose external address is CGNAT: reported, or DoubleNatError and deleted", async () => {
+    // A minimal RFC 6886 responder: external address 100.64.0.5, every map granted as asked.
+    const requests: Buffer[] = [];
+    const port = await responder((req) => {
+      requests.push(req);
+      if (req[1] === 0) return Buffer.from([0, 128, 0, 0, 0, 0, 0, 1, 100, 64, 0, 5]);
+      const out = Buffer.alloc(16);
+      out[1] = 128 + (req[1] ?? 0);
+      out.writeUInt32BE(1, 4);
+      req.copy(out, 8, 4, 8); // internal port, external port
+      req.copy(out, 12, 8, 12); // lifetime
+      return out;
+    });
+    const m = createPortMapper({ gateway: "127.0.0.1", natpmpPort: port, methods: ["natpmp"] });
+    const got = await m.add({ port: 5000, proto: "udp", lifetime: 60 });
+    expect(got).toMatchObject({
+      method: "natpmp",
+      external: { ip: "100.64.0.5", port: 5000 },
+      reachable: false,
+      reason: "cgnat",
+    });
+    await m.close();
+    // close() deleted it: a map request with lifetime 0.
+    expect(requests.some((r) => r[1] === 1 && r.readUInt32BE(8) === 0)).toBe(true);
+
+    requests.length = 0;
+    const strict = createPortMapper({
+      gateway: "127.0.0.1",
+      natpmpPort: port,
+      methods: ["natpmp"],
+      doubleNat: "throw",
+    });
+    await expect(strict.add({ port: 5001, proto: "tcp", lifetime: 60 })).rejects.toMatchObject({
+      code: "ERR_DOUBLE_NAT",
+      externalIp: "100.64.0.5",
+    });
+    expect(strict.list()).toEqual([]);
+    expect(
+      requests.some((r) => r[1] === 2 && r.readUInt16BE(4) === 5001 && r.readUInt32BE(8) === 0),
+    ).toBe(true);
+    await strict.close();
   });
 
   test("SSDP: an answer whose LOCATION points at another host is ignored; a good one is taken", async () => {
