@@ -110,6 +110,8 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           at,
           clock: peerClock(est),
           signal: ctx.signal,
+          // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
+          // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
           accept: role.tcpAccept && !c.sameLan,
           ...(side.mapping ? { mapping: side.mapping } : {}),
           log: ctx.log,
@@ -126,7 +128,9 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       const host = ipField(msg.host, "offer host");
       const ports = portsField(msg.ports);
       const rtt = Math.min(5000, Math.max(0, numberField(msg.rttMs, "rtt")));
-      const c = punchPair(ctx.candidates);
+      // The offer's family decides: our side must punch from the same one.
+      const family = msg.family === 6 ? 6 : 4;
+      const c = punchPair(ctx.candidates.filter((x) => x.family === family));
       if (!c) {
         await ctx.send("TCP_ANSWER", { error: "no common address family" });
         return;
@@ -148,7 +152,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           remote: { host, ports },
           at,
           signal: ctx.signal,
-          accept: role.tcpAccept && !c.sameLan,
+          accept: c.sameLan || role.tcpAccept,
           ...(side.mapping ? { mapping: side.mapping } : {}),
           log: ctx.log,
         });

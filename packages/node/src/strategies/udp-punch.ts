@@ -133,7 +133,9 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       const host = ipField(msg.host, "offer host");
       const ports = portsField(msg.ports);
       const rtt = Math.min(5000, Math.max(0, numberField(msg.rttMs, "rtt")));
-      const c = punchPair(ctx.candidates);
+      // The offer's family decides: our side must punch from the same one.
+      const family = msg.family === 6 ? 6 : 4;
+      const c = punchPair(ctx.candidates.filter((x) => x.family === family));
       if (!c) {
         await ctx.send("UDP_ANSWER", { error: "no common address family" });
         return;

@@ -18,12 +18,14 @@ const { positionals, values } = parseArgs({
     "turn-pass": { type: "string" },
     verbose: { type: "boolean" },
     upnp: { type: "boolean" },
+    interfaces: { type: "string" },
   },
 });
 const lib = await import(values.lib);
 const [mode, target] = positionals;
 const node = await lib.startNode({
   mqtt: values.mqtt,
+  ...(values.interfaces ? { interfaces: values.interfaces } : {}),
   ...(values.stun ? { stun: [values.stun] } : {}),
   ...(values.turn
     ? { turn: [{ url: values.turn, username: values["turn-user"], password: values["turn-pass"] }] }

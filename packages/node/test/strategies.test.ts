@@ -1,0 +1,273 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import dgram from "node:dgram";
+import { once } from "node:events";
+import { existsSync, rmSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  type EmbeddedBroker,
+  type P2PNode,
+  parseAddress,
+  type Strategy,
+  sealEnvelope,
+  startBroker,
+  startNode,
+} from "../src/index.js";
+
+let broker: EmbeddedBroker;
+let a: P2PNode;
+let b: P2PNode;
+
+beforeAll(async () => {
+  broker = await startBroker();
+  a = await startNode({ interfaces: "loopback", mqtt: broker.url });
+  b = await startNode({ interfaces: "loopback", mqtt: broker.url });
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await broker?.close();
+});
+
+const only = (addr: string, family: 4 | 6) => {
+  const p = parseAddress(addr);
+  return family === 4 ? { ...p, ipv6: [] } : { ...p, ipv4: [] };
+};
+
+describe("strategy list and plug-ins", () => {
+  test("default order: direct, reverse, tcp-punch, udp-punch; turn is opt-in", () => {
+    expect(a.defaultStrategies()).toEqual(["direct", "reverse", "tcp-punch", "udp-punch"]);
+    expect(a.strategies.has("turn")).toBe(true);
+  });
+
+  test("turn without a configured server is skipped, not attempted", async () => {
+    const err = await b.connect(a.address, { strategies: ["turn"] }).catch((e) => e);
+    expect(err.failures).toEqual([
+      expect.objectContaining({ strategy: "turn", code: "ERR_SKIPPED" }),
+    ]);
+  });
+
+  test("a user strategy plugs in: its own signaling message, answered by the peer's copy", async () => {
+    // "knock": ask the peer to dial us, like reverse, but through a custom message type.
+    const knock: Strategy = {
+      name: "knock",
+      timeoutMs: 5000,
+      answers: ["KNOCK"],
+      canTry: () => true,
+      async run(ctx) {
+        const inbound = ctx.waitInbound();
+        await ctx.send("KNOCK", { port: ctx.local.ipv4[0]?.port });
+        return inbound;
+      },
+      async respond(msg, ctx) {
+        const sock = net.connect(Number(msg.port), "127.0.0.1");
+        await once(sock, "connect");
+        const pipe = ctx.wrap(sock);
+        await pipe.send(`ID ${msg.pipeId}`);
+        ctx.adopt(pipe);
+      },
+    };
+    const x = await startNode({ interfaces: "loopback", mqtt: broker.url, strategies: [knock] });
+    const y = await startNode({ interfaces: "loopback", mqtt: broker.url, strategies: [knock] });
+    try {
+      expect(x.defaultStrategies()).toContain("knock");
+      const r = await y.connect(x.address, { strategies: ["knock"] });
+      expect(r.strategy).toBe("knock");
+      expect((await r.pipe.echo("knock knock")).toString()).toBe("knock knock");
+    } finally {
+      await x.close();
+      await y.close();
+    }
+  });
+});
+
+describe("udp-punch on loopback (reliable UDP stream under the node pipe)", () => {
+  test.each([4, 6] as const)(
+    "IPv%i",
+    async (family) => {
+      const r = await b.connect(only(a.address, family), { strategies: ["udp-punch"] });
+      expect(r.strategy).toBe("udp-punch");
+      expect(r.pipe.remote?.host).toBe(family === 4 ? "127.0.0.1" : "::1");
+      expect((await r.pipe.echo("over udp")).toString()).toBe("over udp");
+      // Larger than one datagram: the stream fragments and reassembles.
+      const big = "x".repeat(5000);
+      expect((await r.pipe.echo(big)).toString()).toBe(big);
+      await r.pipe.close();
+    },
+    20_000,
+  );
+});
+
+describe("signaling robustness", () => {
+  test("fuzz: authenticated but malformed messages never break the node", async () => {
+    const { deriveKeys } = await import("../src/index.js");
+    const mallory = deriveKeys();
+    const mqtt = await import("mqtt");
+    const c = await mqtt.default.connectAsync(broker.url, { protocolVersion: 4 });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.json(),
+            fc
+              .record({
+                type: fc.constantFrom(
+                  "CONNECT",
+                  "TCP_OFFER",
+                  "UDP_OFFER",
+                  "TURN_OFFER",
+                  "GET_ADDR",
+                  "PING",
+                  "X",
+                ),
+                pipeId: fc.oneof(fc.string(), fc.constant("ab".repeat(16))),
+                from: fc.oneof(fc.string(), fc.constant(b.address)),
+                host: fc.oneof(fc.string(), fc.ipV4()),
+                ports: fc.array(fc.integer()),
+                relay: fc.anything(),
+                rttMs: fc.oneof(fc.double(), fc.integer()),
+              })
+              .map((o) => JSON.stringify(o)),
+          ),
+          async (body) => {
+            const env = sealEnvelope(mallory, a.keys.x25519.publicKey, Buffer.from(body));
+            await c.publishAsync(a.nodeId, env, { qos: 1 });
+          },
+        ),
+        { numRuns: 150 },
+      );
+    } finally {
+      await c.endAsync();
+    }
+    // Still alive and answering.
+    expect(await b.ping(a.address)).toBeGreaterThan(0);
+    const r = await b.connect(a.address, { strategies: ["direct"] });
+    expect((await r.pipe.echo("alive")).toString()).toBe("alive");
+    await r.pipe.close();
+  }, 60_000);
+});
+
+// coturn on loopback for the turn strategy (Debian's turnserver; loopback peers allowed).
+const hasTurn = existsSync("/usr/bin/turnserver");
+
+async function freeUdpTcpPort(): Promise<number> {
+  for (;;) {
+    const s = net.createServer();
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    const port = (s.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => s.close(() => r()));
+    const u = dgram.createSocket("udp4");
+    const ok = await new Promise<boolean>((r) => {
+      u.once("error", () => r(false));
+      u.bind(port, "127.0.0.1", () => r(true));
+    });
+    await new Promise<void>((r) => u.close(() => r()));
+    if (ok) return port;
+  }
+}
+
+describe.skipIf(!hasTurn)("turn strategy through coturn on loopback", () => {
+  let coturn: ChildProcess;
+  let port: number;
+  const db = join(tmpdir(), `nd-turn-${process.pid}.db`);
+
+  beforeAll(async () => {
+    port = await freeUdpTcpPort();
+    const min = 40000 + Math.floor(Math.random() * 20) * 1000;
+    coturn = spawn(
+      "/usr/bin/turnserver",
+      [
+        "-n",
+        "--listening-ip=127.0.0.1",
+        `--listening-port=${port}`,
+        "--relay-ip=127.0.0.1",
+        `--min-port=${min}`,
+        `--max-port=${min + 999}`,
+        "--lt-cred-mech",
+        "--user=nd:secret",
+        "--realm=nd.test",
+        "--no-tls",
+        "--no-dtls",
+        "--no-cli",
+        "--allow-loopback-peers",
+        `--userdb=${db}`,
+        `--pidfile=${db}.pid`,
+        "--log-file=stdout",
+      ],
+      { stdio: ["ignore", "ignore", "ignore"] },
+    );
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const up = await new Promise<boolean>((r) => {
+        const s = net.connect(port, "127.0.0.1");
+        s.once("connect", () => {
+          s.destroy();
+          r(true);
+        });
+        s.once("error", () => r(false));
+      });
+      if (up) break;
+      if (Date.now() > deadline) throw new Error("turnserver did not start");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }, 20_000);
+
+  afterAll(async () => {
+    if (coturn && coturn.exitCode === null) {
+      coturn.kill("SIGTERM");
+      await once(coturn, "exit");
+    }
+    rmSync(db, { force: true });
+    rmSync(`${db}.pid`, { force: true });
+  });
+
+  test("both nodes relay through their allocations; ECHO works", async () => {
+    const turn = [{ url: `turn:127.0.0.1:${port}`, username: "nd", password: "secret" }];
+    const x = await startNode({ interfaces: "loopback", mqtt: broker.url, turn });
+    const y = await startNode({ interfaces: "loopback", mqtt: broker.url, turn });
+    try {
+      const r = await y.connect(only(x.address, 4), { strategies: ["turn"] });
+      expect(r.strategy).toBe("turn");
+      // The peer is the other node's relayed address on the TURN server.
+      expect(r.pipe.remote?.host).toBe("127.0.0.1");
+      expect(r.pipe.remote?.port).not.toBe(x.port);
+      expect((await r.pipe.echo("relayed")).toString()).toBe("relayed");
+      await r.pipe.close();
+    } finally {
+      await x.close();
+      await y.close();
+    }
+  }, 30_000);
+
+  test("bad TURN credentials: a typed failure, not a hang", async () => {
+    const turn = [{ url: `turn:127.0.0.1:${port}`, username: "nd", password: "wrong" }];
+    const y = await startNode({ interfaces: "loopback", mqtt: broker.url, turn });
+    try {
+      const err = await y.connect(a.address, { strategies: ["turn"] }).catch((e) => e);
+      expect(err.failures[0].code).toMatch(/^ERR_TURN/);
+    } finally {
+      await y.close();
+    }
+  }, 30_000);
+});
+
+// Same LAN (here: loopback), tcp-punch has the answerer listen on its punch port and the offerer
+// dial it: without NATs dropping early SYNs, a simultaneous open meets RSTs (core-api.md §9.4).
+// The real simultaneous open runs in natlab.test.ts, between two NATs.
+describe("tcp-punch on the same LAN", () => {
+  test.each([4, 6] as const)(
+    "IPv%i: punch port to punch port, then ECHO",
+    async (family) => {
+      const r = await b.connect(only(a.address, family), { strategies: ["tcp-punch"] });
+      expect(r.strategy).toBe("tcp-punch");
+      // Not the node's listen port: the answerer's punch port.
+      expect(r.pipe.remote?.port).not.toBe(a.port);
+      expect((await r.pipe.echo("punched")).toString()).toBe("punched");
+      await r.pipe.close();
+    },
+    30_000,
+  );
+});
