@@ -7,6 +7,8 @@ import { abortError, PipeError } from "./errors.js";
 export interface DestLike {
   host: string;
   port: number;
+  /** The resolved IP when `host` is a name (netifaces' Address); preferred over `host`. */
+  ip?: string;
   family?: Family | number;
   scopeId?: string;
 }
@@ -95,7 +97,9 @@ export async function resolveDest(
     throw new PipeError("ERR_BAD_HOST", "destination needs a string host and a port");
   }
   const port = checkPort(d.port, 1);
-  const { host, scopeId: inlineScope } = splitScope(d.host);
+  // netifaces' Address keeps the name in `host` and the resolved IP in `ip`: use the IP as is.
+  const literal = typeof d.ip === "string" && ipFamily(d.ip) !== 0 ? d.ip : d.host;
+  const { host, scopeId: inlineScope } = splitScope(literal);
   const scopeId = d.scopeId ?? inlineScope;
   const fam = ipFamily(host);
   if (fam !== 0) {

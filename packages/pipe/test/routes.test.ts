@@ -1,4 +1,4 @@
-import { Interface } from "@p2pd/netifaces";
+import { Address, Interface } from "@p2pd/netifaces";
 import { describe, expect, test } from "vitest";
 import { Daemon, pipeOpen } from "../src/index.js";
 
@@ -45,5 +45,14 @@ describe("with @p2pd/netifaces routes", () => {
     } finally {
       await d.close();
     }
+  });
+
+  test("a netifaces Address is a destination (its resolved ip is used)", async () => {
+    const server = await pipeOpen("tcp", { host: "127.0.0.1" });
+    const addr = await Address.resolve("localhost", server.local.port, { family: 4 });
+    const client = await pipeOpen("tcp", undefined, addr);
+    expect(client.remote).toMatchObject({ host: "127.0.0.1", port: server.local.port });
+    await client.close();
+    await server.close();
   });
 });
