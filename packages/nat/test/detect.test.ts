@@ -110,6 +110,26 @@ describe("detectNat on loopback (real StunServer, hostile fakes)", () => {
     expect(r2.ignored).toEqual([{ server: dead, why: "no answer" }]);
   }, 10_000);
 
+  test("garbage answers (random bytes, truncated STUN, right id with bad body) are no answers", async () => {
+    let n = 0;
+    const junk = await fake({
+      address: "127.0.0.12",
+      garbage: (req) => {
+        n++;
+        const out = new Uint8Array(20 + (n % 3) * 8).map(() => (Math.random() * 256) | 0);
+        if (n % 2 === 0) out.set(req.subarray(0, 20)); // echo the header: our transaction id, a bogus body
+        out[0] = 0x01;
+        out[1] = 0x01; // success class
+        return n % 5 === 0 ? out.subarray(0, 7) : out;
+      },
+    });
+    const alone = await detectNat({ servers: [junk], firstAnswerMs: 300 });
+    expect(alone.type).toBe("blocked");
+    const mixed = await detectNat({ servers: [junk, honest[0] as string], firstAnswerMs: 300 });
+    expect(mixed.type).toBe("open-internet");
+    expect(n).toBeGreaterThan(0);
+  }, 10_000);
+
   test("per-network cache: a second run (new cache object = restart) is served from the file", async () => {
     const cache = () => new NatCache({ dir });
     const first = await detectNat({ servers: honest, cache: cache() });

@@ -16,12 +16,18 @@ export async function fakeStun(opts: {
   other?: { host: string; port: number };
   /** Never answer. */
   silent?: boolean;
+  /** Answer with these bytes instead (garbage, truncated or oversized STUN). */
+  garbage?: (request: Uint8Array) => Uint8Array;
 }): Promise<FakeStun> {
   const address = opts.address ?? "127.0.0.1";
   const sock: Socket = createSocket("udp4");
   await new Promise<void>((r) => sock.bind(0, address, () => r()));
   sock.on("message", (buf, rinfo) => {
     if (opts.silent) return;
+    if (opts.garbage) {
+      sock.send(opts.garbage(new Uint8Array(buf)), rinfo.port, rinfo.address);
+      return;
+    }
     let req: StunMessage;
     try {
       req = decodeMessage(new Uint8Array(buf));
