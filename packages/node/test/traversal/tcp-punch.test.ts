@@ -43,7 +43,7 @@ function runNode(code: string, timeoutMs = 20_000): Promise<string> {
 
 const peerScript = (lib: string, local: number, remote: number, at: number, word: string) => `
 import { tcpPunch } from ${JSON.stringify(lib)};
-const s = await tcpPunch({ localAddress: "127.0.0.1", localPort: ${local}, remote: { host: "127.0.0.1", ports: [${remote}] }, at: ${at}, timeoutMs: 5000, retryDelayMs: 0 });
+const s = await tcpPunch({ localAddress: "127.0.0.1", localPort: ${local}, remote: { host: "127.0.0.1", ports: [${remote}] }, at: ${at}, timeoutMs: 5000 });
 s.write(${JSON.stringify(word)});
 const got = await new Promise((r) => s.once("data", (d) => r(d.toString())));
 console.log(JSON.stringify({ local: s.localPort, remote: s.remotePort, got }));
