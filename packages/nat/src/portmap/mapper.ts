@@ -231,6 +231,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       timeoutMs,
       what: "NAT-PMP external address",
     });
+    sawEpoch(r.epoch);
     return { ip: r.ip, gateway };
   }
 
@@ -262,6 +263,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
         timeoutMs,
         what: "NAT-PMP map",
       });
+      sawEpoch(r.epoch);
       const ip = lifetime ? (await natpmpExternal(signal)).ip : "";
       return {
         method,
@@ -295,6 +297,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
         timeoutMs,
         what: "PCP map",
       });
+      sawEpoch(r.epoch);
       return {
         method,
         protocol: proto,
@@ -365,6 +368,27 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       lifetime: r.lifetime,
       gateway,
     };
+  }
+
+  // RFC 6886 §3.6 / RFC 6887 §8.5: the epoch (seconds since the gateway's state began) must
+  // advance with our clock; if it fell behind, the gateway rebooted and lost every mapping:
+  // re-make them all now instead of at the next renewal.
+  let epoch: { value: number; at: number } | undefined;
+  function sawEpoch(value: number): void {
+    const now = Date.now();
+    const prev = epoch;
+    epoch = { value, at: now };
+    if (!prev) return;
+    const expected = prev.value + ((now - prev.at) / 1000) * (7 / 8) - 2;
+    if (value >= expected) return;
+    log?.(
+      `gateway epoch went from ${prev.value} to ${value}: it lost its mappings, re-making them`,
+    );
+    for (const h of held.values()) {
+      clearTimeout(h.timer);
+      h.timer = setTimeout(() => void renew(h), 0);
+      h.timer.unref?.();
+    }
   }
 
   function schedule(h: Held): void {

@@ -86,6 +86,11 @@ export class Lab {
     return (await listen).stdout.trim();
   }
 
+  /** A router reboot: miniupnpd restarts with no mappings and a fresh epoch. */
+  async restartRouter(): Promise<void> {
+    await run(join(here, "lab.sh"), ["restart", this.id, this.state], { timeout: 20_000 });
+  }
+
   async down(): Promise<void> {
     await run(join(here, "lab.sh"), ["down", this.id, this.state]).catch(() => {});
     rmSync(this.state, { recursive: true, force: true });

@@ -10,13 +10,15 @@
 #   pm-<id>-cgn  in0 11.11.11.254/24 (router's default route)   out0 12.12.12.1/24, masquerade
 #   pm-<id>-wan  then sits on 12.12.12.2/24 behind it.
 # With IGDV1=1 miniupnpd describes itself as IGD v1 (WANIPConnection:1) instead of v2.
-# Usage: [CGN=1] [IGDV1=1] lab.sh up ID STATE_DIR [WAN_IP] | lab.sh down ID STATE_DIR
+# `restart` emulates a router reboot: miniupnpd stops, its rules go, it starts again (its NAT-PMP/PCP
+# epoch restarts from 0: system_uptime=no).
+# Usage: [CGN=1] [IGDV1=1] lab.sh up ID STATE_DIR [WAN_IP] | lab.sh restart|down ID STATE_DIR
 set -euo pipefail
 cmd=$1 id=$2 state=$3
 lan=pm-$id-lan rtr=pm-$id-rtr wan=pm-$id-wan cgn=pm-$id-cgn
 wan_ip=${4:-11.11.11.1}
 
-down() {
+stop_daemon() {
   if [ -f "$state/miniupnpd.pid" ]; then
     pid=$(cat "$state/miniupnpd.pid")
     kill "$pid" 2>/dev/null || true
@@ -25,11 +27,39 @@ down() {
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$state/miniupnpd.pid"
   fi
+}
+
+start_daemon() {
+  ip netns exec "$rtr" miniupnpd -f "$state/miniupnpd.conf" -d -P "$state/miniupnpd.own.pid" >>"$state/miniupnpd.log" 2>&1 &
+  echo $! >"$state/miniupnpd.pid"
+  # Ready when the HTTP and NAT-PMP sockets are open.
+  for _ in $(seq 1 100); do
+    if ip netns exec "$rtr" ss -ltn 2>/dev/null | grep -q ':5000 ' && ip netns exec "$rtr" ss -lun 2>/dev/null | grep -q ':5351 '; then
+      echo "up"; return 0
+    fi
+    if ! kill -0 "$(cat "$state/miniupnpd.pid")" 2>/dev/null; then cat "$state/miniupnpd.log" >&2; return 1; fi
+    sleep 0.05
+  done
+  cat "$state/miniupnpd.log" >&2
+  return 1
+}
+
+down() {
+  stop_daemon
   for ns in $lan $rtr $wan $cgn; do ip netns del "$ns" 2>/dev/null || true; done
 }
 
 if [ "$cmd" = down ]; then down; exit 0; fi
-[ "$cmd" = up ] || { echo "usage: $0 up|down ID STATE_DIR" >&2; exit 2; }
+if [ "$cmd" = restart ]; then
+  stop_daemon
+  for c in miniupnpd prerouting_miniupnpd postrouting_miniupnpd; do
+    ip netns exec "$rtr" nft flush chain inet miniupnpd "$c"
+  done
+  ip netns exec "$rtr" conntrack -F >/dev/null 2>&1 || true
+  start_daemon
+  exit $?
+fi
+[ "$cmd" = up ] || { echo "usage: $0 up|restart|down ID STATE_DIR" >&2; exit 2; }
 mkdir -p "$state"
 down
 for ns in $lan $rtr $wan; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
@@ -108,7 +138,7 @@ port=5000
 enable_natpmp=yes
 enable_upnp=yes
 secure_mode=yes
-system_uptime=yes
+system_uptime=no
 min_lifetime=1
 force_igd_desc_v1=$([ "${IGDV1:-0}" = 1 ] && echo yes || echo no)
 uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -120,15 +150,5 @@ upnp_nat_postrouting_chain=postrouting_miniupnpd
 allow 1024-65535 192.168.77.0/24 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535
 CONF
-ip netns exec "$rtr" miniupnpd -f "$state/miniupnpd.conf" -d -P "$state/miniupnpd.own.pid" >"$state/miniupnpd.log" 2>&1 &
-echo $! >"$state/miniupnpd.pid"
-# Ready when the HTTP and NAT-PMP sockets are open.
-for _ in $(seq 1 100); do
-  if ip netns exec "$rtr" ss -ltn 2>/dev/null | grep -q ':5000 ' && ip netns exec "$rtr" ss -lun 2>/dev/null | grep -q ':5351 '; then
-    echo "up"; exit 0
-  fi
-  if ! kill -0 "$(cat "$state/miniupnpd.pid")" 2>/dev/null; then cat "$state/miniupnpd.log" >&2; exit 1; fi
-  sleep 0.05
-done
-cat "$state/miniupnpd.log" >&2
-exit 1
+: >"$state/miniupnpd.log"
+start_daemon

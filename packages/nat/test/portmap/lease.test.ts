@@ -114,6 +114,29 @@ describe.skipIf(missing)("port mapping leases and failures against miniupnpd", (
     await a.stop();
   }, 30_000);
 
+  test("a router reboot (mappings lost, epoch reset) is noticed on the next answer and the mappings re-made at once", async () => {
+    const a = await agent({ methods: ["natpmp"] });
+    const port = await a.call<number>("listen", { proto: "tcp" });
+    const m = await a.call<PortMapping>("add", { port, proto: "tcp", lifetime: 600 });
+    expect(await lab.reachableFromWan(m.external.ip, m.external.port, "tcp")).toBe(true);
+    // Let the epoch grow past RFC 6886's 2 s slack, so that a restart is visible.
+    await new Promise((r) => setTimeout(r, 3000));
+    await lab.restartRouter();
+    expect(await mapped(port, m.external.port)()).toBe(false);
+    // Any NAT-PMP answer carries the new epoch; the 600 s lease would not renew for 5 minutes.
+    await a.call("externalAddress");
+    let held: PortMapping[] = [];
+    for (let i = 0; i < 50 && !(held[0] && held[0].renewals >= 1); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      held = await a.call<PortMapping[]>("list");
+    }
+    expect(held[0]?.renewals).toBe(1);
+    expect(await mapped(port, m.external.port)()).toBe(true);
+    expect(await lab.reachableFromWan(m.external.ip, m.external.port, "tcp")).toBe(true);
+    await a.call("close");
+    await a.stop();
+  }, 30_000);
+
   test("the router's deny rule (ports below 1024): UPnP refuses with ERR_PORTMAP_REFUSED", async () => {
     const u = await agent({ methods: ["upnp"], discoveryTimeoutMs: 3000 });
     const refused = u.call("add", { port: 80, proto: "tcp", lifetime: 60 });
