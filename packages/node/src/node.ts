@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { EventEmitter } from "node:events";
+import { EventEmitter, setMaxListeners } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { createPortMapper, type PortMapper } from "@p2pd/nat";
@@ -167,6 +167,8 @@ export class P2PNode extends EventEmitter {
     this.#guard = new ReplayGuard(opts.replayWindowMs);
     this.#log = opts.log ?? (() => {});
     this.#naming = opts.naming;
+    // Every wait of every connect listens on it: no leak warning for busy nodes.
+    setMaxListeners(0, this.#closing.signal);
     this.strategies = new StrategyRegistry([
       ...builtinStrategies({
         ...(opts.stun ? { stun: opts.stun } : {}),
@@ -422,6 +424,7 @@ export class P2PNode extends EventEmitter {
       this.#closing.signal,
       AbortSignal.timeout(Math.max(strategy.timeoutMs, 10_000)),
     ]);
+    setMaxListeners(0, signal);
     const ctx: ResponderContext = {
       local: this.parsedAddress,
       localText: this.address,
@@ -558,6 +561,7 @@ export class P2PNode extends EventEmitter {
       AbortSignal.timeout(opts.timeoutMs ?? 60_000),
       ...(opts.signal ? [opts.signal] : []),
     ]);
+    setMaxListeners(0, overall);
     let lookupMs: number | undefined;
     let remote: P2PAddress;
     if (typeof target === "string" && !looksLikeAddress(target)) {
@@ -586,6 +590,7 @@ export class P2PNode extends EventEmitter {
         continue;
       }
       const signal = AbortSignal.any([overall, AbortSignal.timeout(strategy.timeoutMs)]);
+      setMaxListeners(0, signal);
       const pipeId = randomBytes(16).toString("hex");
       const ctx: StrategyContext = {
         local,

@@ -71,7 +71,7 @@ async function serve(host: string, stun: string) {
   child.stderr?.on("data", (d) => (err += d));
   const [chunk] = (await Promise.race([
     once(child.stdout as NodeJS.ReadableStream, "data"),
-    once(child, "exit").then(() => {
+    once(child, "close").then(() => {
       throw new Error(`peer on ${host} exited: ${err}`);
     }),
   ])) as [Buffer];
