@@ -45,10 +45,10 @@ function compile(p: Pattern, what: string): RegExp | null {
     // Drop g/y so test() has no lastIndex state between messages.
     return p.global || p.sticky ? new RegExp(p.source, p.flags.replace(/[gy]/g, "")) : p;
   }
-  const src = typeof p === "string" ? p : Buffer.from(p).toString("latin1");
   if (typeof p !== "string" && !(p instanceof Uint8Array)) {
     throw new PipeError("ERR_BAD_REGEX", `${what} pattern must be a RegExp, string or bytes`);
   }
+  const src = typeof p === "string" ? p : Buffer.from(p).toString("latin1");
   if (src === "") return null;
   try {
     return new RegExp(src);

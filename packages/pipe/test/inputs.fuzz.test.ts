@@ -1,0 +1,66 @@
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { PipeError, parseHostPort, parsePorts } from "../src/index.js";
+import { parseSub } from "../src/subscription.js";
+
+/** Runs `fn`; it must return normally or throw a PipeError with one of `codes` (never anything else). */
+function typedOrOk(fn: () => unknown, codes: string[]): void {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(PipeError);
+    expect(codes).toContain((e as PipeError).code);
+  }
+}
+
+describe("untrusted input parsers (fast-check)", () => {
+  test("subscription patterns: compile or ERR_BAD_REGEX", () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.uint8Array({ maxLength: 20 }), (a, b, bytes) => {
+        typedOrOk(() => parseSub([a, b]), ["ERR_BAD_REGEX"]);
+        typedOrOk(() => parseSub({ msg: bytes, addr: a }), ["ERR_BAD_REGEX"]);
+      }),
+      { numRuns: 2000 },
+    );
+    typedOrOk(() => parseSub(42 as never), ["ERR_BAD_REGEX"]);
+    typedOrOk(() => parseSub([{} as never]), ["ERR_BAD_REGEX"]);
+  });
+
+  test("port lists: a bounded list of valid ports or ERR_BAD_PORT", () => {
+    // Ports near both ends of the range (and past them), so ranges stay small enough to enumerate.
+    const port = fc.oneof(fc.integer({ min: -5, max: 40 }), fc.integer({ min: 65500, max: 65540 }));
+    const entry = fc.oneof(port, fc.string({ maxLength: 12 }), fc.tuple(port, port));
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 20 }), fc.array(entry, { maxLength: 5 })),
+        (input) => {
+          try {
+            const ports = parsePorts(input as never);
+            expect(ports.length).toBeGreaterThan(0);
+            for (const p of ports) expect(Number.isInteger(p) && p >= 0 && p <= 65535).toBe(true);
+            expect(new Set(ports).size).toBe(ports.length);
+          } catch (e) {
+            expect(e).toBeInstanceOf(PipeError);
+            expect((e as PipeError).code).toBe("ERR_BAD_PORT");
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  test('"host:port" strings: parsed or ERR_BAD_HOST', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), (s) => {
+        typedOrOk(() => {
+          const d = parseHostPort(s);
+          expect(typeof d.host).toBe("string");
+          expect(Number.isInteger(d.port)).toBe(true);
+        }, ["ERR_BAD_HOST"]);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(parseHostPort("[fe80::1%eth0]:80")).toEqual({ host: "fe80::1%eth0", port: 80 });
+    expect(parseHostPort("example.com:443")).toEqual({ host: "example.com", port: 443 });
+  });
+});
