@@ -55,7 +55,10 @@ export async function detectNat(options: DetectNatOptions): Promise<NatResult> {
   try {
     let netId: NetworkId | undefined;
     if (cache) {
-      netId = await networkId(options, family, ac.signal);
+      netId = await networkId(options, family, ac.signal).catch((err) => {
+        if (ac.signal.aborted) throw err;
+        return undefined; // no cache lookup; the full test still runs
+      });
       if (netId && !options.refresh) {
         const hit = await cache.get(netId);
         if (hit) {
@@ -107,9 +110,12 @@ export async function detectNat(options: DetectNatOptions): Promise<NatResult> {
     if (c.reason) result.reason = c.reason;
     if (c.ignored.length) result.ignored = c.ignored;
     if (cache && c.type !== "unknown" && c.type !== "blocked") {
-      const id = netId ?? (await networkId(options, family, ac.signal));
+      const id = netId ?? (await networkId(options, family, ac.signal).catch(() => undefined));
       const ext = c.mapped[0]?.host;
-      if (id && ext === id.externalIp) await cache.set(id, result);
+      if (id && ext === id.externalIp) {
+        // A cache that cannot be written (read-only dir, full disk) must not cost the answer.
+        await cache.set(id, result).catch((err: Error) => say(`cache not written: ${err.message}`));
+      }
     }
     return result;
   } catch (err) {

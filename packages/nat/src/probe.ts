@@ -87,7 +87,13 @@ export async function resolveStunServer(
 /** This host's interface addresses of one family (mapped == one of them => no NAT). */
 export function hostAddresses(family: Family): string[] {
   const out: string[] = [];
-  for (const list of Object.values(networkInterfaces())) {
+  let all: ReturnType<typeof networkInterfaces>;
+  try {
+    all = networkInterfaces();
+  } catch {
+    return out; // some sandboxes refuse the query: then only localAddress can prove "no NAT"
+  }
+  for (const list of Object.values(all)) {
     for (const a of list ?? []) {
       if ((a.family === "IPv4" ? 4 : 6) === family) out.push(a.address.replace(/%.*$/, ""));
     }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StunServer } from "@p2pd/stun";
@@ -138,6 +138,19 @@ describe("detectNat on loopback (real StunServer, hostile fakes)", () => {
     expect(second).toMatchObject({ type: first.type, delta: first.delta, cached: true, ms: 0 });
     const fresh = await detectNat({ servers: honest, cache: dir, refresh: true });
     expect(fresh.cached).toBeUndefined();
+  }, 10_000);
+
+  test("an unwritable cache costs the cache, not the answer", async () => {
+    const lines: string[] = [];
+    const file = join(dir, "a-file");
+    await writeFile(file, "");
+    const r = await detectNat({
+      servers: honest,
+      cache: join(file, "sub"), // ENOTDIR: the cache dir cannot be created
+      progress: (l) => lines.push(l),
+    });
+    expect(r.type).toBe("open-internet");
+    expect(lines.some((l) => l.startsWith("cache not written"))).toBe(true);
   }, 10_000);
 
   test("abort and bad input give typed errors", async () => {
