@@ -114,6 +114,26 @@ describe.skipIf(missing)("port mapping leases and failures against miniupnpd", (
     await a.stop();
   }, 30_000);
 
+  for (const method of ["natpmp", "pcp"] as const)
+    test(`${method}: asking for a taken external port gets another one, both mappings stay`, async () => {
+      const a = await agent({ methods: [method] });
+      const first = await a.call<number>("listen", { proto: "tcp" });
+      const second = await a.call<number>("listen", { proto: "tcp" });
+      const m1 = await a.call<PortMapping>("add", { port: first, proto: "tcp", lifetime: 120 });
+      const m2 = await a.call<PortMapping>("add", {
+        port: second,
+        proto: "tcp",
+        lifetime: 120,
+        externalPort: m1.external.port,
+      });
+      expect(m2.external.port).not.toBe(m1.external.port);
+      expect(await lab.reachableFromWan(m1.external.ip, m1.external.port, "tcp")).toBe(true);
+      expect(await lab.reachableFromWan(m2.external.ip, m2.external.port, "tcp")).toBe(true);
+      await a.call("close");
+      expect(await lab.reachableFromWan(m2.external.ip, m2.external.port, "tcp")).toBe(false);
+      await a.stop();
+    }, 30_000);
+
   test("a router reboot (mappings lost, epoch reset) is noticed on the next answer and the mappings re-made at once", async () => {
     const a = await agent({ methods: ["natpmp"] });
     const port = await a.call<number>("listen", { proto: "tcp" });
