@@ -11,7 +11,7 @@ function baseEncode(data, alpha) {
   let out = `0${alpha[base - 1]}`.repeat(q) + (r2 > 0 ? `0${alpha[r2]}` : "");
   if (z === data.length) return out;
   let n = 0n;
-  for (const b of data) n = (n << 8n) | BigInt(b);
+  for (const b of data) n = n << 8n | BigInt(b);
   const digits = [];
   const B = BigInt(base);
   while (n > 0n) {
@@ -48,16 +48,184 @@ function baseDecode(text, alpha) {
 
 // src/crypto/blake2b.ts
 var IV = new Uint32Array([
-  4089235720, 1779033703, 2227873595, 3144134277, 4271175723, 1013904242, 1595750129, 2773480762,
-  2917565137, 1359893119, 725511199, 2600822924, 4215389547, 528734635, 327033209, 1541459225,
+  4089235720,
+  1779033703,
+  2227873595,
+  3144134277,
+  4271175723,
+  1013904242,
+  1595750129,
+  2773480762,
+  2917565137,
+  1359893119,
+  725511199,
+  2600822924,
+  4215389547,
+  528734635,
+  327033209,
+  1541459225
 ]);
 var SIGMA = [
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11,
-  7, 5, 3, 11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4, 7, 9, 3, 1, 13, 12, 11, 14, 2, 6,
-  5, 10, 4, 0, 15, 8, 9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13, 2, 12, 6, 10, 0, 11, 8,
-  3, 4, 13, 7, 5, 15, 14, 1, 9, 12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11, 13, 11, 7, 14,
-  12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10, 6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5, 10,
-  2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0,
+  0,
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+  11,
+  12,
+  13,
+  14,
+  15,
+  14,
+  10,
+  4,
+  8,
+  9,
+  15,
+  13,
+  6,
+  1,
+  12,
+  0,
+  2,
+  11,
+  7,
+  5,
+  3,
+  11,
+  8,
+  12,
+  0,
+  5,
+  2,
+  15,
+  13,
+  10,
+  14,
+  3,
+  6,
+  7,
+  1,
+  9,
+  4,
+  7,
+  9,
+  3,
+  1,
+  13,
+  12,
+  11,
+  14,
+  2,
+  6,
+  5,
+  10,
+  4,
+  0,
+  15,
+  8,
+  9,
+  0,
+  5,
+  7,
+  2,
+  4,
+  10,
+  15,
+  14,
+  1,
+  11,
+  12,
+  6,
+  8,
+  3,
+  13,
+  2,
+  12,
+  6,
+  10,
+  0,
+  11,
+  8,
+  3,
+  4,
+  13,
+  7,
+  5,
+  15,
+  14,
+  1,
+  9,
+  12,
+  5,
+  1,
+  15,
+  14,
+  13,
+  4,
+  10,
+  0,
+  7,
+  6,
+  3,
+  9,
+  2,
+  8,
+  11,
+  13,
+  11,
+  7,
+  14,
+  12,
+  1,
+  3,
+  9,
+  5,
+  0,
+  15,
+  4,
+  8,
+  6,
+  2,
+  10,
+  6,
+  15,
+  14,
+  9,
+  11,
+  3,
+  0,
+  8,
+  12,
+  2,
+  13,
+  7,
+  1,
+  4,
+  10,
+  5,
+  10,
+  2,
+  8,
+  4,
+  7,
+  6,
+  1,
+  5,
+  15,
+  11,
+  9,
+  14,
+  3,
+  12,
+  13,
+  0
 ].map((x) => x * 2);
 function add64(v, a, b) {
   const lo = v[a] + v[b];
@@ -79,19 +247,19 @@ function g(v, m, a, b, c, d, ix, iy) {
   add64(v, c, d);
   x0 = v[b] ^ v[c];
   x1 = v[b + 1] ^ v[c + 1];
-  v[b] = (x0 >>> 24) ^ (x1 << 8);
-  v[b + 1] = (x1 >>> 24) ^ (x0 << 8);
+  v[b] = x0 >>> 24 ^ x1 << 8;
+  v[b + 1] = x1 >>> 24 ^ x0 << 8;
   add64(v, a, b);
   add64c(v, a, m[iy], m[iy + 1]);
   x0 = v[d] ^ v[a];
   x1 = v[d + 1] ^ v[a + 1];
-  v[d] = (x0 >>> 16) ^ (x1 << 16);
-  v[d + 1] = (x1 >>> 16) ^ (x0 << 16);
+  v[d] = x0 >>> 16 ^ x1 << 16;
+  v[d + 1] = x1 >>> 16 ^ x0 << 16;
   add64(v, c, d);
   x0 = v[b] ^ v[c];
   x1 = v[b + 1] ^ v[c + 1];
-  v[b] = (x1 >>> 31) ^ (x0 << 1);
-  v[b + 1] = (x0 >>> 31) ^ (x1 << 1);
+  v[b] = x1 >>> 31 ^ x0 << 1;
+  v[b + 1] = x0 >>> 31 ^ x1 << 1;
 }
 function compress(h, block, t, last) {
   const v = new Uint32Array(32);
@@ -108,10 +276,10 @@ function compress(h, block, t, last) {
   }
   for (let i = 0; i < 32; i++) {
     const o = i * 4;
-    m[i] = block[o] | (block[o + 1] << 8) | (block[o + 2] << 16) | (block[o + 3] << 24);
+    m[i] = block[o] | block[o + 1] << 8 | block[o + 2] << 16 | block[o + 3] << 24;
   }
   for (let r2 = 0; r2 < 12; r2++) {
-    const s = (r2 % 10) * 16;
+    const s = r2 % 10 * 16;
     const S = (k) => SIGMA[s + k];
     g(v, m, 0, 8, 16, 24, S(0), S(1));
     g(v, m, 2, 10, 18, 26, S(2), S(3));
@@ -141,13 +309,12 @@ function blake2b(data, outLen) {
   t += data.length - off;
   compress(h, block, t, true);
   const out = new Uint8Array(outLen);
-  for (let i = 0; i < outLen; i++) out[i] = (h[i >> 2] >>> (8 * (i & 3))) & 255;
+  for (let i = 0; i < outLen; i++) out[i] = h[i >> 2] >>> 8 * (i & 3) & 255;
   return out;
 }
 
 // src/crypto/bytes.ts
 import { createHash } from "node:crypto";
-
 function asciiBytes(s) {
   const out = [];
   for (const ch of s) {
@@ -229,10 +396,10 @@ function fBlaMka(v, a, b) {
   const p10 = a1 * b0;
   const p11 = a1 * b1;
   const mid = (p00 >>> 16) + (p01 & 65535) + (p10 & 65535);
-  const pl = ((mid << 16) | (p00 & 65535)) >>> 0;
-  const ph = (p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
-  const pl2 = (pl << 1) >>> 0;
-  const ph2 = ((ph << 1) | (pl >>> 31)) >>> 0;
+  const pl = (mid << 16 | p00 & 65535) >>> 0;
+  const ph = p11 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) >>> 0;
+  const pl2 = pl << 1 >>> 0;
+  const ph2 = (ph << 1 | pl >>> 31) >>> 0;
   const lo = al + bl + pl2;
   v[a + 1] = v[a + 1] + v[b + 1] + ph2 + Math.floor(lo / 4294967296);
   v[a] = lo;
@@ -246,18 +413,18 @@ function gb(v, a, b, c, d) {
   fBlaMka(v, c, d);
   x0 = v[b] ^ v[c];
   x1 = v[b + 1] ^ v[c + 1];
-  v[b] = (x0 >>> 24) ^ (x1 << 8);
-  v[b + 1] = (x1 >>> 24) ^ (x0 << 8);
+  v[b] = x0 >>> 24 ^ x1 << 8;
+  v[b + 1] = x1 >>> 24 ^ x0 << 8;
   fBlaMka(v, a, b);
   x0 = v[d] ^ v[a];
   x1 = v[d + 1] ^ v[a + 1];
-  v[d] = (x0 >>> 16) ^ (x1 << 16);
-  v[d + 1] = (x1 >>> 16) ^ (x0 << 16);
+  v[d] = x0 >>> 16 ^ x1 << 16;
+  v[d + 1] = x1 >>> 16 ^ x0 << 16;
   fBlaMka(v, c, d);
   x0 = v[b] ^ v[c];
   x1 = v[b + 1] ^ v[c + 1];
-  v[b] = (x1 >>> 31) ^ (x0 << 1);
-  v[b + 1] = (x0 >>> 31) ^ (x1 << 1);
+  v[b] = x1 >>> 31 ^ x0 << 1;
+  v[b + 1] = x0 >>> 31 ^ x1 << 1;
 }
 var PERMS = [];
 for (let i = 0; i < 8; i++) PERMS.push(Array.from({ length: 16 }, (_, j) => (16 * i + j) * 2));
@@ -308,9 +475,9 @@ function argon2i(password, salt, p) {
       le32(salt.length),
       salt,
       le32(0),
-      le32(0),
+      le32(0)
     ),
-    64,
+    64
   );
   const mem = new Uint32Array(blocks * 256);
   bytesToWords(hPrime(concat(h0, le32(0), le32(0)), 1024), mem, 0);
@@ -341,11 +508,11 @@ function argon2i(password, salt, p) {
         const cur = slice * segLen + i;
         const prev = cur === 0 ? laneLen - 1 : cur - 1;
         if (i % 128 === 0) nextAddresses();
-        const j1 = addr[(i % 128) * 2];
+        const j1 = addr[i % 128 * 2];
         let area;
         if (pass === 0) area = slice === 0 ? i - 1 : slice * segLen + i - 1;
         else area = laneLen - segLen + i - 1;
-        const rel = area - 1 - Math.floor((area * squareHigh(j1)) / 4294967296);
+        const rel = area - 1 - Math.floor(area * squareHigh(j1) / 4294967296);
         const startPos = pass !== 0 && slice !== 3 ? (slice + 1) * segLen : 0;
         const ref = (startPos + rel) % laneLen;
         fill(mem, prev * 256, mem, ref * 256, mem, cur * 256, pass !== 0);
@@ -360,7 +527,7 @@ function argon2i(password, salt, p) {
 }
 function squareHigh(j1) {
   const b = BigInt(j1);
-  return Number((b * b) >> 32n);
+  return Number(b * b >> 32n);
 }
 
 // src/errors.ts
@@ -462,7 +629,7 @@ function deriveAccount(seed, domain) {
     username: `u${baseEncode(field(":user:", domain, seed), A36).slice(0, 7)}`,
     nick: `n${baseEncode(field(":nick:", domain, seed), A36).slice(0, 7)}`,
     password: baseEncode(field(":pass:", domain, seed), A62).slice(0, 30),
-    email: `e${baseEncode(field(":email:", domain, seed), A36).slice(0, 15)}@p2pd.net`,
+    email: `e${baseEncode(field(":email:", domain, seed), A36).slice(0, 15)}@p2pd.net`
   };
 }
 function cacheFileName(seed) {
@@ -476,9 +643,7 @@ function deriveTimeLock(name2, tld, pw, domain) {
   return argon2i(timeLockInput(name2, tld, pw, domain), POW_SALT, { t: 2, mKiB: 2048, tagLen: 32 });
 }
 function channelFromTimeLock(m, timeLock) {
-  return `#${baseEncode(ripemd160(sha3(concat(m, timeLock))), A36)
-    .slice(0, 31)
-    .toLowerCase()}`;
+  return `#${baseEncode(ripemd160(sha3(concat(m, timeLock))), A36).slice(0, 31).toLowerCase()}`;
 }
 function deriveChannel(name2, tld, pw, domain) {
   const timeLock = deriveTimeLock(name2, tld, pw, domain);
@@ -497,18 +662,19 @@ function deriveSigningKey(name2, tld, pw, seed) {
 
 // src/ircdns.ts
 import { randomBytes } from "node:crypto";
+import { homedir } from "node:os";
+import { join as join2 } from "node:path";
+
 // src/cache.ts
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { dirname, join as join2 } from "node:path";
-
+import { dirname } from "node:path";
 var empty = () => ({ version: 1, servers: {}, channels: {} });
 function sanitize(x) {
   if (typeof x !== "object" || x === null) return empty();
   const o = x;
   if (o.version !== 1 || typeof o.servers !== "object" || typeof o.channels !== "object")
     return empty();
-  return { version: 1, servers: { ...(o.servers ?? {}) }, channels: { ...(o.channels ?? {}) } };
+  return { version: 1, servers: { ...o.servers ?? {} }, channels: { ...o.channels ?? {} } };
 }
 var JsonCache = class {
   constructor(file) {
@@ -590,12 +756,7 @@ function stripFormatting(s) {
 }
 var FORMAT_CODES = /* @__PURE__ */ new Set([2, 15, 17, 22, 29, 30, 31]);
 function ircLower(s) {
-  return s
-    .toLowerCase()
-    .replace(/\[/g, "{")
-    .replace(/\]/g, "}")
-    .replace(/\\/g, "|")
-    .replace(/~/g, "^");
+  return s.toLowerCase().replace(/\[/g, "{").replace(/\]/g, "}").replace(/\\/g, "|").replace(/~/g, "^");
 }
 
 // src/names.ts
@@ -617,7 +778,7 @@ function parseName(input) {
   }
   for (const [k, v] of [
     ["name", n.name],
-    ["tld", n.tld],
+    ["tld", n.tld]
   ]) {
     if (typeof v !== "string" || !NAME_RE.test(v)) {
       throw new BadNameError(`${k} must be 1-64 printable ASCII characters without spaces`);
@@ -639,7 +800,7 @@ function checkValue(value) {
 
 // src/quorum.ts
 function quorum(n) {
-  const f = Math.floor((2 * n) / 5);
+  const f = Math.floor(2 * n / 5);
   return { servers: n, registerFailureMax: f, registerSuccessMin: n - f, lookupSuccessMin: f + 1 };
 }
 function decide(votes, need) {
@@ -670,7 +831,7 @@ var DEFAULT_SERVERS = Object.freeze([
   "ircs://irc.tweakers.net:6697",
   "ircs://irc.swiftirc.net:6697",
   "ircs://irc.euirc.net:6697",
-  "ircs://irc.darkmyst.org:6697",
+  "ircs://irc.darkmyst.org:6697"
 ]);
 function parseServer(input) {
   if (typeof input === "object" && input !== null) {
@@ -700,7 +861,7 @@ function parseServer(input) {
     host = parts[0];
     portStr = parts[1];
   }
-  const port = portStr === void 0 ? (tls ? 6697 : 6667) : Number(portStr);
+  const port = portStr === void 0 ? tls ? 6697 : 6667 : Number(portStr);
   return build(host, port, tls, void 0);
 }
 function build(host, port, tls, domain) {
@@ -712,10 +873,7 @@ function build(host, port, tls, domain) {
   return { host, port, tls, domain: d, label: `${tls ? "ircs://" : ""}${hostPort}` };
 }
 function parseServerList(list) {
-  const items = list
-    .split(",")
-    .map((x) => x.trim())
-    .filter(Boolean);
+  const items = list.split(",").map((x) => x.trim()).filter(Boolean);
   if (items.length === 0) throw new BadServerError("empty server list");
   return items.map(parseServer);
 }
@@ -735,22 +893,21 @@ function withDeadline(run, opts) {
     };
     const onAbort = () => finish(() => reject(new AbortedError(`${opts.what}: aborted`)));
     const timer = setTimeout(
-      () =>
-        finish(() =>
-          reject(
-            new SessionError(
-              opts.code ?? "ERR_IRCDNS_TIMEOUT",
-              `${opts.what}: no answer in ${opts.timeoutMs} ms`,
-            ),
-          ),
-        ),
-      opts.timeoutMs,
+      () => finish(
+        () => reject(
+          new SessionError(
+            opts.code ?? "ERR_IRCDNS_TIMEOUT",
+            `${opts.what}: no answer in ${opts.timeoutMs} ms`
+          )
+        )
+      ),
+      opts.timeoutMs
     );
     if (opts.signal?.aborted) return onAbort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     run({ signal: ctl.signal }).then(
       (v) => finish(() => resolve(v)),
-      (e) => finish(() => reject(e)),
+      (e) => finish(() => reject(e))
     );
   });
 }
@@ -771,19 +928,14 @@ function sleep(ms, signal) {
 
 // src/services.ts
 var BUSY = /too busy|please wait|wait (\d+) seconds|try again later|flood protection/i;
-var NICK_OK =
-  /^Nickname \S+ registered|is now registered to|now identified for|you are now recognized|now logged in as|already identified/i;
+var NICK_OK = /^Nickname \S+ registered|is now registered to|now identified for|you are now recognized|now logged in as|already identified/i;
 var NICK_EXISTS = /already registered|nickname is registered|registered and protected/i;
-var NICK_BAD =
-  /password incorrect|invalid password|incorrect password|access denied|authentication failed/i;
+var NICK_BAD = /password incorrect|invalid password|incorrect password|access denied|authentication failed/i;
 function checkServiceMissing(s, l, service) {
-  if (
-    (l.command === "401" || l.command === "440") &&
-    ircLower(l.params[1] ?? "") === ircLower(service)
-  ) {
+  if ((l.command === "401" || l.command === "440") && ircLower(l.params[1] ?? "") === ircLower(service)) {
     throw new SessionError(
       "ERR_IRCDNS_NO_SERVICES",
-      `${s.server.label}: ${service} is not available`,
+      `${s.server.label}: ${service} is not available`
     );
   }
 }
@@ -809,15 +961,16 @@ async function login(s, acct, t, signal) {
           if (NICK_BAD.test(n))
             throw new SessionError(
               "ERR_IRCDNS_LOGIN",
-              `${s.server.label}: NickServ refused the password`,
+              `${s.server.label}: NickServ refused the password`
             );
           if (!identifying && NICK_EXISTS.test(n)) {
             identifying = true;
-            s.sendService("NickServ", `IDENTIFY ${acct.password}`).catch(() => {});
+            s.sendService("NickServ", `IDENTIFY ${acct.password}`).catch(() => {
+            });
           }
           return void 0;
         },
-        { timeoutMs: t.serviceMs * 2, signal, what: "NickServ login" },
+        { timeoutMs: t.serviceMs * 2, signal, what: "NickServ login" }
       );
       if (r2.kind === "ok") {
         s.loggedIn = true;
@@ -837,8 +990,8 @@ function detect(text) {
 var esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 function chanInfo(s, chan, t, signal) {
   const notReg = new RegExp(`${esc(chan)}\\S* (isn't|is not) registered`, "i");
-  return s.exclusive(() =>
-    s.request(
+  return s.exclusive(
+    () => s.request(
       () => s.sendService("ChanServ", `INFO ${chan}`),
       (l) => {
         checkServiceMissing(s, l, "ChanServ");
@@ -849,12 +1002,14 @@ function chanInfo(s, chan, t, signal) {
         if (notReg.test(n)) return { registered: false };
         const f = /^\s*Founder\s*:\s*(\S+)/i.exec(n);
         if (f) return { registered: true, founder: f[1] };
+        if (BUSY.test(n))
+          throw new SessionError("ERR_IRCDNS_SERVICES_BUSY", `${s.server.label}: ChanServ: ${n}`);
         if (/forbidden|suspended|cannot be registered/i.test(n))
           return { registered: true, founder: void 0 };
         return void 0;
       },
-      { timeoutMs: t.serviceMs, signal, what: `ChanServ INFO ${chan}` },
-    ),
+      { timeoutMs: t.serviceMs, signal, what: `ChanServ INFO ${chan}` }
+    )
   );
 }
 async function join(s, chan, t, signal) {
@@ -864,18 +1019,15 @@ async function join(s, chan, t, signal) {
     () => s.send(`JOIN ${chan}`),
     (l) => {
       if (l.command === "366" && ircLower(l.params[1] ?? "") === lc) return true;
-      if (
-        /^(403|405|471|473|474|475|476|477|479)$/.test(l.command) &&
-        ircLower(l.params[1] ?? "") === lc
-      ) {
+      if (/^(403|405|471|473|474|475|476|477|479)$/.test(l.command) && ircLower(l.params[1] ?? "") === lc) {
         throw new SessionError(
           "ERR_IRCDNS_JOIN",
-          `${s.server.label}: cannot join ${chan} (${l.command} ${l.params.at(-1) ?? ""})`,
+          `${s.server.label}: cannot join ${chan} (${l.command} ${l.params.at(-1) ?? ""})`
         );
       }
       return void 0;
     },
-    { timeoutMs: t.serviceMs, signal, what: `JOIN ${chan}` },
+    { timeoutMs: t.serviceMs, signal, what: `JOIN ${chan}` }
   );
 }
 async function registerChan(s, chan, t, signal) {
@@ -897,11 +1049,9 @@ async function registerChan(s, chan, t, signal) {
               throw new NameTakenError(`${s.server.label}: ${chan} is already registered`);
             }
             if (BUSY.test(n)) return "busy";
-            if (
-              /channel operator|must be (an )?op|not on that channel|you need|not allowed|permission/i.test(
-                n,
-              )
-            ) {
+            if (/channel operator|must be (an )?op|not on that channel|you need|not allowed|permission/i.test(
+              n
+            )) {
               throw new NameTakenError(`${s.server.label}: cannot register ${chan}: ${n}`);
             }
             if (/too many|maximum|limit/i.test(n)) {
@@ -912,28 +1062,24 @@ async function registerChan(s, chan, t, signal) {
             }
             return void 0;
           },
-          { timeoutMs: t.serviceMs, signal, what: `ChanServ REGISTER ${chan}` },
+          { timeoutMs: t.serviceMs, signal, what: `ChanServ REGISTER ${chan}` }
         );
         if (r2 !== "busy") break;
         if (attempt >= 3)
           throw new SessionError("ERR_IRCDNS_SERVICES_BUSY", `${s.server.label}: ChanServ busy`);
         await sleep(5e3, signal);
       }
-      const sets =
-        s.dialect === "atheme"
-          ? [`SET ${chan} KEEPTOPIC ON`, `SET ${chan} TOPICLOCK ON`]
-          : [`SET TOPICLOCK ${chan} ON`];
+      const sets = s.dialect === "atheme" ? [`SET ${chan} KEEPTOPIC ON`, `SET ${chan} TOPICLOCK ON`] : [`TOPIC ${chan} LOCK`];
       for (const cmd of sets) {
-        await s
-          .request(
-            () => s.sendService("ChanServ", cmd),
-            (l) => (s.serviceNotice(l, "ChanServ") !== void 0 ? true : void 0),
-            { timeoutMs: t.serviceMs, signal, what: `ChanServ ${cmd}` },
-          )
-          .catch(() => void 0);
+        await s.request(
+          () => s.sendService("ChanServ", cmd),
+          (l) => s.serviceNotice(l, "ChanServ") !== void 0 ? true : void 0,
+          { timeoutMs: Math.min(t.serviceMs, 3e3), signal, what: `ChanServ ${cmd}` }
+        ).catch(() => void 0);
       }
     });
-    await s.send(`MODE ${chan} +s`).catch(() => {});
+    await s.send(`MODE ${chan} +s`).catch(() => {
+    });
   } finally {
   }
 }
@@ -941,38 +1087,32 @@ async function setTopic(s, chan, topic, t, signal) {
   const lc = ircLower(chan);
   await join(s, chan, t, signal);
   try {
-    await s.exclusive(() =>
-      s.request(
+    await s.exclusive(
+      () => s.request(
         () => s.sendService("ChanServ", `TOPIC ${chan} ${topic}`),
         (l) => {
           checkServiceMissing(s, l, "ChanServ");
           if (l.command === "TOPIC" && ircLower(l.params[0] ?? "") === lc) {
             if (l.params[1] === topic) return true;
-            if (
-              (l.params[1] ?? "").length < topic.length &&
-              topic.startsWith(l.params[1] ?? "\0")
-            ) {
+            if ((l.params[1] ?? "").length < topic.length && topic.startsWith(l.params[1] ?? "\0")) {
               throw new SessionError(
                 "ERR_IRCDNS_TOPIC_TRUNCATED",
-                `${s.server.label}: topic was truncated`,
+                `${s.server.label}: topic was truncated`
               );
             }
             return void 0;
           }
           const n = s.serviceNotice(l, "ChanServ");
-          if (
-            n !== void 0 &&
-            /access denied|not registered|permission|syntax|invalid|unknown/i.test(n)
-          ) {
+          if (n !== void 0 && /access denied|not registered|permission|syntax|invalid|unknown/i.test(n)) {
             throw new SessionError(
               "ERR_IRCDNS_TOPIC",
-              `${s.server.label}: ChanServ TOPIC failed: ${n}`,
+              `${s.server.label}: ChanServ TOPIC failed: ${n}`
             );
           }
           return void 0;
         },
-        { timeoutMs: t.serviceMs, signal, what: `ChanServ TOPIC ${chan}` },
-      ),
+        { timeoutMs: t.serviceMs, signal, what: `ChanServ TOPIC ${chan}` }
+      )
     );
   } finally {
   }
@@ -982,43 +1122,38 @@ async function readTopic(s, chan, t, signal) {
   const wasJoined = s.joined.has(lc);
   let restoreTimer;
   try {
-    return await s
-      .request(
-        // Already a member: ask directly (332, or 331 when the channel really has no topic).
-        () => s.send(wasJoined ? `TOPIC ${chan}` : `JOIN ${chan}`),
-        (l, settle) => {
-          const is332 = l.command === "332" && ircLower(l.params[1] ?? "") === lc;
-          const isTopic = l.command === "TOPIC" && ircLower(l.params[0] ?? "") === lc;
-          if (is332 || isTopic) {
-            const v = is332 ? l.params[2] : l.params[1];
-            return v ? { topic: v } : void 0;
-          }
-          if (wasJoined && l.command === "331" && ircLower(l.params[1] ?? "") === lc)
-            return { topic: void 0 };
-          if (
-            (l.command === "366" || l.command === "331") &&
-            ircLower(l.params[1] ?? "") === lc &&
-            !restoreTimer
-          ) {
-            restoreTimer = setTimeout(() => settle({ topic: void 0 }), t.topicRestoreMs);
-          }
-          if (
-            /^(403|405|442|471|473|474|475|476|477|479)$/.test(l.command) &&
-            ircLower(l.params[1] ?? "") === lc
-          ) {
-            throw new SessionError(
-              "ERR_IRCDNS_JOIN",
-              `${s.server.label}: cannot join ${chan} (${l.command})`,
-            );
-          }
-          return void 0;
-        },
-        { timeoutMs: t.serviceMs + t.topicRestoreMs, signal, what: `read topic ${chan}` },
-      )
-      .then((r2) => r2.topic);
+    return await s.request(
+      // Already a member: ask directly (332, or 331 when the channel really has no topic).
+      () => s.send(wasJoined ? `TOPIC ${chan}` : `JOIN ${chan}`),
+      (l, settle) => {
+        const is332 = l.command === "332" && ircLower(l.params[1] ?? "") === lc;
+        const isTopic = l.command === "TOPIC" && ircLower(l.params[0] ?? "") === lc;
+        if (is332 || isTopic) {
+          const v = is332 ? l.params[2] : l.params[1];
+          return v ? { topic: v } : void 0;
+        }
+        if (wasJoined && l.command === "331" && ircLower(l.params[1] ?? "") === lc)
+          return { topic: void 0 };
+        if ((l.command === "366" || l.command === "331") && ircLower(l.params[1] ?? "") === lc && !restoreTimer) {
+          restoreTimer = setTimeout(() => settle({ topic: void 0 }), t.topicRestoreMs);
+        }
+        if (/^(403|405|442|471|473|474|475|476|477|479)$/.test(l.command) && ircLower(l.params[1] ?? "") === lc) {
+          throw new SessionError(
+            "ERR_IRCDNS_JOIN",
+            `${s.server.label}: cannot join ${chan} (${l.command})`
+          );
+        }
+        return void 0;
+      },
+      { timeoutMs: t.serviceMs + t.topicRestoreMs, signal, what: `read topic ${chan}` }
+    ).then((r2) => r2.topic);
   } finally {
     if (restoreTimer) clearTimeout(restoreTimer);
-    if (!wasJoined && !s.closed) s.send(`PART ${chan}`).catch(() => {});
+    if (!wasJoined && !s.closed) {
+      s.joined.delete(lc);
+      s.send(`PART ${chan}`).catch(() => {
+      });
+    }
   }
 }
 
@@ -1027,52 +1162,47 @@ import IRC from "irc-framework";
 
 // src/pacer.ts
 var Pacer = class {
-  tokens;
-  capacity;
-  intervalMs;
-  last = Date.now();
+  limit;
+  windowMs;
+  sent = [];
   chain = Promise.resolve();
-  timers = /* @__PURE__ */ new Set();
   wakers = /* @__PURE__ */ new Set();
   closed = false;
-  constructor(capacity, intervalMs) {
-    this.capacity = capacity;
-    this.intervalMs = intervalMs;
-    this.tokens = capacity;
+  constructor(limit, windowMs) {
+    this.limit = limit;
+    this.windowMs = windowMs;
   }
-  /** Change the rate (e.g. once the services package is known); waiters re-check at once. */
-  reconfigure(capacity, intervalMs) {
-    this.capacity = capacity;
-    this.intervalMs = intervalMs;
-    this.tokens = Math.min(this.tokens, capacity);
+  /** Change the limits (e.g. once the services package is known); waiters re-check at once. */
+  reconfigure(limit, windowMs) {
+    this.limit = limit;
+    this.windowMs = windowMs;
     for (const w of [...this.wakers]) w();
   }
-  /** Resolves when one token is available (in FIFO order). */
+  /** Resolves when a send is allowed; rejects once closed. */
   take() {
     const next = this.chain.then(() => this.takeOne());
-    this.chain = next.catch(() => {});
+    this.chain = next.catch(() => {
+    });
     return next;
   }
   async takeOne() {
-    for (;;) {
+    for (; ; ) {
       if (this.closed) throw new Error("pacer closed");
       const now = Date.now();
-      this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) / this.intervalMs);
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
+      while (this.sent.length > 0 && now - this.sent[0] >= this.windowMs)
+        this.sent.shift();
+      if (this.sent.length < this.limit) {
+        this.sent.push(now);
         return;
       }
-      const wait = Math.ceil((1 - this.tokens) * this.intervalMs);
+      const wait = this.sent[0] + this.windowMs - now;
       await new Promise((resolve) => {
         const wake = () => {
           clearTimeout(t);
-          this.timers.delete(t);
           this.wakers.delete(wake);
           resolve();
         };
-        const t = setTimeout(wake, wait);
-        this.timers.add(t);
+        const t = setTimeout(wake, Math.max(1, wait));
         this.wakers.add(wake);
       });
     }
@@ -1099,7 +1229,7 @@ var IrcSession = class _IrcSession {
   client;
   listeners = /* @__PURE__ */ new Set();
   closeWaiters = /* @__PURE__ */ new Set();
-  pacer = new Pacer(5, 400);
+  pacer = new Pacer(10, 2e3);
   servicePacer;
   lock = Promise.resolve();
   closedErr;
@@ -1109,8 +1239,9 @@ var IrcSession = class _IrcSession {
   constructor(server, o) {
     this.server = server;
     this.nick = o.nick;
-    this.log = o.log ?? (() => {});
-    this.servicePacer = new Pacer(6, 1e4);
+    this.log = o.log ?? (() => {
+    });
+    this.servicePacer = new Pacer(6, 11e3);
     this.closePromise = new Promise((r2) => {
       this.resolveClose = r2;
     });
@@ -1124,10 +1255,11 @@ var IrcSession = class _IrcSession {
       this.onLine(l);
       for (const fn of [...this.listeners]) fn(l);
     });
-    this.client.on("close", () =>
-      this.markClosed(
-        new SessionError("ERR_IRCDNS_DISCONNECTED", `${server.label}: connection closed`),
-      ),
+    this.client.on(
+      "close",
+      () => this.markClosed(
+        new SessionError("ERR_IRCDNS_DISCONNECTED", `${server.label}: connection closed`)
+      )
     );
     this.client.on("socket close", (err) => {
       this.markClosed(
@@ -1135,13 +1267,14 @@ var IrcSession = class _IrcSession {
           "ERR_IRCDNS_DISCONNECTED",
           `${server.label}: connection closed${err ? ` (${err.message})` : ""}`,
           {
-            cause: err,
-          },
-        ),
+            cause: err
+          }
+        )
       );
     });
-    this.client.on("error", (err) =>
-      this.markClosed(new SessionError("ERR_IRCDNS_DISCONNECTED", err.message)),
+    this.client.on(
+      "error",
+      (err) => this.markClosed(new SessionError("ERR_IRCDNS_DISCONNECTED", err.message))
     );
   }
   /** Connect and wait for 001 (and the SASL outcome, which irc-framework settles before 001). */
@@ -1149,49 +1282,48 @@ var IrcSession = class _IrcSession {
     const s = new _IrcSession(server, o);
     try {
       await withDeadline(
-        () =>
-          new Promise((resolve, reject) => {
-            s.client.once("registered", () => resolve());
-            s.onClose(reject);
-            s.listeners.add((l) => {
-              if (l.command === "433")
-                reject(
-                  new SessionError(
-                    "ERR_IRCDNS_NICK_IN_USE",
-                    `${server.label}: nick ${o.nick} in use`,
-                  ),
-                );
-              if (l.command === "465" || l.command === "ERROR")
-                reject(
-                  new SessionError(
-                    "ERR_IRCDNS_REFUSED",
-                    `${server.label}: ${l.params.at(-1) ?? "refused"}`,
-                  ),
-                );
-            });
-            s.client.connect({
-              host: server.host,
-              port: server.port,
-              tls: server.tls,
-              rejectUnauthorized: o.tlsVerify,
-              nick: o.nick,
-              username: o.username,
-              gecos: o.username,
-              auto_reconnect: false,
-              ping_interval: 30,
-              ping_timeout: 60,
-              message_max_length: MAX_LINE,
-              // No CTCP VERSION answer: it would only fingerprint IRCDNS clients (spec 12.2).
-              version: null,
-              ...(o.sasl ? { account: o.sasl } : {}),
-            });
-          }),
+        () => new Promise((resolve, reject) => {
+          s.client.once("registered", () => resolve());
+          s.onClose(reject);
+          s.listeners.add((l) => {
+            if (l.command === "433")
+              reject(
+                new SessionError(
+                  "ERR_IRCDNS_NICK_IN_USE",
+                  `${server.label}: nick ${o.nick} in use`
+                )
+              );
+            if (l.command === "465" || l.command === "ERROR")
+              reject(
+                new SessionError(
+                  "ERR_IRCDNS_REFUSED",
+                  `${server.label}: ${l.params.at(-1) ?? "refused"}`
+                )
+              );
+          });
+          s.client.connect({
+            host: server.host,
+            port: server.port,
+            tls: server.tls,
+            rejectUnauthorized: o.tlsVerify,
+            nick: o.nick,
+            username: o.username,
+            gecos: o.username,
+            auto_reconnect: false,
+            ping_interval: 30,
+            ping_timeout: 60,
+            message_max_length: MAX_LINE,
+            // No CTCP VERSION answer: it would only fingerprint IRCDNS clients (spec 12.2).
+            version: null,
+            ...o.sasl ? { account: o.sasl } : {}
+          });
+        }),
         {
           signal: o.signal,
           timeoutMs: o.connectTimeoutMs,
           what: `${server.label}: connect`,
-          code: "ERR_IRCDNS_CONNECT",
-        },
+          code: "ERR_IRCDNS_CONNECT"
+        }
       );
     } catch (e) {
       await s.close();
@@ -1200,7 +1332,7 @@ var IrcSession = class _IrcSession {
       throw new SessionError(
         "ERR_IRCDNS_CONNECT",
         `${server.label}: cannot connect (${e.message})`,
-        { cause: e },
+        { cause: e }
       );
     }
     return s;
@@ -1225,18 +1357,14 @@ var IrcSession = class _IrcSession {
       this.joined.add(ircLower(l.params[0]));
     } else if (l.command === "PART" && ircLower(l.source) === ircLower(this.nick) && l.params[0]) {
       this.joined.delete(ircLower(l.params[0]));
-    } else if (
-      l.command === "KICK" &&
-      ircLower(l.params[1] ?? "") === ircLower(this.nick) &&
-      l.params[0]
-    ) {
+    } else if (l.command === "KICK" && ircLower(l.params[1] ?? "") === ircLower(this.nick) && l.params[0]) {
       this.joined.delete(ircLower(l.params[0]));
     } else if (l.command === "ERROR") {
       this.markClosed(
         new SessionError(
           "ERR_IRCDNS_DISCONNECTED",
-          `${this.server.label}: ${l.params[0] ?? "ERROR"}`,
-        ),
+          `${this.server.label}: ${l.params[0] ?? "ERROR"}`
+        )
       );
     }
   }
@@ -1252,7 +1380,8 @@ var IrcSession = class _IrcSession {
   onClose(fn) {
     if (this.closedErr) {
       fn(this.closedErr);
-      return () => {};
+      return () => {
+      };
     }
     this.closeWaiters.add(fn);
     return () => this.closeWaiters.delete(fn);
@@ -1261,7 +1390,7 @@ var IrcSession = class _IrcSession {
   setDialect(d) {
     if (d === this.dialect) return;
     this.dialect = d;
-    if (d === "anope") this.servicePacer.reconfigure(6, 500);
+    if (d === "anope") this.servicePacer.reconfigure(10, 2e3);
   }
   /** Send one raw line through the pacer. Refuses lines over 510 bytes (never split, never cut). */
   async send(line) {
@@ -1270,7 +1399,7 @@ var IrcSession = class _IrcSession {
     if (Buffer.byteLength(line) > MAX_LINE) {
       throw new SessionError(
         "ERR_IRCDNS_LINE_TOO_LONG",
-        `line of ${Buffer.byteLength(line)} bytes exceeds ${MAX_LINE}`,
+        `line of ${Buffer.byteLength(line)} bytes exceeds ${MAX_LINE}`
       );
     }
     if (this.closedErr) throw this.closedErr;
@@ -1297,21 +1426,20 @@ var IrcSession = class _IrcSession {
     let listener;
     try {
       return await withDeadline(
-        () =>
-          new Promise((resolve, reject) => {
-            off = this.onClose(reject);
-            listener = (l) => {
-              try {
-                const v = pick(l, resolve);
-                if (v !== void 0) resolve(v);
-              } catch (e) {
-                reject(e);
-              }
-            };
-            this.listeners.add(listener);
-            start().catch(reject);
-          }),
-        { signal: o.signal, timeoutMs: o.timeoutMs, what: `${this.server.label}: ${o.what}` },
+        () => new Promise((resolve, reject) => {
+          off = this.onClose(reject);
+          listener = (l) => {
+            try {
+              const v = pick(l, resolve);
+              if (v !== void 0) resolve(v);
+            } catch (e) {
+              reject(e);
+            }
+          };
+          this.listeners.add(listener);
+          start().catch(reject);
+        }),
+        { signal: o.signal, timeoutMs: o.timeoutMs, what: `${this.server.label}: ${o.what}` }
       );
     } finally {
       off?.();
@@ -1321,7 +1449,8 @@ var IrcSession = class _IrcSession {
   /** Run service dialogs one at a time, so replies cannot be attributed to the wrong request. */
   exclusive(fn) {
     const run = this.lock.then(fn, fn);
-    this.lock = run.catch(() => {});
+    this.lock = run.catch(() => {
+    });
     return run;
   }
   /** A NOTICE from `service` to us, formatting stripped; undefined for any other line. */
@@ -1337,11 +1466,13 @@ var IrcSession = class _IrcSession {
       try {
         if (this.client.connection.connected) this.client.quit("bye");
         else this.client.connection.transport?.close(true);
-      } catch {}
+      } catch {
+      }
       const t = setTimeout(() => {
         try {
           this.client.connection.transport?.close(true);
-        } catch {}
+        } catch {
+        }
         this.markClosed(new SessionError("ERR_IRCDNS_CLOSED", "closed"));
       }, 1e3);
       await this.closePromise;
@@ -1349,13 +1480,13 @@ var IrcSession = class _IrcSession {
     }
     this.markClosed(new SessionError("ERR_IRCDNS_CLOSED", "closed"));
     this.client.removeAllListeners();
-    this.client.on("error", () => {});
+    this.client.on("error", () => {
+    });
   }
 };
 
 // src/crypto/secp256k1.ts
 import { createHmac } from "node:crypto";
-
 var P = 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2fn;
 var N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 var GX = 0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798n;
@@ -1369,8 +1500,8 @@ function powMod(b, e, m) {
   let x = mod(b, m);
   let k = e;
   while (k > 0n) {
-    if (k & 1n) r2 = (r2 * x) % m;
-    x = (x * x) % m;
+    if (k & 1n) r2 = r2 * x % m;
+    x = x * x % m;
     k >>= 1n;
   }
   return r2;
@@ -1387,32 +1518,32 @@ function invMod(a, m) {
 }
 function dbl([x, y, z]) {
   if (z === 0n || y === 0n) return [0n, 1n, 0n];
-  const yy = (y * y) % P;
-  const s = (4n * x * yy) % P;
-  const m = (3n * x * x) % P;
+  const yy = y * y % P;
+  const s = 4n * x * yy % P;
+  const m = 3n * x * x % P;
   const x3 = mod(m * m - 2n * s, P);
   const y3 = mod(m * (s - x3) - 8n * yy * yy, P);
-  const z3 = (2n * y * z) % P;
+  const z3 = 2n * y * z % P;
   return [x3, y3, z3];
 }
 function add(p, q) {
   if (p[2] === 0n) return q;
   if (q[2] === 0n) return p;
-  const z1z1 = (p[2] * p[2]) % P;
-  const z2z2 = (q[2] * q[2]) % P;
-  const u1 = (p[0] * z2z2) % P;
-  const u2 = (q[0] * z1z1) % P;
-  const s1 = (p[1] * q[2] * z2z2) % P;
-  const s2 = (q[1] * p[2] * z1z1) % P;
+  const z1z1 = p[2] * p[2] % P;
+  const z2z2 = q[2] * q[2] % P;
+  const u1 = p[0] * z2z2 % P;
+  const u2 = q[0] * z1z1 % P;
+  const s1 = p[1] * q[2] * z2z2 % P;
+  const s2 = q[1] * p[2] * z1z1 % P;
   if (u1 === u2) return s1 === s2 ? dbl(p) : [0n, 1n, 0n];
   const h = mod(u2 - u1, P);
   const r2 = mod(s2 - s1, P);
-  const hh = (h * h) % P;
-  const hhh = (h * hh) % P;
-  const v = (u1 * hh) % P;
+  const hh = h * h % P;
+  const hhh = h * hh % P;
+  const v = u1 * hh % P;
   const x3 = mod(r2 * r2 - hhh - 2n * v, P);
   const y3 = mod(r2 * (v - x3) - s1 * hhh, P);
-  const z3 = (p[2] * q[2] * h) % P;
+  const z3 = p[2] * q[2] * h % P;
   return [x3, y3, z3];
 }
 function mul(pt, k) {
@@ -1429,8 +1560,8 @@ function mul(pt, k) {
 function affine(j) {
   if (j[2] === 0n) return void 0;
   const zi = invMod(j[2], P);
-  const zi2 = (zi * zi) % P;
-  return { x: (j[0] * zi2) % P, y: (j[1] * zi2 * zi) % P };
+  const zi2 = zi * zi % P;
+  return { x: j[0] * zi2 % P, y: j[1] * zi2 * zi % P };
 }
 var G = { x: GX, y: GY };
 function compress2(p) {
@@ -1441,12 +1572,9 @@ function rfc6979(priv, digest, attempt) {
   const h = bigIntToBytes(mod(bytesToBigInt(digest), N), 32);
   let v = new Uint8Array(32).fill(1);
   let k = new Uint8Array(32);
-  const hmac = (key, ...d) =>
-    new Uint8Array(
-      createHmac("sha256", key)
-        .update(concat(...d))
-        .digest(),
-    );
+  const hmac = (key, ...d) => new Uint8Array(
+    createHmac("sha256", key).update(concat(...d)).digest()
+  );
   k = hmac(k, v, Uint8Array.of(0), x, h);
   v = hmac(k, v);
   k = hmac(k, v, Uint8Array.of(1), x, h);
@@ -1466,7 +1594,7 @@ function sign(priv, digest, k) {
     const R2 = affine(mul(G, nonce));
     if (!R2) throw new RangeError("bad nonce");
     const r2 = R2.x % N;
-    let s = (invMod(nonce, N) * (e + r2 * priv)) % N;
+    let s = invMod(nonce, N) * (e + r2 * priv) % N;
     if (r2 === 0n || s === 0n) {
       if (k !== void 0) throw new RangeError("bad nonce");
       continue;
@@ -1482,7 +1610,7 @@ function verify(pub, digest, sig) {
   if (r2 <= 0n || r2 >= N || s <= 0n || s >= N) return false;
   const e = bytesToBigInt(digest);
   const w = invMod(s, N);
-  const X = affine(add(mul(G, (e * w) % N), mul(pub, (r2 * w) % N)));
+  const X = affine(add(mul(G, e * w % N), mul(pub, r2 * w % N)));
   return X !== void 0 && X.x % N === r2;
 }
 function recover(digest, sig) {
@@ -1492,14 +1620,14 @@ function recover(digest, sig) {
   if (r2 <= 0n || r2 >= N || s <= 0n || s >= N) return [];
   const c = (powMod(r2, 3n, P) + 7n) % P;
   const y0 = powMod(c, (P + 1n) / 4n, P);
-  if ((y0 * y0) % P !== c) return [];
+  if (y0 * y0 % P !== c) return [];
   const e = bytesToBigInt(digest);
   const rInv = invMod(r2, N);
   const out = [];
   for (const parity of [0n, 1n]) {
     const y = (y0 & 1n) === parity ? y0 : P - y0;
     const R2 = { x: r2, y };
-    const Q = affine(add(mul(R2, (s * rInv) % N), mul(G, mod(-e * rInv, N))));
+    const Q = affine(add(mul(R2, s * rInv % N), mul(G, mod(-e * rInv, N))));
     if (Q) out.push(Q);
   }
   return out;
@@ -1539,7 +1667,7 @@ function unpackTopic(topic, timeLock) {
   return { value: utf8Lossy(plain.subarray(8)), time: Number(ts), ids };
 }
 function maxTopicLength(valueBytes) {
-  const b92 = (bytes) => 2 + Math.ceil((bytes * 8) / Math.log2(92));
+  const b92 = (bytes) => 2 + Math.ceil(bytes * 8 / Math.log2(92));
   return TOPIC_TAG.length + 1 + b92(64) + 1 + b92(8 + valueBytes);
 }
 function maxValueBytes(topicLimit) {
@@ -1551,9 +1679,7 @@ function maxValueBytes(topicLimit) {
 // src/ircdns.ts
 var LINE_TOPIC_CAP = 376;
 function why(servers2) {
-  const bad = servers2
-    .filter((x) => x.error)
-    .map((x) => `${x.server}: ${x.error?.code} ${x.error?.message}`);
+  const bad = servers2.filter((x) => x.error).map((x) => `${x.server}: ${x.error?.code} ${x.error?.message}`);
   return bad.length ? ` (${bad.join("; ")})` : "";
 }
 var REFRESH_AFTER_MS = 7 * 24 * 3600 * 1e3;
@@ -1583,12 +1709,13 @@ var IRCDNS = class _IRCDNS {
     this.cache = cache;
     this.timeouts = {
       serviceMs: o.serviceTimeoutMs ?? 1e4,
-      topicRestoreMs: o.topicRestoreMs ?? 1500,
+      topicRestoreMs: o.topicRestoreMs ?? 1500
     };
     this.connectTimeoutMs = o.connectTimeoutMs ?? 15e3;
     this.lookupGraceMs = o.lookupGraceMs ?? 300;
     this.tlsVerify = o.tlsVerify ?? false;
-    this.log = o.log ?? (() => {});
+    this.log = o.log ?? (() => {
+    });
     if (o.signal) {
       if (o.signal.aborted) this.life.abort();
       else o.signal.addEventListener("abort", () => void this.close(), { once: true });
@@ -1598,10 +1725,7 @@ var IRCDNS = class _IRCDNS {
   static async start(o = {}) {
     if (o.signal?.aborted) throw new AbortedError();
     if (o.seed !== void 0) checkSeed(o.seed);
-    const list =
-      typeof o.servers === "string"
-        ? parseServerList(o.servers)
-        : (o.servers ?? DEFAULT_SERVERS).map(parseServer);
+    const list = typeof o.servers === "string" ? parseServerList(o.servers) : (o.servers ?? DEFAULT_SERVERS).map(parseServer);
     if (list.length === 0) throw new NoQuorumError("no servers configured", 1, 0);
     const seen = /* @__PURE__ */ new Set();
     for (const s of list) {
@@ -1609,10 +1733,7 @@ var IRCDNS = class _IRCDNS {
         throw new IrcDnsError("ERR_IRCDNS_BAD_SERVER", `duplicate server ${s.domain}`);
       seen.add(s.domain);
     }
-    const file =
-      o.seed && o.cacheDir !== false
-        ? join2(o.cacheDir ?? join2(homedir(), ".p2pd"), cacheFileName(o.seed))
-        : void 0;
+    const file = o.seed && o.cacheDir !== false ? join2(o.cacheDir ?? join2(homedir(), ".p2pd"), cacheFileName(o.seed)) : void 0;
     const cache = new JsonCache(file);
     await cache.load();
     return new _IRCDNS(o, list, cache);
@@ -1644,7 +1765,7 @@ var IRCDNS = class _IRCDNS {
           signal,
           connectTimeoutMs: this.connectTimeoutMs,
           tlsVerify: this.tlsVerify,
-          log: this.log,
+          log: this.log
         });
       } catch (e) {
         if (e instanceof SessionError && e.code === "ERR_IRCDNS_NICK_IN_USE" && attempt < 2) {
@@ -1669,7 +1790,13 @@ var IRCDNS = class _IRCDNS {
     const p = (async () => {
       const acct = deriveAccount(seed, s.domain);
       const known = this.cache.data.servers[s.domain]?.accountRegistered === true;
-      const sess = await this.connect(s, acct.nick, acct.username, known ? acct : void 0, signal);
+      const sess = await this.connect(
+        s,
+        acct.nick,
+        acct.username,
+        known ? acct : void 0,
+        signal
+      );
       try {
         const how = await login(sess, acct, this.timeouts, signal);
         this.log(`${s.label}: logged in (${how})`);
@@ -1692,8 +1819,8 @@ var IRCDNS = class _IRCDNS {
     const auth = this.authSessions.get(s.domain);
     if (auth)
       return auth.then(
-        (x) => (x.closed ? this.anonSession(s, signal) : x),
-        () => this.anonSession(s, signal),
+        (x) => x.closed ? this.anonSession(s, signal) : x,
+        () => this.anonSession(s, signal)
       );
     return this.anonSession(s, signal);
   }
@@ -1714,12 +1841,12 @@ var IRCDNS = class _IRCDNS {
   }
   async settle(fn) {
     return Promise.all(
-      this.servers.map((s) =>
-        fn(s).then(
+      this.servers.map(
+        (s) => fn(s).then(
           (v) => ({ s, ok: true, v }),
-          (e) => ({ s, ok: false, e }),
-        ),
-      ),
+          (e) => ({ s, ok: false, e })
+        )
+      )
     );
   }
   throwIfAborted(signal) {
@@ -1737,10 +1864,12 @@ var IRCDNS = class _IRCDNS {
     const q = this.quorum;
     const label = `${n.name}.${n.tld}`;
     for (const s of this.servers) this.channel(n, s);
+    const dialects = /* @__PURE__ */ new Map();
     const phase1 = await this.settle(async (s) => {
       const sess = await this.authSession(s, signal);
       const { chan } = this.channel(n, s);
       const st = await chanInfo(sess, chan, this.timeouts, signal);
+      dialects.set(s.domain, sess.dialect);
       if (!st.registered) return "free";
       if (st.founder && ircLower(st.founder) === ircLower(sess.nick)) return "mine";
       throw new NameTakenError(`${s.label}: ${chan} belongs to ${st.founder ?? "someone else"}`);
@@ -1751,21 +1880,18 @@ var IRCDNS = class _IRCDNS {
       const chan = this.channel(n, r2.s).chan;
       outcomes.set(
         r2.s.domain,
-        r2.ok
-          ? { server: r2.s.label, chan, ok: r2.v === "mine" }
-          : { server: r2.s.label, chan, ok: false, error: errInfo(r2.e) },
+        r2.ok ? { server: r2.s.label, chan, ok: r2.v === "mine" } : { server: r2.s.label, chan, ok: false, error: errInfo(r2.e) }
       );
     }
     const usable = phase1.filter((r2) => r2.ok);
     const taken = phase1.filter((r2) => !r2.ok && r2.e instanceof NameTakenError).length;
     const result = () => {
-      const servers2 = this.servers.map((s) => outcomes.get(s.domain));
-      return {
-        name: label,
-        quorum: q,
-        succeeded: servers2.filter((x) => x.ok).length,
-        servers: servers2,
-      };
+      const servers2 = this.servers.map((s) => {
+        const o2 = outcomes.get(s.domain);
+        const d = dialects.get(s.domain);
+        return d ? { ...o2, services: d } : o2;
+      });
+      return { name: label, quorum: q, succeeded: servers2.filter((x) => x.ok).length, servers: servers2 };
     };
     if (usable.length < q.registerSuccessMin) {
       await this.cache.save();
@@ -1774,7 +1900,7 @@ var IRCDNS = class _IRCDNS {
       throw new NoQuorumError(
         `${label}: only ${usable.length} of ${q.servers} servers usable, need ${q.registerSuccessMin}${why(result().servers)}`,
         q.registerSuccessMin,
-        usable.length,
+        usable.length
       );
     }
     await this.settle(async (s) => {
@@ -1799,7 +1925,7 @@ var IRCDNS = class _IRCDNS {
         chan: oc.chan,
         status: oc.ok ? "ok" : "failed",
         failures: oc.ok ? 0 : (prev?.failures ?? 0) + 1,
-        lastRefresh: Date.now(),
+        lastRefresh: Date.now()
       };
     }
     await this.cache.save();
@@ -1811,7 +1937,7 @@ var IRCDNS = class _IRCDNS {
       throw new NoQuorumError(
         `${label}: registered on ${res.succeeded} of ${q.servers} servers, need ${q.registerSuccessMin}${why(res.servers)}`,
         q.registerSuccessMin,
-        res.succeeded,
+        res.succeeded
       );
     }
     return res;
@@ -1829,27 +1955,24 @@ var IRCDNS = class _IRCDNS {
     if (bytes > absolute) {
       throw new ValueTooLargeError(
         `value of ${bytes} bytes exceeds ${absolute} (512-byte IRC lines)`,
-        absolute,
+        absolute
       );
     }
     const { priv } = deriveSigningKey(n.name, n.tld, n.pw, seed);
     for (const s of this.servers) this.channel(n, s);
     const sessions = await this.settle((s) => this.authSession(s, signal));
     this.throwIfAborted(signal);
-    const limitOf = (sess, chan) =>
-      Math.min(sess.topicLen, LINE_TOPIC_CAP, MAX_LINE - `PRIVMSG ChanServ :TOPIC ${chan} `.length);
+    const limitOf = (sess, chan) => Math.min(sess.topicLen, LINE_TOPIC_CAP, MAX_LINE - `PRIVMSG ChanServ :TOPIC ${chan} `.length);
     const fits = sessions.filter(
-      (r2) => r2.ok && maxTopicLength(bytes) <= limitOf(r2.v, this.channel(n, r2.s).chan),
+      (r2) => r2.ok && maxTopicLength(bytes) <= limitOf(r2.v, this.channel(n, r2.s).chan)
     );
     const up = sessions.filter((r2) => r2.ok);
     if (up.length >= q.registerSuccessMin && fits.length < q.registerSuccessMin) {
-      const limits = up
-        .map((r2) => (r2.ok ? maxValueBytes(limitOf(r2.v, this.channel(n, r2.s).chan)) : 0))
-        .sort((a, b) => b - a);
+      const limits = up.map((r2) => r2.ok ? maxValueBytes(limitOf(r2.v, this.channel(n, r2.s).chan)) : 0).sort((a, b) => b - a);
       const max = limits[q.registerSuccessMin - 1] ?? 0;
       throw new ValueTooLargeError(
         `value of ${bytes} bytes does not fit the topic limits of ${q.registerSuccessMin} servers (max ${max})`,
-        max,
+        max
       );
     }
     const time = Math.floor(Date.now() / 1e3);
@@ -1862,15 +1985,13 @@ var IRCDNS = class _IRCDNS {
       if (topic.length > limit)
         throw new ValueTooLargeError(
           `${s.label}: topic of ${topic.length} > ${limit}`,
-          maxValueBytes(limit),
+          maxValueBytes(limit)
         );
       await setTopic(r2.v, chan, topic, this.timeouts, signal);
     });
     const servers2 = outcomes.map((r2) => {
       const chan = this.channel(n, r2.s).chan;
-      return r2.ok
-        ? { server: r2.s.label, chan, ok: true }
-        : { server: r2.s.label, chan, ok: false, error: errInfo(r2.e) };
+      return r2.ok ? { server: r2.s.label, chan, ok: true } : { server: r2.s.label, chan, ok: false, error: errInfo(r2.e) };
     });
     const succeeded = servers2.filter((x) => x.ok).length;
     this.throwIfAborted(signal);
@@ -1878,7 +1999,7 @@ var IRCDNS = class _IRCDNS {
       throw new NoQuorumError(
         `${label}: stored on ${succeeded} of ${q.servers} servers, need ${q.registerSuccessMin}${why(servers2)}`,
         q.registerSuccessMin,
-        succeeded,
+        succeeded
       );
     }
     return { name: label, quorum: q, succeeded, servers: servers2, time };
@@ -1896,25 +2017,20 @@ var IRCDNS = class _IRCDNS {
     const votes = [];
     const outcomes = /* @__PURE__ */ new Map();
     let answered = 0;
-    await new Promise((resolve) => {
+    await new Promise((done) => {
       let pending = this.servers.length;
       let grace;
-      const check = () => {
-        if (pending === 0) {
-          clearTimeout(grace);
-          resolve();
-        } else if (!grace && decide(votes, q.lookupSuccessMin)) {
-          grace = setTimeout(resolve, this.lookupGraceMs);
-        }
+      const resolve = () => {
+        clearTimeout(grace);
+        signal.removeEventListener("abort", resolve);
+        done();
       };
-      signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(grace);
-          resolve();
-        },
-        { once: true },
-      );
+      const check = () => {
+        if (pending === 0) resolve();
+        else if (!grace && decide(votes, q.lookupSuccessMin))
+          grace = setTimeout(resolve, this.lookupGraceMs);
+      };
+      signal.addEventListener("abort", resolve, { once: true });
       for (const s of this.servers) {
         const { chan, timeLock } = this.channel(n, s);
         (async () => {
@@ -1924,27 +2040,24 @@ var IRCDNS = class _IRCDNS {
           if (topic === void 0) throw new NotFoundError(`${s.label}: ${chan} has no topic`);
           const rec = unpackTopic(topic, timeLock);
           votes.push({ server: s.label, time: rec.time, value: rec.value, ids: rec.ids });
-        })()
-          .then(
-            () => outcomes.set(s.domain, { server: s.label, chan, ok: true }),
-            (e) => outcomes.set(s.domain, { server: s.label, chan, ok: false, error: errInfo(e) }),
-          )
-          .finally(() => {
-            pending--;
-            check();
-          });
+        })().then(
+          () => outcomes.set(s.domain, { server: s.label, chan, ok: true }),
+          (e) => outcomes.set(s.domain, { server: s.label, chan, ok: false, error: errInfo(e) })
+        ).finally(() => {
+          pending--;
+          check();
+        });
       }
     });
     this.throwIfAborted(signal);
     const d = decide(votes, q.lookupSuccessMin);
     const servers2 = this.servers.map(
-      (s) =>
-        outcomes.get(s.domain) ?? {
-          server: s.label,
-          chan: this.channel(n, s).chan,
-          ok: false,
-          error: { code: "ERR_IRCDNS_TIMEOUT", message: "still pending" },
-        },
+      (s) => outcomes.get(s.domain) ?? {
+        server: s.label,
+        chan: this.channel(n, s).chan,
+        ok: false,
+        error: { code: "ERR_IRCDNS_TIMEOUT", message: "still pending" }
+      }
     );
     if (d) {
       const agree = new Set(d.servers);
@@ -1953,7 +2066,7 @@ var IRCDNS = class _IRCDNS {
           x.ok = false;
           x.error = {
             code: "ERR_IRCDNS_DISAGREE",
-            message: "topic signed by another key or older",
+            message: "topic signed by another key or older"
           };
         }
       return {
@@ -1963,14 +2076,14 @@ var IRCDNS = class _IRCDNS {
         signer: d.signer,
         agreeing: d.servers,
         quorum: q,
-        servers: servers2,
+        servers: servers2
       };
     }
     if (answered < q.lookupSuccessMin) {
       throw new NoQuorumError(
         `${label}: only ${answered} of ${q.servers} servers answered, need ${q.lookupSuccessMin}${why(servers2)}`,
         q.lookupSuccessMin,
-        answered,
+        answered
       );
     }
     if (votes.length === 0)
@@ -1978,7 +2091,7 @@ var IRCDNS = class _IRCDNS {
     throw new NoQuorumError(
       `${label}: no value is signed by one key on ${q.lookupSuccessMin} servers`,
       q.lookupSuccessMin,
-      votes.length,
+      votes.length
     );
   }
   /**
@@ -1993,7 +2106,7 @@ var IRCDNS = class _IRCDNS {
     let failed = 0;
     await this.settle(async (s) => {
       const chans = Object.values(this.cache.data.channels).filter(
-        (c) => c.domain === s.domain && c.status === "ok" && Date.now() - c.lastRefresh >= maxAge,
+        (c) => c.domain === s.domain && c.status === "ok" && Date.now() - c.lastRefresh >= maxAge
       );
       if (!this.cache.data.servers[s.domain]?.accountRegistered) return;
       try {
@@ -2019,27 +2132,148 @@ var IRCDNS = class _IRCDNS {
     this.authSessions.clear();
     this.readSessions.clear();
     await Promise.all(
-      all.map((p) =>
-        p.then(
+      all.map(
+        (p) => p.then(
           (s) => s.close(),
-          () => {},
-        ),
-      ),
+          () => {
+          }
+        )
+      )
     );
-    await this.cache.save().catch(() => {});
+    await this.cache.save().catch(() => {
+    });
   }
 };
 
-// ../../../../tmp/t4.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
+// test/helpers/fake-ircd.ts
+import { createServer } from "node:net";
+async function startFakeIrcd(opts = {}) {
+  const planted = /* @__PURE__ */ new Map();
+  const stored = /* @__PURE__ */ new Map();
+  const sockets = /* @__PURE__ */ new Set();
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on("close", () => sockets.delete(sock));
+    sock.on("error", () => {
+    });
+    let nick = "*";
+    let buf = "";
+    const send = (l) => sock.write(`${l}\r
+`);
+    const notice = (from, text) => send(`:${from}!${from}@services.fake.lab NOTICE ${nick} :${text}`);
+    sock.on("data", (d) => {
+      buf += d.toString("utf8");
+      let i = buf.indexOf("\n");
+      while (i >= 0) {
+        const line = buf.slice(0, i).replace(/\r$/, "");
+        buf = buf.slice(i + 1);
+        i = buf.indexOf("\n");
+        const [cmd = "", ...rest] = line.split(" ");
+        const trailing = line.includes(" :") ? line.slice(line.indexOf(" :") + 2) : "";
+        switch (cmd.toUpperCase()) {
+          case "CAP":
+            if (rest[0] === "LS") send(":irc.fake.lab CAP * LS :");
+            break;
+          case "NICK":
+            nick = rest[0] ?? "x";
+            break;
+          case "USER":
+            send(`:irc.fake.lab 001 ${nick} :Welcome to the liar network`);
+            send(`:irc.fake.lab 005 ${nick} TOPICLEN=390 NICKLEN=30 :are supported by this server`);
+            send(`:irc.fake.lab 422 ${nick} :MOTD File is missing`);
+            break;
+          case "PING":
+            send(`:irc.fake.lab PONG irc.fake.lab :${rest.join(" ").replace(/^:/, "")}`);
+            break;
+          case "JOIN": {
+            const chan = rest[0] ?? "";
+            if (opts.vanishOnJoin) {
+              sock.destroy();
+              return;
+            }
+            send(`:${nick}!u@127.0.0.1 JOIN ${chan}`);
+            const t = planted.get(chan);
+            if (t) send(`:irc.fake.lab 332 ${nick} ${chan} :${t}`);
+            send(`:irc.fake.lab 353 ${nick} = ${chan} :@${nick}`);
+            send(`:irc.fake.lab 366 ${nick} ${chan} :End of /NAMES list.`);
+            break;
+          }
+          case "PRIVMSG": {
+            const target = (rest[0] ?? "").toLowerCase();
+            const words = trailing.split(" ");
+            const verb = (words[0] ?? "").toUpperCase();
+            if (target === "nickserv") {
+              if (verb === "REGISTER") notice("NickServ", `Nickname ${nick} registered.`);
+              else if (verb === "IDENTIFY")
+                notice("NickServ", "Password accepted - you are now recognized.");
+            } else if (target === "chanserv") {
+              const chan = words[1] ?? "";
+              if (verb === "INFO") notice("ChanServ", `Channel ${chan} isn't registered.`);
+              else if (verb === "REGISTER")
+                notice("ChanServ", `Channel ${chan} registered under your account: ${nick}`);
+              else if (verb === "TOPIC" && words[2] === "LOCK")
+                notice("ChanServ", `Topic lock option for ${chan} is now on.`);
+              else if (verb === "TOPIC") {
+                const topic = words.slice(2).join(" ");
+                stored.set(chan, topic);
+                send(`:ChanServ!ChanServ@services.fake.lab TOPIC ${chan} :${topic}`);
+              } else notice("ChanServ", "Done.");
+            }
+            break;
+          }
+          case "QUIT":
+            send("ERROR :Closing link");
+            sock.end();
+            break;
+        }
+      }
+    });
+  });
+  await new Promise((r2) => server.listen(0, "127.0.0.1", r2));
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  return {
+    port,
+    stored,
+    plant: (chan, topic) => planted.set(chan, topic),
+    close: () => new Promise((r2) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r2());
+    })
+  };
+}
+async function deadPort() {
+  const s = createServer();
+  await new Promise((r2) => s.listen(0, "127.0.0.1", r2));
+  const addr = s.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  await new Promise((r2) => s.close(() => r2()));
+  return port;
+}
 
-var servers = "127.0.0.1:16767,127.0.0.1:26767,127.0.0.1:36767";
+// ../../../../tmp/t6.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+var liar = await startFakeIrcd();
+var van = await startFakeIrcd({ vanishOnJoin: true });
+var servers = `127.0.0.1:16767,127.0.0.1:26767,127.0.0.1:36767,127.0.0.1:${await deadPort()},127.0.0.1:${liar.port},127.0.0.1:${van.port}`;
 var t0 = Date.now();
-var log = (m) => console.log(Date.now() - t0, m);
-var dns = await IRCDNS.start({ seed: randomBytes2(32), servers, cacheDir: false, log });
-var name = ["x", "b" + randomBytes2(3).toString("hex"), ""];
-await dns.register(name);
-log("registered");
-var r = await dns.store("hello", name);
-log("stored " + JSON.stringify(r.servers));
+var lap = (m) => {
+  console.log(m, Date.now() - t0);
+  t0 = Date.now();
+};
+var dns = await IRCDNS.start({ seed: randomBytes2(32), servers, cacheDir: false, connectTimeoutMs: 3e3, log: (m) => console.log(Date.now() % 1e5, m) });
+var name = ["x", "b" + randomBytes2(3).toString("hex"), "pw"];
+var r = await dns.register(name);
+lap("register");
+console.log(JSON.stringify(r.servers.map((s) => s.error?.code)));
+await dns.store("hello", name);
+lap("store");
 await dns.close();
+lap("close");
+var rd = await IRCDNS.start({ servers, connectTimeoutMs: 3e3 });
+await rd.lookup(name);
+lap("lookup");
+await rd.close();
+lap("close reader");
+await liar.close();
+await van.close();

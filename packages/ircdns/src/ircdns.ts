@@ -73,6 +73,8 @@ export interface ServerOutcome {
   server: string;
   chan: string;
   ok: boolean;
+  /** Services package detected on that network (register only). */
+  services?: "anope" | "atheme" | "unknown";
   error?: { code: string; message: string };
 }
 
@@ -325,10 +327,12 @@ export class IRCDNS {
     const label = `${n.name}.${n.tld}`;
     // Time-locks first, for every server, before any JOIN reveals one channel (front-running, spec 1).
     for (const s of this.servers) this.channel(n, s);
+    const dialects = new Map<string, "anope" | "atheme" | "unknown">();
     const phase1 = await this.settle(async (s) => {
       const sess = await this.authSession(s, signal);
       const { chan } = this.channel(n, s);
       const st = await chanInfo(sess, chan, this.timeouts, signal);
+      dialects.set(s.domain, sess.dialect);
       if (!st.registered) return "free" as const;
       if (st.founder && ircLower(st.founder) === ircLower(sess.nick)) return "mine" as const;
       throw new NameTakenError(`${s.label}: ${chan} belongs to ${st.founder ?? "someone else"}`);
@@ -347,7 +351,11 @@ export class IRCDNS {
     const usable = phase1.filter((r) => r.ok);
     const taken = phase1.filter((r) => !r.ok && r.e instanceof NameTakenError).length;
     const result = (): RegisterResult => {
-      const servers = this.servers.map((s) => outcomes.get(s.domain) as ServerOutcome);
+      const servers = this.servers.map((s) => {
+        const o = outcomes.get(s.domain) as ServerOutcome;
+        const d = dialects.get(s.domain);
+        return d ? { ...o, services: d } : o;
+      });
       return { name: label, quorum: q, succeeded: servers.filter((x) => x.ok).length, servers };
     };
     if (usable.length < q.registerSuccessMin) {

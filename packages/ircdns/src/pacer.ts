@@ -1,29 +1,29 @@
-/** Token bucket that delays sends instead of dropping them (irc-framework has no flood control). */
+/**
+ * Sliding-window send limiter (irc-framework has no flood control): at most `limit` sends in any
+ * `windowMs`. Sends wait, in FIFO order, instead of being dropped. A sliding window also bounds every
+ * fixed window a server may count in (Atheme resets its counter `flood_time` after the first message).
+ */
 export class Pacer {
-  private tokens: number;
-  private capacity: number;
-  private intervalMs: number;
-  private last = Date.now();
+  private limit: number;
+  private windowMs: number;
+  private readonly sent: number[] = [];
   private chain: Promise<void> = Promise.resolve();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly wakers = new Set<() => void>();
   private closed = false;
 
-  constructor(capacity: number, intervalMs: number) {
-    this.capacity = capacity;
-    this.intervalMs = intervalMs;
-    this.tokens = capacity;
+  constructor(limit: number, windowMs: number) {
+    this.limit = limit;
+    this.windowMs = windowMs;
   }
 
-  /** Change the rate (e.g. once the services package is known); waiters re-check at once. */
-  reconfigure(capacity: number, intervalMs: number): void {
-    this.capacity = capacity;
-    this.intervalMs = intervalMs;
-    this.tokens = Math.min(this.tokens, capacity);
+  /** Change the limits (e.g. once the services package is known); waiters re-check at once. */
+  reconfigure(limit: number, windowMs: number): void {
+    this.limit = limit;
+    this.windowMs = windowMs;
     for (const w of [...this.wakers]) w();
   }
 
-  /** Resolves when one token is available (in FIFO order). */
+  /** Resolves when a send is allowed; rejects once closed. */
   take(): Promise<void> {
     const next = this.chain.then(() => this.takeOne());
     this.chain = next.catch(() => {});
@@ -34,22 +34,20 @@ export class Pacer {
     for (;;) {
       if (this.closed) throw new Error("pacer closed");
       const now = Date.now();
-      this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) / this.intervalMs);
-      this.last = now;
-      if (this.tokens >= 1) {
-        this.tokens -= 1;
+      while (this.sent.length > 0 && now - (this.sent[0] as number) >= this.windowMs)
+        this.sent.shift();
+      if (this.sent.length < this.limit) {
+        this.sent.push(now);
         return;
       }
-      const wait = Math.ceil((1 - this.tokens) * this.intervalMs);
+      const wait = (this.sent[0] as number) + this.windowMs - now;
       await new Promise<void>((resolve) => {
         const wake = () => {
           clearTimeout(t);
-          this.timers.delete(t);
           this.wakers.delete(wake);
           resolve();
         };
-        const t = setTimeout(wake, wait);
-        this.timers.add(t);
+        const t = setTimeout(wake, Math.max(1, wait));
         this.wakers.add(wake);
       });
     }

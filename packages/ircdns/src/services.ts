@@ -116,6 +116,8 @@ export function chanInfo(
         if (notReg.test(n)) return { registered: false };
         const f = /^\s*Founder\s*:\s*(\S+)/i.exec(n);
         if (f) return { registered: true, founder: f[1] };
+        if (BUSY.test(n))
+          throw new SessionError("ERR_IRCDNS_SERVICES_BUSY", `${s.server.label}: ChanServ: ${n}`);
         if (/forbidden|suspended|cannot be registered/i.test(n))
           return { registered: true, founder: undefined };
         return undefined;
@@ -204,13 +206,13 @@ export async function registerChan(
       const sets =
         s.dialect === "atheme"
           ? [`SET ${chan} KEEPTOPIC ON`, `SET ${chan} TOPICLOCK ON`]
-          : [`SET TOPICLOCK ${chan} ON`];
+          : [`TOPIC ${chan} LOCK`]; // Anope 2.0: topic lock lives in TOPIC, retention is on by default
       for (const cmd of sets) {
         await s
           .request<true>(
             () => s.sendService("ChanServ", cmd),
             (l) => (s.serviceNotice(l, "ChanServ") !== undefined ? true : undefined),
-            { timeoutMs: t.serviceMs, signal, what: `ChanServ ${cmd}` },
+            { timeoutMs: Math.min(t.serviceMs, 3_000), signal, what: `ChanServ ${cmd}` },
           )
           .catch(() => undefined); // best effort: the name works without it
       }

@@ -38,7 +38,7 @@ export class IrcSession {
   private readonly client: InstanceType<typeof IRC.Client>;
   private readonly listeners = new Set<(l: IrcLine) => void>();
   private readonly closeWaiters = new Set<(err: Error) => void>();
-  private readonly pacer = new Pacer(5, 400);
+  private readonly pacer = new Pacer(10, 2000);
   private readonly servicePacer: Pacer;
   private lock: Promise<unknown> = Promise.resolve();
   private closedErr: Error | undefined;
@@ -50,9 +50,9 @@ export class IrcSession {
     this.server = server;
     this.nick = o.nick;
     this.log = o.log ?? (() => {});
-    // Atheme ignores a user for 30 s after the 8th message in 10 s: a burst of 6 (one register + store)
-    // then one per 10 s keeps any 10 s window at <= 7.
-    this.servicePacer = new Pacer(6, 10_000);
+    // Atheme ignores a user for 30 s once it counts 7 messages within flood_time (10 s, measured in the
+    // lab); 6 per 11 s covers one register (5 messages) plus one store.
+    this.servicePacer = new Pacer(6, 11_000);
     this.closePromise = new Promise((r) => {
       this.resolveClose = r;
     });
@@ -211,7 +211,7 @@ export class IrcSession {
   setDialect(d: Dialect): void {
     if (d === this.dialect) return;
     this.dialect = d;
-    if (d === "anope") this.servicePacer.reconfigure(6, 500);
+    if (d === "anope") this.servicePacer.reconfigure(10, 2000);
   }
 
   /** Send one raw line through the pacer. Refuses lines over 510 bytes (never split, never cut). */

@@ -40,12 +40,11 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
     try {
       const reg = await dns.register(name);
       expect(reg.succeeded).toBe(3);
+      // Services packages are told apart from ChanServ's wording.
+      expect(reg.servers.map((s) => s.services)).toEqual(lab.networks.map((n) => n.services));
       expect(reg.servers.every((s) => s.ok && /^#[0-9a-z]{1,31}$/.test(s.chan))).toBe(true);
       const st = await dns.store("1.2.3.4:5000 v1", name);
       expect(st.succeeded).toBe(3);
-      // Registering again with the same seed is a no-op success ("mine" everywhere).
-      const again = await dns.register(name);
-      expect(again.succeeded).toBe(3);
     } finally {
       await dns.close();
     }
@@ -113,6 +112,10 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
   test("refresh re-joins the cached channels without posting anything", async () => {
     const dns = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir });
     try {
+      // Registering again with the same seed is a no-op success ("mine" everywhere); the cached account
+      // logs in with SASL on InspIRCd and falls back to NickServ IDENTIFY on ngIRCd.
+      const again = await dns.register(name);
+      expect(again.succeeded).toBe(3);
       expect(await dns.refresh()).toEqual({ refreshed: 0, failed: 0 }); // all refreshed less than a week ago
       const r = await dns.refresh({ maxAgeMs: 0 });
       expect(r.failed).toBe(0);
@@ -133,20 +136,41 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
     }
   });
 
-  describe("one network down and one lying", () => {
+  test("TLS (ircs://) on all three networks", async () => {
+    const tls = lab.networks.map((n) => `ircs://127.0.0.1:${n.tlsPort}`).join(",");
+    const nm = ["tls", `t${tag}`, ""] as const;
+    const dns = await IRCDNS.start({ seed: seedA, servers: tls, cacheDir: false });
+    try {
+      expect((await dns.register(nm)).succeeded).toBe(3);
+      expect((await dns.store("over tls", nm)).succeeded).toBe(3);
+    } finally {
+      await dns.close();
+    }
+    const reader = await IRCDNS.start({ servers: tls });
+    try {
+      expect((await reader.lookup(nm)).value).toBe("over tls");
+    } finally {
+      await reader.close();
+    }
+  }, 90_000);
+
+  describe("one network down, one lying, one vanishing", () => {
     let liar: FakeIrcd;
+    let vanisher: FakeIrcd;
     let servers: string;
     const seedB = randomBytes(32);
     const bob = ["bob", `t${tag}`, "pw with spaces"] as const;
     beforeAll(async () => {
       liar = await startFakeIrcd();
-      servers = `${lab.serverList},127.0.0.1:${await deadPort()},127.0.0.1:${liar.port}`;
+      vanisher = await startFakeIrcd({ vanishOnJoin: true });
+      servers = `${lab.serverList},127.0.0.1:${await deadPort()},127.0.0.1:${liar.port},127.0.0.1:${vanisher.port}`;
     });
     afterAll(async () => {
       await liar?.close();
+      await vanisher?.close();
     });
 
-    test("N=5: register/store succeed on 4, lookup ignores the forged topic", async () => {
+    test("N=6: register/store succeed on 4, lookup ignores the forged topic", async () => {
       const dns = await IRCDNS.start({
         seed: seedB,
         servers,
@@ -155,13 +179,14 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
       });
       try {
         expect(dns.quorum).toMatchObject({
-          servers: 5,
-          registerSuccessMin: 3,
+          servers: 6,
+          registerSuccessMin: 4,
           lookupSuccessMin: 3,
         });
         const reg = await dns.register(bob);
         expect(reg.succeeded).toBe(4);
         expect(reg.servers[3]?.error?.code).toBe("ERR_IRCDNS_CONNECT");
+        expect(reg.servers[5]?.error?.code).toBe("ERR_IRCDNS_DISCONNECTED");
         const st = await dns.store("honest", bob);
         expect(st.succeeded).toBe(4);
       } finally {
@@ -194,7 +219,7 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
       await lab.stopNets(["gamma"]);
       const reader = await IRCDNS.start({ servers, connectTimeoutMs: 3000 });
       try {
-        // 2 honest + 1 liar answer: no key reaches F+1 = 3, so no answer rather than a wrong one.
+        // 2 honest + 1 liar answer (one down, one vanishing): no key reaches F+1 = 3, so no answer at all.
         const err = await reader.lookup(bob).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(NoQuorumError);
       } finally {

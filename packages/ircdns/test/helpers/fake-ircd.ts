@@ -11,7 +11,8 @@ export interface FakeIrcd {
   close(): Promise<void>;
 }
 
-export async function startFakeIrcd(): Promise<FakeIrcd> {
+/** `vanishOnJoin`: the network accepts logins, then drops the connection at the first JOIN. */
+export async function startFakeIrcd(opts: { vanishOnJoin?: boolean } = {}): Promise<FakeIrcd> {
   const planted = new Map<string, string>();
   const stored = new Map<string, string>();
   const sockets = new Set<Socket>();
@@ -50,6 +51,10 @@ export async function startFakeIrcd(): Promise<FakeIrcd> {
             break;
           case "JOIN": {
             const chan = rest[0] ?? "";
+            if (opts.vanishOnJoin) {
+              sock.destroy();
+              return;
+            }
             send(`:${nick}!u@127.0.0.1 JOIN ${chan}`);
             const t = planted.get(chan);
             if (t) send(`:irc.fake.lab 332 ${nick} ${chan} :${t}`);
@@ -70,6 +75,8 @@ export async function startFakeIrcd(): Promise<FakeIrcd> {
               if (verb === "INFO") notice("ChanServ", `Channel ${chan} isn't registered.`);
               else if (verb === "REGISTER")
                 notice("ChanServ", `Channel ${chan} registered under your account: ${nick}`);
+              else if (verb === "TOPIC" && words[2] === "LOCK")
+                notice("ChanServ", `Topic lock option for ${chan} is now on.`);
               else if (verb === "TOPIC") {
                 const topic = words.slice(2).join(" ");
                 stored.set(chan, topic);
