@@ -85,6 +85,8 @@ function routeLinkLocal(
 export class Daemon extends EventEmitter<{ error: [Error] }> {
   private readonly opts: DaemonOptions;
   private list: DaemonServer[] = [];
+  /** The last error of any server (handler failures included), also emitted as 'error'. */
+  lastError: Error | undefined;
 
   constructor(opts: DaemonOptions = {}) {
     super();
@@ -243,6 +245,7 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
         }
         const pipe = await pipeOpen(plan.proto, spec, undefined, pipeOpts);
         pipe.on("error", (e) => {
+          this.lastError = e;
           if (this.listenerCount("error") > 0) this.emit("error", e);
         });
         opened.push({

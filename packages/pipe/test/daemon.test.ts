@@ -138,3 +138,21 @@ describe("Daemon", () => {
     await d.close();
   });
 });
+
+describe("Daemon errors", () => {
+  test("a failing async handler surfaces as the daemon's 'error' event and lastError", async () => {
+    const d = new Daemon({
+      onMessage: async () => {
+        throw new Error("handler broke");
+      },
+    });
+    await d.listenAll("127.0.0.1", 0, "udp");
+    const err = new Promise<Error>((r) => d.once("error", r));
+    const c = await pipeOpen("udp", undefined, d.servers[0]?.local as Endpoint);
+    await c.send("x");
+    expect((await err).message).toBe("handler broke");
+    expect(d.lastError?.message).toBe("handler broke");
+    await c.close();
+    await d.close();
+  });
+});
