@@ -29,6 +29,7 @@ export {
   probeNat,
   resolveStunServer,
 } from "./probe.js";
+export { PUBLIC_RFC5780_SERVERS } from "./servers.js";
 export {
   DELTA_CODE,
   DELTA_KINDS,

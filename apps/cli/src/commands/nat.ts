@@ -16,8 +16,7 @@ function defaultCacheDir(): string {
 export const command: Command = {
   name: "nat",
   summary: "detect the NAT type and port-allocation delta",
-  usage:
-    "--stun HOST:PORT [--stun HOST:PORT ...] [--family 4|6] [--timeout MS] [--no-cache] [--json]",
+  usage: "[--stun HOST:PORT ...] [--family 4|6] [--timeout MS] [--no-cache] [--json]",
   options: {
     stun: {
       type: "string",
@@ -41,9 +40,9 @@ export const command: Command = {
       servers = (process.env.P2PD_NAT_STUN ?? "").split(",").filter(Boolean);
     }
     if (servers.length === 0) {
-      throw usageError(
-        "give at least one --stun HOST:PORT (an RFC 5780 server; two or more are better)",
-      );
+      // No servers given: the public RFC 5780 defaults (a real user's first run just works).
+      servers = [...nat.PUBLIC_RFC5780_SERVERS];
+      ctx.progress("nat: no --stun given; using the public defaults (pass --stun to choose)");
     }
     const fam = str(ctx, "family");
     if (fam !== undefined && fam !== "4" && fam !== "6") {
