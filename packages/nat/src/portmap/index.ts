@@ -9,7 +9,12 @@ export {
   PortMapTimeoutError,
   PortMapUnsupportedError,
 } from "./errors.js";
-export { defaultGateway, parseProcNetRoute } from "./gateway.js";
+export {
+  defaultGateway,
+  defaultGateway6,
+  parseProcNetIpv6Route,
+  parseProcNetRoute,
+} from "./gateway.js";
 export { ipFrom16, ipTo16 } from "./ip16.js";
 export {
   createPortMapper,

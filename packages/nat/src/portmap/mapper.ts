@@ -8,7 +8,7 @@ import {
   PortMapNoGatewayError,
   PortMapRefusedError,
 } from "./errors.js";
-import { defaultGateway } from "./gateway.js";
+import { defaultGateway, defaultGateway6 } from "./gateway.js";
 import {
   decodeNatPmpExternalAddress,
   decodeNatPmpMap,
@@ -30,7 +30,7 @@ export interface PortMapperOptions {
   signal?: AbortSignal;
   /** Gateway for NAT-PMP/PCP and unicast SSDP; default: the default route in /proc/net/route. */
   gateway?: string;
-  /** Methods to try, in order. Default ["pcp", "natpmp", "upnp", "upnp-pinhole"]; only "upnp-pinhole" serves IPv6. */
+  /** Methods to try, in order. Default ["pcp", "natpmp", "upnp", "upnp-pinhole"]; IPv6 uses "pcp" and "upnp-pinhole". */
   methods?: PortMapMethod[];
   /** Per-request deadline in ms (default 2000). */
   timeoutMs?: number;
@@ -54,6 +54,10 @@ export interface PortMapperOptions {
   renew?: boolean;
   /** NAT-PMP/PCP server port (default 5351; other values are for tests and odd gateways). */
   natpmpPort?: number;
+  /** IPv6 gateway for PCP pinholes; default: the default route in /proc/net/ipv6_route. */
+  gateway6?: string;
+  /** Read the IPv6 default route from this file (tests). */
+  routeFile6?: string;
   /** Read the default route from this file (tests). */
   routeFile?: string;
   /** Called when a lease is renewed or lost. */
@@ -72,7 +76,7 @@ export interface MapRequest {
   externalPort?: number;
   /** Internal address to map to; default our address towards the gateway (IPv6: a global one). */
   internalAddress?: string;
-  /** 6 asks for an IPv6 pinhole (method "upnp-pinhole"). Default 4, or 6 when internalAddress is IPv6. */
+  /** 6 asks for an IPv6 pinhole (PCP or "upnp-pinhole"). Default 4, or 6 when internalAddress is IPv6. */
   family?: 4 | 6;
   signal?: AbortSignal;
 }
@@ -110,6 +114,8 @@ export interface PortMapper {
   remove(req: {
     port: number;
     proto?: PortMapProtocol;
+    /** Which of our mappings, when one port is mapped for both; default IPv4 first. */
+    family?: 4 | 6;
     externalPort?: number;
     signal?: AbortSignal;
   }): Promise<{
@@ -128,11 +134,14 @@ export interface PortMapper {
 
 interface Held {
   mapping: PortMapping;
-  req: Required<Pick<MapRequest, "port" | "proto" | "lifetime">> & { externalPort: number };
+  req: Required<Pick<MapRequest, "port" | "proto" | "lifetime">> & {
+    externalPort: number;
+    family: 4 | 6;
+  };
   timer?: NodeJS.Timeout;
 }
 
-const key = (proto: string, port: number): string => `${proto}/${port}`;
+const key = (family: number, proto: string, port: number): string => `${family}/${proto}/${port}`;
 
 function globalIPv6(): string | undefined {
   for (const list of Object.values(networkInterfaces()))
@@ -157,6 +166,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
         ...(options.routeFile ? { routeFile: options.routeFile } : {}),
       });
   gatewayP.catch(() => {});
+  let gateway6P: Promise<string | undefined> | undefined;
 
   // UPnP discovery runs in the background from the start; add() waits for it only if it needs UPnP.
   let upnpP: Promise<UpnpGateway> | undefined;
@@ -216,6 +226,19 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     return gw;
   }
 
+  // IPv6 PCP goes to the IPv6 default gateway (usually link-local, scoped to its interface).
+  async function natGateway6(): Promise<string> {
+    gateway6P ??= options.gateway6
+      ? Promise.resolve(options.gateway6)
+      : defaultGateway6({
+          signal: life.signal,
+          ...(options.routeFile6 ? { routeFile: options.routeFile6 } : {}),
+        });
+    const gw = await gateway6P;
+    if (!gw) throw new PortMapNoGatewayError("no default IPv6 gateway (no default route)");
+    return gw;
+  }
+
   function both(signal?: AbortSignal): AbortSignal {
     return signal ? AbortSignal.any([signal, life.signal]) : life.signal;
   }
@@ -231,7 +254,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       timeoutMs,
       what: "NAT-PMP external address",
     });
-    sawEpoch(r.epoch);
+    sawEpoch(gateway, r.epoch);
     return { ip: r.ip, gateway };
   }
 
@@ -263,7 +286,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
         timeoutMs,
         what: "NAT-PMP map",
       });
-      sawEpoch(r.epoch);
+      sawEpoch(gateway, r.epoch);
       const ip = lifetime ? (await natpmpExternal(signal)).ip : "";
       return {
         method,
@@ -275,7 +298,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       };
     }
     if (method === "pcp") {
-      const gateway = await natGateway();
+      const gateway = req.family === 6 ? await natGateway6() : await natGateway();
       const nonce = handle ? Buffer.from(handle, "hex") : randomBytes(12);
       let local = "";
       const r = await udpExchange({
@@ -297,7 +320,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
         timeoutMs,
         what: "PCP map",
       });
-      sawEpoch(r.epoch);
+      sawEpoch(gateway, r.epoch);
       return {
         method,
         protocol: proto,
@@ -373,11 +396,11 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
   // RFC 6886 §3.6 / RFC 6887 §8.5: the epoch (seconds since the gateway's state began) must
   // advance with our clock; if it fell behind, the gateway rebooted and lost every mapping:
   // re-make them all now instead of at the next renewal.
-  let epoch: { value: number; at: number } | undefined;
-  function sawEpoch(value: number): void {
+  const epochs = new Map<string, { value: number; at: number }>();
+  function sawEpoch(gateway: string, value: number): void {
     const now = Date.now();
-    const prev = epoch;
-    epoch = { value, at: now };
+    const prev = epochs.get(gateway);
+    epochs.set(gateway, { value, at: now });
     if (!prev) return;
     const expected = prev.value + ((now - prev.at) / 1000) * (7 / 8) - 2;
     if (value >= expected) return;
@@ -385,6 +408,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       `gateway epoch went from ${prev.value} to ${value}: it lost its mappings, re-making them`,
     );
     for (const h of held.values()) {
+      if (h.mapping.gateway !== gateway) continue;
       clearTimeout(h.timer);
       h.timer = setTimeout(() => void renew(h), 0);
       h.timer.unref?.();
@@ -422,7 +446,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       if (closed) return;
       log?.(`${m.method}: renewal failed: ${(e as Error).message}`);
       if (m.expiresAt !== undefined && Date.now() >= m.expiresAt) {
-        held.delete(key(m.protocol, m.internal.port));
+        held.delete(key(h.req.family, m.protocol, m.internal.port));
         options.onChange?.(m, "lost", e);
         return;
       }
@@ -449,10 +473,14 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       port: r.port,
       proto,
       lifetime,
+      family: family as 4 | 6,
       externalPort: r.externalPort ?? r.port,
       ...(r.internalAddress ? { internalAddress: r.internalAddress } : {}),
     };
-    const order = methods.filter((m) => (family === 6) === (m === "upnp-pinhole"));
+    // IPv6 needs no translation: only a firewall pinhole, via PCP or UPnP.
+    const order = methods.filter((m) =>
+      family === 6 ? m === "pcp" || m === "upnp-pinhole" : m !== "upnp-pinhole",
+    );
     if (order.length === 0)
       throw new PortMapNoGatewayError(`no method for IPv${family} in [${methods.join(", ")}]`);
     const errors: PortMapError[] = [];
@@ -461,7 +489,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       try {
         const got = await via(method, req, signal);
         const judged =
-          method === "upnp-pinhole"
+          family === 6
             ? judgeExternal(got.external.ip)
             : judgeExternal(got.external.ip, options.observedExternalIp);
         const mapping: PortMapping = {
@@ -484,7 +512,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
             `${got.external.ip} (${judged.reason}) from ${method} on ${got.gateway}`,
           );
         }
-        const k = key(proto, r.port);
+        const k = key(family, proto, r.port);
         clearTimeout(held.get(k)?.timer);
         const h: Held = { mapping, req: { ...req, externalPort: got.external.port } };
         held.set(k, h);
@@ -504,15 +532,18 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     port: number;
     proto?: PortMapProtocol;
     externalPort?: number;
+    family?: 4 | 6;
     signal?: AbortSignal;
   }) {
     if (closed) throw new PortMapClosedError();
     const proto = r.proto ?? "tcp";
     const signal = both(r.signal);
-    const h = held.get(key(proto, r.port));
-    if (h) {
+    const families = r.family ? [r.family] : [4, 6];
+    const k = families.map((f) => key(f, proto, r.port)).find((x) => held.has(x));
+    const h = k === undefined ? undefined : held.get(k);
+    if (k !== undefined && h) {
       clearTimeout(h.timer);
-      held.delete(key(proto, r.port));
+      held.delete(k);
       const m = h.mapping;
       await via(
         m.method,
@@ -528,7 +559,12 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     const order = (["upnp", "natpmp"] as const).filter((m) => methods.includes(m));
     for (const method of order) {
       try {
-        await via(method, { port: r.port, proto, lifetime: 0, externalPort }, signal, "delete");
+        await via(
+          method,
+          { port: r.port, proto, lifetime: 0, externalPort, family: 4 },
+          signal,
+          "delete",
+        );
         return { method, external: { port: externalPort } };
       } catch (e) {
         if (signal.aborted) throw r.signal?.aborted ? r.signal.reason : new PortMapClosedError();

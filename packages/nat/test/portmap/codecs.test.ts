@@ -19,6 +19,7 @@ import {
   PortMapRefusedError,
   PortMapUnsupportedError,
   parseIgdDescription,
+  parseProcNetIpv6Route,
   parseProcNetRoute,
   parseSoapResponse,
   parseSsdpResponse,
@@ -354,6 +355,25 @@ lan0\t00000000\t014DA8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0
     fc.assert(
       fc.property(fc.string({ maxLength: 400 }), (t) => void parseProcNetRoute(`header\n${t}`)),
     );
+  });
+});
+
+describe("default IPv6 gateway from /proc/net/ipv6_route", () => {
+  const z = "0".repeat(32);
+  const table = [
+    `20010db8007700000000000000000000 40 ${z} 00 ${z} 00000100 00000001 00000000 00000001     lan0`,
+    `${z} 00 ${z} 00 fe80000000000000021122fffe334455 00000400 00000001 00000000 00000003     wlan0`,
+    `${z} 00 ${z} 00 20010db8007700000000000000000001 00000100 00000001 00000000 00000003     lan0`,
+    `${z} 00 ${z} 00 ${z} ffffffff 00000001 00000000 00200200       lo`,
+  ].join("\n");
+  test("lowest metric first; a link-local next hop gets its interface as scope", () => {
+    expect(parseProcNetIpv6Route(table).map((r) => r.gateway)).toEqual([
+      "2001:db8:77::1",
+      "fe80::211:22ff:fe33:4455%wlan0",
+    ]);
+  });
+  test("fuzz: arbitrary text never throws", () => {
+    fc.assert(fc.property(fc.string({ maxLength: 400 }), (t) => void parseProcNetIpv6Route(t)));
   });
 });
 

@@ -135,7 +135,7 @@ export class Lab {
     const script =
       proto === "tcp"
         ? `const s=require("net").connect(${port},"${ip}");let d="";s.on("data",c=>d+=c);s.on("end",()=>{console.log(d.trim());process.exit(0)});s.on("error",()=>{console.log("fail");process.exit(0)});setTimeout(()=>{console.log("fail");process.exit(0)},1000);`
-        : `const s=require("dgram").createSocket("udp4");s.on("message",m=>{console.log(String(m));process.exit(0)});s.on("error",()=>{});let n=0;const t=setInterval(()=>{s.send("hello",${port},"${ip}");if(++n>5){console.log("fail");process.exit(0)}},150);s.send("hello",${port},"${ip}");`;
+        : `const s=require("dgram").createSocket("${ip.includes(":") ? "udp6" : "udp4"}");s.on("message",m=>{console.log(String(m));process.exit(0)});s.on("error",()=>{});let n=0;const t=setInterval(()=>{s.send("hello",${port},"${ip}");if(++n>5){console.log("fail");process.exit(0)}},150);s.send("hello",${port},"${ip}");`;
     const r = await this.exec(ns, [process.execPath, "-e", script]);
     return r.stdout.trim() === "hello";
   }

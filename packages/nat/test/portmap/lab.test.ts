@@ -58,8 +58,26 @@ describe.skipIf(missing)("port mapping against miniupnpd in network namespaces",
         await a.stop();
       }, 30_000);
 
+  test("pcp over IPv6: a MAP from the LAN's IPv6 address opens a pinhole the WAN host gets through", async () => {
+    const a = await agent({ methods: ["pcp"] });
+    const lan6 = "2001:db8:77::2";
+    const port = await a.call<number>("listen", { proto: "udp", family: 6 });
+    expect(await lab.reachableFromWan(lan6, port, "udp")).toBe(false);
+    const m = await a.call<PortMapping>("add", { port, proto: "udp", lifetime: 120, family: 6 });
+    expect(m).toMatchObject({
+      method: "pcp",
+      internal: { ip: lan6, port },
+      external: { ip: lan6, port },
+      reachable: true,
+    });
+    expect(await lab.reachableFromWan(lan6, port, "udp")).toBe(true);
+    await a.call("remove", { port, proto: "udp" });
+    expect(await lab.reachableFromWan(lan6, port, "udp")).toBe(false);
+    await a.stop();
+  }, 30_000);
+
   test("upnp-pinhole: an IPv6 pinhole lets the WAN host in, renewed, closed after removal", async () => {
-    const a = await agent({ discoveryTimeoutMs: 3000 });
+    const a = await agent({ methods: ["upnp-pinhole"], discoveryTimeoutMs: 3000 });
     const lan6 = "2001:db8:77::2";
     const port = await a.call<number>("listen", { proto: "tcp" });
     expect(await lab.reachableFromWan(lan6, port, "tcp")).toBe(false);
