@@ -26,6 +26,14 @@ export class Lab {
   startRendezvous(): Promise<void>;
   hostIp(host: string): string;
   hostNat(host: string): string;
+  nodeTrial(opts: {
+    lib: string;
+    peer: string;
+    a: string;
+    b: string;
+    strategies: string;
+    timeoutMs?: number;
+  }): Promise<{ ok: boolean; strategy?: string; ms?: number; error?: string }>;
   trial(opts: {
     lib: string;
     a: string;

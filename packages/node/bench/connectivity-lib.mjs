@@ -109,6 +109,98 @@ export class Lab {
   hostNat(host) {
     return this.info[`${host}_NAT`];
   }
+  /**
+   * The real node end to end: B runs `test/lab/peer.mjs serve` (the node helper's lab peer), A runs
+   * `peer.mjs connect` with every strategy (MQTT signaling through the lab's mosquitto).
+   */
+  async nodeTrial({ lib, peer, a, b, strategies, timeoutMs = 45_000 }) {
+    const common = [
+      "--lib",
+      lib,
+      "--mqtt",
+      `mqtt://${this.info.PUB_IP4}:${this.info.MQTT_PORT ?? 1883}`,
+      "--stun",
+      `${this.info.PUB_IP4}:${this.info.STUN_PORT}`,
+      "--turn",
+      `turn:${this.info.PUB_IP4}:${this.info.TURN_PORT}`,
+      "--turn-user",
+      this.info.TURN_USER,
+      "--turn-pass",
+      this.info.TURN_PASS,
+    ];
+    const server = spawn(
+      "ip",
+      ["netns", "exec", `${this.prefix}${b}`, process.execPath, peer, "serve", ...common],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    server.stderr.on("data", () => {});
+    try {
+      const addr = await new Promise((resolveAddr, reject) => {
+        const t = setTimeout(() => reject(new Error("serve: no address")), 20_000);
+        let buf = "";
+        server.stdout.on("data", (d) => {
+          buf += d;
+          const i = buf.indexOf("\n");
+          if (i >= 0) {
+            clearTimeout(t);
+            try {
+              resolveAddr(JSON.parse(buf.slice(0, i)).addr);
+            } catch (e) {
+              reject(e);
+            }
+          }
+        });
+        server.once("exit", (c) => reject(new Error(`serve exited ${c}`)));
+      });
+      const out = await new Promise((resolveOut) => {
+        const c = spawn(
+          "ip",
+          [
+            "netns",
+            "exec",
+            `${this.prefix}${a}`,
+            process.execPath,
+            peer,
+            "connect",
+            ...common,
+            addr,
+            "--strategies",
+            strategies,
+          ],
+          { stdio: ["ignore", "pipe", "pipe"] },
+        );
+        let o = "";
+        let e = "";
+        c.stdout.on("data", (d) => {
+          o += d;
+        });
+        c.stderr.on("data", (d) => {
+          e += d;
+        });
+        const t = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
+        c.on("exit", () => {
+          clearTimeout(t);
+          resolveOut({ o, e });
+        });
+      });
+      const line = out.o.trim().split("\n").pop() ?? "";
+      try {
+        const r = JSON.parse(line);
+        return r.error
+          ? { ok: false, error: String(r.error) }
+          : { ok: r.echo === true, strategy: r.strategy, ms: Math.round(r.ms) };
+      } catch {
+        return { ok: false, error: `connect crashed: ${out.e.slice(-300)}` };
+      }
+    } catch (err) {
+      return { ok: false, error: String(err.message ?? err) };
+    } finally {
+      server.kill("SIGTERM");
+    }
+  }
+
   /** Runs one trial between two lab hosts; resolves with both agents' JSON results. */
   async trial({
     lib,

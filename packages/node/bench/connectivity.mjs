@@ -3,7 +3,7 @@
 // Prints a markdown report and writes it to bench/CONNECTIVITY.md.
 //   node bench/connectivity.mjs [--concurrency 4] [--types open,symmetric] [--strategies tcp-punch,all]
 // Needs root, iproute2, nftables and coturn (the lab is built and removed by this script).
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,9 +37,14 @@ const NETS = {
   cgnat: ["m=cgnat", "n=cgnat"],
 };
 const TYPES = values.types ? values.types.split(",") : Object.keys(NETS);
+// "node": the real P2P node (built dist + the node helper's lab peer), every strategy incl. TURN.
+const nodeLib = join(here, "..", "dist", "index.js");
+const nodePeer = join(here, "..", "test", "lab", "peer.mjs");
+const haveNode = existsSync(nodeLib) && existsSync(nodePeer);
 const STRATEGIES = values.strategies
   ? values.strategies.split(",")
-  : ["direct", "tcp-punch", "udp-punch", "turn", "all"];
+  : ["direct", "tcp-punch", "udp-punch", "turn", "all", ...(haveNode ? ["node"] : [])];
+const NODE_STRATEGIES = "direct,reverse,tcp-punch,udp-punch,turn";
 const letter = (spec) => spec[0];
 
 const trials = [];
@@ -93,17 +98,37 @@ try {
         pending.splice(i--, 1);
         for (const r of routers) busy.add(r);
         const started = Date.now();
-        lab
-          .trial({
-            lib,
-            a: t.a,
-            b: t.b,
-            natA: NAT_OF[t.ta],
-            natB: NAT_OF[t.tb],
-            strategy: t.strategy,
-            room: `b${n++}`,
-            sameLan: t.sameLan,
-          })
+        const run =
+          t.strategy === "node"
+            ? lab
+                .nodeTrial({
+                  lib: nodeLib,
+                  peer: nodePeer,
+                  a: t.a,
+                  b: t.b,
+                  strategies: NODE_STRATEGIES,
+                })
+                .then((r) => ({
+                  ok: r.ok,
+                  a: {
+                    strategy: r.strategy,
+                    connectMs: r.ms,
+                    totalMs: r.ms,
+                    tried: r.ok ? [] : [{ ok: false, code: r.error }],
+                  },
+                  b: { tried: [] },
+                }))
+            : lab.trial({
+                lib,
+                a: t.a,
+                b: t.b,
+                natA: NAT_OF[t.ta],
+                natB: NAT_OF[t.tb],
+                strategy: t.strategy,
+                room: `b${n++}`,
+                sameLan: t.sameLan,
+              });
+        run
           .then((r) => {
             t.result = r;
             t.wallMs = Date.now() - started;
@@ -156,7 +181,7 @@ function render(totalMs) {
     if (!t) return "";
     const r = t.result;
     if (!r.ok) return `✗ ${failCode(r).replace(/^ERR_/, "")}`;
-    if (t.strategy === "all")
+    if (t.strategy === "all" || t.strategy === "node")
       return `✓ ${r.a.strategy} ${Math.max(r.a.totalMs ?? 0, r.b.totalMs ?? 0)} ms`;
     return `✓ ${connectMs(r)} ms`;
   };
@@ -170,7 +195,8 @@ function render(totalMs) {
   md +=
     "`all` runs `planStrategies(A, B)` in order and gives the winner and the whole time including STUN mappings, clock sync and signaling. ";
   md +=
-    "Every success was proved by a hello both ways over the pipe (TCP socket or ReliableUdpStream). `direct` is a plain TCP connect to B's STUN-mapped port (B listening on it).\n\n";
+    "Every success was proved by a hello both ways over the pipe (TCP socket or ReliableUdpStream). `direct` is a plain TCP connect to B's STUN-mapped port (B listening on it). ";
+  md += `\`node\` is the real P2P node end to end (\`startNode\` + \`connect\` with ${NODE_STRATEGIES}; MQTT signaling through the lab's mosquitto, the node's own NAT test, ECHO proof): its winning strategy and total connect time.\n\n`;
   md += `| pair | ${STRATEGIES.join(" | ")} | planned |\n|${"---|".repeat(STRATEGIES.length + 2)}\n`;
   for (const p of pairs) {
     const row = STRATEGIES.map((s) => cell(trials.find((t) => t.pair === p && t.strategy === s)));
@@ -188,7 +214,7 @@ function render(totalMs) {
   for (const s of STRATEGIES) {
     const all = trials.filter((t) => t.strategy === s);
     const ms = ok(s).map((t) =>
-      s === "all"
+      s === "all" || s === "node"
         ? Math.max(t.result.a.totalMs ?? 0, t.result.b.totalMs ?? 0)
         : connectMs(t.result),
     );
