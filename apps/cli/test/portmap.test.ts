@@ -36,6 +36,8 @@ describe("p2pd portmap: command line checks (nothing is sent)", () => {
     ["add", "5000", "--lifetime", "-3"],
     ["list", "5000"],
     ["remove", "x"],
+    ["add", "5000", "--family", "5"],
+    ["remove", "5000", "--handle", "xyz"],
   ])
     test(`${argv.join(" ")} is a usage error`, async () => {
       const r = await cli("portmap", ...argv, "--json");
@@ -200,6 +202,28 @@ describe.skipIf(missing)("p2pd portmap in a NATed namespace behind miniupnpd", (
     child.kill("SIGINT");
     expect(await exited).toBe(130);
     expect(await reachable(m.external.ip, m.external.port)).toBe(false);
+  }, 30_000);
+
+  test("--family 6 opens an IPv6 pinhole the WAN host gets through", async () => {
+    const port = await listen();
+    const add = await p2pd(lan, "add", String(port), "--family", "6", "--json");
+    expect(add.code).toBe(0);
+    const m = JSON.parse(add.out);
+    expect(m).toMatchObject({ method: "pcp", external: { ip: "2001:db8:77::2", port } });
+    expect(m.handle).toMatch(/^[0-9a-f]{24}$/);
+    expect(await reachable("2001:db8:77::2", port)).toBe(true);
+    const rm = await p2pd(
+      lan,
+      "remove",
+      String(port),
+      "--family",
+      "6",
+      "--handle",
+      m.handle,
+      "--json",
+    );
+    expect(JSON.parse(rm.out)).toMatchObject({ method: "pcp", removed: true });
+    expect(await reachable("2001:db8:77::2", port)).toBe(false);
   }, 30_000);
 
   test("no gateway (the WAN host has no default route): exit 1 with ERR_PORTMAP_NO_GATEWAY", async () => {

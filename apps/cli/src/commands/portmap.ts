@@ -47,6 +47,16 @@ export const command: Command = {
     },
     gateway: { type: "string", arg: "IP", help: "gateway address (default: the default route)" },
     internal: { type: "string", arg: "IP", help: "internal address to map to (IPv6: a pinhole)" },
+    handle: {
+      type: "string",
+      arg: "H",
+      help: "remove: the handle add printed (PCP nonce or pinhole id), needed for PCP and pinholes",
+    },
+    family: {
+      type: "string",
+      arg: "4|6",
+      help: "6 opens an IPv6 pinhole (PCP or UPnP) instead of a mapping",
+    },
     timeout: { type: "string", arg: "MS", help: "per-request deadline in ms (default 2000)" },
     hold: {
       type: "boolean",
@@ -71,7 +81,23 @@ export const command: Command = {
     const externalPort =
       externalText === undefined ? undefined : portArg(externalText, "--external-port");
     const internal = str(ctx, "internal");
+    const familyText = str(ctx, "family");
+    if (familyText !== undefined && familyText !== "4" && familyText !== "6")
+      throw usageError(`--family must be 4 or 6, got "${familyText}"`);
+    const family = familyText === undefined ? undefined : (Number(familyText) as 4 | 6);
     const methods = strs(ctx, "method").flatMap((m) => m.split(","));
+    const handle = str(ctx, "handle");
+    // A PCP handle is the 24-hex-digit nonce, a pinhole's its decimal UniqueID.
+    const handleMethod: Method | undefined =
+      handle === undefined
+        ? undefined
+        : /^[0-9a-f]{24}$/i.test(handle)
+          ? "pcp"
+          : /^\d+$/.test(handle)
+            ? "upnp-pinhole"
+            : undefined;
+    if (handle !== undefined && !handleMethod)
+      throw usageError(`--handle is a PCP nonce (24 hex digits) or a pinhole id, got "${handle}"`);
     for (const m of methods)
       if (!METHODS.includes(m as Method))
         throw usageError(`--method must be one of ${METHODS.join(", ")}, got "${m}"`);
@@ -93,6 +119,7 @@ export const command: Command = {
             ...(lifetime ? { lifetime } : {}),
             ...(externalPort ? { externalPort } : {}),
             ...(internal ? { internalAddress: internal } : {}),
+            ...(family ? { family } : {}),
           })
           .catch(failure);
         const out = {
@@ -131,6 +158,8 @@ export const command: Command = {
             port,
             proto: protocol,
             ...(externalPort ? { externalPort } : {}),
+            ...(family ? { family } : {}),
+            ...(handle ? { handle, method: handleMethod } : {}),
           })
           .catch(failure);
         const ip =

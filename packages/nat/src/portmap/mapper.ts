@@ -116,6 +116,12 @@ export interface PortMapper {
     proto?: PortMapProtocol;
     /** Which of our mappings, when one port is mapped for both; default IPv4 first. */
     family?: 4 | 6;
+    /**
+     * For a mapping made by another process: its `method` and `handle` (PCP nonce, UPnP pinhole
+     * id) from that process's result, needed to delete PCP mappings and pinholes.
+     */
+    method?: PortMapMethod;
+    handle?: string;
     externalPort?: number;
     signal?: AbortSignal;
   }): Promise<{
@@ -533,6 +539,8 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     proto?: PortMapProtocol;
     externalPort?: number;
     family?: 4 | 6;
+    method?: PortMapMethod;
+    handle?: string;
     signal?: AbortSignal;
   }) {
     if (closed) throw new PortMapClosedError();
@@ -555,6 +563,23 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     }
     // Not ours: UPnP deletes by external port, NAT-PMP by internal port. PCP needs the nonce.
     const externalPort = r.externalPort ?? r.port;
+    if (r.handle !== undefined && (r.method === "pcp" || r.method === "upnp-pinhole")) {
+      if (r.method === "pcp" && !/^[0-9a-f]{24}$/i.test(r.handle))
+        throw new TypeError("a PCP handle is the 24-hex-digit nonce");
+      if (r.method === "upnp-pinhole" && !/^\d+$/.test(r.handle))
+        throw new TypeError("a pinhole handle is its decimal UniqueID");
+      const family = r.family ?? (r.method === "upnp-pinhole" ? 6 : 4);
+      const got = await via(
+        r.method,
+        { port: r.port, proto, lifetime: 0, externalPort, family },
+        signal,
+        r.handle,
+      );
+      return {
+        method: r.method,
+        external: { ...(got.external.ip ? { ip: got.external.ip } : {}), port: got.external.port },
+      };
+    }
     const errors: PortMapError[] = [];
     const order = (["upnp", "natpmp"] as const).filter((m) => methods.includes(m));
     for (const method of order) {
