@@ -9,8 +9,53 @@ import type { Pipe, Proto } from "./pipe.js";
 import { type PortsLike, parsePorts } from "./ports.js";
 import type { Message } from "./subscription.js";
 
-/** Where a daemon listens: a Route (or any RouteLike), a bind spec, a host string, or undefined (wildcard). */
-export type DaemonTarget = RouteLike | BindSpec | string | undefined;
+/** What listenAll needs from a netifaces Interface: its families and a route per family. */
+export interface InterfaceLike {
+  supported(): Family[];
+  route(family: Family): RouteLike;
+}
+
+/** What listenAll needs from a netifaces RoutePool: its routes (the first 10 are used, as P2PD). */
+export interface RoutePoolLike {
+  readonly family: Family;
+  readonly routes: readonly RouteLike[];
+}
+
+/**
+ * Where a daemon listens: an Interface (one route per family), a RoutePool, a Route (or any
+ * RouteLike), a bind spec, a host string, or undefined (wildcard).
+ */
+export type DaemonTarget =
+  | InterfaceLike
+  | RoutePoolLike
+  | RouteLike
+  | BindSpec
+  | string
+  | undefined;
+
+function isInterfaceLike(t: unknown): t is InterfaceLike {
+  return (
+    typeof t === "object" &&
+    t !== null &&
+    typeof (t as InterfaceLike).supported === "function" &&
+    typeof (t as InterfaceLike).route === "function"
+  );
+}
+
+function isRoutePoolLike(t: unknown): t is RoutePoolLike {
+  return (
+    typeof t === "object" &&
+    t !== null &&
+    Array.isArray((t as RoutePoolLike).routes) &&
+    !isRouteLike(t)
+  );
+}
+
+/** Copies a netifaces Route when it can, so binding never touches the caller's object. */
+function copyRoute(r: RouteLike): RouteLike {
+  const c = (r as RouteLike & { copy?: () => RouteLike }).copy;
+  return typeof c === "function" ? c.call(r) : r;
+}
 
 export interface DaemonOptions {
   /** Called for every message on every server (unless a subclass overrides onMessage). */
@@ -135,7 +180,29 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
         throw new PipeError("ERR_BAD_ARG", `proto must be tcp or udp, got ${String(p)}`);
       return p;
     });
-    const tlist = Array.isArray(targets) ? targets : [targets];
+    const tlist: Array<RouteLike | BindSpec | string | undefined> = [];
+    for (const t of Array.isArray(targets) ? targets : [targets]) {
+      if (isInterfaceLike(t)) {
+        const have = t.supported();
+        const want: Family[] = family === "any" ? have : [family];
+        for (const f of want) {
+          if (!have.includes(f)) {
+            if (o.errorOnFamily)
+              throw new PipeError("ERR_FAMILY", `interface has no IPv${f} route`);
+            continue;
+          }
+          tlist.push(t.route(f));
+        }
+      } else if (isRoutePoolLike(t)) {
+        if (family !== "any" && t.family !== family) {
+          if (o.errorOnFamily) throw new PipeError("ERR_FAMILY", `route pool is IPv${t.family}`);
+          continue;
+        }
+        tlist.push(...t.routes.slice(0, 10).map(copyRoute));
+      } else {
+        tlist.push(t);
+      }
+    }
     const plans: Plan[] = [];
     for (const t of tlist) {
       for (const base of await this.baseBinds(t, family, o)) {
@@ -177,7 +244,7 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
   }
 
   private async baseBinds(
-    t: DaemonTarget,
+    t: RouteLike | BindSpec | string | undefined,
     family: Family | "any",
     o: ListenAllOptions,
   ): Promise<
@@ -196,7 +263,7 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
     let route: RouteLike | undefined;
     if (isRouteLike(t)) {
       route = t;
-      const ep = t.nicBind();
+      const ep = copyRoute(t).nicBind();
       spec = { host: ep.host, family: ep.family, ...(ep.scopeId ? { scopeId: ep.scopeId } : {}) };
     } else if (typeof t === "string") {
       spec = { host: t };

@@ -55,4 +55,22 @@ describe("with @p2pd/netifaces routes", () => {
     await client.close();
     await server.close();
   });
+
+  test("Daemon targets: an Interface gives one route per family, a RoutePool its routes", async () => {
+    const iface = await Interface.startLocal();
+    const d = new Daemon();
+    await d.listenAll(iface, 0, "tcp", { family: 4, linkLocal: false });
+    expect(d.servers.map((s) => s.local.host)).toEqual([iface.route(4).nicBind().host]);
+    await d.close();
+    const pool = iface.pools[4];
+    await d.listenAll(pool, 0, "udp", { family: 4 });
+    expect(d.servers.length).toBe(Math.min(10, pool.routes.length));
+    expect(pool.routes[0]?.nicBind().port).toBe(0); // the caller's routes are never bound
+    await d.close();
+    await expect(
+      d.listenAll(pool, 0, "udp", { family: 6, errorOnFamily: true }),
+    ).rejects.toMatchObject({
+      code: "ERR_FAMILY",
+    });
+  });
 });
