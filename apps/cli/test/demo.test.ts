@@ -75,7 +75,7 @@ describe.skipIf(noLab !== undefined)("p2pd demo with the IRC lab running", () =>
     const r = await cli(["demo", "--json"]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
-    expect(j).toMatchObject({ ok: true, by: "name" });
+    expect(j, r.err).toMatchObject({ ok: true, by: "name" });
     expect(r.err).toMatch(/registered "p2pd-demo.peer"/);
   }, 120_000);
 });

@@ -65,6 +65,32 @@ try {
       c.once("exit", () => reject(new Error(`peer on ${host} exited`)));
       createInterface({ input: c.stdout }).once("line", (l) => resolve(JSON.parse(l).addr));
     });
+  // Ready time on b2 (port-restricted NAT): NAT test cold, then with the per-network cache.
+  const ready = async (extra) => {
+    const c = spawn(
+      "ip",
+      ["netns", "exec", ns("b2"), process.execPath, peer, "serve", ...common, ...extra],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    const line = await new Promise((resolve) =>
+      createInterface({ input: c.stdout }).once("line", resolve),
+    );
+    c.kill("SIGTERM");
+    await new Promise((r) => c.once("exit", r));
+    return JSON.parse(line);
+  };
+  const cache = `/tmp/natlab-ndb-cache-${process.pid}`;
+  const coldRuns = [];
+  const warmRuns = [];
+  for (let i = 0; i < 3; i++) {
+    await run("rm", ["-rf", cache]);
+    coldRuns.push(await ready(["--nat-cache", cache, "--nat-wait", "5000"]));
+    warmRuns.push(await ready(["--nat-cache", cache, "--nat-wait", "5000"]));
+  }
+  await run("rm", ["-rf", cache]);
+  const natName = (r) => (r.nat?.type === 5 ? "port-restricted" : `type ${r.nat?.type}`);
   const [a1, b1, c1] = await Promise.all(["a1", "b1", "c1"].map(serve));
   const connect = async (from, addr, strategy) => {
     const xs = [];
@@ -100,6 +126,14 @@ try {
     (await run("ip", ["netns", "exec", ns("b2"), process.execPath, "-e", script])).stdout,
   );
   const rows = [
+    [
+      `node ready on b2, NAT test cold (${natName(coldRuns[0])})`,
+      median(coldRuns.map((r) => r.readyMs)),
+    ],
+    [
+      `node ready on b2, NAT result cached (${natName(warmRuns[0])})`,
+      median(warmRuns.map((r) => r.readyMs)),
+    ],
     ["raw TCP connect b2 -> a1 (baseline)", base],
     ["direct: b2 (port-restricted) -> a1 (open)", await connect("b2", a1, "direct")],
     ["reverse: a1 (open) -> b1 (port-restricted)", await connect("a1", b1, "reverse")],
@@ -109,13 +143,13 @@ try {
     ["turn: d1 (symmetric) -> c1", await connect("d1", c1, "turn")],
   ];
   console.log(
-    `\n@p2pd/node in natlab, median of ${K} connects per row (ms); ratio = median / raw TCP connect\n`,
+    `\n@p2pd/node in natlab, median of ${K} connects (3 starts) per row (ms); ratio = median / raw TCP connect\n`,
   );
-  console.log(`| ${"path".padEnd(44)} | median ms | x raw TCP |`);
-  console.log(`| ${"-".repeat(44)} | --------: | --------: |`);
+  console.log(`| ${"path".padEnd(56)} | median ms | x raw TCP |`);
+  console.log(`| ${"-".repeat(56)} | --------: | --------: |`);
   for (const [label, ms] of rows)
     console.log(
-      `| ${label.padEnd(44)} | ${ms.toFixed(2).padStart(9)} | ${(ms / base).toFixed(1).padStart(9)} |`,
+      `| ${label.padEnd(56)} | ${ms.toFixed(2).padStart(9)} | ${(ms / base).toFixed(1).padStart(9)} |`,
     );
 } finally {
   for (const c of children) c.kill("SIGTERM");

@@ -19,10 +19,13 @@ const { positionals, values } = parseArgs({
     verbose: { type: "boolean" },
     upnp: { type: "boolean" },
     interfaces: { type: "string" },
+    "nat-cache": { type: "string" },
+    "nat-wait": { type: "string" },
   },
 });
 const lib = await import(values.lib);
 const [mode, target] = positionals;
+const t0 = performance.now();
 const node = await lib.startNode({
   mqtt: values.mqtt,
   ...(values.interfaces ? { interfaces: values.interfaces } : {}),
@@ -31,12 +34,14 @@ const node = await lib.startNode({
     ? { turn: [{ url: values.turn, username: values["turn-user"], password: values["turn-pass"] }] }
     : {}),
   ...(values.verbose ? { log: (l) => process.stderr.write(`${l}\n`) } : {}),
-  natWaitMs: 3000,
+  natWaitMs: values["nat-wait"] ? Number(values["nat-wait"]) : 3000,
+  ...(values["nat-cache"] ? { natCache: values["nat-cache"] } : {}),
   ...(values.upnp ? { upnp: true } : {}),
 });
 if (mode === "serve") {
+  const readyMs = performance.now() - t0;
   process.stdout.write(
-    `${JSON.stringify({ addr: node.address, nat: lib.parseAddress(node.address).ipv4[0]?.nat ?? null })}\n`,
+    `${JSON.stringify({ addr: node.address, nat: lib.parseAddress(node.address).ipv4[0]?.nat ?? null, readyMs })}\n`,
   );
   // Later addresses (port mapping, NAT test) come as further lines.
   node.on("address", (addr) =>
