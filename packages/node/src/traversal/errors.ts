@@ -40,11 +40,6 @@ export class TurnError extends TraversalError {
   }
 }
 
-/** Abort reason -> typed error, keeping the original as `cause`. */
-export function abortError(signal: AbortSignal, what: string): TraversalError {
-  return new TraversalError("ERR_PUNCH_ABORTED", `${what} aborted`, { cause: signal.reason });
-}
-
 /** A plain `host:port` pair (IPv6 without brackets). */
 export interface HostPort {
   host: string;

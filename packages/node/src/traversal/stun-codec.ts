@@ -2,7 +2,6 @@ import {
   ATTR,
   decodeMessage,
   encodeMessage,
-  isStunMessage,
   type StunClass as StunClassName,
   StunMessage as StunWireMessage,
   longTermKey as stunLongTermKey,
@@ -122,11 +121,6 @@ export function encodeStun(msg: StunMessage, opts: EncodeOptions = {}): Buffer {
       cause: err,
     });
   }
-}
-
-/** True when the bytes are exactly one STUN message (top bits 00, magic cookie, length). */
-export function looksLikeStun(buf: Uint8Array): boolean {
-  return isStunMessage(buf);
 }
 
 export interface DecodedStun extends StunMessage {
