@@ -29,7 +29,7 @@ async function cli(argv: string[]) {
 const flags = () => ["--interfaces", "loopback", "--mqtt", broker.url, "--json"];
 
 describe("p2pd connect", () => {
-  test.each(["direct", "reverse"])(
+  test.each(["direct", "reverse", "udp-punch", "tcp-punch"])(
     "--strategies %s: JSON with strategy, ms, echo",
     async (s) => {
       const r = await cli(["connect", server.address, "--strategies", s, ...flags()]);
@@ -67,7 +67,13 @@ describe("p2pd connect", () => {
     expect(r.err).toMatch(/direct: ERR_CONNECT_REFUSED/);
   }, 30_000);
 
-  test("usage errors: no target, unknown strategy, bad address", async () => {
+  test("a name without IRC servers or naming: a reason and exit 1", async () => {
+    const r = await cli(["connect", "alice.peer", ...flags()]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).error.code).toBe("ERR_NO_NAMING");
+  }, 30_000);
+
+  test("usage errors: no target, unknown strategy, bad address, bad --turn", async () => {
     expect((await cli(["connect", ...flags()])).code).toBe(2);
     expect(
       (await cli(["connect", server.address, "--strategies", "teleport", ...flags()])).code,

@@ -122,16 +122,22 @@ export class NodePipe {
   }
 
   /** Sends one message. It must not contain "\n" (the frame delimiter). */
-  async send(data: string | Uint8Array): Promise<void> {
+  async send(data: string | Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    opts.signal?.throwIfAborted();
     const b = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
     if (b.includes(0x0a))
       throw new P2pdNodeError("ERR_FRAME", "a message cannot contain a newline byte");
     if (this.#closed || this.stream.destroyed)
       throw new P2pdNodeError("ERR_PIPE_CLOSED", "pipe closed");
     await new Promise<void>((resolve, reject) => {
-      this.stream.write(Buffer.concat([b, Buffer.from("\n")]), (err) =>
-        err ? reject(new P2pdNodeError("ERR_PIPE_WRITE", err.message, { cause: err })) : resolve(),
-      );
+      // Aborting stops the wait for the flush (backpressure), not the bytes already queued.
+      const onAbort = () => reject(opts.signal?.reason);
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      this.stream.write(Buffer.concat([b, Buffer.from("\n")]), (err) => {
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (err) reject(new P2pdNodeError("ERR_PIPE_WRITE", err.message, { cause: err }));
+        else resolve();
+      });
     });
   }
 
@@ -172,7 +178,7 @@ export class NodePipe {
   async echo(data: string | Uint8Array, opts: { timeoutMs?: number; signal?: AbortSignal } = {}) {
     const reply = this.recv(opts);
     try {
-      await this.send(Buffer.concat([Buffer.from("ECHO "), Buffer.from(data)]));
+      await this.send(Buffer.concat([Buffer.from("ECHO "), Buffer.from(data)]), opts);
     } catch (err) {
       reply.catch(() => {});
       throw err;
