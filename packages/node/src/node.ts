@@ -9,6 +9,7 @@ import {
   type NatInfo,
   type P2PAddress,
   parseAddress,
+  tryParseAddress,
 } from "./address.js";
 import { type EmbeddedBroker, startBroker } from "./broker.js";
 import { openEnvelope, ReplayGuard, sealEnvelope } from "./envelope.js";
@@ -526,7 +527,11 @@ export class P2PNode extends EventEmitter {
       AbortSignal.timeout(opts.timeoutMs ?? 60_000),
       ...(opts.signal ? [opts.signal] : []),
     ]);
-    const record = parseNameRecord(await naming.lookup(name, { signal }));
+    const value = await naming.lookup(name, { signal });
+    // A name may also hold a plain P2P address (e.g. `p2pd name register --value ADDR`).
+    const plain = tryParseAddress(value);
+    if (plain && !value.startsWith("p2pd1:")) return value;
+    const record = parseNameRecord(value);
     const to = recordAddress(record);
     const pipeId = randomBytes(16).toString("hex");
     const reply = this.#waitFor(to.nodeId, "ADDR", pipeId, signal);

@@ -95,6 +95,20 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     await r.pipe.close();
   });
 
+  test("a legacy 4-part address (no keys): direct only; signaling strategies are skipped", async () => {
+    const legacy = `0-[0,127.0.0.1,127.0.0.1,${a.port},1,1,0]-0-legacy_peer`;
+    const r = await b.connect(legacy, { strategies: ["reverse", "direct"] });
+    expect(r.strategy).toBe("direct");
+    expect(r.timings.strategies[0]).toMatchObject({ strategy: "reverse", skipped: true });
+    expect((await r.pipe.echo("old style")).toString()).toBe("old style");
+    await r.pipe.close();
+  });
+
+  test("a name may hold a plain address instead of a record", async () => {
+    await naming.register("plain", a.address);
+    expect(await b.lookup("plain")).toBe(a.address);
+  });
+
   test("failure is a ConnectError with one entry per strategy", async () => {
     // A node that is gone: its port refuses, its signaling goes nowhere.
     const gone = await startNode({ interfaces: "loopback", mqtt: broker.url });

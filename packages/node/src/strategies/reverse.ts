@@ -13,7 +13,10 @@ export const reverse: Strategy = {
   timeoutMs: 10_000,
   answers: ["CONNECT"],
   canTry(local: P2PAddress, remote: P2PAddress) {
-    return candidates(local, remote).some((c) => reachable(c, "local"));
+    // Signaling needs the peer's keys (a legacy 4-part address has none).
+    return (
+      remote.keys !== undefined && candidates(local, remote).some((c) => reachable(c, "local"))
+    );
   },
   async run(ctx: StrategyContext) {
     const inbound = ctx.waitInbound({ signal: ctx.signal });

@@ -60,7 +60,7 @@ async function tcpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Pro
 
 function canPunch(local: P2PAddress, remote: P2PAddress, cfg: PunchConfig): boolean {
   const c = punchPair(candidates(local, remote));
-  if (!c) return false;
+  if (!c || !remote.keys) return false;
   if (c.sameLan) return true;
   if (!stunFor(cfg.stun, c.local, c.family)) return false;
   return punchRole(natLike(c.local.nat), natLike(c.remote.nat)).tcp;

@@ -29,7 +29,7 @@ export function turnStrategy(servers: TurnServerConfig[]): Strategy {
     name: "turn",
     timeoutMs: 20_000,
     answers: ["TURN_OFFER"],
-    canTry: () => servers.length > 0,
+    canTry: (_local, remote) => servers.length > 0 && remote.keys !== undefined,
     async run(ctx: StrategyContext) {
       const cfg = servers[0];
       if (!cfg) throw new P2pdNodeError("ERR_TURN_CONFIG", "no TURN server configured");

@@ -64,7 +64,7 @@ function birthday(c: Candidate): BirthdayRole | undefined {
 
 function canPunch(local: P2PAddress, remote: P2PAddress, cfg: PunchConfig): boolean {
   const c = punchPair(candidates(local, remote));
-  if (!c) return false;
+  if (!c || !remote.keys) return false;
   if (c.sameLan) return true;
   if (!stunFor(cfg.stun, c.local, c.family)) return false;
   return punchRole(natLike(c.local.nat), natLike(c.remote.nat)).udp;
