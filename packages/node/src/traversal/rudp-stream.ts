@@ -118,7 +118,7 @@ interface Outgoing {
   fin?: boolean;
 }
 
-const MIN_RTO = 60;
+const MIN_RTO = 100;
 const MAX_RTO = 3000;
 
 /**
@@ -144,6 +144,10 @@ export class ReliableUdpStream implements MessageDuplex {
   private srtt = 0;
   private rttvar = 0;
   private rto = 300;
+  // AIMD congestion window (datagrams): loopback and small socket buffers drop bursts otherwise.
+  private cwnd = 16;
+  private ssthresh = Number.POSITIVE_INFINITY;
+  private lastCut = 0;
   // Receiver.
   private expected = 0;
   private readonly ooo = new Map<number, Frame & { type: 3 }>();
@@ -219,7 +223,8 @@ export class ReliableUdpStream implements MessageDuplex {
 
   private pump(): void {
     const now = Date.now();
-    while (this.backlog.length > 0 && this.inflight.size < this.window) {
+    const limit = Math.max(2, Math.min(this.window, Math.floor(this.cwnd)));
+    while (this.backlog.length > 0 && this.inflight.size < limit) {
       const o = this.backlog.shift() as Outgoing;
       o.sentAt = now;
       this.inflight.set(o.seq, o);
@@ -346,10 +351,28 @@ export class ReliableUdpStream implements MessageDuplex {
       if (o.retries === 0) this.sampleRtt(now - o.sentAt); // Karn: only first transmissions
       this.inflight.delete(o.seq);
       if (o.fin) this.finAcked?.();
+      this.cwnd += this.cwnd < this.ssthresh ? 1 : 1 / this.cwnd;
     };
+    let highestSacked = -1;
     for (const o of [...this.inflight.values()]) {
       if (o.seq < ack) acked(o);
-      else if (o.seq > ack && o.seq <= ack + 32 && sack & (1 << (o.seq - ack - 1))) acked(o);
+      else if (o.seq > ack && o.seq <= ack + 32 && sack & (1 << (o.seq - ack - 1))) {
+        highestSacked = Math.max(highestSacked, o.seq);
+        acked(o);
+      }
+    }
+    // Fast retransmit: holes below three or more selectively acked datagrams are lost.
+    if (highestSacked >= ack + 3) {
+      let resent = false;
+      for (const o of this.inflight.values()) {
+        if (o.seq >= highestSacked || now - o.sentAt < Math.max(10, this.srtt)) continue;
+        o.retries++;
+        o.sentAt = now;
+        this.stats.retransmits++;
+        this.link.send(o.bytes);
+        resent = true;
+      }
+      if (resent) this.onLoss(now);
     }
     this.pump();
   }
@@ -363,6 +386,14 @@ export class ReliableUdpStream implements MessageDuplex {
       this.srtt = 0.875 * this.srtt + 0.125 * r;
     }
     this.rto = Math.min(MAX_RTO, Math.max(MIN_RTO, this.srtt + 4 * this.rttvar));
+  }
+
+  /** Multiplicative decrease, at most once per RTT. */
+  private onLoss(now: number): void {
+    if (now - this.lastCut < Math.max(this.srtt, 10)) return;
+    this.lastCut = now;
+    this.ssthresh = Math.max(4, this.cwnd / 2);
+    this.cwnd = this.ssthresh;
   }
 
   private onTick(): void {
@@ -386,6 +417,7 @@ export class ReliableUdpStream implements MessageDuplex {
       this.stats.retransmits++;
       this.lastSend = now;
       this.link.send(o.bytes);
+      this.onLoss(now);
     }
     if (now - this.lastSend > (this.opts.keepAliveMs ?? 2000)) {
       this.raw({ type: FrameType.ping, session: this.session });
