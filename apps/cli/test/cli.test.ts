@@ -1,18 +1,6 @@
-import { PassThrough } from "node:stream";
 import { describe, expect, test } from "vitest";
-import { run } from "../src/cli.js";
 import { commands } from "../src/commands/index.js";
-
-async function cli(...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await run(argv, { stdout, stderr });
-  return { code, out, err };
-}
+import { cli } from "./run-cli.js";
 
 describe("p2pd cli shell", () => {
   test("--version prints the package version", async () => {

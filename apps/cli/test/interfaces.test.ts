@@ -1,20 +1,8 @@
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { PassThrough } from "node:stream";
 import { stun } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { run } from "../src/cli.js";
-
-async function cli(...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await run(argv, { stdout, stderr });
-  return { code, out, err };
-}
+import { cli } from "./run-cli.js";
 
 /** The kernel's IPv4 default route, read independently of @p2pd/netifaces. */
 function kernelDefault4(): { dev: string; gw: string } | undefined {

@@ -1,22 +1,10 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { stun } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { run } from "../src/cli.js";
-
-async function cli(...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await run(argv, { stdout, stderr });
-  return { code, out, err };
-}
+import { cli } from "./run-cli.js";
 
 const TYPES = [
   "open-internet",
