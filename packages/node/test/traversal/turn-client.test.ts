@@ -172,6 +172,24 @@ describe.skipIf(!hasTurnserver)("TurnClient against coturn", () => {
     }
   });
 
+  test("close() leaves no socket or timer behind (refresh, permission and channel timers)", async () => {
+    const handles = () =>
+      process
+        .getActiveResourcesInfo()
+        .filter((r) => r === "Timeout" || r === "UDPWrap" || r === "TCPSocketWrap");
+    const before = handles().length;
+    const c = await TurnClient.allocate({ ...creds(), transport: "tcp" });
+    const u = await TurnClient.allocate(creds());
+    await c.createPermission("127.0.0.1");
+    await c.bindChannel({ host: "127.0.0.1", port: 9 });
+    await u.bindChannel({ host: "127.0.0.1", port: 9 });
+    expect(handles().length).toBeGreaterThan(before);
+    await c.close();
+    await u.close();
+    await new Promise((r) => setImmediate(r));
+    expect(handles().length).toBe(before);
+  });
+
   test("wrong password fails with ERR_TURN_AUTH and closes the socket", async () => {
     const err = await TurnClient.allocate({ ...creds(), password: "wrong" }).catch((e) => e);
     expect(err).toBeInstanceOf(TraversalError);
