@@ -194,7 +194,12 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       }
       return UpnpGateway.fromLocation(location, { signal: life.signal, timeoutMs });
     })();
-    return upnpP;
+    // A failed discovery is not cached: the next request searches again (the router may be back).
+    const p = upnpP;
+    p.catch(() => {
+      if (upnpP === p) upnpP = undefined;
+    });
+    return p;
   };
   if (methods.includes("upnp")) upnp().catch(() => {});
 
@@ -218,7 +223,11 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       }
       return UpnpGateway.fromLocation(location, { signal: life.signal, timeoutMs });
     })();
-    return upnp6P;
+    const p = upnp6P;
+    p.catch(() => {
+      if (upnp6P === p) upnp6P = undefined;
+    });
+    return p;
   };
 
   const onAbort = (): void => {

@@ -1,5 +1,5 @@
 import { createSocket } from "node:dgram";
-import { isIPv6 } from "node:net";
+import { isIP, isIPv6 } from "node:net";
 import { PortMapNoGatewayError, PortMapTimeoutError } from "./errors.js";
 
 export interface UdpExchange<T> {
@@ -53,7 +53,8 @@ export function udpExchange<T>(x: UdpExchange<T>): Promise<T> {
         finish(
           new PortMapNoGatewayError(`${x.what}: ${x.gateway}:${x.port} ${e.code}`, { cause: e }),
         );
-      else finish(e);
+      // Anything else (bad or unresolvable gateway address, no route): still "no gateway here".
+      else finish(new PortMapNoGatewayError(`${x.what}: ${x.gateway}: ${e.message}`, { cause: e }));
     });
     sock.on("message", (msg) => {
       try {
@@ -63,20 +64,35 @@ export function udpExchange<T>(x: UdpExchange<T>): Promise<T> {
         finish(e);
       }
     });
+    if (!isIP(x.gateway.replace(/%.*$/, ""))) {
+      finish(new PortMapNoGatewayError(`${x.what}: gateway "${x.gateway}" is not an IP address`));
+      return;
+    }
+    // Node calls this back on failure too (after an 'error' event): check the socket is connected.
     sock.connect(x.port, x.gateway, () => {
       if (settled) return;
       let packet: Uint8Array;
       try {
+        sock.remoteAddress();
         packet = x.build(sock.address().address);
       } catch (e) {
-        return finish(e);
+        return finish(
+          (e as NodeJS.ErrnoException).code === "ERR_SOCKET_DGRAM_NOT_CONNECTED"
+            ? new PortMapNoGatewayError(`${x.what}: cannot reach ${x.gateway}`, { cause: e })
+            : e,
+        );
       }
       let wait = 250;
       const send = (): void => {
         if (settled) return;
-        sock.send(packet, (e) => {
-          if (e) sock.emit("error", e);
-        });
+        try {
+          sock.send(packet, (e) => {
+            if (e) sock.emit("error", e);
+          });
+        } catch (e) {
+          finish(new PortMapNoGatewayError(`${x.what}: ${(e as Error).message}`, { cause: e }));
+          return;
+        }
         retry = setTimeout(send, wait);
         wait *= 2;
       };

@@ -89,6 +89,14 @@ describe("port mapper failure paths on loopback", () => {
     await expect(m.externalAddress()).rejects.toMatchObject({ code: "ERR_PORTMAP_CLOSED" });
   });
 
+  test("an unusable gateway address is ERR_PORTMAP_NO_GATEWAY too, never a raw socket error", async () => {
+    for (const gateway of ["fe80::1%no-such-if", "999.1.1.1"]) {
+      const m = createPortMapper({ gateway, methods: ["pcp", "natpmp"], timeoutMs: 500 });
+      await expect(m.add({ port: 5000 })).rejects.toMatchObject({ code: "ERR_PORTMAP_NO_GATEWAY" });
+      await m.close();
+    }
+  });
+
   test("bad arguments are rejected before anything is sent", async () => {
     const m = createPortMapper({ gateway: "127.0.0.1", methods: ["natpmp"] });
     await expect(m.add({ port: 0 })).rejects.toBeInstanceOf(RangeError);
