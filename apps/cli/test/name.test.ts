@@ -39,7 +39,10 @@ const name = `cli${randomBytes(3).toString("hex")}.test`;
 
 beforeAll(async () => {
   if (skip) return;
-  lab = await labMod.startLab({ dir: join(tmpdir(), `ircdns-lab-cli-${process.pid}`), portOffset: 520 });
+  lab = await labMod.startLab({
+    dir: join(tmpdir(), `ircdns-lab-cli-${process.pid}`),
+    portOffset: -6000,
+  });
 }, 120_000);
 afterAll(async () => {
   await lab?.stop();

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   }
   const lab = await startLab({
     dir: join(tmpdir(), `ircdns-lab-bench-${process.pid}`),
-    portOffset: 530,
+    portOffset: -7000,
   });
   const rows: Array<[string, number[], number]> = [];
   try {

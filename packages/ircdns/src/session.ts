@@ -92,28 +92,36 @@ export class IrcSession {
   /** Connect and wait for 001 (and the SASL outcome, which irc-framework settles before 001). */
   static async connect(server: ServerSpec, o: SessionOptions): Promise<IrcSession> {
     const s = new IrcSession(server, o);
+    let cleanup = () => {};
     try {
       await withDeadline(
         () =>
           new Promise<void>((resolve, reject) => {
-            s.client.once("registered", () => resolve());
-            s.onClose(reject);
-            s.listeners.add((l) => {
-              if (l.command === "433")
+            const offClose = s.onClose(reject);
+            const onLine = (l: IrcLine) => {
+              if (l.command === "433") {
                 reject(
                   new SessionError(
                     "ERR_IRCDNS_NICK_IN_USE",
                     `${server.label}: nick ${o.nick} in use`,
                   ),
                 );
-              if (l.command === "465" || l.command === "ERROR")
+              }
+              if (l.command === "465" || l.command === "ERROR") {
                 reject(
                   new SessionError(
                     "ERR_IRCDNS_REFUSED",
                     `${server.label}: ${l.params.at(-1) ?? "refused"}`,
                   ),
                 );
-            });
+              }
+            };
+            s.listeners.add(onLine);
+            cleanup = () => {
+              offClose();
+              s.listeners.delete(onLine);
+            };
+            s.client.once("registered", () => resolve());
             s.client.connect({
               host: server.host,
               port: server.port,
@@ -139,6 +147,7 @@ export class IrcSession {
         },
       );
     } catch (e) {
+      cleanup();
       await s.close();
       if (e instanceof AbortedError) throw e;
       if (e instanceof SessionError && e.code !== "ERR_IRCDNS_DISCONNECTED") throw e;
@@ -148,6 +157,7 @@ export class IrcSession {
         { cause: e },
       );
     }
+    cleanup();
     return s;
   }
 

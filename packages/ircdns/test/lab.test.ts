@@ -26,7 +26,10 @@ const seedA = randomBytes(32);
 
 beforeAll(async () => {
   if (skip) return;
-  lab = await startLab({ dir: join(tmpdir(), `ircdns-lab-test-${process.pid}`), portOffset: 510 });
+  lab = await startLab({
+    dir: join(tmpdir(), `ircdns-lab-test-${process.pid}`),
+    portOffset: -5000,
+  });
 }, 120_000);
 afterAll(async () => {
   await lab?.stop();
@@ -39,7 +42,7 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
     const dns = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir });
     try {
       const reg = await dns.register(name);
-      expect(reg.succeeded).toBe(3);
+      expect(reg.succeeded, JSON.stringify(reg.servers)).toBe(3);
       // Services packages are told apart from ChanServ's wording.
       expect(reg.servers.map((s) => s.services)).toEqual(lab.networks.map((n) => n.services));
       expect(reg.servers.every((s) => s.ok && /^#[0-9a-z]{1,31}$/.test(s.chan))).toBe(true);
@@ -109,13 +112,27 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
     ).rejects.toBeInstanceOf(ValueTooLargeError);
   }, 90_000);
 
-  test("refresh re-joins the cached channels without posting anything", async () => {
-    const dns = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir });
+  test("cached account: SASL on InspIRCd, IDENTIFY on ngIRCd; refresh re-joins channels", async () => {
+    const logs: string[] = [];
+    const dns = await IRCDNS.start({
+      seed: seedA,
+      servers: lab.serverList,
+      cacheDir,
+      log: (m) => logs.push(m),
+    });
     try {
       // Registering again with the same seed is a no-op success ("mine" everywhere); the cached account
       // logs in with SASL on InspIRCd and falls back to NickServ IDENTIFY on ngIRCd.
       const again = await dns.register(name);
       expect(again.succeeded).toBe(3);
+      const how = lab.networks.map((n) =>
+        logs.find((l) => l.startsWith(`127.0.0.1:${n.port}: logged in`)),
+      );
+      expect(how).toEqual(
+        lab.networks.map(
+          (n) => `127.0.0.1:${n.port}: logged in (${n.ircd === "ngircd" ? "identified" : "sasl"})`,
+        ),
+      );
       expect(await dns.refresh()).toEqual({ refreshed: 0, failed: 0 }); // all refreshed less than a week ago
       const r = await dns.refresh({ maxAgeMs: 0 });
       expect(r.failed).toBe(0);
