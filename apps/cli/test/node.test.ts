@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { node as p2p } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
@@ -100,4 +101,77 @@ describe("p2pd node", () => {
     },
     30_000,
   );
+});
+
+// Names through the CLI on the IRC lab (labs/irc-lab): `node --name` registers, `connect NAME` finds it.
+interface IrcLab {
+  serverList: string;
+  stop(): Promise<void>;
+}
+const labTs = join(dirname(fileURLToPath(import.meta.url)), "../../../labs/irc-lab/lab.ts");
+const ircLab = (await import(pathToFileURL(labTs).href)) as {
+  labMissing(): string | undefined;
+  startLab(o: { dir: string; portOffset: number }): Promise<IrcLab>;
+};
+const noLab = ircLab.labMissing() ?? (process.getuid?.() === 0 ? undefined : "needs root");
+
+describe.skipIf(noLab !== undefined)("p2pd node --name / p2pd connect NAME (IRC lab)", () => {
+  let lab: IrcLab;
+  beforeAll(async () => {
+    lab = await ircLab.startLab({
+      dir: join(tmpdir(), `ircdns-lab-nd-cli-${process.pid}`),
+      portOffset: 780,
+    });
+  }, 180_000);
+  afterAll(async () => {
+    await lab?.stop();
+  }, 60_000);
+
+  test("register on start, connect by name, ECHO", async () => {
+    const name = `ndcli${Date.now().toString(36)}.peer`;
+    const seed = join(tmpdir(), `p2pd-nd-seed-irc-${process.pid}`);
+    const n = await startCliNode([
+      "--irc-servers",
+      lab.serverList,
+      "--name",
+      name,
+      "--seed-file",
+      seed,
+    ]);
+    try {
+      expect(JSON.parse(n.first).addr).toBeDefined();
+      // Registration follows the address line and reports on stderr.
+      const deadline = Date.now() + 60_000;
+      while (!n.err().includes(`name registered: ${name}`) && Date.now() < deadline) {
+        expect(n.err()).not.toMatch(/not registered/);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(n.err()).toContain(`name registered: ${name}`);
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      let out = "";
+      stdout.on("data", (d) => (out += d));
+      const code = await run(
+        [
+          "connect",
+          name,
+          "--irc-servers",
+          lab.serverList,
+          "--interfaces",
+          "loopback",
+          "--mqtt",
+          broker.url,
+          "--json",
+        ],
+        { stdout, stderr },
+      );
+      expect(code).toBe(0);
+      const r = JSON.parse(out);
+      expect(r).toMatchObject({ echo: true, strategy: "direct" });
+      expect(r.lookupMs).toBeGreaterThan(0);
+    } finally {
+      n.stop();
+      await n.done;
+    }
+  }, 120_000);
 });

@@ -118,20 +118,11 @@ export const command: Command = {
     const node = await p2p.startNode(await nodeOptions(ctx));
     try {
       const readyMs = Math.round(performance.now() - t0);
-      const name = str(ctx, "name");
-      let registered: string | undefined;
-      if (name) {
-        try {
-          registered = await node.register(name, { signal: ctx.signal });
-        } catch (err) {
-          ctx.progress(`name "${name}" not registered: ${(err as Error).message}`);
-        }
-      }
       node.on("address", (addr: string) => ctx.progress(`address updated: ${addr}`));
       node.on("pipe", ({ pipe }: { pipe: p2p.NodePipe }) =>
         ctx.progress(`peer connected from ${pipe.remote?.host ?? "?"}`),
       );
-      // The contract: one JSON line with "addr" once ready, whatever --json says.
+      // The contract: one JSON line with "addr" as soon as the node accepts connections.
       ctx.stdout.write(
         `${JSON.stringify({
           addr: node.address,
@@ -139,9 +130,16 @@ export const command: Command = {
           port: node.port,
           mqtt: node.options.mqtt ?? node.brokerUrl,
           readyMs,
-          ...(registered ? { name: registered } : {}),
         })}\n`,
       );
+      // A name takes seconds on IRC: register after the address line, report on stderr.
+      const name = str(ctx, "name");
+      if (name) {
+        node.register(name, { signal: ctx.signal }).then(
+          (n) => ctx.progress(`name registered: ${n}`),
+          (err) => ctx.progress(`name "${name}" not registered: ${(err as Error).message}`),
+        );
+      }
       ctx.progress(`node ${node.nodeId} ready in ${readyMs} ms; serving ECHO until interrupted`);
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) return resolve();
