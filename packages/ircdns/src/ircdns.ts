@@ -41,6 +41,7 @@ import {
 } from "./services.js";
 import { IrcSession, MAX_LINE } from "./session.js";
 import { maxTopicLength, maxValueBytes, packTopic, unpackTopic } from "./topic.js";
+import { sleep } from "./util.js";
 
 /** Topic cap from the 512-byte line limit on a reader's 332 reply (63-char server, 30-char nick). */
 export const LINE_TOPIC_CAP = 376;
@@ -223,7 +224,7 @@ export class IRCDNS {
       } catch (e) {
         // A previous connection with our nick may still be closing (433): give it a moment, once.
         if (e instanceof SessionError && e.code === "ERR_IRCDNS_NICK_IN_USE" && attempt < 2) {
-          await new Promise((r) => setTimeout(r, 2000));
+          await sleep(2000, signal);
           continue;
         }
         throw e;

@@ -92,11 +92,15 @@ function permute(v: Uint32Array, w: number[]): void {
   gb(v, W(3), W(4), W(9), W(14));
 }
 
-const R = new Uint32Array(256);
-const TMP = new Uint32Array(256);
+/** Scratch blocks for one argon2i() call (kept per call: no module-level mutable state). */
+interface Scratch {
+  R: Uint32Array;
+  TMP: Uint32Array;
+}
 
-/** out = G(x, y) (xor'ed into out when withXor). Scratch buffers are module-level but never escape a call. */
+/** out = G(x, y) (xor'ed into out when withXor). */
 function fill(
+  sc: Scratch,
   x: Uint32Array,
   xo: number,
   y: Uint32Array,
@@ -105,6 +109,7 @@ function fill(
   oo: number,
   withXor: boolean,
 ): void {
+  const { R, TMP } = sc;
   for (let k = 0; k < 256; k++) R[k] = (x[xo + k] as number) ^ (y[yo + k] as number);
   TMP.set(R);
   if (withXor) for (let k = 0; k < 256; k++) TMP[k] = (TMP[k] as number) ^ (out[oo + k] as number);
@@ -150,6 +155,7 @@ export function argon2i(password: Uint8Array, salt: Uint8Array, p: Argon2Params)
   bytesToWords(hPrime(concat(h0, le32(0), le32(0)), 1024), mem, 0);
   bytesToWords(hPrime(concat(h0, le32(1), le32(0)), 1024), mem, 256);
 
+  const sc: Scratch = { R: new Uint32Array(256), TMP: new Uint32Array(256) };
   const zero = new Uint32Array(256);
   const input = new Uint32Array(256);
   const addr = new Uint32Array(256);
@@ -164,8 +170,8 @@ export function argon2i(password: Uint8Array, salt: Uint8Array, p: Argon2Params)
       input[10] = 1; // Argon2i
       const nextAddresses = () => {
         input[12] = (input[12] as number) + 1;
-        fill(zero, 0, input, 0, addr, 0, false);
-        fill(zero, 0, addr, 0, addr, 0, false);
+        fill(sc, zero, 0, input, 0, addr, 0, false);
+        fill(sc, zero, 0, addr, 0, addr, 0, false);
       };
       let start = 0;
       if (pass === 0 && slice === 0) {
@@ -184,7 +190,7 @@ export function argon2i(password: Uint8Array, salt: Uint8Array, p: Argon2Params)
         const rel = area - 1 - Math.floor((area * squareHigh(j1)) / 0x100000000);
         const startPos = pass !== 0 && slice !== 3 ? (slice + 1) * segLen : 0;
         const ref = (startPos + rel) % laneLen;
-        fill(mem, prev * 256, mem, ref * 256, mem, cur * 256, pass !== 0);
+        fill(sc, mem, prev * 256, mem, ref * 256, mem, cur * 256, pass !== 0);
       }
     }
   }
