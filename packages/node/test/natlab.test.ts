@@ -132,7 +132,13 @@ describe.skipIf(why !== undefined)("P2P node in the NAT lab (natlab, prefix nd-)
     );
     expect(existsSync(join(libDir, "index.js"))).toBe(true);
     lab = await startLab(
-      ["a=open", "b=port-restricted,hosts=2", "c=port-restricted", "d=symmetric"],
+      [
+        "a=open",
+        "b=port-restricted,hosts=2",
+        "c=port-restricted",
+        "d=symmetric",
+        "e=symmetric-sequential",
+      ],
       {
         prefix: "nd-",
         state: "/tmp/natlab-nd",
@@ -203,4 +209,17 @@ describe.skipIf(why !== undefined)("P2P node in the NAT lab (natlab, prefix nd-)
     expect(r, JSON.stringify(r)).toMatchObject({ strategy: "turn", echo: true });
     expect(r.peer.host).toBe(lab.info.pub.ip4);
   }, 60_000);
+
+  test.each(["tcp-punch", "udp-punch"])(
+    "%s from a symmetric NAT with sequential ports: predicted ports (e1 -> c1)",
+    async (strategy) => {
+      // The NAT test saw a symmetric NAT whose ports step by +1 (delta type 4 "independent"),
+      // so e1 advertises the next predicted mappings instead of the one it saw.
+      const e1 = await serve("e1", stun);
+      expect(e1.nat).toMatchObject({ type: 6, delta: { type: 4, value: 1 } });
+      const r = await connectFrom("e1", c1.addr, stun, ["--family", "4", "--strategies", strategy]);
+      expect(r, JSON.stringify(r)).toMatchObject({ strategy, echo: true });
+    },
+    60_000,
+  );
 });
