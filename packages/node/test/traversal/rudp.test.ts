@@ -204,6 +204,32 @@ describe("udpPunch", () => {
     expect(sb.remote).toEqual({ host: "::1", port: port(a) });
   });
 
+  test("birthday 'many' side closes every losing socket", async () => {
+    const udpHandles = () => process.getActiveResourcesInfo().filter((r) => r === "UDPWrap").length;
+    await new Promise((r) => setTimeout(r, 50)); // earlier tests' sockets finish closing
+    const a = await sock();
+    const b = await sock();
+    const before = udpHandles();
+    const at = Date.now();
+    const [sa, sb] = await Promise.all([
+      udpPunch({
+        socket: a,
+        remote: { host: "127.0.0.1", ports: [port(b)] },
+        session: 9,
+        at,
+        birthday: { role: "many", sockets: 16 },
+      }),
+      udpPunch({ socket: b, remote: { host: "127.0.0.1", ports: [port(a)] }, session: 9, at }),
+    ]);
+    open.push(sa, sb);
+    expect(sb.remote.port).toBe(port(a));
+    // The 15 extra sockets are gone (handles go once libuv's close callbacks ran).
+    await new Promise((r) => setTimeout(r, 50));
+    expect(udpHandles()).toBe(before);
+    await sa.close();
+    await sb.close();
+  });
+
   test("predicted port lists: the hole is found among candidates", async () => {
     const a = await sock();
     const b = await sock();
