@@ -222,4 +222,24 @@ describe.skipIf(why !== undefined)("P2P node in the NAT lab (natlab, prefix nd-)
     },
     60_000,
   );
+
+  test("udp-punch from a random symmetric NAT to a port-restricted one: birthday probing (d1 -> c1)", async () => {
+    const r = await connectFrom("d1", c1.addr, stun, [
+      "--family",
+      "4",
+      "--strategies",
+      "udp-punch",
+    ]);
+    expect(r, JSON.stringify(r)).toMatchObject({ strategy: "udp-punch", echo: true });
+  }, 60_000);
+
+  test("default order from a random symmetric NAT: only udp-punch can work, and does", async () => {
+    const r = await connectFrom("d1", c1.addr, stun, ["--family", "4"]);
+    expect(r, JSON.stringify(r)).toMatchObject({ strategy: "udp-punch", echo: true });
+    expect(r.strategies.slice(0, 3)).toEqual([
+      expect.objectContaining({ strategy: "direct", skipped: true }),
+      expect.objectContaining({ strategy: "reverse", skipped: true }),
+      expect.objectContaining({ strategy: "tcp-punch", skipped: true }),
+    ]);
+  }, 60_000);
 });
