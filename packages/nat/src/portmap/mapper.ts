@@ -347,7 +347,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       };
     }
     if (method === "upnp-pinhole") {
-      const gw = await upnp6();
+      const gw = await abortable(upnp6(), signal);
       const gateway = new URL(gw.location).hostname.replace(/^\[|\]$/g, "");
       // Our address on the connection to the IGD: the one secure mode accepts.
       const ip = req.internalAddress ?? (isIPv6(gw.localAddress) ? gw.localAddress : globalIPv6());
@@ -371,7 +371,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
         handle: String(id),
       };
     }
-    const gw = await upnp();
+    const gw = await abortable(upnp(), signal);
     const gateway = new URL(gw.location).hostname;
     if (lifetime === 0 && handle === "delete") {
       await gw.deletePortMapping(externalPort, proto, signal);
@@ -619,7 +619,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
         const { ip, gateway } =
           method === "natpmp"
             ? await natpmpExternal(signal)
-            : await upnp().then(async (g) => ({
+            : await abortable(upnp(), signal).then(async (g) => ({
                 ip: await g.externalIp(signal),
                 gateway: new URL(g.location).hostname,
               }));
@@ -683,11 +683,22 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     list: () => [...held.values()].map((h) => ({ ...h.mapping })),
     listGateway: async (s) => {
       if (closed) throw new PortMapClosedError();
-      return (await upnp()).listPortMappings(both(s));
+      const signal = both(s);
+      return (await abortable(upnp(), signal)).listPortMappings(signal);
     },
     externalAddress,
     close,
   };
+}
+
+// Shared discovery outlives one request: a request's abort must not wait for it.
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 // The most telling failure: a gateway that said no beats one that said nothing.

@@ -82,6 +82,21 @@ describe("port mapper failure paths on loopback", () => {
     await expect(m.add({ port: 5000 })).rejects.toBeInstanceOf(PortMapClosedError);
   });
 
+  test("a request's abort does not wait for the shared UPnP discovery", async () => {
+    // Nothing answers M-SEARCH on 127.0.0.1: discovery would run its full 30 s.
+    const m = createPortMapper({
+      gateway: "127.0.0.1",
+      ssdpAddresses: ["127.0.0.1"],
+      methods: ["upnp"],
+      discoveryTimeoutMs: 30_000,
+    });
+    const ac = new AbortController();
+    const p = m.add({ port: 5000, signal: ac.signal });
+    setTimeout(() => ac.abort(new Error("user gave up")), 50);
+    await expect(p).rejects.toThrow("user gave up");
+    await m.close();
+  });
+
   test("aborting the mapper's own signal closes it", async () => {
     const ac = new AbortController();
     const m = createPortMapper({ signal: ac.signal, gateway: "127.0.0.1", methods: ["natpmp"] });
