@@ -265,3 +265,32 @@ describe("OpenAPI", () => {
     }
   });
 });
+
+describe("HTTP keep-alive", () => {
+  test("several requests on one connection, pipelined too; Connection: close is honoured", async () => {
+    const answer = await raw(
+      server.port,
+      "GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /addr HTTP/1.1\r\n\r\nGET /version HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    const heads = answer.match(/HTTP\/1\.1 200 OK/g) ?? [];
+    expect(heads.length).toBe(3);
+    expect(answer).toContain("Connection: keep-alive");
+    expect(answer.trimEnd().endsWith("}")).toBe(true);
+    expect(answer).toContain(node.address);
+  });
+
+  test("HTTP/1.0 closes after one answer unless asked to keep alive", async () => {
+    const one = await raw(
+      server.port,
+      "GET /version HTTP/1.0\r\n\r\nGET /version HTTP/1.0\r\n\r\n",
+    );
+    expect((one.match(/HTTP\/1\.1 200 OK/g) ?? []).length).toBe(1);
+    expect(one).toContain("Connection: close");
+  });
+
+  test("an idle kept-alive connection is closed quietly, without a 408", async () => {
+    const answer = await raw(server.port, "GET /version HTTP/1.1\r\n\r\n");
+    expect(statusOf(answer)).toBe(200);
+    expect(answer).not.toContain("408");
+  });
+});

@@ -3,6 +3,7 @@ import { RestError } from "./errors.js";
 /** A parsed HTTP/1.1 request head. Header names are lower-case. */
 export interface RequestHead {
   method: string;
+  version: "HTTP/1.1" | "HTTP/1.0";
   /** Percent-decoded path, without the query string. */
   path: string;
   /** Raw path segments, each percent-decoded on its own (so an encoded "/" stays inside one). */
@@ -71,6 +72,7 @@ export function parseHead(buf: Buffer, maxHead: number): RequestHead | undefined
   const segments = rawPath.split("/").slice(1).map(decode);
   return {
     method: method.toUpperCase(),
+    version,
     path: decode(rawPath),
     segments: segments.length === 1 && segments[0] === "" ? [] : segments,
     query: new URLSearchParams(q < 0 ? "" : target.slice(q + 1)),
@@ -123,4 +125,21 @@ export function response(
     lines.push(`${k}: ${v}`);
   }
   return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]);
+}
+
+/** HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked to keep it. */
+export function wantsKeepAlive(head: RequestHead): boolean {
+  const c = head.headers.get("connection")?.toLowerCase() ?? "";
+  return head.version === "HTTP/1.1" ? !c.includes("close") : c.includes("keep-alive");
+}
+
+const CLOSE = Buffer.from("\r\nConnection: close\r\n", "latin1");
+const KEEP = Buffer.from("\r\nConnection: keep-alive\r\n", "latin1");
+
+/** Rewrites a serialised response's `Connection: close` into `keep-alive`. */
+export function keepAlive(res: Buffer): Buffer {
+  const end = res.indexOf("\r\n\r\n");
+  const at = res.indexOf(CLOSE);
+  if (at < 0 || at > end) return res;
+  return Buffer.concat([res.subarray(0, at), KEEP, res.subarray(at + CLOSE.length)]);
 }

@@ -2,7 +2,14 @@ import { createServer, type Server, type Socket } from "node:net";
 import { Connection, type RestPipe } from "./connection.js";
 import { dashboardHtml } from "./dashboard.js";
 import { RestError } from "./errors.js";
-import { contentLength, parseHead, type RequestHead, response } from "./http.js";
+import {
+  contentLength,
+  keepAlive,
+  parseHead,
+  type RequestHead,
+  response,
+  wantsKeepAlive,
+} from "./http.js";
 import { buildOpenApi } from "./openapi.js";
 import { matchRoute, type RouteDef } from "./routes.js";
 import { checkRequest, corsHeaders, isLoopbackOrigin } from "./security.js";
@@ -41,6 +48,8 @@ export interface RestServerOptions {
 }
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Bounded so one client cannot hold a connection forever. */
+const MAX_REQUESTS_PER_CONNECTION = 1000;
 
 function json(
   status: number,
@@ -131,15 +140,24 @@ export class RestServer {
     let buf: Buffer = Buffer.alloc(0);
     let head: RequestHead | undefined;
     let need = 0;
-    // Slow clients (slowloris) get a 408 instead of holding a socket forever.
-    const timer = setTimeout(() => {
-      socket.end(
-        json(408, head, {
-          error: { code: "ERR_REQUEST_TIMEOUT", message: "request not received in time" },
-        }),
-      );
-      socket.destroySoon();
-    }, this.#opts.requestTimeoutMs);
+    let served = 0;
+    let timer: NodeJS.Timeout | undefined;
+    // Slow clients (slowloris) get a 408; an idle kept-alive connection is just closed.
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (served > 0 && !head && buf.length === 0) {
+          socket.end();
+          return;
+        }
+        socket.end(
+          json(408, head, {
+            error: { code: "ERR_REQUEST_TIMEOUT", message: "request not received in time" },
+          }),
+        );
+        socket.destroySoon();
+      }, this.#opts.requestTimeoutMs);
+    };
     const fail = (e: unknown) => {
       clearTimeout(timer);
       socket.removeListener("data", onData);
@@ -150,8 +168,7 @@ export class RestServer {
       if (!socket.destroyed)
         socket.end(json(err.status, head, { error: { code: err.code, message: err.message } }));
     };
-    const onData = (chunk: Buffer) => {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+    const pump = () => {
       try {
         if (!head) {
           head = parseHead(buf, this.#opts.maxHeadBytes);
@@ -170,15 +187,34 @@ export class RestServer {
         clearTimeout(timer);
         socket.removeListener("data", onData);
         const body = buf.subarray(0, need);
+        const leftover = buf.subarray(need);
         const h = head;
+        const keep = wantsKeepAlive(h) && ++served < MAX_REQUESTS_PER_CONNECTION;
         this.#handle(h, match.route, match.params, body, socket).then((res) => {
-          if (!socket.destroyed)
-            socket.end(h.method === "HEAD" ? res.subarray(0, res.indexOf("\r\n\r\n") + 4) : res);
+          if (socket.destroyed) return;
+          const out = h.method === "HEAD" ? res.subarray(0, res.indexOf("\r\n\r\n") + 4) : res;
+          if (!keep) {
+            socket.end(out);
+            return;
+          }
+          socket.write(keepAlive(out));
+          // Next request on the same connection (pipelined bytes may already be here).
+          head = undefined;
+          need = 0;
+          buf = leftover;
+          arm();
+          socket.on("data", onData);
+          if (buf.length) pump();
         }, fail);
       } catch (e) {
         fail(e);
       }
     };
+    const onData = (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      pump();
+    };
+    arm();
     socket.on("data", onData);
     socket.on("close", () => clearTimeout(timer));
   }
@@ -218,12 +254,32 @@ export class RestServer {
     body: Buffer,
     socket: Socket,
   ): Promise<Buffer> {
-    const q = (k: string) => p[k] ?? head.query.get(k) ?? undefined;
-    const node = this.#opts.node;
     // A request is abandoned when its client goes away or the server closes.
     const gone = new AbortController();
-    socket.once("close", () => gone.abort());
-    const signal = AbortSignal.any([gone.signal, this.#closing.signal]);
+    const onGone = () => gone.abort();
+    socket.once("close", onGone);
+    try {
+      return await this.#dispatch(
+        head,
+        route,
+        p,
+        body,
+        AbortSignal.any([gone.signal, this.#closing.signal]),
+      );
+    } finally {
+      socket.removeListener("close", onGone);
+    }
+  }
+
+  async #dispatch(
+    head: RequestHead,
+    route: RouteDef,
+    p: Record<string, string>,
+    body: Buffer,
+    signal: AbortSignal,
+  ): Promise<Buffer> {
+    const q = (k: string) => p[k] ?? head.query.get(k) ?? undefined;
+    const node = this.#opts.node;
     switch (route.id) {
       case "preflight": {
         const origin = head.headers.get("origin");
