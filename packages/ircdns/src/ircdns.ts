@@ -223,7 +223,7 @@ export class IRCDNS {
         });
       } catch (e) {
         // A previous connection with our nick may still be closing (433): give it a moment, once.
-        if (e instanceof SessionError && e.code === "ERR_IRCDNS_NICK_IN_USE" && attempt < 2) {
+        if (e instanceof SessionError && e.code === "ERR_IRCDNS_NICK_IN_USE" && attempt < 1) {
           await sleep(2000, signal);
           continue;
         }
@@ -246,15 +246,18 @@ export class IRCDNS {
     const p = (async () => {
       const acct = deriveAccount(seed, s.domain);
       const known = this.cache.data.servers[s.domain]?.accountRegistered === true;
-      const sess = await this.connect(
-        s,
-        acct.nick,
-        acct.username,
-        known ? acct : undefined,
-        signal,
-      );
+      let sess: IrcSession;
+      try {
+        sess = await this.connect(s, acct.nick, acct.username, known ? acct : undefined, signal);
+      } catch (e) {
+        if (!(e instanceof SessionError && e.code === "ERR_IRCDNS_NICK_IN_USE")) throw e;
+        // Our nick is taken (a squatter or our own ghost): use another nick and log in to the account.
+        this.log(`${s.label}: nick in use, logging in from ${acct.nick}_`);
+        sess = await this.connect(s, `${acct.nick}_`, acct.username, acct, signal);
+      }
       try {
         const how = await login(sess, acct, this.timeouts, signal);
+        sess.account = acct.nick;
         this.log(`${s.label}: logged in (${how})`);
         const entry = this.cache.data.servers[s.domain] ?? {};
         entry.accountRegistered = true;
@@ -335,7 +338,8 @@ export class IRCDNS {
       const st = await chanInfo(sess, chan, this.timeouts, signal);
       dialects.set(s.domain, sess.dialect);
       if (!st.registered) return "free" as const;
-      if (st.founder && ircLower(st.founder) === ircLower(sess.nick)) return "mine" as const;
+      if (st.founder && ircLower(st.founder) === ircLower(sess.account ?? sess.nick))
+        return "mine" as const;
       throw new NameTakenError(`${s.label}: ${chan} belongs to ${st.founder ?? "someone else"}`);
     });
     this.throwIfAborted(signal);

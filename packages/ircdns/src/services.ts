@@ -45,6 +45,9 @@ export async function login(
   signal?: AbortSignal,
 ): Promise<"sasl" | "registered" | "identified"> {
   if (s.loggedIn) return "sasl";
+  // Someone holds our nick: log in to the account from another nick (Anope and Atheme both take
+  // "IDENTIFY <account> <password>"); registering is impossible from a different nick.
+  if (ircLower(s.nick) !== ircLower(acct.nick)) return identifyAs(s, acct, t, signal);
   return s.exclusive(async () => {
     for (let attempt = 0; ; attempt++) {
       let identifying = false;
@@ -83,6 +86,36 @@ export async function login(
         throw new SessionError("ERR_IRCDNS_SERVICES_BUSY", `${s.server.label}: NickServ busy`);
       await sleep(busyDelay(r.text ?? ""), signal);
     }
+  });
+}
+
+function identifyAs(
+  s: IrcSession,
+  acct: Account,
+  t: ServiceTimeouts,
+  signal?: AbortSignal,
+): Promise<"identified"> {
+  return s.exclusive(async () => {
+    await s.request<true>(
+      () => s.sendService("NickServ", `IDENTIFY ${acct.nick} ${acct.password}`),
+      (l) => {
+        checkServiceMissing(s, l, "NickServ");
+        if (l.command === "900") return true;
+        const n = s.serviceNotice(l, "NickServ");
+        if (n === undefined) return undefined;
+        if (NICK_OK.test(n)) return true;
+        if (NICK_BAD.test(n) || /not registered|isn't registered|no such/i.test(n)) {
+          throw new SessionError(
+            "ERR_IRCDNS_NICK_IN_USE",
+            `${s.server.label}: nick ${acct.nick} is held by someone else`,
+          );
+        }
+        return undefined;
+      },
+      { timeoutMs: t.serviceMs, signal, what: "NickServ IDENTIFY" },
+    );
+    s.loggedIn = true;
+    return "identified" as const;
   });
 }
 
@@ -176,7 +209,7 @@ export async function registerChan(
             if (d) s.setDialect(d);
             if (/registered under your|is now registered to/i.test(n)) return "ok";
             if (/already registered/i.test(n)) {
-              if (new RegExp(`to ${esc(s.nick)}\\b`, "i").test(n)) return "mine";
+              if (new RegExp(`to ${esc(s.account ?? s.nick)}\\b`, "i").test(n)) return "mine";
               throw new NameTakenError(`${s.server.label}: ${chan} is already registered`);
             }
             if (BUSY.test(n)) return "busy";

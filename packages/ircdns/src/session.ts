@@ -30,6 +30,8 @@ export class IrcSession {
   serverName = "";
   /** ISUPPORT TOPICLEN (307, InspIRCd's default, until the server says otherwise). */
   topicLen = 307;
+  /** Services account we are logged in to (may differ from `nick` when our nick was taken). */
+  account: string | undefined;
   /** 900 RPL_LOGGEDIN seen (SASL or NickServ). */
   loggedIn = false;
   dialect: Dialect = "unknown";

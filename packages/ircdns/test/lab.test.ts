@@ -2,11 +2,12 @@
 // plus a down network and a lying one. Runs only on loopback.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Lab, labMissing, startLab } from "../../../labs/irc-lab/lab.js";
-import { deriveChannel, deriveSigningKey } from "../src/derive.js";
+import { deriveAccount, deriveChannel, deriveSigningKey } from "../src/derive.js";
 import {
   AbortedError,
   NameTakenError,
@@ -17,6 +18,23 @@ import {
 import { IRCDNS } from "../src/ircdns.js";
 import { packTopic, signerId } from "../src/topic.js";
 import { deadPort, type FakeIrcd, startFakeIrcd } from "./helpers/fake-ircd.js";
+
+/** A plain client that sits on `nick` (registered with the server, never identified). */
+function squat(port: number, nick: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect(port, "127.0.0.1");
+    let buf = "";
+    sock.on("connect", () => sock.write(`NICK ${nick}\r\nUSER squat 0 * :squatter\r\n`));
+    sock.on("data", (d) => {
+      buf += d;
+      const ping = /^PING (.*)$/m.exec(buf);
+      if (ping) sock.write(`PONG ${ping[1]}\r\n`);
+      if (/ 001 /.test(buf)) resolve(sock);
+      if (/ 433 /.test(buf)) reject(new Error("squat failed: nick in use"));
+    });
+    sock.on("error", reject);
+  });
+}
 
 const skip = labMissing();
 let lab: Lab;
@@ -139,6 +157,23 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
       expect(r.refreshed).toBeGreaterThanOrEqual(3);
     } finally {
       await dns.close();
+    }
+  }, 60_000);
+
+  test("someone squatting our nick: log in to the account from another nick", async () => {
+    // alpha (InspIRCd: SASL) and gamma (ngIRCd: NickServ IDENTIFY <account> <password>)
+    const targets = lab.networks.filter((n) => n.name !== "beta");
+    const squatters = await Promise.all(
+      targets.map((n) => squat(n.port, deriveAccount(seedA, `127.0.0.1:${n.port}`).nick)),
+    );
+    const dns = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir });
+    try {
+      const st = await dns.store("still mine", name);
+      expect(st.succeeded, JSON.stringify(st.servers)).toBe(3);
+      expect((await dns.lookup(name)).value).toBe("still mine");
+    } finally {
+      await dns.close();
+      for (const s of squatters) s.destroy();
     }
   }, 60_000);
 
