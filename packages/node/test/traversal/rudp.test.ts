@@ -225,7 +225,7 @@ describe("udpPunch", () => {
     expect(sb.remote.port).toBe(port(a));
     // The 15 extra sockets are gone (handles go once libuv's close callbacks ran).
     await new Promise((r) => setTimeout(r, 50));
-    expect(udpHandles()).toBe(before);
+    expect(udpHandles()).toBeLessThanOrEqual(before);
     await sa.close();
     await sb.close();
   });

@@ -177,6 +177,7 @@ describe.skipIf(!hasTurnserver)("TurnClient against coturn", () => {
       process
         .getActiveResourcesInfo()
         .filter((r) => r === "Timeout" || r === "UDPWrap" || r === "TCPSocketWrap");
+    await new Promise((r) => setTimeout(r, 50)); // earlier tests' handles finish closing
     const before = handles().length;
     const c = await TurnClient.allocate({ ...creds(), transport: "tcp" });
     const u = await TurnClient.allocate(creds());
@@ -187,7 +188,7 @@ describe.skipIf(!hasTurnserver)("TurnClient against coturn", () => {
     await c.close();
     await u.close();
     await new Promise((r) => setTimeout(r, 50)); // handles go once libuv's close callbacks ran
-    expect(handles().length).toBe(before);
+    expect(handles().length).toBeLessThanOrEqual(before);
   });
 
   test("wrong password fails with ERR_TURN_AUTH and closes the socket", async () => {
