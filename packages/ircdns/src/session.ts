@@ -44,6 +44,7 @@ export class IrcSession {
   private readonly servicePacer: Pacer;
   private lock: Promise<unknown> = Promise.resolve();
   private closedErr: Error | undefined;
+  private closing = false;
   private closePromise: Promise<void>;
   private resolveClose!: () => void;
   private readonly log: (msg: string) => void;
@@ -202,7 +203,10 @@ export class IrcSession {
 
   private markClosed(err: Error): void {
     if (this.closedErr) return;
-    this.closedErr = err;
+    // After close() every later use reports ERR_IRCDNS_CLOSED, whatever the server said on the way out.
+    this.closedErr = this.closing
+      ? new SessionError("ERR_IRCDNS_CLOSED", `${this.server.label}: session closed`)
+      : err;
     this.pacer.close();
     this.servicePacer.close();
     for (const w of [...this.closeWaiters]) w(err);
@@ -305,6 +309,7 @@ export class IrcSession {
 
   /** QUIT, wait briefly for the server to close, then force the socket shut. Idempotent. */
   async close(): Promise<void> {
+    this.closing = true;
     if (!this.closedErr) {
       try {
         if (this.client.connection.connected) this.client.quit("bye");

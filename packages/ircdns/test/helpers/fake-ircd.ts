@@ -11,8 +11,14 @@ export interface FakeIrcd {
   close(): Promise<void>;
 }
 
-/** `vanishOnJoin`: the network accepts logins, then drops the connection at the first JOIN. */
-export async function startFakeIrcd(opts: { vanishOnJoin?: boolean } = {}): Promise<FakeIrcd> {
+/**
+ * `vanishOnJoin`: the network accepts logins, then drops the connection at the first JOIN.
+ * `restoreMs`: behave like services recreating an empty registered channel: no 332 on JOIN (331 to a
+ * TOPIC query), then the planted topic arrives as a ChanServ TOPIC message after this many ms.
+ */
+export async function startFakeIrcd(
+  opts: { vanishOnJoin?: boolean; restoreMs?: number } = {},
+): Promise<FakeIrcd> {
   const planted = new Map<string, string>();
   const stored = new Map<string, string>();
   const sockets = new Set<Socket>();
@@ -57,9 +63,20 @@ export async function startFakeIrcd(opts: { vanishOnJoin?: boolean } = {}): Prom
             }
             send(`:${nick}!u@127.0.0.1 JOIN ${chan}`);
             const t = planted.get(chan);
-            if (t) send(`:irc.fake.lab 332 ${nick} ${chan} :${t}`);
+            if (t && opts.restoreMs === undefined) send(`:irc.fake.lab 332 ${nick} ${chan} :${t}`);
             send(`:irc.fake.lab 353 ${nick} = ${chan} :@${nick}`);
             send(`:irc.fake.lab 366 ${nick} ${chan} :End of /NAMES list.`);
+            if (t && opts.restoreMs !== undefined) {
+              setTimeout(() => {
+                if (!sock.destroyed)
+                  send(`:ChanServ!ChanServ@services.fake.lab TOPIC ${chan} :${t}`);
+              }, opts.restoreMs);
+            }
+            break;
+          }
+          case "TOPIC": {
+            const chan = rest[0] ?? "";
+            send(`:irc.fake.lab 331 ${nick} ${chan} :No topic is set.`);
             break;
           }
           case "PRIVMSG": {
