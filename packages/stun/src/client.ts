@@ -145,6 +145,7 @@ export class StunClient {
   /** Sends a request and resolves with the first valid answer (success or error class). */
   async request(server: StunServerAddress, opts: RequestOptions = {}): Promise<StunResponse> {
     if (this.closed) throw new StunError("ERR_STUN_CLOSED", "client is closed");
+    if (opts.signal?.aborted) throw abortError(opts.signal);
     const local = this.transport.local();
     // A dual-stack "::" socket reaches both families; otherwise names resolve in the socket's family.
     const family = local && local.host !== "::" ? local.family : undefined;
@@ -171,7 +172,7 @@ export class StunClient {
     const rm = opts.rm ?? this.opts.rm ?? 16;
     const tcpTimeout = opts.tcpTimeoutMs ?? this.opts.tcpTimeoutMs ?? 39_500;
     const signal = opts.signal;
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw abortError(signal);
 
     return new Promise<StunResponse>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -242,6 +243,7 @@ export class StunClient {
     if (message.cls !== "indication") {
       throw new StunError("ERR_STUN_INVALID_ARG", "indicate() sends indications only");
     }
+    if (opts.signal?.aborted) throw abortError(opts.signal);
     const local = this.transport.local();
     const family = local && local.host !== "::" ? local.family : undefined;
     const to = await resolveServer(server, { family, signal: opts.signal });

@@ -73,7 +73,7 @@ export async function getExternalAddress(
       `${list.length} server(s) cannot give ${minAgree} agreeing answers`,
     );
   }
-  opts.signal?.throwIfAborted();
+  if (opts.signal?.aborted) throw abortError(opts.signal);
   const family = opts.family ?? (opts.localAddress ? familyOf(opts.localAddress) : undefined);
   const inner = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, inner.signal]) : inner.signal;

@@ -98,7 +98,10 @@ export class StunServer {
     if (this.state !== "new") throw new StunError("ERR_STUN_INVALID_ARG", "listen() called twice");
     const ephemeral = (this.opts.port ?? DEFAULT_PORT) === 0 || this.opts.altPort === 0;
     for (let attempt = 0; ; attempt++) {
-      opts.signal?.throwIfAborted();
+      if (opts.signal?.aborted) {
+        await this.closeSockets();
+        throw abortError(opts.signal);
+      }
       try {
         await this.bindAll();
         break;

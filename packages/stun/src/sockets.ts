@@ -32,12 +32,13 @@ export async function resolveServer(
       ? { host: `${h}%${zone}`, port, family: 6, scopeId: zone }
       : { host: h, port, family: lit === 6 ? 6 : 4 };
   }
-  opts.signal?.throwIfAborted();
+  if (opts.signal?.aborted) throw abortError(opts.signal);
   try {
     const res = await lookup(host, { family: opts.family ?? 0 });
-    opts.signal?.throwIfAborted();
+    if (opts.signal?.aborted) throw abortError(opts.signal);
     return { host: res.address, port, family: res.family === 6 ? 6 : 4 };
   } catch (e) {
+    if (e instanceof StunError) throw e;
     if (opts.signal?.aborted) throw abortError(opts.signal);
     throw new StunError("ERR_STUN_DNS", `cannot resolve ${host}: ${(e as Error).message}`, {
       cause: e,

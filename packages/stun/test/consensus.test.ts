@@ -11,6 +11,7 @@ import {
   StunMessage,
   StunServer,
 } from "../src/index.js";
+import { udpSink } from "./helpers.js";
 
 // Two honest servers and one that lies about our address (a real UDP server on loopback).
 let a: StunServer;
@@ -75,8 +76,7 @@ describe("external address agreement", () => {
   });
 
   test("dead servers are reported as failed, the rest still agree", async () => {
-    const dead = createSocket("udp4");
-    await new Promise<void>((r) => dead.bind(0, "127.0.0.1", r));
+    const dead = await udpSink();
     try {
       const r = await getExternalAddress(
         [{ host: "127.0.0.1", port: dead.address().port }, a.primary, b.primary],
@@ -114,8 +114,7 @@ describe("external address agreement", () => {
   });
 
   test("abort rejects with ERR_STUN_ABORTED and leaves nothing running", async () => {
-    const dead = createSocket("udp4");
-    await new Promise<void>((r) => dead.bind(0, "127.0.0.1", r));
+    const dead = await udpSink();
     try {
       const ac = new AbortController();
       const p = getExternalAddress(

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createSocket } from "node:dgram";
+import { createSocket, type Socket } from "node:dgram";
 import { createServer } from "node:net";
 import { getMappedAddress } from "../src/index.js";
 
@@ -103,4 +103,11 @@ export async function startCoturn(
     }
   }
   return { proc, port, altPort, log: () => out, stop };
+}
+
+/** A UDP socket bound to an ephemeral loopback port: a silent "server", or a place answers may land. */
+export async function udpSink(host = "127.0.0.1"): Promise<Socket> {
+  const s = createSocket(host.includes(":") ? "udp6" : "udp4");
+  await new Promise<void>((r) => s.bind(0, host, () => r()));
+  return s;
 }

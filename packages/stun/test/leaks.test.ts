@@ -1,7 +1,7 @@
 // Every socket and timer is released: after a busy session, Node's active resources are back to baseline.
-import { createSocket } from "node:dgram";
 import { describe, expect, test } from "vitest";
 import { getExternalAddress, getMappedAddress, StunClient, StunServer } from "../src/index.js";
+import { udpSink } from "./helpers.js";
 
 function resources(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -28,8 +28,7 @@ describe("resource hygiene", () => {
     const c = await StunClient.udp();
     await c.binding(a.primary, { changeIp: true, changePort: true });
     c.close();
-    const sink = createSocket("udp4");
-    await new Promise<void>((r) => sink.bind(0, "127.0.0.1", r));
+    const sink = await udpSink();
     const dead = { host: "127.0.0.1", port: sink.address().port };
     await getMappedAddress(dead, { timeoutMs: 50 }).catch(() => {});
     await getMappedAddress(dead, { signal: AbortSignal.timeout(30) }).catch(() => {});

@@ -13,6 +13,7 @@ import {
   StunServer,
   stunRequest,
 } from "../src/index.js";
+import { udpSink } from "./helpers.js";
 
 // A full RFC 5780 server on two loopback IPs and two ephemeral ports, shared by the tests below.
 let server: StunServer;
@@ -163,8 +164,7 @@ describe("client robustness", () => {
   });
 
   test("retransmits on the RFC schedule and times out with ERR_STUN_TIMEOUT", async () => {
-    const sink = createSocket("udp4");
-    await new Promise<void>((r) => sink.bind(0, "127.0.0.1", r));
+    const sink = await udpSink();
     const arrivals: number[] = [];
     sink.on("message", () => arrivals.push(performance.now()));
     try {
@@ -188,8 +188,7 @@ describe("client robustness", () => {
   });
 
   test("AbortSignal stops a transaction with ERR_STUN_ABORTED", async () => {
-    const sink = createSocket("udp4");
-    await new Promise<void>((r) => sink.bind(0, "127.0.0.1", r));
+    const sink = await udpSink();
     try {
       const ac = new AbortController();
       const p = getMappedAddress(
@@ -204,8 +203,7 @@ describe("client robustness", () => {
   });
 
   test("shares a socket the caller owns and leaves it open", async () => {
-    const sock = createSocket("udp4");
-    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
+    const sock = await udpSink();
     const other: Buffer[] = [];
     sock.on("message", (m) => other.push(m));
     try {
@@ -223,8 +221,7 @@ describe("client robustness", () => {
   });
 
   test("binds to a given local port", async () => {
-    const probe = createSocket("udp4");
-    await new Promise<void>((r) => probe.bind(0, "127.0.0.1", r));
+    const probe = await udpSink();
     const port = probe.address().port;
     probe.close();
     const r = await getMappedAddress(server.primary, {
@@ -267,8 +264,7 @@ describe("client robustness", () => {
 describe("server: bad input and amplification", () => {
   /** Sends one datagram; waits `silenceMs` for (unwanted) answers, or up to 3 s for a wanted one. */
   async function udpExchange(payload: Uint8Array, silenceMs?: number): Promise<Buffer[]> {
-    const s = createSocket("udp4");
-    await new Promise<void>((r) => s.bind(0, "127.0.0.1", r));
+    const s = await udpSink();
     const got: Buffer[] = [];
     s.on("message", (m) => got.push(m));
     const first = new Promise((r) => s.once("message", r));
@@ -397,8 +393,7 @@ describe("server: bad input and amplification", () => {
 
 describe("RFC 5780 extras and integrity", () => {
   test("RESPONSE-PORT sends the answer to another port of the same IP; port 0 is dropped without harm", async () => {
-    const other = createSocket("udp4");
-    await new Promise<void>((r) => other.bind(0, "127.0.0.1", r));
+    const other = await udpSink();
     const got = new Promise<Buffer>((r) => other.once("message", r));
     const c = await StunClient.udp({ localAddress: "127.0.0.1" });
     try {
@@ -431,8 +426,7 @@ describe("RFC 5780 extras and integrity", () => {
   test("MESSAGE-INTEGRITY: signed requests, answers with a bad signature are ignored", async () => {
     const { shortTermKey, verifyIntegrity } = await import("../src/index.js");
     const key = shortTermKey("s3cret");
-    const auth = createSocket("udp4");
-    await new Promise<void>((r) => auth.bind(0, "127.0.0.1", r));
+    const auth = await udpSink();
     const seen: boolean[] = [];
     auth.on("message", (data, rinfo) => {
       const ok = verifyIntegrity(data, key);
@@ -527,8 +521,7 @@ describe("TCP details", () => {
 
 describe("indications", () => {
   test("indicate() sends an indication; the server ignores it (no answer)", async () => {
-    const sink = createSocket("udp4");
-    await new Promise<void>((r) => sink.bind(0, "127.0.0.1", r));
+    const sink = await udpSink();
     const got = new Promise<Buffer>((r) => sink.once("message", r));
     const c = await StunClient.udp({ localAddress: "127.0.0.1" });
     try {

@@ -1,6 +1,5 @@
 // Hostile traffic against a live server: random and mutated datagrams over real UDP. The server must stay up,
 // must never answer more than 5x a request's size, and must answer nothing that is not a well-formed request.
-import { createSocket } from "node:dgram";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
@@ -11,6 +10,7 @@ import {
   StunMessage,
   StunServer,
 } from "../src/index.js";
+import { udpSink } from "./helpers.js";
 import { SAMPLE_IPV4_RESPONSE, SAMPLE_REQUEST } from "./vectors.js";
 
 let server: StunServer;
@@ -65,8 +65,7 @@ const hostile = fc.oneof(
 describe("server under hostile UDP traffic", () => {
   test("every answer is ≤ 5x its request and echoes a transaction we sent; the server survives", async () => {
     const packets = fc.sample(hostile, { numRuns: 600, seed: 5780 });
-    const sock = createSocket("udp4");
-    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
+    const sock = await udpSink();
     const sizes = new Map<string, number>();
     const answers: Buffer[] = [];
     sock.on("message", (m) => answers.push(m));
