@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labMissing, startLab } from "../../../labs/irc-lab/lab.js";
-import { IRCDNS } from "../src/index.js";
+import { deriveChannel, IRCDNS } from "../src/index.js";
 
 const RUNS = Number(process.env.IRCDNS_BENCH_RUNS ?? 3);
 
@@ -40,6 +40,57 @@ function bareConnect(port: number): Promise<number> {
   });
 }
 
+/**
+ * The reference's read path replayed on raw sockets (spec 7.1/7.3): register, wait for the end of the
+ * MOTD, JOIN, TOPIC, then accept only 332 within 5 s. On an empty registered channel the server answers
+ * 331 and services restore the topic with a TOPIC message, which the reference ignores.
+ * Resolves with the time until F+1 = 2 servers gave a 332 (or all gave up) and how many did.
+ */
+async function referenceLookup(
+  ports: number[],
+  name: readonly [string, string, string],
+): Promise<{ ms: number; found: number }> {
+  const t0 = performance.now();
+  let found = 0;
+  let settled = 0;
+  return new Promise((resolve) => {
+    const finish = () => resolve({ ms: performance.now() - t0, found });
+    for (const port of ports) {
+      const chan = deriveChannel(name[0], name[1], name[2], `127.0.0.1:${port}`).chan;
+      const s = connect(port, "127.0.0.1");
+      const nick = `r${randomBytes(4).toString("hex")}`;
+      let buf = "";
+      let timer: NodeJS.Timeout | undefined;
+      let over = false;
+      const done = (ok: boolean) => {
+        if (over) return;
+        over = true;
+        clearTimeout(timer);
+        s.end("QUIT :bench\r\n");
+        if (ok) found++;
+        settled++;
+        if (found >= 2 || settled === ports.length) finish();
+      };
+      s.on("connect", () => s.write(`NICK ${nick}\r\nUSER ${nick} 0 * :r\r\n`));
+      s.on("data", (d) => {
+        buf += d;
+        let i = buf.indexOf("\n");
+        while (i >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          i = buf.indexOf("\n");
+          if (line.startsWith("PING ")) s.write(`PONG ${line.slice(5)}\r\n`);
+          else if (/ 376 | 422 /.test(line) && timer === undefined) {
+            s.write(`JOIN ${chan}\r\nTOPIC ${chan}\r\n`);
+            timer = setTimeout(() => done(false), 5000);
+          } else if (new RegExp(` 332 \\S+ ${chan} `).test(line) && timer !== undefined) done(true);
+        }
+      });
+      s.on("error", () => done(false));
+    }
+  });
+}
+
 const median = (xs: number[]) =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
@@ -64,6 +115,8 @@ async function main(): Promise<void> {
     const store: number[] = [];
     const cold: number[] = [];
     const warm: number[] = [];
+    const ref: number[] = [];
+    let refFound = 0;
     for (let i = 0; i < RUNS; i++) {
       // A fresh seed each run: NickServ registration is part of the cost, as for a new user.
       const seed = randomBytes(32);
@@ -84,6 +137,12 @@ async function main(): Promise<void> {
       await reader.lookup(name);
       warm.push(performance.now() - t);
       await reader.close();
+      const r = await referenceLookup(
+        lab.networks.map((n) => n.port),
+        name,
+      );
+      ref.push(r.ms);
+      refFound += r.found;
     }
     const b = median(bare);
     rows.push(["bare IRC connect (baseline)", bare, Number.NaN]);
@@ -91,6 +150,7 @@ async function main(): Promise<void> {
     rows.push(["store value", store, REF.store]);
     rows.push(["lookup, cold (connect + read)", cold, REF.lookupCold]);
     rows.push(["lookup, warm (session reused)", warm, REF.lookupWarm]);
+    rows.push([`reference read path (332 only)`, ref, Number.NaN]);
     const pad = (s: string, n: number) => s.padEnd(n);
     console.log(
       `\nIRCDNS on 3 lab networks (InspIRCd+Anope, InspIRCd+Atheme, ngIRCd+Anope), ${RUNS} runs, median`,
@@ -106,6 +166,11 @@ async function main(): Promise<void> {
         }`,
       );
     }
+    const refMs = median(ref);
+    console.log(
+      `\nreference read path replayed on the same channels: ${refFound} of ${RUNS * lab.networks.length} reads got a 332 ` +
+        `(it ignores 331 + the services' TOPIC), median ${refMs.toFixed(0)} ms = ${(refMs / median(cold)).toFixed(1)}x our cold lookup`,
+    );
   } finally {
     await lab.stop();
   }
