@@ -21,13 +21,7 @@ export interface AddressInfo {
 }
 
 /** Everything the OS says about one interface, without any network lookup. */
-export interface InterfaceInfo {
-  name: string;
-  index?: number;
-  mac?: string;
-  mtu?: number;
-  up: boolean;
-  internal: boolean;
+export interface InterfaceInfo extends Omit<LinkInfo, "addresses"> {
   type: InterfaceKind;
   addresses: AddressInfo[];
   /** Default gateway per family on this interface, if it holds a default route. */

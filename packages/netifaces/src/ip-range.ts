@@ -1,6 +1,6 @@
 import { classifyIp, type IpClass, isPrivateIp } from "./classify.js";
 import type { Family } from "./endpoint.js";
-import { BadAddressError } from "./errors.js";
+import { BadAddressError, P2pdNetError } from "./errors.js";
 import { explodeIp6, formatIp, MAX_BITS, netmaskToPrefix, parseIp } from "./ip.js";
 
 /** JSON form, compatible with P2PD's `{ip, cidr, af}` (af 4/6 here; 2/10/23/28/30 accepted). */
@@ -25,6 +25,13 @@ export function toFamily(af: unknown): Family | undefined {
     return [10, 23, 28, 30].includes(Number(af)) ? 6 : undefined;
   }
   return undefined;
+}
+
+/** An integer offset as bigint; BigInt() itself would throw a RangeError/SyntaxError. */
+export function toOffset(i: unknown): bigint {
+  if (typeof i === "bigint") return i;
+  if (typeof i === "number" && Number.isSafeInteger(i)) return BigInt(i);
+  throw new P2pdNetError("ERR_BAD_ARGUMENT", `offset must be an integer, got ${String(i)}`);
 }
 
 /**
@@ -84,6 +91,9 @@ export class IPRange {
 
   static fromNumber(family: Family, value: bigint, prefix = MAX_BITS[family]): IPRange {
     const bits = MAX_BITS[family];
+    if (bits === undefined)
+      throw new BadAddressError(`family must be 4 or 6, got ${String(family)}`);
+    if (typeof value !== "bigint") throw new BadAddressError("IP value must be a bigint");
     if (value < 0n || value >= 1n << BigInt(bits)) throw new BadAddressError("IP out of range");
     return new IPRange(family, value, prefix);
   }
@@ -131,9 +141,11 @@ export class IPRange {
 
   /** Address at offset `i` from the network address; negative counts from the end. */
   at(i: number | bigint): string {
-    let n = BigInt(i);
+    let n = toOffset(i);
     if (n < 0n) n += this.size;
-    if (n < 0n || n >= this.size) throw new RangeError(`offset ${i} outside ${this.toString()}`);
+    if (n < 0n || n >= this.size) {
+      throw new P2pdNetError("ERR_BAD_ARGUMENT", `offset ${i} outside ${this.toString()}`);
+    }
     return formatIp(this.family, this.network + n);
   }
 

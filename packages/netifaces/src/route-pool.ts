@@ -1,5 +1,5 @@
 import type { Family } from "./endpoint.js";
-import { IPRange } from "./ip-range.js";
+import { IPRange, toOffset } from "./ip-range.js";
 import type { Route } from "./route.js";
 
 /** An interface's routes for one family; the first route is the default (primary) one. */
@@ -29,7 +29,7 @@ export class RoutePool {
 
   /** A fresh route whose external side is the i-th WAN host across all routes. */
   at(i: number | bigint): Route | undefined {
-    let n = BigInt(i);
+    let n = toOffset(i);
     const total = this.size;
     if (n < 0n) n += total;
     if (n < 0n || n >= total) return undefined;

@@ -18,6 +18,8 @@ import {
   parseRouteGetDefault,
   parseRoutePrint,
   Route,
+  RoutePool,
+  splitHostPort,
   tryParseIp,
 } from "../src/index.js";
 
@@ -255,6 +257,87 @@ describe("fuzz: JSON decoders", () => {
         typedOrOk(() => Address.fromJSON(j));
         typedOrOk(() => IPRange.fromJSON(j));
       }),
+      RUNS,
+    );
+  });
+});
+
+describe("fuzz: host:port, offsets, bind arguments", () => {
+  test("splitHostPort: a host (and a valid port) or a typed error", () => {
+    const hostish = fc.string({
+      unit: fc.constantFrom(..."0123456789abcdef:.[]%-_ xyz"),
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(fc.oneof(hostish, fc.string({ maxLength: 320 })), (s) => {
+        typedOrOk(() => {
+          const r = splitHostPort(s);
+          expect(typeof r.host).toBe("string");
+          if (r.port !== undefined) {
+            expect(Number.isInteger(r.port) && r.port >= 0 && r.port <= 65535).toBe(true);
+          }
+        });
+      }),
+      RUNS,
+    );
+    typedOrOk(() => splitHostPort(42 as unknown as string));
+  });
+
+  test("Address.parse with a fake resolver: an Address or a typed error, never a query", async () => {
+    const lookup = async () => [{ address: "192.0.2.10", family: 4 }];
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 60 }), async (s) => {
+        try {
+          const a = await Address.parse(s, { lookup, defaultPort: 1 });
+          expect(tryParseIp(a.ip)).toBeDefined();
+          expect(Address.fromJSON(JSON.parse(JSON.stringify(a))).toJSON()).toEqual(a.toJSON());
+        } catch (e) {
+          expect(e).toBeInstanceOf(P2pdNetError);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  test("IPRange.at and RoutePool.at: any offset is a host or ERR_BAD_ARGUMENT", () => {
+    const offset = fc.oneof(
+      fc.bigInt({ min: -(1n << 130n), max: 1n << 130n }),
+      fc.double(),
+      fc.integer(),
+    );
+    fc.assert(
+      fc.property(v4, fc.integer({ min: 0, max: 32 }), offset, (v, p, off) => {
+        const r = IPRange.network(`${formatIp(4, v)}/${p}`);
+        const pool = new RoutePool(4, [new Route({ family: 4, nicIps: [r], extIps: [r] })]);
+        typedOrOk(() => expect(r.contains(r.at(off))).toBe(true));
+        typedOrOk(() => pool.at(off));
+      }),
+      RUNS,
+    );
+  });
+
+  test("Route.bind: any port and ips give a bindable route or a typed error", () => {
+    const route = new Route({ family: 6, nicIps: [IPRange.from("2001:db8::1")], scopeId: "eth0" });
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: -10, max: 70000 }), fc.double(), fc.constant(undefined)),
+        fc.oneof(
+          ipChars,
+          fc.constantFrom("", "*", "fe80::1%eth0", "::1", "127.0.0.1"),
+          fc.record({ 4: fc.option(ipChars), 6: fc.option(ipChars) }),
+          fc.constant(undefined),
+        ),
+        (port, ips) => {
+          typedOrOk(() => {
+            const ep = route
+              .copy()
+              .bind(port, ips as never)
+              .nicBind();
+            expect(ep.family).toBe(6);
+            expect(tryParseIp(ep.host)?.family).toBe(6);
+          });
+        },
+      ),
       RUNS,
     );
   });

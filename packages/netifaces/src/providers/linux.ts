@@ -40,16 +40,7 @@ export function parseProcNetRoute(
   for (const line of String(text).split("\n").slice(1)) {
     const f = line.trim().split(/\s+/);
     if (f.length < 8) continue;
-    const [iface, dest, gw, flagsHex, , , metric, mask] = f as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    const [iface = "", dest = "", gw = "", flagsHex = "", , , metric = "", mask = ""] = f;
     const flags = Number.parseInt(flagsHex, 16);
     if (!Number.isFinite(flags) || !(flags & RTF_UP) || flags & RTF_REJECT) continue;
     const destination = hexToV4(dest, littleEndian);
@@ -86,18 +77,7 @@ export function parseProcIpv6Route(text: string): RouteEntry[] {
   for (const line of String(text).split("\n")) {
     const f = line.trim().split(/\s+/);
     if (f.length < 10) continue;
-    const [dest, plen, , , nextHop, metric, , , flagsHex, iface] = f as string[] as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    const [dest = "", plen = "", , , nextHop = "", metric = "", , , flagsHex = "", iface = ""] = f;
     if (!/^[0-9a-fA-F]{1,8}$/.test(flagsHex) || !/^[0-9a-fA-F]{1,8}$/.test(metric)) continue;
     if (!/^[0-9a-fA-F]{2}$/.test(plen)) continue;
     const flags = Number.parseInt(flagsHex, 16);
