@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { NatError } from "./errors.js";
+import { abortError, NatError } from "./errors.js";
 import type { Family, NatResult } from "./types.js";
 
 /** What identifies "the same network": the gateway's MAC and the external address STUN reports. */
@@ -55,14 +55,19 @@ export class NatCache {
   }
 
   /** The cached result for this network, if still fresh. A missing or corrupt file reads as empty. */
-  async get(id: NetworkId): Promise<NatResult | undefined> {
-    const entry = (await this.#read()).entries[NatCache.key(id)];
+  async get(id: NetworkId, options: { signal?: AbortSignal } = {}): Promise<NatResult | undefined> {
+    const entry = (await this.#read(options.signal)).entries[NatCache.key(id)];
     if (!entry || entry.expiresAt <= this.#now()) return undefined;
     return { ...entry.result, cached: true, ms: 0 };
   }
 
-  async set(id: NetworkId, result: NatResult): Promise<void> {
-    const data = await this.#read();
+  async set(
+    id: NetworkId,
+    result: NatResult,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const signal = options.signal;
+    const data = await this.#read(signal);
     const now = this.#now();
     for (const [k, e] of Object.entries(data.entries))
       if (e.expiresAt <= now) delete data.entries[k];
@@ -71,29 +76,32 @@ export class NatCache {
     try {
       await mkdir(this.#dir, { recursive: true });
       const tmp = `${this.path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      await writeFile(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+      await writeFile(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600, signal });
       await rename(tmp, this.path);
     } catch (err) {
+      if (signal?.aborted) throw abortError(signal);
       throw new NatError("ERR_NAT_CACHE", `cannot write ${this.path}: ${(err as Error).message}`, {
         cause: err,
       });
     }
   }
 
-  async clear(): Promise<void> {
-    await this.#write({ version: 1, entries: {} });
-  }
-
-  async #write(data: FileShape): Promise<void> {
+  async clear(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (options.signal?.aborted) throw abortError(options.signal);
     await mkdir(this.#dir, { recursive: true });
-    await writeFile(this.path, `${JSON.stringify(data)}\n`, { mode: 0o600 });
+    await writeFile(this.path, `${JSON.stringify({ version: 1, entries: {} })}\n`, {
+      mode: 0o600,
+      signal: options.signal,
+    });
   }
 
-  async #read(): Promise<FileShape> {
+  async #read(signal?: AbortSignal): Promise<FileShape> {
+    if (signal?.aborted) throw abortError(signal);
     let text: string;
     try {
-      text = await readFile(this.path, "utf8");
+      text = await readFile(this.path, { encoding: "utf8", signal });
     } catch {
+      if (signal?.aborted) throw abortError(signal);
       return { version: 1, entries: {} };
     }
     try {
@@ -130,9 +138,11 @@ function isEntry(e: unknown): e is Entry {
  * MAC of the IPv4 default gateway from /proc/net/route + /proc/net/arp (Linux); "" elsewhere or when the
  * neighbour is not resolved. Good enough to tell home networks apart; the external IP does the rest.
  */
-export async function defaultGatewayMac(): Promise<string> {
+export async function defaultGatewayMac(options: { signal?: AbortSignal } = {}): Promise<string> {
+  if (options.signal?.aborted) throw abortError(options.signal);
+  const signal = options.signal;
   try {
-    const routes = await readFile("/proc/net/route", "utf8");
+    const routes = await readFile("/proc/net/route", { encoding: "utf8", signal });
     let gw: string | undefined;
     for (const line of routes.split("\n").slice(1)) {
       const f = line.trim().split(/\s+/);
@@ -143,12 +153,13 @@ export async function defaultGatewayMac(): Promise<string> {
       }
     }
     if (!gw) return "";
-    const arp = await readFile("/proc/net/arp", "utf8");
+    const arp = await readFile("/proc/net/arp", { encoding: "utf8", signal });
     for (const line of arp.split("\n").slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f[0] === gw && f[3] && f[3] !== "00:00:00:00:00:00") return f[3];
     }
   } catch {
+    if (signal?.aborted) throw abortError(signal);
     // not Linux, or /proc not mounted
   }
   return "";

@@ -1,11 +1,10 @@
-import { createSocket } from "node:dgram";
 import { setMaxListeners } from "node:events";
-import { createUdpTransport, StunClient } from "@p2pd/stun";
 import { defaultGatewayMac, NatCache, type NetworkId } from "./cache.js";
 import { classifyObservations } from "./classify.js";
 import { classifyDelta } from "./delta.js";
 import { abortError, NatError } from "./errors.js";
 import { fmt, type ProbeTiming, probeDelta, probeNat, resolveStunServer } from "./probe.js";
+import { ProbeSockets } from "./sockets.js";
 import type { Delta, Endpoint, Family, NatResult } from "./types.js";
 
 export interface DetectNatOptions extends ProbeTiming {
@@ -60,7 +59,7 @@ export async function detectNat(options: DetectNatOptions): Promise<NatResult> {
         return undefined; // no cache lookup; the full test still runs
       });
       if (netId && !options.refresh) {
-        const hit = await cache.get(netId);
+        const hit = await cache.get(netId, { signal: ac.signal });
         if (hit) {
           say(`cached result for this network (${netId.externalIp})`);
           return hit;
@@ -114,7 +113,9 @@ export async function detectNat(options: DetectNatOptions): Promise<NatResult> {
       const ext = c.mapped[0]?.host;
       if (id && ext === id.externalIp) {
         // A cache that cannot be written (read-only dir, full disk) must not cost the answer.
-        await cache.set(id, result).catch((err: Error) => say(`cache not written: ${err.message}`));
+        await cache
+          .set(id, result, { signal: ac.signal })
+          .catch((err: Error) => say(`cache not written: ${err.message}`));
       }
     }
     return result;
@@ -145,18 +146,9 @@ async function networkId(
   const servers = await Promise.all(
     options.servers.map((s) => resolveStunServer(s, family, signal)),
   );
-  const sock = createSocket({ type: family === 6 ? "udp6" : "udp4" });
-  await new Promise<void>((resolve, reject) => {
-    sock.once("error", reject);
-    sock.bind({ port: 0, address: options.localAddress }, () => resolve());
-  });
-  sock.on("error", () => {});
-  const client = new StunClient(createUdpTransport(sock, { owned: true }), {
-    rto: 100,
-    rc: 6,
-    rm: 4,
-  });
+  const pool = new ProbeSockets(family, options.localAddress);
   try {
+    const { client } = await pool.open(0, signal);
     const need = Math.min(2, servers.length);
     const votes = new Map<string, number>();
     const ip = await new Promise<string | undefined>((resolve) => {
@@ -176,9 +168,9 @@ async function networkId(
       }
     });
     if (!ip) return undefined;
-    return { family, gatewayMac: await defaultGatewayMac(), externalIp: ip };
+    return { family, gatewayMac: await defaultGatewayMac({ signal }), externalIp: ip };
   } finally {
-    client.close();
+    await pool.close();
   }
 }
 

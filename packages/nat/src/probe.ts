@@ -1,12 +1,10 @@
-import { createSocket, type Socket } from "node:dgram";
-import { lookup } from "node:dns/promises";
 import { setMaxListeners } from "node:events";
-import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
-import { createUdpTransport, StunClient } from "@p2pd/stun";
+import { resolveServer, type StunClient } from "@p2pd/stun";
 import type { ChangeOutcome, Observations, ServerObservation } from "./classify.js";
 import type { PortSample } from "./delta.js";
 import { abortError, NatError } from "./errors.js";
+import { type ProbeSocket, ProbeSockets } from "./sockets.js";
 import type { Endpoint, Family } from "./types.js";
 
 /** Timing knobs, all derived from the RTT where possible. */
@@ -47,40 +45,23 @@ export async function resolveStunServer(
   family: Family,
   signal?: AbortSignal,
 ): Promise<Endpoint> {
-  let host: string;
-  let port = 3478;
-  if (typeof server !== "string") {
-    host = server.host;
-    port = server.port;
-  } else {
-    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(server) ?? /^([^:]+)(?::(\d+))?$/.exec(server);
-    if (m?.[1]) {
-      host = m[1];
-      if (m[2]) port = Number(m[2]);
-    } else if (isIP(server) === 6) {
-      host = server;
-    } else {
-      throw new NatError("ERR_NAT_INVALID_ARG", `bad STUN server "${server}" (want HOST:PORT)`);
-    }
-  }
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new NatError("ERR_NAT_INVALID_ARG", `bad STUN server port in "${String(server)}"`);
-  }
-  const lit = isIP(host);
-  if (lit) {
-    if (lit !== family) {
-      throw new NatError("ERR_NAT_INVALID_ARG", `${host} is not an IPv${family} address`);
-    }
-    return { host, port, family };
-  }
-  signal?.throwIfAborted();
+  if (signal?.aborted) throw abortError(signal);
   try {
-    const r = await lookup(host, { family });
-    return { host: r.address, port, family };
+    const to = await resolveServer(
+      typeof server === "string" ? server : { host: server.host, port: server.port },
+      { family, signal },
+    );
+    return { host: to.host, port: to.port, family };
   } catch (err) {
-    throw new NatError("ERR_NAT_INVALID_ARG", `cannot resolve ${host}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    if (signal?.aborted) throw abortError(signal);
+    const why = (err as Error).message;
+    throw new NatError(
+      "ERR_NAT_INVALID_ARG",
+      typeof server === "string" && why.startsWith("bad server address")
+        ? `bad STUN server "${server}" (want HOST:PORT)`
+        : `STUN server ${typeof server === "string" ? server : fmt(server)}: ${why}`,
+      { cause: err },
+    );
   }
 }
 
@@ -127,15 +108,8 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
   setMaxListeners(0, inner.signal); // one listener per in-flight transaction
   const stop = () => inner.abort(signal?.reason);
   signal?.addEventListener("abort", stop, { once: true });
-  const sockets: Socket[] = [];
-  const clients: StunClient[] = [];
-  const open = async (port = 0) => {
-    const s = await bindSocket(family, options.localAddress, port);
-    sockets.push(s);
-    const c = new StunClient(createUdpTransport(s), { rto: 100, rc: 6, rm: 4 });
-    clients.push(c);
-    return { socket: s, client: c, port: s.address().port };
-  };
+  const pool = new ProbeSockets(family, options.localAddress);
+  const open = (port = 0) => pool.open(port, signal);
   try {
     // Delta rounds first, in one burst each: on a sequential NAT every new mapping takes the next port,
     // so no other probe may create mappings in between.
@@ -143,7 +117,7 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
     const consecutiveSockets = await bindConsecutive(n, open, signal);
     const mapping = await open();
     const filters = await Promise.all(servers.map(() => open()));
-    say(`probing ${names.join(", ")} from ${sockets.length} sockets`);
+    say(`probing ${names.join(", ")} from ${pool.size} sockets`);
 
     let firstAnswerAt = 0;
     let firstRtt = 0;
@@ -166,7 +140,7 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
 
     const deltaServer = 0;
     const deltaTo = servers[deltaServer] as Endpoint;
-    const sample = (sock: { client: StunClient; port: number }) =>
+    const sample = (sock: ProbeSocket) =>
       firstAnswer(sock.client, deltaTo).then((r) =>
         r ? { local: sock.port, mapped: r.mapped.port } : null,
       );
@@ -177,7 +151,7 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
 
     const perServer = servers.map(async (primary, i): Promise<ServerObservation> => {
       const obs: ServerObservation = { server: names[i] as string, primary };
-      const filter = filters[i] as { client: StunClient };
+      const filter = filters[i] as ProbeSocket;
       const [f, m] = await Promise.all([
         firstAnswer(filter.client, primary),
         firstAnswer(mapping.client, primary),
@@ -210,6 +184,8 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
         .binding(primary, { ...rx, timeoutMs: firstAnswerMs, signal: windowSignal })
         .then(
           (r) => {
+            // The window may have closed already (every probe answered): then no timer at all.
+            if (windowSignal.aborted) return;
             windowTimer = setTimeout(() => windowAc.abort(), windowFor(Math.max(first.rtt, r.rtt)));
           },
           () => windowAc.abort(),
@@ -288,8 +264,7 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
   } finally {
     signal?.removeEventListener("abort", stop);
     inner.abort();
-    for (const c of clients) c.close();
-    await Promise.all(sockets.map(closeSocket));
+    await pool.close();
   }
 }
 
@@ -305,19 +280,13 @@ export async function probeDelta(
   },
 ): Promise<{ spread: (PortSample | null)[]; consecutive: (PortSample | null)[] }> {
   const n = options.samples ?? 8;
-  const sockets: Socket[] = [];
-  const clients: StunClient[] = [];
-  const open = async (port = 0) => {
-    const s = await bindSocket(options.family, options.localAddress, port);
-    sockets.push(s);
-    const c = new StunClient(createUdpTransport(s), { rto: 100, rc: 6, rm: 4 });
-    clients.push(c);
-    return { client: c, port: s.address().port };
-  };
+  if (options.signal?.aborted) throw abortError(options.signal);
+  const pool = new ProbeSockets(options.family, options.localAddress);
+  const open = (port = 0) => pool.open(port, options.signal);
   try {
     const a = await Promise.all(Array.from({ length: n }, () => open()));
     const b = await bindConsecutive(n, open, options.signal);
-    const one = (x: { client: StunClient; port: number }) =>
+    const one = (x: ProbeSocket) =>
       x.client
         .binding(server, { timeoutMs: options.timeoutMs ?? 2000, signal: options.signal })
         .then((r) => ({ local: x.port, mapped: r.mapped.port }))
@@ -326,9 +295,11 @@ export async function probeDelta(
     await tick();
     const consecutive = Promise.all(b.map(one));
     return { spread: await spread, consecutive: await consecutive };
+  } catch (err) {
+    if (options.signal?.aborted) throw abortError(options.signal);
+    throw err;
   } finally {
-    for (const c of clients) c.close();
-    await Promise.all(sockets.map(closeSocket));
+    await pool.close();
   }
 }
 
@@ -349,36 +320,6 @@ async function bindConsecutive<T>(
     }
   }
   return [];
-}
-
-function bindSocket(family: Family, address: string | undefined, port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket({ type: family === 6 ? "udp6" : "udp4" });
-    const onError = (err: Error) => {
-      try {
-        s.close();
-      } catch {}
-      reject(
-        new NatError("ERR_NAT_BIND", `cannot bind UDP ${address ?? "*"}:${port}: ${err.message}`),
-      );
-    };
-    s.once("error", onError);
-    s.bind({ port, address: address ?? (family === 6 ? "::" : "0.0.0.0"), exclusive: true }, () => {
-      s.off("error", onError);
-      s.on("error", () => {}); // ICMP errors on send end up as timeouts
-      resolve(s);
-    });
-  });
-}
-
-function closeSocket(s: Socket): Promise<void> {
-  return new Promise((resolve) => {
-    try {
-      s.close(() => resolve());
-    } catch {
-      resolve();
-    }
-  });
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   type Observations,
   type ServerObservation,
 } from "../src/classify.js";
-import type { Endpoint } from "../src/types.js";
+import { type Endpoint, NAT_TYPES } from "../src/types.js";
 
 const ep = (host: string, port: number): Endpoint => ({ host, port, family: 4 });
 const LOCAL = "10.0.0.2";
@@ -192,16 +192,7 @@ describe("classifyObservations: bad and hostile networks", () => {
       },
       { requiredKeys: ["server", "primary"] },
     );
-    const valid = [
-      "open-internet",
-      "udp-firewall",
-      "full-cone",
-      "restricted-cone",
-      "port-restricted-cone",
-      "symmetric",
-      "blocked",
-      "unknown",
-    ];
+    const valid = [...NAT_TYPES, "unknown"];
     fc.assert(
       fc.property(
         fc.array(srv, { maxLength: 5 }),

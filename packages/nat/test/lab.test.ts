@@ -52,6 +52,30 @@ describe.skipIf(why)(`NAT classification in natlab${why ? ` (skipped: ${why})` :
     return JSON.parse(line) as NatResult;
   };
 
+  /** Removes the forward-chain rule tagged with `comment` from a router's filter table. */
+  const dropRule = async (router: string, comment: string): Promise<void> => {
+    const list = await lab.exec(router, "nft", [
+      "-a",
+      "list",
+      "chain",
+      "inet",
+      "natlab_filter",
+      "forward",
+    ]);
+    const handle = new RegExp(`${comment}.*# handle (\\d+)`).exec(list.stdout)?.[1];
+    if (handle) {
+      await lab.exec(router, "nft", [
+        "delete",
+        "rule",
+        "inet",
+        "natlab_filter",
+        "forward",
+        "handle",
+        handle,
+      ]);
+    }
+  };
+
   test("every lab NAT type is classified right (hosts in parallel)", async () => {
     const want: Record<string, [NatResult["type"], string[]]> = {
       a1: ["open-internet", ["equal"]],
@@ -99,7 +123,7 @@ describe.skipIf(why)(`NAT classification in natlab${why ? ` (skipped: ${why})` :
 
   test("a lying STUN server in pub (spawned there) is outvoted by coturn and ours", async () => {
     const liar = lab.spawn("pub", process.execPath, [
-      fileURLToPath(new URL("./fixtures/liar-stun.mjs", import.meta.url)),
+      fileURLToPath(new URL("./fixtures/fake-stun.mjs", import.meta.url)),
       lab.info.pub.ip4,
       "3500",
       "192.0.2.123",
@@ -152,27 +176,7 @@ describe.skipIf(why)(`NAT classification in natlab${why ? ` (skipped: ${why})` :
         }
       }
     } finally {
-      for (const r of routers) {
-        const list = await lab.exec(r, "nft", [
-          "-a",
-          "list",
-          "chain",
-          "inet",
-          "natlab_filter",
-          "forward",
-        ]);
-        const handle = /nc-loss.*# handle (\d+)/.exec(list.stdout)?.[1];
-        if (handle)
-          await lab.exec(r, "nft", [
-            "delete",
-            "rule",
-            "inet",
-            "natlab_filter",
-            "forward",
-            "handle",
-            handle,
-          ]);
-      }
+      for (const r of routers) await dropRule(r, "nc-loss");
     }
   }, 60_000);
 
@@ -180,5 +184,23 @@ describe.skipIf(why)(`NAT classification in natlab${why ? ` (skipped: ${why})` :
     // Port 9 on pub: no STUN server there, and the router drops the ICMP error as unsolicited.
     const r = await detect("d1", { servers: [`${lab.info.pub.ip4}:9`], firstAnswerMs: 400 });
     expect(r).toMatchObject({ type: "blocked", delta: { kind: "not-applicable" }, mapped: [] });
+    // The router itself drops all forwarded UDP (a network that only lets TCP out): live servers, no answer.
+    const x = await lab.exec("rd", "nft", [
+      "insert rule inet natlab_filter forward meta l4proto udp drop comment nc-noudp",
+    ]);
+    expect(x.code, x.stderr).toBe(0);
+    try {
+      const blocked = await detect("d1", { firstAnswerMs: 400 });
+      expect(blocked).toMatchObject({
+        type: "blocked",
+        delta: { kind: "not-applicable" },
+        mapped: [],
+      });
+      expect(blocked.ignored?.map((i) => i.why)).toEqual(servers.map(() => "no answer"));
+    } finally {
+      await dropRule("rd", "nc-noudp");
+    }
+    // The same host with UDP allowed again is classified as before: the verdict came from the drop rule.
+    expect((await detect("d1")).type).toBe("port-restricted-cone");
   }, 30_000);
 });
