@@ -71,8 +71,8 @@ async function serve(host: string, stun: string) {
   child.stderr?.on("data", (d) => (err += d));
   const [chunk] = (await Promise.race([
     once(child.stdout as NodeJS.ReadableStream, "data"),
-    once(child, "close").then(() => {
-      throw new Error(`peer on ${host} exited: ${err}`);
+    once(child, "close").then(([code, sig]) => {
+      throw new Error(`peer on ${host} exited (${code ?? sig}): ${err}`);
     }),
   ])) as [Buffer];
   return JSON.parse(chunk.toString().split("\n")[0] ?? "") as {
