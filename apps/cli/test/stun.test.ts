@@ -3,17 +3,7 @@ import { PassThrough } from "node:stream";
 import { stun } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
-
-async function cli(argv: string[], signal?: AbortSignal) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await run(argv, { stdout, stderr, signal });
-  return { code, out, err };
-}
+import { cli } from "./run-cli.js";
 
 let server: InstanceType<typeof stun.StunServer>;
 beforeAll(async () => {
@@ -29,13 +19,9 @@ afterAll(async () => {
 
 describe("p2pd stun", () => {
   test("--json prints the mapped address, rtt and server (UDP)", async () => {
-    const r = await cli([
-      "stun",
-      `127.0.0.1:${server.primary.port}`,
-      "--local",
-      "127.0.0.1",
-      "--json",
-    ]);
+    const r = await cli(
+      ...["stun", `127.0.0.1:${server.primary.port}`, "--local", "127.0.0.1", "--json"],
+    );
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.mapped.ip).toBe("127.0.0.1");
@@ -47,22 +33,18 @@ describe("p2pd stun", () => {
   }, 20_000);
 
   test("--tcp, and the human form", async () => {
-    const r = await cli(["stun", `127.0.0.1:${server.primary.port}`, "--tcp", "--json"]);
+    const r = await cli("stun", `127.0.0.1:${server.primary.port}`, "--tcp", "--json");
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).protocol).toBe("tcp");
-    const h = await cli(["stun", `127.0.0.1:${server.primary.port}`]);
+    const h = await cli("stun", `127.0.0.1:${server.primary.port}`);
     expect(h.code).toBe(0);
     expect(h.out).toMatch(/^127\.0\.0\.1:\d+ {2}\(via 127\.0\.0\.1:\d+ over udp, rtt [\d.]+ ms/);
   }, 20_000);
 
   test("--change-ip --change-port: the answer comes from the other address", async () => {
-    const r = await cli([
-      "stun",
-      `127.0.0.1:${server.primary.port}`,
-      "--change-ip",
-      "--change-port",
-      "--json",
-    ]);
+    const r = await cli(
+      ...["stun", `127.0.0.1:${server.primary.port}`, "--change-ip", "--change-port", "--json"],
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out).from).toEqual({ ip: "127.0.0.2", port: server.other?.port });
   }, 20_000);
@@ -70,7 +52,7 @@ describe("p2pd stun", () => {
   test("--family 6 against an IPv6 server", async () => {
     const v6 = await new stun.StunServer({ ips: ["::1"], port: 0, protocols: ["udp"] }).listen();
     try {
-      const r = await cli(["stun", `[::1]:${v6.primary.port}`, "--family", "6", "--json"]);
+      const r = await cli("stun", `[::1]:${v6.primary.port}`, "--family", "6", "--json");
       expect(r.code).toBe(0);
       expect(JSON.parse(r.out).mapped.ip).toBe("::1");
     } finally {
@@ -82,13 +64,9 @@ describe("p2pd stun", () => {
     const sink = createSocket("udp4");
     await new Promise<void>((r) => sink.bind(0, "127.0.0.1", r));
     try {
-      const r = await cli([
-        "stun",
-        `127.0.0.1:${sink.address().port}`,
-        "--timeout",
-        "200",
-        "--json",
-      ]);
+      const r = await cli(
+        ...["stun", `127.0.0.1:${sink.address().port}`, "--timeout", "200", "--json"],
+      );
       expect(r.code).toBe(1);
       expect(JSON.parse(r.out).error.code).toBe("ERR_STUN_TIMEOUT");
     } finally {
@@ -99,7 +77,7 @@ describe("p2pd stun", () => {
       ["stun", "127.0.0.1:99999"],
       ["stun", "127.0.0.1", "--family", "5"],
     ]) {
-      const r = await cli([...argv, "--json"]);
+      const r = await cli(...argv, "--json");
       expect(r.code).toBe(2);
       expect(JSON.parse(r.out).error.code).toBe("ERR_USAGE");
     }
@@ -141,7 +119,7 @@ describe("p2pd stun-server", () => {
     const j = JSON.parse(out);
     expect(j.rfc5780).toBe(true);
     expect(j.listening).toHaveLength(8);
-    const q = await cli(["stun", `127.0.0.1:${j.primary.port}`, "--change-port", "--json"]);
+    const q = await cli("stun", `127.0.0.1:${j.primary.port}`, "--change-port", "--json");
     expect(q.code).toBe(0);
     expect(JSON.parse(q.out).from).toEqual({ ip: "127.0.0.1", port: j.other.port });
     ac.abort();
@@ -155,20 +133,15 @@ describe("p2pd stun-server", () => {
       ["stun-server", "--ip", "127.0.0.1", "--port", "70000"],
       ["stun-server", "--ip", "127.0.0.1", "--proto", "sctp"],
     ]) {
-      const r = await cli([...argv, "--json"]);
+      const r = await cli(...argv, "--json");
       expect(r.code).toBe(2);
     }
   }, 20_000);
 
   test("a port already in use is a failure (exit 1, ERR_STUN_BIND)", async () => {
-    const r = await cli([
-      "stun-server",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(server.primary.port),
-      "--json",
-    ]);
+    const r = await cli(
+      ...["stun-server", "--ip", "127.0.0.1", "--port", String(server.primary.port), "--json"],
+    );
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out).error.code).toBe("ERR_STUN_BIND");
   }, 20_000);
