@@ -22,7 +22,8 @@ export const DEFAULT_SERVERS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * Parse `host:port` (plain), `ircs://host:port` (TLS), `irc://host:port`, IPv6 as `[::1]:port`.
+ * Parse `host:port` (plain), `ircs://host:port` (TLS), `irc://host:port`, IPv6 as `[::1]:port`, each
+ * optionally followed by `#domain` to name the network explicitly.
  * The derivation domain is the host alone on the standard ports (6667/6697, as in the reference),
  * otherwise `host:port`, so several networks on one host still get distinct channels.
  */
@@ -34,6 +35,15 @@ export function parseServer(input: ServerInput): ServerSpec {
   }
   if (typeof input !== "string") throw new BadServerError("server must be a string or object");
   let s = input.trim();
+  // "…#name" pins the network's identity (the derivation domain), whatever address reaches it.
+  let domain: string | undefined;
+  const hash = s.indexOf("#");
+  if (hash >= 0) {
+    domain = s.slice(hash + 1);
+    s = s.slice(0, hash);
+    if (!/^[A-Za-z0-9.\-:_[\]]{1,255}$/.test(domain))
+      throw new BadServerError(`bad domain in ${input}`);
+  }
   let tls = false;
   const scheme = /^([a-z]+):\/\//i.exec(s);
   if (scheme) {
@@ -55,7 +65,7 @@ export function parseServer(input: ServerInput): ServerSpec {
     portStr = parts[1];
   }
   const port = portStr === undefined ? (tls ? 6697 : 6667) : Number(portStr);
-  return build(host, port, tls, undefined);
+  return build(host, port, tls, domain);
 }
 
 function build(host: string, port: number, tls: boolean, domain: string | undefined): ServerSpec {

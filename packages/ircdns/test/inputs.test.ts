@@ -71,3 +71,13 @@ describe("values, servers and sizes", () => {
     expect(maxValueBytes(50)).toBe(-1);
   });
 });
+
+describe("explicit network identity", () => {
+  test("#domain pins the derivation domain for any address of the network", () => {
+    const a = parseServer("127.0.0.1:16667#irc.alpha.lab");
+    const b = parseServer("ircs://[::1]:16697#irc.alpha.lab");
+    expect(a.domain).toBe("irc.alpha.lab");
+    expect(b).toMatchObject({ host: "::1", port: 16697, tls: true, domain: "irc.alpha.lab" });
+    expect(() => parseServer("127.0.0.1:1#bad domain")).toThrow(BadServerError);
+  });
+});

@@ -188,21 +188,27 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
     }
   });
 
-  test("TLS (ircs://) on all three networks", async () => {
-    const tls = lab.networks.map((n) => `ircs://127.0.0.1:${n.tlsPort}`).join(",");
-    const nm = ["tls", `t${tag}`, ""] as const;
+  test("one network, three addresses: plain v4, TLS, IPv6 share a #domain", async () => {
+    const list = (fmt: (n: (typeof lab.networks)[0]) => string) =>
+      lab.networks.map((n) => `${fmt(n)}#irc.${n.name}.lab`).join(",");
+    const plain = list((n) => `127.0.0.1:${n.port}`);
+    const tls = list((n) => `ircs://127.0.0.1:${n.tlsPort}`);
+    const v6 = list((n) => `[::1]:${n.port}`);
+    const nm = ["pinned", `t${tag}`, ""] as const;
     const dns = await IRCDNS.start({ seed: seedA, servers: tls, cacheDir: false });
     try {
       expect((await dns.register(nm)).succeeded).toBe(3);
-      expect((await dns.store("over tls", nm)).succeeded).toBe(3);
+      expect((await dns.store("same network", nm)).succeeded).toBe(3);
     } finally {
       await dns.close();
     }
-    const reader = await IRCDNS.start({ servers: tls });
-    try {
-      expect((await reader.lookup(nm)).value).toBe("over tls");
-    } finally {
-      await reader.close();
+    for (const servers of [plain, v6]) {
+      const reader = await IRCDNS.start({ servers });
+      try {
+        expect((await reader.lookup(nm)).value).toBe("same network");
+      } finally {
+        await reader.close();
+      }
     }
   }, 90_000);
 
