@@ -93,6 +93,35 @@ describe("external address agreement", () => {
     }
   });
 
+  test("RTT is measured per server: a server behind a 120 ms delay reports at least that", async () => {
+    // A relay that holds every request 120 ms, then asks server b from its own socket and relays the answer
+    // back from the address the client sent to (so it passes the source check, and reports 127.0.0.1 too).
+    const relay = await udpSink();
+    const upstream = await udpSink();
+    const waiting = new Map<string, { port: number; address: string }>();
+    relay.on("message", (data, rinfo) => {
+      waiting.set(decodeMessage(data).id, rinfo);
+      setTimeout(() => upstream.send(data, b.primary.port, b.primary.host), 120);
+    });
+    upstream.on("message", (data) => {
+      const to = waiting.get(decodeMessage(data).id);
+      if (to) relay.send(data, to.port, to.address);
+    });
+    try {
+      const slow = { host: "127.0.0.1", port: relay.address().port };
+      const r = await getExternalAddress([a.primary, slow], { waitAll: true, rto: 1000 });
+      expect(r.ip).toBe("127.0.0.1");
+      const bySrv = new Map(r.agreed.map((x) => [x.server, x.rtt]));
+      const slowRtt = bySrv.get(`127.0.0.1:${slow.port}`) as number;
+      expect(slowRtt).toBeGreaterThanOrEqual(119);
+      // Both are measured from their own send, so the direct server's RTT lacks the relay's 120 ms.
+      expect(bySrv.get(`127.0.0.1:${a.primary.port}`)).toBeLessThan(slowRtt);
+    } finally {
+      relay.close();
+      upstream.close();
+    }
+  });
+
   test("over TCP", async () => {
     const r = await getExternalAddress([a.primary, b.primary], { protocol: "tcp" });
     expect(r.ip).toBe("127.0.0.1");
