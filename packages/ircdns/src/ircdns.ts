@@ -471,6 +471,12 @@ export class IRCDNS {
         : { server: r.s.label, chan, ok: false, error: errInfo(r.e) };
     });
     const succeeded = servers.filter((x) => x.ok).length;
+    // A topic change is channel activity: it counts as a refresh.
+    for (const x of outcomes) {
+      const c = this.cache.data.channels[`${x.s.domain} ${this.channel(n, x.s).chan}`];
+      if (x.ok && c) c.lastRefresh = Date.now();
+    }
+    await this.cache.save();
     this.throwIfAborted(signal);
     if (succeeded < q.registerSuccessMin) {
       throw new NoQuorumError(

@@ -32,7 +32,7 @@ export const command: Command = {
     "irc-servers": {
       type: "string",
       arg: "LIST",
-      help: "comma-separated host:port (plain) or ircs://host:port (TLS); default: the public networks",
+      help: "comma-separated host:port (plain) or ircs://host:port (TLS), optional #domain; default: the public networks",
     },
     pw: { type: "string", arg: "PW", help: "the name's password (readers need it too)" },
     "cache-dir": {
