@@ -1,4 +1,5 @@
 import { networkInterfaces } from "node:os";
+import { defaultRoutes } from "@p2pd/netifaces";
 import type { NatInfo } from "./address.js";
 import { P2pdNodeError } from "./errors.js";
 import { canonicalIp, isLinkLocal6 } from "./ip.js";
@@ -22,13 +23,15 @@ export const UNKNOWN_NAT: NatInfo = { type: 0, delta: { type: 0, value: 0 } };
 export const LOOPBACK: NodeInterface = { name: "lo", ipv4: "127.0.0.1", ipv6: "::1" };
 
 /**
- * Resolves the `interfaces` option: "auto" takes every non-internal NIC (first IPv4 and first
- * non-link-local IPv6 each) and falls back to loopback on a machine with no network; "loopback"
- * is 127.0.0.1 + ::1; names pick those NICs; objects are taken as given.
+ * Resolves the `interfaces` option: "auto" takes the NICs that carry a default route (from
+ * @p2pd/netifaces; the default one first), else every non-internal NIC, and falls back to loopback
+ * on a machine with no network; "loopback" is 127.0.0.1 + ::1; names pick those NICs; objects are
+ * taken as given. Each NIC contributes its first IPv4 and first non-link-local IPv6.
  */
-export function resolveInterfaces(
+export async function resolveInterfaces(
   spec: "auto" | "loopback" | (string | NodeInterface)[] = "auto",
-): NodeInterface[] {
+  opts: { signal?: AbortSignal } = {},
+): Promise<NodeInterface[]> {
   if (spec === "loopback") return [{ ...LOOPBACK }];
   const os = networkInterfaces();
   const names = Object.keys(os);
@@ -45,10 +48,18 @@ export function resolveInterfaces(
     };
   };
   if (spec === "auto") {
-    const found = names
-      .filter((n) => (os[n] ?? []).some((a) => !a.internal))
-      .map(fromOs)
-      .filter((x): x is NodeInterface => x !== undefined);
+    const external = names.filter((n) => (os[n] ?? []).some((a) => !a.internal));
+    let routed: string[] = [];
+    try {
+      const d = await defaultRoutes(opts.signal ? { signal: opts.signal } : {});
+      routed = [d[4]?.interface, d[6]?.interface].filter(
+        (n): n is string => n !== undefined && external.includes(n),
+      );
+    } catch {
+      // No routing table (odd platform): every external NIC then.
+    }
+    const order = routed.length ? [...new Set(routed)] : external;
+    const found = order.map(fromOs).filter((x): x is NodeInterface => x !== undefined);
     return found.length ? found.slice(0, 4) : [{ ...LOOPBACK }];
   }
   if (spec.length === 0 || spec.length > 4)

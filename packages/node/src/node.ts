@@ -787,7 +787,9 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<P2PNode> {
     typeof opts.seed === "string"
       ? (await import("node:crypto")).createHash("sha256").update(opts.seed).digest()
       : opts.seed;
-  const ifaces = resolveInterfaces(opts.interfaces).map((i) => ({
+  const ifaces = (
+    await resolveInterfaces(opts.interfaces, opts.signal ? { signal: opts.signal } : {})
+  ).map((i) => ({
     ...i,
     ...(opts.nat?.[i.name] ? { nat: opts.nat[i.name] } : {}),
   }));
