@@ -248,14 +248,19 @@ export class StunClient {
     const family = local && local.host !== "::" ? local.family : undefined;
     const to = await resolveServer(server, { family, signal: opts.signal });
     const key = opts.integrityKey;
-    this.transport.send(
-      encodeMessage(message, {
-        integrity: key && !opts.integritySha256 ? key : undefined,
-        integritySha256: key && opts.integritySha256 ? key : undefined,
-        fingerprint: opts.fingerprint ?? !message.legacy,
-      }),
-      to,
-    );
+    const bytes = encodeMessage(message, {
+      integrity: key && !opts.integritySha256 ? key : undefined,
+      integritySha256: key && opts.integritySha256 ? key : undefined,
+      fingerprint: opts.fingerprint ?? !message.legacy,
+    });
+    try {
+      this.transport.send(bytes, to);
+    } catch (e) {
+      // A socket closed under us (or any other send failure) is this package's typed error, not Node's.
+      throw e instanceof StunError
+        ? e
+        : new StunError("ERR_STUN_CLOSED", (e as Error).message, { cause: e });
+    }
   }
 
   /** A Binding transaction reduced to what callers want: the mapped address and friends. */

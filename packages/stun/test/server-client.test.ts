@@ -520,6 +520,22 @@ describe("TCP details", () => {
 });
 
 describe("indications", () => {
+  test("a socket the caller closed: indicate() and request() reject with ERR_STUN_CLOSED", async () => {
+    const sock = await udpSink();
+    const c = new StunClient(createUdpTransport(sock));
+    await new Promise<void>((r) => sock.close(() => r()));
+    const ind = new StunMessage({ cls: "indication" });
+    await expect(c.indicate(server.primary, ind)).rejects.toMatchObject({
+      name: "StunError",
+      code: "ERR_STUN_CLOSED",
+    });
+    await expect(c.request(server.primary)).rejects.toMatchObject({
+      name: "StunError",
+      code: "ERR_STUN_CLOSED",
+    });
+    c.detach();
+  });
+
   test("indicate() sends an indication; the server ignores it (no answer)", async () => {
     const sink = await udpSink();
     const got = new Promise<Buffer>((r) => sink.once("message", r));
