@@ -138,6 +138,7 @@ describe.skipIf(why !== undefined)("P2P node in the NAT lab (natlab, prefix nd-)
         "c=port-restricted",
         "d=symmetric",
         "e=symmetric-sequential",
+        "f=cgnat",
       ],
       {
         prefix: "nd-",
@@ -242,4 +243,19 @@ describe.skipIf(why !== undefined)("P2P node in the NAT lab (natlab, prefix nd-)
       expect.objectContaining({ strategy: "tcp-punch", skipped: true }),
     ]);
   }, 60_000);
+
+  test("reverse connect over IPv6 (the NATed side's firewall lets its own outbound dial through)", async () => {
+    const r = await connectFrom("a1", b1.addr, stun, ["--family", "6", "--strategies", "reverse"]);
+    expect(r, JSON.stringify(r)).toMatchObject({ strategy: "reverse", echo: true });
+    expect(r.peer.host).toBe(lab.host("b1").ip6);
+  }, 60_000);
+
+  test.each(["udp-punch", "tcp-punch"])(
+    "%s from behind a carrier-grade NAT (double NAT, f1 -> c1)",
+    async (strategy) => {
+      const r = await connectFrom("f1", c1.addr, stun, ["--family", "4", "--strategies", strategy]);
+      expect(r, JSON.stringify(r)).toMatchObject({ strategy, echo: true });
+    },
+    60_000,
+  );
 });
