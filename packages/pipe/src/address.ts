@@ -1,6 +1,15 @@
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
-import type { Endpoint, Family } from "@p2pd/netifaces";
+import {
+  Address,
+  type Endpoint,
+  type Family,
+  formatIp,
+  isLoopbackIp,
+  type LookupFn,
+  ipFamily as netIpFamily,
+  P2pdNetError,
+  splitHostPort,
+  tryParseIp,
+} from "@p2pd/netifaces";
 import { abortError, PipeError } from "./errors.js";
 
 /** Anything with a host and a port: an Endpoint, netifaces' Address, or a plain `{host, port}`. */
@@ -21,6 +30,9 @@ export interface BindSpec {
   scopeId?: string;
 }
 
+/** Default DNS deadline for host names (P2PD's dns_timeout, 2 s). */
+export const DNS_TIMEOUT_MS = 2000;
+
 /** Throws ERR_BAD_PORT unless `port` is an integer in [min, 65535]. */
 export function checkPort(port: unknown, min = 0): number {
   if (typeof port !== "number" || !Number.isInteger(port) || port < min || port > 65535) {
@@ -35,10 +47,9 @@ export function splitScope(host: string): { host: string; scopeId?: string } {
   return i < 0 ? { host } : { host: host.slice(0, i), scopeId: host.slice(i + 1) };
 }
 
-/** 4, 6, or 0 when `host` is not an IP literal (scope suffix allowed on v6). */
+/** 4, 6, or 0 when `host` is not an IP literal (scope suffix allowed on v6); netifaces' parser. */
 export function ipFamily(host: string): 0 | Family {
-  const v = isIP(splitScope(host).host);
-  return v === 4 || v === 6 ? v : 0;
+  return netIpFamily(host) ?? 0;
 }
 
 /** The host string Node's socket APIs expect ("fe80::1%eth0" for scoped link-locals). */
@@ -46,7 +57,10 @@ export function nodeHost(ep: { host: string; scopeId?: string | undefined }): st
   return ep.scopeId && !ep.host.includes("%") ? `${ep.host}%${ep.scopeId}` : ep.host;
 }
 
-/** An Endpoint from an address reported by Node (which carries the "%scope" suffix for v6). */
+/**
+ * An Endpoint from an address reported by Node (which carries the "%scope" suffix for v6).
+ * Runs per datagram, so it splits text instead of parsing the IP.
+ */
 export function fromNode(address: string, port: number): Endpoint {
   const i = address.indexOf("%");
   if (i < 0) return { host: address, port, family: address.includes(":") ? 6 : 4 };
@@ -58,39 +72,59 @@ export function addrString(ep: Endpoint): string {
   return `${nodeHost(ep)}:${ep.port}`;
 }
 
+/** "localhost" or a loopback IP literal (netifaces' classification). */
 export function isLoopback(host: string): boolean {
-  return host.startsWith("127.") || host === "::1" || host === "localhost";
+  if (host === "localhost") return true;
+  return tryParseIp(host) !== undefined && isLoopbackIp(splitScope(host).host);
 }
 
 export function wildcard(family: Family): string {
   return family === 6 ? "::" : "0.0.0.0";
 }
 
-const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
-
-/** Syntactic check of a DNS name (RFC 1123), so garbage is refused without a lookup. */
-function validHostname(host: string): boolean {
-  if (host.length === 0 || host.length > 253) return false;
-  const name = host.endsWith(".") ? host.slice(0, -1) : host;
-  return name.split(".").every((l) => LABEL.test(l));
+/** A netifaces error as the PipeError pipe callers match on (same codes as before). */
+export function fromNetError(e: unknown, what: string, signal?: AbortSignal): PipeError {
+  if (e instanceof PipeError) return e;
+  const code = e instanceof P2pdNetError ? e.code : "";
+  if (code === "ERR_ABORTED") {
+    return signal ? abortError(signal, what) : new PipeError("ERR_ABORTED", `${what} aborted`);
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  if (code === "ERR_BAD_PORT") return new PipeError("ERR_BAD_PORT", msg, { cause: e });
+  if (code === "ERR_BAD_ADDRESS") return new PipeError("ERR_BAD_HOST", msg, { cause: e });
+  if (code === "ERR_FAMILY_MISMATCH") return new PipeError("ERR_FAMILY", msg, { cause: e });
+  return new PipeError("ERR_RESOLVE", `cannot resolve ${what}: ${msg}`, { cause: e });
 }
 
-/** Parses "host:port", "[v6]:port" or "[fe80::1%eth0]:port". */
+/** Parses "host:port", "[v6]:port" or "[fe80::1%eth0]:port" (netifaces' splitHostPort). */
 export function parseHostPort(s: string): DestLike {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
-  if (!m?.[1] || m[2] === undefined) {
+  let r: { host: string; port?: number };
+  try {
+    r = splitHostPort(s);
+  } catch (e) {
+    throw fromNetError(e, String(s));
+  }
+  if (r.host === "" || r.port === undefined) {
     throw new PipeError("ERR_BAD_HOST", `expected "host:port" or "[v6]:port", got "${s}"`);
   }
-  return { host: m[1], port: Number(m[2]) };
+  return { host: r.host, port: r.port };
 }
 
+/** RFC 6761: ".invalid" never resolves, so it fails without a query leaving the machine. */
+const neverResolves: LookupFn = (host) =>
+  Promise.reject(Object.assign(new Error(`${host} is .invalid`), { code: "ENOTFOUND" }));
+
 /**
- * Turns a destination into a concrete Endpoint. Host names go through the OS resolver
- * (node:dns lookup), abortable with `signal`; `.invalid` names fail without a query (RFC 6761).
+ * Turns a destination into a concrete Endpoint. IP literals are normalised; host names go through
+ * netifaces' Address.resolve (OS resolver, `dnsTimeoutMs` deadline, abortable with `signal`).
  */
 export async function resolveDest(
   dest: DestLike | string,
-  opts: { family?: Family | undefined; signal?: AbortSignal | undefined } = {},
+  opts: {
+    family?: Family | undefined;
+    signal?: AbortSignal | undefined;
+    dnsTimeoutMs?: number | undefined;
+  } = {},
 ): Promise<Endpoint> {
   const d = typeof dest === "string" ? parseHostPort(dest) : dest;
   if (d === null || typeof d !== "object" || typeof d.host !== "string") {
@@ -101,33 +135,24 @@ export async function resolveDest(
   const literal = typeof d.ip === "string" && ipFamily(d.ip) !== 0 ? d.ip : d.host;
   const { host, scopeId: inlineScope } = splitScope(literal);
   const scopeId = d.scopeId ?? inlineScope;
-  const fam = ipFamily(host);
-  if (fam !== 0) {
-    const ep: Endpoint = { host, port, family: fam };
-    if (fam === 6 && scopeId) ep.scopeId = String(scopeId);
+  const ip = tryParseIp(host);
+  if (ip) {
+    const ep: Endpoint = { host: formatIp(ip.family, ip.value), port, family: ip.family };
+    if (ip.family === 6 && scopeId) ep.scopeId = String(scopeId);
     return ep;
   }
-  if (!validHostname(host)) throw new PipeError("ERR_BAD_HOST", `not a host name: "${host}"`);
-  if (/(^|\.)invalid\.?$/i.test(host)) {
-    throw new PipeError("ERR_RESOLVE", `cannot resolve "${host}" (.invalid never resolves)`);
-  }
-  const signal = opts.signal;
+  const { signal } = opts;
   if (signal?.aborted) throw abortError(signal, `resolving ${host}`);
-  const family = opts.family ?? (d.family === 4 || d.family === 6 ? d.family : 0);
-  let onAbort: (() => void) | undefined;
+  const family = opts.family ?? (d.family === 4 || d.family === 6 ? d.family : undefined);
   try {
-    const found = await Promise.race([
-      lookup(host, { family }),
-      new Promise<never>((_, reject) => {
-        onAbort = () => reject(abortError(signal as AbortSignal, `resolving ${host}`));
-        signal?.addEventListener("abort", onAbort, { once: true });
-      }),
-    ]);
-    return { host: found.address, port, family: found.family === 6 ? 6 : 4 };
+    const a = await Address.resolve(host, port, {
+      ...(family ? { family } : {}),
+      ...(signal ? { signal } : {}),
+      timeoutMs: opts.dnsTimeoutMs ?? DNS_TIMEOUT_MS,
+      ...(/(^|\.)invalid\.?$/i.test(host) ? { lookup: neverResolves } : {}),
+    });
+    return a.toEndpoint();
   } catch (e) {
-    if (e instanceof PipeError) throw e;
-    throw new PipeError("ERR_RESOLVE", `cannot resolve "${host}"`, { cause: e });
-  } finally {
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
+    throw fromNetError(e, `"${host}"`, signal);
   }
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { networkInterfaces } from "node:os";
-import type { Endpoint, Family, RouteLike } from "@p2pd/netifaces";
+import { type Endpoint, type Family, isLinkLocal6, type RouteLike } from "@p2pd/netifaces";
 import { type BindSpec, splitScope } from "./address.js";
 import { abortError, PipeError } from "./errors.js";
 import { bindEndpoint, isRouteLike, pipeOpen } from "./open.js";
@@ -90,16 +90,12 @@ export interface DaemonServer {
 
 type Plan = { spec: BindSpec; proto: Proto; route: RouteLike | undefined; linkLocal: boolean };
 
-function isLinkLocal(host: string): boolean {
-  return /^fe[89ab][0-9a-f]:/i.test(host);
-}
-
 /** The first fe80:: address of the NIC that owns `host` (Linux names it by interface). */
 export function linkLocalFor(host: string): { host: string; scopeId: string } | undefined {
   const ifs = networkInterfaces();
   for (const [name, addrs] of Object.entries(ifs)) {
     if (!addrs?.some((a) => a.family === "IPv6" && a.address === host)) continue;
-    const ll = addrs.find((a) => a.family === "IPv6" && isLinkLocal(a.address));
+    const ll = addrs.find((a) => a.family === "IPv6" && isLinkLocal6(a.address));
     if (ll) return { host: splitScope(ll.address).host, scopeId: name };
   }
   return undefined;
@@ -117,7 +113,7 @@ function routeLinkLocal(
       })
     | undefined;
   const ll = typeof r?.linkLocal === "function" ? r.linkLocal() : undefined;
-  if (!ll || !isLinkLocal(ll)) return undefined;
+  if (!ll || !isLinkLocal6(ll)) return undefined;
   const { host, scopeId } = splitScope(ll);
   const scope = scopeId ?? r?.interfaceName ?? r?.scopeId;
   return scope ? { host, scopeId: scope } : undefined;
@@ -284,7 +280,7 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
       ...(ep.scopeId ? { scopeId: ep.scopeId } : {}),
     };
     const global6 =
-      ep.family === 6 && !isLinkLocal(ep.host) && ep.host !== "::" && ep.host !== "::1";
+      ep.family === 6 && !isLinkLocal6(ep.host) && ep.host !== "::" && ep.host !== "::1";
     const ll = global6 ? (routeLinkLocal(route) ?? linkLocalFor(ep.host)) : undefined;
     return [{ spec: resolved, route, ...(ll ? { linkLocal: ll } : {}) }];
   }

@@ -195,6 +195,9 @@ class CustomDecoder implements Decoder {
     if (r.rest.length > this.max) {
       throw new PipeError("ERR_MSG_TOO_LARGE", `over ${this.max} B buffered without a message`);
     }
+    if (!r.messages.every((m) => m instanceof Uint8Array)) {
+      throw new PipeError("ERR_BAD_FRAME", "custom framer messages must be Buffers");
+    }
     this.rest = r.rest;
     for (const m of r.messages) out(Buffer.isBuffer(m) ? m : Buffer.from(m));
   }
@@ -263,8 +266,19 @@ export function createEncoder(framing: Framing, maxMessageBytes: number): Encode
       const enc = framing.encode?.bind(framing);
       return (data) => {
         if (!enc) return [data];
-        const r = enc(data);
-        return Array.isArray(r) ? r : [r];
+        let r: Buffer | Buffer[];
+        try {
+          r = enc(data);
+        } catch (e) {
+          throw new PipeError("ERR_BAD_FRAME", "custom framer could not encode the message", {
+            cause: e,
+          });
+        }
+        const parts = Array.isArray(r) ? r : [r];
+        if (!parts.every((b) => b instanceof Uint8Array)) {
+          throw new PipeError("ERR_BAD_FRAME", "custom framer encode must return Buffer(s)");
+        }
+        return parts;
       };
     }
   }

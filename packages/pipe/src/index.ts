@@ -3,6 +3,7 @@ export {
   addrString,
   type BindSpec,
   type DestLike,
+  DNS_TIMEOUT_MS,
   parseHostPort,
   resolveDest,
 } from "./address.js";
@@ -26,7 +27,14 @@ export {
 export { link } from "./link.js";
 export { openPipe, pipeOpen, type RouteArg } from "./open.js";
 export type { ConnectionCb, EndCb, MsgCb, PipeOptions } from "./options.js";
-export { Pipe, type PipeEvents, type PipeKind, type Proto, type RecvOptions } from "./pipe.js";
+export {
+  Pipe,
+  type PipeEvents,
+  type PipeKind,
+  type Proto,
+  type RecvOptions,
+  type SendOptions,
+} from "./pipe.js";
 export { type PortsLike, parsePorts } from "./ports.js";
 export {
   decodeRudp,

@@ -5,6 +5,7 @@ import {
   type DestLike,
   ipFamily,
   isLoopback,
+  parseHostPort,
   resolveDest,
   splitScope,
   wildcard,
@@ -33,6 +34,7 @@ export async function bindEndpoint(
   route: RouteArg,
   dest: Endpoint | undefined,
   signal?: AbortSignal,
+  dnsTimeoutMs?: number,
 ): Promise<Endpoint> {
   if (isRouteLike(route)) {
     const ep =
@@ -64,7 +66,10 @@ export async function bindEndpoint(
   if (literal) {
     family = literal;
   } else {
-    const r = await resolveDest({ host, port: 1 }, { family: spec.family ?? dest?.family, signal });
+    const r = await resolveDest(
+      { host, port: 1 },
+      { family: spec.family ?? dest?.family, signal, dnsTimeoutMs },
+    );
     ip = r.host;
     family = r.family;
   }
@@ -81,6 +86,13 @@ export async function bindEndpoint(
   const scope = spec.scopeId ?? scopeId;
   if (scope && family === 6) ep.scopeId = String(scope);
   return ep;
+}
+
+/** The host name a destination was given by (TLS checks certificates against it), if not an IP. */
+function dialledName(dest: DestLike | string | null | undefined): string | undefined {
+  if (!dest) return undefined;
+  const host = typeof dest === "string" ? parseHostPort(dest).host : dest.host;
+  return typeof host === "string" && ipFamily(splitScope(host).host) === 0 ? host : undefined;
 }
 
 /**
@@ -124,13 +136,16 @@ export async function pipeOpen(
   const routeFamily = isRouteLike(route)
     ? route.family
     : (route?.family ?? (route?.host ? ipFamily(route.host) || undefined : undefined));
-  const to = dest ? await resolveDest(dest, { family: routeFamily, signal }) : undefined;
-  const bind = await bindEndpoint(route, to, signal);
+  const { dnsTimeoutMs } = cfg;
+  const to = dest
+    ? await resolveDest(dest, { family: routeFamily, signal, dnsTimeoutMs })
+    : undefined;
+  const bind = await bindEndpoint(route, to, signal, dnsTimeoutMs);
   const routeLike = isRouteLike(route) ? route : undefined;
   let pipe: Pipe;
   if (p === "tcp") {
     pipe = to
-      ? await connectTcp(bind, to, cfg, routeLike, signal)
+      ? await connectTcp(bind, to, cfg, routeLike, signal, dialledName(dest))
       : await listenTcp(bind, cfg, routeLike, signal);
   } else {
     pipe = await bindUdp(bind, to, cfg, routeLike, signal);

@@ -13,6 +13,8 @@ export interface PipeOptions {
   signal?: AbortSignal;
   /** TCP connect timeout (ms), default 2000. */
   connectTimeoutMs?: number;
+  /** Deadline for resolving a host name (ms), default 2000 (P2PD's dns_timeout); then ERR_RESOLVE. */
+  dnsTimeoutMs?: number;
   /** Default recv() timeout (ms), default 2000; 0 = wait forever. */
   recvTimeoutMs?: number;
   /** Per-subscription queue bound, default 1000; 0 = unbounded. */
@@ -74,6 +76,7 @@ export interface PipeOptions {
 
 export interface ResolvedOptions {
   connectTimeoutMs: number;
+  dnsTimeoutMs: number;
   recvTimeoutMs: number;
   maxQueue: number;
   overflow: OverflowPolicy;
@@ -108,9 +111,16 @@ function nonNeg(v: number | undefined, d: number, name: string): number {
   return v;
 }
 
+function positive(v: number | undefined, d: number, name: string): number {
+  const n = nonNeg(v, d, name);
+  if (n === 0 || n > 0x7fffffff) throw new PipeError("ERR_BAD_ARG", `${name} must be 1..2^31-1`);
+  return n;
+}
+
 export function resolveOptions(o: PipeOptions = {}): ResolvedOptions {
   return {
     connectTimeoutMs: nonNeg(o.connectTimeoutMs, 2000, "connectTimeoutMs"),
+    dnsTimeoutMs: positive(o.dnsTimeoutMs, 2000, "dnsTimeoutMs"),
     recvTimeoutMs: nonNeg(o.recvTimeoutMs, 2000, "recvTimeoutMs"),
     maxQueue: nonNeg(o.maxQueue, 1000, "maxQueue"),
     overflow: o.overflow ?? "drop-oldest",

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { debuglog } from "node:util";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { addrString, type DestLike } from "./address.js";
+import { armDeadline } from "./deadline.js";
 import { Deduper } from "./dedupe.js";
 import { abortError, PipeError } from "./errors.js";
 import type { EndCb, MsgCb, ResolvedOptions } from "./options.js";
@@ -25,6 +26,15 @@ export interface RecvOptions {
   timeout?: number;
   /** Alias of `timeout`. */
   timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Options of `send()`. */
+export interface SendOptions {
+  /**
+   * Stops waiting (ERR_ABORTED): for DNS, for socket buffer room on TCP, for the ACK of a
+   * `reliable` UDP send (no more retries). Bytes already handed to the socket still go out.
+   */
   signal?: AbortSignal;
 }
 
@@ -90,7 +100,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   }
 
   /** Sends one message. `dest` picks the peer on UDP and TCP-server pipes; resolves with the byte count. */
-  abstract send(data: Uint8Array | string, dest?: DestLike): Promise<number>;
+  abstract send(data: Uint8Array | string, dest?: DestLike, opts?: SendOptions): Promise<number>;
 
   /** Closes the transport; called once by close(). */
   protected abstract closeTransport(reset: boolean): Promise<void>;
@@ -171,28 +181,26 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     }
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(abortError(signal, "recv"));
+    let timeout = opts.timeout ?? opts.timeoutMs ?? this.cfg.recvTimeoutMs;
+    if (timeout === Number.POSITIVE_INFINITY) timeout = 0;
+    if (typeof timeout !== "number" || !(timeout >= 0 && timeout <= 0x7fffffff)) {
+      return Promise.reject(new PipeError("ERR_BAD_ARG", "timeout must be 0..2^31-1 ms"));
+    }
     let w: { promise: Promise<Message | Buffer>; cancel: (e: Error) => void };
     try {
       w = full ? s.next(true) : s.next(false);
     } catch (e) {
       return Promise.reject(e);
     }
-    const timeout = opts.timeout ?? opts.timeoutMs ?? this.cfg.recvTimeoutMs;
     if (w.cancel === NOOP_CANCEL || (timeout === 0 && !signal)) return w.promise;
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => w.cancel(abortError(signal as AbortSignal, "recv"));
-    if (timeout > 0) {
-      timer = setTimeout(
-        () => w.cancel(new PipeError("ERR_RECV_TIMEOUT", `no message within ${timeout} ms`)),
-        timeout,
-      );
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const done = () => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    w.promise.then(done, done);
+    const disarm = armDeadline(
+      w.cancel,
+      signal,
+      "recv",
+      timeout,
+      () => new PipeError("ERR_RECV_TIMEOUT", `no message within ${timeout} ms`),
+    );
+    w.promise.then(disarm, disarm);
     return w.promise;
   }
 

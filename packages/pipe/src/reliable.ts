@@ -36,20 +36,3 @@ export function decodeRudp(buf: Buffer): RudpPacket | undefined {
   if (flag === RUDP_ACK && buf.length !== RUDP_HEADER) return undefined;
   return { seq: buf.toString("hex", 0, 8), flag, payload: buf.subarray(RUDP_HEADER) };
 }
-
-/** A FIFO-bounded set (duplicate suppression without unbounded memory). */
-export class BoundedSet {
-  private readonly set = new Set<string>();
-  constructor(private readonly max: number) {}
-  has(k: string): boolean {
-    return this.set.has(k);
-  }
-  add(k: string): void {
-    if (this.set.has(k)) return;
-    this.set.add(k);
-    if (this.set.size > this.max) {
-      const first = this.set.values().next().value as string;
-      this.set.delete(first);
-    }
-  }
-}

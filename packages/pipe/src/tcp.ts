@@ -2,10 +2,11 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { checkPort, type DestLike, fromNode, nodeHost, splitScope } from "./address.js";
+import { abortable, armDeadline } from "./deadline.js";
 import { abortError, PipeError } from "./errors.js";
 import { createDecoder, createEncoder, type Decoder, type Encoder } from "./framing.js";
 import type { ResolvedOptions } from "./options.js";
-import { Pipe, toBuffer } from "./pipe.js";
+import { Pipe, type SendOptions, toBuffer } from "./pipe.js";
 import type { Message } from "./subscription.js";
 
 /** Messages below this size are coalesced per tick; bigger ones are written at once. */
@@ -83,8 +84,10 @@ export class TcpPipe extends Pipe {
   }
 
   /** Sends one framed message; resolves at once while the socket buffer has room, else on 'drain'. */
-  send(data: Uint8Array | string, _dest?: DestLike): Promise<number> {
+  send(data: Uint8Array | string, _dest?: DestLike, opts?: SendOptions): Promise<number> {
     if (!this.isOpen || this.socket.destroyed) return Promise.reject(this.closedError());
+    const signal = opts?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal, "send"));
     let buf: Buffer;
     let parts: Buffer[];
     try {
@@ -113,7 +116,7 @@ export class TcpPipe extends Pipe {
       s.uncork();
     }
     if (ok) return Promise.resolve(buf.length);
-    return this.waitDrain().then(() => buf.length);
+    return abortable(this.waitDrain(), signal, "send").then(() => buf.length);
   }
 
   private waitDrain(): Promise<void> {
@@ -232,10 +235,8 @@ export class TcpServerPipe extends Pipe {
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(abortError(signal, "accept"));
     return new Promise<TcpPipe>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const cleanup = () => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        disarm();
         this.waiters = this.waiters.filter((x) => x !== w);
       };
       const w = {
@@ -248,15 +249,14 @@ export class TcpServerPipe extends Pipe {
           reject(e);
         },
       };
-      const onAbort = () => w.reject(abortError(signal as AbortSignal, "accept"));
-      signal?.addEventListener("abort", onAbort, { once: true });
-      if (opts.timeout && opts.timeout > 0) {
-        const ms = opts.timeout;
-        timer = setTimeout(
-          () => w.reject(new PipeError("ERR_RECV_TIMEOUT", `no connection within ${ms} ms`)),
-          ms,
-        );
-      }
+      const ms = opts.timeout ?? 0;
+      const disarm = armDeadline(
+        w.reject,
+        signal,
+        "accept",
+        ms,
+        () => new PipeError("ERR_RECV_TIMEOUT", `no connection within ${ms} ms`),
+      );
       this.waiters.push(w);
     });
   }
@@ -278,7 +278,7 @@ export class TcpServerPipe extends Pipe {
   }
 
   /** Sends to the connected child whose address is `dest` (ERR_NO_DEST without one). */
-  send(data: Uint8Array | string, dest?: DestLike): Promise<number> {
+  send(data: Uint8Array | string, dest?: DestLike, opts?: SendOptions): Promise<number> {
     if (!dest) {
       return Promise.reject(
         new PipeError("ERR_NO_DEST", "a TCP server pipe needs the client's address"),
@@ -290,7 +290,7 @@ export class TcpServerPipe extends Pipe {
     for (const k of this.kids) {
       const r = k.remote;
       if (r.port === dest.port && r.host === host && (r.scopeId ?? "") === scope)
-        return k.send(data);
+        return k.send(data, undefined, opts);
     }
     return Promise.reject(
       new PipeError("ERR_NO_DEST", `no client ${dest.host}:${dest.port} on this server`),
@@ -314,6 +314,7 @@ export function connectTcp(
   cfg: ResolvedOptions,
   route: RouteLike | undefined,
   signal: AbortSignal | undefined,
+  serverName?: string,
 ): Promise<TcpPipe> {
   if (signal?.aborted) return Promise.reject(abortError(signal, "connect"));
   checkPort(dest.port, 1);
@@ -328,11 +329,8 @@ export function connectTcp(
     if (!wild) opts.localAddress = nodeHost(bind);
     if (bind.port) opts.localPort = bind.port;
     const sock = new net.Socket();
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => fail(abortError(signal as AbortSignal, "connect"));
     const cleanup = () => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      disarm();
       sock.off("error", onError);
     };
     const fail = (e: Error) => {
@@ -358,26 +356,24 @@ export function connectTcp(
       }
     };
     sock.on("error", onError);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (cfg.connectTimeoutMs > 0) {
-      timer = setTimeout(
-        () =>
-          fail(
-            new PipeError(
-              "ERR_CONNECT_TIMEOUT",
-              `no TCP connection to ${nodeHost(dest)}:${dest.port} within ${cfg.connectTimeoutMs} ms`,
-            ),
-          ),
-        cfg.connectTimeoutMs,
-      );
-    }
+    const disarm = armDeadline(
+      fail,
+      signal,
+      "connect",
+      cfg.connectTimeoutMs,
+      () =>
+        new PipeError(
+          "ERR_CONNECT_TIMEOUT",
+          `no TCP connection to ${nodeHost(dest)}:${dest.port} within ${cfg.connectTimeoutMs} ms`,
+        ),
+    );
     sock.once("connect", () => {
       cleanup();
       if (!cfg.tls) {
         resolve(new TcpPipe(sock, "tcp-client", cfg, route));
         return;
       }
-      startTls(sock, dest, cfg, signal).then(
+      startTls(sock, dest, cfg, signal, serverName).then(
         (secure) => resolve(new TcpPipe(secure, "tcp-client", cfg, route)),
         reject,
       );
@@ -392,16 +388,17 @@ function startTls(
   dest: Endpoint,
   cfg: ResolvedOptions,
   signal: AbortSignal | undefined,
+  serverName: string | undefined,
 ): Promise<tls.TLSSocket> {
   return new Promise<tls.TLSSocket>((resolve, reject) => {
     const opts: tls.ConnectionOptions = { ...cfg.tls, socket: sock };
-    if (opts.servername === undefined && !net.isIP(dest.host)) opts.servername = dest.host;
+    // Verify the certificate against the name that was dialled (also sent as SNI), or against
+    // the IP when an IP was dialled; without `host` Node would check the name "localhost".
+    if (opts.servername === undefined && serverName !== undefined) opts.servername = serverName;
+    opts.host ??= serverName ?? dest.host;
     const secure = tls.connect(opts);
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => fail(abortError(signal as AbortSignal, "TLS handshake"));
     const cleanup = () => {
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      disarm();
       secure.off("error", onError);
     };
     const fail = (e: Error) => {
@@ -417,14 +414,13 @@ function startTls(
         }),
       );
     secure.once("error", onError);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (cfg.tlsHandshakeTimeoutMs > 0) {
-      timer = setTimeout(
-        () =>
-          fail(new PipeError("ERR_TLS", `no TLS handshake within ${cfg.tlsHandshakeTimeoutMs} ms`)),
-        cfg.tlsHandshakeTimeoutMs,
-      );
-    }
+    const disarm = armDeadline(
+      fail,
+      signal,
+      "TLS handshake",
+      cfg.tlsHandshakeTimeoutMs,
+      () => new PipeError("ERR_TLS", `no TLS handshake within ${cfg.tlsHandshakeTimeoutMs} ms`),
+    );
     secure.once("secureConnect", () => {
       cleanup();
       resolve(secure);

@@ -2,18 +2,12 @@ import * as dgram from "node:dgram";
 import { isIP } from "node:net";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { type DestLike, fromNode, nodeHost, resolveDest } from "./address.js";
+import { armDeadline } from "./deadline.js";
+import { BoundedSet } from "./dedupe.js";
 import { abortError, PipeError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
-import { Pipe, toBuffer } from "./pipe.js";
-import {
-  BoundedSet,
-  decodeRudp,
-  encodeRudp,
-  RUDP_ACK,
-  RUDP_DATA,
-  RUDP_HEADER,
-  randomSeq,
-} from "./reliable.js";
+import { Pipe, type SendOptions, toBuffer } from "./pipe.js";
+import { decodeRudp, encodeRudp, RUDP_ACK, RUDP_DATA, RUDP_HEADER, randomSeq } from "./reliable.js";
 import type { Message } from "./subscription.js";
 
 /** Largest UDP payload: 65535 - 8 (UDP) - 20 (IPv4) / 65535 - 8 (IPv6 payload length excludes its header). */
@@ -77,8 +71,10 @@ export class UdpPipe extends Pipe {
   }
 
   /** Sends one datagram to `dest` (default: the pipe's destination). */
-  send(data: Uint8Array | string, dest?: DestLike): Promise<number> {
+  send(data: Uint8Array | string, dest?: DestLike, opts?: SendOptions): Promise<number> {
     if (!this.isOpen) return Promise.reject(this.closedError());
+    const signal = opts?.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal, "send"));
     let buf: Buffer;
     try {
       buf = toBuffer(data);
@@ -100,11 +96,17 @@ export class UdpPipe extends Pipe {
         new PipeError("ERR_NO_DEST", "no destination: pass one to send() or open with dest"),
       );
     }
-    const send = this.cfg.reliable ? this.sendReliable : this.sendTo;
+    // Hot path: an IP literal goes straight out (node:net's isIP, no bigint per datagram).
     if (typeof to.host === "string" && typeof to.port === "number" && isIP(to.host) !== 0) {
-      return send.call(this, buf, to);
+      return this.cfg.reliable ? this.sendReliable(buf, to, signal) : this.sendTo(buf, to);
     }
-    return resolveDest(to, { family: this.family }).then((ep) => send.call(this, buf, ep));
+    return resolveDest(to, {
+      family: this.family,
+      signal,
+      dnsTimeoutMs: this.cfg.dnsTimeoutMs,
+    }).then((ep) =>
+      this.cfg.reliable ? this.sendReliable(buf, ep, signal) : this.sendTo(buf, ep),
+    );
   }
 
   /** ACK-UDP receive: ACKs settle sends; data is ACKed, de-duplicated, stripped and dispatched. */
@@ -139,7 +141,7 @@ export class UdpPipe extends Pipe {
   }
 
   /** Sends with a fresh sequence; retries until ACKed or `ackTries` run out (ERR_ACK_TIMEOUT). */
-  private sendReliable(buf: Buffer, to: DestLike): Promise<number> {
+  private sendReliable(buf: Buffer, to: DestLike, signal?: AbortSignal): Promise<number> {
     const seq = randomSeq();
     const pkt = encodeRudp(seq, RUDP_DATA, buf);
     const { ackTries, ackTimeoutMs } = this.cfg;
@@ -147,13 +149,18 @@ export class UdpPipe extends Pipe {
       let tries = 0;
       const w = {
         timer: undefined as NodeJS.Timeout | undefined,
-        resolve: () => resolve(buf.length),
+        resolve: () => {
+          disarm();
+          resolve(buf.length);
+        },
         reject: (e: Error) => {
+          disarm();
           clearTimeout(w.timer);
           this.pendingAcks.delete(seq);
           reject(e);
         },
       };
+      const disarm = armDeadline((e) => w.reject(e), signal, "send");
       const attempt = () => {
         if (tries++ >= ackTries) {
           w.reject(

@@ -1,7 +1,7 @@
 import type * as dgram from "node:dgram";
 import * as net from "node:net";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
-import { type DestLike, resolveDest } from "./address.js";
+import { type DestLike, ipFamily, resolveDest } from "./address.js";
 import { PipeError } from "./errors.js";
 import { type PipeOptions, resolveOptions } from "./options.js";
 import { TcpPipe } from "./tcp.js";
@@ -35,7 +35,7 @@ export function wrapSocket(
     throw new PipeError("ERR_BAD_ARG", "wrapSocket needs a bound UDP socket", { cause: e });
   }
   const dest = opts.dest;
-  if (dest && (dest.family !== family || !net.isIP(dest.host))) {
+  if (dest && (dest.family !== family || ipFamily(dest.host) !== family)) {
     throw new PipeError("ERR_FAMILY", `dest ${dest.host} does not fit an IPv${family} socket`);
   }
   return new UdpPipe(socket, family, dest, cfg, opts.route);
@@ -48,6 +48,10 @@ export async function wrapUdpSocket(
   opts: PipeOptions & { route?: RouteLike } = {},
 ): Promise<UdpPipe> {
   const family = socket.address().family === "IPv6" ? 6 : 4;
-  const ep = await resolveDest(dest, { family, signal: opts.signal });
+  const ep = await resolveDest(dest, {
+    family,
+    signal: opts.signal,
+    dnsTimeoutMs: opts.dnsTimeoutMs,
+  });
   return wrapSocket(socket, { ...opts, dest: ep });
 }

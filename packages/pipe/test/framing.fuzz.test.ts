@@ -119,6 +119,31 @@ describe("TCP framing decoder (fast-check)", () => {
     expect(() => hoarder.push(Buffer.alloc(9), () => {})).toThrow(
       expect.objectContaining({ code: "ERR_MSG_TOO_LARGE" }),
     );
+    const badItems = createDecoder(
+      { decode: () => ({ messages: [5], rest: Buffer.alloc(0) }) } as never,
+      8,
+    );
+    expect(() => badItems.push(Buffer.from("x"), () => {})).toThrow(
+      expect.objectContaining({ code: "ERR_BAD_FRAME" }),
+    );
+    // The encoding side too: a throwing or nonsense encode never leaks an untyped error.
+    const decode = (b: Buffer) => ({ messages: [b], rest: Buffer.alloc(0) });
+    const encThrows = createEncoder(
+      {
+        decode,
+        encode: () => {
+          throw new Error("cannot");
+        },
+      },
+      100,
+    );
+    expect(() => encThrows(Buffer.from("x"))).toThrow(
+      expect.objectContaining({ code: "ERR_BAD_FRAME" }),
+    );
+    const encNonsense = createEncoder({ decode, encode: () => 42 as never }, 100);
+    expect(() => encNonsense(Buffer.from("x"))).toThrow(
+      expect.objectContaining({ code: "ERR_BAD_FRAME" }),
+    );
   });
 
   test("over a real socket: random write splits and delays still give exactly the messages", async () => {

@@ -2,7 +2,6 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -39,8 +38,9 @@ function inNs(scenario: string): Record<string, unknown> {
 
 describe.skipIf(!isRoot || !hasIp)("in a network namespace (needs root and iproute2)", () => {
   beforeAll(() => {
-    build = mkdtempSync(join(tmpdir(), "pp-build-"));
-    // A bundle of src (no workspace runtime deps), so the child runs the code under test.
+    // A bundle of src, so the child runs the code under test; kept under the package's
+    // node_modules so that its runtime import of @p2pd/netifaces resolves.
+    build = mkdtempSync(join(pkg, "node_modules", ".pp-build-"));
     execFileSync(
       process.execPath,
       [

@@ -13,6 +13,7 @@ describe.skipIf(!hasOpenssl)("TLS client pipes (needs openssl for a throwaway ce
   let cert = "";
   let server: Server;
   let port = 0;
+  let ipOnly: Server | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "pp-tls-"));
@@ -48,6 +49,7 @@ describe.skipIf(!hasOpenssl)("TLS client pipes (needs openssl for a throwaway ce
 
   afterAll(async () => {
     await new Promise((r) => server.close(r));
+    if (ipOnly) await new Promise((r) => ipOnly?.close(r));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -81,5 +83,63 @@ describe.skipIf(!hasOpenssl)("TLS client pipes (needs openssl for a throwaway ce
     }
     expect(isPipeError(err, "ERR_TLS")).toBe(true);
     await plain.close();
+  });
+
+  test("the certificate is checked against the dialled name or IP, not a default name", async () => {
+    // A certificate valid for the IP 127.0.0.1 only (no DNS name at all).
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=ip-only",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        join(dir, "ip-key.pem"),
+        "-out",
+        join(dir, "ip-cert.pem"),
+      ],
+      { stdio: "ignore" },
+    );
+    const ipCert = readFileSync(join(dir, "ip-cert.pem"), "utf8");
+    const srv = createServer({ key: readFileSync(join(dir, "ip-key.pem")), cert: ipCert }, (s) =>
+      s.pipe(s),
+    );
+    ipOnly = srv;
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const ipPort = (srv.address() as { port: number }).port;
+    // Dialled by IP: the IP SAN matches.
+    const byIp = await pipeOpen(
+      "tcp",
+      undefined,
+      { host: "127.0.0.1", port: ipPort },
+      {
+        tls: { ca: ipCert },
+      },
+    );
+    await byIp.send("ip");
+    expect((await byIp.recv()).toString()).toBe("ip");
+    await byIp.close();
+    // Dialled by name: "localhost" is not in this certificate.
+    const byName = await pipeOpen("tcp", { host: "127.0.0.1" }, `localhost:${ipPort}`, {
+      tls: { ca: ipCert },
+    }).catch((e) => e);
+    expect(isPipeError(byName, "ERR_TLS")).toBe(true);
+    // The first certificate names localhost: dialling that name verifies.
+    const named = await pipeOpen("tcp", { host: "127.0.0.1" }, `localhost:${port}`, {
+      tls: { ca: cert },
+    });
+    await named.send("name");
+    expect((await named.recv()).toString()).toBe("name");
+    await named.close();
   });
 });
