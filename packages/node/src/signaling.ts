@@ -132,14 +132,15 @@ export class MqttSignaling implements SignalingTransport {
     if (live.length === 0)
       throw new P2pdNodeError("ERR_SIGNAL_OFFLINE", "no connected MQTT broker to publish on");
     const results = await Promise.allSettled(
-      live.map((i) =>
-        Promise.race([
+      live.map((i) => {
+        let timer: NodeJS.Timeout | undefined;
+        return Promise.race([
           this.#clients.get(i)?.publishAsync(topic, Buffer.from(data), { qos: 1 }),
           new Promise((_, reject) => {
-            setTimeout(() => reject(new Error("puback timeout")), 5000).unref();
+            timer = setTimeout(() => reject(new Error("puback timeout")), 5000);
           }),
-        ]),
-      ),
+        ]).finally(() => clearTimeout(timer));
+      }),
     );
     if (results.every((r) => r.status === "rejected"))
       throw new P2pdNodeError("ERR_SIGNAL_PUBLISH", "publish failed on every broker");
