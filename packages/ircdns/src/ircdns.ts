@@ -108,6 +108,28 @@ export interface RefreshResult {
   failed: number;
 }
 
+/** Wait for `p`, but give up (AbortedError) when `signal` fires; `p` itself keeps running. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(new AbortedError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortedError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** " (server: CODE message; ...)" for error messages. */
 function why(servers: ServerOutcome[]): string {
   const bad = servers
@@ -232,15 +254,24 @@ export class IRCDNS {
     }
   }
 
-  /** Logged-in session for the seed's account on one server (connect + SASL or NickServ). */
+  /** Logged-in session for the seed's account on one server; `signal` only stops this caller's wait. */
   private authSession(s: ServerSpec, signal: AbortSignal): Promise<IrcSession> {
+    return abortable(this.sharedAuthSession(s), signal);
+  }
+
+  /**
+   * The shared (per server, reused by every operation) logged-in session: connect + SASL or NickServ.
+   * It lives until close(), so it is bound to the instance's signal, not to one operation's.
+   */
+  private sharedAuthSession(s: ServerSpec): Promise<IrcSession> {
+    const signal = this.life.signal;
     const seed = this.requireSeed();
     const existing = this.authSessions.get(s.domain);
     if (existing) {
       return existing.then((sess) => {
         if (!sess.closed) return sess;
         this.authSessions.delete(s.domain);
-        return this.authSession(s, signal);
+        return this.sharedAuthSession(s);
       });
     }
     const p = (async () => {
@@ -277,21 +308,23 @@ export class IRCDNS {
   /** Any session for reading: the logged-in one if open, else an anonymous one with a random nick. */
   private readSession(s: ServerSpec, signal: AbortSignal): Promise<IrcSession> {
     const auth = this.authSessions.get(s.domain);
-    if (auth)
-      return auth.then(
-        (x) => (x.closed ? this.anonSession(s, signal) : x),
-        () => this.anonSession(s, signal),
-      );
-    return this.anonSession(s, signal);
+    const shared = auth
+      ? auth.then(
+          (x) => (x.closed ? this.anonSession(s) : x),
+          () => this.anonSession(s),
+        )
+      : this.anonSession(s);
+    return abortable(shared, signal);
   }
 
-  private anonSession(s: ServerSpec, signal: AbortSignal): Promise<IrcSession> {
+  private anonSession(s: ServerSpec): Promise<IrcSession> {
+    const signal = this.life.signal;
     const existing = this.readSessions.get(s.domain);
     if (existing) {
       return existing.then((sess) => {
         if (!sess.closed) return sess;
         this.readSessions.delete(s.domain);
-        return this.anonSession(s, signal);
+        return this.anonSession(s);
       });
     }
     const tag = baseEncode(randomBytes(8), A36).slice(0, 7).toLowerCase();
