@@ -63,6 +63,43 @@ describe("p2pd node", () => {
     expect(await n.done).toBe(130);
   }, 30_000);
 
+  test("without --mqtt the node runs its own broker and says where: p2pd connect uses it", async () => {
+    const ac = new AbortController();
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const first = new Promise<string>((resolve) => {
+      let buf = "";
+      stdout.on("data", (d) => {
+        buf += d;
+        if (buf.includes("\n")) resolve(buf.slice(0, buf.indexOf("\n")));
+      });
+    });
+    const done = run(["node", "--interfaces", "loopback"], { stdout, stderr, signal: ac.signal });
+    const j = JSON.parse(await first);
+    expect(j.mqtt).toEqual([expect.stringMatching(/^mqtt:\/\/127\.0\.0\.1:\d+$/)]);
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (d) => (text += d));
+    const code = await run(
+      [
+        "connect",
+        j.addr,
+        "--mqtt",
+        j.mqtt[0],
+        "--interfaces",
+        "loopback",
+        "--strategies",
+        "reverse",
+        "--json",
+      ],
+      { stdout: out, stderr: new PassThrough() },
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(text)).toMatchObject({ strategy: "reverse", echo: true });
+    ac.abort();
+    expect(await done).toBe(130);
+  }, 30_000);
+
   test("a seed file gives a stable node id across runs", async () => {
     const file = join("/tmp", `p2pd-nd-seed-${process.pid}-${Date.now()}`);
     const a = await startCliNode(["--seed-file", file]);

@@ -1,5 +1,5 @@
 import { node as p2p } from "p2pd";
-import { CliError, type Command, EXIT, intFlag, str, usageError } from "../command.js";
+import { CliError, type Command, EXIT, intFlag, str, strs, usageError } from "../command.js";
 import { NODE_OPTIONS, nodeOptions } from "./node.js";
 
 const KNOWN = ["direct", "reverse", "tcp-punch", "udp-punch", "turn"];
@@ -25,6 +25,10 @@ export const command: Command = {
       if (!KNOWN.includes(s))
         throw usageError(`unknown strategy "${s}" (known: ${KNOWN.join(",")})`);
     const timeoutMs = intFlag(ctx, "timeout", 100, 600_000) ?? 60_000;
+    if (strs(ctx, "mqtt").length === 0)
+      ctx.progress(
+        "no --mqtt: signaling uses an in-process broker, so only direct reaches a node in another process (pass the node's mqtt URL)",
+      );
     const t0 = performance.now();
     const node = await p2p.startNode(await nodeOptions(ctx));
     try {

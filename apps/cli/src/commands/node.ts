@@ -128,7 +128,8 @@ export const command: Command = {
           addr: node.address,
           nodeId: node.nodeId,
           port: node.port,
-          mqtt: node.options.mqtt ?? node.brokerUrl,
+          // Peers pass these as --mqtt (an in-process broker's URL when none was given).
+          mqtt: node.options.mqtt ? [node.options.mqtt].flat() : [node.brokerUrl],
           readyMs,
         })}\n`,
       );
