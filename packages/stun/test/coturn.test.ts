@@ -15,7 +15,7 @@ import {
   StunServer,
   verifyIntegrity,
 } from "../src/index.js";
-import { type Coturn, hasBinary, startCoturn } from "./helpers.js";
+import { type Coturn, hasBinary, rfc5780Loopback, startCoturn } from "./helpers.js";
 
 const run = promisify(execFile);
 const haveCoturn = hasBinary("turnserver") && hasBinary("turnutils_stunclient");
@@ -88,11 +88,7 @@ describe.skipIf(!haveCoturn)("our client against coturn", () => {
 describe.skipIf(!haveCoturn)("coturn's clients against our server", () => {
   let server: StunServer;
   beforeAll(async () => {
-    server = await new StunServer({
-      ips: ["127.0.0.1", "127.0.0.2"],
-      port: 0,
-      altPort: 0,
-    }).listen();
+    server = await rfc5780Loopback();
   });
   afterAll(async () => {
     await server?.close();

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { createServer } from "node:net";
-import { getMappedAddress } from "../src/index.js";
+import { getMappedAddress, StunServer, type StunServerOptions } from "../src/index.js";
 
 export function hasBinary(name: string): boolean {
   try {
@@ -110,4 +110,9 @@ export async function udpSink(host = "127.0.0.1"): Promise<Socket> {
   const s = createSocket(host.includes(":") ? "udp6" : "udp4");
   await new Promise<void>((r) => s.bind(0, host, () => r()));
   return s;
+}
+
+/** A listening RFC 5780 server on loopback: 127.0.0.1 + 127.0.0.2, two ephemeral ports. */
+export function rfc5780Loopback(opts: Partial<StunServerOptions> = {}): Promise<StunServer> {
+  return new StunServer({ ips: ["127.0.0.1", "127.0.0.2"], port: 0, altPort: 0, ...opts }).listen();
 }

@@ -1,7 +1,7 @@
 // Every socket and timer is released: after a busy session, Node's active resources are back to baseline.
 import { describe, expect, test } from "vitest";
 import { getExternalAddress, getMappedAddress, StunClient, StunServer } from "../src/index.js";
-import { udpSink } from "./helpers.js";
+import { rfc5780Loopback, udpSink } from "./helpers.js";
 
 function resources(): Record<string, number> {
   const out: Record<string, number> = {};
@@ -15,11 +15,7 @@ describe("resource hygiene", () => {
   test("servers, clients, timeouts, aborts and errors leave no socket or timer behind", async () => {
     await new Promise((r) => setTimeout(r, 50));
     const before = resources();
-    const a = await new StunServer({
-      ips: ["127.0.0.1", "127.0.0.2"],
-      port: 0,
-      altPort: 0,
-    }).listen();
+    const a = await rfc5780Loopback();
     const b = await new StunServer({ ips: ["127.0.0.1"], port: 0 }).listen();
     await getMappedAddress(a.primary);
     await getMappedAddress(a.primary, { protocol: "tcp" });

@@ -13,14 +13,13 @@ import {
   StunServer,
   stunRequest,
 } from "../src/index.js";
-import { udpSink } from "./helpers.js";
+import { rfc5780Loopback, udpSink } from "./helpers.js";
 
 // A full RFC 5780 server on two loopback IPs and two ephemeral ports, shared by the tests below.
 let server: StunServer;
 
 beforeAll(async () => {
-  server = new StunServer({ ips: ["127.0.0.1", "127.0.0.2"], port: 0, altPort: 0 });
-  await server.listen();
+  server = await rfc5780Loopback();
 });
 afterAll(async () => {
   await server.close();

@@ -8,19 +8,14 @@ import {
   encodeMessage,
   getMappedAddress,
   StunMessage,
-  StunServer,
+  type StunServer,
 } from "../src/index.js";
-import { udpSink } from "./helpers.js";
+import { rfc5780Loopback, udpSink } from "./helpers.js";
 import { SAMPLE_IPV4_RESPONSE, SAMPLE_REQUEST } from "./vectors.js";
 
 let server: StunServer;
 beforeAll(async () => {
-  server = await new StunServer({
-    ips: ["127.0.0.1", "127.0.0.2"],
-    port: 0,
-    altPort: 0,
-    protocols: ["udp"],
-  }).listen();
+  server = await rfc5780Loopback({ protocols: ["udp"] });
 });
 afterAll(async () => {
   await server.close();
