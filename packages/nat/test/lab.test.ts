@@ -107,6 +107,29 @@ describe.skipIf(why)(`NAT classification in natlab${why ? ` (skipped: ${why})` :
     expect(got.f1?.delta.value).toBe(1);
   }, 60_000);
 
+  test("port prediction from the delta holds on the real NATs (equal, sequential +1; random refuses)", async () => {
+    const script = fileURLToPath(new URL("./fixtures/predict-in-ns.mjs", import.meta.url));
+    const run = async (host: string) => {
+      const r = await lab.exec(host, process.execPath, [script, JSON.stringify({ servers })], {
+        timeoutMs: 20_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}");
+    };
+    const [d1, f1, e1] = await Promise.all(["d1", "f1", "e1"].map(run));
+    // Port-restricted cone, equal delta: the next local port is mapped to itself.
+    expect(d1.delta.kind).toBe("equal");
+    expect(d1.predicted).toEqual({ local: d1.actual.local, mapped: d1.actual.local });
+    expect(d1.actual.mapped).toBe(d1.predicted.mapped);
+    // Sequential symmetric NAT: the next mapping is the last one plus the delta.
+    expect(f1.delta).toEqual({ kind: "independent", value: 1 });
+    expect(f1.predicted.mapped).toBe(f1.last.mapped + 1);
+    expect(f1.actual.mapped).toBe(f1.predicted.mapped);
+    // Random ports: no prediction, a typed refusal.
+    expect(e1.delta.kind).toBe("random");
+    expect(e1.error?.code).toBe("ERR_NAT_UNPREDICTABLE");
+  }, 30_000);
+
   test("IPv6 (routed, no NAT): open network => open-internet, a NAT router's stateful firewall => udp-firewall", async () => {
     const v6 = [
       `[${lab.info.pub.ip6}]:${lab.info.stun.port}`,
