@@ -655,12 +655,16 @@ export class P2PNode extends EventEmitter {
     throw new ConnectError(`could not connect (${detail || "no strategy"})`, failures);
   }
 
-  /** direct, reverse, punching, then any other registered strategy except relays (opt-in, as in P2PD). */
+  /**
+   * direct, reverse, punching, any other registered strategy, and turn last when TURN servers are
+   * configured (relaying is opt-in, as in P2PD: configuring a server opts in).
+   */
   defaultStrategies(): StrategyName[] {
     const extra = this.strategies
       .names()
       .filter((n) => !DEFAULT_STRATEGIES.includes(n) && n !== "turn");
-    return [...DEFAULT_STRATEGIES, ...extra];
+    const turn: StrategyName[] = this.options.turn?.length ? ["turn"] : [];
+    return [...DEFAULT_STRATEGIES, ...extra, ...turn];
   }
 
   // ---- background ----

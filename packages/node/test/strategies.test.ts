@@ -43,6 +43,25 @@ describe("strategy list and plug-ins", () => {
     expect(a.strategies.has("turn")).toBe(true);
   });
 
+  test("configuring a TURN server opts in: turn comes last in the default order", async () => {
+    const t = await startNode({
+      interfaces: "loopback",
+      mqtt: broker.url,
+      turn: [{ url: "turn:127.0.0.1:3478", username: "u", password: "p" }],
+    });
+    try {
+      expect(t.defaultStrategies()).toEqual([
+        "direct",
+        "reverse",
+        "tcp-punch",
+        "udp-punch",
+        "turn",
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+
   test("turn without a configured server is skipped, not attempted", async () => {
     const err = await b.connect(a.address, { strategies: ["turn"] }).catch((e) => e);
     expect(err.failures).toEqual([
