@@ -138,7 +138,7 @@ describe.skipIf(why)(`p2pd nat in natlab${why ? ` (skipped: ${why})` : ""}`, () 
     expect(b?.code, b?.stderr).toBe(0);
     expect(JSON.parse(b?.stdout ?? "")).toMatchObject({
       type: "symmetric",
-      delta: { kind: expect.stringMatching(/^(independent|dependent)$/), value: 1 },
+      delta: { kind: "independent", value: 1 }, // the allocator ignores the local port
     });
     expect(a?.stderr).toContain("nat: testing IPv4");
   }, 60_000);
