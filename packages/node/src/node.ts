@@ -116,6 +116,7 @@ export type NodeMessageCb = (data: Buffer, pipe: NodePipe) => void;
 const PIPE_ID = /^[0-9a-f]{32}$/;
 const TYPE = /^[A-Z][A-Z0-9_]{0,31}$/;
 const MAX_RESPONDERS = 32;
+const MAX_PER_SENDER = 4;
 
 function looksLikeAddress(s: string): boolean {
   return s.includes("[") || s.split("-").length >= 4;
@@ -146,6 +147,7 @@ export class P2PNode extends EventEmitter {
   readonly #closing = new AbortController();
   readonly #guard: ReplayGuard;
   #responders = 0;
+  readonly #perSender = new Map<string, number>();
   #closed: Promise<void> | undefined;
   #log: (line: string) => void;
   #naming: NamingProvider | undefined;
@@ -416,11 +418,14 @@ export class P2PNode extends EventEmitter {
       this.#log(`signal ${msg.type}: nobody answers it`);
       return;
     }
-    if (this.#responders >= MAX_RESPONDERS) {
+    // Anyone can make a key: cap what one sender (and everyone) can make us do at once.
+    const mine = this.#perSender.get(from.nodeId) ?? 0;
+    if (this.#responders >= MAX_RESPONDERS || mine >= MAX_PER_SENDER) {
       this.#log("too many signals in flight");
       return;
     }
     this.#responders++;
+    this.#perSender.set(from.nodeId, mine + 1);
     const signal = AbortSignal.any([
       this.#closing.signal,
       AbortSignal.timeout(Math.max(strategy.timeoutMs, 10_000)),
@@ -443,7 +448,12 @@ export class P2PNode extends EventEmitter {
       .catch((err) =>
         this.#log(`${strategy.name} respond: ${codeOf(err)} ${(err as Error).message}`),
       )
-      .finally(() => this.#responders--);
+      .finally(() => {
+        this.#responders--;
+        const n = (this.#perSender.get(from.nodeId) ?? 1) - 1;
+        if (n > 0) this.#perSender.set(from.nodeId, n);
+        else this.#perSender.delete(from.nodeId);
+      });
   }
 
   #waitFor(fromNodeId: string, type: string, pipeId: string, signal: AbortSignal) {
