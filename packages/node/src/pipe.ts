@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import { createDecoder, createEncoder, type Decoder, type Encoder } from "@p2pd/pipe";
 import { P2pdNodeError } from "./errors.js";
 
 export type PipeMessageCb = (data: Buffer, pipe: NodePipe) => void;
@@ -11,15 +12,16 @@ export interface NodePipeOptions {
 }
 
 /**
- * A node connection: newline-framed messages over any byte stream (a TCP socket, a punched
- * socket, a reliable UDP stream, a TURN channel). Node protocol verbs (`ECHO`, `ID`) ride on
- * it like in P2PD v3, which also splits on "\n".
+ * A node connection: newline-framed messages (@p2pd/pipe's "line" framing, as P2PD v3 splits the
+ * node protocol) over any byte stream: a TCP socket, a punched socket, a reliable UDP stream, a
+ * TURN relay. Node protocol verbs (`ECHO`, `ID`) ride on it.
  */
 export class NodePipe {
   readonly stream: Duplex;
   readonly #maxMessage: number;
   readonly #maxQueue: number;
-  #buf: Buffer = Buffer.alloc(0);
+  readonly #decoder: Decoder;
+  readonly #encoder: Encoder;
   readonly #queue: Buffer[] = [];
   readonly #waiters = new Set<{ resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
   readonly #cbs = new Set<PipeMessageCb>();
@@ -32,6 +34,8 @@ export class NodePipe {
     this.stream = stream;
     this.#maxMessage = opts.maxMessage ?? 1024 * 1024;
     this.#maxQueue = opts.maxQueue ?? 1024;
+    this.#decoder = createDecoder("line", this.#maxMessage);
+    this.#encoder = createEncoder("line", this.#maxMessage);
     stream.on("data", (chunk: Buffer | string) => this.#onData(Buffer.from(chunk)));
     stream.on("error", () => this.#end());
     stream.on("close", () => this.#end());
@@ -55,17 +59,17 @@ export class NodePipe {
   }
 
   #onData(chunk: Buffer): void {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
-    for (;;) {
-      const nl = this.#buf.indexOf(0x0a);
-      if (nl < 0) break;
-      let line = this.#buf.subarray(0, nl);
-      this.#buf = this.#buf.subarray(nl + 1);
-      if (line.length && line[line.length - 1] === 0x0d) line = line.subarray(0, -1);
-      this.#dispatch(Buffer.from(line));
-      if (this.#closed) return;
+    try {
+      this.#decoder.push(chunk, (line) => {
+        if (this.#closed) return;
+        // Tolerate CRLF from line-oriented tools (nc -C, telnet).
+        const msg = line.length && line[line.length - 1] === 0x0d ? line.subarray(0, -1) : line;
+        this.#dispatch(Buffer.from(msg));
+      });
+    } catch {
+      // A line longer than maxMessage: drop the connection rather than buffer without bound.
+      this.stream.destroy();
     }
-    if (this.#buf.length > this.#maxMessage) this.stream.destroy();
   }
 
   /** Hook for the node protocol: return true to consume a message before users see it. */
@@ -125,15 +129,21 @@ export class NodePipe {
   async send(data: string | Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<void> {
     opts.signal?.throwIfAborted();
     const b = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
-    if (b.includes(0x0a))
-      throw new P2pdNodeError("ERR_FRAME", "a message cannot contain a newline byte");
+    let frame: Buffer;
+    try {
+      frame = Buffer.concat(this.#encoder(b));
+    } catch (err) {
+      // ERR_BAD_FRAME (a newline inside) or ERR_MSG_TOO_LARGE, as @p2pd/pipe names them.
+      const code = (err as { code?: string }).code ?? "ERR_BAD_FRAME";
+      throw new P2pdNodeError(code, (err as Error).message, { cause: err });
+    }
     if (this.#closed || this.stream.destroyed)
       throw new P2pdNodeError("ERR_PIPE_CLOSED", "pipe closed");
     await new Promise<void>((resolve, reject) => {
       // Aborting stops the wait for the flush (backpressure), not the bytes already queued.
       const onAbort = () => reject(opts.signal?.reason);
       opts.signal?.addEventListener("abort", onAbort, { once: true });
-      this.stream.write(Buffer.concat([b, Buffer.from("\n")]), (err) => {
+      this.stream.write(frame, (err) => {
         opts.signal?.removeEventListener("abort", onAbort);
         if (err) reject(new P2pdNodeError("ERR_PIPE_WRITE", err.message, { cause: err }));
         else resolve();
