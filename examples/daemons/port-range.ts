@@ -17,17 +17,17 @@ async function freeRun(n: number): Promise<number> {
   }
 }
 
-export default async function main(): Promise<void> {
+export default async function main(signal: AbortSignal): Promise<void> {
   console.log(parsePorts([80, [8000, 8002], "9000-9001"]).join(" "));
 
   const base = await freeRun(3);
   const daemon = new Daemon({ onMessage: (m) => m.pipe.send(m.data, m.from) });
-  await daemon.listenAll("127.0.0.1", `${base}-${base + 2}`, "tcp");
+  await daemon.listenAll("127.0.0.1", `${base}-${base + 2}`, "tcp", { signal });
   console.log("listening on", daemon.servers.map((s) => s.local.port).join(", "));
 
-  const last = await pipeOpen("tcp", undefined, { host: "127.0.0.1", port: base + 2 });
+  const last = await pipeOpen("tcp", undefined, { host: "127.0.0.1", port: base + 2 }, { signal });
   await last.send("ping");
-  console.log((await last.recv()).toString());
+  console.log((await last.recv({ signal })).toString());
   await last.close();
   await daemon.close(); // every listener and every accepted client
 }

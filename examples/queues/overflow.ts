@@ -1,7 +1,7 @@
 // Queues are bounded: choose what happens when nobody reads fast enough.
 import { isPipeError, pipeOpen } from "@p2pd/pipe";
 
-export default async function main(): Promise<void> {
+export default async function main(signal: AbortSignal): Promise<void> {
   const server = await pipeOpen("udp", { host: "127.0.0.1" });
   const client = await pipeOpen("udp", { host: "127.0.0.1" }, server.local);
 
@@ -18,17 +18,17 @@ export default async function main(): Promise<void> {
 
   // drop-oldest kept the two newest ticks.
   console.log(
-    (await server.recv({ sub: ["^tick"] })).toString(),
-    (await server.recv({ sub: ["^tick"] })).toString(),
+    (await server.recv({ sub: ["^tick"], signal })).toString(),
+    (await server.recv({ sub: ["^tick"], signal })).toString(),
   );
   // "error" tells the reader once that messages were lost, then goes on.
   try {
-    await server.recv({ sub: ["^alarm"] });
+    await server.recv({ sub: ["^alarm"], signal });
   } catch (e) {
     if (!isPipeError(e, "ERR_QUEUE_FULL")) throw e;
     console.log(`alarms lost: ${alarms.dropped}`);
   }
-  console.log((await server.recv({ sub: ["^alarm"] })).toString());
+  console.log((await server.recv({ sub: ["^alarm"], signal })).toString());
 
   await server.close();
   await client.close();

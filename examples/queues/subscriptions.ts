@@ -1,7 +1,7 @@
 // Sorting one socket's messages into queues by message and sender regexes (P2PD's queues page).
 import { pipeOpen } from "@p2pd/pipe";
 
-export default async function main(): Promise<void> {
+export default async function main(signal: AbortSignal): Promise<void> {
   const server = await pipeOpen("udp", { host: "127.0.0.1" });
   const cat = await pipeOpen("udp", { host: "127.0.0.1" }, server.local);
   const dog = await pipeOpen("udp", { host: "127.0.0.1" }, server.local);
@@ -18,11 +18,11 @@ export default async function main(): Promise<void> {
   await dog.send("a dog saying meow");
 
   // Every matching queue gets its own copy: the last message is in both.
-  console.log("meows:", (await server.recv({ sub: meows })).toString());
-  console.log("meows:", (await server.recv({ sub: meows })).toString());
-  const first = await server.recvFull({ sub: fromDog });
+  console.log("meows:", (await server.recv({ sub: meows, signal })).toString());
+  console.log("meows:", (await server.recv({ sub: meows, signal })).toString());
+  const first = await server.recvFull({ sub: fromDog, signal });
   console.log(`dog (${first.from.port}):`, first.data.toString());
-  console.log("dog:", (await server.recv({ sub: fromDog })).toString());
+  console.log("dog:", (await server.recv({ sub: fromDog, signal })).toString());
 
   await Promise.all([server.close(), cat.close(), dog.close()]);
 }

@@ -12,6 +12,7 @@ export type NetErrorCode =
   | "ERR_PROVIDER"
   | "ERR_ABORTED"
   | "ERR_BAD_ARGUMENT"
+  | "ERR_TIMEOUT"
   | (string & {});
 
 /** Base error of @p2pd/netifaces: every failure carries a stable `code`. */

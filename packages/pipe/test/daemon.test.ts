@@ -2,14 +2,7 @@ import { createServer } from "node:net";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { describe, expect, test } from "vitest";
 import { Daemon, isPipeError, type Message, parsePorts, pipeOpen } from "../src/index.js";
-
-function tcpPortFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen({ host, port }, () => s.close(() => resolve(true)));
-  });
-}
+import { tcpPortFree } from "./helpers.js";
 
 /** A run of `n` consecutive free TCP ports on 127.0.0.1 (random base, retried). */
 async function freeRange(n: number): Promise<number> {

@@ -1,47 +1,6 @@
-import { createSocket } from "node:dgram";
-import { createServer } from "node:net";
 import { describe, expect, test } from "vitest";
-import { isPipeError, type PipeErrorCode, pipeOpen } from "../src/index.js";
-
-/** Socket handles this process holds (what a leak would leave behind). */
-function handles(): number {
-  return process.getActiveResourcesInfo().filter((r) => /TCP|UDP/.test(r)).length;
-}
-
-/** Pending timers (recv / connect / close timeouts must all be cleared). */
-function timers(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 20));
-
-async function code(p: Promise<unknown>): Promise<PipeErrorCode | string> {
-  try {
-    await p;
-    return "no error";
-  } catch (e) {
-    return isPipeError(e) ? e.code : `untyped: ${String(e)}`;
-  }
-}
-
-function tcpPortFree(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen({ host, port }, () => s.close(() => resolve(true)));
-  });
-}
-
-function udpPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createSocket("udp4");
-    s.once("error", () => {
-      s.close();
-      resolve(false);
-    });
-    s.bind(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
+import { isPipeError, pipeOpen } from "../src/index.js";
+import { code, handles, settle, tcpPortFree, timers, udpPortFree } from "./helpers.js";
 
 describe("bad input gives typed errors and leaves nothing open", () => {
   test("every failure has a stable code, and the handle count returns to where it was", async () => {

@@ -87,6 +87,8 @@ describe.skipIf(!isRoot || !hasIp)("in a network namespace (needs root and iprou
         linkLocal: boolean;
       }>;
       echo: Array<{ data: string }>;
+      range: string[];
+      rangeEcho: string[];
     };
     expect(r.tcp.msg).toBe("over link-local");
     expect(r.tcp.server.scopeId).toBe("pv0");
@@ -107,6 +109,14 @@ describe.skipIf(!isRoot || !hasIp)("in a network namespace (needs root and iprou
       expect(mine[0]?.local.port).toBe(mine[1]?.local.port);
     }
     expect(r.echo.map((e) => e.data)).toEqual(["hi tcp", "hi tcp", "hi udp", "hi udp"]);
+    const combos = [40000, 40001].flatMap((port) =>
+      ["tcp", "udp"].flatMap((proto) => [
+        `${proto} fd00:99::1 ${port}`,
+        `${proto} fe80::1 ${port}`,
+      ]),
+    );
+    expect(r.range).toEqual(combos);
+    expect(r.rangeEcho).toEqual(combos.map((c) => `hi ${c.split(" ")[0]}`));
   }, 30_000);
 
   test.skipIf(!hasIptables)(

@@ -15,8 +15,8 @@ describe.skipIf(!hasOpenssl)("TLS client pipes (needs openssl for a throwaway ce
   let port = 0;
   let ipOnly: Server | undefined;
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), "pp-tls-"));
+  /** A throwaway self-signed P-256 certificate `<name>.pem` with its key `<name>.key`. */
+  function makeCert(name: string, subject: string, san: string): void {
     execFileSync(
       "openssl",
       [
@@ -30,19 +30,24 @@ describe.skipIf(!hasOpenssl)("TLS client pipes (needs openssl for a throwaway ce
         "-days",
         "1",
         "-subj",
-        "/CN=localhost",
+        subject,
         "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        san,
         "-keyout",
-        join(dir, "key.pem"),
+        join(dir, `${name}.key`),
         "-out",
-        join(dir, "cert.pem"),
+        join(dir, `${name}.pem`),
       ],
       { stdio: "ignore" },
     );
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "pp-tls-"));
+    makeCert("cert", "/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1");
     cert = readFileSync(join(dir, "cert.pem"), "utf8");
     // A TLS echo server: echoing bytes as they come keeps the pipe's framing intact.
-    server = createServer({ key: readFileSync(join(dir, "key.pem")), cert }, (s) => s.pipe(s));
+    server = createServer({ key: readFileSync(join(dir, "cert.key")), cert }, (s) => s.pipe(s));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     port = (server.address() as { port: number }).port;
   });
@@ -87,31 +92,9 @@ describe.skipIf(!hasOpenssl)("TLS client pipes (needs openssl for a throwaway ce
 
   test("the certificate is checked against the dialled name or IP, not a default name", async () => {
     // A certificate valid for the IP 127.0.0.1 only (no DNS name at all).
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=ip-only",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-        "-keyout",
-        join(dir, "ip-key.pem"),
-        "-out",
-        join(dir, "ip-cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
+    makeCert("ip-cert", "/CN=ip-only", "subjectAltName=IP:127.0.0.1");
     const ipCert = readFileSync(join(dir, "ip-cert.pem"), "utf8");
-    const srv = createServer({ key: readFileSync(join(dir, "ip-key.pem")), cert: ipCert }, (s) =>
+    const srv = createServer({ key: readFileSync(join(dir, "ip-cert.key")), cert: ipCert }, (s) =>
       s.pipe(s),
     );
     ipOnly = srv;

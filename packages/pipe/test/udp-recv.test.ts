@@ -1,25 +1,10 @@
 import { createSocket } from "node:dgram";
 import { describe, expect, test } from "vitest";
-import { isPipeError, type PipeErrorCode, pipeOpen } from "../src/index.js";
+import { pipeOpen } from "../src/index.js";
+import { code, handles, settle, timers } from "./helpers.js";
 
-/** Socket handles and timers this process holds (what a leak would leave behind). */
 function resources() {
-  const all = process.getActiveResourcesInfo();
-  return {
-    sockets: all.filter((r) => /TCP|UDP/.test(r)).length,
-    timers: all.filter((r) => r === "Timeout").length,
-  };
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 20));
-
-async function code(p: Promise<unknown>): Promise<PipeErrorCode | string> {
-  try {
-    await p;
-    return "no error";
-  } catch (e) {
-    return isPipeError(e) ? e.code : `untyped: ${String(e)}`;
-  }
+  return { sockets: handles(), timers: timers() };
 }
 
 describe("UDP recv({ sub, timeout, signal }), iteration and close", () => {

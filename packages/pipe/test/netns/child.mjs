@@ -43,6 +43,15 @@ if (process.argv[2] === "linklocal") {
   out.echo = [];
   for (const s of d.servers) out.echo.push(await echoOnce(s.proto, s.local));
   await d.close();
+
+  // A port range × both protocols: the global bind must stay for every combination (P2PD kept
+  // only the link-local after the first one). The namespace is ours, so fixed ports are free.
+  const r = new Daemon({ onMessage: (msg) => msg.pipe.send(msg.data, msg.from) });
+  await r.listenAll("fd00:99::1", [[40000, 40001]], ["tcp", "udp"]);
+  out.range = r.servers.map((s) => `${s.proto} ${s.local.host} ${s.local.port}`);
+  out.rangeEcho = [];
+  for (const s of r.servers) out.rangeEcho.push((await echoOnce(s.proto, s.local)).data);
+  await r.close();
 } else if (process.argv[2] === "timeout") {
   const t0 = Date.now();
   try {
