@@ -107,16 +107,23 @@ export class StunServer {
         break;
       } catch (e) {
         await this.closeSockets();
+        if (this.closedMeanwhile()) throw closedWhileListening(e);
         const inUse = (e as { cause?: { code?: string } }).cause?.code === "EADDRINUSE";
         if (!ephemeral || !inUse || attempt >= 20) throw e;
       }
     }
-    if (opts.signal?.aborted) {
+    if (opts.signal?.aborted || this.closedMeanwhile()) {
+      // close() ran while sockets were being bound: release the ones bound after it.
       await this.closeSockets();
-      throw abortError(opts.signal);
+      throw opts.signal?.aborted ? abortError(opts.signal) : closedWhileListening();
     }
     this.state = "listening";
     return this;
+  }
+
+  /** True once close() was called (a method, so the check survives the awaits in listen()). */
+  private closedMeanwhile(): boolean {
+    return this.state === "closed";
   }
 
   /** The primary address (first IP, primary port). */
@@ -196,13 +203,22 @@ export class StunServer {
         const l: Listener = { ipIndex: ii as 0 | 1, portIndex: pi as 0 | 1 };
         this.listeners.push(l);
         let port = this.ports[pi] ?? wanted[pi] ?? 0;
+        // After each await, close() may have run and dropped `l` with the listeners it closed: put it back
+        // so that listen() closes what was bound meanwhile, and stop.
+        const stopIfClosed = () => {
+          if (!this.closedMeanwhile()) return;
+          if (!this.listeners.includes(l)) this.listeners.push(l);
+          throw closedWhileListening();
+        };
         if (protocols.includes("udp")) {
           l.udp = await this.bindUdp(l, ip, port);
+          stopIfClosed();
           port = l.udp.address().port;
           this.ports[pi] = port;
         }
         if (protocols.includes("tcp")) {
           l.tcp = await this.bindTcp(l, ip, port);
+          stopIfClosed();
           const a = l.tcp.address();
           if (a && typeof a === "object") this.ports[pi] = a.port;
         }
@@ -446,6 +462,10 @@ export class StunServer {
     });
     return { bytes: encodeMessage(m, { fingerprint: wantsFingerprint && !req.legacy }), via, to };
   }
+}
+
+function closedWhileListening(cause?: unknown): StunError {
+  return new StunError("ERR_STUN_CLOSED", "server closed while listen() was binding", { cause });
 }
 
 function pad4(n: number): number {

@@ -35,6 +35,21 @@ describe("resource hygiene", () => {
       return p;
     });
     expect(await pending).toBe("ERR_STUN_CLOSED");
+    // close() while listen() is still binding (at several points of it): listen rejects with
+    // ERR_STUN_CLOSED (or had finished), and nothing bound meanwhile stays open.
+    const racing = new StunServer({ ips: ["127.0.0.1", "127.0.0.2"], port: 0, altPort: 0 });
+    const listening = racing.listen().catch((e) => e);
+    await racing.close();
+    expect(await listening).toMatchObject({ name: "StunError", code: "ERR_STUN_CLOSED" });
+    for (const ticks of [1, 2, 3, 5, 8]) {
+      const s = new StunServer({ ips: ["127.0.0.1", "127.0.0.2"], port: 0, altPort: 0 });
+      const p = s.listen().catch((e) => e);
+      for (let i = 0; i < ticks; i++) await new Promise((r) => setImmediate(r));
+      await s.close();
+      const r = await p;
+      if (r !== s)
+        expect(r, `close after ${ticks} ticks`).toMatchObject({ code: "ERR_STUN_CLOSED" });
+    }
     sink.close();
     await a.close();
     await b.close();
