@@ -173,7 +173,7 @@ describe.skipIf(missing)("p2pd portmap in a NATed namespace behind miniupnpd", (
     }
   }, 60_000);
 
-  test("--hold renews a 2 s lease while running and removes the mapping on SIGINT (exit 130)", async () => {
+  test("--hold renews a 4 s lease while running and removes the mapping on SIGINT (exit 130)", async () => {
     const port = await listen();
     const child = spawn("ip", [
       "netns",
@@ -186,7 +186,7 @@ describe.skipIf(missing)("p2pd portmap in a NATed namespace behind miniupnpd", (
       String(port),
       "--hold",
       "--lifetime",
-      "2",
+      "4",
       "--json",
     ]);
     children.push(child);
@@ -195,8 +195,8 @@ describe.skipIf(missing)("p2pd portmap in a NATed namespace behind miniupnpd", (
     );
     const m = JSON.parse(first);
     expect(m).toMatchObject({ external: { ip: "11.11.11.1", port } });
-    // Past the first lease: only renewals keep it open.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Past the first lease: only renewals (at half-life, 2 s: margin for a loaded CI machine) keep it open.
+    await new Promise((r) => setTimeout(r, 5500));
     expect(await reachable(m.external.ip, m.external.port)).toBe(true);
     const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
     child.kill("SIGINT");
