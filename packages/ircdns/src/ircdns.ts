@@ -33,6 +33,7 @@ import {
 } from "./servers.js";
 import {
   chanInfo,
+  dropChan,
   login,
   readTopic,
   registerChan,
@@ -406,6 +407,7 @@ export class IRCDNS {
         usable.length,
       );
     }
+    const won: ServerSpec[] = [];
     await this.settle(async (s) => {
       const r1 = phase1.find((x) => x.s === s);
       if (!r1?.ok || r1.v === "mine") return;
@@ -413,12 +415,32 @@ export class IRCDNS {
       try {
         const sess = await this.authSession(s, signal);
         await registerChan(sess, chan, this.timeouts, signal);
+        won.push(s);
         outcomes.set(s.domain, { server: s.label, chan, ok: true });
       } catch (e) {
         outcomes.set(s.domain, { server: s.label, chan, ok: false, error: errInfo(e) });
       }
     });
-    const res = result();
+    let res = result();
+    if (res.succeeded < q.registerSuccessMin && won.length > 0 && !signal.aborted) {
+      // Too few: give back what this call registered, so a minority of channels does not linger.
+      await this.settle(async (s) => {
+        if (!won.includes(s)) return;
+        const { chan } = this.channel(n, s);
+        try {
+          await dropChan(await this.authSession(s, signal), chan, this.timeouts, signal);
+          outcomes.set(s.domain, {
+            server: s.label,
+            chan,
+            ok: false,
+            error: { code: "ERR_IRCDNS_RELEASED", message: "registered, then dropped: no quorum" },
+          });
+        } catch (e) {
+          this.log(`${s.label}: could not drop ${chan}: ${(e as Error).message}`);
+        }
+      });
+      res = result();
+    }
     for (const s of this.servers) {
       const oc = outcomes.get(s.domain) as ServerOutcome;
       const key = `${s.domain} ${oc.chan}`;

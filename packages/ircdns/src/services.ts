@@ -363,3 +363,56 @@ export async function readTopic(
     }
   }
 }
+
+/**
+ * ChanServ DROP with each package's confirmation: Anope wants the channel name twice, Atheme answers
+ * with a key to send back. Used to release channels won on too few servers.
+ */
+export function dropChan(
+  s: IrcSession,
+  chan: string,
+  t: ServiceTimeouts,
+  signal?: AbortSignal,
+): Promise<void> {
+  return s.exclusive(async () => {
+    let confirm: string | undefined;
+    const first = await s.request<"dropped" | "confirm">(
+      () => s.sendService("ChanServ", `DROP ${chan}`),
+      (l) => {
+        checkServiceMissing(s, l, "ChanServ");
+        const n = s.serviceNotice(l, "ChanServ");
+        if (n === undefined) return undefined;
+        if (/has been dropped|dropped/i.test(n) && !/twice|confirm/i.test(n)) return "dropped";
+        if (/name twice/i.test(n)) {
+          confirm = `DROP ${chan} ${chan}`;
+          return "confirm";
+        }
+        const key = new RegExp(`DROP ${esc(chan)} (\\S+)`, "i").exec(n);
+        if (key) {
+          confirm = `DROP ${chan} ${key[1]}`;
+          return "confirm";
+        }
+        if (/denied|not registered|isn't registered|permission|invalid/i.test(n)) {
+          throw new SessionError("ERR_IRCDNS_DROP", `${s.server.label}: ChanServ DROP: ${n}`);
+        }
+        return undefined;
+      },
+      { timeoutMs: t.serviceMs, signal, what: `ChanServ DROP ${chan}` },
+    );
+    if (first === "dropped" || confirm === undefined) return;
+    const cmd = confirm;
+    await s.request<true>(
+      () => s.sendService("ChanServ", cmd),
+      (l) => {
+        const n = s.serviceNotice(l, "ChanServ");
+        if (n === undefined) return undefined;
+        if (/dropped/i.test(n)) return true;
+        if (/denied|invalid|incorrect|permission/i.test(n)) {
+          throw new SessionError("ERR_IRCDNS_DROP", `${s.server.label}: ChanServ DROP: ${n}`);
+        }
+        return undefined;
+      },
+      { timeoutMs: t.serviceMs, signal, what: `ChanServ DROP ${chan} (confirm)` },
+    );
+  });
+}

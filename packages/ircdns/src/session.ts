@@ -17,6 +17,29 @@ export interface SessionOptions {
   log?: ((msg: string) => void) | undefined;
 }
 
+/** `p`, or AbortedError as soon as `signal` fires. */
+function raceAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(new AbortedError());
+  }
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(new AbortedError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 /** Lines longer than this (without CRLF) are refused: ngIRCd disconnects on them, InspIRCd cuts them. */
 export const MAX_LINE = 510;
 
@@ -266,29 +289,48 @@ export class IrcSession {
     o: { timeoutMs: number; signal?: AbortSignal | undefined; what: string },
   ): Promise<T> {
     if (this.closedErr) throw this.closedErr;
-    let off: (() => void) | undefined;
-    let listener: ((l: IrcLine) => void) | undefined;
+    // The outcome is recorded by the listener from the start; the timeout only starts once `start`
+    // has sent (time spent waiting for the pacer is not the server's fault).
+    let outcome: { v: T } | { e: unknown } | undefined;
+    let wake = () => {};
+    const settle = (v: T) => {
+      if (outcome) return;
+      outcome = { v };
+      wake();
+    };
+    const fail = (e: unknown) => {
+      if (outcome) return;
+      outcome = { e };
+      wake();
+    };
+    const listener = (l: IrcLine) => {
+      if (outcome) return;
+      try {
+        const v = pick(l, settle);
+        if (v !== undefined) settle(v);
+      } catch (e) {
+        fail(e);
+      }
+    };
+    const off = this.onClose(fail);
+    this.listeners.add(listener);
     try {
+      await raceAbort(start(), o.signal);
       return await withDeadline(
         () =>
           new Promise<T>((resolve, reject) => {
-            off = this.onClose(reject);
-            listener = (l) => {
-              try {
-                const v = pick(l, resolve);
-                if (v !== undefined) resolve(v);
-              } catch (e) {
-                reject(e);
-              }
+            wake = () => {
+              if (!outcome) return;
+              if ("e" in outcome) reject(outcome.e);
+              else resolve(outcome.v);
             };
-            this.listeners.add(listener);
-            start().catch(reject);
+            wake();
           }),
         { signal: o.signal, timeoutMs: o.timeoutMs, what: `${this.server.label}: ${o.what}` },
       );
     } finally {
-      off?.();
-      if (listener) this.listeners.delete(listener);
+      off();
+      this.listeners.delete(listener);
     }
   }
 

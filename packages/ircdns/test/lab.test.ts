@@ -177,6 +177,37 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
     }
   }, 60_000);
 
+  test("won on too few servers: the won channels are dropped again (Anope and Atheme)", async () => {
+    const refusers = await Promise.all(
+      [0, 1, 2].map(() => startFakeIrcd({ refuseRegister: true })),
+    );
+    const real = lab.networks.filter((n) => n.name !== "gamma").map((n) => `127.0.0.1:${n.port}`);
+    const nm = ["minority", `t${tag}`, ""] as const;
+    try {
+      const dns = await IRCDNS.start({
+        seed: randomBytes(32),
+        servers: [...real, ...refusers.map((f) => `127.0.0.1:${f.port}`)],
+        cacheDir: false,
+      });
+      try {
+        const err = await dns.register(nm).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(NoQuorumError);
+        expect((err as NoQuorumError).message).toContain("ERR_IRCDNS_RELEASED");
+      } finally {
+        await dns.close();
+      }
+      // Released: someone else can now register the name on those two networks.
+      const other = await IRCDNS.start({ seed: randomBytes(32), servers: real, cacheDir: false });
+      try {
+        expect((await other.register(nm)).succeeded).toBe(2);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await Promise.all(refusers.map((f) => f.close()));
+    }
+  }, 90_000);
+
   test("an aborted signal stops an operation with AbortedError", async () => {
     const dns = await IRCDNS.start({ servers: lab.serverList });
     try {

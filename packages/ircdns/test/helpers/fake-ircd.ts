@@ -15,9 +15,10 @@ export interface FakeIrcd {
  * `vanishOnJoin`: the network accepts logins, then drops the connection at the first JOIN.
  * `restoreMs`: behave like services recreating an empty registered channel: no 332 on JOIN (331 to a
  * TOPIC query), then the planted topic arrives as a ChanServ TOPIC message after this many ms.
+ * `refuseRegister`: ChanServ INFO says the channel is free, but ChanServ REGISTER is refused.
  */
 export async function startFakeIrcd(
-  opts: { vanishOnJoin?: boolean; restoreMs?: number } = {},
+  opts: { vanishOnJoin?: boolean; restoreMs?: number; refuseRegister?: boolean } = {},
 ): Promise<FakeIrcd> {
   const planted = new Map<string, string>();
   const stored = new Map<string, string>();
@@ -90,6 +91,8 @@ export async function startFakeIrcd(
             } else if (target === "chanserv") {
               const chan = words[1] ?? "";
               if (verb === "INFO") notice("ChanServ", `Channel ${chan} isn't registered.`);
+              else if (verb === "REGISTER" && opts.refuseRegister)
+                notice("ChanServ", "Access denied.");
               else if (verb === "REGISTER")
                 notice("ChanServ", `Channel ${chan} registered under your account: ${nick}`);
               else if (verb === "TOPIC" && words[2] === "LOCK")
