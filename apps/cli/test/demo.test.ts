@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -43,6 +44,12 @@ describe("p2pd demo (offline: in-process STUN server and MQTT broker)", () => {
   }, 30_000);
 });
 
+/** Our own IRC lab ports: away from the fixed offsets other suites use (< 1000), per process and per file. */
+const ircDir = join(tmpdir(), `ircdns-lab-nd-demo-${process.pid}`);
+function ircPortOffset(): number {
+  return 1000 + (process.pid % 60) * 80 + 20;
+}
+
 // With the IRC lab running (labs/irc-lab), A registers a name and B connects by name.
 interface IrcLab {
   dir: string;
@@ -60,8 +67,8 @@ describe.skipIf(noLab !== undefined)("p2pd demo with the IRC lab running", () =>
   const saved = process.env.IRC_LAB_DIR;
   beforeAll(async () => {
     lab = await ircLab.startLab({
-      dir: join(tmpdir(), `ircdns-lab-nd-demo-${process.pid}`),
-      portOffset: 760,
+      dir: ircDir,
+      portOffset: ircPortOffset(),
     });
     process.env.IRC_LAB_DIR = lab.dir;
   }, 180_000);
@@ -69,6 +76,7 @@ describe.skipIf(noLab !== undefined)("p2pd demo with the IRC lab running", () =>
     if (saved === undefined) delete process.env.IRC_LAB_DIR;
     else process.env.IRC_LAB_DIR = saved;
     await lab?.stop();
+    rmSync(ircDir, { recursive: true, force: true });
   }, 60_000);
 
   test("A registers p2pd-demo.peer; B connects by name", async () => {

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -140,6 +140,12 @@ describe("p2pd node", () => {
   );
 });
 
+/** Our own IRC lab ports: away from the fixed offsets other suites use (< 1000), per process and per file. */
+const ircDir = join(tmpdir(), `ircdns-lab-nd-cli-${process.pid}`);
+function ircPortOffset(): number {
+  return 1000 + (process.pid % 60) * 80 + 40;
+}
+
 // Names through the CLI on the IRC lab (labs/irc-lab): `node --name` registers, `connect NAME` finds it.
 interface IrcLab {
   serverList: string;
@@ -156,12 +162,13 @@ describe.skipIf(noLab !== undefined)("p2pd node --name / p2pd connect NAME (IRC 
   let lab: IrcLab;
   beforeAll(async () => {
     lab = await ircLab.startLab({
-      dir: join(tmpdir(), `ircdns-lab-nd-cli-${process.pid}`),
-      portOffset: 780,
+      dir: ircDir,
+      portOffset: ircPortOffset(),
     });
   }, 180_000);
   afterAll(async () => {
     await lab?.stop();
+    rmSync(ircDir, { recursive: true, force: true });
   }, 60_000);
 
   test("register on start, connect by name, ECHO", async () => {

@@ -1,8 +1,15 @@
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type EmbeddedBroker, type P2PNode, startBroker, startNode } from "../src/index.js";
+
+/** Our own IRC lab ports: away from the fixed offsets other suites use (< 1000), per process and per file. */
+const ircDir = join(tmpdir(), `ircdns-lab-nd-${process.pid}`);
+function ircPortOffset(): number {
+  return 1000 + (process.pid % 60) * 80 + 0;
+}
 
 // labs/irc-lab/lab.ts (three real IRC networks with services on loopback) is outside rootDir.
 interface IrcLab {
@@ -25,8 +32,8 @@ describe.skipIf(why !== undefined)("names on the IRC lab (IRCDNS)", () => {
 
   beforeAll(async () => {
     irc = await lab.startLab({
-      dir: join(tmpdir(), `ircdns-lab-nd-${process.pid}`),
-      portOffset: 740,
+      dir: ircDir,
+      portOffset: ircPortOffset(),
     });
     broker = await startBroker();
     const common = {
@@ -43,6 +50,7 @@ describe.skipIf(why !== undefined)("names on the IRC lab (IRCDNS)", () => {
     await b?.close();
     await broker?.close();
     await irc?.stop();
+    rmSync(ircDir, { recursive: true, force: true });
   }, 60_000);
 
   test("register a name, connect to it by name from another node, ECHO", async () => {
