@@ -24,7 +24,8 @@ describe("p2pd stun", () => {
     );
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
-    expect(j.mapped.ip).toBe("127.0.0.1");
+    // The contract other tools rely on: mapped is exactly { ip, port }, rtt a number of ms.
+    expect(j.mapped).toEqual({ ip: "127.0.0.1", port: expect.any(Number) });
     expect(j.mapped).toEqual(j.local);
     expect(j.server).toBe(`127.0.0.1:${server.primary.port}`);
     expect(j.protocol).toBe("udp");
