@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { describe, expect, test } from "vitest";
 import {
   getExternalAddress,
@@ -7,6 +8,7 @@ import {
   StunMessage,
   StunServer,
 } from "../src/index.js";
+import { udpSink } from "./helpers.js";
 
 // An already-aborted signal must give the package's typed error (code ERR_STUN_ABORTED / _TIMEOUT),
 // never the bare DOMException that AbortSignal.throwIfAborted() would throw, and must open nothing.
@@ -59,6 +61,39 @@ describe("a signal aborted before the call", () => {
       }
     } finally {
       c.close();
+    }
+  });
+});
+
+describe("a signal aborted mid-flight", () => {
+  test("UDP, TCP and multi-server transactions stop with ERR_STUN_ABORTED", async () => {
+    const sink = await udpSink();
+    // A TCP server that accepts and never answers.
+    const mute = createServer(() => {});
+    await new Promise<void>((r) => mute.listen(0, "127.0.0.1", r));
+    const deadUdp = { host: "127.0.0.1", port: sink.address().port };
+    const deadTcp = { host: "127.0.0.1", port: (mute.address() as { port: number }).port };
+    try {
+      const calls: [string, (signal: AbortSignal) => Promise<unknown>][] = [
+        ["getMappedAddress udp", (signal) => getMappedAddress(deadUdp, { signal })],
+        [
+          "getMappedAddress tcp",
+          (signal) => getMappedAddress(deadTcp, { protocol: "tcp", signal }),
+        ],
+        ["getExternalAddress", (signal) => getExternalAddress([deadUdp, deadUdp], { signal })],
+      ];
+      for (const [name, call] of calls) {
+        const ac = new AbortController();
+        const p = call(ac.signal).then(
+          () => "resolved",
+          (e: unknown) => e,
+        );
+        setTimeout(() => ac.abort(), 30);
+        expect(await p, name).toMatchObject({ name: "StunError", code: "ERR_STUN_ABORTED" });
+      }
+    } finally {
+      sink.close();
+      mute.close();
     }
   });
 });
