@@ -101,15 +101,19 @@ describe("p2pd node", () => {
   }, 30_000);
 
   test("a seed file gives a stable node id across runs", async () => {
-    const file = join("/tmp", `p2pd-nd-seed-${process.pid}-${Date.now()}`);
-    const a = await startCliNode(["--seed-file", file]);
-    a.stop();
-    await a.done;
-    expect(existsSync(file)).toBe(true);
-    const b = await startCliNode(["--seed-file", file]);
-    b.stop();
-    await b.done;
-    expect(JSON.parse(b.first).nodeId).toBe(JSON.parse(a.first).nodeId);
+    const file = join(tmpdir(), `p2pd-nd-seed-${process.pid}-${Date.now()}`);
+    try {
+      const a = await startCliNode(["--seed-file", file]);
+      a.stop();
+      await a.done;
+      expect(existsSync(file)).toBe(true);
+      const b = await startCliNode(["--seed-file", file]);
+      b.stop();
+      await b.done;
+      expect(JSON.parse(b.first).nodeId).toBe(JSON.parse(a.first).nodeId);
+    } finally {
+      rmSync(file, { force: true });
+    }
   }, 30_000);
 
   test("bad flags are usage errors (exit 2)", async () => {
@@ -216,6 +220,7 @@ describe.skipIf(noLab !== undefined)("p2pd node --name / p2pd connect NAME (IRC 
     } finally {
       n.stop();
       await n.done;
+      rmSync(seed, { force: true });
     }
   }, 120_000);
 });
