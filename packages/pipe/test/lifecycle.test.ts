@@ -92,6 +92,30 @@ describe("callbacks, errors, end, link, iteration", () => {
     await server.close();
   });
 
+  test("async end and connection callbacks are awaited; their rejections become 'error'", async () => {
+    const server = await pipeOpen("tcp", { host: "127.0.0.1" }, undefined, {
+      onConnection: async () => {
+        await new Promise((r) => setImmediate(r));
+        throw new Error("up failed");
+      },
+    });
+    const upErr = nextError(server);
+    const client = await pipeOpen("tcp", undefined, server.local);
+    expect((await upErr).message).toBe("up failed");
+    const order: string[] = [];
+    client.onEnd(async () => {
+      await new Promise((r) => setImmediate(r));
+      order.push("async end");
+      throw new Error("end failed");
+    });
+    client.onEnd(() => void order.push("sync end"));
+    const endErr = nextError(client);
+    await client.close();
+    expect((await endErr).message).toBe("end failed");
+    expect(order).toEqual(["sync end", "async end"]);
+    await server.close();
+  });
+
   test("recv timeout, abort and close give typed errors", async () => {
     const { server, client } = await tcpPair();
     const t = await client.recv({ timeout: 20 }).catch((e) => e);
