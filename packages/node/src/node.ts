@@ -50,6 +50,8 @@ export interface StartNodeOptions {
   interfaces?: "auto" | "loopback" | (string | NodeInterface)[];
   /** MQTT broker URLs. Default: an in-process aedes broker on 127.0.0.1 (offline use). */
   mqtt?: string | string[];
+  /** Give up start when no broker answers within this (ms, default 5000). */
+  mqttTimeoutMs?: number;
   /** Custom signaling transport (replaces mqtt). Its indexes go in the address. */
   transport?: SignalingTransport;
   /** STUN servers (host:port) for the background NAT test. */
@@ -237,7 +239,12 @@ export class P2PNode extends EventEmitter {
         this.#broker = await startBroker({ signal });
         brokers = [this.#broker.url];
       }
-      this.#transport = new MqttSignaling({ brokers, nodeId: this.nodeId, log: this.#log });
+      this.#transport = new MqttSignaling({
+        brokers,
+        nodeId: this.nodeId,
+        log: this.#log,
+        ...(opts.mqttTimeoutMs ? { connectTimeoutMs: opts.mqttTimeoutMs } : {}),
+      });
     }
     this.#transport.onMessage((data) => this.#onSignal(data));
     await this.#transport.start({ signal });

@@ -192,6 +192,22 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     }
   });
 
+  test("no reachable broker: start fails with ERR_NO_BROKER", async () => {
+    const { createServer } = await import("node:net");
+    // A port that refuses: bind one, note it, close it.
+    const s = createServer().listen(0, "127.0.0.1");
+    await new Promise((r) => s.once("listening", r));
+    const port = (s.address() as { port: number }).port;
+    await new Promise((r) => s.close(r));
+    const err = await startNode({
+      interfaces: "loopback",
+      mqtt: `mqtt://127.0.0.1:${port}`,
+      mqttTimeoutMs: 500,
+      port: 0,
+    }).catch((e) => e);
+    expect(err.code).toBe("ERR_NO_BROKER");
+  });
+
   test("start is abortable", async () => {
     const ac = new AbortController();
     ac.abort();
