@@ -1,4 +1,4 @@
-import type { Endpoint, Family, RouteLike } from "@p2pd/netifaces";
+import { type Endpoint, type Family, formatIp, type RouteLike, tryParseIp } from "@p2pd/netifaces";
 import {
   type BindSpec,
   checkPort,
@@ -62,9 +62,10 @@ export async function bindEndpoint(
   const { host, scopeId } = splitScope(String(spec.host));
   let family: Family;
   let ip = host;
-  const literal = ipFamily(host);
+  const literal = tryParseIp(host);
   if (literal) {
-    family = literal;
+    family = literal.family;
+    ip = formatIp(literal.family, literal.value); // "[::1]", "0:0::1" -> "::1"
   } else {
     const r = await resolveDest(
       { host, port: 1 },

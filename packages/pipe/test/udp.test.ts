@@ -35,4 +35,18 @@ describe("udp pipes", () => {
     expect(isPipeError(err, "ERR_MSG_TOO_LARGE")).toBe(true);
     await a.close();
   });
+
+  test("IP literals are normalised: bracketed and long IPv6 forms bind and send", async () => {
+    const server = await pipeOpen("udp", { host: "[::1]" }, undefined, { autoSubscribe: true });
+    expect(server.local.host).toBe("::1");
+    const client = await pipeOpen(
+      "udp",
+      { host: "0:0:0:0:0:0:0:1" },
+      `[0::1]:${server.local.port}`,
+    );
+    expect(client.remote).toMatchObject({ host: "::1", family: 6 });
+    await client.send("long form");
+    expect((await server.recv()).toString()).toBe("long form");
+    await Promise.all([client.close(), server.close()]);
+  });
 });
