@@ -191,38 +191,40 @@ export class StunMessage {
 
   /** RESPONSE-PORT (RFC 5780): the port the client wants the answer sent to. */
   getResponsePort(): number | undefined {
-    const v = this.get(ATTR.RESPONSE_PORT);
-    if (v === undefined) return undefined;
-    if (v.length !== 4) throw badAttr(ATTR.RESPONSE_PORT, "expected 4 bytes");
-    return ((v[0] ?? 0) << 8) | (v[1] ?? 0);
+    return this.getHigh(ATTR.RESPONSE_PORT, 16);
   }
 
   addResponsePort(port: number): this {
-    return this.add(ATTR.RESPONSE_PORT, Uint8Array.of(port >> 8, port & 0xff, 0, 0));
+    return this.addHigh(ATTR.RESPONSE_PORT, port, 16);
   }
 
   /** CHANNEL-NUMBER (TURN): the 16-bit channel. */
   getChannelNumber(): number | undefined {
-    const v = this.get(ATTR.CHANNEL_NUMBER);
-    if (v === undefined) return undefined;
-    if (v.length !== 4) throw badAttr(ATTR.CHANNEL_NUMBER, "expected 4 bytes");
-    return ((v[0] ?? 0) << 8) | (v[1] ?? 0);
+    return this.getHigh(ATTR.CHANNEL_NUMBER, 16);
   }
 
   addChannelNumber(channel: number): this {
-    return this.add(ATTR.CHANNEL_NUMBER, Uint8Array.of(channel >> 8, channel & 0xff, 0, 0));
+    return this.addHigh(ATTR.CHANNEL_NUMBER, channel, 16);
   }
 
   /** REQUESTED-TRANSPORT (TURN): IANA protocol number, 17 = UDP. */
   getRequestedTransport(): number | undefined {
-    const v = this.get(ATTR.REQUESTED_TRANSPORT);
-    if (v === undefined) return undefined;
-    if (v.length !== 4) throw badAttr(ATTR.REQUESTED_TRANSPORT, "expected 4 bytes");
-    return v[0];
+    return this.getHigh(ATTR.REQUESTED_TRANSPORT, 8);
   }
 
   addRequestedTransport(protocol = 17): this {
-    return this.add(ATTR.REQUESTED_TRANSPORT, Uint8Array.of(protocol, 0, 0, 0));
+    return this.addHigh(ATTR.REQUESTED_TRANSPORT, protocol, 8);
+  }
+
+  // RESPONSE-PORT, CHANNEL-NUMBER and REQUESTED-TRANSPORT: a value in the top `bits` of a 4-byte attribute,
+  // the rest reserved (zero on send, ignored on receipt).
+  private getHigh(type: number, bits: 8 | 16): number | undefined {
+    const n = this.getUint32(type);
+    return n === undefined ? undefined : n >>> (32 - bits);
+  }
+
+  private addHigh(type: number, value: number, bits: 8 | 16): this {
+    return this.addUint32(type, (value & (2 ** bits - 1)) * 2 ** (32 - bits));
   }
 
   /** PADDING (RFC 5780): `size` zero bytes, used to probe fragmentation. */

@@ -114,6 +114,27 @@ describe("TURN and RFC 5780 attributes", () => {
     expect(d.method).toBe(METHOD.CREATE_PERMISSION);
   });
 
+  test("RESPONSE-PORT, CHANNEL-NUMBER, REQUESTED-TRANSPORT: value in the high bytes, reserved bytes ignored", () => {
+    const m = new StunMessage()
+      .addResponsePort(9999)
+      .addChannelNumber(0x4001)
+      .addRequestedTransport(17);
+    expect(m.get(ATTR.RESPONSE_PORT)).toEqual(Uint8Array.of(0x27, 0x0f, 0, 0));
+    expect(m.get(ATTR.CHANNEL_NUMBER)).toEqual(Uint8Array.of(0x40, 0x01, 0, 0));
+    expect(m.get(ATTR.REQUESTED_TRANSPORT)).toEqual(Uint8Array.of(17, 0, 0, 0));
+    const got = new StunMessage()
+      .add(ATTR.RESPONSE_PORT, Uint8Array.of(0x27, 0x0f, 0xff, 0xff))
+      .add(ATTR.CHANNEL_NUMBER, Uint8Array.of(0x7f, 0xfe, 0xaa, 0x55))
+      .add(ATTR.REQUESTED_TRANSPORT, Uint8Array.of(6, 1, 2, 3));
+    expect(got.getResponsePort()).toBe(9999);
+    expect(got.getChannelNumber()).toBe(0x7ffe);
+    expect(got.getRequestedTransport()).toBe(6);
+    const short = new StunMessage().add(ATTR.CHANNEL_NUMBER, Uint8Array.of(0x40, 0x01));
+    expect(() => short.getChannelNumber()).toThrow(
+      expect.objectContaining({ code: "ERR_STUN_BAD_ATTR" }),
+    );
+  });
+
   test("XOR addresses differ on the wire from plain ones and decode back", () => {
     const m = new StunMessage()
       .addAddress(ATTR.XOR_MAPPED_ADDRESS, { host: "10.0.0.1", port: 1234 })
