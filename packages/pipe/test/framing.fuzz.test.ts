@@ -51,6 +51,28 @@ describe("TCP framing decoder (fast-check)", () => {
     });
   }
 
+  test("large messages split across reads stay intact while kept (slab slices never overlap)", () => {
+    const msg = fc
+      .tuple(fc.integer({ min: 0, max: 70_000 }), fc.integer({ min: 0, max: 255 }))
+      .map(([n, seed]) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255)));
+    fc.assert(
+      fc.property(fc.array(msg, { maxLength: 12 }), cuts, (msgs, cs) => {
+        const enc = createEncoder("u32-length", 1 << 20);
+        const wire = Buffer.concat(msgs.flatMap((m) => enc(m)));
+        const dec = createDecoder("u32-length", 1 << 20);
+        const kept: Buffer[] = []; // views as delivered, compared only at the end
+        for (const c of chunk(
+          wire,
+          cs.map((x) => x * 997),
+        ))
+          dec.push(c, (m) => kept.push(m));
+        expect(kept.length).toBe(msgs.length);
+        kept.forEach((m, i) => expect(m.equals(msgs[i] as Buffer)).toBe(true));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   test("line: arbitrary chunking yields exactly the sent lines", () => {
     const line = fc.uint8Array({ maxLength: 200 }).map((u) => u.filter((b) => b !== 0x0a));
     fc.assert(
