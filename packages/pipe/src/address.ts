@@ -132,12 +132,12 @@ export async function resolveDest(
   }
   const port = checkPort(d.port, 1);
   // netifaces' Address keeps the name in `host` and the resolved IP in `ip`: use the IP as is.
-  const literal = typeof d.ip === "string" && ipFamily(d.ip) !== 0 ? d.ip : d.host;
-  const { host, scopeId: inlineScope } = splitScope(literal);
-  const scopeId = d.scopeId ?? inlineScope;
+  const host = typeof d.ip === "string" && ipFamily(d.ip) !== 0 ? d.ip : d.host;
+  // Only an IP literal has a "%scope"; in a name a "%" is an error (ERR_BAD_HOST), never cut off.
   const ip = tryParseIp(host);
   if (ip) {
     const ep: Endpoint = { host: formatIp(ip.family, ip.value), port, family: ip.family };
+    const scopeId = d.scopeId ?? ip.scopeId;
     if (ip.family === 6 && scopeId) ep.scopeId = String(scopeId);
     return ep;
   }

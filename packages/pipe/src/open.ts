@@ -59,9 +59,10 @@ export async function bindEndpoint(
     const family: Family = spec.family ?? dest?.family ?? 4;
     return { host: wildcard(family), port, family };
   }
-  const { host, scopeId } = splitScope(String(spec.host));
+  // Only an IP literal has a "%scope"; in a name a "%" is an error (ERR_BAD_HOST), never cut off.
+  const host = String(spec.host);
   let family: Family;
-  let ip = host;
+  let ip: string;
   const literal = tryParseIp(host);
   if (literal) {
     family = literal.family;
@@ -84,7 +85,7 @@ export async function bindEndpoint(
     );
   }
   const ep: Endpoint = { host: ip, port, family };
-  const scope = spec.scopeId ?? scopeId;
+  const scope = spec.scopeId ?? literal?.scopeId;
   if (scope && family === 6) ep.scopeId = String(scope);
   return ep;
 }
@@ -93,7 +94,7 @@ export async function bindEndpoint(
 function dialledName(dest: DestLike | string | null | undefined): string | undefined {
   if (!dest) return undefined;
   const host = typeof dest === "string" ? parseHostPort(dest).host : dest.host;
-  return typeof host === "string" && ipFamily(splitScope(host).host) === 0 ? host : undefined;
+  return typeof host === "string" && ipFamily(host) === 0 ? host : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { PipeError, parseHostPort, parsePorts } from "../src/index.js";
+import { PipeError, parseHostPort, parsePorts, resolveDest } from "../src/index.js";
 import { parseSub } from "../src/subscription.js";
 
 /** Runs `fn`; it must return normally or throw a PipeError with one of `codes` (never anything else). */
@@ -71,5 +71,41 @@ describe("untrusted input parsers (fast-check)", () => {
     );
     expect(parseHostPort("[fe80::1%eth0]:80")).toEqual({ host: "fe80::1%eth0", port: 80 });
     expect(parseHostPort("example.com:443")).toEqual({ host: "example.com", port: 443 });
+  });
+
+  test("destinations: an Endpoint or a typed error, and never a DNS query", async () => {
+    // Every name here ends in ".invalid" (RFC 6761: answered locally) or is an IP literal, so the
+    // property can run on any machine without touching a resolver.
+    const junk = fc.string({ maxLength: 30 });
+    const port = fc.oneof(fc.integer({ min: -2, max: 70_000 }), fc.double(), fc.constant(80));
+    const dest = fc.oneof(
+      fc.tuple(junk, port).map(([s, p]) => `${s}.invalid:${String(p)}`),
+      fc.tuple(junk, port).map(([s, p]) => ({ host: `${s}.invalid`, port: p })),
+      fc.tuple(fc.oneof(fc.ipV4(), fc.ipV6()), port, fc.option(junk)).map(([ip, p, z]) => ({
+        host: z === null ? ip : `${ip}%${z}`,
+        port: p,
+      })),
+      fc.tuple(fc.ipV6(), port).map(([ip, p]) => `[${ip}]:${String(p)}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(dest, async (d) => {
+        try {
+          const ep = await resolveDest(d as never);
+          expect(ep.family === 4 || ep.family === 6).toBe(true);
+          expect(Number.isInteger(ep.port) && ep.port >= 1 && ep.port <= 65535).toBe(true);
+          // IP literals come back normalised and never carry a scope on IPv4.
+          expect(ep.host).not.toMatch(/[[\]%]/);
+          if (ep.family === 4) expect(ep.scopeId).toBeUndefined();
+        } catch (e) {
+          expect(e).toBeInstanceOf(PipeError);
+          expect(["ERR_BAD_HOST", "ERR_BAD_PORT", "ERR_RESOLVE"]).toContain((e as PipeError).code);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    // A "%" in a name is malformed, not a zone to cut off (which would resolve the name before it).
+    await expect(resolveDest("example.com%x.invalid:80")).rejects.toMatchObject({
+      code: "ERR_BAD_HOST",
+    });
   });
 });
