@@ -49,3 +49,8 @@ export interface HostPort {
 export function hostPortKey(e: HostPort): string {
   return `${e.host}:${e.port}`;
 }
+
+/** The plain pair of an endpoint (drops @p2pd/stun's `family`): what callbacks get and tests compare. */
+export function hostPort(e: HostPort): HostPort {
+  return { host: e.host, port: e.port };
+}

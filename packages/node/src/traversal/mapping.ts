@@ -1,46 +1,32 @@
 import type dgram from "node:dgram";
 import net from "node:net";
-import { type HostPort, TraversalError } from "./errors.js";
 import {
-  Attr,
-  decodeAddress,
-  decodeStun,
-  encodeStun,
-  getAttr,
+  ATTR,
+  decodeMessage,
+  encodeMessage,
+  METHOD,
   newTransactionId,
-  StunClass,
-  StunMethod,
-  sameTransaction,
-} from "./stun-codec.js";
+  StunMessage,
+} from "@p2pd/stun";
+import { type HostPort, hostPort, TraversalError } from "./errors.js";
 
 // Fresh mappings for a punch, read from a STUN server. For TCP the STUN connection stays open
 // until the punch ends: closing it (FIN) can drop the NAT mapping we are about to use.
 
-function bindingRequest(tid: Uint8Array): Buffer {
-  return encodeStun({
-    method: StunMethod.binding,
-    cls: StunClass.request,
-    transactionId: tid,
-    attributes: [],
-  });
+function bindingRequest(transactionId: Uint8Array): Uint8Array {
+  return encodeMessage(new StunMessage({ method: METHOD.BINDING, cls: "request", transactionId }));
 }
 
 function mappedFrom(buf: Uint8Array, tid: Uint8Array): HostPort | undefined {
-  let m: ReturnType<typeof decodeStun>;
   try {
-    m = decodeStun(buf);
+    const m = decodeMessage(buf);
+    if (m.cls !== "success" || m.method !== METHOD.BINDING) return undefined;
+    if (Buffer.compare(m.transactionId, tid) !== 0) return undefined;
+    const ep = m.getAddress(ATTR.XOR_MAPPED_ADDRESS) ?? m.getAddress(ATTR.MAPPED_ADDRESS);
+    return ep && hostPort(ep);
   } catch {
     return undefined;
   }
-  if (m.cls !== StunClass.success || m.method !== StunMethod.binding) return undefined;
-  if (!sameTransaction(m.transactionId, tid)) return undefined;
-  const x = getAttr(m, Attr.xorMappedAddress);
-  const plain = getAttr(m, Attr.mappedAddress);
-  try {
-    if (x) return decodeAddress(x, m.transactionId);
-    if (plain) return decodeAddress(plain, m.transactionId, false);
-  } catch {}
-  return undefined;
 }
 
 export interface TcpMapping {

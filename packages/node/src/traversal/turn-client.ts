@@ -1,25 +1,18 @@
 import dgram from "node:dgram";
 import net from "node:net";
-import { type HostPort, hostPortKey, TraversalError, TurnError } from "./errors.js";
 import {
-  Attr,
-  checkIntegrity,
-  type DecodedStun,
-  decodeAddress,
-  decodeErrorCode,
-  decodeStun,
-  encodeStun,
-  encodeXorAddress,
-  getAttr,
+  ATTR,
+  decodeMessage,
+  type EncodeOptions,
+  encodeMessage,
   longTermKey,
+  METHOD,
   newTransactionId,
-  readU32,
-  type StunAttribute,
-  StunClass,
-  StunMethod,
-  u32,
-  utf8,
-} from "./stun-codec.js";
+  StunMessage,
+  type StunMessageInit,
+  verifyIntegrity,
+} from "@p2pd/stun";
+import { type HostPort, hostPort, hostPortKey, TraversalError, TurnError } from "./errors.js";
 import {
   CHANNEL_MAX,
   CHANNEL_MIN,
@@ -52,7 +45,7 @@ interface Pending {
   txid: string;
   /** Must a success response carry a valid MESSAGE-INTEGRITY? */
   needIntegrity: boolean;
-  resolve: (m: DecodedStun) => void;
+  resolve: (m: StunMessage) => void;
   reject: (e: Error) => void;
   cleanup: () => void;
 }
@@ -90,7 +83,7 @@ export class TurnClient {
   private nextChannel = CHANNEL_MIN;
   private realm = "";
   private nonce = "";
-  private key: Buffer | undefined;
+  private key: Uint8Array | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private isClosed = false;
@@ -213,38 +206,38 @@ export class TurnClient {
       this.emitData(Buffer.from(cd.data), peer);
       return;
     }
-    let msg: DecodedStun;
+    let msg: StunMessage;
     try {
-      msg = decodeStun(buf);
+      msg = decodeMessage(buf);
     } catch {
       this.dropped++;
       return;
     }
-    if (msg.cls === StunClass.indication) {
-      if (msg.method !== StunMethod.data) return;
-      const pa = getAttr(msg, Attr.xorPeerAddress);
-      const data = getAttr(msg, Attr.data);
-      if (!pa || !data) {
+    if (msg.cls === "indication") {
+      if (msg.method !== METHOD.DATA) return;
+      const data = msg.get(ATTR.DATA);
+      let from: HostPort | undefined;
+      try {
+        const ep = msg.getAddress(ATTR.XOR_PEER_ADDRESS);
+        if (ep) from = hostPort(ep);
+      } catch {}
+      if (!from || !data) {
         this.dropped++;
         return;
       }
-      try {
-        this.emitData(Buffer.from(data), decodeAddress(pa, msg.transactionId));
-      } catch {
-        this.dropped++;
-      }
+      this.emitData(Buffer.from(data), from);
       return;
     }
-    if (msg.cls !== StunClass.success && msg.cls !== StunClass.error) return;
-    const p = this.pending.get(Buffer.from(msg.transactionId).toString("hex"));
+    if (msg.cls !== "success" && msg.cls !== "error") return;
+    const p = this.pending.get(msg.id);
     if (!p) {
       this.dropped++; // unknown transaction: stale or forged
       return;
     }
     if (this.key) {
-      const hasMi = msg.hasIntegrity;
-      const needMi = msg.cls === StunClass.success && p.needIntegrity;
-      if ((needMi || hasMi) && !checkIntegrity(msg, this.key)) {
+      const hasMi = msg.has(ATTR.MESSAGE_INTEGRITY);
+      const needMi = msg.cls === "success" && p.needIntegrity;
+      if ((needMi || hasMi) && !(hasMi && verifyIntegrity(buf, this.key))) {
         this.log("dropping response with bad MESSAGE-INTEGRITY");
         this.dropped++;
         return;
@@ -259,7 +252,7 @@ export class TurnClient {
     for (const cb of this.dataCbs) cb(data, from);
   }
 
-  private write(bytes: Buffer): void {
+  private write(bytes: Uint8Array): void {
     if (this.udp) this.udp.send(bytes, this.server.port, this.server.host);
     else if (this.tcp && !this.tcp.destroyed) this.tcp.write(bytes);
   }
@@ -267,29 +260,29 @@ export class TurnClient {
   /** One request/response transaction with UDP retransmissions. */
   private transact(
     method: number,
-    build: (tid: Uint8Array) => StunAttribute[],
+    build: (m: StunMessage) => void,
     opts: { auth: boolean; signal?: AbortSignal; timeoutMs?: number },
-  ): Promise<DecodedStun> {
+  ): Promise<StunMessage> {
     if (this.isClosed)
       return Promise.reject(new TraversalError("ERR_TURN_CLOSED", "client closed"));
-    // XOR-PEER-ADDRESS depends on the transaction id, hence the builder.
-    const tid = newTransactionId();
-    const all = build(tid);
-    if (opts.auth && this.key) {
-      all.push(
-        { type: Attr.username, value: utf8(this.opts.username) },
-        { type: Attr.realm, value: utf8(this.realm) },
-        { type: Attr.nonce, value: utf8(this.nonce) },
-      );
-    }
-    const bytes = encodeStun(
-      { method, cls: StunClass.request, transactionId: tid, attributes: all },
-      { integrityKey: opts.auth ? this.key : undefined, fingerprint: true },
+    const key = opts.auth ? this.key : undefined;
+    const transactionId = newTransactionId();
+    const txid = Buffer.from(transactionId).toString("hex");
+    const bytes = encodeTurn(
+      { method, cls: "request", transactionId },
+      (m) => {
+        build(m);
+        if (key) {
+          m.addString(ATTR.USERNAME, this.opts.username);
+          m.addString(ATTR.REALM, this.realm);
+          m.addString(ATTR.NONCE, this.nonce);
+        }
+      },
+      { ...(key ? { integrity: key } : {}), fingerprint: true },
     );
-    const txid = Buffer.from(tid).toString("hex");
     const total = opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 5000;
     const signal = opts.signal;
-    return new Promise<DecodedStun>((resolve, reject) => {
+    return new Promise<StunMessage>((resolve, reject) => {
       let rto = this.opts.rtoMs ?? 250;
       let rtx: NodeJS.Timeout | undefined;
       const deadline = setTimeout(() => {
@@ -332,19 +325,18 @@ export class TurnClient {
   /** Request with the 401/438 challenge dance; returns the success response or throws. */
   private async authed(
     method: number,
-    build: (tid: Uint8Array) => StunAttribute[],
+    build: (m: StunMessage) => void,
     what: string,
     signal?: AbortSignal,
-  ): Promise<DecodedStun> {
+  ): Promise<StunMessage> {
     let retries = 0;
     for (;;) {
       const res = await this.transact(method, build, { auth: this.key !== undefined, signal });
-      if (res.cls === StunClass.success) return res;
-      const ec = getAttr(res, Attr.errorCode);
-      const { status, reason } = ec ? decodeErrorCode(ec) : { status: 0, reason: "no ERROR-CODE" };
+      if (res.cls === "success") return res;
+      const { status, reason } = errorCodeOf(res);
       if ((status === 401 || status === 438) && retries < MAX_NONCE_RETRIES) {
-        const realm = getAttr(res, Attr.realm);
-        const nonce = getAttr(res, Attr.nonce);
+        const realm = res.getString(ATTR.REALM);
+        const nonce = res.getString(ATTR.NONCE);
         if (!nonce || (!realm && !this.realm)) {
           throw new TurnError("ERR_TURN_AUTH", `${what}: ${status} without REALM/NONCE`, status);
         }
@@ -352,8 +344,8 @@ export class TurnClient {
         if (status === 401 && this.key && retries > 0) {
           throw new TurnError("ERR_TURN_AUTH", `${what}: credentials rejected (${reason})`, status);
         }
-        if (realm) this.realm = Buffer.from(realm).toString("utf8");
-        this.nonce = Buffer.from(nonce).toString("utf8");
+        if (realm) this.realm = realm;
+        this.nonce = nonce;
         this.key = longTermKey(this.opts.username, this.realm, this.opts.password);
         retries++;
         continue;
@@ -362,7 +354,7 @@ export class TurnClient {
         throw new TurnError("ERR_TURN_AUTH", `${what}: unauthorized (${reason})`, status);
       }
       throw new TurnError(
-        method === StunMethod.allocate ? "ERR_TURN_ALLOCATE" : "ERR_TURN_REQUEST",
+        method === METHOD.ALLOCATE ? "ERR_TURN_ALLOCATE" : "ERR_TURN_REQUEST",
         `${what} failed: ${status} ${reason}`,
         status,
       );
@@ -371,21 +363,18 @@ export class TurnClient {
 
   private async doAllocate(): Promise<void> {
     const res = await this.authed(
-      StunMethod.allocate,
-      () => [
-        { type: Attr.requestedTransport, value: new Uint8Array([17, 0, 0, 0]) },
-        { type: Attr.lifetime, value: u32(this.opts.lifetimeSec ?? 600) },
-      ],
+      METHOD.ALLOCATE,
+      (m) => m.addRequestedTransport(17).addUint32(ATTR.LIFETIME, this.opts.lifetimeSec ?? 600),
       "Allocate",
       this.opts.signal,
     );
-    const relayed = getAttr(res, Attr.xorRelayedAddress);
-    if (!relayed)
+    if (!res.has(ATTR.XOR_RELAYED_ADDRESS))
       throw new TurnError("ERR_TURN_ALLOCATE", "Allocate success without relayed address");
     try {
-      this.relayed = decodeAddress(relayed, res.transactionId);
-      const mapped = getAttr(res, Attr.xorMappedAddress);
-      if (mapped) this.mapped = decodeAddress(mapped, res.transactionId);
+      const relayed = res.getAddress(ATTR.XOR_RELAYED_ADDRESS);
+      if (relayed) this.relayed = hostPort(relayed);
+      const mapped = res.getAddress(ATTR.XOR_MAPPED_ADDRESS);
+      if (mapped) this.mapped = hostPort(mapped);
     } catch (err) {
       throw new TurnError(
         "ERR_TURN_ALLOCATE",
@@ -396,7 +385,7 @@ export class TurnClient {
         },
       );
     }
-    this.lifetimeSec = readU32(getAttr(res, Attr.lifetime)) ?? 600;
+    this.lifetimeSec = lifetimeOf(res) ?? 600;
     this.scheduleRefresh();
     this.log(`allocated ${hostPortKey(this.relayed)} for ${this.lifetimeSec}s`);
   }
@@ -412,12 +401,12 @@ export class TurnClient {
   /** Refreshes the allocation (the client does this itself before the lifetime ends). */
   async refresh(lifetimeSec = this.opts.lifetimeSec ?? 600, signal?: AbortSignal): Promise<void> {
     const res = await this.authed(
-      StunMethod.refresh,
-      () => [{ type: Attr.lifetime, value: u32(lifetimeSec) }],
+      METHOD.REFRESH,
+      (m) => m.addUint32(ATTR.LIFETIME, lifetimeSec),
       "Refresh",
       signal,
     );
-    this.lifetimeSec = readU32(getAttr(res, Attr.lifetime)) ?? lifetimeSec;
+    this.lifetimeSec = lifetimeOf(res) ?? lifetimeSec;
     if (this.lifetimeSec > 0) this.scheduleRefresh();
   }
 
@@ -428,12 +417,10 @@ export class TurnClient {
   ): Promise<void> {
     const ips = Array.isArray(peers) ? peers : [peers];
     await this.authed(
-      StunMethod.createPermission,
-      (tid) =>
-        ips.map((ip) => ({
-          type: Attr.xorPeerAddress,
-          value: encodeXorAddress({ host: ip, port: 0 }, tid),
-        })),
+      METHOD.CREATE_PERMISSION,
+      (m) => {
+        for (const ip of ips) m.addAddress(ATTR.XOR_PEER_ADDRESS, { host: ip, port: 0 });
+      },
       "CreatePermission",
       opts.signal,
     );
@@ -455,11 +442,8 @@ export class TurnClient {
     const existing = this.channelsByPeer.get(key);
     const channel = existing?.channel ?? this.allocChannel();
     await this.authed(
-      StunMethod.channelBind,
-      (tid) => [
-        { type: Attr.xorPeerAddress, value: encodeXorAddress(peer, tid) },
-        { type: Attr.channelNumber, value: new Uint8Array([channel >> 8, channel & 0xff, 0, 0]) },
-      ],
+      METHOD.CHANNEL_BIND,
+      (m) => m.addAddress(ATTR.XOR_PEER_ADDRESS, peer).addChannelNumber(channel),
       "ChannelBind",
       opts.signal,
     );
@@ -487,17 +471,10 @@ export class TurnClient {
       this.write(encodeChannelData(ch.channel, data, this.transport === "tcp"));
       return;
     }
-    const tid = newTransactionId();
     this.write(
-      encodeStun({
-        method: StunMethod.send,
-        cls: StunClass.indication,
-        transactionId: tid,
-        attributes: [
-          { type: Attr.xorPeerAddress, value: encodeXorAddress(peer, tid) },
-          { type: Attr.data, value: data },
-        ],
-      }),
+      encodeTurn({ method: METHOD.SEND, cls: "indication" }, (m) =>
+        m.addAddress(ATTR.XOR_PEER_ADDRESS, peer).add(ATTR.DATA, data),
+      ),
     );
   }
 
@@ -541,7 +518,7 @@ export class TurnClient {
     if (this.isClosed || this.closing) return;
     this.closing = true;
     if (!opts.skipRefresh && this.key && this.relayed) {
-      await this.transact(StunMethod.refresh, () => [{ type: Attr.lifetime, value: u32(0) }], {
+      await this.transact(METHOD.REFRESH, (m) => m.addUint32(ATTR.LIFETIME, 0), {
         auth: true,
         timeoutMs: 500,
       }).catch(() => {});
@@ -577,5 +554,40 @@ export class TurnClient {
     for (const cb of this.closeCbs) cb(opts.error);
     this.closeCbs.clear();
     this.dataCbs.clear();
+  }
+}
+
+/** Builds and encodes a message; whatever the codec refuses (a bad peer address, oversized data) is ERR_INVALID_ARGUMENT. */
+function encodeTurn(
+  init: StunMessageInit,
+  build: (m: StunMessage) => void,
+  opts: EncodeOptions = {},
+): Uint8Array {
+  try {
+    const m = new StunMessage(init);
+    build(m);
+    return encodeMessage(m, opts);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new TraversalError("ERR_INVALID_ARGUMENT", `cannot encode STUN: ${why}`, { cause: err });
+  }
+}
+
+/** ERROR-CODE of an error response; a missing or malformed one is status 0 (the request just failed). */
+function errorCodeOf(m: StunMessage): { status: number; reason: string } {
+  try {
+    const ec = m.getErrorCode();
+    return ec ? { status: ec.code, reason: ec.reason } : { status: 0, reason: "no ERROR-CODE" };
+  } catch {
+    return { status: 0, reason: "malformed ERROR-CODE" };
+  }
+}
+
+/** LIFETIME in seconds; undefined when missing or malformed (the caller keeps what it asked for). */
+function lifetimeOf(m: StunMessage): number | undefined {
+  try {
+    return m.getUint32(ATTR.LIFETIME);
+  } catch {
+    return undefined;
   }
 }

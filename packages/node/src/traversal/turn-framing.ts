@@ -1,10 +1,13 @@
+import { MAGIC_COOKIE } from "@p2pd/stun";
 import { TraversalError } from "./errors.js";
-import { HEADER_LENGTH, MAGIC_COOKIE } from "./stun-codec.js";
 
 // TURN puts two kinds of frame on the client<->server path: STUN messages (top bits 00) and
 // ChannelData (top bits 01, channel 0x4000-0x4FFF). Over TCP they are concatenated, and
-// ChannelData is padded to 4 bytes there (RFC 8656 §12.5).
+// ChannelData is padded to 4 bytes there (RFC 8656 §12.5). @p2pd/stun has no ChannelData, and its
+// StunFramer refuses non-STUN bytes, hence this file.
 
+/** STUN header size (RFC 8489 §5); @p2pd/stun keeps its constant private. */
+const STUN_HEADER = 20;
 export const CHANNEL_MIN = 0x4000;
 export const CHANNEL_MAX = 0x4fff;
 
@@ -62,7 +65,7 @@ export class TurnStreamDecoder {
       let total: number;
       if (top === 0) {
         if (len % 4 !== 0) throw new TraversalError("ERR_TURN_DECODE", "STUN length not aligned");
-        total = HEADER_LENGTH + len;
+        total = STUN_HEADER + len;
         if (this.buf.length >= 8 && this.buf.readUInt32BE(4) !== MAGIC_COOKIE) {
           throw new TraversalError("ERR_TURN_DECODE", "bad magic cookie in TCP stream");
         }

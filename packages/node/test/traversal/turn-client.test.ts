@@ -1,5 +1,6 @@
 import dgram from "node:dgram";
 import net from "node:net";
+import { ATTR, decodeMessage, encodeMessage, METHOD, StunMessage } from "@p2pd/stun";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   ReliableUdpStream,
@@ -8,16 +9,6 @@ import {
   turnLink,
   turnRelayPipe,
 } from "../../src/traversal/index.js";
-import {
-  Attr,
-  decodeStun,
-  encodeStun,
-  encodeXorAddress,
-  newTransactionId,
-  StunClass,
-  StunMethod,
-  utf8,
-} from "../../src/traversal/stun-codec.js";
 import { type Coturn, hasTurnserver, startCoturn } from "./coturn.js";
 
 function udpPeer(): Promise<dgram.Socket> {
@@ -147,19 +138,11 @@ describe.skipIf(!hasTurnserver)("TurnClient against coturn", () => {
     try {
       const got: string[] = [];
       c.onData((d) => got.push(d.toString()));
-      const tid = newTransactionId();
-      const forged = encodeStun({
-        method: StunMethod.data,
-        cls: StunClass.indication,
-        transactionId: tid,
-        attributes: [
-          {
-            type: Attr.xorPeerAddress,
-            value: encodeXorAddress({ host: "127.0.0.1", port: 9 }, tid),
-          },
-          { type: Attr.data, value: utf8("forged") },
-        ],
-      });
+      const forged = encodeMessage(
+        new StunMessage({ method: METHOD.DATA, cls: "indication" })
+          .addAddress(ATTR.XOR_PEER_ADDRESS, { host: "127.0.0.1", port: 9 })
+          .addString(ATTR.DATA, "forged"),
+      );
       const before = c.dropped;
       stranger.send(forged, c.local.port, "127.0.0.1");
       stranger.send(Buffer.from([0x40, 0x00, 0x00, 0x01, 0x41]), c.local.port, "127.0.0.1");
@@ -222,15 +205,38 @@ describe.skipIf(!hasTurnserver)("TurnClient against coturn", () => {
 
 describe("TurnClient against a hostile server", () => {
   async function fakeServer(
-    reply: (req: ReturnType<typeof decodeStun>, send: (b: Buffer) => void) => void,
+    reply: (req: StunMessage, send: (b: Uint8Array) => void) => void,
   ): Promise<dgram.Socket> {
     const s = await udpPeer();
     s.on("message", (msg, ri) => {
       try {
-        reply(decodeStun(msg), (b) => s.send(b, ri.port, ri.address));
+        reply(decodeMessage(msg), (b) => s.send(b, ri.port, ri.address));
       } catch {}
     });
     return s;
+  }
+
+  /** The error of an allocation against a fake server (UDP) or a raw TCP listener. */
+  async function allocateError(
+    server: dgram.Socket | net.Server,
+    opts: { transport?: "tcp"; requestTimeoutMs?: number } = {},
+  ): Promise<TraversalError & { code: string }> {
+    const a = server.address() as net.AddressInfo;
+    return TurnClient.allocate({
+      server: { host: "127.0.0.1", port: a.port },
+      username: "u",
+      password: "p",
+      ...opts,
+    }).then(
+      () => expect.fail("allocation should have failed"),
+      (e) => e,
+    );
+  }
+
+  async function tcpServer(onConn: (s: net.Socket) => void): Promise<net.Server> {
+    const srv = net.createServer(onConn);
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    return srv;
   }
 
   test("responses with a wrong transaction id are ignored: ERR_TURN_TIMEOUT", async () => {
@@ -238,21 +244,11 @@ describe("TurnClient against a hostile server", () => {
       const tid = Buffer.from(req.transactionId);
       tid[0] = (tid[0] ?? 0) ^ 0xff;
       send(
-        encodeStun({
-          method: req.method,
-          cls: StunClass.success,
-          transactionId: tid,
-          attributes: [],
-        }),
+        encodeMessage(new StunMessage({ method: req.method, cls: "success", transactionId: tid })),
       );
     });
     try {
-      const err = await TurnClient.allocate({
-        server: { host: "127.0.0.1", port: s.address().port },
-        username: "u",
-        password: "p",
-        requestTimeoutMs: 400,
-      }).catch((e) => e);
+      const err = await allocateError(s, { requestTimeoutMs: 400 });
       expect(err.code).toBe("ERR_TURN_TIMEOUT");
     } finally {
       s.close();
@@ -261,34 +257,19 @@ describe("TurnClient against a hostile server", () => {
 
   test("a success without valid MESSAGE-INTEGRITY after the challenge is dropped", async () => {
     const s = await fakeServer((req, send) => {
-      const authed = req.attributes.some((a) => a.type === Attr.messageIntegrity);
-      const attrs = authed
-        ? [{ type: Attr.lifetime, value: new Uint8Array([0, 0, 2, 88]) }]
-        : [
-            { type: Attr.errorCode, value: new Uint8Array([0, 0, 4, 1]) },
-            { type: Attr.realm, value: utf8("r") },
-            { type: Attr.nonce, value: utf8("n") },
-          ];
-      send(
-        encodeStun(
-          {
-            method: req.method,
-            cls: authed ? StunClass.success : StunClass.error,
-            transactionId: req.transactionId,
-            attributes: attrs,
-          },
-          // Forged: integrity computed with a key that is not ours.
-          authed ? { integrityKey: Buffer.from("not-the-key") } : {},
-        ),
-      );
+      const authed = req.has(ATTR.MESSAGE_INTEGRITY);
+      const res = new StunMessage({
+        method: req.method,
+        cls: authed ? "success" : "error",
+        transactionId: req.transactionId,
+      });
+      if (authed) res.addUint32(ATTR.LIFETIME, 600);
+      else res.addErrorCode(401).addString(ATTR.REALM, "r").addString(ATTR.NONCE, "n");
+      // Forged: integrity computed with a key that is not ours.
+      send(encodeMessage(res, authed ? { integrity: Buffer.from("not-the-key") } : {}));
     });
     try {
-      const err = await TurnClient.allocate({
-        server: { host: "127.0.0.1", port: s.address().port },
-        username: "u",
-        password: "p",
-        requestTimeoutMs: 400,
-      }).catch((e) => e);
+      const err = await allocateError(s, { requestTimeoutMs: 400 });
       expect(err.code).toBe("ERR_TURN_TIMEOUT");
     } finally {
       s.close();
@@ -296,15 +277,9 @@ describe("TurnClient against a hostile server", () => {
   });
 
   test("a TCP server that hangs up mid-request fails the allocation with ERR_TURN_CLOSED", async () => {
-    const srv = net.createServer((s) => s.once("data", () => s.destroy()));
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    const srv = await tcpServer((s) => s.once("data", () => s.destroy()));
     try {
-      const err = await TurnClient.allocate({
-        server: { host: "127.0.0.1", port: (srv.address() as net.AddressInfo).port },
-        transport: "tcp",
-        username: "u",
-        password: "p",
-      }).catch((e) => e);
+      const err = await allocateError(srv, { transport: "tcp" });
       expect(err).toBeInstanceOf(TraversalError);
       expect(err.code).toBe("ERR_TURN_CLOSED");
     } finally {
@@ -313,15 +288,9 @@ describe("TurnClient against a hostile server", () => {
   });
 
   test("a TCP stream that is not TURN (an SSH banner) is rejected with ERR_TURN_DECODE", async () => {
-    const srv = net.createServer((s) => s.once("data", () => s.write("SSH-2.0-OpenSSH_9.2\r\n")));
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    const srv = await tcpServer((s) => s.once("data", () => s.write("SSH-2.0-OpenSSH_9.2\r\n")));
     try {
-      const err = await TurnClient.allocate({
-        server: { host: "127.0.0.1", port: (srv.address() as net.AddressInfo).port },
-        transport: "tcp",
-        username: "u",
-        password: "p",
-      }).catch((e) => e);
+      const err = await allocateError(srv, { transport: "tcp" });
       expect(err.code).toBe("ERR_TURN_DECODE");
     } finally {
       srv.close();
@@ -333,25 +302,20 @@ describe("TurnClient against a hostile server", () => {
     const s = await fakeServer((req, send) => {
       n++;
       send(
-        encodeStun({
-          method: StunMethod.allocate,
-          cls: StunClass.error,
-          transactionId: req.transactionId,
-          attributes: [
-            { type: Attr.errorCode, value: new Uint8Array([0, 0, 4, 1]) },
-            { type: Attr.realm, value: utf8("r") },
-            { type: Attr.nonce, value: utf8(`n${n}`) },
-          ],
-        }),
+        encodeMessage(
+          new StunMessage({
+            method: METHOD.ALLOCATE,
+            cls: "error",
+            transactionId: req.transactionId,
+          })
+            .addErrorCode(401)
+            .addString(ATTR.REALM, "r")
+            .addString(ATTR.NONCE, `n${n}`),
+        ),
       );
     });
     try {
-      const err = await TurnClient.allocate({
-        server: { host: "127.0.0.1", port: s.address().port },
-        username: "u",
-        password: "p",
-        requestTimeoutMs: 1000,
-      }).catch((e) => e);
+      const err = await allocateError(s, { requestTimeoutMs: 1000 });
       expect(err.code).toBe("ERR_TURN_AUTH");
       expect(n).toBeLessThanOrEqual(3);
     } finally {
