@@ -111,6 +111,24 @@ function nonNeg(v: number | undefined, d: number, name: string): number {
   return v;
 }
 
+const POLICIES: readonly OverflowPolicy[] = ["drop-oldest", "drop-newest", "error", "pause"];
+
+/** Throws ERR_BAD_ARG unless `p` is an overflow policy. */
+export function checkOverflow(p: unknown): OverflowPolicy {
+  if (!POLICIES.includes(p as OverflowPolicy)) {
+    throw new PipeError("ERR_BAD_ARG", `overflow must be one of ${POLICIES.join(", ")}`);
+  }
+  return p as OverflowPolicy;
+}
+
+/** Throws ERR_BAD_ARG unless `n` is a queue bound (a non-negative integer; 0 = unbounded). */
+export function checkMaxQueue(n: unknown): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+    throw new PipeError("ERR_BAD_ARG", "maxQueue must be a non-negative integer");
+  }
+  return n;
+}
+
 function positive(v: number | undefined, d: number, name: string): number {
   const n = nonNeg(v, d, name);
   if (n === 0 || n > 0x7fffffff) throw new PipeError("ERR_BAD_ARG", `${name} must be 1..2^31-1`);
@@ -122,8 +140,8 @@ export function resolveOptions(o: PipeOptions = {}): ResolvedOptions {
     connectTimeoutMs: nonNeg(o.connectTimeoutMs, 2000, "connectTimeoutMs"),
     dnsTimeoutMs: positive(o.dnsTimeoutMs, 2000, "dnsTimeoutMs"),
     recvTimeoutMs: nonNeg(o.recvTimeoutMs, 2000, "recvTimeoutMs"),
-    maxQueue: nonNeg(o.maxQueue, 1000, "maxQueue"),
-    overflow: o.overflow ?? "drop-oldest",
+    maxQueue: checkMaxQueue(o.maxQueue ?? 1000),
+    overflow: checkOverflow(o.overflow ?? "drop-oldest"),
     framing: o.framing ?? "u32-length",
     maxMessageBytes: nonNeg(o.maxMessageBytes, 16 * 1024 * 1024, "maxMessageBytes"),
     autoSubscribe: o.autoSubscribe,

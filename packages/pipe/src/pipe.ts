@@ -5,7 +5,13 @@ import { addrString, type DestLike } from "./address.js";
 import { armDeadline } from "./deadline.js";
 import { Deduper } from "./dedupe.js";
 import { abortError, PipeError } from "./errors.js";
-import type { EndCb, MsgCb, ResolvedOptions } from "./options.js";
+import {
+  checkMaxQueue,
+  checkOverflow,
+  type EndCb,
+  type MsgCb,
+  type ResolvedOptions,
+} from "./options.js";
 import {
   type Message,
   parseSub,
@@ -107,16 +113,20 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
 
   // --- subscriptions -------------------------------------------------------------------------
 
-  /** Adds (or returns the existing) queue for `[msgRegex, addrRegex]`. Throws ERR_BAD_REGEX. */
+  /**
+   * Adds (or returns the existing) queue for `[msgRegex, addrRegex]`. Throws ERR_BAD_REGEX, and
+   * ERR_BAD_ARG for a bad `maxQueue`, `overflow` or `handler`.
+   */
   subscribe(sub?: SubLike, opts: SubscribeOptions = {}): Subscription {
     const k = parseSub(sub);
+    const maxQueue = checkMaxQueue(opts.maxQueue ?? this.cfg.maxQueue);
+    const overflow = checkOverflow(opts.overflow ?? this.cfg.overflow);
+    if (opts.handler !== undefined && typeof opts.handler !== "function") {
+      throw new PipeError("ERR_BAD_ARG", "handler must be a function");
+    }
     const existing = this.subs.get(k.key);
     if (existing) return existing;
-    const s = new Subscription(k, {
-      ...opts,
-      maxQueue: opts.maxQueue ?? this.cfg.maxQueue,
-      overflow: opts.overflow ?? this.cfg.overflow,
-    });
+    const s = new Subscription(k, { ...opts, maxQueue, overflow });
     if (this.ended) s.close(this.closedError());
     if (s.overflow === "pause" && this.canPauseInput()) {
       s.canPause = true;

@@ -46,6 +46,28 @@ describe("subscriptions", () => {
     await p.close();
   });
 
+  test("bad queue options are ERR_BAD_ARG, at subscribe and at open", async () => {
+    const p = await pipeOpen("udp", { host: "127.0.0.1" });
+    for (const bad of [
+      { maxQueue: -1 },
+      { maxQueue: 1.5 },
+      { overflow: "drop-everything" },
+      { handler: "not a function" },
+    ]) {
+      expect(() => p.subscribe(["x"], bad as never)).toThrow(
+        expect.objectContaining({ code: "ERR_BAD_ARG" }),
+      );
+    }
+    expect(p.subscription(["x"])).toBeUndefined();
+    await p.close();
+    for (const bad of [{ maxQueue: -5 }, { overflow: "bogus" }]) {
+      const err = await pipeOpen("udp", { host: "127.0.0.1" }, undefined, bad as never).catch(
+        (e) => e,
+      );
+      expect(isPipeError(err, "ERR_BAD_ARG")).toBe(true);
+    }
+  });
+
   test("recv on a missing subscription is ERR_NOT_SUBSCRIBED (UDP server has none by default)", async () => {
     const p = await pipeOpen("udp", { host: "127.0.0.1" });
     const err = await p.recv().catch((e) => e);
