@@ -1,18 +1,12 @@
-import type { DeltaLike } from "./predict.js";
+import type { Delta, NatType } from "@p2pd/nat";
 
-/** Same names as @p2pd/nat's NatType (structural, no build dependency). */
-export type NatTypeName =
-  | "open-internet"
-  | "udp-firewall"
-  | "full-cone"
-  | "restricted-cone"
-  | "port-restricted-cone"
-  | "symmetric"
-  | "blocked";
+/** @p2pd/nat's NatType, under the name the traversal API has always exported. */
+export type NatTypeName = NatType;
 
+/** What the planner needs of a NAT: @p2pd/nat's `NatInfo` and `NatResult` fit (delta optional). */
 export interface NatLike {
-  type: NatTypeName;
-  delta?: DeltaLike;
+  type: NatType;
+  delta?: Delta;
 }
 
 export type StrategyName = "direct" | "reverse" | "tcp-punch" | "udp-punch" | "turn";

@@ -1,25 +1,20 @@
+import { type Delta, natInfo, predictMappings } from "@p2pd/nat";
 import { TraversalError } from "./errors.js";
 
-/** Same shape as @p2pd/nat's `Delta` (kept structural to avoid a build-order dependency). */
-export interface DeltaLike {
-  kind: "not-applicable" | "equal" | "preserving" | "independent" | "dependent" | "random";
-  value: number;
-}
+/** @p2pd/nat's `Delta`, under the name the traversal API has always exported. */
+export type DeltaLike = Delta;
 
-const PORT_MIN = 1024;
-const PORT_SPAN = 65536 - PORT_MIN;
-
-function wrap(p: number): number {
-  return PORT_MIN + ((((p - PORT_MIN) % PORT_SPAN) + PORT_SPAN) % PORT_SPAN);
-}
+/** NATs allocate from the dynamic range; predictions wrap there. */
+const PORT_RANGE: [number, number] = [1024, 65535];
 
 /**
  * Next mapped ports of a NAT from the last mapping seen: `delta` is the per-mapping step (a
- * number, or a NAT delta). Step 0 (EIM / equal / preserving) predicts the same port again.
- * Returns `count` distinct candidates, nearest first, wrapped into 1024..65535.
+ * number, or a NAT delta). Step 0 (EIM / equal / preserving) predicts the same port again: the
+ * punch reuses the socket whose mapping was just read, so no new mapping is made.
+ * Returns up to `count` distinct candidates, nearest first, wrapped into 1024..65535.
  */
 export function predictPorts(
-  delta: number | DeltaLike,
+  delta: number | Delta,
   lastMappedPort: number,
   count: number,
 ): number[] {
@@ -38,16 +33,14 @@ export function predictPorts(
   if (!Number.isInteger(step))
     throw new TraversalError("ERR_INVALID_ARGUMENT", `bad delta ${step}`);
   if (step === 0) return [lastMappedPort];
-  const out: number[] = [];
-  const seen = new Set<number>();
   // Other traffic through the NAT may consume a few ports first, so candidates are every step
-  // from the next one on.
-  for (let k = 1; out.length < count && k <= count * 2; k++) {
-    const p = wrap(lastMappedPort + step * k);
-    if (!seen.has(p)) {
-      seen.add(p);
-      out.push(p);
-    }
-  }
-  return out;
+  // from the next one on: @p2pd/nat's stepping, of which only the mapped side matters here.
+  const next = predictMappings(natInfo("symmetric", { kind: "independent", value: step }), {
+    last: { local: 0, mapped: lastMappedPort },
+    count: count * 2,
+    range: PORT_RANGE,
+    pickPort: () => 0,
+  });
+  // A step that divides the range repeats ports: keep each once, from twice as many steps.
+  return [...new Set(next.map((p) => p.mapped))].slice(0, count);
 }
