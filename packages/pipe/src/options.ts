@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from "node:tls";
 import { PipeError } from "./errors.js";
-import type { Framing } from "./framing.js";
+import { createDecoder, type Framing } from "./framing.js";
 import type { Message, OverflowPolicy } from "./subscription.js";
 
 export type MsgCb = (msg: Message) => unknown;
@@ -129,6 +129,37 @@ export function checkMaxQueue(n: unknown): number {
   return n;
 }
 
+/** A timer length: 0..2^31-1 ms (Node would fire a larger one after 1 ms). */
+function ms(v: number | undefined, d: number, name: string): number {
+  const n = nonNeg(v, d, name);
+  if (n > 0x7fffffff) throw new PipeError("ERR_BAD_ARG", `${name} must be at most 2^31-1 ms`);
+  return n;
+}
+
+function fn<T>(v: T | undefined, name: string): T | undefined {
+  if (v !== undefined && typeof v !== "function") {
+    throw new PipeError("ERR_BAD_ARG", `${name} must be a function`);
+  }
+  return v;
+}
+
+function bufferSize(v: number | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > 0x7fffffff) {
+    throw new PipeError("ERR_BAD_ARG", `${name} must be a positive integer`);
+  }
+  return v;
+}
+
+function tlsOption(t: PipeOptions["tls"]): ConnectionOptions | undefined {
+  if (t === undefined || t === false) return undefined;
+  if (t === true) return {};
+  if (typeof t !== "object" || t === null) {
+    throw new PipeError("ERR_BAD_ARG", "tls must be a boolean or node:tls connection options");
+  }
+  return t;
+}
+
 function positive(v: number | undefined, d: number, name: string): number {
   const n = nonNeg(v, d, name);
   if (n === 0 || n > 0x7fffffff) throw new PipeError("ERR_BAD_ARG", `${name} must be 1..2^31-1`);
@@ -136,32 +167,38 @@ function positive(v: number | undefined, d: number, name: string): number {
 }
 
 export function resolveOptions(o: PipeOptions = {}): ResolvedOptions {
+  if (typeof o !== "object" || o === null)
+    throw new PipeError("ERR_BAD_ARG", "options must be an object");
+  const maxMessageBytes = nonNeg(o.maxMessageBytes, 16 * 1024 * 1024, "maxMessageBytes");
+  const framing = o.framing ?? "u32-length";
+  // Fail at open, not inside the first accepted connection (where a throw would crash the process).
+  createDecoder(framing, maxMessageBytes);
   return {
-    connectTimeoutMs: nonNeg(o.connectTimeoutMs, 2000, "connectTimeoutMs"),
+    connectTimeoutMs: ms(o.connectTimeoutMs, 2000, "connectTimeoutMs"),
     dnsTimeoutMs: positive(o.dnsTimeoutMs, 2000, "dnsTimeoutMs"),
-    recvTimeoutMs: nonNeg(o.recvTimeoutMs, 2000, "recvTimeoutMs"),
+    recvTimeoutMs: ms(o.recvTimeoutMs, 2000, "recvTimeoutMs"),
     maxQueue: checkMaxQueue(o.maxQueue ?? 1000),
     overflow: checkOverflow(o.overflow ?? "drop-oldest"),
-    framing: o.framing ?? "u32-length",
-    maxMessageBytes: nonNeg(o.maxMessageBytes, 16 * 1024 * 1024, "maxMessageBytes"),
+    framing,
+    maxMessageBytes,
     autoSubscribe: o.autoSubscribe,
-    onMessage: o.onMessage,
-    onEnd: o.onEnd,
-    onConnection: o.onConnection,
+    onMessage: fn(o.onMessage, "onMessage"),
+    onEnd: fn(o.onEnd, "onEnd"),
+    onConnection: fn(o.onConnection, "onConnection"),
     reuseAddr: o.reuseAddr ?? false,
     broadcast: o.broadcast ?? false,
     ipv6Only: o.ipv6Only ?? true,
     noDelay: o.noDelay ?? true,
     backlog: nonNeg(o.backlog, 511, "backlog"),
-    closeTimeoutMs: nonNeg(o.closeTimeoutMs, 1000, "closeTimeoutMs"),
-    tls: o.tls === true ? {} : o.tls || undefined,
-    tlsHandshakeTimeoutMs: nonNeg(o.tlsHandshakeTimeoutMs, 4000, "tlsHandshakeTimeoutMs"),
+    closeTimeoutMs: ms(o.closeTimeoutMs, 1000, "closeTimeoutMs"),
+    tls: tlsOption(o.tls),
+    tlsHandshakeTimeoutMs: ms(o.tlsHandshakeTimeoutMs, 4000, "tlsHandshakeTimeoutMs"),
     reliable: o.reliable ?? false,
-    ackTimeoutMs: nonNeg(o.ackTimeoutMs, 3000, "ackTimeoutMs"),
+    ackTimeoutMs: ms(o.ackTimeoutMs, 3000, "ackTimeoutMs"),
     ackTries: Math.max(1, Math.floor(nonNeg(o.ackTries, 3, "ackTries"))),
     dedupe: o.dedupe ?? false,
     dedupeWindow: nonNeg(o.dedupeWindow, 1000, "dedupeWindow"),
-    recvBufferSize: o.recvBufferSize,
-    sendBufferSize: o.sendBufferSize,
+    recvBufferSize: bufferSize(o.recvBufferSize, "recvBufferSize"),
+    sendBufferSize: bufferSize(o.sendBufferSize, "sendBufferSize"),
   };
 }

@@ -190,7 +190,15 @@ export class TcpServerPipe extends Pipe {
     // Children get their own callback lists (P2PD shared the server's lists by reference).
     this.childCfg = { ...cfg, onMessage: undefined, onEnd: undefined, onConnection: undefined };
     if (cfg.autoSubscribe === true) this.subscribe();
-    server.on("connection", (sock) => this.adopt(sock));
+    server.on("connection", (sock) => {
+      // A throw here would be an uncaught exception in the accept loop: report it instead.
+      try {
+        this.adopt(sock);
+      } catch (e) {
+        sock.destroy();
+        this.reportError(e);
+      }
+    });
     server.on("error", (e) => this.reportError(new PipeError("ERR_BIND", e.message, { cause: e })));
     const up = cfg.onConnection;
     if (up) this.on("connection", (child) => this.runCb(up, child));

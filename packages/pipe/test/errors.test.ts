@@ -107,6 +107,26 @@ describe("bad input gives typed errors and leaves nothing open", () => {
     expect(await udpPortFree(busyPorts.udp)).toBe(true);
   });
 
+  test("bad options fail at open with ERR_BAD_ARG, never later inside a connection", async () => {
+    const bad: Array<[string, object]> = [
+      ["tcp", { framing: "bogus" }],
+      ["tcp", { framing: { decode: 1 } }],
+      ["tcp", { tls: "yes" }],
+      ["tcp", { onConnection: 5 }],
+      ["udp", { onMessage: "x" }],
+      ["udp", { recvBufferSize: -1 }],
+      ["udp", { sendBufferSize: 1.5 }],
+      ["tcp", { connectTimeoutMs: 2 ** 40 }],
+      ["udp", { recvTimeoutMs: Number.NaN }],
+    ];
+    for (const [proto, opts] of bad) {
+      expect(
+        await code(pipeOpen(proto as "tcp", { host: "127.0.0.1" }, undefined, opts)),
+        JSON.stringify(opts),
+      ).toBe("ERR_BAD_ARG");
+    }
+  });
+
   test("closing a server with connected clients frees every socket and its port", async () => {
     await settle();
     const before = handles();
