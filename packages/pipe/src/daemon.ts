@@ -309,7 +309,12 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
         const pipe = await pipeOpen(plan.proto, spec, undefined, pipeOpts);
         pipe.on("error", (e) => {
           this.lastError = e;
-          if (this.listenerCount("error") > 0) this.emit("error", e);
+          if (this.listenerCount("error") === 0) return;
+          try {
+            this.emit("error", e);
+          } catch {
+            // A throwing listener must not unwind into the pipe's socket callbacks.
+          }
         });
         opened.push({
           proto: plan.proto,

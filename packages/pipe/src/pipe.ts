@@ -293,8 +293,31 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   protected reportError(e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e));
     this.lastError = err;
-    if (this.listenerCount("error") > 0) this.emit("error", err);
-    else debug("unhandled pipe error: %s", err.message);
+    if (this.listenerCount("error") === 0) {
+      debug("unhandled pipe error: %s", err.message);
+      return;
+    }
+    try {
+      this.emit("error", err);
+    } catch (e) {
+      // A throwing 'error' listener must not unwind into a socket event (an uncaught exception).
+      debug("'error' listener threw: %s", e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /**
+   * Emits to user listeners; one that throws is reported as 'error' instead of unwinding into
+   * the socket callback that delivered the data (which would crash the process).
+   */
+  protected emitSafe<K extends "message" | "close" | "connection">(
+    event: K,
+    ...args: PipeEvents[K]
+  ): void {
+    try {
+      (this.emit as (e: K, ...a: PipeEvents[K]) => boolean)(event, ...args);
+    } catch (e) {
+      this.reportError(e);
+    }
   }
 
   /** Delivers one received message (relays, queues, callbacks, listeners, then the parent server). */
@@ -335,7 +358,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
       const cb = cbs[i] as MsgCb;
       this.runCb(cb, msg);
     }
-    if (this.listenerCount("message") > 0) this.emit("message", msg);
+    if (this.listenerCount("message") > 0) this.emitSafe("message", msg);
     const parent = this.parent;
     if (parent?.hasConsumers()) parent.dispatch(data, from, origin);
   }
@@ -406,7 +429,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     this.endCbs = [];
     for (const cb of cbs) this.runCb((p: Pipe) => cb(p, error), this);
     this.relays = [];
-    this.emit("close", error);
+    this.emitSafe("close", error);
   }
 
   /** Closes the pipe and releases its sockets and timers; idempotent. `reset` sends a TCP RST. */

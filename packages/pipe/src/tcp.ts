@@ -225,7 +225,7 @@ export class TcpServerPipe extends Pipe {
       this.kids.delete(child);
       this.pending = this.pending.filter((p) => p !== child);
     });
-    this.emit("connection", child);
+    this.emitSafe("connection", child);
     const w = this.waiters.shift();
     if (w) {
       w.resolve(child);

@@ -116,6 +116,41 @@ describe("callbacks, errors, end, link, iteration", () => {
     await server.close();
   });
 
+  test("throwing 'message', 'close' and 'connection' listeners are reported, never crash or cut the link", async () => {
+    const udp = await pipeOpen("udp", { host: "127.0.0.1" }, undefined, { autoSubscribe: true });
+    const sender = await pipeOpen("udp", { host: "127.0.0.1" }, udp.local);
+    udp.on("message", () => {
+      throw new Error("listener boom");
+    });
+    const udpErr = nextError(udp);
+    await sender.send("x");
+    expect((await udpErr).message).toBe("listener boom");
+    expect((await udp.recv()).toString()).toBe("x"); // the queue still got it
+    const { server, client, child } = await tcpPair();
+    server.on("connection", () => {
+      throw new Error("conn boom");
+    });
+    const connErr = nextError(server);
+    const second = await pipeOpen("tcp", undefined, server.local);
+    expect((await connErr).message).toBe("conn boom");
+    child.on("message", () => {
+      throw new Error("tcp boom");
+    });
+    const tcpErr = nextError(child);
+    await client.send("one");
+    expect((await tcpErr).message).toBe("tcp boom");
+    await client.send("two");
+    expect((await child.recv()).toString()).toBe("one");
+    expect((await child.recv()).toString()).toBe("two"); // not dropped as a framing error
+    child.on("close", () => {
+      throw new Error("close boom");
+    });
+    child.on("error", () => {});
+    await client.close();
+    await new Promise<void>((r) => child.onEnd(() => r()));
+    await Promise.all([udp.close(), sender.close(), second.close(), server.close()]);
+  });
+
   test("recv timeout, abort and close give typed errors", async () => {
     const { server, client } = await tcpPair();
     const t = await client.recv({ timeout: 20 }).catch((e) => e);
