@@ -48,7 +48,12 @@ export {
   startNode,
   type TurnServerConfig,
 } from "./node.js";
-export { NodePipe, type NodePipeOptions, type PipeMessageCb } from "./pipe.js";
+export {
+  NODE_MAX_MESSAGE,
+  NodePipe,
+  type NodePipeOptions,
+  type PipeMessageCb,
+} from "./pipe.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
 export { messageStream } from "./strategies/adapt.js";
 export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";

@@ -4,17 +4,21 @@ import { P2pdNodeError } from "./errors.js";
 
 export type PipeMessageCb = (data: Buffer, pipe: NodePipe) => void;
 
+/** Default largest message (payload bytes, the 4-byte length excluded). */
+export const NODE_MAX_MESSAGE = 1024 * 1024;
+
 export interface NodePipeOptions {
-  /** Longest accepted message; a longer line closes the pipe (memory bound). */
+  /** Largest message (payload bytes); a longer incoming frame closes the pipe (memory bound). */
   maxMessage?: number;
   /** Queued messages kept for recv(); the oldest are dropped beyond this. */
   maxQueue?: number;
 }
 
 /**
- * A node connection: newline-framed messages (@p2pd/pipe's "line" framing, as P2PD v3 splits the
- * node protocol) over any byte stream: a TCP socket, a punched socket, a reliable UDP stream, a
- * TURN relay. Node protocol verbs (`ECHO`, `ID`) ride on it.
+ * A node connection: length-prefixed messages (@p2pd/pipe's default "u32-length" framing: 4-byte
+ * big-endian length, then the payload) over any byte stream: a TCP socket, a punched socket, a
+ * reliable UDP stream, a TURN relay. Binary-safe: any byte, empty messages included. Node protocol
+ * verbs (`ECHO <bytes>`, `ID <pipeId>`) are message payloads.
  */
 export class NodePipe {
   readonly stream: Duplex;
@@ -25,17 +29,18 @@ export class NodePipe {
   readonly #queue: Buffer[] = [];
   readonly #waiters = new Set<{ resolve: (b: Buffer) => void; reject: (e: unknown) => void }>();
   readonly #cbs = new Set<PipeMessageCb>();
-  readonly #closeCbs = new Set<() => void>();
+  readonly #closeCbs = new Set<(err?: P2pdNodeError) => void>();
   #closed = false;
+  #error: P2pdNodeError | undefined;
   /** Set by the node when the pipe is tied to a connect (the ID verb). */
   id: string | undefined;
 
   constructor(stream: Duplex, opts: NodePipeOptions = {}) {
     this.stream = stream;
-    this.#maxMessage = opts.maxMessage ?? 1024 * 1024;
+    this.#maxMessage = opts.maxMessage ?? NODE_MAX_MESSAGE;
     this.#maxQueue = opts.maxQueue ?? 1024;
-    this.#decoder = createDecoder("line", this.#maxMessage);
-    this.#encoder = createEncoder("line", this.#maxMessage);
+    this.#decoder = createDecoder("u32-length", this.#maxMessage);
+    this.#encoder = createEncoder("u32-length", this.#maxMessage);
     stream.on("data", (chunk: Buffer | string) => this.#onData(Buffer.from(chunk)));
     stream.on("error", () => this.#end());
     stream.on("close", () => this.#end());
@@ -50,6 +55,11 @@ export class NodePipe {
     return this.#closed;
   }
 
+  /** Why the pipe closed when the peer broke the framing (ERR_MSG_TOO_LARGE); undefined otherwise. */
+  get error(): P2pdNodeError | undefined {
+    return this.#error;
+  }
+
   /** Remote host and port when the stream is a socket. */
   get remote(): { host: string; port: number } | undefined {
     const s = this.stream as { remoteAddress?: string; remotePort?: number };
@@ -59,15 +69,17 @@ export class NodePipe {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#closed) return;
     try {
-      this.#decoder.push(chunk, (line) => {
+      this.#decoder.push(chunk, (msg) => {
         if (this.#closed) return;
-        // Tolerate CRLF from line-oriented tools (nc -C, telnet).
-        const msg = line.length && line[line.length - 1] === 0x0d ? line.subarray(0, -1) : line;
+        // A copy: the decoder may hand out views of a shared slab.
         this.#dispatch(Buffer.from(msg));
       });
-    } catch {
-      // A line longer than maxMessage: drop the connection rather than buffer without bound.
+    } catch (err) {
+      // A frame longer than maxMessage: drop the connection rather than buffer without bound.
+      const code = (err as { code?: string }).code ?? "ERR_BAD_FRAME";
+      this.#end(new P2pdNodeError(code, (err as Error).message, { cause: err }));
       this.stream.destroy();
     }
   }
@@ -94,15 +106,16 @@ export class NodePipe {
     if (this.#queue.length > this.#maxQueue) this.#queue.shift();
   }
 
-  #end(): void {
+  #end(error?: P2pdNodeError): void {
     if (this.#closed) return;
     this.#closed = true;
-    const err = new P2pdNodeError("ERR_PIPE_CLOSED", "pipe closed");
+    this.#error = error;
+    const err = error ?? new P2pdNodeError("ERR_PIPE_CLOSED", "pipe closed");
     for (const w of this.#waiters) w.reject(err);
     this.#waiters.clear();
     for (const cb of this.#closeCbs) {
       try {
-        cb();
+        cb(error);
       } catch {
         // ignore
       }
@@ -115,17 +128,17 @@ export class NodePipe {
     return () => this.#cbs.delete(cb);
   }
 
-  /** Runs once when the pipe closes (at once if it already has). */
-  onClose(cb: () => void): () => void {
+  /** Runs once when the pipe closes (at once if it already has); `err` when the framing broke. */
+  onClose(cb: (err?: P2pdNodeError) => void): () => void {
     if (this.#closed) {
-      cb();
+      cb(this.#error);
       return () => {};
     }
     this.#closeCbs.add(cb);
     return () => this.#closeCbs.delete(cb);
   }
 
-  /** Sends one message. It must not contain "\n" (the frame delimiter). */
+  /** Sends one message: any bytes up to maxMessage (else ERR_MSG_TOO_LARGE). */
   async send(data: string | Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<void> {
     opts.signal?.throwIfAborted();
     const b = typeof data === "string" ? Buffer.from(data) : Buffer.from(data);
@@ -133,8 +146,8 @@ export class NodePipe {
     try {
       frame = Buffer.concat(this.#encoder(b));
     } catch (err) {
-      // ERR_BAD_FRAME (a newline inside) or ERR_MSG_TOO_LARGE, as @p2pd/pipe names them.
-      const code = (err as { code?: string }).code ?? "ERR_BAD_FRAME";
+      // ERR_MSG_TOO_LARGE, as @p2pd/pipe names it.
+      const code = (err as { code?: string }).code ?? "ERR_MSG_TOO_LARGE";
       throw new P2pdNodeError(code, (err as Error).message, { cause: err });
     }
     if (this.#closed || this.stream.destroyed)
@@ -155,7 +168,8 @@ export class NodePipe {
   recv(opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Buffer> {
     const queued = this.#queue.shift();
     if (queued) return Promise.resolve(queued);
-    if (this.#closed) return Promise.reject(new P2pdNodeError("ERR_PIPE_CLOSED", "pipe closed"));
+    if (this.#closed)
+      return Promise.reject(this.#error ?? new P2pdNodeError("ERR_PIPE_CLOSED", "pipe closed"));
     return new Promise<Buffer>((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? 5000;
       const done = () => {

@@ -150,15 +150,24 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     expect(await b.ping(a.address)).toBeGreaterThan(0);
   });
 
-  test("raw TCP clients get ECHO from the node port", async () => {
+  test("raw TCP clients get ECHO from the node port (4-byte big-endian length frames)", async () => {
     const sock = netConnect({ host: "127.0.0.1", port: a.port });
-    const reply = await new Promise<string>((resolve, reject) => {
-      sock.on("data", (d) => resolve(d.toString()));
+    const payload = Buffer.from("ECHO raw\n\r\0");
+    const frame = Buffer.alloc(4 + payload.length);
+    frame.writeUInt32BE(payload.length, 0);
+    payload.copy(frame, 4);
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      let got = Buffer.alloc(0);
+      sock.on("data", (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) resolve(got);
+      });
       sock.on("error", reject);
-      sock.write("ECHO raw\n");
+      sock.write(frame);
     });
     sock.destroy();
-    expect(reply).toBe("raw\n");
+    expect(reply.readUInt32BE(0)).toBe(payload.length - 5);
+    expect(reply.subarray(4)).toEqual(payload.subarray(5));
   });
 
   test("close() is idempotent and frees the port", async () => {

@@ -2,15 +2,15 @@ import { once } from "node:events";
 import { connect, createServer, type Socket } from "node:net";
 import fc from "fast-check";
 import { afterEach, describe, expect, test } from "vitest";
-import { NodePipe } from "../src/index.js";
+import { NODE_MAX_MESSAGE, NodePipe } from "../src/index.js";
 
 const open: Socket[] = [];
 afterEach(() => {
   for (const s of open.splice(0)) s.destroy();
 });
 
-/** A connected TCP pair on loopback: raw socket on one end, NodePipe on the other. */
-async function pair(opts: { maxMessage?: number } = {}) {
+/** A connected TCP pair on loopback: the raw client socket and the accepted one. */
+async function sockets() {
   const srv = createServer();
   srv.listen(0, "127.0.0.1");
   await once(srv, "listening");
@@ -21,40 +21,95 @@ async function pair(opts: { maxMessage?: number } = {}) {
   const [sock] = (await accepted) as [Socket];
   srv.close();
   open.push(raw, sock);
+  return { raw, sock };
+}
+
+/** Raw socket on one end, NodePipe on the other. */
+async function pair(opts: { maxMessage?: number } = {}) {
+  const { raw, sock } = await sockets();
   return { raw, pipe: new NodePipe(sock, opts) };
 }
 
-describe("NodePipe (line framing over a byte stream)", () => {
-  test("messages split and merged across TCP chunks come out whole; CRLF tolerated", async () => {
+/** NodePipe on both ends of a real TCP connection. */
+async function pipes(opts: { maxMessage?: number } = {}) {
+  const { raw, sock } = await sockets();
+  return { a: new NodePipe(raw, opts), b: new NodePipe(sock, opts) };
+}
+
+const frame = (payload: Uint8Array) => {
+  const f = Buffer.alloc(4 + payload.length);
+  f.writeUInt32BE(payload.length, 0);
+  f.set(payload, 4);
+  return f;
+};
+
+describe("NodePipe (4-byte big-endian length framing over a byte stream)", () => {
+  test("the wire: 4-byte big-endian length, then the payload as is", async () => {
     const { raw, pipe } = await pair();
-    raw.write("hel");
-    raw.write("lo\nwor");
-    raw.write("ld\r\nlast\n");
-    expect((await pipe.recv()).toString()).toBe("hello");
-    expect((await pipe.recv()).toString()).toBe("world");
-    expect((await pipe.recv()).toString()).toBe("last");
+    const got = new Promise<Buffer>((resolve) => {
+      let buf = Buffer.alloc(0);
+      raw.on("data", (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length >= 9) resolve(buf);
+      });
+    });
+    await pipe.send(Buffer.from([0x0a, 0x0d, 0x00, 0xff, 0x0a]));
+    expect(await got).toEqual(Buffer.from([0, 0, 0, 5, 0x0a, 0x0d, 0x00, 0xff, 0x0a]));
   });
 
-  test("fuzz: any chunking of any lines reassembles them in order", async () => {
+  test("frames split and merged across TCP chunks come out whole", async () => {
+    const { raw, pipe } = await pair();
+    const bytes = Buffer.concat([
+      frame(Buffer.from("hel\nlo")),
+      frame(Buffer.alloc(0)),
+      frame(Buffer.from("x\r\n")),
+    ]);
+    raw.write(bytes.subarray(0, 3));
+    raw.write(bytes.subarray(3, 12));
+    raw.write(bytes.subarray(12));
+    expect((await pipe.recv()).toString()).toBe("hel\nlo");
+    expect((await pipe.recv()).length).toBe(0);
+    expect((await pipe.recv()).toString()).toBe("x\r\n");
+  });
+
+  test("fuzz: any binary messages (0x0a, 0x0d, empty, max size) round-trip between two pipes", async () => {
+    const max = 4096;
+    const { a, b } = await pipes({ maxMessage: max });
+    const byte = fc.oneof(
+      fc.constantFrom(0x0a, 0x0d, 0x00, 0xff),
+      fc.integer({ min: 0, max: 255 }),
+    );
+    const message = fc.oneof(
+      fc.uint8Array({ maxLength: 64 }),
+      fc.array(byte, { maxLength: 200 }).map((xs) => Uint8Array.from(xs)),
+      fc.constant(new Uint8Array(0)),
+      fc.constantFrom(0x0a, 0x0d, 0x00).map((v) => new Uint8Array(max).fill(v)),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 10 }), async (msgs) => {
+        for (const m of msgs) await a.send(m);
+        for (const m of msgs) expect(await b.recv()).toEqual(Buffer.from(m));
+      }),
+      { numRuns: 100 },
+    );
+    await a.close();
+  });
+
+  test("fuzz: any chunking of any frames reassembles them in order", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.string({ unit: fc.constantFrom(..."ab\r é1".split("")), maxLength: 40 }), {
-          minLength: 1,
-          maxLength: 8,
-        }),
+        fc.array(fc.uint8Array({ maxLength: 40 }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 10 }),
-        async (lines, cuts) => {
+        async (msgs, cuts) => {
           const { raw, pipe } = await pair();
-          // Lines ending in "\r" would lose it (CRLF); keep the property about plain lines.
-          const clean = lines.map((l) => l.replace(/\r+$/, ""));
-          const bytes = Buffer.from(clean.map((l) => `${l}\n`).join(""));
+          const bytes = Buffer.concat(msgs.map(frame));
           let at = 0;
           for (let i = 0; at < bytes.length; i++) {
             const n = cuts[i % cuts.length] ?? 1;
             raw.write(bytes.subarray(at, at + n));
             at += n;
           }
-          for (const l of clean) expect((await pipe.recv()).toString()).toBe(l);
+          for (const m of msgs) expect(await pipe.recv()).toEqual(Buffer.from(m));
           raw.destroy();
         },
       ),
@@ -62,19 +117,52 @@ describe("NodePipe (line framing over a byte stream)", () => {
     );
   });
 
-  test("send refuses a newline inside a message; recv times out with a typed error", async () => {
-    const { pipe } = await pair();
-    await expect(pipe.send("a\nb")).rejects.toMatchObject({ code: "ERR_BAD_FRAME" });
-    await expect(pipe.recv({ timeoutMs: 50 })).rejects.toMatchObject({ code: "ERR_RECV_TIMEOUT" });
+  test("send: a message over maxMessage is refused with a typed error; max size passes", async () => {
+    const { a, b } = await pipes({ maxMessage: 1024 });
+    await expect(a.send(new Uint8Array(1025))).rejects.toMatchObject({ code: "ERR_MSG_TOO_LARGE" });
+    await a.send(new Uint8Array(1024).fill(0x0a));
+    expect((await b.recv()).length).toBe(1024);
+    await expect(b.recv({ timeoutMs: 50 })).rejects.toMatchObject({ code: "ERR_RECV_TIMEOUT" });
   });
 
-  test("a line longer than maxMessage drops the connection instead of buffering", async () => {
+  test("the default maximum (1 MiB) round-trips whole", async () => {
+    const { a, b } = await pipes();
+    const big = Buffer.alloc(NODE_MAX_MESSAGE, 0x0a);
+    big[0] = 0x0d;
+    await a.send(big);
+    expect((await b.recv()).equals(big)).toBe(true);
+  });
+
+  test("an oversized incoming frame closes the pipe with ERR_MSG_TOO_LARGE, without buffering it", async () => {
     const { raw, pipe } = await pair({ maxMessage: 1024 });
-    const closed = new Promise<void>((r) => pipe.onClose(r));
-    raw.write(Buffer.alloc(4096, 0x61));
-    await closed;
+    const pending = pipe.recv({ timeoutMs: 5000 });
+    const closed = new Promise<unknown>((r) => pipe.onClose(r));
+    // Only the header: the pipe must not wait for 1025 bytes to decide.
+    const h = Buffer.alloc(4);
+    h.writeUInt32BE(1025, 0);
+    raw.write(h);
+    expect(await closed).toMatchObject({ code: "ERR_MSG_TOO_LARGE" });
+    await expect(pending).rejects.toMatchObject({ code: "ERR_MSG_TOO_LARGE" });
     expect(pipe.closed).toBe(true);
-    await expect(pipe.recv()).rejects.toMatchObject({ code: "ERR_PIPE_CLOSED" });
+    expect(pipe.error?.code).toBe("ERR_MSG_TOO_LARGE");
+    await expect(pipe.recv()).rejects.toMatchObject({ code: "ERR_MSG_TOO_LARGE" });
+    // The peer sees the connection end.
+    await once(raw, "close");
+  });
+
+  test("fuzz: garbage never crashes the pipe; it delivers frames or closes with a typed error", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 300 }), async (junk) => {
+        const { raw, pipe } = await pair({ maxMessage: 64 });
+        const codes: string[] = [];
+        pipe.onClose((e) => codes.push(e?.code ?? "ERR_PIPE_CLOSED"));
+        raw.write(junk);
+        raw.end();
+        await new Promise<void>((r) => pipe.onClose(() => r()));
+        expect(["ERR_PIPE_CLOSED", "ERR_MSG_TOO_LARGE"]).toContain(codes[0]);
+      }),
+      { numRuns: 40 },
+    );
   });
 
   test("close: pending recv rejects, onClose fires (also when added late), send refuses", async () => {
@@ -87,6 +175,7 @@ describe("NodePipe (line framing over a byte stream)", () => {
       late = true;
     });
     expect(late).toBe(true);
+    expect(pipe.error).toBeUndefined();
     await expect(pipe.send("x")).rejects.toMatchObject({ code: "ERR_PIPE_CLOSED" });
   });
 

@@ -254,6 +254,7 @@ describe.skipIf(!hasTurn)("turn strategy through coturn on loopback", () => {
       expect(r.pipe.remote?.host).toBe("127.0.0.1");
       expect(r.pipe.remote?.port).not.toBe(x.port);
       expect((await r.pipe.echo("relayed")).toString()).toBe("relayed");
+      expect(await r.pipe.echo(BINARY)).toEqual(BINARY);
       await r.pipe.close();
     } finally {
       await x.close();
@@ -286,6 +287,35 @@ describe("tcp-punch on the same LAN", () => {
       expect(r.pipe.remote?.port).not.toBe(a.port);
       expect((await r.pipe.echo("punched")).toString()).toBe("punched");
       await r.pipe.close();
+    },
+    30_000,
+  );
+});
+
+/** Bytes that line framing could not carry: every byte value, CR/LF runs, and a NUL. */
+const BINARY = Buffer.concat([
+  Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+  Buffer.from("\n\n\r\n\0\n"),
+]);
+
+describe("binary-safe node pipes on every strategy (loopback)", () => {
+  test.each(["direct", "reverse", "tcp-punch", "udp-punch"] as const)(
+    "%s: ECHO of binary data (0x0a, 0x0d, 0x00, all bytes) and an empty message",
+    async (strategy) => {
+      const r = await b.connect(only(a.address, 4), { strategies: [strategy] });
+      try {
+        expect(r.strategy).toBe(strategy);
+        expect(await r.pipe.echo(BINARY)).toEqual(BINARY);
+        expect((await r.pipe.echo(new Uint8Array(0))).length).toBe(0);
+        await fc.assert(
+          fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), async (m) => {
+            expect(await r.pipe.echo(m)).toEqual(Buffer.from(m));
+          }),
+          { numRuns: 20 },
+        );
+      } finally {
+        await r.pipe.close();
+      }
     },
     30_000,
   );

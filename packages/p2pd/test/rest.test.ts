@@ -73,6 +73,14 @@ describe("REST API against a real node", () => {
     expect(got.from).toMatch(/^(127\.0\.0\.1|::1):\d+$/);
   });
 
+  test("binary messages with newlines (0x0a) and CRs round-trip through POST/GET /binary", async () => {
+    const body = Buffer.from([0x0a, 0, 0x0d, 0x0a, 255, 0x0a, 0x0a]);
+    const payload = Buffer.concat([Buffer.from("ECHO "), body]);
+    expect((await client.sendBinary("c1", payload)).sent).toBe(payload.length);
+    const got = await client.recvBinary("c1", { timeout: 5 });
+    expect(Buffer.from(got.data)).toEqual(body);
+  });
+
   test("subscriptions filter by message regex", async () => {
     await client.subscribe("c1", { msg: "^pong" });
     await client.send("c1", "ECHO ping 1");

@@ -156,7 +156,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           ...(side.mapping ? { mapping: side.mapping } : {}),
           log: ctx.log,
         });
-        // The offerer's `ID <pipeId>` line makes the node adopt this pipe.
+        // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
         ctx.wrap(sock);
       } finally {
         side.mapping?.close();

@@ -86,7 +86,7 @@ export function turnStrategy(servers: TurnServerConfig[]): Strategy {
       const stream = new ReliableUdpStream(turnLink(client, peer), {
         session: sessionFromToken(msg.pipeId),
       });
-      // The offerer's `ID <pipeId>` line makes the node adopt this pipe.
+      // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
       ctx.wrap(messageStream(stream));
     },
   };

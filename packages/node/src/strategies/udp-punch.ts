@@ -166,7 +166,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
         ...(bd ? { birthday: bd } : {}),
         log: ctx.log,
       });
-      // The offerer's `ID <pipeId>` line makes the node adopt this pipe.
+      // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
       ctx.wrap(messageStream(stream));
     },
   };
