@@ -6,6 +6,11 @@ export const repoRoot: string;
 export const NAT_OF: Record<string, NatLikeJson>;
 export function canRunLab(): string | undefined;
 export function bundleTraversal(outDir?: string): string;
+export function runChild(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; out: string; err: string }>;
 export interface AgentResult {
   role: "A" | "B";
   ok: boolean;
@@ -23,6 +28,7 @@ export class Lab {
   info: Record<string, string>;
   up(scenario: string[]): void;
   down(): void;
+  nodeIn(host: string, ...args: string[]): string[];
   startRendezvous(): Promise<void>;
   hostIp(host: string): string;
   hostNat(host: string): string;

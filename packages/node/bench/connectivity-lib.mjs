@@ -52,6 +52,29 @@ export function bundleTraversal(outDir = join(tmpdir(), `tr-bundle-${process.pid
   return out;
 }
 
+/**
+ * Runs a child to its end with stdout/stderr collected; SIGKILL after `timeoutMs`. Never rejects:
+ * `code` is the exit code (null when killed).
+ */
+export function runChild(cmd, args, timeoutMs) {
+  return new Promise((resolveRun) => {
+    const c = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d) => {
+      out += d;
+    });
+    c.stderr.on("data", (d) => {
+      err += d;
+    });
+    const t = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
+    c.on("exit", (code) => {
+      clearTimeout(t);
+      resolveRun({ code, out, err });
+    });
+  });
+}
+
 export class Lab {
   constructor(prefix, state) {
     this.env = { ...process.env, NATLAB_PREFIX: prefix, NATLAB_STATE: state };
@@ -81,18 +104,8 @@ export class Lab {
     const host = this.info.PUB_IP4;
     this.rdv = spawn(
       "ip",
-      [
-        "netns",
-        "exec",
-        `${this.prefix}pub`,
-        process.execPath,
-        join(here, "connectivity-rendezvous.mjs"),
-        host,
-        String(RDV_PORT),
-      ],
-      {
-        stdio: ["ignore", "pipe", "inherit"],
-      },
+      this.nodeIn("pub", join(here, "connectivity-rendezvous.mjs"), host, String(RDV_PORT)),
+      { stdio: ["ignore", "pipe", "inherit"] },
     );
     await new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("rendezvous did not start")), 10_000);
@@ -102,6 +115,10 @@ export class Lab {
       });
       this.rdv.once("exit", (c) => reject(new Error(`rendezvous exited ${c}`)));
     });
+  }
+  /** `ip` arguments that run node with `args` inside the lab host's namespace. */
+  nodeIn(host, ...args) {
+    return ["netns", "exec", `${this.prefix}${host}`, process.execPath, ...args];
   }
   hostIp(host) {
     return this.info[`${host}_IP4`];
@@ -128,13 +145,9 @@ export class Lab {
       "--turn-pass",
       this.info.TURN_PASS,
     ];
-    const server = spawn(
-      "ip",
-      ["netns", "exec", `${this.prefix}${b}`, process.execPath, peer, "serve", ...common],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const server = spawn("ip", this.nodeIn(b, peer, "serve", ...common), {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     server.stderr.on("data", () => {});
     try {
       const addr = await new Promise((resolveAddr, reject) => {
@@ -154,45 +167,19 @@ export class Lab {
         });
         server.once("exit", (c) => reject(new Error(`serve exited ${c}`)));
       });
-      const out = await new Promise((resolveOut) => {
-        const c = spawn(
-          "ip",
-          [
-            "netns",
-            "exec",
-            `${this.prefix}${a}`,
-            process.execPath,
-            peer,
-            "connect",
-            ...common,
-            addr,
-            "--strategies",
-            strategies,
-          ],
-          { stdio: ["ignore", "pipe", "pipe"] },
-        );
-        let o = "";
-        let e = "";
-        c.stdout.on("data", (d) => {
-          o += d;
-        });
-        c.stderr.on("data", (d) => {
-          e += d;
-        });
-        const t = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
-        c.on("exit", () => {
-          clearTimeout(t);
-          resolveOut({ o, e });
-        });
-      });
-      const line = out.o.trim().split("\n").pop() ?? "";
+      const out = await runChild(
+        "ip",
+        this.nodeIn(a, peer, "connect", ...common, addr, "--strategies", strategies),
+        timeoutMs,
+      );
+      const line = out.out.trim().split("\n").pop() ?? "";
       try {
         const r = JSON.parse(line);
         return r.error
           ? { ok: false, error: String(r.error) }
           : { ok: r.echo === true, strategy: r.strategy, ms: Math.round(r.ms) };
       } catch {
-        return { ok: false, error: `connect crashed: ${out.e.slice(-300)}` };
+        return { ok: false, error: `connect crashed: ${out.err.slice(-300)}` };
       }
     } catch (err) {
       return { ok: false, error: String(err.message ?? err) };
@@ -229,47 +216,20 @@ export class Lab {
         pass: this.info.TURN_PASS,
       },
     };
-    const run = (host, role, nat) =>
-      new Promise((resolvePromise) => {
-        const cfg = { ...base, role, nat, lanIp: this.hostIp(host) };
-        const c = spawn(
-          "ip",
-          [
-            "netns",
-            "exec",
-            `${this.prefix}${host}`,
-            process.execPath,
-            join(here, "connectivity-agent.mjs"),
-            JSON.stringify(cfg),
-          ],
-          {
-            stdio: ["ignore", "pipe", "pipe"],
-          },
-        );
-        let out = "";
-        let err = "";
-        c.stdout.on("data", (d) => {
-          out += d;
-        });
-        c.stderr.on("data", (d) => {
-          err += d;
-        });
-        const t = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
-        c.on("exit", () => {
-          clearTimeout(t);
-          const line = out.trim().split("\n").pop() ?? "";
-          try {
-            resolvePromise({ ...JSON.parse(line), stderr: debug ? err : undefined });
-          } catch {
-            resolvePromise({
-              role,
-              ok: false,
-              tried: [],
-              error: `agent crashed: ${(err || out).slice(-400)}`,
-            });
-          }
-        });
-      });
+    const run = async (host, role, nat) => {
+      const cfg = { ...base, role, nat, lanIp: this.hostIp(host) };
+      const { out, err } = await runChild(
+        "ip",
+        this.nodeIn(host, join(here, "connectivity-agent.mjs"), JSON.stringify(cfg)),
+        timeoutMs,
+      );
+      const line = out.trim().split("\n").pop() ?? "";
+      try {
+        return { ...JSON.parse(line), stderr: debug ? err : undefined };
+      } catch {
+        return { role, ok: false, tried: [], error: `agent crashed: ${(err || out).slice(-400)}` };
+      }
+    };
     const [ra, rb] = await Promise.all([run(a, "A", natA), run(b, "B", natB)]);
     return { a: ra, b: rb, ok: ra.ok && rb.ok && ra.strategy === rb.strategy };
   }

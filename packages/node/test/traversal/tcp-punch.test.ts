@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
 import net from "node:net";
 import { describe, expect, test } from "vitest";
+import { bundleTraversal, runChild } from "../../bench/connectivity-lib.mjs";
 import {
   estimateClockOffset,
   meetingTime,
@@ -9,7 +9,6 @@ import {
   TraversalError,
   tcpPunch,
 } from "../../src/traversal/index.js";
-import { bundleTraversal } from "./bundle.js";
 
 async function freeTcpPort(): Promise<number> {
   const s = net.createServer();
@@ -19,26 +18,26 @@ async function freeTcpPort(): Promise<number> {
   return p;
 }
 
-function runNode(code: string, timeoutMs = 20_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ["--input-type=module", "-e", code], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    c.stdout.on("data", (d) => {
-      out += d;
-    });
-    c.stderr.on("data", (d) => {
-      err += d;
-    });
-    const t = setTimeout(() => c.kill("SIGKILL"), timeoutMs);
-    c.on("exit", (code) => {
-      clearTimeout(t);
-      if (code === 0) resolve(out.trim());
-      else reject(new Error(`child exited ${code}: ${err}${out}`));
-    });
+async function runNode(code: string, timeoutMs = 20_000): Promise<string> {
+  const r = await runChild(process.execPath, ["--input-type=module", "-e", code], timeoutMs);
+  if (r.code !== 0) throw new Error(`child exited ${r.code}: ${r.err}${r.out}`);
+  return r.out.trim();
+}
+
+/** An accept-mode punch on a free loopback port, listening by the time this resolves. */
+async function acceptingPunch(opts: { role?: "responder" } = {}) {
+  const port = await freeTcpPort();
+  const punch = tcpPunch({
+    localAddress: "127.0.0.1",
+    localPort: port,
+    remote: { host: "127.0.0.1", ports: [] },
+    at: Date.now(),
+    accept: true,
+    ...opts,
+    timeoutMs: 5000,
   });
+  await new Promise((r) => setTimeout(r, 50));
+  return { port, punch };
 }
 
 const peerScript = (lib: string, local: number, remote: number, at: number, word: string) => `
@@ -64,16 +63,7 @@ describe("tcpPunch", () => {
   }, 30_000);
 
   test("accept mode takes the peer's connection and refuses other hosts", async () => {
-    const port = await freeTcpPort();
-    const punch = tcpPunch({
-      localAddress: "127.0.0.1",
-      localPort: port,
-      remote: { host: "127.0.0.1", ports: [] },
-      at: Date.now(),
-      accept: true,
-      timeoutMs: 5000,
-    });
-    await new Promise((r) => setTimeout(r, 50));
+    const { port, punch } = await acceptingPunch();
     // A stranger (other loopback IP) is refused, then the peer gets in.
     const stranger = net.connect({ host: "127.0.0.1", port, localAddress: "127.0.0.2" });
     const strangerClosed = new Promise<void>((r) => stranger.on("close", () => r()));
@@ -95,17 +85,7 @@ describe("tcpPunch", () => {
   });
 
   test("responder keeps the candidate carrying the initiator's selection byte", async () => {
-    const port = await freeTcpPort();
-    const punch = tcpPunch({
-      localAddress: "127.0.0.1",
-      localPort: port,
-      remote: { host: "127.0.0.1", ports: [] },
-      at: Date.now(),
-      accept: true,
-      role: "responder",
-      timeoutMs: 5000,
-    });
-    await new Promise((r) => setTimeout(r, 50));
+    const { port, punch } = await acceptingPunch({ role: "responder" });
     // A candidate without the selection byte is dropped; the selected one keeps its payload.
     const loser = net.connect({ host: "127.0.0.1", port });
     loser.on("error", () => {});
