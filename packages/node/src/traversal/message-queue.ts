@@ -84,6 +84,47 @@ export class MessageQueue<T> {
 }
 
 /**
+ * The receiving half of a MessageDuplex (queue, message and end listeners), shared by its
+ * implementations. The owner says whether it is closed: its state may turn before `end` runs.
+ */
+export class DuplexInbox {
+  private readonly queue = new MessageQueue<Buffer>();
+  private readonly msgCbs = new Set<(d: Buffer) => void>();
+  private readonly endCbs = new Set<(err?: Error) => void>();
+
+  deliver(data: Buffer): void {
+    for (const cb of this.msgCbs) cb(data);
+    this.queue.push(data);
+  }
+
+  recv(opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<Buffer> {
+    return this.queue.shift(opts);
+  }
+
+  onMessage(cb: (d: Buffer) => void): () => void {
+    this.msgCbs.add(cb);
+    return () => this.msgCbs.delete(cb);
+  }
+
+  onEnd(cb: (err?: Error) => void, closed: boolean): () => void {
+    if (closed) {
+      queueMicrotask(() => cb());
+      return () => {};
+    }
+    this.endCbs.add(cb);
+    return () => this.endCbs.delete(cb);
+  }
+
+  /** Ends recv() with `err` (else `closedError`), tells the end listeners, drops every listener. */
+  end(err: Error | undefined, closedError: Error): void {
+    this.queue.end(err ?? closedError);
+    for (const cb of this.endCbs) cb(err);
+    this.endCbs.clear();
+    this.msgCbs.clear();
+  }
+}
+
+/**
  * Message-oriented duplex shared by the TURN relay pipe and the reliable UDP stream: the subset of
  * @p2pd/pipe's Pipe API (send/recv/onMessage/onEnd/close) a strategy needs to hand back a pipe.
  */

@@ -1,6 +1,6 @@
 import type dgram from "node:dgram";
 import { type HostPort, TraversalError } from "./errors.js";
-import { type MessageDuplex, MessageQueue } from "./message-queue.js";
+import { DuplexInbox, type MessageDuplex } from "./message-queue.js";
 import { DATA_HEADER, decodeFrame, encodeFrame, type Frame, FrameType } from "./rudp-frame.js";
 import type { TurnClient } from "./turn-client.js";
 
@@ -133,9 +133,7 @@ export class ReliableUdpStream implements MessageDuplex {
   private readonly mtu: number;
   private readonly window: number;
   private readonly maxMessage: number;
-  private readonly queue = new MessageQueue<Buffer>();
-  private readonly msgCbs = new Set<(d: Buffer) => void>();
-  private readonly endCbs = new Set<(err?: Error) => void>();
+  private readonly inbox = new DuplexInbox();
   // Sender.
   private nextSeq = 0;
   private readonly inflight = new Map<number, Outgoing>();
@@ -310,8 +308,7 @@ export class ReliableUdpStream implements MessageDuplex {
             : Buffer.concat(this.fragments);
         this.fragments = [];
         this.fragmentBytes = 0;
-        for (const cb of this.msgCbs) cb(msg);
-        this.queue.push(msg);
+        this.inbox.deliver(msg);
       }
     }
     if (this.finSeq !== undefined && this.expected === this.finSeq) {
@@ -425,21 +422,15 @@ export class ReliableUdpStream implements MessageDuplex {
   }
 
   recv(opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<Buffer> {
-    return this.queue.shift(opts);
+    return this.inbox.recv(opts);
   }
 
   onMessage(cb: (d: Buffer) => void): () => void {
-    this.msgCbs.add(cb);
-    return () => this.msgCbs.delete(cb);
+    return this.inbox.onMessage(cb);
   }
 
   onEnd(cb: (err?: Error) => void): () => void {
-    if (this.state === "closed") {
-      queueMicrotask(() => cb());
-      return () => {};
-    }
-    this.endCbs.add(cb);
-    return () => this.endCbs.delete(cb);
+    return this.inbox.onEnd(cb, this.state === "closed");
   }
 
   /** Ends at once (RST to the peer unless it is the one that vanished). */
@@ -470,10 +461,7 @@ export class ReliableUdpStream implements MessageDuplex {
     this.inflight.clear();
     this.finAcked?.();
     for (const w of this.spaceWaiters.splice(0)) w();
-    this.queue.end(err ?? new TraversalError("ERR_STREAM_CLOSED", "stream closed by the peer"));
-    for (const cb of this.endCbs) cb(err);
-    this.endCbs.clear();
-    this.msgCbs.clear();
+    this.inbox.end(err, new TraversalError("ERR_STREAM_CLOSED", "stream closed by the peer"));
   }
 
   /** Graceful close: flush queued data, send FIN, wait for its ack (bounded), release the link. */

@@ -1,5 +1,5 @@
 import { type HostPort, hostPortKey, TraversalError } from "./errors.js";
-import { type MessageDuplex, MessageQueue } from "./message-queue.js";
+import { DuplexInbox, type MessageDuplex } from "./message-queue.js";
 import type { TurnClient } from "./turn-client.js";
 
 export interface TurnRelayPipeOptions {
@@ -17,9 +17,7 @@ export interface TurnRelayPipeOptions {
 export class TurnRelayPipe implements MessageDuplex {
   readonly local: HostPort;
   readonly remote: HostPort;
-  private readonly queue = new MessageQueue<Buffer>();
-  private readonly msgCbs = new Set<(d: Buffer) => void>();
-  private readonly endCbs = new Set<(err?: Error) => void>();
+  private readonly inbox = new DuplexInbox();
   private isClosed = false;
   private readonly offData: () => void;
   private readonly offClose: () => void;
@@ -34,8 +32,7 @@ export class TurnRelayPipe implements MessageDuplex {
     const key = hostPortKey(peer);
     this.offData = client.onData((data, from) => {
       if (hostPortKey(from) !== key) return; // other peers of a shared allocation
-      for (const cb of this.msgCbs) cb(data);
-      this.queue.push(data);
+      this.inbox.deliver(data);
     });
     this.offClose = client.onClose((err) => this.end(err));
   }
@@ -52,21 +49,15 @@ export class TurnRelayPipe implements MessageDuplex {
   }
 
   recv(opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<Buffer> {
-    return this.queue.shift(opts);
+    return this.inbox.recv(opts);
   }
 
   onMessage(cb: (d: Buffer) => void): () => void {
-    this.msgCbs.add(cb);
-    return () => this.msgCbs.delete(cb);
+    return this.inbox.onMessage(cb);
   }
 
   onEnd(cb: (err?: Error) => void): () => void {
-    if (this.isClosed) {
-      queueMicrotask(() => cb());
-      return () => {};
-    }
-    this.endCbs.add(cb);
-    return () => this.endCbs.delete(cb);
+    return this.inbox.onEnd(cb, this.isClosed);
   }
 
   private end(err?: Error): void {
@@ -74,10 +65,7 @@ export class TurnRelayPipe implements MessageDuplex {
     this.isClosed = true;
     this.offData();
     this.offClose();
-    this.queue.end(err ?? new TraversalError("ERR_STREAM_CLOSED", "relay pipe closed"));
-    for (const cb of this.endCbs) cb(err);
-    this.endCbs.clear();
-    this.msgCbs.clear();
+    this.inbox.end(err, new TraversalError("ERR_STREAM_CLOSED", "relay pipe closed"));
   }
 
   async close(): Promise<void> {
