@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { describe, expect, test } from "vitest";
 import { isPipeError, type Message, pipeOpen, type TcpPipe } from "../src/index.js";
 
@@ -70,5 +71,47 @@ describe("tcp pipes", () => {
     expect(client.remote).toMatchObject({ host: "127.0.0.1", family: 4 });
     await client.close();
     await server.close();
+  });
+
+  test("line and chunk framing interoperate with a plain socket", async () => {
+    const raw = createServer((s) => {
+      s.setEncoding("latin1");
+      let buf = "";
+      s.on("data", (d: string) => {
+        buf += d;
+        if (buf.endsWith("two\n")) s.end(`${buf.toUpperCase()}tail without newline`);
+      });
+    });
+    await new Promise<void>((r) => raw.listen(0, "127.0.0.1", r));
+    const port = (raw.address() as { port: number }).port;
+    // line: the separator is added on send and removed on receive; a partial last line is held.
+    const lines = await pipeOpen(
+      "tcp",
+      undefined,
+      { host: "127.0.0.1", port },
+      { framing: "line" },
+    );
+    await lines.send("one");
+    await lines.send("two");
+    expect((await lines.recv()).toString()).toBe("ONE");
+    expect((await lines.recv()).toString()).toBe("TWO");
+    const none = await lines.recv({ timeout: 50 }).catch((e) => e);
+    expect(isPipeError(none, "ERR_RECV_TIMEOUT") || isPipeError(none, "ERR_CLOSED")).toBe(true);
+    expect(lines.bufferedBytes).toBe("tail without newline".length);
+    await lines.close();
+    // chunk: bytes pass through untouched; reads may split or merge, the bytes are the same.
+    const chunks = await pipeOpen(
+      "tcp",
+      undefined,
+      { host: "127.0.0.1", port },
+      { framing: "chunk" },
+    );
+    await chunks.send("one\n");
+    await chunks.send("two\n");
+    let got = "";
+    while (!got.endsWith("newline")) got += (await chunks.recv()).toString("latin1");
+    expect(got).toBe("ONE\nTWO\ntail without newline");
+    await chunks.close();
+    await new Promise((r) => raw.close(r));
   });
 });
