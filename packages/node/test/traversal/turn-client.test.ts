@@ -216,21 +216,25 @@ describe("TurnClient against a hostile server", () => {
     return s;
   }
 
-  /** The error of an allocation against a fake server (UDP) or a raw TCP listener. */
+  /** The error of an allocation against a fake server (UDP) or a raw TCP listener; closes it. */
   async function allocateError(
     server: dgram.Socket | net.Server,
     opts: { transport?: "tcp"; requestTimeoutMs?: number } = {},
   ): Promise<TraversalError & { code: string }> {
     const a = server.address() as net.AddressInfo;
-    return TurnClient.allocate({
-      server: { host: "127.0.0.1", port: a.port },
-      username: "u",
-      password: "p",
-      ...opts,
-    }).then(
-      () => expect.fail("allocation should have failed"),
-      (e) => e,
-    );
+    try {
+      return await TurnClient.allocate({
+        server: { host: "127.0.0.1", port: a.port },
+        username: "u",
+        password: "p",
+        ...opts,
+      }).then(
+        () => expect.fail("allocation should have failed"),
+        (e) => e,
+      );
+    } finally {
+      server.close();
+    }
   }
 
   async function tcpServer(onConn: (s: net.Socket) => void): Promise<net.Server> {
@@ -247,12 +251,8 @@ describe("TurnClient against a hostile server", () => {
         encodeMessage(new StunMessage({ method: req.method, cls: "success", transactionId: tid })),
       );
     });
-    try {
-      const err = await allocateError(s, { requestTimeoutMs: 400 });
-      expect(err.code).toBe("ERR_TURN_TIMEOUT");
-    } finally {
-      s.close();
-    }
+    const err = await allocateError(s, { requestTimeoutMs: 400 });
+    expect(err.code).toBe("ERR_TURN_TIMEOUT");
   });
 
   test("a success without valid MESSAGE-INTEGRITY after the challenge is dropped", async () => {
@@ -268,33 +268,21 @@ describe("TurnClient against a hostile server", () => {
       // Forged: integrity computed with a key that is not ours.
       send(encodeMessage(res, authed ? { integrity: Buffer.from("not-the-key") } : {}));
     });
-    try {
-      const err = await allocateError(s, { requestTimeoutMs: 400 });
-      expect(err.code).toBe("ERR_TURN_TIMEOUT");
-    } finally {
-      s.close();
-    }
+    const err = await allocateError(s, { requestTimeoutMs: 400 });
+    expect(err.code).toBe("ERR_TURN_TIMEOUT");
   });
 
   test("a TCP server that hangs up mid-request fails the allocation with ERR_TURN_CLOSED", async () => {
     const srv = await tcpServer((s) => s.once("data", () => s.destroy()));
-    try {
-      const err = await allocateError(srv, { transport: "tcp" });
-      expect(err).toBeInstanceOf(TraversalError);
-      expect(err.code).toBe("ERR_TURN_CLOSED");
-    } finally {
-      srv.close();
-    }
+    const err = await allocateError(srv, { transport: "tcp" });
+    expect(err).toBeInstanceOf(TraversalError);
+    expect(err.code).toBe("ERR_TURN_CLOSED");
   });
 
   test("a TCP stream that is not TURN (an SSH banner) is rejected with ERR_TURN_DECODE", async () => {
     const srv = await tcpServer((s) => s.once("data", () => s.write("SSH-2.0-OpenSSH_9.2\r\n")));
-    try {
-      const err = await allocateError(srv, { transport: "tcp" });
-      expect(err.code).toBe("ERR_TURN_DECODE");
-    } finally {
-      srv.close();
-    }
+    const err = await allocateError(srv, { transport: "tcp" });
+    expect(err.code).toBe("ERR_TURN_DECODE");
   });
 
   test("endless 401 challenges end with ERR_TURN_AUTH", async () => {
@@ -314,12 +302,8 @@ describe("TurnClient against a hostile server", () => {
         ),
       );
     });
-    try {
-      const err = await allocateError(s, { requestTimeoutMs: 1000 });
-      expect(err.code).toBe("ERR_TURN_AUTH");
-      expect(n).toBeLessThanOrEqual(3);
-    } finally {
-      s.close();
-    }
+    const err = await allocateError(s, { requestTimeoutMs: 1000 });
+    expect(err.code).toBe("ERR_TURN_AUTH");
+    expect(n).toBeLessThanOrEqual(3);
   });
 });
