@@ -68,6 +68,25 @@ export function peerClock(est: Pick<ClockEstimate, "offsetMs">): () => number {
 }
 
 /**
+ * Refuses a meeting time a punch cannot keep: implausibly far ahead (`maxLeadMs`, default 30 s) or
+ * already past its window. Throws ERR_PUNCH_TIMING.
+ */
+export function checkMeetingTime(
+  at: number,
+  clock: () => number,
+  windowMs: number,
+  maxLeadMs = 30_000,
+): void {
+  const lead = at - clock();
+  if (!Number.isFinite(lead) || lead > maxLeadMs) {
+    throw new TraversalError("ERR_PUNCH_TIMING", `meeting time ${lead} ms ahead is not plausible`);
+  }
+  if (lead < -windowMs) {
+    throw new TraversalError("ERR_PUNCH_TIMING", `meeting time passed ${-lead} ms ago`);
+  }
+}
+
+/**
  * Meeting time for a punch: far enough ahead that the signaling message arrives (≥ 2 RTT plus a
  * floor), close enough that NAT mappings are still fresh.
  */

@@ -1,4 +1,5 @@
 import net from "node:net";
+import { checkMeetingTime } from "./clock.js";
 import { TraversalError } from "./errors.js";
 
 export interface TcpPunchOptions {
@@ -89,16 +90,7 @@ export async function tcpPunch(opts: TcpPunchOptions): Promise<net.Socket> {
     if (ports.length === 0 && !opts.accept) {
       throw new TraversalError("ERR_INVALID_ARGUMENT", "no remote port to punch");
     }
-    const lead = opts.at - clock();
-    if (!Number.isFinite(lead) || lead > (opts.maxLeadMs ?? 30_000)) {
-      throw new TraversalError(
-        "ERR_PUNCH_TIMING",
-        `meeting time ${lead} ms ahead is not plausible`,
-      );
-    }
-    if (lead < -windowMs) {
-      throw new TraversalError("ERR_PUNCH_TIMING", `meeting time passed ${-lead} ms ago`);
-    }
+    checkMeetingTime(opts.at, clock, windowMs, opts.maxLeadMs);
     if (opts.signal?.aborted) throw new TraversalError("ERR_PUNCH_ABORTED", "TCP punch aborted");
     const deadline = opts.at + windowMs;
     return opts.accept

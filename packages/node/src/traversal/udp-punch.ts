@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import dgram from "node:dgram";
 import net from "node:net";
+import { checkMeetingTime } from "./clock.js";
 import { type HostPort, TraversalError } from "./errors.js";
 import { decodeFrame, encodeFrame, FrameType } from "./rudp-frame.js";
 import { type ReliableUdpOptions, ReliableUdpStream, udpSocketLink } from "./rudp-stream.js";
@@ -107,15 +108,7 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
         `${ports.length} candidate ports (max 256; use birthday spray)`,
       );
     }
-    const lead = opts.at - clock();
-    if (!Number.isFinite(lead) || lead > (opts.maxLeadMs ?? 30_000)) {
-      throw new TraversalError(
-        "ERR_PUNCH_TIMING",
-        `meeting time ${lead} ms ahead is not plausible`,
-      );
-    }
-    if (lead < -windowMs)
-      throw new TraversalError("ERR_PUNCH_TIMING", `meeting time passed ${-lead} ms ago`);
+    checkMeetingTime(opts.at, clock, windowMs, opts.maxLeadMs);
     if (opts.signal?.aborted) throw new TraversalError("ERR_PUNCH_ABORTED", "UDP punch aborted");
 
     const type = family === 6 ? "udp6" : "udp4";
