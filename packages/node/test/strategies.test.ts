@@ -292,6 +292,59 @@ describe("tcp-punch on the same LAN", () => {
   );
 });
 
+describe("tcp-punch connection selection (several tuples connect)", () => {
+  test("the answerer keeps the connection carrying the offerer's selection byte, not the first one", async () => {
+    // A hand-made offerer: it gets a real TCP_ANSWER from node a, then connects twice to the
+    // answer's port, as two predicted tuples would. Only the second carries the selection byte
+    // (0x01); the node must keep that one and drop the first, though the first came first.
+    const sockets: net.Socket[] = [];
+    const twoTuples: Strategy = {
+      name: "two-tuples",
+      timeoutMs: 10_000,
+      canTry: () => true,
+      async run(ctx) {
+        const answer = ctx.waitFor("TCP_ANSWER");
+        await ctx.send("TCP_OFFER", { family: 4, host: "127.0.0.1", ports: [1], rttMs: 1 });
+        const ans = await answer;
+        const port = (ans.ports as number[])[0] as number;
+        await new Promise((r) => setTimeout(r, Math.max(0, (ans.at as number) - Date.now())));
+        const dial = async () => {
+          const s = net.connect(port, "127.0.0.1");
+          sockets.push(s);
+          s.on("error", () => {});
+          await once(s, "connect");
+          return s;
+        };
+        const first = await dial();
+        // Let the first be accepted before the second exists.
+        await new Promise((r) => setTimeout(r, 50));
+        const second = await dial();
+        second.write(Buffer.from([0x01]));
+        const pipe = ctx.wrap(second);
+        pipe.id = ctx.pipeId;
+        await pipe.send(`ID ${ctx.pipeId}`);
+        const firstClosed = once(first, "close");
+        return Object.assign(pipe, { firstClosed });
+      },
+    };
+    const y = await startNode({
+      interfaces: "loopback",
+      mqtt: broker.url,
+      strategies: [twoTuples],
+    });
+    try {
+      const r = await y.connect(only(a.address, 4), { strategies: ["two-tuples"] });
+      expect((await r.pipe.echo("the selected one")).toString()).toBe("the selected one");
+      await (r.pipe as unknown as { firstClosed: Promise<unknown> }).firstClosed;
+      expect(sockets[0]?.destroyed).toBe(true);
+      await r.pipe.close();
+    } finally {
+      for (const s of sockets) s.destroy();
+      await y.close();
+    }
+  }, 20_000);
+});
+
 /** Bytes that line framing could not carry: every byte value, CR/LF runs, and a NUL. */
 const BINARY = Buffer.concat([
   Buffer.from(Array.from({ length: 256 }, (_, i) => i)),

@@ -101,7 +101,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
         const host = ipField(ans.host, "answer host");
         const ports = portsField(ans.ports);
         const at = numberField(ans.at, "meeting time");
-        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
         ctx.log(`tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}`);
         const sock = await tcpPunch({
           localPort: side.localPort,
@@ -113,6 +113,9 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
           // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
           accept: role.tcpAccept && !c.sameLan,
+          // Predicted port lists can connect several tuples: the offerer picks one (a selection
+          // byte), the answerer keeps that one, so both sides hold the same connection.
+          role: "initiator",
           ...(side.mapping ? { mapping: side.mapping } : {}),
           log: ctx.log,
         });
@@ -145,7 +148,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       try {
         const at = Date.now() + leadMs(rtt);
         await ctx.send("TCP_ANSWER", { host: side.host, ports: side.ports, at });
-        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
         const sock = await tcpPunch({
           localPort: side.localPort,
           localAddress: side.localAddress,
@@ -153,6 +156,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           at,
           signal: ctx.signal,
           accept: c.sameLan || role.tcpAccept,
+          role: "responder",
           ...(side.mapping ? { mapping: side.mapping } : {}),
           log: ctx.log,
         });
