@@ -7,7 +7,6 @@ import {
   isLoopback,
   parseHostPort,
   resolveDest,
-  splitScope,
   wildcard,
 } from "./address.js";
 import { abortError, PipeError } from "./errors.js";

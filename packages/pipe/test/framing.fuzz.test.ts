@@ -67,7 +67,7 @@ describe("TCP framing decoder (fast-check)", () => {
         ))
           dec.push(c, (m) => kept.push(m));
         expect(kept.length).toBe(msgs.length);
-        kept.forEach((m, i) => expect(m.equals(msgs[i] as Buffer)).toBe(true));
+        for (const [i, m] of kept.entries()) expect(m.equals(msgs[i] as Buffer)).toBe(true);
       }),
       { numRuns: 60 },
     );
