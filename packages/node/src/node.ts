@@ -22,8 +22,9 @@ import {
   type StrategyFailure,
 } from "./errors.js";
 import { type NodeInterface, resolveInterfaces, UNKNOWN_NAT } from "./interfaces.js";
-import { isLoopback } from "./ip.js";
+import { hostPort, isLinkLocal6, isLoopback } from "./ip.js";
 import { deriveKeys, type NodeKeys } from "./keys.js";
+import { openListenMapping } from "./listen-mapping.js";
 import { formatNameRecord, parseNameRecord, recordAddress } from "./name-record.js";
 import type { NamingProvider } from "./naming.js";
 import { IrcNaming } from "./naming-irc.js";
@@ -32,6 +33,7 @@ import { NodePipe } from "./pipe.js";
 import { MqttSignaling, type SignalingTransport } from "./signaling.js";
 import { candidates } from "./strategies/candidates.js";
 import { builtinStrategies, DEFAULT_STRATEGIES, StrategyRegistry } from "./strategies/registry.js";
+import { parseServer } from "./strategies/signal-fields.js";
 import type {
   ResponderContext,
   SignalMessage,
@@ -39,7 +41,7 @@ import type {
   StrategyContext,
   StrategyName,
 } from "./strategies/strategy.js";
-import { estimateClockOffset } from "./traversal/index.js";
+import { estimateClockOffset, type TcpMapping } from "./traversal/index.js";
 
 export interface StartNodeOptions {
   /** Identity seed (>= 16 bytes, or a string hashed into one): same seed, same node id and keys. */
@@ -139,6 +141,9 @@ export class P2PNode extends EventEmitter {
   #transport: SignalingTransport | undefined;
   #broker: EmbeddedBroker | undefined;
   readonly #servers: Server[] = [];
+  readonly #serverByHost = new Map<string, Server>();
+  /** STUN connections keeping our listen port's NAT mappings open. */
+  readonly #listenMaps = new Set<TcpMapping>();
   readonly #sockets = new Set<Socket>();
   readonly #pipes = new Set<NodePipe>();
   /** Pipes tied to an id (`ID` verb), as `node.pipes` in the reference. */
@@ -264,13 +269,9 @@ export class P2PNode extends EventEmitter {
       const servers: Server[] = [];
       try {
         for (const host of ips) {
-          const srv = createServer((sock) => this.#accept(sock));
-          await new Promise<void>((resolve, reject) => {
-            srv.once("error", reject);
-            srv.listen({ host, port, signal, ipv6Only: host.includes(":") }, () => resolve());
-          });
-          srv.on("error", (e) => this.#log(`server ${host}: ${e.message}`));
+          const srv = await this.#listenOn(host, port, signal);
           servers.push(srv);
+          this.#serverByHost.set(host, srv);
           const a = srv.address();
           if (port === 0 && a && typeof a === "object") port = a.port;
         }
@@ -285,6 +286,72 @@ export class P2PNode extends EventEmitter {
           });
       }
     }
+  }
+
+  async #listenOn(host: string, port: number, signal?: AbortSignal): Promise<Server> {
+    const srv = createServer((sock) => this.#accept(sock));
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen({ host, port, signal, ipv6Only: host.includes(":") }, () => {
+        srv.off("error", reject);
+        resolve();
+      });
+    });
+    srv.on("error", (e) => this.#log(`server ${host}: ${e.message}`));
+    return srv;
+  }
+
+  /**
+   * Opens (and keeps) the NAT mapping of our listen port on `host` with a STUN request over TCP
+   * from that port (see listen-mapping.ts): behind a full cone it makes direct dials to us work.
+   * A mapping that does not keep our port number is no use to peers (they dial our port): dropped.
+   */
+  async #mapListenPort(host: string, stun: { host: string; port: number }): Promise<void> {
+    const signal = this.#closing.signal;
+    if (signal.aborted) return;
+    const old = this.#serverByHost.get(host);
+    if (!old) return;
+    let fresh: Server | undefined;
+    const m = await openListenMapping({
+      host,
+      port: this.#port,
+      stun,
+      signal,
+      unlisten: () => old.close(),
+      relisten: async () => {
+        fresh = await this.#listenOn(host, this.#port);
+      },
+    }).finally(() => {
+      if (!fresh) return;
+      const i = this.#servers.indexOf(old);
+      if (i >= 0) this.#servers.splice(i, 1, fresh);
+      else this.#servers.push(fresh);
+      this.#serverByHost.set(host, fresh);
+      // Closed while we were re-listening: close() only knew the old server.
+      if (signal.aborted) fresh.close();
+    });
+    if (signal.aborted || m.mapped.port !== this.#port) {
+      this.#log(
+        `listen mapping ${hostPort(host, this.#port)} -> ${hostPort(m.mapped.host, m.mapped.port)}: not kept`,
+      );
+      m.close();
+      return;
+    }
+    this.#log(
+      `listen mapping ${hostPort(host, this.#port)} -> ${hostPort(m.mapped.host, m.mapped.port)}`,
+    );
+    this.#listenMaps.add(m);
+    m.socket.once("close", () => {
+      this.#listenMaps.delete(m);
+      if (signal.aborted) return;
+      // The STUN server hung up: reopen the mapping a little later (no tight loop).
+      const t = setTimeout(() => {
+        this.#mapListenPort(host, stun).catch((err) =>
+          this.#log(`listen mapping ${host}: ${codeOf(err)} ${(err as Error).message}`),
+        );
+      }, 5000);
+      signal.addEventListener("abort", () => clearTimeout(t), { once: true });
+    });
   }
 
   #accept(sock: Socket): void {
@@ -703,10 +770,13 @@ export class P2PNode extends EventEmitter {
           })
         : undefined);
     if (o.upnp) this.#portMap();
-    if (!natTest) return;
+    const maps = this.#listenMappings();
+    if (!natTest && maps.length === 0) return;
     const signal = this.#closing.signal;
-    const all = Promise.allSettled(
-      this.#interfaces.map(async (iface, i) => {
+    const all = Promise.allSettled([
+      ...maps,
+      ...this.#interfaces.map(async (iface, i) => {
+        if (!natTest) return;
         const update = await natTest(iface, { signal });
         if (signal.aborted) return;
         const before = this.address;
@@ -722,7 +792,7 @@ export class P2PNode extends EventEmitter {
           : { ...cur, ...update };
         if (this.address !== before) this.emit("address", this.address);
       }),
-    );
+    ]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       all,
@@ -731,6 +801,29 @@ export class P2PNode extends EventEmitter {
       }),
     ]);
     clearTimeout(timer);
+  }
+
+  /** Listen-port mappings for every non-loopback NIC IP with a STUN server of its family. */
+  #listenMappings(): Promise<void>[] {
+    const servers = (this.options.stun ?? []).flatMap((t) => {
+      try {
+        return [parseServer(t)];
+      } catch {
+        return []; // names: only IP literals here
+      }
+    });
+    if (servers.length === 0) return [];
+    const ips = new Set(this.#interfaces.flatMap((i) => [i.ipv4, i.ipv6]));
+    return [...ips].flatMap((ip) => {
+      if (!ip || isLoopback(ip) || isLinkLocal6(ip)) return [];
+      const stun = servers.find((v) => v.host.includes(":") === ip.includes(":"));
+      if (!stun) return [];
+      return [
+        this.#mapListenPort(ip, stun).catch((err) =>
+          this.#log(`listen mapping ${ip}: ${codeOf(err)} ${(err as Error).message}`),
+        ),
+      ];
+    });
   }
 
   /**
@@ -780,6 +873,8 @@ export class P2PNode extends EventEmitter {
       // server.close() waits for its connections: end them first.
       const closing = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       await Promise.all([...this.#pipes].map((p) => p.close().catch(() => {})));
+      for (const m of this.#listenMaps) m.close();
+      this.#listenMaps.clear();
       for (const s of this.#sockets) s.destroy();
       await Promise.all(closing);
       await this.#transport?.close().catch(() => {});
