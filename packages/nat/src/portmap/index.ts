@@ -1,4 +1,6 @@
 // Port mapping on the local gateway: UPnP IGD (IPv4 mappings, IPv6 pinholes), NAT-PMP, PCP.
+
+export type { SignalArg } from "./deadline.js";
 export {
   DoubleNatError,
   PortMapBadResponseError,

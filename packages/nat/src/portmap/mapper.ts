@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isIPv6 } from "node:net";
 import { networkInterfaces } from "node:os";
+import { type SignalArg, signalOf } from "./deadline.js";
 import {
   DoubleNatError,
   PortMapClosedError,
@@ -130,10 +131,10 @@ export interface PortMapper {
   }>;
   /** Mappings made by this mapper and still held. */
   list(): PortMapping[];
-  /** Every mapping the UPnP gateway holds (any client). */
-  listGateway(signal?: AbortSignal): Promise<GenericEntry[]>;
-  /** The gateway's external address, from the first method that answers. */
-  externalAddress(signal?: AbortSignal): Promise<ExternalAddress>;
+  /** Every mapping the UPnP gateway holds (any client). Takes `{ signal }` or a bare signal. */
+  listGateway(options?: SignalArg): Promise<GenericEntry[]>;
+  /** The gateway's external address, from the first method that answers. Takes `{ signal }` or a bare signal. */
+  externalAddress(options?: SignalArg): Promise<ExternalAddress>;
   /** Stops renewals and timers; removes the mappings unless removeMappings is false. */
   close(options?: { removeMappings?: boolean; signal?: AbortSignal }): Promise<void>;
 }
@@ -609,8 +610,9 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     throw pickError(errors, [...order]);
   }
 
-  async function externalAddress(s?: AbortSignal): Promise<ExternalAddress> {
+  async function externalAddress(o?: SignalArg): Promise<ExternalAddress> {
     if (closed) throw new PortMapClosedError();
+    const s = signalOf(o);
     const signal = both(s);
     const errors: PortMapError[] = [];
     const order = methods.filter((m) => m === "natpmp" || m === "upnp");
@@ -655,7 +657,9 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     for (const h of all) clearTimeout(h.timer);
     if (o.removeMappings !== false) {
       // Deletions get their own short deadline: the life signal is about to be aborted.
-      const signal = o.signal ?? AbortSignal.timeout(timeoutMs * 2);
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new PortMapClosedError()), timeoutMs * 2);
+      const signal = o.signal ? AbortSignal.any([o.signal, deadline.signal]) : deadline.signal;
       await Promise.allSettled(
         all.map((h) =>
           via(
@@ -671,6 +675,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
           ),
         ),
       );
+      clearTimeout(timer);
     }
     life.abort(new PortMapClosedError());
   }
@@ -681,9 +686,9 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     add,
     remove,
     list: () => [...held.values()].map((h) => ({ ...h.mapping })),
-    listGateway: async (s) => {
+    listGateway: async (o) => {
       if (closed) throw new PortMapClosedError();
-      const signal = both(s);
+      const signal = both(signalOf(o));
       return (await abortable(upnp(), signal)).listPortMappings(signal);
     },
     externalAddress,

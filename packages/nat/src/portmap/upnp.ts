@@ -1,4 +1,4 @@
-import { withDeadline } from "./deadline.js";
+import { type SignalArg, signalOf, withDeadline } from "./deadline.js";
 import { PortMapBadResponseError, PortMapRefusedError } from "./errors.js";
 import { httpRequest } from "./http.js";
 import { buildSoapEnvelope, parseSoapResponse } from "./soap.js";
@@ -131,8 +131,9 @@ export class UpnpGateway {
     service: UpnpService,
     action: string,
     args: [string, string | number][],
-    signal?: AbortSignal,
+    options?: SignalArg,
   ): Promise<Record<string, string>> {
+    const signal = signalOf(options);
     const res = await withDeadline(signal, this.timeoutMs, `UPnP ${action}`, (s) =>
       httpRequest(service.controlUrl, {
         method: "POST",
@@ -154,7 +155,8 @@ export class UpnpGateway {
     return c;
   }
 
-  async externalIp(signal?: AbortSignal): Promise<string> {
+  async externalIp(options?: SignalArg): Promise<string> {
+    const signal = signalOf(options);
     const r = await this.action(this.conn(), "GetExternalIPAddress", [], signal);
     const ip = r.NewExternalIPAddress ?? "";
     if (ip === "" || ip === "0.0.0.0")
@@ -173,8 +175,9 @@ export class UpnpGateway {
       /** When the asked-for external port is taken, let the gateway choose one (IGD v2). */
       anyPort?: boolean;
     },
-    signal?: AbortSignal,
+    options?: SignalArg,
   ): Promise<UpnpMapping> {
+    const signal = signalOf(options);
     const c = this.conn();
     const args = (lifetime: number): [string, string | number][] => [
       ["NewRemoteHost", ""],
@@ -235,8 +238,9 @@ export class UpnpGateway {
   async deletePortMapping(
     externalPort: number,
     protocol: "tcp" | "udp",
-    signal?: AbortSignal,
+    options?: SignalArg,
   ): Promise<void> {
+    const signal = signalOf(options);
     await this.action(
       this.conn(),
       "DeletePortMapping",
@@ -253,10 +257,11 @@ export class UpnpGateway {
   async getSpecificPortMappingEntry(
     externalPort: number,
     protocol: "tcp" | "udp",
-    signal?: AbortSignal,
+    options?: SignalArg,
   ): Promise<
     { internalPort: number; internalClient: string; enabled: boolean; lifetime: number } | undefined
   > {
+    const signal = signalOf(options);
     try {
       const r = await this.action(
         this.conn(),
@@ -281,7 +286,8 @@ export class UpnpGateway {
   }
 
   /** Every mapping on the gateway, via GetGenericPortMappingEntry until 713 (index out of range). */
-  async listPortMappings(signal?: AbortSignal, max = 256): Promise<GenericEntry[]> {
+  async listPortMappings(options?: SignalArg, max = 256): Promise<GenericEntry[]> {
+    const signal = signalOf(options);
     const out: GenericEntry[] = [];
     for (let i = 0; i < max; i++) {
       let r: Record<string, string>;
@@ -324,8 +330,9 @@ export class UpnpGateway {
   /** Opens an IPv6 pinhole from any remote host; resolves to its UniqueID. */
   async addPinhole(
     p: { internalClient: string; internalPort: number; protocol: "tcp" | "udp"; lifetime: number },
-    signal?: AbortSignal,
+    options?: SignalArg,
   ): Promise<number> {
+    const signal = signalOf(options);
     const r = await this.action(
       this.fw(),
       "AddPinhole",
@@ -345,7 +352,8 @@ export class UpnpGateway {
     return Number(id);
   }
 
-  async updatePinhole(id: number, lifetime: number, signal?: AbortSignal): Promise<void> {
+  async updatePinhole(id: number, lifetime: number, options?: SignalArg): Promise<void> {
+    const signal = signalOf(options);
     await this.action(
       this.fw(),
       "UpdatePinhole",
@@ -357,7 +365,8 @@ export class UpnpGateway {
     );
   }
 
-  async deletePinhole(id: number, signal?: AbortSignal): Promise<void> {
+  async deletePinhole(id: number, options?: SignalArg): Promise<void> {
+    const signal = signalOf(options);
     await this.action(this.fw(), "DeletePinhole", [["UniqueID", id]], signal);
   }
 }
