@@ -1,33 +1,18 @@
 // Double NAT: the miniupnpd router's WAN (11.11.11.1) sits behind a carrier NAT (12.12.12.1).
 // The mapping succeeds on the router, yet the WAN host beyond the carrier NAT cannot reach it:
 // the mapper must say so (reachable: false, or DoubleNatError).
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import type { ExternalAddress, PortMapping } from "../../src/portmap/index.js";
-import { Agent, bundle, Lab, labMissing } from "./harness.js";
+import { labMissing, labSuite } from "./harness.js";
 
 const missing = labMissing();
 
 describe.skipIf(missing)("double NAT behind a carrier NAT", () => {
-  const lab = new Lab({ cgn: true });
-  let script = "";
+  const { lab, agent } = labSuite({ cgn: true });
   let observed = "";
-  const agents: Agent[] = [];
-  const agent = async (options: Record<string, unknown>): Promise<Agent> => {
-    const a = new Agent(lab.lan, script);
-    agents.push(a);
-    await a.call("create", options);
-    return a;
-  };
 
   beforeAll(async () => {
-    await lab.up();
-    script = await bundle("agent.ts", lab.state);
     observed = await lab.observedFromWan();
-  }, 30_000);
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await lab.down();
   }, 30_000);
 
   test("the WAN host sees another address than the router's WAN address", () => {

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { afterAll, beforeAll } from "vitest";
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -195,4 +196,59 @@ export interface AgentError {
   code?: string;
   message?: string;
   gatewayCode?: number;
+}
+
+/**
+ * One lab per test file: namespaces and miniupnpd up before the file's tests, every agent stopped
+ * and the lab torn down after them (also when the set-up failed half-way).
+ */
+export function labSuite(options: { cgn?: boolean; igdV1?: boolean } = {}): {
+  lab: Lab;
+  /** A port mapper created with `options` in namespace `ns` (default the LAN). */
+  agent(options: Record<string, unknown>, ns?: string): Promise<Agent>;
+  /** Whether miniupnpd's DNAT rule for external port `ext` -> 192.168.77.2:`port` exists. */
+  mapped(port: number, ext: number): Promise<boolean>;
+} {
+  const lab = new Lab(options);
+  const agents: Agent[] = [];
+  let script = "";
+  beforeAll(async () => {
+    await lab.up();
+    script = await bundle("agent.ts", lab.state);
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await lab.down();
+  }, 30_000);
+  return {
+    lab,
+    async agent(o, ns = lab.lan) {
+      const a = new Agent(ns, script);
+      agents.push(a);
+      await a.call("create", o);
+      return a;
+    },
+    async mapped(port, ext) {
+      return (await lab.upnpRules()).includes(`dport ${ext} dnat ip to 192.168.77.2:${port}`);
+    },
+  };
+}
+
+/**
+ * Polls the agent's held mappings until the first one has `renewals` renewals, for at most
+ * `ms` (generous: a loaded CI machine delays timers, never the outcome).
+ */
+export async function untilRenewed(
+  a: Agent,
+  renewals: number,
+  ms = 20_000,
+): Promise<{ renewals: number } | undefined> {
+  const end = Date.now() + ms;
+  let held: { renewals: number }[] = [];
+  while (Date.now() < end) {
+    held = await a.call<{ renewals: number }[]>("list");
+    if (held[0] && held[0].renewals >= renewals) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return held[0];
 }

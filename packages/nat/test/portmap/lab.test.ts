@@ -1,35 +1,14 @@
 // Real port mapping: a LAN host behind a router running Debian's miniupnpd (UPnP IGD, NAT-PMP,
 // PCP) with nftables NAT, checked from a host on the WAN side. See lab.sh for the topology.
-import { tmpdir } from "node:os";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { PortMapping } from "../../src/portmap/index.js";
-import { Agent, bundle, Lab, labMissing } from "./harness.js";
+import { labMissing, labSuite, untilRenewed } from "./harness.js";
 
 const missing = labMissing();
 if (missing) console.warn(`portmap lab tests skipped: ${missing}`);
 
 describe.skipIf(missing)("port mapping against miniupnpd in network namespaces", () => {
-  const lab = new Lab();
-  let script = "";
-  const agents: Agent[] = [];
-  const agent = async (options: Record<string, unknown>, ns = lab.lan): Promise<Agent> => {
-    const a = new Agent(ns, script);
-    agents.push(a);
-    await a.call("create", options);
-    return a;
-  };
-  const mapped = (port: number, ext: number) => async () =>
-    (await lab.upnpRules()).includes(`dport ${ext} dnat ip to 192.168.77.2:${port}`);
-
-  beforeAll(async () => {
-    await lab.up();
-    script = await bundle("agent.ts", lab.state || tmpdir());
-  }, 30_000);
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await lab.down();
-  }, 30_000);
+  const { lab, agent, mapped } = labSuite();
 
   for (const method of ["upnp", "natpmp", "pcp"] as const)
     for (const proto of ["tcp", "udp"] as const)
@@ -48,12 +27,12 @@ describe.skipIf(missing)("port mapping against miniupnpd in network namespaces",
           reachable: true,
         });
         expect(m.lifetime).toBeGreaterThan(0);
-        expect(await mapped(port, m.external.port)()).toBe(true);
+        expect(await mapped(port, m.external.port)).toBe(true);
         expect(await lab.reachableFromWan(m.external.ip, m.external.port, proto)).toBe(true);
 
         const r = await a.call<{ method: string }>("remove", { port, proto });
         expect(r.method).toBe(method);
-        expect(await mapped(port, m.external.port)()).toBe(false);
+        expect(await mapped(port, m.external.port)).toBe(false);
         expect(await lab.reachableFromWan(m.external.ip, m.external.port, proto)).toBe(false);
         await a.stop();
       }, 30_000);
@@ -81,7 +60,7 @@ describe.skipIf(missing)("port mapping against miniupnpd in network namespaces",
     const lan6 = "2001:db8:77::2";
     const port = await a.call<number>("listen", { proto: "tcp" });
     expect(await lab.reachableFromWan(lan6, port, "tcp")).toBe(false);
-    const m = await a.call<PortMapping>("add", { port, proto: "tcp", lifetime: 2, family: 6 });
+    const m = await a.call<PortMapping>("add", { port, proto: "tcp", lifetime: 4, family: 6 });
     expect(m).toMatchObject({
       method: "upnp-pinhole",
       internal: { ip: lan6, port },
@@ -89,12 +68,8 @@ describe.skipIf(missing)("port mapping against miniupnpd in network namespaces",
       reachable: true,
     });
     expect(await lab.reachableFromWan(lan6, port, "tcp")).toBe(true);
-    let held: PortMapping[] = [];
-    for (let i = 0; i < 100 && !(held[0] && held[0].renewals >= 2); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      held = await a.call<PortMapping[]>("list");
-    }
-    expect(held[0]?.renewals).toBeGreaterThanOrEqual(2);
+    // Two renewals at half-life (2 s): the first 4 s lease has run out, the pinhole lives on.
+    expect((await untilRenewed(a, 2))?.renewals).toBeGreaterThanOrEqual(2);
     expect(await lab.reachableFromWan(lan6, port, "tcp")).toBe(true);
     expect(await a.call<{ method: string }>("remove", { port, proto: "tcp" })).toMatchObject({
       method: "upnp-pinhole",

@@ -1,25 +1,10 @@
 // Failure paths that a healthy miniupnpd never produces, driven over loopback sockets:
 // garbage answers, silence, refused ports, aborts, use after close.
-import { createSocket, type Socket } from "node:dgram";
 import { afterEach, describe, expect, test } from "vitest";
 import { createPortMapper, discoverIgd, PortMapClosedError } from "../../src/portmap/index.js";
+import { closeResponders, natpmpResponder, responder } from "./udp-fixtures.js";
 
-const sockets: Socket[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
-
-/** A loopback UDP socket answering every datagram with `reply(request)` (or staying silent). */
-async function responder(reply?: (req: Buffer) => Buffer | undefined): Promise<number> {
-  const s = createSocket("udp4");
-  sockets.push(s);
-  s.on("message", (m, r) => {
-    const out = reply?.(m);
-    if (out) s.send(out, r.port, r.address);
-  });
-  await new Promise<void>((res) => s.bind(0, "127.0.0.1", res));
-  return s.address().port;
-}
+afterEach(closeResponders);
 
 describe("port mapper failure paths on loopback", () => {
   test("nothing listening: ERR_PORTMAP_NO_GATEWAY at once (ICMP port unreachable)", async () => {
@@ -121,18 +106,8 @@ describe("port mapper failure paths on loopback", () => {
   });
 
   test("a NAT-PMP gateway whose external address is CGNAT: reported, or DoubleNatError and deleted", async () => {
-    // A minimal RFC 6886 responder: external address 100.64.0.5, every map granted as asked.
     const requests: Buffer[] = [];
-    const port = await responder((req) => {
-      requests.push(req);
-      if (req[1] === 0) return Buffer.from([0, 128, 0, 0, 0, 0, 0, 1, 100, 64, 0, 5]);
-      const out = Buffer.alloc(16);
-      out[1] = 128 + (req[1] ?? 0);
-      out.writeUInt32BE(1, 4);
-      req.copy(out, 8, 4, 8); // internal port, external port
-      req.copy(out, 12, 8, 12); // lifetime
-      return out;
-    });
+    const port = await natpmpResponder("100.64.0.5", requests);
     const m = createPortMapper({ gateway: "127.0.0.1", natpmpPort: port, methods: ["natpmp"] });
     const got = await m.add({ port: 5000, proto: "udp", lifetime: 60 });
     expect(got).toMatchObject({
