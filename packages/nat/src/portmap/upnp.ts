@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { type SignalArg, signalOf, withDeadline } from "./deadline.js";
 import { PortMapBadResponseError, PortMapRefusedError } from "./errors.js";
 import { httpRequest } from "./http.js";
@@ -161,6 +162,7 @@ export class UpnpGateway {
     const ip = r.NewExternalIPAddress ?? "";
     if (ip === "" || ip === "0.0.0.0")
       throw new PortMapRefusedError("UPnP: the gateway's WAN connection is not connected");
+    if (!isIP(ip)) throw new PortMapBadResponseError(`UPnP: bad NewExternalIPAddress "${ip}"`);
     return ip;
   }
 
