@@ -1,5 +1,6 @@
 // Failure paths that a healthy miniupnpd never produces, driven over loopback sockets:
 // garbage answers, silence, refused ports, aborts, use after close.
+import { createSocket } from "node:dgram";
 import { afterEach, describe, expect, test } from "vitest";
 import { createPortMapper, discoverIgd, PortMapClosedError } from "../../src/portmap/index.js";
 import { closeResponders, natpmpResponder, responder } from "./udp-fixtures.js";
@@ -161,4 +162,41 @@ describe("port mapper failure paths on loopback", () => {
       location: "http://127.0.0.1:5000/rootDesc.xml",
     });
   });
+
+  test("SSDP: M-SEARCH goes to every destination at once; a silent one does not delay the answer", async () => {
+    const answer = Buffer.from(
+      "HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:InternetGatewayDevice:2\r\nLOCATION: http://127.0.0.3:5000/rootDesc.xml\r\n\r\n",
+    );
+    const good = createSocket("udp4");
+    good.on("message", (_m, r) => good.send(answer, r.port, r.address));
+    await new Promise<void>((r) => good.bind(0, "127.0.0.3", r));
+    const port = good.address().port;
+    const searches: string[] = [];
+    const silent = createSocket("udp4");
+    silent.on("message", (m) => searches.push(String(m)));
+    await new Promise<void>((r) => silent.bind(port, "127.0.0.2", r));
+    try {
+      // A 30 s search: only an answer can end it within the test's 5 s.
+      const found = await discoverIgd({
+        addresses: ["127.0.0.2", "127.0.0.3"],
+        port,
+        timeoutMs: 30_000,
+      });
+      expect(found?.location).toBe("http://127.0.0.3:5000/rootDesc.xml");
+      for (let i = 0; i < 20 && searches.length < 2; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(searches.map((s) => /\r\nST: (.*)\r\n/.exec(s)?.[1]).sort()).toEqual([
+        "urn:schemas-upnp-org:device:InternetGatewayDevice:1",
+        "urn:schemas-upnp-org:device:InternetGatewayDevice:2",
+      ]);
+    } finally {
+      good.close();
+      silent.close();
+    }
+  }, 5_000);
+
+  test("SSDP: bounded; nobody answering resolves to undefined at the deadline", async () => {
+    const port = await responder();
+    expect(await discoverIgd({ addresses: ["127.0.0.1"], port, timeoutMs: 300 })).toBeUndefined();
+  }, 5_000);
 });
