@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { JsonCache } from "./cache.js";
@@ -42,7 +43,7 @@ import {
 } from "./services.js";
 import { IrcSession, MAX_LINE } from "./session.js";
 import { maxTopicLength, maxValueBytes, packTopic, unpackTopic } from "./topic.js";
-import { sleep } from "./util.js";
+import { abortable, sleep } from "./util.js";
 
 /** Topic cap from the 512-byte line limit on a reader's 332 reply (63-char server, 30-char nick). */
 export const LINE_TOPIC_CAP = 376;
@@ -109,28 +110,6 @@ export interface RefreshResult {
   failed: number;
 }
 
-/** Wait for `p`, but give up (AbortedError) when `signal` fires; `p` itself keeps running. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    p.catch(() => {});
-    return Promise.reject(new AbortedError());
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortedError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
 /** " (server: CODE message; ...)" for error messages. */
 function why(servers: ServerOutcome[]): string {
   const bad = servers
@@ -176,6 +155,8 @@ export class IRCDNS {
     this.lookupGraceMs = o.lookupGraceMs ?? 300;
     this.tlsVerify = o.tlsVerify ?? false;
     this.log = o.log ?? (() => {});
+    // Every pending wait (operations x servers) listens on this signal; that is not a leak.
+    setMaxListeners(0, this.life.signal);
     if (o.signal) {
       if (o.signal.aborted) this.life.abort();
       else o.signal.addEventListener("abort", () => void this.close(), { once: true });
@@ -267,15 +248,7 @@ export class IRCDNS {
   private sharedAuthSession(s: ServerSpec): Promise<IrcSession> {
     const signal = this.life.signal;
     const seed = this.requireSeed();
-    const existing = this.authSessions.get(s.domain);
-    if (existing) {
-      return existing.then((sess) => {
-        if (!sess.closed) return sess;
-        this.authSessions.delete(s.domain);
-        return this.sharedAuthSession(s);
-      });
-    }
-    const p = (async () => {
+    return this.pooled(this.authSessions, s, async () => {
       const acct = deriveAccount(seed, s.domain);
       const known = this.cache.data.servers[s.domain]?.accountRegistered === true;
       let sess: IrcSession;
@@ -300,10 +273,7 @@ export class IRCDNS {
         await sess.close();
         throw e;
       }
-    })();
-    this.authSessions.set(s.domain, p);
-    p.catch(() => this.authSessions.delete(s.domain));
-    return p;
+    });
   }
 
   /** Any session for reading: the logged-in one if open, else an anonymous one with a random nick. */
@@ -319,19 +289,35 @@ export class IRCDNS {
   }
 
   private anonSession(s: ServerSpec): Promise<IrcSession> {
-    const signal = this.life.signal;
-    const existing = this.readSessions.get(s.domain);
+    return this.pooled(this.readSessions, s, () => {
+      const tag = baseEncode(randomBytes(8), A36).slice(0, 7).toLowerCase();
+      return this.connect(s, `g${tag}`, `u${tag}`, undefined, this.life.signal);
+    });
+  }
+
+  /**
+   * One open session per server in `pool`: reuse it, or replace it once closed. Only the promise that is
+   * still pooled is dropped, so two callers that both find a dead session cannot orphan (leak) a new one.
+   */
+  private pooled(
+    pool: Map<string, Promise<IrcSession>>,
+    s: ServerSpec,
+    make: () => Promise<IrcSession>,
+  ): Promise<IrcSession> {
+    if (this.isClosed) return Promise.reject(new ClosedError());
+    const existing = pool.get(s.domain);
     if (existing) {
       return existing.then((sess) => {
         if (!sess.closed) return sess;
-        this.readSessions.delete(s.domain);
-        return this.anonSession(s);
+        if (pool.get(s.domain) === existing) pool.delete(s.domain);
+        return this.pooled(pool, s, make);
       });
     }
-    const tag = baseEncode(randomBytes(8), A36).slice(0, 7).toLowerCase();
-    const p = this.connect(s, `g${tag}`, `u${tag}`, undefined, signal);
-    this.readSessions.set(s.domain, p);
-    p.catch(() => this.readSessions.delete(s.domain));
+    const p = make();
+    pool.set(s.domain, p);
+    p.catch(() => {
+      if (pool.get(s.domain) === p) pool.delete(s.domain);
+    });
     return p;
   }
 

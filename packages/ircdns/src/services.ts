@@ -32,6 +32,19 @@ function checkServiceMissing(s: IrcSession, l: IrcLine, service: string): void {
   }
 }
 
+/**
+ * The text of `service`'s NOTICE to us (formatting stripped), undefined for other lines; throws when the
+ * network has no such service. Every reply also tells which services package answers.
+ */
+function serviceReply(s: IrcSession, l: IrcLine, service: string): string | undefined {
+  checkServiceMissing(s, l, service);
+  const n = s.serviceNotice(l, service);
+  if (n === undefined) return undefined;
+  const d = detect(n);
+  if (d) s.setDialect(d);
+  return n;
+}
+
 function busyDelay(text: string): number {
   const m = /(\d+) seconds/.exec(text);
   return Math.min(60_000, Math.max(2_000, m ? Number(m[1]) * 1000 + 500 : 5_000));
@@ -141,11 +154,8 @@ export function chanInfo(
     s.request<ChanStatus>(
       () => s.sendService("ChanServ", `INFO ${chan}`),
       (l) => {
-        checkServiceMissing(s, l, "ChanServ");
-        const n = s.serviceNotice(l, "ChanServ");
+        const n = serviceReply(s, l, "ChanServ");
         if (n === undefined) return undefined;
-        const d = detect(n);
-        if (d) s.setDialect(d);
         if (notReg.test(n)) return { registered: false };
         const f = /^\s*Founder\s*:\s*(\S+)/i.exec(n);
         if (f) return { registered: true, founder: f[1] };
@@ -202,11 +212,8 @@ export async function registerChan(
         const r = await s.request<"ok" | "busy" | "mine">(
           () => s.sendService("ChanServ", `REGISTER ${chan}`),
           (l) => {
-            checkServiceMissing(s, l, "ChanServ");
-            const n = s.serviceNotice(l, "ChanServ");
+            const n = serviceReply(s, l, "ChanServ");
             if (n === undefined) return undefined;
-            const d = detect(n);
-            if (d) s.setDialect(d);
             if (/registered under your|is now registered to/i.test(n)) return "ok";
             if (/already registered/i.test(n)) {
               if (new RegExp(`to ${esc(s.account ?? s.nick)}\\b`, "i").test(n)) return "mine";
@@ -379,8 +386,7 @@ export function dropChan(
     const first = await s.request<"dropped" | "confirm">(
       () => s.sendService("ChanServ", `DROP ${chan}`),
       (l) => {
-        checkServiceMissing(s, l, "ChanServ");
-        const n = s.serviceNotice(l, "ChanServ");
+        const n = serviceReply(s, l, "ChanServ");
         if (n === undefined) return undefined;
         if (/has been dropped|dropped/i.test(n) && !/twice|confirm/i.test(n)) return "dropped";
         if (/name twice/i.test(n)) {

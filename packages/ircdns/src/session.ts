@@ -3,7 +3,7 @@ import { AbortedError, SessionError } from "./errors.js";
 import { type IrcLine, ircLower, parseLine, stripFormatting } from "./line.js";
 import { Pacer } from "./pacer.js";
 import type { ServerSpec } from "./servers.js";
-import { withDeadline } from "./util.js";
+import { abortable, withDeadline } from "./util.js";
 
 export type Dialect = "anope" | "atheme" | "unknown";
 
@@ -15,29 +15,6 @@ export interface SessionOptions {
   connectTimeoutMs: number;
   tlsVerify: boolean;
   log?: ((msg: string) => void) | undefined;
-}
-
-/** `p`, or AbortedError as soon as `signal` fires. */
-function raceAbort(p: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return p;
-  if (signal.aborted) {
-    p.catch(() => {});
-    return Promise.reject(new AbortedError());
-  }
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(new AbortedError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(
-      () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      },
-      (e: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** Lines longer than this (without CRLF) are refused: ngIRCd disconnects on them, InspIRCd cuts them. */
@@ -315,7 +292,7 @@ export class IrcSession {
     const off = this.onClose(fail);
     this.listeners.add(listener);
     try {
-      await raceAbort(start(), o.signal);
+      await abortable(start(), o.signal);
       return await withDeadline(
         () =>
           new Promise<T>((resolve, reject) => {

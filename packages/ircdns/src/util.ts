@@ -57,3 +57,26 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortedError();
 }
+
+/** Wait for `p`, but give up (AbortedError) as soon as `signal` fires; `p` itself keeps running. */
+export function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(new AbortedError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortedError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
