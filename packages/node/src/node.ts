@@ -97,6 +97,12 @@ export interface ConnectOptions {
   strategies?: StrategyName[];
   /** Cap for the whole connect (default 60 s). */
   timeoutMs?: number;
+  /**
+   * Racing: start the next strategy when the running one has not succeeded after this long
+   * (default: each strategy's own `staggerMs`; Infinity = one after the other). A failure starts
+   * the next at once. The first success wins; the others are aborted and their pipes closed.
+   */
+  staggerMs?: number;
   signal?: AbortSignal;
 }
 
@@ -104,6 +110,7 @@ export interface StrategyTiming {
   strategy: StrategyName;
   ok: boolean;
   skipped?: boolean;
+  /** From this strategy's start to its success, failure or abort (ERR_LOST_RACE). */
   ms: number;
   code?: string;
 }
@@ -111,7 +118,7 @@ export interface StrategyTiming {
 export interface ConnectResult {
   pipe: NodePipe;
   strategy: StrategyName;
-  /** Total ms to a ready pipe and each strategy's outcome in order. */
+  /** Total ms to a ready pipe and the outcome of each strategy that ran or was skipped, in plan order. */
   timings: { totalMs: number; lookupMs?: number; strategies: StrategyTiming[] };
 }
 
@@ -149,6 +156,8 @@ export class P2PNode extends EventEmitter {
   /** Pipes tied to an id (`ID` verb), as `node.pipes` in the reference. */
   readonly pipes = new Map<string, NodePipe>();
   readonly #inbound = new Map<string, (p: NodePipe) => void>();
+  /** Ids of connect attempts given up (lost a race, failed): pipe id -> when (Date.now()). */
+  readonly #cancelled = new Map<string, number>();
   readonly #waiters = new Map<string, { from: string; resolve: (m: SignalMessage) => void }>();
   readonly #msgCbs = new Set<NodeMessageCb>();
   readonly #closing = new AbortController();
@@ -392,6 +401,12 @@ export class P2PNode extends EventEmitter {
     if (data.length === 35 && data.subarray(0, 3).toString("latin1") === "ID ") {
       const id = data.subarray(3).toString("latin1");
       if (!PIPE_ID.test(id) || pipe.id) return true;
+      if (this.#cancelled.has(id)) {
+        // The dial-back of an attempt we gave up (e.g. reverse losing a race): not a new pipe.
+        this.#cancelled.delete(id);
+        pipe.close().catch(() => {});
+        return true;
+      }
       pipe.id = id;
       const waiting = this.#inbound.get(id);
       if (waiting) {
@@ -642,7 +657,11 @@ export class P2PNode extends EventEmitter {
 
   // ---- connect ----
 
-  /** Connects to a node by address (or name), trying strategies in order. Throws ConnectError. */
+  /**
+   * Connects to a node by address (or name): strategies start in order, each next one when the
+   * previous failed or has not succeeded within its stagger (racing); the first pipe wins.
+   * Throws ConnectError.
+   */
   async connect(target: string | P2PAddress, opts: ConnectOptions = {}): Promise<ConnectResult> {
     const t0 = performance.now();
     const overall = AbortSignal.any([
@@ -662,81 +681,167 @@ export class P2PNode extends EventEmitter {
     }
     const local = this.parsedAddress;
     const names = opts.strategies ?? this.defaultStrategies();
-    const timings: StrategyTiming[] = [];
-    const failures: StrategyFailure[] = [];
-    for (const name of names) {
-      overall.throwIfAborted();
-      const strategy = this.strategies.get(name);
-      const s0 = performance.now();
-      if (!strategy.canTry(local, remote)) {
-        timings.push({ strategy: name, ok: false, skipped: true, ms: 0 });
-        failures.push({
-          strategy: name,
-          code: "ERR_SKIPPED",
-          message: "cannot work for these addresses",
-          ms: 0,
-        });
+    // Unknown names fail before anything starts.
+    const planned = names.map((name) => ({ name, strategy: this.strategies.get(name) }));
+    const timings: (StrategyTiming | undefined)[] = planned.map(() => undefined);
+    const failures: (StrategyFailure | undefined)[] = planned.map(() => undefined);
+    type Outcome = { run: Run; pipe?: NodePipe; err?: unknown };
+    interface Run {
+      index: number;
+      name: StrategyName;
+      s0: number;
+      ctrl: AbortController;
+      signal: AbortSignal;
+      pipeId: string;
+      done: Promise<Outcome>;
+    }
+    const running = new Set<Run>();
+    let next = 0;
+    let lastStart = 0;
+    let stagger = Number.POSITIVE_INFINITY;
+
+    const fail = (i: number, name: StrategyName, code: string, message: string, ms: number) => {
+      timings[i] = { strategy: name, ok: false, ms, code };
+      failures[i] = { strategy: name, code, message, ms };
+    };
+    /** Starts the next strategy that can try; false when none is left. */
+    const startNext = (): boolean => {
+      while (next < planned.length) {
+        const index = next++;
+        const { name, strategy } = planned[index] as (typeof planned)[number];
+        if (!strategy.canTry(local, remote)) {
+          timings[index] = { strategy: name, ok: false, skipped: true, ms: 0 };
+          failures[index] = {
+            strategy: name,
+            code: "ERR_SKIPPED",
+            message: "cannot work for these addresses",
+            ms: 0,
+          };
+          continue;
+        }
+        const ctrl = new AbortController();
+        const signal = AbortSignal.any([
+          overall,
+          ctrl.signal,
+          AbortSignal.timeout(strategy.timeoutMs),
+        ]);
+        setMaxListeners(0, signal);
+        const pipeId = randomBytes(16).toString("hex");
+        const ctx = this.#strategyContext(local, remote, pipeId, signal);
+        const run = { index, name, s0: performance.now(), ctrl, signal, pipeId } as Run;
+        run.done = strategy.run(ctx).then(
+          (pipe) => ({ run, pipe }),
+          (err: unknown) => ({ run, err }),
+        );
+        running.add(run);
+        lastStart = run.s0;
+        stagger = opts.staggerMs ?? strategy.staggerMs ?? 500;
+        return true;
+      }
+      return false;
+    };
+
+    let winner: { run: Run; pipe: NodePipe } | undefined;
+    startNext();
+    while (!winner && running.size > 0) {
+      // Wait for a run to end, or for the stagger to start the next one beside it.
+      let timer: NodeJS.Timeout | undefined;
+      const wait =
+        next < planned.length ? Math.max(0, lastStart + stagger - performance.now()) : -1;
+      const tick =
+        wait >= 0 && Number.isFinite(wait)
+          ? new Promise<undefined>((r) => {
+              timer = setTimeout(() => r(undefined), wait);
+            })
+          : undefined;
+      const ev = await Promise.race([...[...running].map((r) => r.done), ...(tick ? [tick] : [])]);
+      clearTimeout(timer);
+      if (!ev) {
+        startNext();
         continue;
       }
-      const signal = AbortSignal.any([overall, AbortSignal.timeout(strategy.timeoutMs)]);
-      setMaxListeners(0, signal);
-      const pipeId = randomBytes(16).toString("hex");
-      const ctx: StrategyContext = {
-        local,
-        remote,
-        localText: this.address,
-        pipeId,
-        signal,
-        candidates: candidates(local, remote),
-        send: (type, body) => this.#sendSignal(remote, type, pipeId, body, signal),
-        waitFor: (type, o) => this.#waitFor(remote.nodeId, type, pipeId, o?.signal ?? signal),
-        waitInbound: (o) => this.#waitInbound(pipeId, o?.signal ?? signal),
-        wrap: (s) => this.wrap(s),
-        clock: (o) =>
-          estimateClockOffset((sig) => this.#pingNow(remote, sig ?? signal), {
-            samples: 3,
-            perPingTimeoutMs: 2000,
-            signal: o?.signal ?? signal,
-          }),
-        log: (l) => this.#log(l),
-      };
-      try {
-        const pipe = await strategy.run(ctx);
-        const ms = performance.now() - s0;
-        timings.push({ strategy: name, ok: true, ms });
-        pipe.id ??= pipeId;
-        this.pipes.set(pipe.id, pipe);
-        return {
-          pipe,
-          strategy: name,
-          timings: {
-            totalMs: performance.now() - t0,
-            ...(lookupMs === undefined ? {} : { lookupMs }),
-            strategies: timings,
-          },
-        };
-      } catch (err) {
-        const ms = performance.now() - s0;
-        const code = overall.aborted
-          ? codeOf(overall.reason) === "ERR_TIMEOUT"
-            ? "ERR_CONNECT_TIMEOUT"
-            : codeOf(overall.reason)
-          : signal.aborted
-            ? "ERR_STRATEGY_TIMEOUT"
-            : codeOf(err);
-        timings.push({ strategy: name, ok: false, ms, code });
-        failures.push({
-          strategy: name,
-          code,
-          message: (err as Error)?.message ?? String(err),
-          ms,
-        });
-        this.#log(`${name} failed: ${code}`);
-        if (overall.aborted) break;
+      running.delete(ev.run);
+      const ms = performance.now() - ev.run.s0;
+      if (ev.pipe) {
+        timings[ev.run.index] = { strategy: ev.run.name, ok: true, ms };
+        winner = { run: ev.run, pipe: ev.pipe };
+        break;
       }
+      this.#cancel(ev.run.pipeId);
+      const code = overall.aborted
+        ? codeOf(overall.reason) === "ERR_TIMEOUT"
+          ? "ERR_CONNECT_TIMEOUT"
+          : codeOf(overall.reason)
+        : ev.run.signal.aborted
+          ? "ERR_STRATEGY_TIMEOUT"
+          : codeOf(ev.err);
+      fail(ev.run.index, ev.run.name, code, (ev.err as Error)?.message ?? String(ev.err), ms);
+      this.#log(`${ev.run.name} failed: ${code}`);
+      if (overall.aborted) break;
+      // A failure starts the next strategy at once (no stagger wait).
+      startNext();
     }
-    const detail = failures.map((f) => `${f.strategy}: ${f.code}`).join("; ");
-    throw new ConnectError(`could not connect (${detail || "no strategy"})`, failures);
+    // Losers are aborted; a pipe one of them still produces is closed, never handed out.
+    for (const r of running) {
+      const ms = performance.now() - r.s0;
+      if (winner) fail(r.index, r.name, "ERR_LOST_RACE", `${winner.run.name} won`, ms);
+      else fail(r.index, r.name, "ERR_CONNECT_TIMEOUT", "connect gave up", ms);
+      r.ctrl.abort(new P2pdNodeError("ERR_LOST_RACE", "another strategy won"));
+      this.#cancel(r.pipeId);
+      r.done.then((o) => o.pipe?.close().catch(() => {}));
+    }
+    const report = timings.filter((t): t is StrategyTiming => t !== undefined);
+    if (winner) {
+      const { pipe, run } = winner;
+      pipe.id ??= run.pipeId;
+      this.pipes.set(pipe.id, pipe);
+      return {
+        pipe,
+        strategy: run.name,
+        timings: {
+          totalMs: performance.now() - t0,
+          ...(lookupMs === undefined ? {} : { lookupMs }),
+          strategies: report,
+        },
+      };
+    }
+    const failed = failures.filter((f): f is StrategyFailure => f !== undefined);
+    const detail = failed.map((f) => `${f.strategy}: ${f.code}`).join("; ");
+    throw new ConnectError(`could not connect (${detail || "no strategy"})`, failed);
+  }
+
+  #strategyContext(
+    local: P2PAddress,
+    remote: P2PAddress,
+    pipeId: string,
+    signal: AbortSignal,
+  ): StrategyContext {
+    return {
+      local,
+      remote,
+      localText: this.address,
+      pipeId,
+      signal,
+      candidates: candidates(local, remote),
+      send: (type, body) => this.#sendSignal(remote, type, pipeId, body, signal),
+      waitFor: (type, o) => this.#waitFor(remote.nodeId, type, pipeId, o?.signal ?? signal),
+      waitInbound: (o) => this.#waitInbound(pipeId, o?.signal ?? signal),
+      wrap: (st) => this.wrap(st),
+      clock: (o) =>
+        estimateClockOffset((sig) => this.#pingNow(remote, sig ?? signal), {
+          samples: 3,
+          perPingTimeoutMs: 2000,
+          signal: o?.signal ?? signal,
+        }),
+      log: (l) => this.#log(l),
+    };
+  }
+
+  /** A connect attempt we gave up: a connection that still announces its id is closed, not adopted. */
+  #cancel(pipeId: string): void {
+    const now = Date.now();
+    for (const [id, at] of this.#cancelled) if (now - at > 60_000) this.#cancelled.delete(id);
+    this.#cancelled.set(pipeId, now);
   }
 
   /**

@@ -9,8 +9,10 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   type EmbeddedBroker,
+  type NodePipe,
   type P2PNode,
   parseAddress,
+  reverse,
   type Strategy,
   sealEnvelope,
   startBroker,
@@ -372,4 +374,142 @@ describe("binary-safe node pipes on every strategy (loopback)", () => {
     },
     30_000,
   );
+});
+
+describe("strategy racing (happy eyeballs)", () => {
+  /** A strategy that never succeeds by itself: it holds a socket until its signal aborts. */
+  const hanging = (name: string, log: { aborted?: unknown; socket?: net.Socket }): Strategy => ({
+    name,
+    timeoutMs: 10_000,
+    canTry: () => true,
+    async run(ctx) {
+      log.socket = net.connect(a.port, "127.0.0.1");
+      log.socket.on("error", () => {});
+      await new Promise((_, reject) =>
+        ctx.signal.addEventListener("abort", () => {
+          log.aborted = ctx.signal.reason;
+          log.socket?.destroy();
+          reject(ctx.signal.reason);
+        }),
+      );
+      throw new Error("unreachable");
+    },
+  });
+
+  test("a slow first strategy: the next starts after the stagger, wins, and the loser is aborted", async () => {
+    const log: { aborted?: unknown; socket?: net.Socket } = {};
+    const y = await startNode({
+      interfaces: "loopback",
+      mqtt: broker.url,
+      strategies: [hanging("hang", log)],
+    });
+    try {
+      const r = await y.connect(only(a.address, 4), {
+        strategies: ["hang", "direct", "udp-punch"],
+        staggerMs: 50,
+      });
+      expect(r.strategy).toBe("direct");
+      // Plan order; udp-punch never started (direct won before its stagger).
+      expect(r.timings.strategies).toEqual([
+        expect.objectContaining({ strategy: "hang", ok: false, code: "ERR_LOST_RACE" }),
+        expect.objectContaining({ strategy: "direct", ok: true }),
+      ]);
+      expect(log.aborted).toMatchObject({ code: "ERR_LOST_RACE" });
+      expect(log.socket?.destroyed).toBe(true);
+      expect((await r.pipe.echo("raced")).toString()).toBe("raced");
+      await r.pipe.close();
+    } finally {
+      await y.close();
+    }
+  });
+
+  test("staggerMs: Infinity runs one after the other (the next only after a failure)", async () => {
+    const log: { aborted?: unknown } = {};
+    const quick: Strategy = { ...hanging("hang-short", log), timeoutMs: 200 };
+    const y = await startNode({ interfaces: "loopback", mqtt: broker.url, strategies: [quick] });
+    try {
+      const r = await y.connect(only(a.address, 4), {
+        strategies: ["hang-short", "direct"],
+        staggerMs: Number.POSITIVE_INFINITY,
+      });
+      expect(r.strategy).toBe("direct");
+      expect(r.timings.strategies[0]).toMatchObject({
+        strategy: "hang-short",
+        ok: false,
+        code: "ERR_STRATEGY_TIMEOUT",
+      });
+    } finally {
+      await y.close();
+    }
+  });
+
+  test("a loser that still produces a pipe gets it closed, never handed out", async () => {
+    let late: NodePipe | undefined;
+    const stubborn: Strategy = {
+      name: "stubborn",
+      timeoutMs: 10_000,
+      canTry: () => true,
+      async run(ctx) {
+        // Ignores its signal: connects, waits, and returns a pipe after direct has won.
+        const s = net.connect(a.port, "127.0.0.1");
+        await once(s, "connect");
+        await new Promise((r) => setTimeout(r, 200));
+        late = ctx.wrap(s);
+        return late;
+      },
+    };
+    const y = await startNode({ interfaces: "loopback", mqtt: broker.url, strategies: [stubborn] });
+    try {
+      const r = await y.connect(only(a.address, 4), {
+        strategies: ["stubborn", "direct"],
+        staggerMs: 20,
+      });
+      expect(r.strategy).toBe("direct");
+      await expect.poll(() => late?.closed, { timeout: 3000 }).toBe(true);
+      expect(r.pipe.closed).toBe(false);
+    } finally {
+      await y.close();
+    }
+  });
+
+  test("a reverse that loses the race: the peer's late dial-back is closed, not adopted", async () => {
+    // z answers CONNECT like the built-in reverse, only 300 ms late: direct wins meanwhile.
+    const slowReverse: Strategy = {
+      ...reverse,
+      async respond(msg, ctx) {
+        await new Promise((r) => setTimeout(r, 300));
+        return reverse.respond?.(msg, ctx);
+      },
+    };
+    const z = await startNode({
+      interfaces: "loopback",
+      mqtt: broker.url,
+      strategies: [slowReverse],
+    });
+    const y = await startNode({ interfaces: "loopback", mqtt: broker.url });
+    const adopted: NodePipe[] = [];
+    const onPipe = ({ pipe }: { pipe: NodePipe }) => adopted.push(pipe);
+    y.on("pipe", onPipe);
+    // z adopts its end of the dial-back (and of direct): the dial-back's must close when y refuses it.
+    const onZ: NodePipe[] = [];
+    z.on("pipe", ({ pipe }: { pipe: NodePipe }) => onZ.push(pipe));
+    try {
+      const r = await y.connect(only(z.address, 4), {
+        strategies: ["reverse", "direct"],
+        staggerMs: 50,
+      });
+      expect(r.strategy).toBe("direct");
+      expect(r.timings.strategies[0]).toMatchObject({ strategy: "reverse", code: "ERR_LOST_RACE" });
+      await expect.poll(() => onZ.find((p) => p.id !== r.pipe.id), { timeout: 3000 }).toBeDefined();
+      const back = onZ.find((p) => p.id !== r.pipe.id) as NodePipe;
+      await new Promise<void>((res) => back.onClose(() => res()));
+      expect(adopted).toEqual([]);
+      expect(r.pipe.closed).toBe(false);
+      expect((await r.pipe.echo("still here")).toString()).toBe("still here");
+    } finally {
+      y.off("pipe", onPipe);
+      await y.close();
+      await z.close();
+    }
+  });
 });

@@ -7,6 +7,8 @@ import type { Strategy, StrategyContext } from "./strategy.js";
 export const direct: Strategy = {
   name: "direct",
   timeoutMs: 4000,
+  // Racing: start the next strategy after this long (a TCP connect: ~2.5 RTT + 100 ms of a far path).
+  staggerMs: 250,
   canTry(local: P2PAddress, remote: P2PAddress) {
     return candidates(local, remote).some((c) => reachable(c, "remote"));
   },

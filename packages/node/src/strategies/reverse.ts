@@ -11,6 +11,8 @@ import type { ResponderContext, SignalMessage, Strategy, StrategyContext } from 
 export const reverse: Strategy = {
   name: "reverse",
   timeoutMs: 10_000,
+  // Racing: start the next strategy after this long (a signaling trip and a dial back).
+  staggerMs: 500,
   answers: ["CONNECT"],
   canTry(local: P2PAddress, remote: P2PAddress) {
     // Signaling needs the peer's keys (a legacy 4-part address has none).

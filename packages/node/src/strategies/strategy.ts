@@ -82,6 +82,11 @@ export interface Strategy {
   readonly name: StrategyName;
   /** Default time budget for one run (ms). */
   readonly timeoutMs: number;
+  /**
+   * How long connect() gives this strategy alone before it also starts the next one (racing,
+   * first success wins; default 500 ms). About the time a working run needs.
+   */
+  readonly staggerMs?: number;
   /** Cheap test from both addresses: can this strategy possibly work? */
   canTry(local: P2PAddress, remote: P2PAddress): boolean;
   run(ctx: StrategyContext): Promise<NodePipe>;

@@ -75,6 +75,8 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
   return {
     name: "tcp-punch",
     timeoutMs: 15_000,
+    // Racing: start the next strategy after this long (clock sync, the meeting lead (>= 250 ms) and the punch).
+    staggerMs: 1000,
     answers: ["TCP_OFFER"],
     canTry: (local, remote) => canPunch(local, remote, cfg),
     async run(ctx: StrategyContext) {

@@ -79,6 +79,8 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
   return {
     name: "udp-punch",
     timeoutMs: 15_000,
+    // Racing: start the next strategy after this long (clock sync, the meeting lead (>= 250 ms) and the punch).
+    staggerMs: 1000,
     answers: ["UDP_OFFER"],
     canTry: (local, remote) => canPunch(local, remote, cfg),
     async run(ctx: StrategyContext) {
