@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { nat } from "p2pd";
@@ -50,6 +51,9 @@ export const command: Command = {
     }
     const family = (fam === "6" ? 6 : 4) as 4 | 6;
     const timeoutMs = intFlag(ctx, "timeout", 100, 600_000) ?? 4000;
+    const local = str(ctx, "local");
+    if (local !== undefined && isIP(local.replace(/%.*$/, "")) === 0)
+      throw usageError(`--local must be an IP address, got "${local}"`);
     const noCache = flag(ctx, "no-cache");
     const cacheDir = str(ctx, "cache-dir") ?? defaultCacheDir();
     ctx.progress(`nat: testing IPv${family} against ${servers.join(", ")}`);
@@ -59,7 +63,7 @@ export const command: Command = {
         servers,
         family,
         timeoutMs,
-        localAddress: str(ctx, "local"),
+        localAddress: local,
         cache: noCache ? undefined : cacheDir,
         refresh: flag(ctx, "refresh"),
         signal: ctx.signal,

@@ -1,7 +1,15 @@
+import { isIP } from "node:net";
 import { stun } from "p2pd";
 import { CliError, type Command, EXIT, flag, intFlag, str, usageError } from "../command.js";
 
 type Endpoint = { host: string; port: number };
+
+// RFC 1123 labels: "a..b", "-a" or a 64-char label can never resolve, so they are usage errors (exit 2).
+const LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
+function validHostname(h: string): boolean {
+  const name = h.endsWith(".") ? h.slice(0, -1) : h;
+  return name.length > 0 && name.length <= 253 && name.split(".").every((l) => LABEL.test(l));
+}
 const ipPort = (e: Endpoint | undefined) => (e ? { ip: e.host, port: e.port } : undefined);
 
 export const command: Command = {
@@ -36,10 +44,17 @@ export const command: Command = {
     const timeoutMs = intFlag(ctx, "timeout", 1, 600_000) ?? 10_000;
     const localPort = intFlag(ctx, "local-port", 0, 65535);
     const tcp = flag(ctx, "tcp");
+    const local = str(ctx, "local");
+    if (local !== undefined && isIP(local.replace(/%.*$/, "")) === 0)
+      throw usageError(`--local must be an IP address, got "${local}"`);
     let target: string;
     try {
       const hp = stun.parseHostPort(server, stun.DEFAULT_PORT);
       target = stun.formatEndpoint(hp);
+      const literal = isIP(hp.host.replace(/%.*$/, ""));
+      if (literal === 0 && !validHostname(hp.host)) throw usageError(`bad host name "${hp.host}"`);
+      if (literal !== 0 && family !== undefined && literal !== family)
+        throw usageError(`${hp.host} is an IPv${literal} address but --family is ${family}`);
     } catch (e) {
       throw usageError((e as Error).message);
     }
@@ -50,7 +65,7 @@ export const command: Command = {
         protocol: tcp ? "tcp" : "udp",
         framing: flag(ctx, "rfc4571") ? "rfc4571" : "stun",
         family,
-        localAddress: str(ctx, "local"),
+        localAddress: local,
         localPort,
         changeIp: flag(ctx, "change-ip"),
         changePort: flag(ctx, "change-port"),
