@@ -1,3 +1,4 @@
+import { encodeMessage, METHOD, newTransactionId, StunMessage } from "@p2pd/stun";
 import { openTcpMapping, type TcpMapping } from "./traversal/index.js";
 
 export interface ListenMappingOptions {
@@ -13,6 +14,8 @@ export interface ListenMappingOptions {
   relisten(): Promise<void>;
   signal: AbortSignal;
   timeoutMs?: number;
+  /** A Binding request this often keeps the STUN server from closing the idle link (default 8 s). */
+  refreshMs?: number;
 }
 
 /**
@@ -56,7 +59,19 @@ export async function openListenMapping(o: ListenMappingOptions): Promise<TcpMap
     throw lastErr;
   }
   const m = await pending;
-  // Keep-alive probes leave from the listen port: they refresh the mapping on an idle link.
+  // Keep-alive probes refresh the NAT's mapping, but servers close links idle of data (the p2pd
+  // STUN server after 10 s): a Binding request now and then keeps both; answers are ignored.
   m.socket.setKeepAlive(true, 15_000);
+  m.socket.on("data", () => {});
+  const timer = setInterval(() => {
+    const req = new StunMessage({
+      method: METHOD.BINDING,
+      cls: "request",
+      transactionId: newTransactionId(),
+    });
+    if (!m.socket.destroyed) m.socket.write(encodeMessage(req));
+  }, o.refreshMs ?? 8000);
+  timer.unref();
+  m.socket.once("close", () => clearInterval(timer));
   return m;
 }

@@ -8,7 +8,13 @@ import { openListenMapping } from "../src/listen-mapping.js";
 // as the source, and the listener must be back afterwards.
 let stun: StunServer;
 beforeAll(async () => {
-  stun = await new StunServer({ ips: ["127.0.0.1"], port: 0, protocols: ["tcp"] }).listen();
+  // A short idle limit: the mapping's refresh requests must keep the link open past it.
+  stun = await new StunServer({
+    ips: ["127.0.0.1"],
+    port: 0,
+    protocols: ["tcp"],
+    tcpIdleMs: 300,
+  }).listen();
 });
 afterAll(async () => {
   await stun?.close();
@@ -56,6 +62,33 @@ describe("openListenMapping", () => {
       expect(second?.listening).toBe(true);
       expect(await greet(port)).toBe("hi");
       expect(m.socket.destroyed).toBe(false);
+    } finally {
+      m.close();
+      second?.close();
+    }
+  });
+
+  test("refresh requests keep the STUN link (and so the mapping) open past the server's idle limit", async () => {
+    const first = await listener();
+    const port = portOf(first);
+    let second: net.Server | undefined;
+    const m = await openListenMapping({
+      host: "127.0.0.1",
+      port,
+      stun: { host: "127.0.0.1", port: stun.primary.port },
+      signal: AbortSignal.timeout(5000),
+      refreshMs: 100,
+      unlisten: () => first.close(),
+      relisten: async () => {
+        second = await listener(port);
+      },
+    });
+    try {
+      let answers = 0;
+      m.socket.on("data", () => answers++);
+      await new Promise((r) => setTimeout(r, 900));
+      expect(m.socket.destroyed).toBe(false);
+      expect(answers).toBeGreaterThan(2);
     } finally {
       m.close();
       second?.close();
