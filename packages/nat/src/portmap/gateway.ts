@@ -24,17 +24,23 @@ export function parseProcNetRoute(
 }
 
 /** The default IPv4 gateway of this network namespace, or undefined when there is none. */
-export async function defaultGateway(
+export function defaultGateway(
   options: { signal?: AbortSignal; routeFile?: string } = {},
 ): Promise<string | undefined> {
+  return firstGateway(options.routeFile ?? "/proc/net/route", parseProcNetRoute, options.signal);
+}
+
+// An unreadable route table means "no gateway"; only an abort is an error.
+async function firstGateway(
+  file: string,
+  parse: (text: string) => { gateway: string }[],
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
   try {
-    const text = await readFile(options.routeFile ?? "/proc/net/route", {
-      encoding: "utf8",
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    return parseProcNetRoute(text)[0]?.gateway;
+    const text = await readFile(file, { encoding: "utf8", ...(signal ? { signal } : {}) });
+    return parse(text)[0]?.gateway;
   } catch {
-    if (options.signal?.aborted) throw options.signal.reason;
+    if (signal?.aborted) throw signal.reason;
     return undefined;
   }
 }
@@ -83,17 +89,12 @@ function compress(ip: string): string {
 }
 
 /** The default IPv6 gateway of this network namespace (scoped if link-local), or undefined. */
-export async function defaultGateway6(
+export function defaultGateway6(
   options: { signal?: AbortSignal; routeFile?: string } = {},
 ): Promise<string | undefined> {
-  try {
-    const text = await readFile(options.routeFile ?? "/proc/net/ipv6_route", {
-      encoding: "utf8",
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    return parseProcNetIpv6Route(text)[0]?.gateway;
-  } catch {
-    if (options.signal?.aborted) throw options.signal.reason;
-    return undefined;
-  }
+  return firstGateway(
+    options.routeFile ?? "/proc/net/ipv6_route",
+    parseProcNetIpv6Route,
+    options.signal,
+  );
 }

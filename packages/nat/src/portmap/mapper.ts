@@ -175,61 +175,47 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
   gatewayP.catch(() => {});
   let gateway6P: Promise<string | undefined> | undefined;
 
-  // UPnP discovery runs in the background from the start; add() waits for it only if it needs UPnP.
-  let upnpP: Promise<UpnpGateway> | undefined;
-  const upnp = (): Promise<UpnpGateway> => {
-    upnpP ??= (async () => {
-      let location = options.upnpLocation;
-      if (!location) {
-        const gw = await gatewayP;
-        const addresses = options.ssdpAddresses ?? [SSDP_ADDRESS, ...(gw ? [gw] : [])];
-        const found = await discoverIgd({
-          signal: life.signal,
-          timeoutMs: options.discoveryTimeoutMs ?? 1500,
-          addresses,
-          ...(log ? { log } : {}),
-        });
-        if (!found) throw new PortMapNoGatewayError("UPnP: no IGD answered the SSDP search");
-        log?.(`upnp: IGD at ${found.location}`);
-        location = found.location;
-      }
-      return UpnpGateway.fromLocation(location, { signal: life.signal, timeoutMs });
-    })();
-    // A failed discovery is not cached: the next request searches again (the router may be back).
-    const p = upnpP;
+  // One discovery per family, started lazily and shared; a failed one is not cached (the next
+  // request searches again: the router may be back). Pinholes need the IGD over IPv6 (secure
+  // mode checks the request's source address), so IPv6 has its own, started on first use.
+  const igds = new Map<4 | 6, Promise<UpnpGateway>>();
+  const igd = (family: 4 | 6): Promise<UpnpGateway> => {
+    const cached = igds.get(family);
+    if (cached) return cached;
+    const p = findIgd(family);
+    igds.set(family, p);
     p.catch(() => {
-      if (upnpP === p) upnpP = undefined;
+      if (igds.get(family) === p) igds.delete(family);
     });
     return p;
   };
+  async function findIgd(family: 4 | 6): Promise<UpnpGateway> {
+    const v6 = family === 6 ? "IPv6 " : "";
+    let location = family === 4 ? options.upnpLocation : options.upnpLocation6;
+    if (!location) {
+      const gw = family === 4 ? await gatewayP : undefined;
+      const addresses =
+        family === 4
+          ? (options.ssdpAddresses ?? [SSDP_ADDRESS, ...(gw ? [gw] : [])])
+          : options.ssdpAddresses6;
+      const found = await discoverIgd({
+        signal: life.signal,
+        family,
+        timeoutMs: options.discoveryTimeoutMs ?? 1500,
+        ...(addresses ? { addresses } : {}),
+        ...(log ? { log } : {}),
+      });
+      if (!found) throw new PortMapNoGatewayError(`UPnP: no IGD answered the ${v6}SSDP search`);
+      log?.(`upnp: ${v6}IGD at ${found.location}`);
+      location = found.location;
+    }
+    return UpnpGateway.fromLocation(location, { signal: life.signal, timeoutMs });
+  }
+  const upnp = (): Promise<UpnpGateway> => igd(4);
+  const upnp6 = (): Promise<UpnpGateway> => igd(6);
+  // IPv4 UPnP discovery runs in the background from the start; add() waits for it only when it
+  // gets to the "upnp" method.
   if (methods.includes("upnp")) upnp().catch(() => {});
-
-  // Pinholes need the IGD over IPv6 (secure mode checks the request's source address), so
-  // they get their own discovery, started on the first IPv6 request.
-  let upnp6P: Promise<UpnpGateway> | undefined;
-  const upnp6 = (): Promise<UpnpGateway> => {
-    upnp6P ??= (async () => {
-      let location = options.upnpLocation6;
-      if (!location) {
-        const found = await discoverIgd({
-          signal: life.signal,
-          family: 6,
-          timeoutMs: options.discoveryTimeoutMs ?? 1500,
-          ...(options.ssdpAddresses6 ? { addresses: options.ssdpAddresses6 } : {}),
-          ...(log ? { log } : {}),
-        });
-        if (!found) throw new PortMapNoGatewayError("UPnP: no IGD answered the IPv6 SSDP search");
-        log?.(`upnp: IPv6 IGD at ${found.location}`);
-        location = found.location;
-      }
-      return UpnpGateway.fromLocation(location, { signal: life.signal, timeoutMs });
-    })();
-    const p = upnp6P;
-    p.catch(() => {
-      if (upnp6P === p) upnp6P = undefined;
-    });
-    return p;
-  };
 
   const onAbort = (): void => {
     void close().catch(() => {});
