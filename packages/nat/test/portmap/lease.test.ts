@@ -2,13 +2,28 @@
 // (lab.sh): renewals keep a short lease alive, close() removes it, errors are typed.
 import { describe, expect, test } from "vitest";
 import type { PortMapping } from "../../src/portmap/index.js";
-import { labMissing, labSuite, untilRenewed } from "./harness.js";
+import { type Agent, labMissing, labSuite, untilRenewed } from "./harness.js";
 
 const missing = labMissing();
 if (missing) console.warn(`portmap lab tests skipped: ${missing}`);
 
 describe.skipIf(missing)("port mapping leases and failures against miniupnpd", () => {
   const { lab, agent, mapped } = labSuite();
+
+  // Two servers, the second asking for the external port the first one got: it must get another.
+  async function twoOnOnePort(a: Agent) {
+    const first = await a.call<number>("listen", { proto: "tcp" });
+    const second = await a.call<number>("listen", { proto: "tcp" });
+    const m1 = await a.call<PortMapping>("add", { port: first, proto: "tcp", lifetime: 120 });
+    const m2 = await a.call<PortMapping>("add", {
+      port: second,
+      proto: "tcp",
+      lifetime: 120,
+      externalPort: m1.external.port,
+    });
+    expect(m2.external.port).not.toBe(m1.external.port);
+    return { first, m1, m2 };
+  }
 
   test("default order: PCP first; external address and the gateway's own table agree", async () => {
     const a = await agent({});
@@ -56,9 +71,7 @@ describe.skipIf(missing)("port mapping leases and failures against miniupnpd", (
   // allows with nothing, and walks the whole port space (busy for minutes, deaf to other clients).
   test("UPnP: GetSpecificPortMappingEntry sees our mapping; a taken external port is never clobbered, another one is used", async () => {
     const a = await agent({ methods: ["upnp"], discoveryTimeoutMs: 3000 });
-    const first = await a.call<number>("listen", { proto: "tcp" });
-    const second = await a.call<number>("listen", { proto: "tcp" });
-    const m1 = await a.call<PortMapping>("add", { port: first, proto: "tcp", lifetime: 120 });
+    const { first, m1, m2 } = await twoOnOnePort(a);
     const seen = await a.call<{
       service: { kind: string; version: number };
       entry: Record<string, unknown> | null;
@@ -69,14 +82,7 @@ describe.skipIf(missing)("port mapping leases and failures against miniupnpd", (
       internalClient: "192.168.77.2",
       enabled: true,
     });
-    // Same external port, other internal port: miniupnpd would silently re-point the first one.
-    const m2 = await a.call<PortMapping>("add", {
-      port: second,
-      proto: "tcp",
-      lifetime: 120,
-      externalPort: m1.external.port,
-    });
-    expect(m2.external.port).not.toBe(m1.external.port);
+    // miniupnpd would silently have re-pointed the first mapping to the second port.
     expect(await lab.reachableFromWan(m2.external.ip, m2.external.port, "tcp")).toBe(true);
     expect(await lab.reachableFromWan(m1.external.ip, m1.external.port, "tcp")).toBe(true);
     await a.call("remove", { port: first, proto: "tcp" });
@@ -92,16 +98,7 @@ describe.skipIf(missing)("port mapping leases and failures against miniupnpd", (
   for (const method of ["natpmp", "pcp"] as const)
     test(`${method}: asking for a taken external port gets another one, both mappings stay`, async () => {
       const a = await agent({ methods: [method] });
-      const first = await a.call<number>("listen", { proto: "tcp" });
-      const second = await a.call<number>("listen", { proto: "tcp" });
-      const m1 = await a.call<PortMapping>("add", { port: first, proto: "tcp", lifetime: 120 });
-      const m2 = await a.call<PortMapping>("add", {
-        port: second,
-        proto: "tcp",
-        lifetime: 120,
-        externalPort: m1.external.port,
-      });
-      expect(m2.external.port).not.toBe(m1.external.port);
+      const { m1, m2 } = await twoOnOnePort(a);
       expect(await lab.reachableFromWan(m1.external.ip, m1.external.port, "tcp")).toBe(true);
       expect(await lab.reachableFromWan(m2.external.ip, m2.external.port, "tcp")).toBe(true);
       await a.call("close");

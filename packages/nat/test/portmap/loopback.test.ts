@@ -1,7 +1,7 @@
 // Failure paths that a healthy miniupnpd never produces, driven over loopback sockets:
 // garbage answers, silence, refused ports, aborts, use after close.
 import { createSocket } from "node:dgram";
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { createPortMapper, discoverIgd, PortMapClosedError } from "../../src/portmap/index.js";
 import { closeResponders, natpmpResponder, responder } from "./udp-fixtures.js";
 
@@ -199,4 +199,45 @@ describe("port mapper failure paths on loopback", () => {
     const port = await responder();
     expect(await discoverIgd({ addresses: ["127.0.0.1"], port, timeoutMs: 300 })).toBeUndefined();
   }, 5_000);
+
+  test("quiet by default: failures and retries write nothing to stdout or stderr", async () => {
+    const written: string[] = [];
+    const capture = (chunk: unknown): boolean => {
+      written.push(String(chunk));
+      return true;
+    };
+    const spies = [
+      vi.spyOn(process.stderr, "write").mockImplementation(capture),
+      vi.spyOn(process.stdout, "write").mockImplementation(capture),
+      ...(["log", "info", "warn", "error", "debug"] as const).map((k) =>
+        vi.spyOn(console, k).mockImplementation((...a) => void written.push(a.join(" "))),
+      ),
+    ];
+    try {
+      const garbage = await responder(() => Buffer.from([0, 7, 0, 0]));
+      const m = createPortMapper({
+        gateway: "127.0.0.1",
+        natpmpPort: garbage,
+        ssdpAddresses: ["127.0.0.1"],
+        discoveryTimeoutMs: 200,
+        timeoutMs: 300,
+      });
+      await expect(m.add({ port: 5000 })).rejects.toMatchObject({ code: expect.any(String) });
+      await m.close();
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
+    expect(written).toEqual([]);
+    // ...while a given log hears about each step.
+    const lines: string[] = [];
+    const m = createPortMapper({
+      gateway: "127.0.0.1",
+      natpmpPort: 1,
+      methods: ["natpmp"],
+      log: (l) => lines.push(l),
+    });
+    await expect(m.add({ port: 5000 })).rejects.toMatchObject({ code: "ERR_PORTMAP_NO_GATEWAY" });
+    await m.close();
+    expect(lines.some((l) => l.startsWith("natpmp:"))).toBe(true);
+  });
 });
