@@ -29,6 +29,35 @@ async function cli(argv: string[]) {
 const flags = () => ["--interfaces", "loopback", "--mqtt", broker.url, "--json"];
 
 describe("p2pd connect", () => {
+  test("--stagger: 0 starts every strategy at once (all reported), the default gives reverse its time", async () => {
+    const raced = JSON.parse(
+      (
+        await cli([
+          "connect",
+          server.address,
+          "--strategies",
+          "reverse,direct",
+          "--stagger",
+          "0",
+          ...flags(),
+        ])
+      ).out,
+    );
+    expect(raced.echo).toBe(true);
+    expect(raced.strategies.map((t: { strategy: string }) => t.strategy)).toEqual([
+      "reverse",
+      "direct",
+    ]);
+    const calm = JSON.parse(
+      (await cli(["connect", server.address, "--strategies", "reverse,direct", ...flags()])).out,
+    );
+    expect(calm).toMatchObject({ strategy: "reverse", echo: true });
+    expect(calm.strategies).toHaveLength(1);
+    const r = await cli(["connect", server.address, "--stagger", "soon", ...flags()]);
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain("--stagger");
+  });
+
   test.each(["direct", "reverse", "udp-punch", "tcp-punch"])(
     "--strategies %s: JSON with strategy, ms, echo",
     async (s) => {

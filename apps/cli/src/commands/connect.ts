@@ -7,11 +7,17 @@ const KNOWN = ["direct", "reverse", "tcp-punch", "udp-punch", "turn"];
 export const command: Command = {
   name: "connect",
   summary: "connect to a node by address or name and do an ECHO round trip",
-  usage: "ADDR|NAME [--strategies direct,reverse,tcp-punch,udp-punch,turn] [node flags] [--json]",
+  usage:
+    "ADDR|NAME [--strategies direct,reverse,tcp-punch,udp-punch,turn] [--stagger MS|off] [node flags] [--json]",
   options: {
     ...NODE_OPTIONS,
     strategies: { type: "string", arg: "LIST", help: `strategies in order (${KNOWN.join(",")})` },
     timeout: { type: "string", arg: "MS", help: "give up after this many ms (default 60000)" },
+    stagger: {
+      type: "string",
+      arg: "MS|off",
+      help: "racing: start the next strategy after MS without success (default: per strategy); off = one by one",
+    },
     message: { type: "string", arg: "TEXT", help: "ECHO payload (default: a random token)" },
   },
   async run(ctx) {
@@ -25,6 +31,10 @@ export const command: Command = {
       if (!KNOWN.includes(s))
         throw usageError(`unknown strategy "${s}" (known: ${KNOWN.join(",")})`);
     const timeoutMs = intFlag(ctx, "timeout", 100, 600_000) ?? 60_000;
+    const staggerMs =
+      str(ctx, "stagger") === "off"
+        ? Number.POSITIVE_INFINITY
+        : intFlag(ctx, "stagger", 0, 600_000);
     if (strs(ctx, "mqtt").length === 0)
       ctx.progress(
         "no --mqtt: signaling uses an in-process broker, so only direct reaches a node in another process (pass the node's mqtt URL)",
@@ -44,6 +54,7 @@ export const command: Command = {
       try {
         r = await node.connect(target, {
           ...(list ? { strategies: list } : {}),
+          ...(staggerMs === undefined ? {} : { staggerMs }),
           timeoutMs,
           signal: ctx.signal,
         });
