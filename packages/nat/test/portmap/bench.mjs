@@ -58,6 +58,13 @@ async function inner() {
       () => new Promise((r) => sock.end().once("close", r)),
     ),
   ]);
+  // One NAT-PMP round trip that writes no rule: what the protocol costs without the firewall.
+  const probe = createPortMapper({ methods: ["natpmp"] });
+  rows.push([
+    "natpmp external address (no rule written)",
+    await times(N, () => probe.externalAddress()),
+  ]);
+  await probe.close();
   let port = 20000;
   for (const method of ["pcp", "natpmp", "upnp"]) {
     const mapper = createPortMapper({ methods: [method], discoveryTimeoutMs: 3000 });
