@@ -85,13 +85,21 @@ function sh(args: string[], env: Record<string, string>, timeoutMs: number): Pro
 /** Start the lab (idempotent: running daemons are kept) and return its networks. */
 export async function startLab(o: LabOptions): Promise<Lab> {
   const env: Record<string, string> = {
+    ...(process.env.IRC_LAB_WAIT ? { IRC_LAB_WAIT: process.env.IRC_LAB_WAIT } : {}),
     IRC_LAB_DIR: o.dir,
     IRC_LAB_PORT_OFFSET: String(o.portOffset),
     IRC_LAB_PROFILE: o.profile ?? "realistic",
     IRC_LAB_NETS: (o.nets ?? ["alpha", "beta", "gamma"]).join(" "),
   };
   if (o.fresh ?? true) await sh(["clean"], env, 60_000);
-  await sh(["start"], env, 120_000);
+  try {
+    // Under a test's usual 120 s beforeAll, so that a failed or slow start is cleaned up right here:
+    // the caller never gets a Lab to stop() then, and daemons must not outlive the suite.
+    await sh(["start"], { ...env, IRC_LAB_WAIT: env.IRC_LAB_WAIT ?? "45" }, 75_000);
+  } catch (e) {
+    await sh(["clean"], env, 30_000).catch(() => {});
+    throw e;
+  }
   const manifest = JSON.parse(readFileSync(join(o.dir, "lab.json"), "utf8")) as {
     networks: LabNetwork[];
   };

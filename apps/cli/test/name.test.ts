@@ -3,20 +3,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { run } from "../src/cli.js";
-
-async function cli(argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await run(argv, { stdout, stderr });
-  return { code, out, err };
-}
+import { cli } from "./run-cli.js";
 
 // labs/irc-lab/lab.ts lives outside this package's rootDir, so it is loaded dynamically.
 interface Lab {
@@ -41,7 +29,7 @@ beforeAll(async () => {
   if (skip) return;
   lab = await labMod.startLab({
     dir: join(tmpdir(), `ircdns-lab-cli-${process.pid}`),
-    portOffset: -6000,
+    portOffset: -11000,
   });
 }, 120_000);
 afterAll(async () => {
@@ -50,25 +38,44 @@ afterAll(async () => {
 
 describe("p2pd name (usage errors, no network)", () => {
   test("bad verb, bad name, bad server list, missing seed file", async () => {
-    expect((await cli(["name", "fetch", "a.b"])).code).toBe(2);
-    const badName = await cli([
+    expect((await cli("name", "fetch", "a.b")).code).toBe(2);
+    const badName = await cli(
       "name",
       "lookup",
       "café.node",
       "--irc-servers",
       "127.0.0.1:1",
       "--json",
-    ]);
+    );
     expect(badName.code).toBe(2);
     expect(JSON.parse(badName.out).error.code).toBe("ERR_USAGE");
-    expect((await cli(["name", "lookup", "a.b", "--irc-servers", "http://x"])).code).toBe(2);
-    expect((await cli(["name", "register", "a.b", "--irc-servers", "127.0.0.1:1"])).code).toBe(2);
+    expect((await cli("name", "lookup", "a.b", "--irc-servers", "http://x")).code).toBe(2);
+    expect((await cli("name", "register", "a.b", "--irc-servers", "127.0.0.1:1")).code).toBe(2);
+  });
+
+  test("a value that can never be stored is refused before anything is registered", async () => {
+    // Port 1 refuses connections: reaching the network would give ERR_IRCDNS_NO_QUORUM instead.
+    const base = [
+      "name",
+      "register",
+      "a.b",
+      "--seed-file",
+      seedFile,
+      "--irc-servers",
+      "127.0.0.1:1",
+    ];
+    const accent = await cli(...base, "--value", "café", "--cache-dir", dir, "--json");
+    expect(accent.code).toBe(1);
+    expect(JSON.parse(accent.out).error.code).toBe("ERR_IRCDNS_BAD_VALUE");
+    const huge = await cli(...base, "--value", "x".repeat(400), "--cache-dir", dir, "--json");
+    expect(huge.code).toBe(1);
+    expect(JSON.parse(huge.out).error.code).toBe("ERR_IRCDNS_VALUE_TOO_LARGE");
   });
 });
 
 describe.skipIf(skip)("p2pd name on the lab", () => {
   test("register --value, then lookup returns the value as JSON", async () => {
-    const reg = await cli([
+    const reg = await cli(
       "name",
       "register",
       name,
@@ -81,22 +88,31 @@ describe.skipIf(skip)("p2pd name on the lab", () => {
       "--cache-dir",
       dir,
       "--json",
-    ]);
+    );
     expect(reg.err).not.toContain("ERR_");
     expect(reg.code).toBe(0);
     const r = JSON.parse(reg.out);
     expect(r.registered.succeeded).toBeGreaterThanOrEqual(2);
     expect(r.stored.succeeded).toBeGreaterThanOrEqual(2);
 
-    const look = await cli(["name", "lookup", name, "--irc-servers", lab.serverList, "--json"]);
+    const look = await cli("name", "lookup", name, "--irc-servers", lab.serverList, "--json");
     expect(look.code).toBe(0);
     const l = JSON.parse(look.out);
     expect(l.value).toBe("hello from the cli");
     expect(l.agreeing.length).toBeGreaterThanOrEqual(2);
+    // Pinned to the signer the first lookup reported: same value; pinned to another key: no answer.
+    const lookPinned = (signer: string) =>
+      cli("name", "lookup", name, "--irc-servers", lab.serverList, "--signer", signer, "--json");
+    const pinned = await lookPinned(l.signer);
+    expect(pinned.code).toBe(0);
+    expect(JSON.parse(pinned.out).value).toBe("hello from the cli");
+    const other = await lookPinned(`02${"11".repeat(32)}`);
+    expect(other.code).toBe(1);
+    expect(JSON.parse(other.out).error.code).toBe("ERR_IRCDNS_NO_QUORUM");
   }, 90_000);
 
   test("failures carry the library's error codes", async () => {
-    const bad = await cli([
+    const bad = await cli(
       "name",
       "register",
       name,
@@ -105,17 +121,17 @@ describe.skipIf(skip)("p2pd name on the lab", () => {
       "--irc-servers",
       lab.serverList,
       "--json",
-    ]);
+    );
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.out).error.code).toBe("ERR_IRCDNS_BAD_SEED");
-    const missing = await cli([
+    const missing = await cli(
       "name",
       "lookup",
       `nobody${name}`,
       "--irc-servers",
       lab.serverList,
       "--json",
-    ]);
+    );
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.out).error.code).toBe("ERR_IRCDNS_NOT_FOUND");
   }, 60_000);

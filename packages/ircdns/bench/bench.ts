@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   }
   const lab = await startLab({
     dir: join(tmpdir(), `ircdns-lab-bench-${process.pid}`),
-    portOffset: -7000,
+    portOffset: -11500,
   });
   const rows: Array<[string, number[], number]> = [];
   try {

@@ -17,6 +17,7 @@ export {
   IRCDNS,
   type IrcDnsOptions,
   LINE_TOPIC_CAP,
+  type LookupOptions,
   type LookupResult,
   type OpOptions,
   type RefreshResult,

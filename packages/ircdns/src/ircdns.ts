@@ -72,6 +72,15 @@ export interface OpOptions {
   signal?: AbortSignal;
 }
 
+export interface LookupOptions extends OpOptions {
+  /**
+   * Compressed public key (66 hex digits, `LookupResult.signer` / `signerId()`) the value must be signed
+   * by. Without it the quorum alone decides, which holds while at most F servers lie; with it, no
+   * number of lying servers can make a lookup return another key's value.
+   */
+  signer?: string;
+}
+
 export interface ServerOutcome {
   server: string;
   chan: string;
@@ -533,8 +542,14 @@ export class IRCDNS {
    * Read every server in parallel; accept the value once F+1 topics agree on one signer (newest wins
    * within that signer's group). Never returns a value fewer than F+1 servers vouch for.
    */
-  async lookup(nameIn: NameInput, o?: OpOptions): Promise<LookupResult> {
+  async lookup(nameIn: NameInput, o?: LookupOptions): Promise<LookupResult> {
     const n = parseName(nameIn);
+    const pinned = o?.signer === undefined ? undefined : o.signer.toLowerCase();
+    if (pinned !== undefined && !/^0[23][0-9a-f]{64}$/.test(pinned))
+      throw new IrcDnsError(
+        "ERR_IRCDNS_BAD_SIGNER",
+        "signer must be a compressed key (66 hex digits)",
+      );
     const signal = this.signalFor(o);
     const q = this.quorum;
     const label = `${n.name}.${n.tld}`;
@@ -564,7 +579,10 @@ export class IRCDNS {
           answered++;
           if (topic === undefined) throw new NotFoundError(`${s.label}: ${chan} has no topic`);
           const rec = unpackTopic(topic, timeLock);
-          votes.push({ server: s.label, time: rec.time, value: rec.value, ids: rec.ids });
+          if (pinned !== undefined && !rec.ids.includes(pinned))
+            throw new IrcDnsError("ERR_IRCDNS_DISAGREE", `${s.label}: topic signed by another key`);
+          const ids = pinned === undefined ? rec.ids : [pinned];
+          votes.push({ server: s.label, time: rec.time, value: rec.value, ids });
         })()
           .then(
             () => outcomes.set(s.domain, { server: s.label, chan, ok: true }),
@@ -614,10 +632,11 @@ export class IRCDNS {
         answered,
       );
     }
-    if (votes.length === 0)
+    const disagreed = servers.some((x) => x.error?.code === "ERR_IRCDNS_DISAGREE");
+    if (votes.length === 0 && !disagreed)
       throw new NotFoundError(`${label} is not registered (no valid topic on ${answered} servers)`);
     throw new NoQuorumError(
-      `${label}: no value is signed by one key on ${q.lookupSuccessMin} servers`,
+      `${label}: no value is signed by one key on ${q.lookupSuccessMin} servers${why(servers)}`,
       q.lookupSuccessMin,
       votes.length,
     );

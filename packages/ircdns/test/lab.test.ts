@@ -46,7 +46,7 @@ beforeAll(async () => {
   if (skip) return;
   lab = await startLab({
     dir: join(tmpdir(), `ircdns-lab-test-${process.pid}`),
-    portOffset: -5000,
+    portOffset: -10500,
   });
 }, 120_000);
 afterAll(async () => {

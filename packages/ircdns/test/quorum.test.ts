@@ -23,10 +23,10 @@ const topicFor = (f: FakeIrcd, value: string, priv: bigint, time: number) => {
 const plant = (f: FakeIrcd, topic: string) =>
   f.plant(deriveChannel(name[0], name[1], name[2], domain(f)).chan, topic);
 
-async function lookup(servers: string[]) {
+async function lookup(servers: string[], signer?: string) {
   const dns = await IRCDNS.start({ servers, connectTimeoutMs: 2000, lookupGraceMs: 50 });
   try {
-    return await dns.lookup(name).then(
+    return await dns.lookup(name, signer === undefined ? {} : { signer }).then(
       (r) => r,
       (e: unknown) => e,
     );
@@ -99,6 +99,32 @@ describe("lookup quorum (N=3, need 2 on one key)", () => {
     const r = await lookup([domain(a), `127.0.0.1:${await deadPort()}`, domain(c)]);
     expect(r).toBeInstanceOf(NoQuorumError);
     expect((r as NoQuorumError).needed).toBe(2);
+  });
+});
+
+describe("lookup pinned to the owner's key ({signer})", () => {
+  test("beyond the quorum's assumption (2 of 3 lie) only a pinned lookup stays safe", async () => {
+    const [a, b, c] = nets as [FakeIrcd, FakeIrcd, FakeIrcd];
+    plant(a, topicFor(a, "honest", owner, NOW));
+    plant(b, topicFor(b, "evil", attacker, NOW + 60));
+    plant(c, topicFor(c, "evil", attacker, NOW + 60));
+    // F+1 = 2 liars agree: the unpinned quorum is fooled, as it must be when more than F servers lie.
+    expect(await lookup(nets.map(domain))).toMatchObject({ value: "evil" });
+    const pinned = await lookup(nets.map(domain), signerId(owner));
+    expect(pinned).toBeInstanceOf(NoQuorumError);
+    expect((pinned as NoQuorumError).message).toContain("ERR_IRCDNS_DISAGREE");
+  });
+
+  test("pinned to the owner: the owner's value, liars marked; a malformed key is refused", async () => {
+    const [a, b, c] = nets as [FakeIrcd, FakeIrcd, FakeIrcd];
+    plant(a, topicFor(a, "honest", owner, NOW));
+    plant(b, topicFor(b, "honest", owner, NOW));
+    plant(c, topicFor(c, "evil", attacker, NOW + 60));
+    const r = await lookup(nets.map(domain), signerId(owner).toUpperCase());
+    expect(r).toMatchObject({ value: "honest", signer: signerId(owner) });
+    expect(await lookup(nets.map(domain), "02abc")).toMatchObject({
+      code: "ERR_IRCDNS_BAD_SIGNER",
+    });
   });
 });
 

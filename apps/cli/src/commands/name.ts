@@ -35,6 +35,11 @@ export const command: Command = {
       help: "comma-separated host:port (plain) or ircs://host:port (TLS), optional #domain; default: the public networks",
     },
     pw: { type: "string", arg: "PW", help: "the name's password (readers need it too)" },
+    signer: {
+      type: "string",
+      arg: "KEY",
+      help: "lookup: accept only values signed by this key (the `signer` a lookup printed)",
+    },
     "cache-dir": {
       type: "string",
       arg: "DIR",
@@ -79,7 +84,8 @@ export const command: Command = {
         ctx.progress(
           `looking up ${label} on ${dns.servers.length} servers (need ${dns.quorum.lookupSuccessMin} to agree)`,
         );
-        const r = await dns.lookup(name, { signal });
+        const signer = str(ctx, "signer");
+        const r = await dns.lookup(name, signer === undefined ? { signal } : { signal, signer });
         ctx.result(
           {
             name: label,
@@ -97,6 +103,7 @@ export const command: Command = {
       }
     }
 
+    if (str(ctx, "signer") !== undefined) throw usageError("register takes no --signer");
     const seedFile = str(ctx, "seed-file");
     if (seedFile === undefined)
       throw usageError("register needs --seed-file F (at least 24 bytes)");
@@ -111,6 +118,17 @@ export const command: Command = {
       );
     }
     const value = str(ctx, "value");
+    if (value !== undefined) {
+      // Refuse a value that can never be stored before any channel is registered for it.
+      ircdns.checkValue(value);
+      const max = ircdns.maxValueBytes(ircdns.LINE_TOPIC_CAP);
+      if (value.length > max) {
+        throw new ircdns.ValueTooLargeError(
+          `value of ${value.length} bytes exceeds ${max} (512-byte IRC lines)`,
+          max,
+        );
+      }
+    }
     const cacheDir = str(ctx, "cache-dir");
     const dns = await ircdns.IRCDNS.start({
       seed,
