@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { once } from "node:events";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -208,6 +208,22 @@ describe.skipIf(!built)("p2pd (issue 2: shell)", () => {
   test("no command is a usage error (exit 2); an unknown command too, with a JSON error", async () => {
     expect((await p2pd([])).code).toBe(2);
     await expectUsage(["no-such-command"]);
+  });
+
+  test("README documents every subcommand and every one of its flags", () => {
+    const readme = readFileSync(join(dirname(bin), "..", "README.md"), "utf8");
+    for (const c of commands) {
+      const start = readme.indexOf(`### \`p2pd ${c.name}\``);
+      expect(start, `README lacks a section for ${c.name}`).toBeGreaterThan(0);
+      const end = readme.indexOf("\n### ", start + 1);
+      const section = readme.slice(start, end < 0 ? undefined : end);
+      for (const f of Object.keys(c.options ?? {})) {
+        expect(section, `README section ${c.name} lacks --${f}`).toMatch(
+          new RegExp(`^  --${f}\\b`, "m"),
+        );
+      }
+      expect(section).toMatch(/Exit: /);
+    }
   });
 
   test("the contract table covers every subcommand", () => {
