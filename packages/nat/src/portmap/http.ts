@@ -60,7 +60,16 @@ export function httpRequest(
             localAddress: localAddress.replace(/^::ffff:/, ""),
           }),
         );
-        res.on("error", reject);
+        // A gateway hanging up mid-answer ("aborted", ECONNRESET) is a bad answer, not a crash.
+        res.on("error", (e) =>
+          reject(
+            e instanceof PortMapBadResponseError || options.signal.aborted
+              ? e
+              : new PortMapBadResponseError(`HTTP ${u.host}: answer cut short (${e.message})`, {
+                  cause: e,
+                }),
+          ),
+        );
       },
     );
     req.on("error", (e: NodeJS.ErrnoException) => {

@@ -237,4 +237,37 @@ describe("UPnP services on a loopback IGD", () => {
       await m.close();
     }
   });
+
+  test("an IGD that hangs up mid-answer, sends too much, or closes at once: ERR_PORTMAP_BAD_RESPONSE", async () => {
+    for (const mode of ["cut", "huge", "hangup"] as const) {
+      const server = createServer((_q, res) => {
+        if (mode === "hangup") return void res.socket?.destroy();
+        res.writeHead(200, { "content-length": "100000000" });
+        res.on("error", () => {});
+        if (mode === "cut") {
+          res.write("<root><device>");
+          setTimeout(() => res.socket?.destroy(), 50);
+          return;
+        }
+        const chunk = Buffer.alloc(1 << 16, 0x41);
+        const pump = (): void => {
+          while (res.write(chunk));
+        };
+        res.on("drain", pump);
+        pump();
+      });
+      servers.push(server);
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+      const { port } = server.address() as { port: number };
+      const m = createPortMapper({
+        upnpLocation: `http://127.0.0.1:${port}/d.xml`,
+        methods: ["upnp"],
+      });
+      await expect(m.add({ port: 40005 }), mode).rejects.toMatchObject({
+        code: "ERR_PORTMAP_BAD_RESPONSE",
+      });
+      await m.close();
+      server.closeAllConnections();
+    }
+  });
 });
