@@ -498,6 +498,36 @@ describe.skipIf(!built)("p2pd nat (issue 5)", () => {
     }
   });
 
+  test("SIGINT while testing -> exit 130 with ERR_INTERRUPTED on stdout", async () => {
+    const silent = createSocket("udp4");
+    silent.bind(0, "127.0.0.1");
+    await once(silent, "listening");
+    const child = spawn(
+      process.execPath,
+      [bin, "nat", "--stun", `127.0.0.1:${silent.address().port}`, "--timeout", "20000"].concat([
+        "--no-cache",
+        "--json",
+      ]),
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    running.add(child);
+    let out = "";
+    let err = "";
+    let sent = false; // once: a second SIGINT force-quits, as in most CLIs
+    child.stdout.on("data", (d) => (out += d));
+    // Interrupt once it reports probing: its signal handlers are installed by then.
+    child.stderr.on("data", (d) => {
+      err += d;
+      if (!sent && err.includes("probing")) sent = child.kill("SIGINT");
+    });
+    const [code] = await once(child, "close");
+    running.delete(child);
+    silent.close();
+    expect(code, err).toBe(130);
+    expect(oneJson(out)).toEqual({ error: { code: "ERR_INTERRUPTED", message: "interrupted" } });
+    noStack(err);
+  });
+
   test("bad input -> exit 2: bad server, bad family, bad timeout, extra argument, bad --local", async () => {
     await expectUsages(
       ["nat", "--stun", "127.0.0.1:99999", "--no-cache"],
