@@ -23,7 +23,15 @@ if (process.getuid?.() !== 0) {
 }
 await run(
   natlab,
-  ["up", "a=open", "b=port-restricted,hosts=2", "c=port-restricted", "d=symmetric"],
+  [
+    "up",
+    "a=open",
+    "b=port-restricted,hosts=2",
+    "c=port-restricted",
+    "d=symmetric",
+    "e=full-cone",
+    "f=full-cone",
+  ],
   {
     env,
     timeout: 120_000,
@@ -91,7 +99,8 @@ try {
   }
   await run("rm", ["-rf", cache]);
   const natName = (r) => (r.nat?.type === 5 ? "port-restricted" : `type ${r.nat?.type}`);
-  const [a1, b1, c1] = await Promise.all(["a1", "b1", "c1"].map(serve));
+  const [a1, b1, c1, f1] = await Promise.all(["a1", "b1", "c1", "f1"].map(serve));
+  const winners = new Set();
   const connect = async (from, addr, strategy) => {
     const xs = [];
     for (let i = 0; i < K; i++) {
@@ -108,14 +117,14 @@ try {
           addr,
           "--family",
           "4",
-          "--strategies",
-          strategy,
+          ...(strategy ? ["--strategies", strategy] : []),
         ],
         { timeout: 60_000 },
       );
       const r = JSON.parse(stdout.trim().split("\n").at(-1));
-      if (!r.echo) throw new Error(`${strategy} from ${from} failed: ${stdout}`);
+      if (!r.echo) throw new Error(`${strategy ?? "connect"} from ${from} failed: ${stdout}`);
       xs.push(r.ms);
+      winners.add(r.strategy);
     }
     return median(xs);
   };
@@ -141,7 +150,13 @@ try {
     ["tcp-punch: b2 -> c1 (both port-restricted)", await connect("b2", c1, "tcp-punch")],
     ["udp-punch: b2 -> c1 (both port-restricted)", await connect("b2", c1, "udp-punch")],
     ["turn: d1 (symmetric) -> c1", await connect("d1", c1, "turn")],
+    // Full cones: the node opened its listen port's mapping, so direct / reverse work at once.
+    ["direct: e1 (full-cone) -> f1 (full-cone)", await connect("e1", f1, "direct")],
+    ["reverse: e1 (full-cone) -> c1 (port-restricted)", await connect("e1", c1, "reverse")],
   ];
+  winners.clear();
+  const auto = await connect("e1", f1);
+  rows.push([`default order e1 -> f1 (full cones): ${[...winners].join("/")} wins`, auto]);
   console.log(
     `\n@p2pd/node in natlab, median of ${K} connects (3 starts) per row (ms); ratio = median / raw TCP connect\n`,
   );

@@ -91,6 +91,16 @@ for (const s of ["direct", "reverse"]) {
   rows.push([`connect ${s}`, median(xs), p90(xs)]);
   rows.push([`  ECHO round trip on the ${s} pipe`, median(echo), p90(echo)]);
 }
+// Binary-safe framing: a 64 KiB message of every byte value (newlines included), echoed.
+{
+  const blob = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < blob.length; i++) blob[i] = i & 0xff;
+  const r = await b.connect(a.address, { strategies: ["direct"] });
+  const xs = [];
+  for (let i = 0; i < N; i++) xs.push(await time(() => r.pipe.echo(blob)));
+  await r.pipe.close();
+  rows.push(["  ECHO 64 KiB binary on the direct pipe", median(xs), p90(xs)]);
+}
 // Punching waits for a meeting time (>= 250 ms ahead, see strategies/punch-common.ts): fewer runs.
 for (const s of ["tcp-punch", "udp-punch"]) {
   const xs = [];
