@@ -438,7 +438,27 @@ describe.skipIf(!built)("p2pd stun-server and stun (issue 4)", () => {
       ["stun-server", "--ip", "127.0.0.1", "--alt-port", "-1"],
       ["stun-server", "--ip", "127.0.0.1", "--proto", "sctp"],
       ["stun-server", "--ip", "127.0.0.1", "extra"],
+      ["stun-server", "--ip", "127.0.0.1", "--ip", "::1"],
+      ["stun-server", "--ip", "127.0.0.1", "--port", "5000", "--alt-port", "5000"],
     );
+  });
+
+  test("stun-server with two --ip and no --alt-port is still RFC 5780 (alternate port chosen)", async () => {
+    const s = await serve(
+      ["stun-server", "--ip", "127.0.0.1", "--ip", "127.0.0.2", "--port", "0"].concat([
+        "--proto",
+        "udp",
+        "--json",
+      ]),
+    );
+    try {
+      expect(s.first.rfc5780).toBe(true);
+      const other = s.first.other as { ip: string; port: number };
+      expect(other.ip).toBe("127.0.0.2");
+      expect(other.port).not.toBe((s.first.primary as { port: number }).port);
+    } finally {
+      expect((await s.stop()).code).toBe(0);
+    }
   });
 
   test("stun-server on an address this host does not have -> exit 1", async () => {

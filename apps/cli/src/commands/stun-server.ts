@@ -14,7 +14,11 @@ export const command: Command = {
       help: "address to serve on; give two for RFC 5780 change-IP",
     },
     port: { type: "string", arg: "PORT", help: "primary port (default 3478; 0 = any free port)" },
-    "alt-port": { type: "string", arg: "PORT", help: "alternate port for change-port requests" },
+    "alt-port": {
+      type: "string",
+      arg: "PORT",
+      help: "alternate port for change-port requests (default with two --ip: --port + 1, or 0 with --port 0)",
+    },
     proto: {
       type: "string",
       multiple: true,
@@ -34,18 +38,33 @@ export const command: Command = {
     for (const ip of ips)
       if (isIP(ip) === 0) throw usageError(`--ip must be an IP address, got "${ip}"`);
     const port = intFlag(ctx, "port", 0, 65535) ?? 3478;
-    const altPort = intFlag(ctx, "alt-port", 0, 65535);
+    // Two IPs mean RFC 5780: without an alternate port the server could not answer CHANGE-REQUEST.
+    const altPort =
+      intFlag(ctx, "alt-port", 0, 65535) ??
+      (ips.length === 2 ? (port === 0 ? 0 : port + 1) : undefined);
+    if (altPort !== undefined && altPort > 65535)
+      throw usageError("--port 65535 leaves no room for the default --alt-port; give --alt-port");
+    if (altPort !== undefined && altPort !== 0 && altPort === port)
+      throw usageError("--alt-port must differ from --port");
     const protos = strs(ctx, "proto");
     for (const p of protos)
       if (p !== "udp" && p !== "tcp") throw usageError(`--proto must be udp or tcp, got "${p}"`);
     const software = str(ctx, "software");
-    const server = new stun.StunServer({
-      ips,
-      port,
-      altPort,
-      protocols: protos.length ? (protos as ("udp" | "tcp")[]) : undefined,
-      software: software === "" ? false : software,
-    });
+    let server: stun.StunServer;
+    try {
+      server = new stun.StunServer({
+        ips,
+        port,
+        altPort,
+        protocols: protos.length ? (protos as ("udp" | "tcp")[]) : undefined,
+        software: software === "" ? false : software,
+      });
+    } catch (e) {
+      // The options are all from the command line (mixed families, a too-long SOFTWARE): exit 2.
+      if ((e as { code?: unknown }).code === "ERR_STUN_INVALID_ARG")
+        throw usageError((e as Error).message);
+      throw e;
+    }
     await server.listen({ signal: ctx.signal });
     try {
       const listening = server
