@@ -14,6 +14,7 @@ import {
 } from "./derive.js";
 import {
   AbortedError,
+  BadServerError,
   ClosedError,
   IrcDnsError,
   NameTakenError,
@@ -176,10 +177,11 @@ export class IRCDNS {
   static async start(o: IrcDnsOptions = {}): Promise<IRCDNS> {
     if (o.signal?.aborted) throw new AbortedError();
     if (o.seed !== undefined) checkSeed(o.seed);
+    const servers = o.servers ?? DEFAULT_SERVERS;
+    if (typeof servers !== "string" && !Array.isArray(servers))
+      throw new BadServerError("servers must be an array or a comma-separated string");
     const list =
-      typeof o.servers === "string"
-        ? parseServerList(o.servers)
-        : (o.servers ?? DEFAULT_SERVERS).map(parseServer);
+      typeof servers === "string" ? parseServerList(servers) : servers.map((x) => parseServer(x));
     if (list.length === 0) throw new NoQuorumError("no servers configured", 1, 0);
     const seen = new Set<string>();
     for (const s of list) {

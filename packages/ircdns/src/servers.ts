@@ -79,6 +79,7 @@ function build(host: string, port: number, tls: boolean, domain: string | undefi
 
 /** Parse a comma-separated list (the CLI's --irc-servers). */
 export function parseServerList(list: string): ServerSpec[] {
+  if (typeof list !== "string") throw new BadServerError("server list must be a string");
   const items = list
     .split(",")
     .map((x) => x.trim())

@@ -17,6 +17,20 @@ export interface SessionOptions {
   log?: ((msg: string) => void) | undefined;
 }
 
+/**
+ * A raw line as it may be traced: credentials (NickServ REGISTER/IDENTIFY, SASL AUTHENTICATE, PASS) and
+ * service replies that mention a password (Atheme echoes it) are cut, so the log sink never gets one.
+ */
+export function redactLine(line: string): string {
+  const cred =
+    /^((?:[@:]\S+ )*)(PASS|AUTHENTICATE|PRIVMSG NickServ :(?:REGISTER|IDENTIFY|SET PASSWORD)|NS (?:REGISTER|IDENTIFY))\b.*$/i;
+  const m = cred.exec(line);
+  if (m) return `${m[1]}${m[2]} [redacted]`;
+  if (/password/i.test(line) && / NOTICE /i.test(line))
+    return `${line.slice(0, line.indexOf(" NOTICE ") + 8)}[redacted]`;
+  return line;
+}
+
 /** Lines longer than this (without CRLF) are refused: ngIRCd disconnects on them, InspIRCd cuts them. */
 export const MAX_LINE = 510;
 
@@ -63,7 +77,7 @@ export class IrcSession {
     this.client = new IRC.Client();
     this.client.on("raw", (ev: { line: string; from_server: boolean }) => {
       if (process.env.IRCDNS_TRACE)
-        this.log(`${server.label} ${ev.from_server ? "<<" : ">>"} ${ev.line.trim()}`);
+        this.log(`${server.label} ${ev.from_server ? "<<" : ">>"} ${redactLine(ev.line.trim())}`);
       if (!ev.from_server) return;
       const l = parseLine(ev.line);
       if (!l) return;

@@ -1,9 +1,17 @@
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { checkSeed, deriveAccount } from "../src/derive.js";
-import { BadNameError, BadSeedError, BadServerError, BadValueError } from "../src/errors.js";
+import {
+  BadNameError,
+  BadSeedError,
+  BadServerError,
+  BadValueError,
+  IrcDnsError,
+} from "../src/errors.js";
 import { IRCDNS } from "../src/ircdns.js";
 import { checkValue, parseName } from "../src/names.js";
 import { DEFAULT_SERVERS, parseServer, parseServerList } from "../src/servers.js";
+import { redactLine } from "../src/session.js";
 import { maxTopicLength, maxValueBytes } from "../src/topic.js";
 
 describe("bad input gives typed errors", () => {
@@ -79,5 +87,52 @@ describe("explicit network identity", () => {
     expect(a.domain).toBe("irc.alpha.lab");
     expect(b).toMatchObject({ host: "::1", port: 16697, tls: true, domain: "irc.alpha.lab" });
     expect(() => parseServer("127.0.0.1:1#bad domain")).toThrow(BadServerError);
+  });
+});
+
+describe("parsers never crash", () => {
+  test("server entries and names: a parsed value or a typed error, for any string", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.anything()), (x) => {
+        for (const f of [parseServer, parseServerList, parseName]) {
+          try {
+            f(x as never);
+          } catch (e) {
+            expect(e).toBeInstanceOf(IrcDnsError);
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+test("IRCDNS.start refuses servers that are neither a list nor a string", async () => {
+  for (const servers of [42, {}, true]) {
+    await expect(
+      IRCDNS.start({ servers: servers as never, cacheDir: false }),
+    ).rejects.toBeInstanceOf(BadServerError);
+  }
+});
+
+describe("debug trace (IRCDNS_TRACE) never carries credentials", () => {
+  test("NickServ REGISTER/IDENTIFY, SASL, PASS and password-echoing notices are cut", () => {
+    const secret = "S3cretPassw0rdS3cretPassw0rdXY";
+    for (const line of [
+      `PRIVMSG NickServ :REGISTER ${secret} e@p2pd.net`,
+      `PRIVMSG NickServ :IDENTIFY nABC ${secret}`,
+      `privmsg nickserv :identify ${secret}`,
+      `AUTHENTICATE ${Buffer.from(`n\0n\0${secret}`).toString("base64")}`,
+      `PASS ${secret}`,
+      `:NickServ!s@services.beta.lab NOTICE nABC :nABC is now registered to e@p2pd.net, with the password ${secret}.`,
+    ]) {
+      const out = redactLine(line);
+      expect(out).not.toContain(secret);
+      expect(out).not.toContain(Buffer.from(`n\0n\0${secret}`).toString("base64"));
+      expect(out).toContain("[redacted]");
+    }
+    expect(redactLine(":irc.x 332 me #c :p2pd.net/irc a b")).toBe(
+      ":irc.x 332 me #c :p2pd.net/irc a b",
+    );
   });
 });

@@ -37,6 +37,8 @@ function squat(port: number, nick: string): Promise<Socket> {
 }
 
 const skip = labMissing();
+/** Ports 6167-26500: see labs/irc-lab/README.md for the offsets other suites use. */
+const LAB_OFFSET = -10500;
 let lab: Lab;
 const cacheDir = mkdtempSync(join(tmpdir(), "ircdns-cache-"));
 const tag = randomBytes(3).toString("hex");
@@ -46,7 +48,7 @@ beforeAll(async () => {
   if (skip) return;
   lab = await startLab({
     dir: join(tmpdir(), `ircdns-lab-test-${process.pid}`),
-    portOffset: -10500,
+    portOffset: LAB_OFFSET,
   });
 }, 120_000);
 afterAll(async () => {
@@ -55,6 +57,18 @@ afterAll(async () => {
 
 describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
   const name = ["alice", `t${tag}`, ""] as const;
+
+  test("starting the running lab again keeps its daemons (idempotent start)", async () => {
+    const pids = () =>
+      readdirSync(join(lab.dir, "run"))
+        .sort()
+        .map((f) => `${f}=${readFileSync(join(lab.dir, "run", f), "utf8").trim()}`);
+    const before = pids();
+    expect(before).toHaveLength(6);
+    const again = await startLab({ dir: lab.dir, portOffset: LAB_OFFSET, fresh: false });
+    expect(again.serverList).toBe(lab.serverList);
+    expect(pids()).toEqual(before);
+  }, 60_000);
 
   test("register, store, lookup round trip; a second reader agrees", async () => {
     const dns = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir });
@@ -306,6 +320,7 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
 
     test("with a second network down the forged value is still never returned", async () => {
       await lab.stopNets(["gamma"]);
+      await lab.stopNets(["gamma"]); // stopping what is stopped is harmless
       const reader = await IRCDNS.start({ servers, connectTimeoutMs: 3000 });
       try {
         // 2 honest + 1 liar answer (one down, one vanishing): no key reaches F+1 = 3, so no answer at all.
