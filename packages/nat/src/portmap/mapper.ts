@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { isIPv6 } from "node:net";
 import { networkInterfaces } from "node:os";
-import { type SignalArg, signalOf } from "./deadline.js";
+import { type SignalArg, signalOf, withDeadline } from "./deadline.js";
 import {
   DoubleNatError,
   PortMapClosedError,
@@ -162,7 +162,10 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
   const methods = options.methods ?? ["pcp", "natpmp", "upnp", "upnp-pinhole"];
   const log = options.log;
   const pmpPort = options.natpmpPort ?? NATPMP_PORT;
+  // `life` bounds discovery and the gateway look-ups, and ends last in close(); `requests` bounds
+  // every caller request and renewal and ends first, so that nothing is mapped once close() began.
   const life = new AbortController();
+  const requests = new AbortController();
   const held = new Map<string, Held>();
   let closed = false;
 
@@ -242,7 +245,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
   }
 
   function both(signal?: AbortSignal): AbortSignal {
-    return signal ? AbortSignal.any([signal, life.signal]) : life.signal;
+    return signal ? AbortSignal.any([signal, requests.signal]) : requests.signal;
   }
 
   async function natpmpExternal(signal: AbortSignal): Promise<{ ip: string; gateway: string }> {
@@ -435,7 +438,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
       const r = await via(
         m.method,
         { ...h.req, externalPort: m.external.port, internalAddress: m.internal.ip },
-        life.signal,
+        requests.signal,
         m.handle,
       );
       m.lifetime = r.lifetime;
@@ -502,13 +505,23 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
           renewals: 0,
         };
         log?.(`${method}: mapped ${proto}/${r.port} -> ${got.external.ip}:${got.external.port}`);
-        if (!judged.reachable && options.doubleNat === "throw") {
-          await via(
-            method,
-            { ...req, lifetime: 0, externalPort: got.external.port },
-            signal,
-            got.handle ?? "delete",
+        // Best-effort deletion of what was just granted, on its own deadline.
+        const undo = (): Promise<unknown> =>
+          withDeadline(undefined, timeoutMs, "delete", (s) =>
+            via(
+              method,
+              { ...req, lifetime: 0, externalPort: got.external.port },
+              s,
+              got.handle ?? "delete",
+            ),
           ).catch(() => {});
+        // Granted in the very moment close() began: not ours to keep.
+        if (closed) {
+          await undo();
+          throw new PortMapClosedError();
+        }
+        if (!judged.reachable && options.doubleNat === "throw") {
+          await undo();
           throw new DoubleNatError(
             got.external.ip,
             `${got.external.ip} (${judged.reason}) from ${method} on ${got.gateway}`,
@@ -637,6 +650,7 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
 
   async function closeOnce(o: { removeMappings?: boolean; signal?: AbortSignal }): Promise<void> {
     closed = true;
+    requests.abort(new PortMapClosedError());
     options.signal?.removeEventListener("abort", onAbort);
     const all = [...held.values()];
     held.clear();
