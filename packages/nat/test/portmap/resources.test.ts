@@ -87,4 +87,22 @@ describe("resources", () => {
       t.stop();
     }
   }, 20_000);
+
+  test("an add() in flight when close() begins is aborted, not granted to a closed mapper", async () => {
+    // Deletions are slow (500 ms), maps instant: without care, the second add() would complete
+    // while close() deletes the first mapping, and be left on the gateway.
+    const requests: Buffer[] = [];
+    const grant = await natpmpResponder("11.11.11.1", requests, 500);
+    const m = createPortMapper({ gateway: "127.0.0.1", natpmpPort: grant, methods: ["natpmp"] });
+    await m.add({ port: 5002, proto: "udp", lifetime: 600 });
+    const late = m.add({ port: 5003, proto: "udp", lifetime: 600 });
+    const closing = m.close();
+    await expect(late).rejects.toMatchObject({ code: "ERR_PORTMAP_CLOSED" });
+    await closing;
+    expect(m.list()).toEqual([]);
+    // 5003 was either never asked for, or deleted again.
+    const asked = requests.filter((r) => r[1] === 1 && r.readUInt16BE(4) === 5003);
+    if (asked.some((r) => r.readUInt32BE(8) > 0))
+      expect(asked.some((r) => r.readUInt32BE(8) === 0)).toBe(true);
+  }, 20_000);
 });

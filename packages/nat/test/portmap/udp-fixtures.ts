@@ -9,12 +9,17 @@ export function closeResponders(): void {
 }
 
 /** A loopback UDP socket answering every datagram with `reply(request)` (or staying silent). */
-export async function responder(reply?: (req: Buffer) => Buffer | undefined): Promise<number> {
+export async function responder(
+  reply?: (req: Buffer) => Buffer | undefined | Promise<Buffer | undefined>,
+): Promise<number> {
   const s = createSocket("udp4");
   sockets.push(s);
-  s.on("message", (m, r) => {
-    const out = reply?.(m);
-    if (out) s.send(out, r.port, r.address);
+  s.on("message", async (m, r) => {
+    const out = await reply?.(m);
+    if (!out) return;
+    try {
+      s.send(out, r.port, r.address);
+    } catch {} // closed meanwhile (a delayed answer after the test)
   });
   await new Promise<void>((res) => s.bind(0, "127.0.0.1", res));
   return s.address().port;
@@ -22,11 +27,17 @@ export async function responder(reply?: (req: Buffer) => Buffer | undefined): Pr
 
 /**
  * A minimal RFC 6886 server: external address `externalIp`, every map granted as asked
- * (lifetime 0 deletes). Requests are pushed to `requests`.
+ * (lifetime 0 deletes, answered after `deleteDelayMs`). Requests are pushed to `requests`.
  */
-export function natpmpResponder(externalIp: string, requests: Buffer[] = []): Promise<number> {
-  return responder((req) => {
+export function natpmpResponder(
+  externalIp: string,
+  requests: Buffer[] = [],
+  deleteDelayMs = 0,
+): Promise<number> {
+  return responder(async (req) => {
     requests.push(req);
+    if (req[1] !== 0 && deleteDelayMs > 0 && req.length >= 12 && req.readUInt32BE(8) === 0)
+      await new Promise((r) => setTimeout(r, deleteDelayMs));
     if (req[1] === 0)
       return Buffer.from([0, 128, 0, 0, 0, 0, 0, 1, ...externalIp.split(".").map(Number)]);
     const out = Buffer.alloc(16);
