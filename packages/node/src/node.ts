@@ -729,7 +729,8 @@ export class P2PNode extends EventEmitter {
         const pipeId = randomBytes(16).toString("hex");
         const ctx = this.#strategyContext(local, remote, pipeId, signal);
         const run = { index, name, s0: performance.now(), ctrl, signal, pipeId } as Run;
-        run.done = strategy.run(ctx).then(
+        // new Promise: a plug-in whose run() throws synchronously fails like a rejected one.
+        run.done = new Promise<NodePipe>((r) => r(strategy.run(ctx))).then(
           (pipe) => ({ run, pipe }),
           (err: unknown) => ({ run, err }),
         );

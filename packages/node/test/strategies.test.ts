@@ -423,6 +423,26 @@ describe("strategy racing (happy eyeballs)", () => {
     }
   });
 
+  test("a plug-in whose run() throws synchronously is one failure, and the next strategy runs", async () => {
+    const broken: Strategy = {
+      name: "broken",
+      timeoutMs: 1000,
+      canTry: () => true,
+      run() {
+        throw Object.assign(new Error("boom"), { code: "ERR_BROKEN" });
+      },
+    };
+    const y = await startNode({ interfaces: "loopback", mqtt: broker.url, strategies: [broken] });
+    try {
+      const r = await y.connect(only(a.address, 4), { strategies: ["broken", "direct"] });
+      expect(r.strategy).toBe("direct");
+      expect(r.timings.strategies[0]).toMatchObject({ strategy: "broken", code: "ERR_BROKEN" });
+      await r.pipe.close();
+    } finally {
+      await y.close();
+    }
+  });
+
   test("staggerMs: Infinity runs one after the other (the next only after a failure)", async () => {
     const log: { aborted?: unknown } = {};
     const quick: Strategy = { ...hanging("hang-short", log), timeoutMs: 200 };
