@@ -106,7 +106,12 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
       cacheDir: false,
     });
     try {
-      await expect(other.register(name)).rejects.toBeInstanceOf(NameTakenError);
+      // Both at once on the same sessions: Anope's "Founder:" line does not name the channel, so INFO
+      // replies must not be attributed to the other request (reference bug, spec 12.1 item 8).
+      const free = ["free", `t${tag}`, ""] as const;
+      const [taken, won] = await Promise.allSettled([other.register(name), other.register(free)]);
+      expect(taken.status === "rejected" && taken.reason).toBeInstanceOf(NameTakenError);
+      expect(won.status === "fulfilled" && won.value.succeeded).toBe(3);
       await expect(other.lookup(["nobody", `t${tag}`])).rejects.toBeInstanceOf(NotFoundError);
     } finally {
       await other.close();
