@@ -15,6 +15,8 @@ export interface SessionOptions {
   connectTimeoutMs: number;
   tlsVerify: boolean;
   log?: ((msg: string) => void) | undefined;
+  /** Service-message pace until the services package is known (default 6 per 11 s, for Atheme). */
+  servicePace?: { limit: number; windowMs: number } | undefined;
 }
 
 /**
@@ -69,7 +71,7 @@ export class IrcSession {
     this.log = o.log ?? (() => {});
     // Atheme ignores a user for 30 s once it counts 7 messages within flood_time (10 s, measured in the
     // lab); 6 per 11 s covers one register (5 messages) plus one store.
-    this.servicePacer = new Pacer(6, 11_000);
+    this.servicePacer = new Pacer(o.servicePace?.limit ?? 6, o.servicePace?.windowMs ?? 11_000);
     this.closePromise = new Promise((r) => {
       this.resolveClose = r;
     });

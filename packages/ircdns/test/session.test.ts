@@ -88,6 +88,39 @@ describe("IrcSession", () => {
   });
 });
 
+describe("service messages are paced", () => {
+  test("over the limit, the next one waits for the window; close() ends the wait", async () => {
+    const fake = await startFakeIrcd();
+    const s = await IrcSession.connect(parseServer(`127.0.0.1:${fake.port}`), {
+      nick: "pacer",
+      username: "pacer",
+      connectTimeoutMs: 5000,
+      tlsVerify: false,
+      servicePace: { limit: 3, windowMs: 60_000 },
+    });
+    try {
+      const sent = [1, 2, 3, 4].map((i) =>
+        s.sendService("ChanServ", `TOPIC #c${i} t${i}`).then(
+          () => "sent",
+          (e: { code?: string }) => e.code,
+        ),
+      );
+      await Promise.all(sent.slice(0, 3));
+      for (let i = 0; i < 200 && fake.stored.size < 3; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      // A fourth message sent at once would arrive right behind the third; give it the chance to.
+      await new Promise((r) => setTimeout(r, 200));
+      expect([...fake.stored.keys()].sort()).toEqual(["#c1", "#c2", "#c3"]);
+      await s.close();
+      expect(await sent[3]).toBe("ERR_IRCDNS_CLOSED");
+      expect(fake.stored.size).toBe(3);
+    } finally {
+      await s.close();
+      await fake.close();
+    }
+  });
+});
+
 describe("Pacer (sliding window)", () => {
   afterEach(() => {
     vi.useRealTimers();
