@@ -12,6 +12,7 @@ export interface CliIo {
 const COMMON: Record<string, OptionSpec> = {
   json: { type: "boolean", help: "machine-readable JSON on stdout (progress stays on stderr)" },
   help: { type: "boolean", short: "h", help: "show help for this command" },
+  version: { type: "boolean", help: 'print the version (with --json: {"version"})' },
 };
 
 function optionLines(options: Record<string, OptionSpec>): string {
@@ -90,6 +91,10 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   if (parsed.values.help) {
     io.stdout.write(commandHelp(command));
+    return EXIT.OK;
+  }
+  if (parsed.values.version) {
+    io.stdout.write(wantsJson ? `${JSON.stringify({ version: VERSION })}\n` : `${VERSION}\n`);
     return EXIT.OK;
   }
   const json = parsed.values.json === true;

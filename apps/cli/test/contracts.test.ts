@@ -232,16 +232,20 @@ describe.skipIf(!built)("p2pd (issue 2: shell)", () => {
   });
 
   for (const c of commands) {
-    test(`${c.name}: --help lists every flag, the contract's ones included; --json is accepted`, async () => {
+    test(`${c.name}: --help lists every flag, the contract's ones included; --json and --version are accepted`, async () => {
       const r = await p2pd([c.name, "--help"]);
       expect(r.code).toBe(0);
       expect(r.out).toContain(`Usage: p2pd ${c.name}`);
-      const flags = [...Object.keys(c.options ?? {}), "json", "help"];
+      const flags = [...Object.keys(c.options ?? {}), "json", "help", "version"];
       for (const f of [...flags, ...(CONTRACT_FLAGS[c.name] ?? [])]) {
         expect(r.out, `${c.name} --help lacks --${f}`).toMatch(new RegExp(`^  --${f}\\b`, "m"));
       }
       // --json is a known flag: with an unknown one beside it the error is still JSON.
       await expectUsage([c.name, "--no-such-flag"]);
+      // --version on every subcommand too (in-process: the same run() the binary calls).
+      const v = await cli(c.name, "--version", "--json");
+      expect(v.code).toBe(0);
+      expect(oneJson(v.out)).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
     });
   }
 });
