@@ -248,18 +248,41 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     return signal ? AbortSignal.any([signal, requests.signal]) : requests.signal;
   }
 
-  async function natpmpExternal(signal: AbortSignal): Promise<{ ip: string; gateway: string }> {
-    const gateway = await natGateway();
+  // One NAT-PMP/PCP request to the gateway's port 5351 (`local`: our address towards it); the
+  // epoch of every answer is checked for a gateway reboot.
+  async function pmp<T extends { epoch: number }>(
+    gateway: string,
+    what: string,
+    build: (local: string) => Uint8Array,
+    match: (packet: Uint8Array) => T | undefined,
+    signal: AbortSignal,
+  ): Promise<{ r: T; local: string }> {
+    let local = "";
     const r = await udpExchange({
       gateway,
       port: pmpPort,
-      build: () => encodeNatPmpExternalAddressRequest(),
-      match: (p) => decodeNatPmpExternalAddress(p),
+      build: (l) => {
+        local = l;
+        return build(l);
+      },
+      match,
       signal,
       timeoutMs,
-      what: "NAT-PMP external address",
+      what,
     });
     sawEpoch(gateway, r.epoch);
+    return { r, local };
+  }
+
+  async function natpmpExternal(signal: AbortSignal): Promise<{ ip: string; gateway: string }> {
+    const gateway = await natGateway();
+    const { r } = await pmp(
+      gateway,
+      "NAT-PMP external address",
+      () => encodeNatPmpExternalAddressRequest(),
+      (p) => decodeNatPmpExternalAddress(p),
+      signal,
+    );
     return { ip: r.ip, gateway };
   }
 
@@ -273,25 +296,19 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     const { port, proto, lifetime, externalPort } = req;
     if (method === "natpmp") {
       const gateway = await natGateway();
-      let local = "";
-      const r = await udpExchange({
+      const { r, local } = await pmp(
         gateway,
-        port: pmpPort,
-        build: (l) => {
-          local = l;
-          return encodeNatPmpMapRequest({
+        "NAT-PMP map",
+        () =>
+          encodeNatPmpMapRequest({
             protocol: proto,
             internalPort: port,
             externalPort: lifetime ? externalPort : 0,
             lifetime,
-          });
-        },
-        match: (p) => decodeNatPmpMap(p, proto),
+          }),
+        (p) => decodeNatPmpMap(p, proto),
         signal,
-        timeoutMs,
-        what: "NAT-PMP map",
-      });
-      sawEpoch(gateway, r.epoch);
+      );
       const ip = lifetime ? (await natpmpExternal(signal)).ip : "";
       return {
         method,
@@ -305,27 +322,21 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     if (method === "pcp") {
       const gateway = req.family === 6 ? await natGateway6() : await natGateway();
       const nonce = handle ? Buffer.from(handle, "hex") : randomBytes(12);
-      let local = "";
-      const r = await udpExchange({
+      const { r, local } = await pmp(
         gateway,
-        port: pmpPort,
-        build: (l) => {
-          local = l;
-          return encodePcpMapRequest({
+        "PCP map",
+        (l) =>
+          encodePcpMapRequest({
             clientIp: l,
             nonce,
             protocol: proto,
             internalPort: port,
             externalPort,
             lifetime,
-          });
-        },
-        match: (p) => decodePcpMapResponse(p, { nonce, protocol: proto, internalPort: port }),
+          }),
+        (p) => decodePcpMapResponse(p, { nonce, protocol: proto, internalPort: port }),
         signal,
-        timeoutMs,
-        what: "PCP map",
-      });
-      sawEpoch(gateway, r.epoch);
+      );
       return {
         method,
         protocol: proto,
