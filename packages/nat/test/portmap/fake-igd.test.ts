@@ -2,7 +2,7 @@
 // and HTTP/SOAP answers it never sends, served by a small IGD on 127.0.0.1: which service gets
 // each SOAP action, and typed errors for anything malformed (fuzzed through the real HTTP path).
 import { readFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import { isIP } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,6 +82,15 @@ async function fakeIgd(
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as { port: number };
   return { location: `http://127.0.0.1:${port}/rootDesc.xml`, calls };
+}
+
+/** A UPnP-only mapper whose IGD description is served by `handler` on 127.0.0.1. */
+async function mapperAt(handler: RequestListener) {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as { port: number };
+  return createPortMapper({ upnpLocation: `http://127.0.0.1:${port}/d.xml`, methods: ["upnp"] });
 }
 
 const IP1 = "urn:schemas-upnp-org:service:WANIPConnection:1";
@@ -225,14 +234,7 @@ describe("UPnP services on a loopback IGD", () => {
         "ERR_PORTMAP_BAD_RESPONSE",
       ],
     ] as const) {
-      const server = createServer((_q, res) => res.writeHead(status).end(body));
-      servers.push(server);
-      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-      const { port } = server.address() as { port: number };
-      const m = createPortMapper({
-        upnpLocation: `http://127.0.0.1:${port}/d.xml`,
-        methods: ["upnp"],
-      });
+      const m = await mapperAt((_q, res) => res.writeHead(status).end(body));
       await expect(m.add({ port: 40004 })).rejects.toMatchObject({ code });
       await m.close();
     }
@@ -240,7 +242,7 @@ describe("UPnP services on a loopback IGD", () => {
 
   test("an IGD that hangs up mid-answer, sends too much, or closes at once: ERR_PORTMAP_BAD_RESPONSE", async () => {
     for (const mode of ["cut", "huge", "hangup"] as const) {
-      const server = createServer((_q, res) => {
+      const m = await mapperAt((_q, res) => {
         if (mode === "hangup") return void res.socket?.destroy();
         res.writeHead(200, { "content-length": "100000000" });
         res.on("error", () => {});
@@ -256,18 +258,11 @@ describe("UPnP services on a loopback IGD", () => {
         res.on("drain", pump);
         pump();
       });
-      servers.push(server);
-      await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-      const { port } = server.address() as { port: number };
-      const m = createPortMapper({
-        upnpLocation: `http://127.0.0.1:${port}/d.xml`,
-        methods: ["upnp"],
-      });
       await expect(m.add({ port: 40005 }), mode).rejects.toMatchObject({
         code: "ERR_PORTMAP_BAD_RESPONSE",
       });
       await m.close();
-      server.closeAllConnections();
+      for (const server of servers) server.closeAllConnections();
     }
   });
 });

@@ -240,4 +240,44 @@ describe("port mapper failure paths on loopback", () => {
     await m.close();
     expect(lines.some((l) => l.startsWith("natpmp:"))).toBe(true);
   });
+
+  test("a gateway that stops answering: renewals retried until the lease ends, then onChange 'lost'", async () => {
+    let answering = true;
+    const requests: Buffer[] = [];
+    const port = await responder((req) => {
+      requests.push(req);
+      if (!answering) return undefined;
+      if (req[1] === 0) return Buffer.from([0, 128, 0, 0, 0, 0, 0, 1, 11, 11, 11, 1]);
+      const out = Buffer.alloc(16);
+      out[1] = 128 + (req[1] ?? 0);
+      out.writeUInt32BE(1, 4);
+      req.copy(out, 8, 4, 8);
+      out.writeUInt32BE(2, 12); // a 2 s lease, whatever was asked
+      return out;
+    });
+    const events: { event: string; code?: string }[] = [];
+    let onLost = (): void => {};
+    const lost = new Promise<void>((resolve) => {
+      onLost = resolve;
+    });
+    const m = createPortMapper({
+      gateway: "127.0.0.1",
+      natpmpPort: port,
+      methods: ["natpmp"],
+      timeoutMs: 300,
+      onChange: (_m, event, error) => {
+        events.push({ event, code: (error as { code?: string } | undefined)?.code });
+        if (event === "lost") onLost();
+      },
+    });
+    const got = await m.add({ port: 5004, proto: "udp", lifetime: 2 });
+    expect(got.lifetime).toBe(2);
+    answering = false;
+    const sent = requests.length;
+    await lost;
+    expect(events).toEqual([{ event: "lost", code: "ERR_PORTMAP_TIMEOUT" }]);
+    expect(requests.length).toBeGreaterThan(sent + 1); // more than one renewal attempt
+    expect(m.list()).toEqual([]);
+    await m.close();
+  }, 15_000);
 });
