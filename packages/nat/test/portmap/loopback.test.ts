@@ -1,8 +1,14 @@
 // Failure paths that a healthy miniupnpd never produces, driven over loopback sockets:
 // garbage answers, silence, refused ports, aborts, use after close.
 import { createSocket } from "node:dgram";
+import fc from "fast-check";
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { createPortMapper, discoverIgd, PortMapClosedError } from "../../src/portmap/index.js";
+import {
+  createPortMapper,
+  discoverIgd,
+  PortMapClosedError,
+  PortMapError,
+} from "../../src/portmap/index.js";
 import { closeResponders, natpmpResponder, responder } from "./udp-fixtures.js";
 
 afterEach(closeResponders);
@@ -280,4 +286,39 @@ describe("port mapper failure paths on loopback", () => {
     expect(m.list()).toEqual([]);
     await m.close();
   }, 15_000);
+
+  test("fuzz: whatever a NAT-PMP/PCP server sends back, add() settles with a PortMapError", async () => {
+    let answer = Buffer.alloc(0);
+    const port = await responder(() => answer);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("natpmp" as const, "pcp" as const),
+        fc.uint8Array({ maxLength: 80 }),
+        fc.nat(3),
+        async (method, bytes, head) => {
+          // Often well-formed enough to get past the first checks: right version and opcode.
+          answer = Buffer.from(bytes);
+          if (head > 0 && answer.length >= 2) {
+            answer[0] = method === "pcp" ? 2 : 0;
+            answer[1] = method === "pcp" ? 0x81 : 0x82;
+          }
+          const m = createPortMapper({
+            gateway: "127.0.0.1",
+            natpmpPort: port,
+            methods: [method],
+            timeoutMs: 150,
+          });
+          try {
+            const got = await m.add({ port: 5005, proto: "tcp", lifetime: 60 });
+            expect(got.external.port).toBeGreaterThanOrEqual(0);
+          } catch (e) {
+            expect(e).toBeInstanceOf(PortMapError);
+          } finally {
+            await m.close({ removeMappings: false });
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  }, 30_000);
 });
