@@ -85,7 +85,10 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
     }
     const reader = await IRCDNS.start({ servers: lab.serverList });
     try {
-      const got = await reader.lookup(name);
+      // Two lookups of one name at once on one instance, on the same connections.
+      const [got, twin] = await Promise.all([reader.lookup(name), reader.lookup(name)]);
+      expect(twin.value).toBe("1.2.3.4:5000 v1");
+      expect(twin.agreeing.length).toBe(3);
       expect(got.value).toBe("1.2.3.4:5000 v1");
       expect(got.agreeing.length).toBe(3);
       expect(got.signer).toBe(signerId(deriveSigningKey(name[0], name[1], name[2], seedA).priv));

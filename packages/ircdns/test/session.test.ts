@@ -48,6 +48,34 @@ describe("reading a topic that services restore after the JOIN", () => {
   });
 });
 
+describe("concurrent reads of one channel", () => {
+  test("a second lookup while the first waits for a restore does not JOIN again", async () => {
+    // Real servers (and this fake) do not answer a JOIN to a channel one is in: a second JOIN would wait
+    // for a 366 that never comes. The second read sees the membership and asks TOPIC instead.
+    const fake = await startFakeIrcd({ restoreMs: 100 });
+    try {
+      const dns = await IRCDNS.start({
+        servers: [`127.0.0.1:${fake.port}`],
+        topicRestoreMs: 600,
+        serviceTimeoutMs: 1500,
+      });
+      try {
+        const first = dns.lookup(["empty", "tld"]).catch((e: { code?: string }) => e.code);
+        await new Promise((r) => setTimeout(r, 300));
+        const second = dns.lookup(["empty", "tld"]).catch((e: { code?: string }) => e.code);
+        expect(await Promise.all([first, second])).toEqual([
+          "ERR_IRCDNS_NOT_FOUND",
+          "ERR_IRCDNS_NOT_FOUND",
+        ]);
+      } finally {
+        await dns.close();
+      }
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe("IrcSession", () => {
   test("never sends a line over 510 bytes, nor one with CR/LF", async () => {
     const fake = await startFakeIrcd();

@@ -28,6 +28,7 @@ export async function startFakeIrcd(
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => {});
     let nick = "*";
+    const joined = new Set<string>();
     let buf = "";
     const send = (l: string) => sock.write(`${l}\r\n`);
     const notice = (from: string, text: string) =>
@@ -62,6 +63,9 @@ export async function startFakeIrcd(
               sock.destroy();
               return;
             }
+            // Like real servers: a JOIN to a channel one is already in gets no reply at all.
+            if (joined.has(chan)) break;
+            joined.add(chan);
             send(`:${nick}!u@127.0.0.1 JOIN ${chan}`);
             const t = planted.get(chan);
             if (t && opts.restoreMs === undefined) send(`:irc.fake.lab 332 ${nick} ${chan} :${t}`);
@@ -75,6 +79,9 @@ export async function startFakeIrcd(
             }
             break;
           }
+          case "PART":
+            joined.delete(rest[0] ?? "");
+            break;
           case "TOPIC": {
             const chan = rest[0] ?? "";
             send(`:irc.fake.lab 331 ${nick} ${chan} :No topic is set.`);
