@@ -413,6 +413,7 @@ describe.skipIf(!built)("p2pd stun-server and stun (issue 4)", () => {
       ["stun", "127.0.0.1", "--local", "not-an-ip"],
       ["stun", "127.0.0.1", "--timeout", "0"],
       ["stun", "127.0.0.1", "127.0.0.2"],
+      ["stun", "127.0.0.1", "--rfc4571"],
     );
   });
 

@@ -44,6 +44,7 @@ export const command: Command = {
     const timeoutMs = intFlag(ctx, "timeout", 1, 600_000) ?? 10_000;
     const localPort = intFlag(ctx, "local-port", 0, 65535);
     const tcp = flag(ctx, "tcp");
+    if (flag(ctx, "rfc4571") && !tcp) throw usageError("--rfc4571 only applies with --tcp");
     const local = str(ctx, "local");
     if (local !== undefined && isIP(local.replace(/%.*$/, "")) === 0)
       throw usageError(`--local must be an IP address, got "${local}"`);
