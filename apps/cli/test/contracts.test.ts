@@ -63,8 +63,8 @@ interface Server {
   first: Record<string, unknown>;
   firstRaw: string;
   child: ChildProcess;
-  /** SIGINT, then the exit code and everything printed. */
-  stop(): Promise<Ran>;
+  /** SIGINT (or `sig`), then the exit code and everything printed. */
+  stop(sig?: NodeJS.Signals): Promise<Ran>;
 }
 const running = new Set<ChildProcess>();
 
@@ -90,8 +90,8 @@ async function serve(args: string[]): Promise<Server> {
     first: args.includes("--json") ? JSON.parse(firstRaw) : {},
     firstRaw,
     child,
-    async stop() {
-      child.kill("SIGINT");
+    async stop(sig: NodeJS.Signals = "SIGINT") {
+      child.kill(sig);
       const [code, signal] = await closed;
       running.delete(child);
       return { code, signal, out, err };
@@ -656,7 +656,8 @@ describe.skipIf(!built)("p2pd node and connect (issue 8)", () => {
   test("connect to a node that is gone -> non-zero with a reason", async () => {
     const n = await serve(["node", ...common(), "--json"]);
     const addr = String(n.first.addr);
-    await n.stop();
+    // SIGTERM stops a node like SIGINT does.
+    expect((await n.stop("SIGTERM")).code).toBe(130);
     const r = await p2pd([
       "connect",
       addr,
