@@ -267,7 +267,10 @@ describe("OpenAPI", () => {
     expect(served).toEqual(JSON.parse(JSON.stringify(doc)));
     for (const path of Object.keys(doc.paths)) {
       const concrete = path.replace(/\{\w+\}/g, "zz");
-      const answer = await raw(server.port, `GET ${concrete} HTTP/1.1\r\n\r\n`);
+      const answer = await raw(
+        server.port,
+        `GET ${concrete} HTTP/1.1\r\nConnection: close\r\n\r\n`,
+      );
       // Known route: never "no API method" (a 404 may only be a missing connection).
       if (statusOf(answer) === 404) expect(bodyOf(answer).error.code).not.toBe("ERR_NOT_FOUND");
     }

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { RestError } from "./errors.js";
+import { checkRegexCost, MATCH_PREFIX } from "./regex-guard.js";
 
 /** What the REST layer needs from a P2P connection (a @p2pd/node NodePipe fits). */
 export interface RestPipe {
@@ -10,9 +11,14 @@ export interface RestPipe {
   readonly remote?: { host: string; port: number } | undefined;
 }
 
-const MAX_REGEX = 512;
 /** Per-subscription queue bound. Overflow policy: drop the oldest message and count it. */
 export const MAX_QUEUE = 1000;
+/** Subscriptions per connection: every message is matched against each one. */
+export const MAX_SUBS = 64;
+/** A relayed HTTP client that stops reading is cut off once this much waits for it. */
+export const MAX_RELAY_BACKLOG = 8 * 1024 * 1024;
+/** "ip:port" (IPv6 with brackets) is never longer than this. */
+const ADDR_LEN = 64;
 
 interface Sub {
   msg: RegExp;
@@ -22,9 +28,8 @@ interface Sub {
   waiters: Set<(b: Buffer) => void>;
 }
 
-function compile(source: string, what: string): RegExp {
-  if (source.length > MAX_REGEX)
-    throw new RestError("ERR_BAD_REGEX", 400, `${what} regex longer than ${MAX_REGEX}`);
+function compile(source: string, what: string, inputLen: number): RegExp {
+  checkRegexCost(source, what, inputLen);
   try {
     return new RegExp(source);
   } catch (e) {
@@ -74,9 +79,11 @@ export class Connection {
     if (this.relay) {
       // While relayed, bytes go to the HTTP socket only: no queue grows behind the user's back.
       this.relay.write(data);
+      if (this.relay.writableLength > MAX_RELAY_BACKLOG) this.relay.destroy();
       return;
     }
-    const text = data.toString("latin1");
+    // Only a bounded prefix is matched: with the regex cost check, every match is bounded.
+    const text = data.subarray(0, MATCH_PREFIX).toString("latin1");
     const from = this.from;
     for (const sub of this.#subs.values()) {
       if (!sub.msg.test(text) || !sub.addr.test(from)) continue;
@@ -97,9 +104,12 @@ export class Connection {
   subscribe(msg: string, addr: string): void {
     const key = keyOf(msg, addr);
     if (this.#subs.has(key)) return;
+    if (this.#subs.size >= MAX_SUBS) {
+      throw new RestError("ERR_TOO_MANY_SUBS", 409, `at most ${MAX_SUBS} subscriptions`);
+    }
     this.#subs.set(key, {
-      msg: compile(msg, "message"),
-      addr: compile(addr, "address"),
+      msg: compile(msg, "message", MATCH_PREFIX),
+      addr: compile(addr, "address", ADDR_LEN),
       queue: [],
       dropped: 0,
       waiters: new Set(),

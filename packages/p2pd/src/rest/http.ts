@@ -16,6 +16,26 @@ export interface RequestHead {
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A control character other than HTAB (the head is already split on CRLF). */
+function hasCtl(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+}
+/** Headers whose duplicates are ambiguous: refused rather than guessed. */
+const SINGLE = new Set([
+  "host",
+  "origin",
+  "content-length",
+  "authorization",
+  "sec-fetch-site",
+  "referer",
+  "upgrade",
+  "expect",
+  "connection",
+]);
 
 function decode(s: string): string {
   try {
@@ -38,6 +58,10 @@ export function parseHead(buf: Buffer, maxHead: number): RequestHead | undefined
   }
   if (end > maxHead) throw new RestError("ERR_HEAD_TOO_LARGE", 431, "request head too large");
   const lines = buf.subarray(0, end).toString("latin1").split("\r\n");
+  // Bare CR/LF, NUL and other controls let two parsers disagree on where a header ends (smuggling).
+  for (const line of lines) {
+    if (hasCtl(line)) throw new RestError("ERR_BAD_REQUEST", 400, "control character in head");
+  }
   const [method, target, version, extra] = (lines[0] ?? "").split(" ");
   if (!method || !target || !version || extra !== undefined || !TOKEN.test(method)) {
     throw new RestError("ERR_BAD_REQUEST", 400, "malformed request line");
@@ -50,12 +74,12 @@ export function parseHead(buf: Buffer, maxHead: number): RequestHead | undefined
   const headers = new Map<string, string>();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(":");
-    const name = line.slice(0, colon).trim().toLowerCase();
+    // No trim of the name: "Content-Length : 5" and folded lines (" X: y") are smuggling tools.
+    const name = line.slice(0, colon).toLowerCase();
     if (colon <= 0 || !TOKEN.test(name))
       throw new RestError("ERR_BAD_REQUEST", 400, "malformed header line");
     const value = line.slice(colon + 1).trim();
-    // Duplicate security-relevant headers are ambiguous: refuse rather than guess.
-    if (headers.has(name) && ["host", "origin", "content-length", "authorization"].includes(name)) {
+    if (headers.has(name) && SINGLE.has(name)) {
       throw new RestError("ERR_BAD_REQUEST", 400, `duplicate ${name} header`);
     }
     headers.set(name, value);
@@ -102,11 +126,13 @@ const REASONS: Record<number, string> = {
   405: "Method Not Allowed",
   408: "Request Timeout",
   409: "Conflict",
+  417: "Expectation Failed",
   413: "Payload Too Large",
   421: "Misdirected Request",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   502: "Bad Gateway",
+  503: "Service Unavailable",
   504: "Gateway Timeout",
 };
 

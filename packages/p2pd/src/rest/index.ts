@@ -6,8 +6,9 @@ export {
   type RecvOptions,
   type SubOptions,
 } from "./client.js";
-export { Connection, MAX_QUEUE, type RestPipe } from "./connection.js";
+export { Connection, MAX_QUEUE, MAX_SUBS, type RestPipe } from "./connection.js";
 export { RestError } from "./errors.js";
 export { buildOpenApi } from "./openapi.js";
+export { checkRegexCost, MATCH_PREFIX, MAX_REGEX } from "./regex-guard.js";
 export { buildPath, matchRoute, ROUTES, type RouteDef } from "./routes.js";
 export { type RestNode, RestServer, type RestServerOptions } from "./server.js";

@@ -12,7 +12,7 @@ import {
 } from "./http.js";
 import { buildOpenApi } from "./openapi.js";
 import { matchRoute, type RouteDef } from "./routes.js";
-import { checkRequest, corsHeaders, isLoopbackOrigin } from "./security.js";
+import { checkRequest, corsHeaders, isLoopbackListen, originAllowed } from "./security.js";
 import { VERSION } from "./version.js";
 
 /** What the REST server needs from a node (a @p2pd/node P2PNode fits). */
@@ -44,10 +44,14 @@ export interface RestServerOptions {
   requestTimeoutMs?: number;
   /** Connect timeout for /open (default 60 s). */
   connectTimeoutMs?: number;
+  /** Most HTTP connections open at once, relays included (default 128); more get a 503. */
+  maxSockets?: number;
   signal?: AbortSignal;
 }
 
-const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+// "." and ".." are excluded: URL parsers (fetch, browsers) collapse them as dot segments.
+const NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,64}$/;
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 /** Bounded so one client cannot hold a connection forever. */
 const MAX_REQUESTS_PER_CONNECTION = 1000;
 
@@ -77,7 +81,7 @@ export class RestServer {
   readonly #opts: Required<
     Pick<
       RestServerOptions,
-      "maxBodyBytes" | "maxHeadBytes" | "requestTimeoutMs" | "connectTimeoutMs"
+      "maxBodyBytes" | "maxHeadBytes" | "requestTimeoutMs" | "connectTimeoutMs" | "maxSockets"
     >
   > &
     RestServerOptions;
@@ -93,6 +97,7 @@ export class RestServer {
       maxHeadBytes: 16 * 1024,
       requestTimeoutMs: 10_000,
       connectTimeoutMs: 60_000,
+      maxSockets: 128,
       ...opts,
     };
     this.#server = createServer((s) => this.#onSocket(s));
@@ -100,7 +105,7 @@ export class RestServer {
 
   static async start(opts: RestServerOptions): Promise<RestServer> {
     const host = opts.host ?? "127.0.0.1";
-    if (!opts.allowNonLoopback && !/^(127\.|::1$|localhost$)/.test(host)) {
+    if (!opts.allowNonLoopback && !isLoopbackListen(host)) {
       throw new RestError(
         "ERR_NOT_LOOPBACK",
         400,
@@ -134,28 +139,47 @@ export class RestServer {
   }
 
   #onSocket(socket: Socket): void {
+    socket.on("error", () => socket.destroy());
+    const full = this.#sockets.size >= this.#opts.maxSockets;
     this.#sockets.add(socket);
     socket.on("close", () => this.#sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
-    let buf: Buffer = Buffer.alloc(0);
+    if (full) {
+      // Idle connections cost a descriptor each: cap them instead of running out.
+      this.#finish(
+        socket,
+        json(503, undefined, {
+          error: { code: "ERR_BUSY", message: "too many open HTTP connections" },
+        }),
+      );
+      return;
+    }
+    // Received bytes, kept as chunks so a large body is copied once, not once per chunk.
+    let parts: Buffer[] = [];
+    let size = 0;
     let head: RequestHead | undefined;
     let need = 0;
     let served = 0;
+    let busy = false;
+    let continued = false;
     let timer: NodeJS.Timeout | undefined;
+    const joined = (): Buffer => {
+      if (parts.length !== 1) parts = [Buffer.concat(parts, size)];
+      return parts[0] as Buffer;
+    };
     // Slow clients (slowloris) get a 408; an idle kept-alive connection is just closed.
     const arm = () => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        if (served > 0 && !head && buf.length === 0) {
-          socket.end();
+        if (served > 0 && !head && size === 0) {
+          this.#finish(socket);
           return;
         }
-        socket.end(
+        this.#finish(
+          socket,
           json(408, head, {
             error: { code: "ERR_REQUEST_TIMEOUT", message: "request not received in time" },
           }),
         );
-        socket.destroySoon();
       }, this.#opts.requestTimeoutMs);
     };
     const fail = (e: unknown) => {
@@ -165,58 +189,87 @@ export class RestServer {
         e instanceof RestError
           ? e
           : new RestError("ERR_INTERNAL", 500, (e as Error)?.message ?? String(e));
-      if (!socket.destroyed)
-        socket.end(json(err.status, head, { error: { code: err.code, message: err.message } }));
+      this.#finish(
+        socket,
+        json(err.status, head, { error: { code: err.code, message: err.message } }),
+      );
     };
     const pump = () => {
+      // One request at a time: pipelined bytes wait in `parts` until the answer is written.
+      if (busy) return;
       try {
         if (!head) {
-          head = parseHead(buf, this.#opts.maxHeadBytes);
+          head = parseHead(joined(), this.#opts.maxHeadBytes);
           if (!head) return;
-          buf = head.rest;
+          parts = [head.rest];
+          size = head.rest.length;
           need = contentLength(head, this.#opts.maxBodyBytes);
+          continued = false;
         }
         const match = this.#route(head);
         if (match.route.id === "tunnel") {
           clearTimeout(timer);
           socket.removeListener("data", onData);
-          this.#tunnel(socket, head, match.params, buf);
+          this.#tunnel(socket, head, match.params, joined());
           return;
         }
-        if (buf.length < need) return;
+        if (size < need) {
+          // curl waits a second for this before sending a body larger than 1 KiB.
+          if (!continued && head.headers.get("expect")?.toLowerCase() === "100-continue") {
+            continued = true;
+            socket.write(CONTINUE);
+          }
+          return;
+        }
         clearTimeout(timer);
-        socket.removeListener("data", onData);
-        const body = buf.subarray(0, need);
-        const leftover = buf.subarray(need);
+        const all = joined();
+        const body = all.subarray(0, need);
+        parts = [all.subarray(need)];
+        size = all.length - need;
         const h = head;
         const keep = wantsKeepAlive(h) && ++served < MAX_REQUESTS_PER_CONNECTION;
+        busy = true;
         this.#handle(h, match.route, match.params, body, socket).then((res) => {
           if (socket.destroyed) return;
           const out = h.method === "HEAD" ? res.subarray(0, res.indexOf("\r\n\r\n") + 4) : res;
           if (!keep) {
-            socket.end(out);
+            socket.removeListener("data", onData);
+            this.#finish(socket, out);
             return;
           }
           socket.write(keepAlive(out));
           // Next request on the same connection (pipelined bytes may already be here).
+          busy = false;
           head = undefined;
           need = 0;
-          buf = leftover;
+          socket.resume();
           arm();
-          socket.on("data", onData);
-          if (buf.length) pump();
+          if (size) pump();
         }, fail);
       } catch (e) {
         fail(e);
       }
     };
     const onData = (chunk: Buffer) => {
-      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      parts.push(chunk);
+      size += chunk.length;
+      // A client pipelining faster than we answer is throttled by TCP, not by our memory.
+      if (busy && size > this.#opts.maxHeadBytes + this.#opts.maxBodyBytes) socket.pause();
       pump();
     };
     arm();
     socket.on("data", onData);
     socket.on("close", () => clearTimeout(timer));
+  }
+
+  /** Ends a socket after `data`; destroys it if the peer never closes its side. */
+  #finish(socket: Socket, data?: Buffer): void {
+    if (socket.destroyed) return;
+    if (data) socket.end(data);
+    else socket.end();
+    // Read and drop whatever still comes, so the peer's FIN is seen and the slot freed.
+    socket.resume();
+    setTimeout(() => socket.destroy(), this.#opts.requestTimeoutMs).unref();
   }
 
   #route(head: RequestHead): { route: RouteDef; params: Record<string, string> } {
@@ -266,6 +319,10 @@ export class RestServer {
         body,
         AbortSignal.any([gone.signal, this.#closing.signal]),
       );
+    } catch (e) {
+      // A well-framed request that failed: answer it and keep the connection (pipelining).
+      if (!(e instanceof RestError)) throw e;
+      return json(e.status, head, { error: { code: e.code, message: e.message } });
     } finally {
       socket.removeListener("close", onGone);
     }
@@ -282,8 +339,7 @@ export class RestServer {
     const node = this.#opts.node;
     switch (route.id) {
       case "preflight": {
-        const origin = head.headers.get("origin");
-        if (origin !== undefined && origin !== "null" && !isLoopbackOrigin(origin)) {
+        if (!originAllowed(head.headers.get("origin"))) {
           throw new RestError("ERR_BAD_ORIGIN", 403, "requests from other origins are refused");
         }
         return response(204, {
@@ -307,7 +363,7 @@ export class RestServer {
           throw new RestError(
             "ERR_BAD_NAME",
             400,
-            "connection names are 1-64 of A-Z a-z 0-9 _ . -",
+            'connection names are 1-64 of A-Z a-z 0-9 _ . - (not "." or "..")',
           );
         if (this.#cons.has(name))
           throw new RestError("ERR_NAME_EXISTS", 409, `connection "${name}" already exists`);
@@ -407,7 +463,9 @@ export class RestServer {
           {
             "Content-Type": "text/html; charset=utf-8",
             "Content-Security-Policy":
-              "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+              "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
             "X-Frame-Options": "DENY",
           },
           Buffer.from(dashboardHtml()),
@@ -425,7 +483,10 @@ export class RestServer {
         throw new RestError("ERR_RELAY_BUSY", 409, `connection "${con.name}" is already relayed`);
     } catch (e) {
       const err = e as RestError;
-      socket.end(json(err.status, head, { error: { code: err.code, message: err.message } }));
+      this.#finish(
+        socket,
+        json(err.status, head, { error: { code: err.code, message: err.message } }),
+      );
       return;
     }
     if (head.headers.get("upgrade")?.toLowerCase() === "p2pd-relay") {
@@ -434,15 +495,21 @@ export class RestServer {
       );
     }
     con.relay = socket;
+    // One send at a time: a client writing faster than the peer reads is held back by TCP.
     const forward = (chunk: Buffer) => {
-      con.send(chunk).catch(() => socket.destroy());
+      socket.pause();
+      con.send(chunk).then(
+        () => socket.resume(),
+        () => socket.destroy(),
+      );
     };
-    if (leftover.length) forward(leftover);
+    const offClose = con.pipe.onClose(() => socket.end());
     socket.on("data", forward);
     socket.on("close", () => {
+      offClose();
       if (con.relay === socket) con.relay = undefined;
     });
-    con.pipe.onClose(() => socket.end());
+    if (leftover.length) forward(leftover);
   }
 
   /** Stops listening, ends every client and closes every connection the API opened. Idempotent. */
