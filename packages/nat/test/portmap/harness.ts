@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -42,7 +42,8 @@ export async function bundle(entry: string, outDir: string): Promise<string> {
 
 export class Lab {
   readonly id = randomBytes(3).toString("hex");
-  readonly state = mkdtempSync(join(tmpdir(), "pm-lab-"));
+  /** Created by lab.sh up (not here: a skipped suite still constructs its Lab). */
+  readonly state = join(tmpdir(), `pm-lab-${this.id}-${process.pid}`);
   readonly lan = `pm-${this.id}-lan`;
   readonly rtr = `pm-${this.id}-rtr`;
   readonly wan = `pm-${this.id}-wan`;
