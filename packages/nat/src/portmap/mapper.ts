@@ -472,18 +472,10 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
 
   async function add(r: MapRequest): Promise<PortMapping> {
     if (closed) throw new PortMapClosedError();
-    const proto = r.proto ?? "tcp";
-    if (proto !== "tcp" && proto !== "udp")
-      throw new TypeError(`proto must be tcp or udp, got ${String(proto)}`);
-    for (const [n, v] of [
-      ["port", r.port],
-      ["externalPort", r.externalPort ?? r.port],
-    ] as const)
-      if (!Number.isInteger(v) || v < 1 || v > 65535)
-        throw new RangeError(`${n} must be 1..65535, got ${v}`);
+    const proto = checkRequest(r);
     const lifetime = r.lifetime ?? 7200;
     if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 0xffffffff)
-      throw new RangeError(`lifetime must be a positive integer, got ${lifetime}`);
+      throw badArgument(new RangeError(`lifetime must be a positive integer, got ${lifetime}`));
     const family = r.family ?? (r.internalAddress && isIPv6(r.internalAddress) ? 6 : 4);
     const req = {
       port: r.port,
@@ -564,7 +556,8 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     signal?: AbortSignal;
   }) {
     if (closed) throw new PortMapClosedError();
-    const proto = r.proto ?? "tcp";
+    // Port 0 must never reach a gateway: a NAT-PMP delete of internal port 0 deletes them all.
+    const proto = checkRequest(r);
     const signal = both(r.signal);
     const families = r.family ? [r.family] : [4, 6];
     const k = families.map((f) => key(f, proto, r.port)).find((x) => held.has(x));
@@ -585,9 +578,9 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     const externalPort = r.externalPort ?? r.port;
     if (r.handle !== undefined && (r.method === "pcp" || r.method === "upnp-pinhole")) {
       if (r.method === "pcp" && !/^[0-9a-f]{24}$/i.test(r.handle))
-        throw new TypeError("a PCP handle is the 24-hex-digit nonce");
+        throw badArgument(new TypeError("a PCP handle is the 24-hex-digit nonce"));
       if (r.method === "upnp-pinhole" && !/^\d+$/.test(r.handle))
-        throw new TypeError("a pinhole handle is its decimal UniqueID");
+        throw badArgument(new TypeError("a pinhole handle is its decimal UniqueID"));
       const family = r.family ?? (r.method === "upnp-pinhole" ? 6 : 4);
       const got = await via(
         r.method,
@@ -705,6 +698,32 @@ export function createPortMapper(options: PortMapperOptions = {}): PortMapper {
     externalAddress,
     close,
   };
+}
+
+/**
+ * Bad arguments stay the built-in RangeError/TypeError callers test for, with a stable code
+ * (ERR_PORTMAP_BAD_ARGUMENT); nothing is sent.
+ */
+function badArgument<E extends Error>(e: E): E & { code: string } {
+  return Object.assign(e, { code: "ERR_PORTMAP_BAD_ARGUMENT" });
+}
+
+/** The protocol ("tcp" by default) once proto, port and externalPort are valid. */
+function checkRequest(r: {
+  port: number;
+  proto?: PortMapProtocol;
+  externalPort?: number;
+}): PortMapProtocol {
+  const proto = r.proto ?? "tcp";
+  if (proto !== "tcp" && proto !== "udp")
+    throw badArgument(new TypeError(`proto must be tcp or udp, got ${String(proto)}`));
+  for (const [n, v] of [
+    ["port", r.port],
+    ["externalPort", r.externalPort ?? r.port],
+  ] as const)
+    if (!Number.isInteger(v) || v < 1 || v > 65535)
+      throw badArgument(new RangeError(`${n} must be 1..65535, got ${v}`));
+  return proto;
 }
 
 // Shared discovery outlives one request: a request's abort must not wait for it.
