@@ -104,11 +104,22 @@ describe("port mapper failure paths on loopback", () => {
     }
   });
 
-  test("bad arguments are rejected before anything is sent", async () => {
-    const m = createPortMapper({ gateway: "127.0.0.1", methods: ["natpmp"] });
-    await expect(m.add({ port: 0 })).rejects.toBeInstanceOf(RangeError);
-    await expect(m.add({ port: 70000 })).rejects.toBeInstanceOf(RangeError);
-    await expect(m.add({ port: 5000, lifetime: 0 })).rejects.toBeInstanceOf(RangeError);
+  test("bad arguments are rejected before anything is sent (remove of port 0 would delete every NAT-PMP mapping)", async () => {
+    const requests: Buffer[] = [];
+    const port = await natpmpResponder("11.11.11.1", requests);
+    const m = createPortMapper({ gateway: "127.0.0.1", natpmpPort: port, methods: ["natpmp"] });
+    const bad = (p: Promise<unknown>, E: typeof RangeError | typeof TypeError) =>
+      expect(p).rejects.toSatisfy(
+        (e) => e instanceof E && (e as { code?: string }).code === "ERR_PORTMAP_BAD_ARGUMENT",
+      );
+    await bad(m.add({ port: 0 }), RangeError);
+    await bad(m.add({ port: 70000 }), RangeError);
+    await bad(m.add({ port: 5000, lifetime: 0 }), RangeError);
+    await bad(m.add({ port: 5000, proto: "sctp" as "tcp" }), TypeError);
+    await bad(m.remove({ port: 0 }), RangeError);
+    await bad(m.remove({ port: 5000, externalPort: -1 }), RangeError);
+    await bad(m.remove({ port: 5000, method: "pcp", handle: "xyz" }), TypeError);
+    expect(requests).toEqual([]);
     await m.close();
   });
 
