@@ -22,12 +22,9 @@ export const reverse: Strategy = {
   },
   async run(ctx: StrategyContext) {
     const inbound = ctx.waitInbound({ signal: ctx.signal });
-    try {
-      await ctx.send("CONNECT", { proto: "tcp" });
-    } catch (err) {
-      inbound.catch(() => {});
-      throw err;
-    }
+    // It may reject (abort, lost race) while we still await the send: never unhandled.
+    inbound.catch(() => {});
+    await ctx.send("CONNECT", { proto: "tcp" });
     return inbound;
   },
   async respond(_msg: SignalMessage, ctx: ResponderContext) {

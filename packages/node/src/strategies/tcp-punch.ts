@@ -86,17 +86,14 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       const side = await tcpSide(c, cfg, ctx.signal);
       try {
         const answer = ctx.waitFor("TCP_ANSWER");
-        await ctx
-          .send("TCP_OFFER", {
-            family: c.family,
-            host: side.host,
-            ports: side.ports,
-            rttMs: est.rttMs,
-          })
-          .catch((e) => {
-            answer.catch(() => {});
-            throw e;
-          });
+        // It may reject (abort, lost race) while we still await the send: never unhandled.
+        answer.catch(() => {});
+        await ctx.send("TCP_OFFER", {
+          family: c.family,
+          host: side.host,
+          ports: side.ports,
+          rttMs: est.rttMs,
+        });
         const ans = await answer;
         if (typeof ans.error === "string")
           throw new P2pdNodeError("ERR_PEER_REFUSED", `peer: ${ans.error}`);

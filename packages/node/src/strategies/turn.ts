@@ -37,10 +37,9 @@ export function turnStrategy(servers: TurnServerConfig[]): Strategy {
       let handedOver = false;
       try {
         const answer = ctx.waitFor("TURN_ANSWER");
-        await ctx.send("TURN_OFFER", { relay: client.relayed }).catch((e) => {
-          answer.catch(() => {});
-          throw e;
-        });
+        // It may reject (abort, lost race) while we still await the send: never unhandled.
+        answer.catch(() => {});
+        await ctx.send("TURN_OFFER", { relay: client.relayed });
         const ans = await answer;
         if (typeof ans.error === "string")
           throw new P2pdNodeError("ERR_PEER_REFUSED", `peer: ${ans.error}`);

@@ -91,17 +91,14 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       let handedOver = false;
       try {
         const answer = ctx.waitFor("UDP_ANSWER");
-        await ctx
-          .send("UDP_OFFER", {
-            family: c.family,
-            host: side.host,
-            ports: side.ports,
-            rttMs: est.rttMs,
-          })
-          .catch((e) => {
-            answer.catch(() => {});
-            throw e;
-          });
+        // It may reject (abort, lost race) while we still await the send: never unhandled.
+        answer.catch(() => {});
+        await ctx.send("UDP_OFFER", {
+          family: c.family,
+          host: side.host,
+          ports: side.ports,
+          rttMs: est.rttMs,
+        });
         const ans = await answer;
         if (typeof ans.error === "string")
           throw new P2pdNodeError("ERR_PEER_REFUSED", `peer: ${ans.error}`);
