@@ -1,3 +1,4 @@
+import { connect, type Socket } from "node:net";
 import { buildPath } from "./routes.js";
 
 /** An error answer of the REST API, with its stable `code` and HTTP status. */
@@ -138,13 +139,17 @@ export class P2pdClient {
       signal,
     );
   }
-  send(name: string, text: string, signal?: AbortSignal) {
-    return this.#json<{ name: string; sent: number; sentChars: number }>(
-      "GET",
-      "send",
-      { name, text },
-      signal,
-    );
+  async send(
+    name: string,
+    text: string,
+    signal?: AbortSignal,
+  ): Promise<{ name: string; sent: number; sentChars: number }> {
+    // fetch collapses a "." or ".." path segment (even encoded): such texts go as a body.
+    if (text === "." || text === "..") {
+      const r = await this.sendBinary(name, new TextEncoder().encode(text), signal);
+      return { ...r, sentChars: text.length };
+    }
+    return this.#json("GET", "send", { name, text }, signal);
   }
   recv(name: string, opts: RecvOptions = {}) {
     const { signal, ...q } = opts;
@@ -181,7 +186,82 @@ export class P2pdClient {
   close(name: string, signal?: AbortSignal) {
     return this.#json<{ closed: string }>("GET", "close", { name }, signal);
   }
+  /**
+   * Turns a new HTTP connection into a raw relay to the named P2P connection (`/tunnel`): what
+   * is written to the returned socket reaches the peer, what the peer sends can be read from it.
+   * Node only (it needs a TCP socket). Rejects with a P2pdClientError like the other calls.
+   */
+  tunnel(name: string, opts: { signal?: AbortSignal } = {}): Promise<Socket> {
+    const url = new URL(this.url);
+    if (url.protocol !== "http:") {
+      return Promise.reject(new P2pdClientError("ERR_HTTP", 0, "tunnel needs an http: URL"));
+    }
+    const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(this.#timeoutMs),
+      ...(opts.signal ? [opts.signal] : []),
+    ]);
+    return new Promise((resolve, reject) => {
+      const s = connect({ host, port: Number(url.port || 80) });
+      let buf = Buffer.alloc(0);
+      const done = (e?: Error) => {
+        signal.removeEventListener("abort", onAbort);
+        s.removeListener("readable", onReadable);
+        s.removeListener("error", onError);
+        s.removeListener("close", onClose);
+        if (e) {
+          s.destroy();
+          reject(e);
+        }
+      };
+      const onAbort = () => done(new P2pdClientError("ERR_ABORTED", 0, "tunnel aborted"));
+      const onError = (e: Error) => done(new P2pdClientError("ERR_HTTP", 0, e.message));
+      const onClose = () => done(answerError(buf));
+      // Paused-mode reads: once the listener is gone the socket is back to its initial state,
+      // so the caller's first "data" listener or pipe() gets every byte after the 101.
+      const onReadable = () => {
+        for (let chunk = s.read() as Buffer | null; chunk; chunk = s.read() as Buffer | null) {
+          buf = Buffer.concat([buf, chunk]);
+        }
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0 || !buf.toString("latin1", 0, 13).startsWith("HTTP/1.1 101")) return;
+        done();
+        const rest = buf.subarray(end + 4);
+        if (rest.length) s.unshift(rest);
+        resolve(s);
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      s.on("readable", onReadable);
+      s.on("error", onError);
+      s.on("close", onClose);
+      s.write(
+        `GET ${buildPath("tunnel", { name })} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+          `Upgrade: p2pd-relay\r\nConnection: Upgrade\r\n` +
+          (this.#token ? `Authorization: Bearer ${this.#token}\r\n` : "") +
+          "\r\n",
+      );
+    });
+  }
   openapi(signal?: AbortSignal) {
     return this.#json<Record<string, unknown>>("GET", "openapi", {}, signal);
+  }
+}
+
+/** The typed error of a non-101 answer to a tunnel request (the server closes after it). */
+function answerError(buf: Buffer): P2pdClientError {
+  const text = buf.toString("utf8");
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
+  try {
+    const body = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)) as {
+      error?: { code?: string; message?: string };
+    };
+    return new P2pdClientError(
+      body.error?.code ?? "ERR_HTTP",
+      status,
+      body.error?.message ?? "tunnel refused",
+    );
+  } catch {
+    return new P2pdClientError("ERR_HTTP", status, "connection closed before the relay started");
   }
 }
