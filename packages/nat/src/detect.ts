@@ -54,7 +54,8 @@ export async function detectNat(options: DetectNatOptions): Promise<NatResult> {
   try {
     let netId: NetworkId | undefined;
     if (cache) {
-      netId = await networkId(options, family, ac.signal).catch((err) => {
+      // The id needs one answer: a short budget, so a silent server still leaves the probe its time.
+      netId = await networkId(options, family, ac.signal, idBudgetMs(options)).catch((err) => {
         if (ac.signal.aborted) throw err;
         return undefined; // no cache lookup; the full test still runs
       });
@@ -109,7 +110,9 @@ export async function detectNat(options: DetectNatOptions): Promise<NatResult> {
     if (c.reason) result.reason = c.reason;
     if (c.ignored.length) result.ignored = c.ignored;
     if (cache && c.type !== "unknown" && c.type !== "blocked") {
-      const id = netId ?? (await networkId(options, family, ac.signal).catch(() => undefined));
+      const id =
+        netId ??
+        (await networkId(options, family, ac.signal, idBudgetMs(options)).catch(() => undefined));
       const ext = c.mapped[0]?.host;
       if (id && ext === id.externalIp) {
         // A cache that cannot be written (read-only dir, full disk) must not cost the answer.
@@ -138,10 +141,15 @@ export async function detectNat(options: DetectNatOptions): Promise<NatResult> {
  * Gateway MAC + external IP. The external IP must be agreed by two servers when two or more are given
  * (one server alone could hand us another network's cache entry).
  */
+function idBudgetMs(options: DetectNatOptions): number {
+  return Math.min(options.firstAnswerMs ?? 2000, Math.max(50, (options.timeoutMs ?? 4000) / 4));
+}
+
 async function networkId(
   options: DetectNatOptions,
   family: Family,
   signal: AbortSignal,
+  timeoutMs: number,
 ): Promise<NetworkId | undefined> {
   const servers = await Promise.all(
     options.servers.map((s) => resolveStunServer(s, family, signal)),
@@ -155,7 +163,7 @@ async function networkId(
       let pending = servers.length;
       for (const s of servers) {
         client
-          .binding(s, { signal, timeoutMs: options.firstAnswerMs ?? 2000 })
+          .binding(s, { signal, timeoutMs })
           .then((r) => {
             const v = (votes.get(r.mapped.host) ?? 0) + 1;
             votes.set(r.mapped.host, v);
