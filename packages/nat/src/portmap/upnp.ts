@@ -32,11 +32,17 @@ const RANK: Record<UpnpServiceKind, number> = {
 
 /**
  * Extracts the WAN services of an IGD device description. Control URLs are resolved against
- * URLBase or the description's own URL and must be http://.
+ * URLBase or the description's own URL, must be http:// and on the description's host.
  */
 export function parseIgdDescription(xml: string, location: string): IgdDescription {
   const doc = parseXml(xml);
   const base = childText(doc, "URLBase") || location;
+  let host: string;
+  try {
+    host = new URL(location).hostname;
+  } catch (e) {
+    throw new PortMapBadResponseError(`UPnP: bad description URL ${location}`, { cause: e });
+  }
   const services: UpnpService[] = [];
   for (const s of findAll(doc, "service")) {
     const serviceType = childText(s, "serviceType") ?? "";
@@ -51,6 +57,9 @@ export function parseIgdDescription(xml: string, location: string): IgdDescripti
     }
     if (url.protocol !== "http:")
       throw new PortMapBadResponseError(`UPnP: controlURL not http: ${url.href}`);
+    // As for SSDP's LOCATION: the gateway that described itself is the one we talk to.
+    if (url.hostname !== host)
+      throw new PortMapBadResponseError(`UPnP: controlURL on another host: ${url.href}`);
     services.push({
       kind: m[1] as UpnpServiceKind,
       version: Number(m[2]),

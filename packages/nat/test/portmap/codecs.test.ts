@@ -263,6 +263,15 @@ describe("XML and the IGD description", () => {
     expect(() => parseIgdDescription(ftp, "http://192.168.77.1:5000/rootDesc.xml")).toThrow(
       PortMapBadResponseError,
     );
+    // A description may not send our SOAP requests to another host (another port is fine).
+    const away = rootDesc.replace("/ctl/IPConn", "http://192.168.77.50/ctl/IPConn");
+    expect(() => parseIgdDescription(away, "http://192.168.77.1:5000/rootDesc.xml")).toThrow(
+      /another host/,
+    );
+    const port = rootDesc.replace("/ctl/IPConn", "http://192.168.77.1:49152/ctl/IPConn");
+    expect(
+      parseIgdDescription(port, "http://192.168.77.1:5000/rootDesc.xml").connections[0]?.controlUrl,
+    ).toBe("http://192.168.77.1:49152/ctl/IPConn");
   });
 
   test("fuzz: random strings and mutated real descriptions", () => {
