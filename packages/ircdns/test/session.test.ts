@@ -5,9 +5,20 @@ import { deriveChannel, deriveSigningKey } from "../src/derive.js";
 import { IRCDNS } from "../src/ircdns.js";
 import { Pacer } from "../src/pacer.js";
 import { parseServer } from "../src/servers.js";
-import { IrcSession } from "../src/session.js";
+import { IrcSession, type SessionOptions } from "../src/session.js";
 import { packTopic } from "../src/topic.js";
-import { startFakeIrcd } from "./helpers/fake-ircd.js";
+import { type FakeIrcd, startFakeIrcd } from "./helpers/fake-ircd.js";
+
+/** A session with `nick` on the scripted network. */
+function fakeSession(fake: FakeIrcd, nick: string, extra: Partial<SessionOptions> = {}) {
+  return IrcSession.connect(parseServer(`127.0.0.1:${fake.port}`), {
+    nick,
+    username: nick,
+    connectTimeoutMs: 5000,
+    tlsVerify: false,
+    ...extra,
+  });
+}
 
 describe("reading a topic that services restore after the JOIN", () => {
   test("no 332, then a ChanServ TOPIC 200 ms later: the lookup still finds it", async () => {
@@ -79,12 +90,7 @@ describe("concurrent reads of one channel", () => {
 describe("IrcSession", () => {
   test("never sends a line over 510 bytes, nor one with CR/LF", async () => {
     const fake = await startFakeIrcd();
-    const s = await IrcSession.connect(parseServer(`127.0.0.1:${fake.port}`), {
-      nick: "tester",
-      username: "tester",
-      connectTimeoutMs: 5000,
-      tlsVerify: false,
-    });
+    const s = await fakeSession(fake, "tester");
     try {
       expect(s.serverName).toBe("irc.fake.lab");
       expect(s.topicLen).toBe(390);
@@ -119,13 +125,7 @@ describe("IrcSession", () => {
 describe("service messages are paced", () => {
   test("over the limit, the next one waits for the window; close() ends the wait", async () => {
     const fake = await startFakeIrcd();
-    const s = await IrcSession.connect(parseServer(`127.0.0.1:${fake.port}`), {
-      nick: "pacer",
-      username: "pacer",
-      connectTimeoutMs: 5000,
-      tlsVerify: false,
-      servicePace: { limit: 3, windowMs: 60_000 },
-    });
+    const s = await fakeSession(fake, "pacer", { servicePace: { limit: 3, windowMs: 60_000 } });
     try {
       const sent = [1, 2, 3, 4].map((i) =>
         s.sendService("ChanServ", `TOPIC #c${i} t${i}`).then(
