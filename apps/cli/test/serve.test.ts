@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { inflateSync } from "node:zlib";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 
@@ -22,24 +23,47 @@ function pngSize(png: Buffer): { width: number; height: number } {
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
 
-beforeAll(async () => {
-  if (!ready) return;
-  child = spawn(
+/** Distinct byte values in the PNG's decompressed scanlines: a blank page has very few. */
+function pngVariety(png: Buffer): number {
+  const idat: Buffer[] = [];
+  for (let at = 8; at < png.length; ) {
+    const len = png.readUInt32BE(at);
+    if (png.toString("latin1", at + 4, at + 8) === "IDAT")
+      idat.push(png.subarray(at + 8, at + 8 + len));
+    at += 12 + len;
+  }
+  return new Set(inflateSync(Buffer.concat(idat))).size;
+}
+
+function serve(
+  extra: string[],
+): Promise<{ child: ChildProcess; info: { url: string; addr: string } }> {
+  const c = spawn(
     process.execPath,
-    [CLI, "serve", "--port", "0", "--interfaces", "loopback", "--json"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+    [CLI, "serve", "--port", "0", "--interfaces", "loopback", "--json", ...extra],
+    { stdio: ["ignore", "pipe", "pipe"] },
   );
-  info = await new Promise((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     let out = "";
-    child.stdout?.on("data", (d) => {
+    c.stdout?.on("data", (d) => {
       out += d;
       const nl = out.indexOf("\n");
-      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
+      if (nl >= 0) resolve({ child: c, info: JSON.parse(out.slice(0, nl)) });
     });
-    child.once("exit", (code) => reject(new Error(`p2pd serve exited ${code}`)));
+    c.once("exit", (code) => reject(new Error(`p2pd serve exited ${code}`)));
   });
+}
+
+async function stop(c: ChildProcess | undefined): Promise<void> {
+  if (!c || c.exitCode !== null) return;
+  const exited = new Promise((r) => c.once("exit", r));
+  c.kill("SIGINT");
+  await exited;
+}
+
+beforeAll(async () => {
+  if (!ready) return;
+  ({ child, info } = await serve([]));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -57,11 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   hostile?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGINT");
-    await exited;
-  }
+  await stop(child);
 });
 
 describe.skipIf(!ready)("p2pd serve: dashboard in headless Chromium", () => {
@@ -70,8 +90,19 @@ describe.skipIf(!ready)("p2pd serve: dashboard in headless Chromium", () => {
     await page.goto(`${info.url}/`);
     await expect.poll(() => page.textContent("#addr")).toBe(info.addr);
     await expect.poll(() => page.locator("#ifs tbody tr").count()).toBeGreaterThan(0);
+    // Routes: one row per interface and family, NIC address -> external address, NAT type.
+    await expect.poll(() => page.locator("#routes tbody tr").count()).toBe(2);
+    const routes = await page.locator("#routes tbody tr").allTextContents();
+    expect(routes[0]).toContain("lo");
+    expect(routes[0]).toContain("IPv4");
+    expect(routes[0]).toContain("127.0.0.1\u2192127.0.0.1");
+    expect(routes[1]).toContain("::1\u2192::1");
+    expect(routes[0]).toContain("unknown"); // no STUN test on loopback
+    expect(await page.textContent("#ifs tbody tr")).toContain("unknown");
     const before = await page.screenshot();
     expect(pngSize(before)).toEqual({ width: 1000, height: 800 });
+    expect(pngVariety(before)).toBeGreaterThan(20);
+    const consBefore = pngSize(await page.locator("#cons").screenshot());
 
     await page.fill("#con-name", "web1");
     await page.fill("#dest", "self");
@@ -83,7 +114,20 @@ describe.skipIf(!ready)("p2pd serve: dashboard in headless Chromium", () => {
     await page.click("#recv");
     await expect.poll(() => page.textContent("#out")).toContain("from the browser");
     await expect.poll(() => page.locator("#cons tbody tr").count()).toBe(1);
-    expect(await page.textContent("#cons tbody tr")).toContain("web1");
+    const row = await page.locator("#cons tbody tr td").allTextContents();
+    expect(row[0]).toBe("web1");
+    expect(row[1]).toBe("direct"); // the strategy that won
+    // Traffic counters: one message out, its echo in.
+    await expect
+      .poll(async () => (await page.locator("#cons tbody tr td").allTextContents())[4])
+      .toMatch(/^1 msgs \/ \d+ B$/);
+    expect((await page.locator("#cons tbody tr td").allTextContents())[3]).toMatch(
+      /^1 msgs \/ \d+ B$/,
+    );
+    // The connections table, screenshotted alone, grew by the new row.
+    const consAfter = pngSize(await page.locator("#cons").screenshot());
+    expect(consAfter.width).toBe(consBefore.width);
+    expect(consAfter.height).toBeGreaterThan(consBefore.height);
 
     const after = await page.screenshot();
     expect(pngSize(after)).toEqual({ width: 1000, height: 800 });
@@ -98,8 +142,11 @@ describe.skipIf(!ready)("p2pd serve: dashboard in headless Chromium", () => {
       <img src="${info.url}/open/evil1/self">
       <img src="${info.url}/p2p/open/evil2/self">
       <iframe sandbox="allow-scripts" srcdoc="<script>fetch('${info.url}/open/evil3/self',{mode:'no-cors'})</script>"></iframe>
-      <form id=f method=POST action="${info.url}/binary/web1"><input name=x value=y></form>
+      <iframe sandbox="allow-scripts" srcdoc="<script>fetch('${info.url}/addr').then(r=>r.text()).then(t=>parent.postMessage(t,'*'),e=>parent.postMessage('refused '+e,'*'))</script>"></iframe>
+      <iframe name=sink></iframe><form id=f method=POST target=sink action="${info.url}/binary/web1"><input name=x value=y></form>
       <script>
+        window.leaks = [];
+        addEventListener("message", (e) => window.leaks.push(String(e.data)));
         fetch("${info.url}/open/evil4/self", { mode: "no-cors" }).catch(() => {});
         fetch("${info.url}/open/evil5/self").catch(() => {});
         document.getElementById("f").submit();
@@ -109,7 +156,14 @@ describe.skipIf(!ready)("p2pd serve: dashboard in headless Chromium", () => {
     const port = (hostile.address() as { port: number }).port;
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.2:${port}/`).catch(() => {});
-    await page.waitForTimeout(1500);
+    // The sandboxed frame tried to read the node's address: its fetch must have failed.
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as { leaks: string[] }).leaks.length))
+      .toBe(1);
+    const leaks = await page.evaluate(() => (globalThis as unknown as { leaks: string[] }).leaks);
+    expect(leaks[0]).toMatch(/^refused |ERR_CROSS_SITE/);
+    expect(leaks.join()).not.toContain(info.addr);
+    await page.waitForTimeout(1000);
     await page.close();
     const cons = (await (await fetch(`http://${api.host}/cons`)).json()) as {
       cons: { name: string; msgsOut: number }[];
@@ -118,4 +172,23 @@ describe.skipIf(!ready)("p2pd serve: dashboard in headless Chromium", () => {
     // web1 sent exactly the one message the dashboard test sent; the hostile form added nothing.
     expect(cons.cons.find((c) => c.name === "web1")?.msgsOut).toBe(1);
   });
+
+  test("with --token, the dashboard works when opened as /#token=T and is refused without it", async () => {
+    const guarded = await serve(["--token", "dash-secret"]);
+    try {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+      await page.goto(`${guarded.info.url}/`);
+      await expect.poll(() => page.textContent("#status")).toContain("ERR_UNAUTHORIZED");
+      expect(await page.textContent("#addr")).not.toBe(guarded.info.addr);
+      await page.goto(`${guarded.info.url}/#token=dash-secret`);
+      await page.reload();
+      await expect.poll(() => page.textContent("#addr")).toBe(guarded.info.addr);
+      const shot = await page.screenshot();
+      expect(pngSize(shot)).toEqual({ width: 1000, height: 800 });
+      expect(pngVariety(shot)).toBeGreaterThan(20);
+      await page.close();
+    } finally {
+      await stop(guarded.child);
+    }
+  }, 30_000);
 });

@@ -15,7 +15,8 @@ code{word-break:break-all;font-size:12px} input{padding:4px;margin-right:6px} bu
 </style></head><body>
 <h1>p2pd <span id="version"></span></h1>
 <section><h2>P2P address</h2><code id="addr">…</code><div id="status"></div></section>
-<section><h2>Interfaces and NAT</h2><table id="ifs"><thead><tr><th>name</th><th>IPv4</th><th>IPv6</th><th>external</th><th>NAT</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Interfaces and NAT</h2><table id="ifs"><thead><tr><th>name</th><th>IPv4</th><th>IPv6</th><th>external</th><th>NAT</th></tr></thead><tbody></tbody></table>
+<h2>Routes</h2><table id="routes"><thead><tr><th>interface</th><th>family</th><th>NIC address</th><th></th><th>external address</th><th>NAT</th><th>port mapped</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Connections</h2><table id="cons"><thead><tr><th>name</th><th>strategy</th><th>remote</th><th>in</th><th>out</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Connect and send</h2>
 <form id="open"><input id="con-name" placeholder="name" value="c1"><input id="dest" placeholder="address, name or self" value="self" size="40"><button>Connect</button></form>
@@ -23,9 +24,12 @@ code{word-break:break-all;font-size:12px} input{padding:4px;margin-right:6px} bu
 <pre id="out"></pre></section>
 <script>
 const NAT = ["unknown","open","UDP firewall","full cone","restricted cone","port restricted","symmetric","blocked"];
+const DELTA = ["","n/a","equal","preserving","independent","dependent","random"];
 const $ = (id) => document.getElementById(id);
-async function api(path, init) {
-  const r = await fetch(path, init);
+// With a server token, open the page as /#token=T (a fragment never leaves the browser).
+const TOKEN = new URLSearchParams(location.hash.slice(1)).get("token");
+async function api(path, init = {}) {
+  const r = await fetch(path, TOKEN ? { ...init, headers: { Authorization: "Bearer " + TOKEN } } : init);
   const body = r.headers.get("content-type")?.includes("json") ? await r.json() : await r.text();
   if (!r.ok) throw new Error(body.error ? body.error.code + ": " + body.error.message : r.status);
   return body;
@@ -38,10 +42,17 @@ async function refresh() {
   try {
     const [v, a, i, c] = await Promise.all([api("/version"), api("/addr"), api("/ifs"), api("/cons")]);
     $("version").textContent = v.version; $("addr").textContent = a.addr;
-    rows($("ifs").tBodies[0], i.ifs, (f) => [f.name, f.ipv4 ?? "", f.ipv6 ?? "", [f.ext4, f.ext6].filter(Boolean).join(" "), NAT[f.nat?.type ?? 0] ?? "?"]);
+    rows($("ifs").tBodies[0], i.ifs, (f) => [f.name, f.ipv4 ?? "", f.ipv6 ?? "", [f.ext4, f.ext6].filter(Boolean).join(" "), natText(f.nat)]);
+    rows($("routes").tBodies[0], i.ifs.flatMap((f) => [[4, f.ipv4, f.ext4], [6, f.ipv6, f.ext6]].filter((r) => r[1]).map(([fam, nic, ext]) =>
+      [f.name, "IPv" + fam, nic, "\u2192", ext ?? nic, natText(f.nat), f.mapped ? "yes" : "no"])), (r) => r);
     rows($("cons").tBodies[0], c.cons, (x) => [x.name, x.strategy, x.remote ? x.remote.ip + ":" + x.remote.port : "", x.msgsIn + " msgs / " + x.bytesIn + " B", x.msgsOut + " msgs / " + x.bytesOut + " B"]);
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (e) { $("status").textContent = String(e); $("status").className = "err"; }
+}
+function natText(n) {
+  const t = NAT[n?.type ?? 0] ?? "?";
+  const d = n?.delta?.type ? DELTA[n.delta.type] : "";
+  return d && d !== "n/a" ? t + " (delta " + d + (n.delta.value ? " " + n.delta.value : "") + ")" : t;
 }
 function show(x) { $("out").textContent = typeof x === "string" ? x : JSON.stringify(x, null, 2); }
 $("open").onsubmit = async (e) => { e.preventDefault();

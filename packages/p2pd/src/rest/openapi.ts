@@ -7,8 +7,13 @@ const ERRORS: Record<string, string> = {
   "403": "origin or cross-site request refused",
   "404": "no such route, connection or subscription",
   "409": "connection name already in use",
+  "405": "method not allowed on this path",
+  "408": "request not received in time",
   "413": "body too large",
+  "421": "Host is not a loopback name (DNS rebinding protection)",
+  "431": "request head too large",
   "502": "could not connect to the peer",
+  "503": "too many open HTTP connections",
   "504": "no message arrived before the timeout",
 };
 
