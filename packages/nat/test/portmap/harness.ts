@@ -1,16 +1,27 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, "../../../..");
+
+// Signal 0 only checks that the process exists (a zombie being reaped counts as gone soon after).
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, "utf8") : "";
+  return !/^\d+ \(.*\) Z/.test(stat);
+}
 
 /** Why the namespace lab cannot run here, or undefined when it can. */
 export function labMissing(): string | undefined {
@@ -93,9 +104,23 @@ export class Lab {
     await run(join(here, "lab.sh"), ["restart", this.id, this.state], { timeout: 20_000 });
   }
 
-  async down(): Promise<void> {
+  /**
+   * Tears the lab down; resolves to what survived it (namespaces, a running miniupnpd), which
+   * should be nothing.
+   */
+  async down(): Promise<string[]> {
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(join(this.state, "miniupnpd.pid"), "utf8"));
+    } catch {}
     await run(join(here, "lab.sh"), ["down", this.id, this.state]).catch(() => {});
     rmSync(this.state, { recursive: true, force: true });
+    const left = (await run("ip", ["netns", "list"])).stdout
+      .split("\n")
+      .map((l) => l.split(" ")[0] ?? "")
+      .filter((n) => n.startsWith(`pm-${this.id}-`));
+    if (pid > 0 && alive(pid)) left.push(`miniupnpd pid ${pid}`);
+    return left;
   }
 
   async exec(
@@ -219,7 +244,7 @@ export function labSuite(options: { cgn?: boolean; igdV1?: boolean } = {}): {
   }, 30_000);
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop()));
-    await lab.down();
+    expect(await lab.down()).toEqual([]);
   }, 30_000);
   return {
     lab,
