@@ -96,10 +96,10 @@ describe("p2pd connect", () => {
     expect(r.err).toMatch(/direct: ERR_CONNECT_REFUSED/);
   }, 30_000);
 
-  test("a name without IRC servers or naming: a reason and exit 1", async () => {
+  test("a name without IRC servers: a usage error (exit 2) with the reason", async () => {
     const r = await cli(["connect", "alice.peer", ...flags()]);
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.out).error.code).toBe("ERR_NO_NAMING");
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).error.message).toMatch(/--irc-servers/);
   }, 30_000);
 
   test("usage errors: no target, unknown strategy, bad address, bad --turn", async () => {
@@ -108,7 +108,9 @@ describe("p2pd connect", () => {
       (await cli(["connect", server.address, "--strategies", "teleport", ...flags()])).code,
     ).toBe(2);
     const bad = await cli(["connect", "0-[1,2]-0-x-y", ...flags()]);
-    expect(bad.code).toBe(1);
-    expect(JSON.parse(bad.out).error.code).toBe("ERR_BAD_ADDR");
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.out).error.message).toMatch(/not a P2P address/);
+    const garbage = await cli(["connect", "garbage", ...flags()]);
+    expect(garbage.code).toBe(2);
   }, 30_000);
 });

@@ -29,7 +29,8 @@ describe("p2pd demo (offline: in-process STUN server and MQTT broker)", () => {
     expect(j.ms).toBeGreaterThan(0);
     expect(j.strategies[0]).toMatchObject({ strategy: "direct", ok: true });
     // The in-process STUN server sees loopback unNATed: open internet, equal ports.
-    expect(j.natA).toEqual({ type: 1, delta: { type: 2, value: 0 } });
+    expect(j.natA).toEqual({ type: "open-internet", delta: { kind: "equal", value: 0 } });
+    expect(j.echo).toBe(true);
     // Progress went to stderr, step by step.
     expect(r.err).toMatch(/STUN server/);
     expect(r.err).toMatch(/MQTT broker/);

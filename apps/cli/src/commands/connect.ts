@@ -23,6 +23,22 @@ export const command: Command = {
   async run(ctx) {
     const [target, ...extra] = ctx.positionals;
     if (!target || extra.length) throw usageError("give exactly one ADDR or NAME");
+    // Bad input is a usage error (exit 2), found before any node starts.
+    if (target.includes("[") || target.includes("-")) {
+      try {
+        p2p.parseAddress(target);
+      } catch (err) {
+        if (/^[a-z0-9_-]+\.[a-z0-9_-]+$/i.test(target)) {
+          // A NAME.TLD with a dash, not an address.
+        } else throw usageError(`not a P2P address: ${(err as Error).message}`);
+      }
+    } else if (!/^[a-z0-9_-]+\.[a-z0-9_-]+$/i.test(target)) {
+      throw usageError(`"${target}" is neither a P2P address nor a NAME.TLD`);
+    }
+    const isName = /^[a-z0-9_-]+\.[a-z0-9_-]+$/i.test(target);
+    if (isName && !str(ctx, "irc-servers")) {
+      throw usageError(`connecting to the name "${target}" needs --irc-servers LIST`);
+    }
     const list = str(ctx, "strategies")
       ?.split(",")
       .map((s) => s.trim())

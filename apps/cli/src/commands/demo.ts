@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { node as p2p, stun } from "p2pd";
+import { nat as natPkg, node as p2p, stun } from "p2pd";
 import { type Command, EXIT } from "../command.js";
 
 /** IRC servers of the local IRC lab (labs/irc-lab writes lab.json), when it runs. */
@@ -16,6 +16,16 @@ function ircLab(): string[] {
       .map((n) => `${n.host}:${n.port}`);
   } catch {
     return [];
+  }
+}
+
+function natNames(n: { type: number; delta: { type: number; value: number } } | undefined) {
+  try {
+    if (!n) return null;
+    const { type, delta } = natPkg.natFromWire(n);
+    return { type, delta };
+  } catch {
+    return null; // code 0: not tested yet
   }
 }
 
@@ -114,7 +124,9 @@ export const command: Command = {
         echoMs: round(echoMs),
         totalMs: round(performance.now() - t0),
         strategies: r.timings.strategies.map((t) => ({ ...t, ms: round(t.ms) })),
-        natA: nat ?? null,
+        echo: reply === "hello from B",
+        // The same names as `p2pd nat` (type, delta {kind, value}); null while unknown.
+        natA: natNames(nat),
         addrA: a.address,
       };
       ctx.result(

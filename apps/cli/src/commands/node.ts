@@ -44,17 +44,25 @@ export const NODE_OPTIONS: Record<string, OptionSpec> = {
 };
 
 async function loadSeed(path: string): Promise<Uint8Array> {
+  // An unreadable or unwritable seed file is bad input: a usage error (exit 2), not a crash.
+  const bad = (err: unknown) =>
+    usageError(
+      `--seed-file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  let raw: string;
   try {
-    const raw = (await readFile(path, "utf8")).trim();
-    if (!/^[0-9a-f]{32,128}$/i.test(raw))
-      throw usageError(`--seed-file ${path}: expected 32 to 128 hex digits`);
-    return Buffer.from(raw, "hex");
+    raw = (await readFile(path, "utf8")).trim();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw bad(err);
     const seed = randomBytes(32);
-    await writeFile(path, `${seed.toString("hex")}\n`, { mode: 0o600, flag: "wx" });
+    await writeFile(path, `${seed.toString("hex")}\n`, { mode: 0o600, flag: "wx" }).catch((e) => {
+      throw bad(e);
+    });
     return seed;
   }
+  if (!/^[0-9a-f]{32,128}$/i.test(raw))
+    throw usageError(`--seed-file ${path}: expected 32 to 128 hex digits`);
+  return Buffer.from(raw, "hex");
 }
 
 function turnServers(ctx: CommandContext): p2p.TurnServerConfig[] | undefined {
