@@ -59,7 +59,9 @@ describe("typed client against the real server", () => {
   test("open, info, subscribe, send, recv, binary, unsubscribe, close", async () => {
     const con = await api.open("k1", "self", { strategies: ["direct"] });
     expect(con).toMatchObject({ name: "k1", strategy: "direct", relayed: false });
-    expect((await api.info("k1")).subs).toEqual([{ msg: "", addr: "", queued: 0, dropped: 0 }]);
+    expect((await api.info("k1")).subs).toEqual([
+      { msg: "", addr: "", queued: 0, dropped: 0, waiting: 0 },
+    ]);
     expect(await api.subscribe("k1", { msg: "^two", addr: "^(127\\.0\\.0\\.1|::1):" })).toEqual({
       name: "k1",
       sub: { msg: "^two", addr: "^(127\\.0\\.0\\.1|::1):" },

@@ -263,6 +263,16 @@ describe("connections: pipelining and floods", () => {
   });
 });
 
+describe("connection lifetime", () => {
+  test("a recv waiting when its connection closes fails at once with 410, not at its timeout", async () => {
+    await client.open("w1", "self", { strategies: ["direct"] });
+    const waiting = client.recv("w1", { timeout: 30 }).catch((e: unknown) => e);
+    await expect.poll(async () => (await client.info("w1")).subs[0]?.waiting).toBe(1);
+    await client.close("w1");
+    expect(await waiting).toMatchObject({ code: "ERR_CLOSED", status: 410 });
+  });
+});
+
 describe("/tunnel edge cases", () => {
   const tunnel = (name: string) => {
     const c = open(server.port);

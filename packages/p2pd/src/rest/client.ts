@@ -23,7 +23,8 @@ export interface ConInfo {
   bytesOut: number;
   msgsIn: number;
   msgsOut: number;
-  subs: { msg: string; addr: string; queued: number; dropped: number }[];
+  /** `waiting`: recv calls currently blocked on the subscription. */
+  subs: { msg: string; addr: string; queued: number; dropped: number; waiting: number }[];
   relayed: boolean;
 }
 

@@ -58,6 +58,8 @@ export class Connection {
   relay: Socket | undefined;
   readonly #subs = new Map<string, Sub>();
   readonly #off: () => void;
+  /** Aborted when the P2P connection ends: pending recvs fail at once instead of timing out. */
+  readonly #ended = new AbortController();
 
   constructor(name: string, strategy: string, pipe: RestPipe, connectMs: number) {
     this.name = name;
@@ -66,6 +68,7 @@ export class Connection {
     this.connectMs = connectMs;
     this.subscribe("", "");
     this.#off = pipe.onMessage((data) => this.#deliver(data));
+    pipe.onClose(() => this.#ended.abort());
   }
 
   get from(): string {
@@ -120,12 +123,13 @@ export class Connection {
     return this.#subs.delete(keyOf(msg, addr));
   }
 
-  subs(): { msg: string; addr: string; queued: number; dropped: number }[] {
+  subs(): { msg: string; addr: string; queued: number; dropped: number; waiting: number }[] {
     return [...this.#subs.values()].map((s) => ({
       msg: s.msg.source === "(?:)" ? "" : s.msg.source,
       addr: s.addr.source === "(?:)" ? "" : s.addr.source,
       queued: s.queue.length,
       dropped: s.dropped,
+      waiting: s.waiters.size,
     }));
   }
 
@@ -139,11 +143,18 @@ export class Connection {
     }
     const queued = sub.queue.shift();
     if (queued) return Promise.resolve(queued);
+    const ended = () => new RestError("ERR_CLOSED", 410, `connection "${this.name}" is closed`);
+    if (this.#ended.signal.aborted) return Promise.reject(ended());
     return new Promise((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
+        this.#ended.signal.removeEventListener("abort", onEnded);
         sub.waiters.delete(waiter);
+      };
+      const onEnded = () => {
+        done();
+        reject(ended());
       };
       const waiter = (b: Buffer) => {
         done();
@@ -159,6 +170,7 @@ export class Connection {
       }, timeoutMs);
       sub.waiters.add(waiter);
       signal.addEventListener("abort", onAbort, { once: true });
+      this.#ended.signal.addEventListener("abort", onEnded, { once: true });
     });
   }
 
@@ -194,6 +206,7 @@ export class Connection {
 
   async close(): Promise<void> {
     this.#off();
+    this.#ended.abort();
     this.relay?.destroy();
     await this.pipe.close();
   }

@@ -126,6 +126,7 @@ const REASONS: Record<number, string> = {
   405: "Method Not Allowed",
   408: "Request Timeout",
   409: "Conflict",
+  410: "Gone",
   417: "Expectation Failed",
   413: "Payload Too Large",
   421: "Misdirected Request",

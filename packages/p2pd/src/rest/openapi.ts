@@ -9,6 +9,7 @@ const ERRORS: Record<string, string> = {
   "409": "connection name already in use",
   "405": "method not allowed on this path",
   "408": "request not received in time",
+  "410": "the connection closed while waiting for a message",
   "413": "body too large",
   "421": "Host is not a loopback name (DNS rebinding protection)",
   "431": "request head too large",

@@ -77,7 +77,10 @@ export const CON_INFO: JsonSchema = obj(
     bytesOut: int,
     msgsIn: int,
     msgsOut: int,
-    subs: { type: "array", items: obj({ msg: str, addr: str }) },
+    subs: {
+      type: "array",
+      items: obj({ msg: str, addr: str, queued: int, dropped: int, waiting: int }, ["msg", "addr"]),
+    },
     relayed: { type: "boolean" },
   },
   ["name", "strategy", "remote", "bytesIn", "bytesOut", "msgsIn", "msgsOut"],
