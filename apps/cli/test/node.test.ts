@@ -147,7 +147,8 @@ describe("p2pd node", () => {
 /** Our own IRC lab ports: away from the fixed offsets other suites use (< 1000), per process and per file. */
 const ircDir = join(tmpdir(), `ircdns-lab-nd-cli-${process.pid}`);
 function ircPortOffset(): number {
-  return 1000 + (process.pid % 60) * 80 + 40;
+  // Negative offsets keep every port below the ephemeral range (labs/irc-lab/README.md).
+  return -12000 - (process.pid % 30) * 100 + 40;
 }
 
 // Names through the CLI on the IRC lab (labs/irc-lab): `node --name` registers, `connect NAME` finds it.

@@ -5,10 +5,11 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type EmbeddedBroker, type P2PNode, startBroker, startNode } from "../src/index.js";
 
-/** Our own IRC lab ports: away from the fixed offsets other suites use (< 1000), per process and per file. */
+/** Our own IRC lab ports: away from the offsets other suites use (-10500..-11500), per process and per file. */
 const ircDir = join(tmpdir(), `ircdns-lab-nd-${process.pid}`);
 function ircPortOffset(): number {
-  return 1000 + (process.pid % 60) * 80 + 0;
+  // Negative offsets keep every port below the ephemeral range (labs/irc-lab/README.md).
+  return -12000 - (process.pid % 30) * 100 + 0;
 }
 
 // labs/irc-lab/lab.ts (three real IRC networks with services on loopback) is outside rootDir.
