@@ -1,4 +1,5 @@
 // Run a node with the REST API on loopback, then drive it with the typed client.
+import { once } from "node:events";
 import { startNode } from "@p2pd/node";
 import { P2pdClient, rest } from "p2pd";
 
@@ -12,6 +13,12 @@ export default async function main(signal: AbortSignal): Promise<void> {
     await api.send("c1", "ECHO hello over REST");
     const reply = await api.recv("c1", { timeout: 5 });
     console.log("reply:", reply.data);
+    // The same connection as a raw byte stream: what you write reaches the peer.
+    const relay = await api.tunnel("c1", { signal });
+    relay.write("ECHO hello through the tunnel");
+    const [chunk] = await once(relay, "data", { signal });
+    console.log("tunnel:", String(chunk));
+    relay.destroy();
     await api.close("c1");
   } finally {
     await server.close();
