@@ -235,6 +235,18 @@ describe("connections: pipelining and floods", () => {
     expect(c.out()).toContain('"title":"p2pd"');
   });
 
+  test("a client that shuts down its side after the request still gets the answer", async () => {
+    const c = open(server.port);
+    c.s.end("GET /recv/h1?timeout=0.2 HTTP/1.1\r\n\r\n");
+    await c.closed;
+    expect(statusOf(c.out())).toBe(504);
+    const two = open(server.port);
+    two.s.end("GET /version HTTP/1.1\r\n\r\nGET /addr HTTP/1.1\r\n\r\n");
+    await two.closed;
+    expect(two.out()).toContain('"title":"p2pd"');
+    expect(two.out()).toContain(node.address);
+  });
+
   test("open HTTP connections are capped with a 503; a freed slot is usable again", async () => {
     const small = await RestServer.start({ node, port: 0, maxSockets: 3 });
     try {

@@ -100,7 +100,9 @@ export class RestServer {
       maxSockets: 128,
       ...opts,
     };
-    this.#server = createServer((s) => this.#onSocket(s));
+    // Half-open allowed: a client may send its request and shut down its side (`nc -N`, some
+    // HTTP/1.0 tools) and still get the answer; we end our side once it is written.
+    this.#server = createServer({ allowHalfOpen: true }, (s) => this.#onSocket(s));
   }
 
   static async start(opts: RestServerOptions): Promise<RestServer> {
@@ -161,6 +163,7 @@ export class RestServer {
     let served = 0;
     let busy = false;
     let continued = false;
+    let ended = false;
     let timer: NodeJS.Timeout | undefined;
     const joined = (): Buffer => {
       if (parts.length !== 1) parts = [Buffer.concat(parts, size)];
@@ -245,6 +248,7 @@ export class RestServer {
           socket.resume();
           arm();
           if (size) pump();
+          if (ended && !busy) this.#finish(socket);
         }, fail);
       } catch (e) {
         fail(e);
@@ -260,6 +264,14 @@ export class RestServer {
     arm();
     socket.on("data", onData);
     socket.on("close", () => clearTimeout(timer));
+    socket.on("end", () => {
+      ended = true;
+      // Nothing in flight: whatever partial request is left can never complete.
+      if (!busy && socket.listenerCount("data") > 0) {
+        clearTimeout(timer);
+        this.#finish(socket);
+      }
+    });
   }
 
   /** Ends a socket after `data`; destroys it if the peer never closes its side. */
@@ -505,6 +517,7 @@ export class RestServer {
     };
     const offClose = con.pipe.onClose(() => socket.end());
     socket.on("data", forward);
+    socket.on("end", () => socket.end());
     socket.on("close", () => {
       offClose();
       if (con.relay === socket) con.relay = undefined;
