@@ -2,10 +2,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { dirname, join } from "node:path";
+import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { inflateSync } from "node:zlib";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { run } from "../src/cli.js";
 
 // `p2pd serve` for real (built CLI, real node, real REST server) driven by Debian's Chromium.
 const CLI = join(dirname(dirname(fileURLToPath(import.meta.url))), "dist", "index.js");
@@ -82,6 +84,27 @@ afterAll(async () => {
   await browser?.close();
   hostile?.close();
   await stop(child);
+});
+
+describe("p2pd serve flags", () => {
+  test("a non-loopback --host or a bad --port is a usage error (exit 2) before any node starts", async () => {
+    for (const argv of [
+      ["--host", "0.0.0.0"],
+      ["--host", "127.0.0.1.example"],
+      ["--port", "70000"],
+    ]) {
+      const stderr = new PassThrough();
+      let err = "";
+      stderr.on("data", (d) => (err += d));
+      const code = await run(["serve", ...argv, "--interfaces", "loopback"], {
+        stdout: new PassThrough(),
+        stderr,
+      });
+      expect(code, argv.join(" ")).toBe(2);
+      expect(err).toContain("ERR_USAGE");
+      expect(err).not.toContain("starting the node");
+    }
+  });
 });
 
 describe.skipIf(!ready)("p2pd serve: dashboard in headless Chromium", () => {

@@ -1,5 +1,5 @@
 import { node as p2p, rest } from "p2pd";
-import { type Command, EXIT, intFlag, str } from "../command.js";
+import { type Command, EXIT, intFlag, str, usageError } from "../command.js";
 import { NODE_OPTIONS, nodeOptions } from "./node.js";
 
 const { port: _nodePort, ...NODE_FLAGS } = NODE_OPTIONS;
@@ -21,6 +21,13 @@ export const command: Command = {
   },
   async run(ctx) {
     const port = intFlag(ctx, "port", 0, 65535) ?? 12333;
+    const host = str(ctx, "host") ?? "127.0.0.1";
+    // Checked before the node starts: the API can open connections, so loopback only.
+    if (!rest.isLoopbackListen(host)) {
+      throw usageError(
+        `--host must be a loopback address (127.x.x.x, ::1, localhost), got "${host}"`,
+      );
+    }
     // The node's own flags, with --node-port standing for the node's --port.
     const nodeCtx = { ...ctx, values: { ...ctx.values, port: ctx.values["node-port"] } };
     const t0 = performance.now();
@@ -33,7 +40,7 @@ export const command: Command = {
       server = await rest.RestServer.start({
         node: node as unknown as rest.RestNode,
         port,
-        host: str(ctx, "host") ?? "127.0.0.1",
+        host,
         ...(token ? { token } : {}),
         signal: ctx.signal,
       });

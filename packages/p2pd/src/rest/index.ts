@@ -11,4 +11,5 @@ export { RestError } from "./errors.js";
 export { buildOpenApi } from "./openapi.js";
 export { checkRegexCost, MATCH_PREFIX, MAX_REGEX } from "./regex-guard.js";
 export { buildPath, matchRoute, ROUTES, type RouteDef } from "./routes.js";
+export { isLoopbackListen } from "./security.js";
 export { type RestNode, RestServer, type RestServerOptions } from "./server.js";
