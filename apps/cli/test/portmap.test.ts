@@ -38,6 +38,7 @@ describe("p2pd portmap: command line checks (nothing is sent)", () => {
     ["remove", "x"],
     ["add", "5000", "--family", "5"],
     ["remove", "5000", "--handle", "xyz"],
+    ["add", "5000", "--gateway", "notanip"],
   ])
     test(`${argv.join(" ")} is a usage error`, async () => {
       const r = await cli("portmap", ...argv, "--json");

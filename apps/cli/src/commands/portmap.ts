@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { nat } from "p2pd";
 import { CliError, type Command, EXIT, flag, intFlag, str, strs, usageError } from "../command.js";
 
@@ -103,6 +104,9 @@ export const command: Command = {
         throw usageError(`--method must be one of ${METHODS.join(", ")}, got "${m}"`);
     const timeoutMs = intFlag(ctx, "timeout", 50, 600_000);
     const gateway = str(ctx, "gateway");
+    // Checked before anything is sent: a bad --gateway must not turn into SSDP multicast.
+    if (gateway !== undefined && isIP(gateway) === 0)
+      throw usageError(`--gateway must be an IP address, got "${gateway}"`);
     const mapper = nat.createPortMapper({
       signal: ctx.signal,
       ...(methods.length ? { methods: methods as Method[] } : {}),
