@@ -1,4 +1,4 @@
-import { type P2PNode, startNode } from "@p2pd/node";
+import { MemoryNaming, type P2PNode, startNode } from "@p2pd/node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { P2pdClient, P2pdClientError } from "../src/index.js";
 import { buildOpenApi, RestServer, ROUTES } from "../src/rest/index.js";
@@ -8,9 +8,12 @@ import { buildOpenApi, RestServer, ROUTES } from "../src/rest/index.js";
 let node: P2PNode;
 let server: RestServer;
 let api: P2pdClient;
+const naming = new MemoryNaming();
 
 beforeAll(async () => {
-  node = await startNode({ interfaces: "loopback", seed: "rest-client" });
+  node = await startNode({ interfaces: "loopback", seed: "rest-client", naming });
+  // A name that holds the node's own address: what `p2pd name register --value ADDR` stores.
+  await naming.register("rest-client.test", node.address);
   server = await RestServer.start({ node, port: 0, token: "tok-123" });
   api = new P2pdClient({ url: server.url, token: "tok-123" });
 });
@@ -92,6 +95,24 @@ describe("typed client against the real server", () => {
     expect((await api.recv("k1", { timeout: 5 })).data).toBe("./..");
     expect(await api.close("k1")).toEqual({ closed: "k1" });
     expect((await api.cons()).cons).toEqual([]);
+  });
+
+  test("open by P2P address and by name, and errors for unknown ones", async () => {
+    const byAddr = await api.open("a1", node.address, { strategies: ["direct"] });
+    const byName = await api.open("n1", "rest-client.test", { strategies: ["direct"] });
+    expect([byAddr.strategy, byName.strategy]).toEqual(["direct", "direct"]);
+    await api.send("n1", "ECHO named");
+    expect((await api.recv("n1", { timeout: 5 })).data).toBe("named");
+    await expect(api.open("n2", "nobody.test")).rejects.toMatchObject({
+      code: "ERR_NAME_NOT_FOUND",
+      status: 404,
+    });
+    await expect(api.open("n3", "0,1,[garbage]")).rejects.toMatchObject({
+      code: "ERR_BAD_ADDR",
+      status: 400,
+    });
+    await api.close("a1");
+    await api.close("n1");
   });
 
   test("tunnel returns a socket relayed to the peer; errors are typed", async () => {

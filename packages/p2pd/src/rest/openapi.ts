@@ -13,9 +13,9 @@ const ERRORS: Record<string, string> = {
   "413": "body too large",
   "421": "Host is not a loopback name (DNS rebinding protection)",
   "431": "request head too large",
-  "502": "could not connect to the peer",
+  "502": "could not connect to the peer, or sending failed",
   "503": "too many open HTTP connections",
-  "504": "no message arrived before the timeout",
+  "504": "no message arrived before the timeout, or connecting timed out",
 };
 
 function responseOf(route: RouteDef): Record<string, unknown> {

@@ -390,7 +390,15 @@ export class RestServer {
         } catch (e) {
           const err = e as { code?: string; message?: string };
           const code = err.code ?? "ERR_CONNECT";
-          const status = code === "ERR_BAD_ADDR" || code === "ERR_BAD_ADDRESS" ? 400 : 502;
+          // The caller's input was wrong (400) or names nobody (404); else the peer is unreachable.
+          const status =
+            code === "ERR_BAD_ADDR" || code === "ERR_BAD_ADDRESS"
+              ? 400
+              : code === "ERR_NAME_NOT_FOUND"
+                ? 404
+                : code === "ERR_CONNECT_TIMEOUT" || code === "ERR_TIMEOUT"
+                  ? 504
+                  : 502;
           throw new RestError(code, status, err.message ?? "connect failed");
         }
         if (this.#cons.has(name) || signal.aborted) {
