@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { RestError } from "../src/rest/errors.js";
 import { parseHead } from "../src/rest/http.js";
 import { checkRegexCost } from "../src/rest/regex-guard.js";
-import { matchRoute } from "../src/rest/routes.js";
+import { buildPath, matchRoute, ROUTES } from "../src/rest/routes.js";
 
 // The request-head parser, the route matcher and the regex guard take hostile input: whatever
 // they get, they answer or throw a RestError, never anything else.
@@ -137,5 +137,39 @@ describe("decoders under fuzz", () => {
     ]) {
       expect(() => checkRegexCost(ok, "message"), ok).not.toThrow();
     }
+  });
+});
+
+describe("URLs the client builds are routed back to the same values", () => {
+  const name = fc.stringMatching(/^[A-Za-z0-9_.-]{1,64}$/).filter((n) => n !== "." && n !== "..");
+  const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 });
+  test("every route, with names, texts, destinations and regexes full of reserved characters", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ROUTES.filter((r) => r.id !== "dashboard")),
+        name,
+        text,
+        text,
+        fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+        (route, n, t, dest, msg) => {
+          const values = { name: n, text: t, dest, msg };
+          const url = buildPath(route.id, values);
+          const head = parseHead(
+            Buffer.from(`${route.method} ${url} HTTP/1.1\r\n\r\n`, "latin1"),
+            1 << 16,
+          );
+          expect(head).toBeDefined();
+          const m = head && matchRoute(head.method, head.segments);
+          expect(m && "route" in m ? m.route.id : m).toBe(route.id);
+          if (!m || !("route" in m)) return;
+          for (const p of route.params) {
+            const got = p.in === "path" ? m.params[p.name] : (head?.query.get(p.name) ?? undefined);
+            const want = (values as Record<string, string | undefined>)[p.name];
+            expect(got, p.name).toBe(want === "" ? undefined : want);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -292,6 +292,12 @@ describe("/tunnel edge cases", () => {
     return c;
   };
 
+  test("HEAD never turns a connection into a relay", async () => {
+    const answer = await raw(server.port, "HEAD /tunnel/h1 HTTP/1.1\r\nConnection: close\r\n\r\n");
+    expect(statusOf(answer)).toBe(405);
+    expect((await client.info("h1")).relayed).toBe(false);
+  });
+
   test("an unknown name is a 404 JSON answer", async () => {
     const c = tunnel("nope");
     await c.closed;

@@ -290,6 +290,9 @@ export class RestServer {
     if (!m) throw new RestError("ERR_NOT_FOUND", 404, `no API method at ${head.path}`);
     if ("methodMismatch" in m)
       throw new RestError("ERR_METHOD", 405, `${head.method} not allowed on ${head.path}`);
+    // HEAD means "a GET without the body": a relay has neither, so it is never one.
+    if (head.method === "HEAD" && m.route.id === "tunnel")
+      throw new RestError("ERR_METHOD", 405, "HEAD not allowed on a tunnel");
     checkRequest(head, m.route.mutating, this.#opts);
     return m;
   }
