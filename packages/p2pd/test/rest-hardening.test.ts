@@ -331,6 +331,24 @@ describe("/tunnel edge cases", () => {
     await expect(client.info("t2")).rejects.toMatchObject({ code: "ERR_NO_SUCH_CONNECTION" });
   });
 
+  test("when the peer node goes away, the relay socket ends and the connection is dropped", async () => {
+    const peer = await startNode({ interfaces: "loopback", seed: "rest-hardening-peer" });
+    try {
+      await client.open("p1", peer.address, { strategies: ["direct"] });
+      const c = tunnel("p1");
+      await expect.poll(c.out).toContain("101 Switching Protocols");
+      c.s.write("ECHO from afar");
+      await expect.poll(c.out).toContain("from afar");
+      await peer.close();
+      await c.closed;
+      await expect
+        .poll(async () => (await client.cons()).cons.map((x) => x.name))
+        .not.toContain("p1");
+    } finally {
+      await peer.close();
+    }
+  });
+
   test("bytes sent with the request head are relayed (leftover), without Upgrade no HTTP answer", async () => {
     await client.open("t3", "self", { strategies: ["direct"] });
     const c = open(server.port);
