@@ -2,6 +2,7 @@ import { PassThrough } from "node:stream";
 import { node as p2p } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
+import { cli as runCli } from "./run-cli.js";
 
 let broker: p2p.EmbeddedBroker;
 let server: p2p.P2PNode;
@@ -15,16 +16,7 @@ afterAll(async () => {
   await broker?.close();
 });
 
-async function cli(argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await run(argv, { stdout, stderr });
-  return { code, out, err };
-}
+const cli = (argv: string[]) => runCli(...argv);
 
 const flags = () => ["--interfaces", "loopback", "--mqtt", broker.url, "--json"];
 

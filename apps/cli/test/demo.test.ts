@@ -5,17 +5,10 @@ import { PassThrough } from "node:stream";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
+import { type IrcLab, ircLab, labSlot, noLab } from "./irc-lab.js";
+import { cli as runCli } from "./run-cli.js";
 
-async function cli(argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await run(argv, { stdout, stderr });
-  return { code, out, err };
-}
+const cli = (argv: string[]) => runCli(...argv);
 
 describe("p2pd demo (offline: in-process STUN server and MQTT broker)", () => {
   test("--json: one JSON object, ECHO ok, strategy and timings", async () => {
@@ -45,32 +38,15 @@ describe("p2pd demo (offline: in-process STUN server and MQTT broker)", () => {
   }, 30_000);
 });
 
-/** Our own IRC lab ports: away from the fixed offsets other suites use (< 1000), per process and per file. */
-const ircDir = join(tmpdir(), `ircdns-lab-nd-demo-${process.pid}`);
-function ircPortOffset(): number {
-  // Negative offsets keep every port below the ephemeral range (labs/irc-lab/README.md).
-  return -12000 - (process.pid % 30) * 100 + 20;
-}
-
-// With the IRC lab running (labs/irc-lab), A registers a name and B connects by name.
-interface IrcLab {
-  dir: string;
-  stop(): Promise<void>;
-}
-const labTs = join(dirname(fileURLToPath(import.meta.url)), "../../../labs/irc-lab/lab.ts");
-const ircLab = (await import(pathToFileURL(labTs).href)) as {
-  labMissing(): string | undefined;
-  startLab(o: { dir: string; portOffset: number }): Promise<IrcLab>;
-};
-const noLab = ircLab.labMissing() ?? (process.getuid?.() === 0 ? undefined : "needs root");
+const slot = labSlot("demo", 20);
 
 describe.skipIf(noLab !== undefined)("p2pd demo with the IRC lab running", () => {
   let lab: IrcLab;
   const saved = process.env.IRC_LAB_DIR;
   beforeAll(async () => {
     lab = await ircLab.startLab({
-      dir: ircDir,
-      portOffset: ircPortOffset(),
+      dir: slot.dir,
+      portOffset: slot.portOffset,
     });
     process.env.IRC_LAB_DIR = lab.dir;
   }, 180_000);
@@ -78,7 +54,7 @@ describe.skipIf(noLab !== undefined)("p2pd demo with the IRC lab running", () =>
     if (saved === undefined) delete process.env.IRC_LAB_DIR;
     else process.env.IRC_LAB_DIR = saved;
     await lab?.stop();
-    rmSync(ircDir, { recursive: true, force: true });
+    rmSync(slot.dir, { recursive: true, force: true });
   }, 60_000);
 
   test("A registers p2pd-demo.peer; B connects by name", async () => {

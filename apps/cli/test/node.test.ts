@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { node as p2p } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
+import { type IrcLab, ircLab, labSlot, noLab } from "./irc-lab.js";
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), "..", "dist", "index.js");
 let broker: p2p.EmbeddedBroker;
@@ -144,36 +145,19 @@ describe("p2pd node", () => {
   );
 });
 
-/** Our own IRC lab ports: away from the fixed offsets other suites use (< 1000), per process and per file. */
-const ircDir = join(tmpdir(), `ircdns-lab-nd-cli-${process.pid}`);
-function ircPortOffset(): number {
-  // Negative offsets keep every port below the ephemeral range (labs/irc-lab/README.md).
-  return -12000 - (process.pid % 30) * 100 + 40;
-}
-
-// Names through the CLI on the IRC lab (labs/irc-lab): `node --name` registers, `connect NAME` finds it.
-interface IrcLab {
-  serverList: string;
-  stop(): Promise<void>;
-}
-const labTs = join(dirname(fileURLToPath(import.meta.url)), "../../../labs/irc-lab/lab.ts");
-const ircLab = (await import(pathToFileURL(labTs).href)) as {
-  labMissing(): string | undefined;
-  startLab(o: { dir: string; portOffset: number }): Promise<IrcLab>;
-};
-const noLab = ircLab.labMissing() ?? (process.getuid?.() === 0 ? undefined : "needs root");
+const slot = labSlot("cli", 40);
 
 describe.skipIf(noLab !== undefined)("p2pd node --name / p2pd connect NAME (IRC lab)", () => {
   let lab: IrcLab;
   beforeAll(async () => {
     lab = await ircLab.startLab({
-      dir: ircDir,
-      portOffset: ircPortOffset(),
+      dir: slot.dir,
+      portOffset: slot.portOffset,
     });
   }, 180_000);
   afterAll(async () => {
     await lab?.stop();
-    rmSync(ircDir, { recursive: true, force: true });
+    rmSync(slot.dir, { recursive: true, force: true });
   }, 60_000);
 
   test("register on start, connect by name, ECHO", async () => {
