@@ -1,30 +1,63 @@
 import { createServer } from "node:net";
-import type { AddressEntry, NatInfo } from "../address.js";
-import type { NatLike, NatTypeName } from "../traversal/index.js";
-import type { Candidate } from "./strategy.js";
-
-const NAMES: Record<number, NatTypeName> = {
-  1: "open-internet",
-  2: "udp-firewall",
-  3: "full-cone",
-  4: "restricted-cone",
-  5: "port-restricted-cone",
-  6: "symmetric",
-  7: "blocked",
-};
-const DELTAS = [
-  "not-applicable",
-  "equal",
-  "preserving",
-  "independent",
-  "dependent",
-  "random",
-] as const;
+import { DELTA_KINDS, NAT_TYPES } from "@p2pd/nat";
+import type { AddressEntry, NatInfo, P2PAddress } from "../address.js";
+import { P2pdNodeError } from "../errors.js";
+import { type NatLike, punchRole } from "../traversal/index.js";
+import { candidates } from "./candidates.js";
+import { ipField, numberField, portsField } from "./signal-fields.js";
+import type { Candidate, StrategyContext } from "./strategy.js";
 
 /** Address NAT codes as the traversal planner's names; untested (0) counts as port-restricted, P2PD's default. */
 export function natLike(n: NatInfo): NatLike {
-  const kind = DELTAS[n.delta.type - 1] ?? "random";
-  return { type: NAMES[n.type] ?? "port-restricted-cone", delta: { kind, value: n.delta.value } };
+  const kind = DELTA_KINDS[n.delta.type - 1] ?? "random";
+  return {
+    type: NAT_TYPES[n.type - 1] ?? "port-restricted-cone",
+    delta: { kind, value: n.delta.value },
+  };
+}
+
+/** Whether a punch of this kind can work between the two addresses (the planner decides off-LAN). */
+export function canPunch(
+  kind: "tcp" | "udp",
+  local: P2PAddress,
+  remote: P2PAddress,
+  stun: { host: string; port: number }[],
+): boolean {
+  const c = punchPair(candidates(local, remote));
+  if (!c || !remote.keys) return false;
+  if (c.sameLan) return true;
+  if (!stunFor(stun, c.local, c.family)) return false;
+  return punchRole(natLike(c.local.nat), natLike(c.remote.nat))[kind];
+}
+
+/** Where and when the answerer punches from, as its answer says. */
+export interface PunchAnswer {
+  host: string;
+  ports: number[];
+  at: number;
+}
+
+/**
+ * The offerer's half of the signaling: send our side of the punch, wait for the peer's answer
+ * and validate it. Shared by TCP and UDP punching (TCP_OFFER/TCP_ANSWER, UDP_OFFER/UDP_ANSWER).
+ */
+export async function offerPunch(
+  ctx: StrategyContext,
+  kind: "TCP" | "UDP",
+  offer: { family: 4 | 6; host: string; ports: number[]; rttMs: number },
+): Promise<PunchAnswer> {
+  const answer = ctx.waitFor(`${kind}_ANSWER`);
+  // It may reject (abort, lost race) while we still await the send: never unhandled.
+  answer.catch(() => {});
+  await ctx.send(`${kind}_OFFER`, offer);
+  const ans = await answer;
+  if (typeof ans.error === "string")
+    throw new P2pdNodeError("ERR_PEER_REFUSED", `peer: ${ans.error}`);
+  return {
+    host: ipField(ans.host, "answer host"),
+    ports: portsField(ans.ports),
+    at: numberField(ans.at, "meeting time"),
+  };
 }
 
 /** The pair to punch: the first candidate (same-LAN pairs come first), IPv4 preferred off-LAN. */

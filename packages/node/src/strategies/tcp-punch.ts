@@ -1,4 +1,3 @@
-import type { P2PAddress } from "../address.js";
 import { P2pdNodeError } from "../errors.js";
 import {
   openTcpMapping,
@@ -8,8 +7,15 @@ import {
   type TcpMapping,
   tcpPunch,
 } from "../traversal/index.js";
-import { candidates } from "./candidates.js";
-import { freeTcpPort, leadMs, natLike, punchPair, stunFor } from "./punch-common.js";
+import {
+  canPunch,
+  freeTcpPort,
+  leadMs,
+  natLike,
+  offerPunch,
+  punchPair,
+  stunFor,
+} from "./punch-common.js";
 import { ipField, numberField, portsField } from "./signal-fields.js";
 import type {
   Candidate,
@@ -58,14 +64,6 @@ async function tcpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Pro
   };
 }
 
-function canPunch(local: P2PAddress, remote: P2PAddress, cfg: PunchConfig): boolean {
-  const c = punchPair(candidates(local, remote));
-  if (!c || !remote.keys) return false;
-  if (c.sameLan) return true;
-  if (!stunFor(cfg.stun, c.local, c.family)) return false;
-  return punchRole(natLike(c.local.nat), natLike(c.remote.nat)).tcp;
-}
-
 /**
  * TCP hole punching (simultaneous open) with the traversal module's `tcpPunch`. Messages:
  * TCP_OFFER {family, host, ports, rttMs} -> TCP_ANSWER {host, ports, at} (or {error}), with `at`
@@ -78,28 +76,19 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
     // Racing: start the next strategy after this long (clock sync, the meeting lead (>= 250 ms) and the punch).
     staggerMs: 1000,
     answers: ["TCP_OFFER"],
-    canTry: (local, remote) => canPunch(local, remote, cfg),
+    canTry: (local, remote) => canPunch("tcp", local, remote, cfg.stun),
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
       const est = await ctx.clock({ signal: ctx.signal });
       const side = await tcpSide(c, cfg, ctx.signal);
       try {
-        const answer = ctx.waitFor("TCP_ANSWER");
-        // It may reject (abort, lost race) while we still await the send: never unhandled.
-        answer.catch(() => {});
-        await ctx.send("TCP_OFFER", {
+        const { host, ports, at } = await offerPunch(ctx, "TCP", {
           family: c.family,
           host: side.host,
           ports: side.ports,
           rttMs: est.rttMs,
         });
-        const ans = await answer;
-        if (typeof ans.error === "string")
-          throw new P2pdNodeError("ERR_PEER_REFUSED", `peer: ${ans.error}`);
-        const host = ipField(ans.host, "answer host");
-        const ports = portsField(ans.ports);
-        const at = numberField(ans.at, "meeting time");
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
         ctx.log(`tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}`);
         const sock = await tcpPunch({

@@ -1,5 +1,4 @@
 import dgram from "node:dgram";
-import type { P2PAddress } from "../address.js";
 import { P2pdNodeError } from "../errors.js";
 import {
   type BirthdayRole,
@@ -11,8 +10,7 @@ import {
   udpPunch,
 } from "../traversal/index.js";
 import { messageStream } from "./adapt.js";
-import { candidates } from "./candidates.js";
-import { leadMs, natLike, punchPair, stunFor } from "./punch-common.js";
+import { canPunch, leadMs, natLike, offerPunch, punchPair, stunFor } from "./punch-common.js";
 import { ipField, numberField, portsField } from "./signal-fields.js";
 import type {
   Candidate,
@@ -62,14 +60,6 @@ function birthday(c: Candidate): BirthdayRole | undefined {
   return r ? { role: r } : undefined;
 }
 
-function canPunch(local: P2PAddress, remote: P2PAddress, cfg: PunchConfig): boolean {
-  const c = punchPair(candidates(local, remote));
-  if (!c || !remote.keys) return false;
-  if (c.sameLan) return true;
-  if (!stunFor(cfg.stun, c.local, c.family)) return false;
-  return punchRole(natLike(c.local.nat), natLike(c.remote.nat)).udp;
-}
-
 /**
  * UDP hole punching with the traversal module's `udpPunch` (birthday probing when one NAT is
  * random); the hole becomes a ReliableUdpStream keyed by a session derived from the pipe id.
@@ -82,7 +72,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
     // Racing: start the next strategy after this long (clock sync, the meeting lead (>= 250 ms) and the punch).
     staggerMs: 1000,
     answers: ["UDP_OFFER"],
-    canTry: (local, remote) => canPunch(local, remote, cfg),
+    canTry: (local, remote) => canPunch("udp", local, remote, cfg.stun),
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
@@ -90,21 +80,12 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       const side = await udpSide(c, cfg, ctx.signal);
       let handedOver = false;
       try {
-        const answer = ctx.waitFor("UDP_ANSWER");
-        // It may reject (abort, lost race) while we still await the send: never unhandled.
-        answer.catch(() => {});
-        await ctx.send("UDP_OFFER", {
+        const { host, ports, at } = await offerPunch(ctx, "UDP", {
           family: c.family,
           host: side.host,
           ports: side.ports,
           rttMs: est.rttMs,
         });
-        const ans = await answer;
-        if (typeof ans.error === "string")
-          throw new P2pdNodeError("ERR_PEER_REFUSED", `peer: ${ans.error}`);
-        const host = ipField(ans.host, "answer host");
-        const ports = portsField(ans.ports);
-        const at = numberField(ans.at, "meeting time");
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
         handedOver = true; // udpPunch owns the socket from here, whatever happens
         const bd = birthday(c);
