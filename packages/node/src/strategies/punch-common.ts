@@ -5,7 +5,7 @@ import { P2pdNodeError } from "../errors.js";
 import { type NatLike, punchRole } from "../traversal/index.js";
 import { candidates } from "./candidates.js";
 import { ipField, numberField, portsField } from "./signal-fields.js";
-import type { Candidate, StrategyContext } from "./strategy.js";
+import type { Candidate, ResponderContext, SignalMessage, StrategyContext } from "./strategy.js";
 
 /** Address NAT codes as the traversal planner's names; untested (0) counts as port-restricted, P2PD's default. */
 export function natLike(n: NatInfo): NatLike {
@@ -91,4 +91,48 @@ export function stunFor(
 /** Meeting time lead (ms) from the measured signaling RTT: the answer must arrive first. */
 export function leadMs(rttMs: number): number {
   return Math.max(250, Math.ceil(2 * rttMs) + 100);
+}
+
+/** A validated punch offer and our candidate pair of the offer's family. */
+export interface PunchOffer {
+  host: string;
+  ports: number[];
+  rttMs: number;
+  pair: Candidate;
+}
+
+/**
+ * The answerer's half, first step: validate the offer (throws on bad fields) and pick our pair
+ * of the offer's family; without one, the offerer gets an `{error}` answer and we get undefined.
+ */
+export async function readOffer(
+  msg: SignalMessage,
+  ctx: ResponderContext,
+  kind: "TCP" | "UDP",
+): Promise<PunchOffer | undefined> {
+  const host = ipField(msg.host, "offer host");
+  const ports = portsField(msg.ports);
+  const rttMs = Math.min(5000, Math.max(0, numberField(msg.rttMs, "rtt")));
+  // The offer's family decides: our side must punch from the same one.
+  const family = msg.family === 6 ? 6 : 4;
+  const pair = punchPair(ctx.candidates.filter((x) => x.family === family));
+  if (!pair) {
+    await ctx.send(`${kind}_ANSWER`, { error: "no common address family" });
+    return undefined;
+  }
+  return { host, ports, rttMs, pair };
+}
+
+/** Makes our punching side; when that fails the offerer gets an `{error}` answer first. */
+export async function answerSide<S>(
+  ctx: ResponderContext,
+  kind: "TCP" | "UDP",
+  make: () => Promise<S>,
+): Promise<S> {
+  try {
+    return await make();
+  } catch (err) {
+    await ctx.send(`${kind}_ANSWER`, { error: `no mapping: ${(err as Error).message}` });
+    throw err;
+  }
 }

@@ -8,15 +8,16 @@ import {
   tcpPunch,
 } from "../traversal/index.js";
 import {
+  answerSide,
   canPunch,
   freeTcpPort,
   leadMs,
   natLike,
   offerPunch,
   punchPair,
+  readOffer,
   stunFor,
 } from "./punch-common.js";
-import { ipField, numberField, portsField } from "./signal-fields.js";
 import type {
   Candidate,
   ResponderContext,
@@ -116,23 +117,11 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       }
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
-      const host = ipField(msg.host, "offer host");
-      const ports = portsField(msg.ports);
-      const rtt = Math.min(5000, Math.max(0, numberField(msg.rttMs, "rtt")));
-      // The offer's family decides: our side must punch from the same one.
-      const family = msg.family === 6 ? 6 : 4;
-      const c = punchPair(ctx.candidates.filter((x) => x.family === family));
-      if (!c) {
-        await ctx.send("TCP_ANSWER", { error: "no common address family" });
-        return;
-      }
-      let side: Side;
-      try {
-        side = await tcpSide(c, cfg, ctx.signal);
-      } catch (err) {
-        await ctx.send("TCP_ANSWER", { error: `no mapping: ${(err as Error).message}` });
-        throw err;
-      }
+      const offer = await readOffer(msg, ctx, "TCP");
+      if (!offer) return;
+      const { host, ports, pair: c } = offer;
+      const rtt = offer.rttMs;
+      const side = await answerSide(ctx, "TCP", () => tcpSide(c, cfg, ctx.signal));
       try {
         const at = Date.now() + leadMs(rtt);
         await ctx.send("TCP_ANSWER", { host: side.host, ports: side.ports, at });

@@ -10,8 +10,16 @@ import {
   udpPunch,
 } from "../traversal/index.js";
 import { messageStream } from "./adapt.js";
-import { canPunch, leadMs, natLike, offerPunch, punchPair, stunFor } from "./punch-common.js";
-import { ipField, numberField, portsField } from "./signal-fields.js";
+import {
+  answerSide,
+  canPunch,
+  leadMs,
+  natLike,
+  offerPunch,
+  punchPair,
+  readOffer,
+  stunFor,
+} from "./punch-common.js";
 import type {
   Candidate,
   ResponderContext,
@@ -110,23 +118,11 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       }
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
-      const host = ipField(msg.host, "offer host");
-      const ports = portsField(msg.ports);
-      const rtt = Math.min(5000, Math.max(0, numberField(msg.rttMs, "rtt")));
-      // The offer's family decides: our side must punch from the same one.
-      const family = msg.family === 6 ? 6 : 4;
-      const c = punchPair(ctx.candidates.filter((x) => x.family === family));
-      if (!c) {
-        await ctx.send("UDP_ANSWER", { error: "no common address family" });
-        return;
-      }
-      let side: Side;
-      try {
-        side = await udpSide(c, cfg, ctx.signal);
-      } catch (err) {
-        await ctx.send("UDP_ANSWER", { error: `no mapping: ${(err as Error).message}` });
-        throw err;
-      }
+      const offer = await readOffer(msg, ctx, "UDP");
+      if (!offer) return;
+      const { host, ports, pair: c } = offer;
+      const rtt = offer.rttMs;
+      const side = await answerSide(ctx, "UDP", () => udpSide(c, cfg, ctx.signal));
       const at = Date.now() + leadMs(rtt);
       try {
         await ctx.send("UDP_ANSWER", { host: side.host, ports: side.ports, at });
