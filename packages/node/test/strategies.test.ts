@@ -1,10 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import dgram from "node:dgram";
 import { once } from "node:events";
-import { existsSync, rmSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
@@ -18,6 +13,7 @@ import {
   startBroker,
   startNode,
 } from "../src/index.js";
+import { type Coturn, hasTurnserver, startCoturn } from "./traversal/coturn.js";
 
 let broker: EmbeddedBroker;
 let a: P2PNode;
@@ -171,82 +167,26 @@ describe("signaling robustness", () => {
   }, 60_000);
 });
 
-// coturn on loopback for the turn strategy (Debian's turnserver; loopback peers allowed).
-const hasTurn = existsSync("/usr/bin/turnserver");
-
-async function freeUdpTcpPort(): Promise<number> {
-  for (;;) {
-    const s = net.createServer();
-    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-    const port = (s.address() as net.AddressInfo).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    const u = dgram.createSocket("udp4");
-    const ok = await new Promise<boolean>((r) => {
-      u.once("error", () => r(false));
-      u.bind(port, "127.0.0.1", () => r(true));
-    });
-    await new Promise<void>((r) => u.close(() => r()));
-    if (ok) return port;
-  }
-}
-
-describe.skipIf(!hasTurn)("turn strategy through coturn on loopback", () => {
-  let coturn: ChildProcess;
-  let port: number;
-  const db = join(tmpdir(), `nd-turn-${process.pid}.db`);
+// coturn on loopback for the turn strategy (the traversal tests' starter; loopback peers allowed).
+describe.skipIf(!hasTurnserver)("turn strategy through coturn on loopback", () => {
+  let coturn: Coturn;
 
   beforeAll(async () => {
-    port = await freeUdpTcpPort();
-    const min = 40000 + Math.floor(Math.random() * 20) * 1000;
-    coturn = spawn(
-      "/usr/bin/turnserver",
-      [
-        "-n",
-        "--listening-ip=127.0.0.1",
-        `--listening-port=${port}`,
-        "--relay-ip=127.0.0.1",
-        `--min-port=${min}`,
-        `--max-port=${min + 999}`,
-        "--lt-cred-mech",
-        "--user=nd:secret",
-        "--realm=nd.test",
-        "--no-tls",
-        "--no-dtls",
-        "--no-cli",
-        "--allow-loopback-peers",
-        `--userdb=${db}`,
-        `--pidfile=${db}.pid`,
-        "--log-file=stdout",
-      ],
-      { stdio: ["ignore", "ignore", "ignore"] },
-    );
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const up = await new Promise<boolean>((r) => {
-        const s = net.connect(port, "127.0.0.1");
-        s.once("connect", () => {
-          s.destroy();
-          r(true);
-        });
-        s.once("error", () => r(false));
-      });
-      if (up) break;
-      if (Date.now() > deadline) throw new Error("turnserver did not start");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    coturn = await startCoturn();
   }, 20_000);
 
   afterAll(async () => {
-    if (coturn && coturn.exitCode === null) {
-      coturn.kill("SIGTERM");
-      await once(coturn, "exit");
-    }
-    rmSync(db, { force: true });
-    rmSync(`${db}.pid`, { force: true });
+    await coturn?.stop();
   });
 
   test("both nodes relay through their allocations; ECHO works", async () => {
-    const turn = [{ url: `turn:127.0.0.1:${port}`, username: "nd", password: "secret" }];
+    const turn = [
+      {
+        url: `turn:127.0.0.1:${coturn.port}`,
+        username: coturn.username,
+        password: coturn.password,
+      },
+    ];
     const x = await startNode({ interfaces: "loopback", mqtt: broker.url, turn });
     const y = await startNode({ interfaces: "loopback", mqtt: broker.url, turn });
     try {
@@ -265,7 +205,9 @@ describe.skipIf(!hasTurn)("turn strategy through coturn on loopback", () => {
   }, 30_000);
 
   test("bad TURN credentials: a typed failure, not a hang", async () => {
-    const turn = [{ url: `turn:127.0.0.1:${port}`, username: "nd", password: "wrong" }];
+    const turn = [
+      { url: `turn:127.0.0.1:${coturn.port}`, username: coturn.username, password: "wrong" },
+    ];
     const y = await startNode({ interfaces: "loopback", mqtt: broker.url, turn });
     try {
       const err = await y.connect(a.address, { strategies: ["turn"] }).catch((e) => e);
