@@ -7,6 +7,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { buildLabLib } from "./lab/harness.js";
 
 // A LAN host behind a miniupnpd router and a host on the router's WAN side: @p2pd/nat's portmap
 // lab (packages/nat/test/portmap/lab.sh), with an id of our own ("nd" + random) so nothing collides.
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
 const labSh = join(here, "../../nat/test/portmap/lab.sh");
-const libDir = join(here, "..", ".lab", "dist-upnp");
+let lib: string;
 const peer = join(here, "lab", "peer.mjs");
 const why =
   process.getuid?.() !== 0
@@ -40,24 +41,7 @@ function inNs(n: string, cmd: string, args: string[]): ChildProcess {
 
 describe.skipIf(why !== undefined)("port mapping: a node behind a UPnP/NAT-PMP router", () => {
   beforeAll(async () => {
-    await run(
-      "pnpm",
-      [
-        "exec",
-        "tsup",
-        "src/index.ts",
-        "--no-config",
-        "--format",
-        "esm",
-        "--platform",
-        "node",
-        "--target",
-        "node20",
-        "--out-dir",
-        libDir,
-      ],
-      { cwd: join(here, ".."), timeout: 60_000 },
-    );
+    lib = await buildLabLib("dist-upnp");
     await run("bash", [labSh, "up", id, state, "11.11.11.1"], { timeout: 30_000 });
     // The signaling broker lives on the WAN host.
     writeFileSync(join(state, "mosq.conf"), "listener 1883 11.11.11.2\nallow_anonymous true\n");
@@ -76,7 +60,7 @@ describe.skipIf(why !== undefined)("port mapping: a node behind a UPnP/NAT-PMP r
       peer,
       "serve",
       "--lib",
-      join(libDir, "index.js"),
+      lib,
       "--mqtt",
       "mqtt://11.11.11.2:1883",
       "--upnp",
@@ -106,7 +90,7 @@ describe.skipIf(why !== undefined)("port mapping: a node behind a UPnP/NAT-PMP r
         peer,
         "connect",
         "--lib",
-        join(libDir, "index.js"),
+        lib,
         "--mqtt",
         "mqtt://11.11.11.2:1883",
         mapped,

@@ -137,14 +137,12 @@ export class NodeLab {
   }
 }
 
-/** Builds the package into .lab/<outDir> and starts a lab of `scenarios` under its own prefix. */
-export async function startNodeLab(opts: {
-  scenarios: string[];
-  prefix: string;
-  state: string;
-  outDir: string;
-}): Promise<NodeLab> {
-  const libDir = join(pkg, ".lab", opts.outDir);
+/**
+ * Bundles the package's src into .lab/<outDir>/index.js (one ESM file, no config) for scripts
+ * run inside lab namespaces; resolves to that file.
+ */
+export async function buildLabLib(outDir: string): Promise<string> {
+  const libDir = join(pkg, ".lab", outDir);
   await promisify(execFile)(
     "pnpm",
     [
@@ -165,6 +163,17 @@ export async function startNodeLab(opts: {
   );
   const lib = join(libDir, "index.js");
   if (!existsSync(lib)) throw new Error(`build left no ${lib}`);
+  return lib;
+}
+
+/** Builds the package into .lab/<outDir> and starts a lab of `scenarios` under its own prefix. */
+export async function startNodeLab(opts: {
+  scenarios: string[];
+  prefix: string;
+  state: string;
+  outDir: string;
+}): Promise<NodeLab> {
+  const lib = await buildLabLib(opts.outDir);
   const lab = await labTs.startLab(opts.scenarios, {
     prefix: opts.prefix,
     state: opts.state,
