@@ -40,49 +40,48 @@ async function greet(port: number): Promise<string> {
   return got;
 }
 
+/**
+ * A listener on a fresh port, then openListenMapping from that port towards `stunPort`;
+ * `second()` is the listener it puts back beside the STUN socket.
+ */
+async function mapListenPort(stunPort: number, extra: { refreshMs?: number } = {}) {
+  const first = await listener();
+  const port = portOf(first);
+  let second: net.Server | undefined;
+  const mapping = openListenMapping({
+    host: "127.0.0.1",
+    port,
+    stun: { host: "127.0.0.1", port: stunPort },
+    signal: AbortSignal.timeout(5000),
+    ...extra,
+    unlisten: () => first.close(),
+    relisten: async () => {
+      second = await listener(port);
+    },
+  });
+  return { first, port, mapping, second: () => second };
+}
+
 describe("openListenMapping", () => {
   test("the STUN request leaves from the listen port; the listener is back beside it", async () => {
-    const first = await listener();
-    const port = portOf(first);
-    let second: net.Server | undefined;
-    const m = await openListenMapping({
-      host: "127.0.0.1",
-      port,
-      stun: { host: "127.0.0.1", port: stun.primary.port },
-      signal: AbortSignal.timeout(5000),
-      unlisten: () => first.close(),
-      relisten: async () => {
-        second = await listener(port);
-      },
-    });
+    const { first, port, mapping, second } = await mapListenPort(stun.primary.port);
+    const m = await mapping;
     try {
       expect(m.local).toEqual({ host: "127.0.0.1", port });
       expect(m.mapped).toEqual({ host: "127.0.0.1", port });
       expect(first.listening).toBe(false);
-      expect(second?.listening).toBe(true);
+      expect(second()?.listening).toBe(true);
       expect(await greet(port)).toBe("hi");
       expect(m.socket.destroyed).toBe(false);
     } finally {
       m.close();
-      second?.close();
+      second()?.close();
     }
   });
 
   test("refresh requests keep the STUN link (and so the mapping) open past the server's idle limit", async () => {
-    const first = await listener();
-    const port = portOf(first);
-    let second: net.Server | undefined;
-    const m = await openListenMapping({
-      host: "127.0.0.1",
-      port,
-      stun: { host: "127.0.0.1", port: stun.primary.port },
-      signal: AbortSignal.timeout(5000),
-      refreshMs: 100,
-      unlisten: () => first.close(),
-      relisten: async () => {
-        second = await listener(port);
-      },
-    });
+    const { mapping, second } = await mapListenPort(stun.primary.port, { refreshMs: 100 });
+    const m = await mapping;
     try {
       let answers = 0;
       m.socket.on("data", () => answers++);
@@ -91,7 +90,7 @@ describe("openListenMapping", () => {
       expect(answers).toBeGreaterThan(2);
     } finally {
       m.close();
-      second?.close();
+      second()?.close();
     }
   });
 
@@ -99,24 +98,13 @@ describe("openListenMapping", () => {
     const dead = await listener();
     const deadPort = portOf(dead);
     await new Promise<void>((r) => dead.close(() => r()));
-    const first = await listener();
-    const port = portOf(first);
-    let second: net.Server | undefined;
-    const err = await openListenMapping({
-      host: "127.0.0.1",
-      port,
-      stun: { host: "127.0.0.1", port: deadPort },
-      signal: AbortSignal.timeout(5000),
-      unlisten: () => first.close(),
-      relisten: async () => {
-        second = await listener(port);
-      },
-    }).catch((e) => e);
+    const { port, mapping, second } = await mapListenPort(deadPort);
+    const err = await mapping.catch((e) => e);
     try {
       expect(err).toMatchObject({ code: "ERR_STUN_TIMEOUT" });
       expect(await greet(port)).toBe("hi");
     } finally {
-      second?.close();
+      second()?.close();
     }
   });
 
