@@ -39,7 +39,7 @@ function context(answer: (packet: Buffer) => Uint8Array, igd?: Partial<UpnpGatew
   return { ctx, sent };
 }
 
-const target = (t: Partial<Target> = {}): Target & { lifetime: number } => ({
+const target = (t: Partial<Target & { lifetime: number }> = {}): Target & { lifetime: number } => ({
   port: 5000,
   proto: "udp",
   family: 4,
