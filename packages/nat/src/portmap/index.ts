@@ -18,16 +18,7 @@ export {
   parseProcNetRoute,
 } from "./gateway.js";
 export { ipFrom16, ipTo16 } from "./ip16.js";
-export {
-  createPortMapper,
-  type ExternalAddress,
-  type MapRequest,
-  type PortMapMethod,
-  type PortMapProtocol,
-  type PortMapper,
-  type PortMapperOptions,
-  type PortMapping,
-} from "./mapper.js";
+export { createPortMapper } from "./mapper.js";
 export {
   decodeNatPmpExternalAddress,
   decodeNatPmpMap,
@@ -45,6 +36,15 @@ export {
 export { judgeExternal, type Reachability, unreachableReason } from "./reach.js";
 export { buildSoapEnvelope, parseSoapResponse } from "./soap.js";
 export { buildMSearch, discoverIgd, parseSsdpResponse, type SsdpResponse } from "./ssdp.js";
+export type {
+  ExternalAddress,
+  MapRequest,
+  PortMapMethod,
+  PortMapProtocol,
+  PortMapper,
+  PortMapperOptions,
+  PortMapping,
+} from "./types.js";
 export {
   type GenericEntry,
   type IgdDescription,

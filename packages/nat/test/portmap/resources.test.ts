@@ -57,7 +57,7 @@ describe("resources", () => {
       const before = [...t.live.values()];
       // The SSDP socket and its deadline, and the renewal timer, are live while the mapper is.
       expect(before.some((l) => l.startsWith("UDPWRAP") && l.includes("ssdp."))).toBe(true);
-      expect(before.some((l) => l.startsWith("Timeout") && l.includes("mapper."))).toBe(true);
+      expect(before.some((l) => l.startsWith("Timeout") && l.includes("lease."))).toBe(true);
       await m.close();
       await settle();
       expect([...t.live.values()]).toEqual([]);
