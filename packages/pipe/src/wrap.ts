@@ -6,7 +6,7 @@ import { type DestLike, fromNode, ipFamily, resolveDest } from "./address.js";
 import { PipeError } from "./errors.js";
 import { MessagePipe, type MessageTransport } from "./message.js";
 import { type PipeOptions, resolveOptions } from "./options.js";
-import type { Pipe, Proto } from "./pipe.js";
+import type { Proto } from "./pipe.js";
 import { StreamPipe } from "./stream.js";
 import { TcpPipe } from "./tcp.js";
 import { UdpPipe } from "./udp.js";
@@ -75,7 +75,7 @@ function isDuplex(s: unknown): s is Duplex {
  * as on TcpPipe. The pipe owns the stream: close() ends and destroys it. Throws ERR_BAD_ARG for
  * something that is not an open Duplex (or a socket not yet connected).
  */
-export function wrapStream(stream: Duplex, opts: WrapOptions = {}): Pipe {
+export function wrapStream(stream: Duplex, opts: WrapOptions = {}): StreamPipe {
   if (!isDuplex(stream)) throw new PipeError("ERR_BAD_ARG", "wrapStream needs a Duplex stream");
   if (stream.destroyed || stream.readableEnded || stream.writableEnded) {
     throw new PipeError("ERR_BAD_ARG", "wrapStream needs an open stream");
@@ -110,7 +110,7 @@ export function wrapStream(stream: Duplex, opts: WrapOptions = {}): Pipe {
  * re-framing, no copy. Messages over `opts.maxMessageBytes` are refused (send) or close the pipe
  * (receive) with ERR_MSG_TOO_LARGE. Throws ERR_BAD_ARG for a malformed transport.
  */
-export function wrapMessages(t: MessageTransport, opts: WrapOptions = {}): Pipe {
+export function wrapMessages(t: MessageTransport, opts: WrapOptions = {}): MessagePipe {
   const m = t as Partial<MessageTransport> | null;
   if (
     typeof m !== "object" ||

@@ -60,6 +60,30 @@ describe("wrapStream over loopback sockets", () => {
     await srv.close();
   });
 
+  test("a server's interceptors see its children's messages after the child delivered them", async () => {
+    const srv = await pipeOpen("tcp", { host: "127.0.0.1" });
+    srv.subscribe();
+    const byServer: string[] = [];
+    srv.intercept((d, from) => {
+      byServer.push(`${d}@${from.host}`);
+      return d.toString() === "VERB";
+    });
+    const c = await pipeOpen("tcp", undefined, srv.local);
+    const child = await srv.accept({ timeout: 2000 });
+    child.intercept((d) => d.toString() === "CHILD-ONLY");
+    await c.send("CHILD-ONLY");
+    await c.send("VERB");
+    await c.send("data");
+    // The child's interceptor consumed CHILD-ONLY; the child itself still gets VERB.
+    expect((await child.recv()).toString()).toBe("VERB");
+    expect((await child.recv()).toString()).toBe("data");
+    // The server's interceptor consumed VERB from the server's own queue only.
+    expect((await srv.recv()).toString()).toBe("data");
+    expect(byServer).toEqual(["VERB@127.0.0.1", "data@127.0.0.1"]);
+    await c.close();
+    await srv.close();
+  });
+
   test("overflow 'pause' holds the socket: nothing lost while the consumer lags", async () => {
     const { client, accepted, server } = await socketPair();
     const a = wrapStream(client);
