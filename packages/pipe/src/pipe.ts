@@ -67,8 +67,9 @@ const ALL_KEY = parseSub(undefined).key;
 const NOOP_CANCEL = Subscription.settledCancel;
 
 /**
- * One API for TCP and UDP, client and server (P2PD's pipe). Messages are dispatched to
- * relays, then subscription queues, then message callbacks, then 'message' listeners.
+ * One API for TCP and UDP, client and server, streams and message transports (P2PD's pipe).
+ * Messages are dispatched to interceptors, relays, subscription queues, message callbacks,
+ * 'message' listeners, then the parent server.
  */
 export abstract class Pipe extends EventEmitter<PipeEvents> {
   abstract readonly proto: Proto;
@@ -284,6 +285,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
    * First look at every received message, before relays, subscriptions, callbacks and listeners
    * (a protocol layered on the pipe, e.g. the node's ID/ECHO verbs). Return true to consume it.
    * Several run in the order added; a throwing one is reported as 'error' and the message goes on.
+   * A server's interceptors see its children's messages after the child delivered them.
    * Returns a function that removes the interceptor.
    */
   intercept(fn: Interceptor): () => void {

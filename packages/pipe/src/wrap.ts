@@ -80,6 +80,9 @@ export function wrapStream(stream: Duplex, opts: WrapOptions = {}): StreamPipe {
   if (stream.destroyed || stream.readableEnded || stream.writableEnded) {
     throw new PipeError("ERR_BAD_ARG", "wrapStream needs an open stream");
   }
+  if (stream.readableObjectMode || stream.writableObjectMode) {
+    throw new PipeError("ERR_BAD_ARG", "wrapStream needs a byte stream, not an object-mode one");
+  }
   const sock = stream instanceof net.Socket ? stream : undefined;
   if (sock && (sock.pending || sock.connecting)) {
     throw new PipeError("ERR_BAD_ARG", "wrapStream needs a connected socket");

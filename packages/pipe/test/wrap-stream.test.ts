@@ -356,6 +356,7 @@ describe("wrapStream over in-memory streams", () => {
     const dead = new PassThrough();
     dead.destroy();
     expect(bad(() => wrapStream(dead))).toBe("ERR_BAD_ARG");
+    expect(bad(() => wrapStream(new PassThrough({ objectMode: true })))).toBe("ERR_BAD_ARG");
     const pt = () => new PassThrough();
     expect(bad(() => wrapStream(pt(), { proto: "sctp" as never }))).toBe("ERR_BAD_ARG");
     expect(bad(() => wrapStream(pt(), { remote: { host: 1 } as never }))).toBe("ERR_BAD_ARG");
