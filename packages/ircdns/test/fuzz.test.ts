@@ -3,9 +3,10 @@ import { describe, expect, test } from "vitest";
 import { A36, A62, A92, baseDecode, baseEncode } from "../src/crypto/base-n.js";
 import { asciiBytes, bigIntToBytes, concat, otp, sha3 } from "../src/crypto/bytes.js";
 import { deriveSigningKey } from "../src/derive.js";
-import { BadTopicError } from "../src/errors.js";
+import { BadServerError, BadTopicError } from "../src/errors.js";
 import { parseLine, stripFormatting } from "../src/line.js";
 import { decide, type Vote } from "../src/quorum.js";
+import { parseServer } from "../src/servers.js";
 import { packTopic, signerId, unpackTopic } from "../src/topic.js";
 
 const lock = new Uint8Array(32).fill(9);
@@ -132,6 +133,38 @@ describe("fuzz: base-N and IRC lines", () => {
       }),
     );
   });
+
+  test("parseServer: any string (every code point) gives a spec or BadServerError", () => {
+    const pin = "ab".repeat(32);
+    const piece = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 40 }),
+      fc.constantFrom(
+        "ircs://",
+        "irc://",
+        "?",
+        "&",
+        "#",
+        ":",
+        "[::1]",
+        "insecure",
+        `sha256=${pin}`,
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), (parts) => {
+        const input = parts.join("");
+        try {
+          const s = parseServer(input);
+          expect(s.port).toBeGreaterThanOrEqual(1);
+          if (s.tlsPin !== undefined || s.tlsVerify !== undefined) expect(s.tls).toBe(true);
+          if (s.tlsPin !== undefined) expect(s.tlsPin).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BadServerError);
+        }
+      }),
+      { numRuns: 600 },
+    );
+  }, 30_000);
 
   test("parseLine never throws and keeps the trailing parameter intact", () => {
     fc.assert(
