@@ -22,7 +22,7 @@ beforeAll(async () => {
 const CODE = /^ERR_[A-Z0-9_]+$/;
 
 /** [package, class name, a constructor call]: one error of every base (and a few subclasses). */
-const cases: [string, string, (m: Mod, cause: Error) => Error][] = [
+const cases: [string, string, (m: Mod, cause: Error) => Error & { code: string }][] = [
   ["netifaces", "P2pdError", (m, cause) => new m.P2pdError("ERR_BAD_ARGUMENT", "x bad", { cause })],
   [
     "netifaces",
@@ -80,14 +80,14 @@ describe("every package's errors have the shared shape", () => {
       const cause = new Error("underlying");
       const e = make(mods[pkg] as Mod, cause);
       expect(e).toBeInstanceOf(Error);
-      expect((e as { code: string }).code).toMatch(CODE);
+      expect(e.code).toMatch(CODE);
       expect(e.name).toBe(cls);
       if (cls !== "NotFoundError") expect(e.cause).toBe(cause);
       expect(e.message).not.toMatch(/[\r\n]/);
       expect(e.message.length).toBeGreaterThan(0);
       // The duck-typed check recognises all of them, stun's and ircdns' included.
       expect(mods.netifaces?.isP2pdError(e)).toBe(true);
-      expect(mods.netifaces?.isP2pdError(e, (e as { code: string }).code)).toBe(true);
+      expect(mods.netifaces?.isP2pdError(e, e.code)).toBe(true);
       expect(mods.netifaces?.isP2pdError(e, "ERR_OTHER")).toBe(false);
     });
   }
