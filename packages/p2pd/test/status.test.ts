@@ -95,5 +95,7 @@ describe("httpStatusFor", () => {
     for (const e of [new Error("boom"), { code: "ERR_NOBODY_HAS_THIS" }, null, undefined, "x", 42])
       expect(httpStatusFor(e)).toBe(500);
     expect(httpStatusFor({ code: "toString" })).toBe(500);
+    expect(httpStatusFor({ code: "ERR_NOBODY_HAS_THIS" }, 502)).toBe(502);
+    expect(httpStatusFor({ code: "ERR_MSG_TOO_LARGE" }, 502)).toBe(400);
   });
 });

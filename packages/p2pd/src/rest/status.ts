@@ -43,6 +43,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<AnyErrorCode, number>> = {
   ERR_BAD_HOST: BAD_INPUT,
   ERR_BAD_REGEX: BAD_INPUT,
   ERR_MSG_TOO_LARGE: BAD_INPUT,
+  // A REST caller only meets it from send (a bad frame from the peer closes the pipe: ERR_CLOSED).
+  ERR_BAD_FRAME: BAD_INPUT,
   ERR_NO_DEST: BAD_INPUT,
   ERR_BAD_SEED: BAD_INPUT,
   ERR_BAD_INTERFACES: BAD_INPUT,
@@ -139,7 +141,6 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<AnyErrorCode, number>> = {
   ERR_SKIPPED: UPSTREAM,
   ERR_SEND: UPSTREAM,
   ERR_PIPE_WRITE: UPSTREAM,
-  ERR_BAD_FRAME: UPSTREAM,
   ERR_TLS: UPSTREAM,
   ERR_RESOLVE: UPSTREAM,
   ERR_DNS: UPSTREAM,
@@ -203,10 +204,11 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<AnyErrorCode, number>> = {
 
 /**
  * The HTTP status the REST API answers an error with, looked up by its `code` in
- * HTTP_STATUS_BY_CODE; 500 for anything without a known code (a bug, not the caller's fault).
+ * HTTP_STATUS_BY_CODE; `fallback` (500: a bug, not the caller's fault) for anything without a
+ * known code.
  */
-export function httpStatusFor(err: unknown): number {
+export function httpStatusFor(err: unknown, fallback = INTERNAL): number {
   const code = (err as { code?: unknown } | null | undefined)?.code;
-  if (typeof code !== "string" || !Object.hasOwn(HTTP_STATUS_BY_CODE, code)) return INTERNAL;
+  if (typeof code !== "string" || !Object.hasOwn(HTTP_STATUS_BY_CODE, code)) return fallback;
   return HTTP_STATUS_BY_CODE[code as AnyErrorCode];
 }
