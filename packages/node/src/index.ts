@@ -59,6 +59,11 @@ export { messageStream } from "./strategies/adapt.js";
 export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";
 export { dialFirst } from "./strategies/dial.js";
 export { direct } from "./strategies/direct.js";
+export {
+  type BuiltinStrategyName,
+  isBuiltinStrategy,
+  STRATEGY_NAMES,
+} from "./strategies/names.js";
 export { builtinStrategies, DEFAULT_STRATEGIES, StrategyRegistry } from "./strategies/registry.js";
 export { reverse } from "./strategies/reverse.js";
 export type {
@@ -72,6 +77,5 @@ export type {
 export { type PunchConfig, tcpPunchStrategy } from "./strategies/tcp-punch.js";
 export { turnStrategy } from "./strategies/turn.js";
 export { udpPunchStrategy } from "./strategies/udp-punch.js";
-// Traversal primitives (TURN client, TCP/UDP punching, reliable UDP, clock sync). The node's own
-// StrategyName (open-ended) takes precedence over the traversal planner's closed union.
+// Traversal primitives (TURN client, TCP/UDP punching, reliable UDP, clock sync, the planner).
 export * from "./traversal/index.js";

@@ -2,13 +2,13 @@ import { node as p2p } from "p2pd";
 import { CliError, type Command, EXIT, intFlag, str, strs, usageError } from "../command.js";
 import { NODE_OPTIONS, nodeOptions } from "./node.js";
 
-const KNOWN = ["direct", "reverse", "tcp-punch", "udp-punch", "turn"];
+/** The built-in strategies, in the planner's order (one list: @p2pd/node's STRATEGY_NAMES). */
+const KNOWN: readonly string[] = p2p.STRATEGY_NAMES;
 
 export const command: Command = {
   name: "connect",
   summary: "connect to a node by address or name and do an ECHO round trip",
-  usage:
-    "ADDR|NAME [--strategies direct,reverse,tcp-punch,udp-punch,turn] [--stagger MS|off] [node flags] [--json]",
+  usage: `ADDR|NAME [--strategies ${KNOWN.join(",")}] [--stagger MS|off] [node flags] [--json]`,
   options: {
     ...NODE_OPTIONS,
     strategies: { type: "string", arg: "LIST", help: `strategies in order (${KNOWN.join(",")})` },

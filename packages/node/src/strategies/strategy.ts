@@ -1,14 +1,8 @@
 import type { AddressEntry, P2PAddress } from "../address.js";
 import type { NodePipe } from "../pipe.js";
+import type { StrategyName } from "./names.js";
 
-/** Built-in strategy names; plug-ins may add their own. */
-export type StrategyName =
-  | "direct"
-  | "reverse"
-  | "tcp-punch"
-  | "udp-punch"
-  | "turn"
-  | (string & {});
+export type { StrategyName } from "./names.js";
 
 /** A decrypted, authenticated signaling message (JSON body of an envelope). */
 export interface SignalMessage {

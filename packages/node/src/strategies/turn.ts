@@ -1,5 +1,5 @@
 import { P2pdNodeError } from "../errors.js";
-import type { TurnServerConfig } from "../node.js";
+import type { TurnServerConfig } from "../node/types.js";
 import { ReliableUdpStream, sessionFromToken, TurnClient, turnLink } from "../traversal/index.js";
 import { messageStream } from "./adapt.js";
 import { hostPortField, parseServer } from "./signal-fields.js";
