@@ -38,6 +38,7 @@ export {
 export { MemoryNaming, type NamingProvider } from "./naming.js";
 export { IrcNaming, type IrcNamingOptions } from "./naming-irc.js";
 export { type NatTestOptions, natFromResult, stunNatTest } from "./nat-test.js";
+export { echo } from "./node/protocol.js";
 export {
   type ConnectOptions,
   type ConnectResult,
@@ -50,12 +51,11 @@ export {
 } from "./node.js";
 export {
   NODE_MAX_MESSAGE,
-  NodePipe,
-  type NodePipeOptions,
-  type PipeMessageCb,
+  NODE_PIPE_OPTIONS,
+  type NodeTransport,
+  wrapConnection,
 } from "./pipe.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
-export { messageStream } from "./strategies/adapt.js";
 export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";
 export { dialFirst } from "./strategies/dial.js";
 export { direct } from "./strategies/direct.js";

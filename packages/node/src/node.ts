@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter, setMaxListeners } from "node:events";
-import type { Duplex } from "node:stream";
 import type { PortMapper } from "@p2pd/nat";
+import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "./address.js";
 import type { EmbeddedBroker } from "./broker.js";
 import { ReplayGuard } from "./envelope.js";
@@ -26,7 +26,7 @@ import type {
   NodeMessageCb,
   StartNodeOptions,
 } from "./node/types.js";
-import type { NodePipe } from "./pipe.js";
+import type { NodeTransport } from "./pipe.js";
 import type { SignalingTransport } from "./signaling.js";
 import { candidates } from "./strategies/candidates.js";
 import type { StrategyName } from "./strategies/names.js";
@@ -54,7 +54,7 @@ export class P2PNode extends EventEmitter {
   readonly strategies: StrategyRegistry;
   readonly options: StartNodeOptions;
   /** Pipes tied to an id (`ID` verb), as `node.pipes` in the reference. */
-  readonly pipes: Map<string, NodePipe>;
+  readonly pipes: Map<string, Pipe>;
   readonly #closing = new AbortController();
   readonly #log: (line: string) => void;
   readonly #id: Identity;
@@ -92,10 +92,22 @@ export class P2PNode extends EventEmitter {
     this.strategies = new StrategyRegistry([...builtins, ...(opts.strategies ?? [])]);
     const id = new Identity(keys, interfaces, seed);
     this.#id = id;
-    this.#protocol = new NodeProtocol((pipe) => this.#adopt(pipe));
-    this.#pipes = new NodePipes((data, pipe) => this.#protocol.handle(data, pipe), log);
+    this.#protocol = new NodeProtocol((pipe, pipeId) => this.#adopt(pipe, pipeId));
+    this.#pipes = new NodePipes(this.#protocol, log);
     this.pipes = this.#pipes.byId;
-    this.#listener = new Listener({ onSocket: (s) => this.wrap(s), closing, log });
+    this.#listener = new Listener({
+      onSocket: (s) => {
+        try {
+          this.wrap(s);
+        } catch (err) {
+          // Reset before we saw it (no peer address left): nothing to serve.
+          log(`inbound connection dropped: ${(err as Error).message}`);
+          s.destroy();
+        }
+      },
+      closing,
+      log,
+    });
     this.#maps = new ListenMappings(this.#listener, closing, log);
     this.#signaling = new SignalDispatch({
       identity: id,
@@ -114,7 +126,7 @@ export class P2PNode extends EventEmitter {
           send: (type, body) => sig.send(from, type, msg.pipeId, body, signal),
           waitFor: (type, o) => sig.waitFor(from.nodeId, type, msg.pipeId, o?.signal ?? signal),
           wrap: (s) => this.wrap(s),
-          adopt: (p) => this.#adopt(p),
+          adopt: (p) => this.#adopt(p, this.#protocol.tie(p, msg.pipeId)),
           log,
         };
         await strategy.respond?.(msg, ctx);
@@ -140,9 +152,10 @@ export class P2PNode extends EventEmitter {
       waitFor: (from, type, pipeId, signal) => this.#signaling.waitFor(from, type, pipeId, signal),
       waitInbound: (pipeId, signal) => this.#protocol.waitInbound(pipeId, signal),
       pingNow: (to, signal) => this.#pingNow(to, signal),
-      wrap: (s) => this.wrap(s),
+      wrap: (t) => this.wrap(t),
+      tie: (pipe, pipeId) => this.#protocol.tie(pipe, pipeId),
       cancel: (pipeId) => this.#protocol.cancel(pipeId),
-      adoptWinner: (pipe) => this.#pipes.add(pipe),
+      adoptWinner: (pipe, pipeId) => this.#pipes.add(pipe, pipeId),
       closing,
       log,
     });
@@ -210,14 +223,23 @@ export class P2PNode extends EventEmitter {
     await settleWithin([...maps, ...tests], o.natWaitMs ?? 800);
   }
 
-  /** Wraps a connected stream as a node pipe: node protocol, user callbacks, closed on close(). */
-  wrap(stream: Duplex): NodePipe {
-    return this.#pipes.wrap(stream);
+  /**
+   * Wraps a connection as a node pipe (a @p2pd/pipe Pipe): a socket or byte stream is framed
+   * (u32-length), a message transport carries one message each; the node protocol (ECHO, ID)
+   * answers first, node callbacks see every message, and node close() closes it.
+   */
+  wrap(t: NodeTransport): Pipe {
+    return this.#pipes.wrap(t);
   }
 
-  #adopt(pipe: NodePipe): void {
-    this.#pipes.add(pipe);
-    this.emit("pipe", { id: pipe.id, pipe });
+  /** The connect attempt id a pipe is tied to (its key in `pipes`), once known. */
+  pipeId(pipe: Pipe): string | undefined {
+    return this.#protocol.idOf(pipe);
+  }
+
+  #adopt(pipe: Pipe, id: string): void {
+    this.#pipes.add(pipe, id);
+    this.emit("pipe", { id, pipe });
   }
 
   /** Runs `cb` for every message on every node pipe (before the built-in ECHO/ID handling). */

@@ -83,7 +83,7 @@ export const command: Command = {
       ctx.progress(`connected with ${r.strategy} in ${Math.round(r.timings.totalMs)} ms`);
       const token = str(ctx, "message") ?? `p2pd-${Math.random().toString(36).slice(2, 10)}`;
       const e0 = performance.now();
-      const reply = await r.pipe.echo(token, { timeoutMs: 5000, signal: ctx.signal });
+      const reply = await p2p.echo(r.pipe, token, { timeoutMs: 5000, signal: ctx.signal });
       const echoMs = performance.now() - e0;
       const ok = reply.toString() === token;
       await r.pipe.close();
@@ -97,7 +97,7 @@ export const command: Command = {
         readyMs: round(readyMs),
         ...(r.timings.lookupMs === undefined ? {} : { lookupMs: round(r.timings.lookupMs) }),
         strategies: r.timings.strategies.map((t) => ({ ...t, ms: round(t.ms) })),
-        peer: r.pipe.remote ?? null,
+        peer: r.pipe.remote ? { host: r.pipe.remote.host, port: r.pipe.remote.port } : null,
       });
       return EXIT.OK;
     } finally {

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import type { Duplex } from "node:stream";
+import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "../address.js";
 import { ConnectError, type StrategyFailure } from "../errors.js";
-import type { NodePipe } from "../pipe.js";
+import type { NodeTransport } from "../pipe.js";
 import { candidates } from "../strategies/candidates.js";
 import type { StrategyName } from "../strategies/names.js";
 import type { SignalMessage, Strategy, StrategyContext } from "../strategies/strategy.js";
@@ -32,14 +32,16 @@ export interface ConnectorDeps {
     pipeId: string,
     signal: AbortSignal,
   ): Promise<SignalMessage>;
-  waitInbound(pipeId: string, signal: AbortSignal): Promise<NodePipe>;
+  waitInbound(pipeId: string, signal: AbortSignal): Promise<Pipe>;
   /** One PING/PONG: the peer's clock when it answered. */
   pingNow(to: P2PAddress, signal: AbortSignal): Promise<number>;
-  wrap(stream: Duplex): NodePipe;
+  wrap(t: NodeTransport): Pipe;
+  /** Ties a pipe to a connect attempt (the first tie wins); the id it is tied to. */
+  tie(pipe: Pipe, pipeId: string): string;
   /** An attempt given up: its late dial-back is closed, not adopted. */
   cancel(pipeId: string): void;
   /** Files the winning pipe under its id. */
-  adoptWinner(pipe: NodePipe): void;
+  adoptWinner(pipe: Pipe, id: string): void;
   closing: AbortSignal;
   log(line: string): void;
 }
@@ -93,10 +95,11 @@ export class Connector {
     const report = race.timings.filter((t): t is StrategyTiming => t !== undefined);
     if (winner) {
       const { pipe, run } = winner;
-      pipe.id ??= run.pipeId;
-      d.adoptWinner(pipe);
+      const id = d.tie(pipe, run.pipeId);
+      d.adoptWinner(pipe, id);
       return {
         pipe,
+        id,
         strategy: run.name,
         timings: {
           totalMs: performance.now() - t0,
@@ -128,7 +131,7 @@ export class Connector {
     const ctx = this.#context(local, remote, pipeId, signal);
     const run = { index, name: p.name, s0: performance.now(), ctrl, signal, pipeId } as Run;
     // new Promise: a plug-in whose run() throws synchronously fails like a rejected one.
-    run.done = new Promise<NodePipe>((r) => r(p.strategy.run(ctx))).then(
+    run.done = new Promise<Pipe>((r) => r(p.strategy.run(ctx))).then(
       (pipe) => ({ run, pipe }),
       (err: unknown) => ({ run, err }),
     );
@@ -152,7 +155,11 @@ export class Connector {
       send: (type, body) => d.send(remote, type, pipeId, body, signal),
       waitFor: (type, o) => d.waitFor(remote.nodeId, type, pipeId, o?.signal ?? signal),
       waitInbound: (o) => d.waitInbound(pipeId, o?.signal ?? signal),
-      wrap: (st) => d.wrap(st),
+      wrap: (t) => {
+        const pipe = d.wrap(t);
+        d.tie(pipe, pipeId);
+        return pipe;
+      },
       clock: (o) =>
         estimateClockOffset((sig) => d.pingNow(remote, sig ?? signal), {
           samples: 3,

@@ -1,33 +1,35 @@
-import type { Duplex } from "node:stream";
-import { NodePipe } from "../pipe.js";
+import type { Pipe } from "@p2pd/pipe";
+import { type NodeTransport, wrapConnection } from "../pipe.js";
+import type { NodeProtocol } from "./protocol.js";
 import type { NodeMessageCb } from "./types.js";
 
 /**
- * The node's connections: wraps streams as pipes with the node protocol in front, runs the
+ * The node's connections: wraps transports as pipes with the node protocol in front, runs the
  * node-wide message callbacks, keeps the id -> pipe map, and closes them all on node close.
  */
 export class NodePipes {
   /** Pipes tied to an id (`ID` verb), as `node.pipes` in the reference. */
-  readonly byId = new Map<string, NodePipe>();
-  readonly #all = new Set<NodePipe>();
+  readonly byId = new Map<string, Pipe>();
+  readonly #all = new Set<Pipe>();
   readonly #cbs = new Set<NodeMessageCb>();
-  readonly #protocol: (data: Buffer, pipe: NodePipe) => boolean;
+  readonly #protocol: NodeProtocol;
   readonly #log: (line: string) => void;
 
-  constructor(protocol: (data: Buffer, pipe: NodePipe) => boolean, log: (line: string) => void) {
+  constructor(protocol: NodeProtocol, log: (line: string) => void) {
     this.#protocol = protocol;
     this.#log = log;
   }
 
-  /** Wraps a connected stream as a node pipe: node protocol, user callbacks, closed on close(). */
-  wrap(stream: Duplex): NodePipe {
-    const pipe = new NodePipe(stream);
+  /** Wraps a connection as a node pipe: node protocol, node callbacks, closed on close(). */
+  wrap(t: NodeTransport): Pipe {
+    const pipe = wrapConnection(t);
     this.#all.add(pipe);
-    pipe.onClose(() => {
+    pipe.onEnd(() => {
       this.#all.delete(pipe);
-      if (pipe.id && this.byId.get(pipe.id) === pipe) this.byId.delete(pipe.id);
+      const id = this.#protocol.idOf(pipe);
+      if (id && this.byId.get(id) === pipe) this.byId.delete(id);
     });
-    pipe.onMessage((data, p) => {
+    this.#protocol.attach(pipe, (data, p) => {
       for (const cb of this.#cbs) {
         try {
           cb(data, p);
@@ -36,13 +38,12 @@ export class NodePipes {
         }
       }
     });
-    pipe.intercept = this.#protocol;
     return pipe;
   }
 
   /** Files a pipe under its id. */
-  add(pipe: NodePipe): void {
-    if (pipe.id) this.byId.set(pipe.id, pipe);
+  add(pipe: Pipe, id: string): void {
+    if (pipe.isOpen) this.byId.set(id, pipe);
   }
 
   /** Runs `cb` for every message on every node pipe (before the built-in ECHO/ID handling). */

@@ -1,11 +1,11 @@
+import type { Pipe } from "@p2pd/pipe";
 import type { StrategyFailure } from "../errors.js";
 import { codeOf, P2pdNodeError } from "../errors.js";
-import type { NodePipe } from "../pipe.js";
 import type { StrategyName } from "../strategies/names.js";
 import type { PlannedStrategy } from "./race-plan.js";
 import type { StrategyTiming } from "./types.js";
 
-type Outcome = { run: Run; pipe?: NodePipe; err?: unknown };
+type Outcome = { run: Run; pipe?: Pipe; err?: unknown };
 
 /** One started strategy. */
 export interface Run {
@@ -78,9 +78,9 @@ export class Race {
   async run(d: {
     cancel(pipeId: string): void;
     log(line: string): void;
-  }): Promise<{ run: Run; pipe: NodePipe } | undefined> {
+  }): Promise<{ run: Run; pipe: Pipe } | undefined> {
     const overall = this.#overall;
-    let winner: { run: Run; pipe: NodePipe } | undefined;
+    let winner: { run: Run; pipe: Pipe } | undefined;
     this.#startNext();
     while (!winner && this.#running.size > 0) {
       // Wait for a run to end, or for the stagger to start the next one beside it.

@@ -1,7 +1,7 @@
+import type { Pipe } from "@p2pd/pipe";
 import type { NatInfo } from "../address.js";
 import type { NodeInterface } from "../interfaces.js";
 import type { NamingProvider } from "../naming.js";
-import type { NodePipe } from "../pipe.js";
 import type { SignalingTransport } from "../signaling.js";
 import type { StrategyName } from "../strategies/names.js";
 import type { Strategy } from "../strategies/strategy.js";
@@ -80,10 +80,13 @@ export interface StrategyTiming {
 }
 
 export interface ConnectResult {
-  pipe: NodePipe;
+  /** The connection: a @p2pd/pipe Pipe (subscriptions, recv, linking, async iteration). */
+  pipe: Pipe;
+  /** The connect attempt's id (the pipe's key in `node.pipes`). */
+  id: string;
   strategy: StrategyName;
   /** Total ms to a ready pipe and the outcome of each strategy that ran or was skipped, in plan order. */
   timings: { totalMs: number; lookupMs?: number; strategies: StrategyTiming[] };
 }
 
-export type NodeMessageCb = (data: Buffer, pipe: NodePipe) => void;
+export type NodeMessageCb = (data: Buffer, pipe: Pipe) => void;

@@ -1,5 +1,6 @@
+import type { Pipe } from "@p2pd/pipe";
 import { expect, test } from "vitest";
-import type { NodePipe, Strategy } from "../../src/index.js";
+import type { Strategy } from "../../src/index.js";
 import { Race, type Run } from "../../src/node/race.js";
 import type { PlannedStrategy } from "../../src/node/race-plan.js";
 
@@ -29,7 +30,7 @@ function race(items: ReturnType<typeof planned>[], staggerMs?: number) {
         signal: ctrl.signal,
         pipeId: p.name,
       } as Run;
-      const pipe = { close: async () => void closed.push(p.name) } as unknown as NodePipe;
+      const pipe = { close: async () => void closed.push(p.name) } as unknown as Pipe;
       run.done = new Promise((resolve) =>
         setTimeout(
           () =>
