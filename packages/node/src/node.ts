@@ -163,7 +163,7 @@ export class P2PNode extends EventEmitter {
 
   /** Our address as parsed fields. */
   get parsedAddress(): P2PAddress {
-    return this.#id.parsed;
+    return this.#id.build();
   }
 
   /** Our P2P address (changes when background NAT tests finish: see the "address" event). */

@@ -17,9 +17,12 @@ export class Identity {
   readonly keys: NodeKeys;
   readonly seed: Uint8Array | undefined;
   readonly interfaces: NodeInterface[];
-  port = 0;
+  #port = 0;
   /** Broker indexes we listen on (set once signaling has started). */
-  signalIndexes: () => readonly number[] = () => [];
+  #signal: () => readonly number[] = () => [];
+  /** The address as last built, and what it was built from (every connect and signal needs it). */
+  #cache: { key: string; parsed: P2PAddress; text: string } | undefined;
+  #version = 0;
 
   constructor(keys: NodeKeys, interfaces: NodeInterface[], seed?: Uint8Array) {
     this.keys = keys;
@@ -35,7 +38,40 @@ export class Identity {
     ];
   }
 
+  get port(): number {
+    return this.#port;
+  }
+
+  set port(p: number) {
+    this.#port = p;
+    this.#version++;
+  }
+
+  get signalIndexes(): () => readonly number[] {
+    return this.#signal;
+  }
+
+  set signalIndexes(f: () => readonly number[]) {
+    this.#signal = f;
+    this.#version++;
+  }
+
+  #current(): { parsed: P2PAddress; text: string } {
+    const key = `${this.#version}|${this.#signal().join(",")}`;
+    if (this.#cache?.key !== key) {
+      const parsed = this.build();
+      this.#cache = { key, parsed, text: formatAddress(parsed) };
+    }
+    return this.#cache;
+  }
+
+  /** Our address as parsed fields (shared: do not modify; see build()). */
   get parsed(): P2PAddress {
+    return this.#current().parsed;
+  }
+
+  /** A fresh copy of our address as parsed fields. */
+  build(): P2PAddress {
     const entry = (i: NodeInterface, idx: number, fam: 4 | 6): AddressEntry[] => {
       const nic = fam === 4 ? i.ipv4 : i.ipv6;
       if (!nic) return [];
@@ -45,14 +81,14 @@ export class Identity {
           ifIndex: idx,
           ext: (fam === 4 ? i.ext4 : i.ext6) ?? nic,
           internal: nic,
-          port: this.port,
+          port: this.#port,
           nat: i.nat ?? UNKNOWN_NAT,
         },
       ];
     };
     return {
       version: 3,
-      signal: this.signalIndexes().slice(0, 6),
+      signal: this.#signal().slice(0, 6),
       ipv4: this.interfaces.flatMap((i, n) => entry(i, n, 4)),
       ipv6: this.interfaces.flatMap((i, n) => entry(i, n, 6)),
       nodeId: this.nodeId,
@@ -61,7 +97,7 @@ export class Identity {
   }
 
   get text(): string {
-    return formatAddress(this.parsed);
+    return this.#current().text;
   }
 
   /** Replaces interface `i` with `fn(current)`; true when the address text changed. */
@@ -70,6 +106,7 @@ export class Identity {
     if (!cur) return false;
     const before = this.text;
     this.interfaces[i] = fn(cur);
+    this.#version++;
     return this.text !== before;
   }
 }
