@@ -28,10 +28,8 @@ import type {
 } from "./node/types.js";
 import type { NodeTransport } from "./pipe.js";
 import type { SignalingTransport } from "./signaling.js";
-import { candidates } from "./strategies/candidates.js";
 import type { StrategyName } from "./strategies/names.js";
 import { builtinStrategies, StrategyRegistry } from "./strategies/registry.js";
-import type { ResponderContext } from "./strategies/strategy.js";
 
 export type {
   ConnectOptions,
@@ -115,22 +113,8 @@ export class P2PNode extends EventEmitter {
       closing,
       log,
       answering: (type) => this.strategies.answering(type),
-      respond: async (strategy, msg, from, signal) => {
-        const sig = this.#signaling;
-        const ctx: ResponderContext = {
-          local: id.parsed,
-          localText: id.text,
-          remote: from,
-          signal,
-          candidates: candidates(id.parsed, from),
-          send: (type, body) => sig.send(from, type, msg.pipeId, body, signal),
-          waitFor: (type, o) => sig.waitFor(from.nodeId, type, msg.pipeId, o?.signal ?? signal),
-          wrap: (s) => this.wrap(s),
-          adopt: (p) => this.#adopt(p, this.#protocol.tie(p, msg.pipeId)),
-          log,
-        };
-        await strategy.respond?.(msg, ctx);
-      },
+      wrap: (t) => this.wrap(t),
+      adopt: (p, pipeId) => this.#adopt(p, this.#protocol.tie(p, pipeId)),
     });
     this.#names = new NodeNames({
       ...(opts.naming ? { naming: opts.naming } : {}),

@@ -1,9 +1,12 @@
 import { setMaxListeners } from "node:events";
+import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "../address.js";
 import { openEnvelope, type ReplayGuard, sealEnvelope } from "../envelope.js";
 import { AddressError, codeOf, P2pdNodeError, SignalError } from "../errors.js";
+import type { NodeTransport } from "../pipe.js";
 import type { SignalingTransport } from "../signaling.js";
-import type { SignalMessage, Strategy } from "../strategies/strategy.js";
+import { candidates } from "../strategies/candidates.js";
+import type { ResponderContext, SignalMessage, Strategy } from "../strategies/strategy.js";
 import type { Identity } from "./identity.js";
 import { PIPE_ID } from "./protocol.js";
 import { InFlightLimit } from "./rate-limit.js";
@@ -18,13 +21,10 @@ export interface SignalDispatchOptions {
   log(line: string): void;
   /** The strategy that answers a message type (the first message of an exchange). */
   answering(type: string): Strategy | undefined;
-  /** Runs a strategy's responder for an authenticated message (within the rate limits). */
-  respond(
-    strategy: Strategy,
-    msg: SignalMessage,
-    from: P2PAddress,
-    signal: AbortSignal,
-  ): Promise<void>;
+  /** Wraps a connection a responder made as a node pipe. */
+  wrap(t: NodeTransport): Pipe;
+  /** Hands a responder's ready pipe to the node, tied to the exchange's pipe id. */
+  adopt(pipe: Pipe, pipeId: string): void;
   limit?: InFlightLimit;
 }
 
@@ -143,12 +143,30 @@ export class SignalDispatch {
       AbortSignal.timeout(Math.max(strategy.timeoutMs, 10_000)),
     ]);
     setMaxListeners(0, signal);
-    this.#o
-      .respond(strategy, msg, from, signal)
+    // new Promise: a responder that throws synchronously is logged like a rejected one.
+    new Promise<void>((r) => r(strategy.respond?.(msg, this.#responder(msg, from, signal))))
       .catch((err) =>
         this.#o.log(`${strategy.name} respond: ${codeOf(err)} ${(err as Error).message}`),
       )
       .finally(release);
+  }
+
+  /** What a strategy's responder gets: this exchange's signaling, wrapping and adoption. */
+  #responder(msg: SignalMessage, from: P2PAddress, signal: AbortSignal): ResponderContext {
+    const { identity, log } = this.#o;
+    const local = identity.parsed;
+    return {
+      local,
+      localText: identity.text,
+      remote: from,
+      signal,
+      candidates: candidates(local, from),
+      send: (type, body) => this.send(from, type, msg.pipeId, body, signal),
+      waitFor: (type, o) => this.waitFor(from.nodeId, type, msg.pipeId, o?.signal ?? signal),
+      wrap: (t) => this.#o.wrap(t),
+      adopt: (p) => this.#o.adopt(p, msg.pipeId),
+      log,
+    };
   }
 
   /** Waits for a message of `type` for `pipeId` from node `fromNodeId`. */
