@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { RestError } from "./errors.js";
+import { asRestError, RestError } from "./errors.js";
 import { checkRegexCost, MATCH_PREFIX } from "./regex-guard.js";
 
 /** What the REST layer needs from a P2P connection (a @p2pd/node NodePipe fits). */
@@ -178,10 +178,8 @@ export class Connection {
     try {
       await this.pipe.send(data);
     } catch (e) {
-      const code = (e as { code?: string }).code ?? "ERR_SEND";
-      // The pipe refused the message itself (framing, size): the client's fault, not the peer's.
-      const status = code === "ERR_FRAME" || code === "ERR_MSG_TOO_LARGE" ? 400 : 502;
-      throw new RestError(code, status, (e as Error).message);
+      // A pipe's refusal of the message itself (framing, size) maps to a 400, the rest to 502.
+      throw asRestError(e, "ERR_SEND", 502);
     }
     this.msgsOut++;
     this.bytesOut += data.length;
