@@ -125,7 +125,7 @@ export function feedByHead(socket: Socket, sink: () => ((b: Buffer) => void) | u
   const parse = socket.listeners("data").at(-1) as ((b: Buffer) => void) | undefined;
   if (!parse) return;
   socket.removeListener("data", parse);
-  let tail = Buffer.alloc(0);
+  let tail: Buffer = Buffer.alloc(0);
   const held: Buffer[] = [];
   const drain = () => {
     while (held.length) {
@@ -145,7 +145,11 @@ export function feedByHead(socket: Socket, sink: () => ((b: Buffer) => void) | u
   socket.on("data", (chunk: Buffer) => {
     let from = 0;
     // A blank line split across two reads.
-    const edge = Buffer.concat([tail, chunk.subarray(0, 3)]).indexOf(CRLF2);
+    const last = tail[tail.length - 1];
+    const edge =
+      last === 0x0d || last === 0x0a
+        ? Buffer.concat([tail, chunk.subarray(0, 3)]).indexOf(CRLF2)
+        : -1;
     if (edge >= 0) {
       from = edge + 4 - tail.length;
       feed(chunk.subarray(0, from));
@@ -155,6 +159,6 @@ export function feedByHead(socket: Socket, sink: () => ((b: Buffer) => void) | u
       from = at + 4;
     }
     if (from < chunk.length) feed(chunk.subarray(from));
-    tail = Buffer.concat([tail, chunk.subarray(-3)]).subarray(-3);
+    tail = chunk.length >= 3 ? chunk.subarray(-3) : Buffer.concat([tail, chunk]).subarray(-3);
   });
 }

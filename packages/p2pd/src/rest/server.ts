@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { finished } from "node:stream";
 import { type ApiContext, dispatch, errorReply, findCon, json, type RestNode } from "./api.js";
 import type { Connection } from "./connection.js";
 import { RestError } from "./errors.js";
@@ -52,12 +51,15 @@ interface Conn {
   served: number;
   /** `socket.bytesRead` when the last answer went out: more since means a request started. */
   readAtServe: number;
+  /** The last answer handed to node:http: a raw error answer must wait until it is sent. */
+  last?: ServerResponse;
   /** Where bytes go once the connection is a relay (or dropped, after a refused request). */
   sink?: (b: Buffer) => void;
   failed?: boolean;
 }
 
 const drop = () => {};
+const EMPTY = Promise.resolve(Buffer.alloc(0));
 
 /**
  * The localhost REST API and dashboard on `node:http`: its strict parser, size limits and timeouts
@@ -75,7 +77,9 @@ export class RestServer {
   readonly #server: Server;
   readonly #ctx: ApiContext;
   readonly #sockets = new Map<Socket, Conn>();
-  readonly #closing = new AbortController();
+  /** Requests being answered: aborted when their client goes away or the server closes. */
+  readonly #running = new Set<AbortController>();
+  #closing = false;
   #closed: Promise<void> | undefined;
 
   private constructor(opts: RestServerOptions) {
@@ -193,7 +197,14 @@ export class RestServer {
         : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
           ? new RestError("ERR_REQUEST_TIMEOUT", 408, "request not received in time")
           : new RestError("ERR_BAD_REQUEST", 400, `malformed request (${err.code ?? err.message})`);
-    conn.chain.then(() => this.#finish(socket, errorReply(e)));
+    conn.chain
+      .then(() => {
+        const last = conn.last;
+        if (last && !last.writableFinished && !last.destroyed) {
+          return new Promise((r) => last.once("close", r));
+        }
+      })
+      .then(() => this.#finish(socket, errorReply(e)));
   }
 
   /** The socket's inactivity timer: a connection that never completes a request is cut. */
@@ -274,7 +285,11 @@ export class RestServer {
       early = errorReply(e, head);
       early.headers.Connection = "close";
     }
-    const body = early ? undefined : readBody(req, this.#opts.maxBodyBytes);
+    const body = early
+      ? undefined
+      : req.headers["content-length"] === undefined
+        ? EMPTY
+        : readBody(req, this.#opts.maxBodyBytes);
     // Awaited in turn; a client leaving mid-body must not be an unhandled rejection meanwhile.
     body?.catch(() => {});
     this.#queue(socket, conn, async () => {
@@ -284,7 +299,7 @@ export class RestServer {
       }
       if (!out) return;
       write(res, out);
-      await new Promise<void>((r) => finished(res, () => r()));
+      conn.last = res;
       conn.served++;
       conn.readAtServe = socket.bytesRead;
     });
@@ -322,17 +337,12 @@ export class RestServer {
   ): Promise<Reply> {
     // A request is abandoned when its client goes away or the server closes.
     const gone = new AbortController();
+    if (this.#closing) gone.abort();
+    this.#running.add(gone);
     const onGone = () => gone.abort();
     socket.once("close", onGone);
     try {
-      return await dispatch(
-        this.#ctx,
-        head,
-        m.route,
-        m.params,
-        body,
-        AbortSignal.any([gone.signal, this.#closing.signal]),
-      );
+      return await dispatch(this.#ctx, head, m.route, m.params, body, gone.signal);
     } catch (e) {
       // A well-framed request that failed: answer it and keep the connection (pipelining).
       const r = errorReply(e, head);
@@ -340,6 +350,7 @@ export class RestServer {
       return r;
     } finally {
       socket.removeListener("close", onGone);
+      this.#running.delete(gone);
     }
   }
 
@@ -391,7 +402,8 @@ export class RestServer {
   /** Stops listening, ends every client and closes every connection the API opened. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#closing.abort();
+      this.#closing = true;
+      for (const r of this.#running) r.abort();
       const closed = new Promise<void>((r) => this.#server.close(() => r()));
       this.#server.closeAllConnections();
       // Relays left node:http's books: they are ours to end.
