@@ -1,6 +1,7 @@
 import { Connection, type RestPipe } from "./connection.js";
 import { dashboardHtml } from "./dashboard.js";
-import { asRestError, RestError } from "./errors.js";
+import { RestError } from "./errors.js";
+import { asRestError } from "./failure.js";
 import type { Reply, RequestHead } from "./http.js";
 import { buildOpenApi } from "./openapi.js";
 import type { RouteDef } from "./routes.js";

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
-import { asRestError, RestError } from "./errors.js";
+import { RestError } from "./errors.js";
+import { asRestError } from "./failure.js";
 import { checkRegexCost, MATCH_PREFIX } from "./regex-guard.js";
 
 /** What the REST layer needs from a P2P connection (a @p2pd/node NodePipe fits). */
