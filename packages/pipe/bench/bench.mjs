@@ -1,20 +1,23 @@
 // Pipes vs raw node:net / node:dgram, same run, loopback only.
 // TCP: one-way stream, sender honours backpressure, receiver counts messages.
 // UDP: echo round trips with a small window in flight (client -> server -> client).
+// WRAP: wrapStream() over a loopback socket pair vs TcpPipe (pipeOpen), same stream test.
 
 import * as dgram from "node:dgram";
 import { once } from "node:events";
 import * as net from "node:net";
-import { pipeOpen } from "../dist/index.js";
+import { pipeOpen, wrapStream } from "../dist/index.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
-const ONLY = process.env.BENCH_ONLY; // e.g. "tcp" or "udp"
+const ONLY = process.env.BENCH_ONLY; // e.g. "tcp", "wrap" or "udp"
 const UDP_BIG = 65000; // largest round number under the 65507 B IPv4 datagram limit
 const BUF = 4 * 1024 * 1024;
 
 const cases = [
   { proto: "tcp", size: 64, count: 200_000 },
   { proto: "tcp", size: 65536, count: 3_000 },
+  { proto: "wrap", size: 64, count: 200_000 },
+  { proto: "wrap", size: 65536, count: 3_000 },
   { proto: "udp", size: 64, count: 20_000 },
   { proto: "udp", size: UDP_BIG, count: 3_000 },
 ];
@@ -64,6 +67,31 @@ async function pipeTcp(size, count) {
   const ns = Number(process.hrtime.bigint() - t0);
   await client.close();
   await server.close();
+  return { ns, msgs: count };
+}
+
+/** The same one-way stream between two wrapStream() pipes over a raw loopback socket pair. */
+async function wrapTcp(size, count) {
+  const server = net.createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const accepted = once(server, "connection");
+  const sock = net.connect({ host: "127.0.0.1", port: server.address().port });
+  await once(sock, "connect");
+  const [peer] = await accepted;
+  const client = wrapStream(sock);
+  const child = wrapStream(peer);
+  const buf = Buffer.alloc(size, 7);
+  const t0 = process.hrtime.bigint();
+  const recv = (async () => {
+    for (let i = 0; i < count; i++) await child.recv({ timeout: 0 });
+  })();
+  for (let i = 0; i < count; i++) await client.send(buf);
+  await recv;
+  const ns = Number(process.hrtime.bigint() - t0);
+  await client.close();
+  await child.close();
+  server.close();
   return { ns, msgs: count };
 }
 
@@ -165,7 +193,12 @@ async function pipeUdp(size, count) {
 
 // --- run --------------------------------------------------------------------------------------
 
-const impl = { tcp: { raw: rawTcp, pipe: pipeTcp }, udp: { raw: rawUdp, pipe: pipeUdp } };
+// For "wrap", "raw" is the TcpPipe (pipeOpen) run and "pipe" the wrapStream run: ratio = wrap/TcpPipe.
+const impl = {
+  tcp: { raw: rawTcp, pipe: pipeTcp },
+  wrap: { raw: pipeTcp, pipe: wrapTcp },
+  udp: { raw: rawUdp, pipe: pipeUdp },
+};
 
 function rate(r, size) {
   const s = r.ns / 1e9;
@@ -235,6 +268,9 @@ console.log(
 console.log(line(header));
 console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
 for (const row of table.slice(1)) console.log(line(row));
+console.log(
+  "WRAP rows: raw = TcpPipe from pipeOpen, pipe = wrapStream over a connected net.Socket (ratio wrapStream/TcpPipe).",
+);
 console.log(
   `UDP large = ${UDP_BIG} B datagrams (64 KiB does not fit in one IPv4 datagram; max 65507 B).`,
 );

@@ -25,9 +25,11 @@ export {
   type Framing,
 } from "./framing.js";
 export { link } from "./link.js";
+export { MessagePipe, type MessageTransport } from "./message.js";
 export { openPipe, pipeOpen, type RouteArg } from "./open.js";
 export type { ConnectionCb, EndCb, MsgCb, PipeOptions } from "./options.js";
 export {
+  type Interceptor,
   Pipe,
   type PipeEvents,
   type PipeKind,
@@ -45,6 +47,7 @@ export {
   type RudpPacket,
   randomSeq,
 } from "./reliable.js";
+export { StreamPipe } from "./stream.js";
 export {
   type Message,
   type OverflowPolicy,
@@ -56,4 +59,10 @@ export {
 } from "./subscription.js";
 export { TcpPipe, TcpServerPipe } from "./tcp.js";
 export { MAX_UDP_PAYLOAD, UdpPipe } from "./udp.js";
-export { wrapSocket, wrapUdpSocket } from "./wrap.js";
+export {
+  type WrapOptions,
+  wrapMessages,
+  wrapSocket,
+  wrapStream,
+  wrapUdpSocket,
+} from "./wrap.js";

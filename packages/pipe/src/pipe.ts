@@ -23,7 +23,11 @@ import {
 const debug = debuglog("p2pd:pipe");
 
 export type Proto = "tcp" | "udp";
-export type PipeKind = "tcp-client" | "tcp-child" | "tcp-server" | "udp";
+/** "stream": wrapStream() over any byte Duplex; "message": wrapMessages() over a MessageTransport. */
+export type PipeKind = "tcp-client" | "tcp-child" | "tcp-server" | "udp" | "stream" | "message";
+
+/** Sees a received message before everyone else; returns true to consume it. */
+export type Interceptor = (data: Buffer, from: Endpoint) => boolean;
 
 export interface RecvOptions {
   /** Which subscription to read (default: the catch-all). It must exist (ERR_NOT_SUBSCRIBED). */
@@ -85,6 +89,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   private msgCbs: MsgCb[] = [];
   private endCbs: EndCb[] = [];
   private relays: Pipe[] = [];
+  private interceptors: Interceptor[] = [];
   private ended = false;
   private endError: Error | undefined;
   private closing: Promise<void> | undefined;
@@ -275,6 +280,35 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     this.relays = this.relays.filter((p) => p !== other);
   }
 
+  /**
+   * First look at every received message, before relays, subscriptions, callbacks and listeners
+   * (a protocol layered on the pipe, e.g. the node's ID/ECHO verbs). Return true to consume it.
+   * Several run in the order added; a throwing one is reported as 'error' and the message goes on.
+   * Returns a function that removes the interceptor.
+   */
+  intercept(fn: Interceptor): () => void {
+    if (typeof fn !== "function") {
+      throw new PipeError("ERR_BAD_ARG", "intercept needs a function");
+    }
+    this.interceptors = [...this.interceptors, fn];
+    return () => {
+      this.interceptors = this.interceptors.filter((f) => f !== fn);
+    };
+  }
+
+  /** True when an interceptor consumed the message. */
+  private intercepted(data: Buffer, from: Endpoint): boolean {
+    const fns = this.interceptors;
+    for (let i = 0; i < fns.length; i++) {
+      try {
+        if ((fns[i] as Interceptor)(data, from) === true) return true;
+      } catch (e) {
+        this.reportError(e);
+      }
+    }
+    return false;
+  }
+
   /** Runs a user callback; a throw or a rejected promise becomes an 'error' event. */
   protected runCb<A>(fn: (arg: A) => unknown, arg: A): void {
     try {
@@ -322,6 +356,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
 
   /** Delivers one received message (relays, queues, callbacks, listeners, then the parent server). */
   protected dispatch(data: Buffer, from: Endpoint, origin: Pipe = this): void {
+    if (this.interceptors.length > 0 && this.intercepted(data, from)) return;
     if (this.deduper && origin === this && this.deduper.seen(from.host, data)) return;
     const msg: Message = { data, from, pipe: origin };
     const relays = this.relays;
@@ -401,6 +436,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   protected hasConsumers(): boolean {
     return (
       this.relays.length > 0 ||
+      this.interceptors.length > 0 ||
       this.subList.length > 0 ||
       this.msgCbs.length > 0 ||
       this.listenerCount("message") > 0 ||

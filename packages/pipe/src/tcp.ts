@@ -2,40 +2,20 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { checkPort, type DestLike, fromNode, nodeHost, splitScope } from "./address.js";
-import { abortable, armDeadline } from "./deadline.js";
+import { armDeadline } from "./deadline.js";
 import { abortError, PipeError } from "./errors.js";
-import { createDecoder, createEncoder, type Decoder, type Encoder } from "./framing.js";
 import type { ResolvedOptions } from "./options.js";
-import { Pipe, type SendOptions, toBuffer } from "./pipe.js";
-import type { Message } from "./subscription.js";
-
-/** Messages below this size are coalesced per tick; bigger ones are written at once. */
-const COALESCE_MAX = 8192;
+import { Pipe, type SendOptions } from "./pipe.js";
+import { errno, StreamPipe } from "./stream.js";
 
 const BIND_ERRORS = new Set(["EADDRINUSE", "EADDRNOTAVAIL", "EACCES", "EINVAL"]);
 
-function errno(e: unknown): string {
-  return (e as NodeJS.ErrnoException | undefined)?.code ?? "";
-}
-
-/** A connected TCP pipe: a client, or a child accepted by a TcpServerPipe. */
-export class TcpPipe extends Pipe {
-  readonly proto = "tcp" as const;
-  readonly kind: "tcp-client" | "tcp-child";
-  readonly local: Endpoint;
-  readonly remote: Endpoint;
+/** A connected TCP pipe: a client, or a child accepted by a TcpServerPipe (a StreamPipe over its socket). */
+export class TcpPipe extends StreamPipe {
+  declare readonly proto: "tcp";
+  declare readonly kind: "tcp-client" | "tcp-child";
   /** The underlying socket (for STUN over TCP, TLS upgrades, stats). */
   readonly socket: net.Socket;
-  private readonly decoder: Decoder;
-  private readonly encoder: Encoder;
-  private drain: Promise<void> | undefined;
-  private corked = false;
-  private socketClosed = false;
-  private readonly uncork = () => {
-    this.corked = false;
-    this.socket.uncork();
-  };
-  private readonly onFrame: (m: Buffer) => void;
 
   constructor(
     socket: net.Socket,
@@ -44,129 +24,25 @@ export class TcpPipe extends Pipe {
     route: RouteLike | undefined,
     parent?: Pipe,
   ) {
-    super(cfg, route, parent);
-    this.socket = socket;
-    this.kind = kind;
-    this.local = Object.freeze(fromNode(socket.localAddress ?? "", socket.localPort ?? 0));
-    this.remote = Object.freeze(fromNode(socket.remoteAddress ?? "", socket.remotePort ?? 0));
-    this.decoder = createDecoder(cfg.framing, cfg.maxMessageBytes);
-    this.encoder = createEncoder(cfg.framing, cfg.maxMessageBytes);
-    if (cfg.autoSubscribe !== false) this.subscribe();
-    const remote = this.remote;
-    this.onFrame = (m) => this.dispatch(m, remote);
     socket.setNoDelay(cfg.noDelay);
-    socket.on("data", (chunk: Buffer) => {
-      try {
-        this.decoder.push(chunk, this.onFrame);
-      } catch (e) {
-        // A framing violation poisons the stream: report it, drop the connection.
-        this.reportError(e);
-        this.markEnded(e as Error);
-        socket.destroy();
-      }
-    });
-    socket.on("error", (e) => {
-      const err = new PipeError("ERR_SOCKET", `tcp ${errno(e) || "error"}: ${e.message}`, {
-        cause: e,
-      });
-      this.reportError(err);
-      this.markEnded(err);
-    });
-    socket.on("close", () => {
-      this.socketClosed = true;
-      this.markEnded();
-    });
+    super(
+      socket,
+      {
+        kind,
+        proto: "tcp",
+        local: fromNode(socket.localAddress ?? "", socket.localPort ?? 0),
+        remote: fromNode(socket.remoteAddress ?? "", socket.remotePort ?? 0),
+        label: "tcp",
+      },
+      cfg,
+      route,
+      parent,
+    );
+    this.socket = socket;
   }
 
-  /** `for await (const msg of pipe)`: the catch-all subscription's messages until the pipe closes. */
-  [Symbol.asyncIterator](): AsyncGenerator<Message> {
-    return this.messages();
-  }
-
-  /** Sends one framed message; resolves at once while the socket buffer has room, else on 'drain'. */
-  send(data: Uint8Array | string, _dest?: DestLike, opts?: SendOptions): Promise<number> {
-    if (!this.isOpen || this.socket.destroyed) return Promise.reject(this.closedError());
-    const signal = opts?.signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal, "send"));
-    let buf: Buffer;
-    let parts: Buffer[];
-    try {
-      buf = toBuffer(data);
-      parts = this.encoder(buf);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const s = this.socket;
-    // Messages sent in the same tick leave in one writev (uncorked on nextTick): far fewer
-    // syscalls for small messages, no added latency.
-    let ok = true;
-    if (this.corked || buf.length < COALESCE_MAX) {
-      if (!this.corked) {
-        this.corked = true;
-        s.cork();
-        process.nextTick(this.uncork);
-      }
-      for (let i = 0; i < parts.length; i++) ok = s.write(parts[i] as Buffer);
-    } else if (parts.length === 1) {
-      ok = s.write(parts[0] as Buffer);
-    } else {
-      // A big message goes out now, header and payload in one writev, without copying.
-      s.cork();
-      for (let i = 0; i < parts.length; i++) ok = s.write(parts[i] as Buffer);
-      s.uncork();
-    }
-    if (ok) return Promise.resolve(buf.length);
-    return abortable(this.waitDrain(), signal, "send").then(() => buf.length);
-  }
-
-  private waitDrain(): Promise<void> {
-    this.drain ??= new Promise<void>((resolve, reject) => {
-      const done = () => {
-        this.socket.off("drain", done);
-        this.socket.off("close", done);
-        this.drain = undefined;
-        if (this.socket.destroyed && this.socket.writableLength > 0) reject(this.closedError());
-        else resolve();
-      };
-      this.socket.on("drain", done);
-      this.socket.on("close", done);
-    });
-    return this.drain;
-  }
-
-  protected canPauseInput(): boolean {
-    return true;
-  }
-
-  protected setReading(on: boolean): void {
-    if (on) this.socket.resume();
-    else this.socket.pause();
-  }
-
-  /** Bytes received but not yet a complete message (framing). */
-  get bufferedBytes(): number {
-    return this.decoder.buffered;
-  }
-
-  protected closeTransport(reset: boolean): Promise<void> {
-    const s = this.socket;
-    if (this.socketClosed) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => s.destroy(), this.cfg.closeTimeoutMs);
-      s.once("close", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      if (reset) {
-        s.resetAndDestroy();
-      } else if (s.destroyed) {
-        // 'close' is already on its way.
-      } else {
-        // Flush what is queued, send FIN, then free the handle without waiting for the peer.
-        s.once("finish", () => s.destroy());
-        s.end();
-      }
-    });
+  protected resetStream(): void {
+    this.socket.resetAndDestroy();
   }
 }
 

@@ -1,11 +1,140 @@
 import type * as dgram from "node:dgram";
 import * as net from "node:net";
+import type { Duplex } from "node:stream";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
-import { type DestLike, ipFamily, resolveDest } from "./address.js";
+import { type DestLike, fromNode, ipFamily, resolveDest } from "./address.js";
 import { PipeError } from "./errors.js";
+import { MessagePipe, type MessageTransport } from "./message.js";
 import { type PipeOptions, resolveOptions } from "./options.js";
+import type { Pipe, Proto } from "./pipe.js";
+import { StreamPipe } from "./stream.js";
 import { TcpPipe } from "./tcp.js";
 import { UdpPipe } from "./udp.js";
+
+export interface WrapOptions extends PipeOptions {
+  /** What the pipe reports as `proto` (default "tcp" for streams, "udp" for message transports). */
+  proto?: Proto;
+  /** Overrides for pipe.local / pipe.remote when the stream is not a socket. */
+  local?: Endpoint;
+  remote?: Endpoint;
+  /** Reported as `pipe.route`. */
+  route?: RouteLike;
+}
+
+/** Where a pipe with no socket address says it is (unspecified host, port 0). */
+const NOWHERE: Endpoint = Object.freeze({ host: "0.0.0.0", port: 0, family: 4 });
+
+function checkProto(p: unknown, d: Proto): Proto {
+  if (p === undefined) return d;
+  if (p !== "tcp" && p !== "udp")
+    throw new PipeError("ERR_BAD_ARG", 'proto must be "tcp" or "udp"');
+  return p;
+}
+
+/** An Endpoint from `{ host, port, family?, scopeId? }` (ERR_BAD_ARG when malformed). */
+function endpoint(v: unknown, name: string): Endpoint | undefined {
+  if (v === undefined) return undefined;
+  const e = v as Partial<Endpoint> | null;
+  if (
+    typeof e !== "object" ||
+    e === null ||
+    typeof e.host !== "string" ||
+    typeof e.port !== "number" ||
+    !Number.isInteger(e.port) ||
+    e.port < 0 ||
+    e.port > 65535
+  ) {
+    throw new PipeError("ERR_BAD_ARG", `${name} must be { host: string, port: 0..65535 }`);
+  }
+  if (e.family === 4 || e.family === 6) {
+    return e.scopeId === undefined
+      ? { host: e.host, port: e.port, family: e.family }
+      : { host: e.host, port: e.port, family: e.family, scopeId: e.scopeId };
+  }
+  return fromNode(e.host, e.port);
+}
+
+function isDuplex(s: unknown): s is Duplex {
+  const d = s as Partial<Duplex> | null;
+  return (
+    typeof d === "object" &&
+    d !== null &&
+    typeof d.on === "function" &&
+    typeof d.write === "function" &&
+    typeof d.end === "function" &&
+    typeof d.pause === "function" &&
+    typeof d.resume === "function" &&
+    typeof d.destroy === "function" &&
+    typeof d.cork === "function"
+  );
+}
+
+/**
+ * Any connected byte Duplex (socket, TLS socket, in-memory pair, punched socket) as a framed
+ * message pipe (kind "stream"): `opts.framing` (default u32-length) and `opts.maxMessageBytes`
+ * as on TcpPipe. The pipe owns the stream: close() ends and destroys it. Throws ERR_BAD_ARG for
+ * something that is not an open Duplex (or a socket not yet connected).
+ */
+export function wrapStream(stream: Duplex, opts: WrapOptions = {}): Pipe {
+  if (!isDuplex(stream)) throw new PipeError("ERR_BAD_ARG", "wrapStream needs a Duplex stream");
+  if (stream.destroyed || stream.readableEnded || stream.writableEnded) {
+    throw new PipeError("ERR_BAD_ARG", "wrapStream needs an open stream");
+  }
+  const sock = stream instanceof net.Socket ? stream : undefined;
+  if (sock && (sock.pending || sock.connecting)) {
+    throw new PipeError("ERR_BAD_ARG", "wrapStream needs a connected socket");
+  }
+  if (typeof opts !== "object" || opts === null) {
+    throw new PipeError("ERR_BAD_ARG", "options must be an object");
+  }
+  const cfg = resolveOptions(opts);
+  const proto = checkProto(opts.proto, "tcp");
+  const local =
+    endpoint(opts.local, "local") ??
+    (sock?.localAddress ? fromNode(sock.localAddress, sock.localPort ?? 0) : NOWHERE);
+  const remote =
+    endpoint(opts.remote, "remote") ??
+    (sock?.remoteAddress ? fromNode(sock.remoteAddress, sock.remotePort ?? 0) : NOWHERE);
+  // Messages go out as they are sent, as on TcpPipe.
+  sock?.setNoDelay(cfg.noDelay);
+  return new StreamPipe(
+    stream,
+    { kind: "stream", proto, local, remote, label: sock ? "tcp" : "stream" },
+    cfg,
+    opts.route,
+  );
+}
+
+/**
+ * A MessageTransport as a pipe (kind "message"): one transport message is one pipe message, no
+ * re-framing, no copy. Messages over `opts.maxMessageBytes` are refused (send) or close the pipe
+ * (receive) with ERR_MSG_TOO_LARGE. Throws ERR_BAD_ARG for a malformed transport.
+ */
+export function wrapMessages(t: MessageTransport, opts: WrapOptions = {}): Pipe {
+  const m = t as Partial<MessageTransport> | null;
+  if (
+    typeof m !== "object" ||
+    m === null ||
+    typeof m.send !== "function" ||
+    typeof m.onMessage !== "function" ||
+    typeof m.onEnd !== "function" ||
+    typeof m.close !== "function"
+  ) {
+    throw new PipeError(
+      "ERR_BAD_ARG",
+      "wrapMessages needs a transport with send, onMessage, onEnd and close",
+    );
+  }
+  if (typeof opts !== "object" || opts === null) {
+    throw new PipeError("ERR_BAD_ARG", "options must be an object");
+  }
+  const cfg = resolveOptions(opts);
+  const proto = checkProto(opts.proto, "udp");
+  const remote = endpoint(opts.remote, "remote") ?? endpoint(m.remote, "transport.remote");
+  if (!remote) throw new PipeError("ERR_BAD_ARG", "the transport has no remote address");
+  const local = endpoint(opts.local, "local") ?? endpoint(m.local, "transport.local") ?? NOWHERE;
+  return new MessagePipe(t, proto, local, remote, cfg, opts.route);
+}
 
 /**
  * Wraps an existing socket in a pipe (P2PD's `sock=` argument): a connected `net.Socket` (e.g. from

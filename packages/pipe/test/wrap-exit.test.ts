@@ -1,0 +1,54 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = dirname(here);
+let build = "";
+
+describe("wrapped pipes in a fresh process", () => {
+  beforeAll(() => {
+    // A bundle of the fixture and src, kept under the package's node_modules so that its
+    // runtime import of @p2pd/netifaces resolves.
+    build = mkdtempSync(join(pkg, "node_modules", ".pp-wrap-"));
+    execFileSync(
+      process.execPath,
+      [
+        createRequire(import.meta.url).resolve("tsup/dist/cli-default.js"),
+        "test/fixtures/wrap-exit.ts",
+        "--format",
+        "esm",
+        "--out-dir",
+        build,
+        "--no-config",
+        "--target",
+        "node20",
+        "--platform",
+        "node",
+        "--silent",
+      ],
+      { cwd: pkg, stdio: "ignore" },
+    );
+  }, 60_000);
+
+  afterAll(() => {
+    if (build) rmSync(build, { recursive: true, force: true });
+  });
+
+  test("after close() nothing holds the event loop: the process exits by itself", () => {
+    const t0 = Date.now();
+    const out = execFileSync(process.execPath, [join(build, "wrap-exit.js")], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    const r = JSON.parse(out.trim().split("\n").at(-1) as string);
+    // Every waiting recv was ended by the close, not by its 60 s timer.
+    expect(r.codes).toEqual(Array(6).fill("ERR_CLOSED"));
+    // The process exited promptly after the last close (a leaked 60 s timer would hold it).
+    expect(Date.now() - r.start).toBeLessThan(5_000);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+});
