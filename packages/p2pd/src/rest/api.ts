@@ -105,7 +105,7 @@ async function open(
   }
   const con = new Connection(name, res.strategy, res.pipe, res.timings.totalMs);
   ctx.cons.set(name, con);
-  res.pipe.onClose(() => {
+  res.pipe.onEnd(() => {
     if (ctx.cons.get(name) === con) ctx.cons.delete(name);
   });
   return json(200, head, con.info());

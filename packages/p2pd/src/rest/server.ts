@@ -344,9 +344,10 @@ export class RestServer {
     try {
       return await dispatch(this.#ctx, head, m.route, m.params, body, gone.signal);
     } catch (e) {
-      // A well-framed request that failed: answer it and keep the connection (pipelining).
+      // A well-framed request that failed: answer it and keep the connection (pipelining),
+      // unless the failure is our own bug.
       const r = errorReply(e, head);
-      if (!(e instanceof RestError)) r.headers.Connection = "close";
+      if (r.status === 500) r.headers.Connection = "close";
       return r;
     } finally {
       socket.removeListener("close", onGone);
@@ -389,7 +390,7 @@ export class RestServer {
     };
     const conn = this.#sockets.get(socket);
     if (conn) conn.sink = forward;
-    const offClose = con.pipe.onClose(() => socket.end());
+    const offClose = con.pipe.onEnd(() => socket.end());
     socket.on("end", () => socket.end());
     socket.on("close", () => {
       offClose();
