@@ -24,6 +24,14 @@ async function allocate(cfg: TurnServerConfig, signal: AbortSignal, log: (l: str
  * Messages: TURN_OFFER {relay} -> TURN_ANSWER {relay} (or {error}).
  */
 export function turnStrategy(servers: TurnServerConfig[]): Strategy {
+  for (const s of servers) {
+    // Our TURN client speaks UDP/TCP only: a turns: URL would silently run in plaintext.
+    if (/^turns:/i.test(s.url))
+      throw new P2pdNodeError(
+        "ERR_TURN_CONFIG",
+        `${s.url}: turns: (TURN over TLS) is not supported; refused rather than used in plaintext`,
+      );
+  }
   return {
     name: "turn",
     timeoutMs: 20_000,
