@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter, setMaxListeners } from "node:events";
+import type { Socket } from "node:net";
 import type { PortMapper } from "@p2pd/nat";
 import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "./address.js";
@@ -10,6 +11,7 @@ import { type NodeInterface, resolveInterfaces } from "./interfaces.js";
 import { deriveKeys, type NodeKeys } from "./keys.js";
 import { Connector } from "./node/connector.js";
 import { Identity, seedBytes } from "./node/identity.js";
+import { guardInbound } from "./node/inbound-guard.js";
 import { ListenMappings } from "./node/listen-mappings.js";
 import { Listener } from "./node/listener.js";
 import { NodeNames } from "./node/names.js";
@@ -91,12 +93,25 @@ export class P2PNode extends EventEmitter {
     const id = new Identity(keys, interfaces, seed);
     this.#id = id;
     this.#protocol = new NodeProtocol((pipe, pipeId) => this.#adopt(pipe, pipeId));
-    this.#pipes = new NodePipes(this.#protocol, log);
+    const limits = opts.limits ?? {};
+    this.#pipes = new NodePipes(this.#protocol, log, limits);
     this.pipes = this.#pipes.byId;
+    // Inbound sockets that have not sent `ID` yet: the first to go when the listener is full.
+    const pending = new WeakSet<Socket>();
     this.#listener = new Listener({
+      maxConnections: limits.maxConnections ?? 256,
+      evictable: (s) => pending.has(s),
       onSocket: (s) => {
         try {
-          this.wrap(s);
+          const pipe = this.wrap(s);
+          pending.add(s);
+          guardInbound(s, pipe, {
+            handshakeMs: limits.handshakeTimeoutMs ?? 10_000,
+            idleMs: limits.idleTimeoutMs ?? 300_000,
+            identified: () => this.#protocol.idOf(pipe) !== undefined,
+            onIdentified: () => pending.delete(s),
+            log,
+          });
         } catch (err) {
           // Reset before we saw it (no peer address left): nothing to serve.
           log(`inbound connection dropped: ${(err as Error).message}`);

@@ -52,6 +52,7 @@ export {
   type Message,
   type OverflowPolicy,
   type Pattern,
+  type QueueBudget,
   SUB_ALL,
   type SubLike,
   type SubscribeOptions,

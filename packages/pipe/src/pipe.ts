@@ -64,6 +64,12 @@ export function toBuffer(data: Uint8Array | string): Buffer {
 }
 
 const ALL_KEY = parseSub(undefined).key;
+
+function nonNegBytes(n: number): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0)
+    throw new PipeError("ERR_BAD_ARGUMENT", "maxQueueBytes must be a non-negative integer");
+  return n;
+}
 const NOOP_CANCEL = Subscription.settledCancel;
 
 /**
@@ -132,7 +138,13 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     }
     const existing = this.subs.get(k.key);
     if (existing) return existing;
-    const s = new Subscription(k, { ...opts, maxQueue, overflow });
+    const s = new Subscription(k, {
+      maxQueueBytes: nonNegBytes(opts.maxQueueBytes ?? this.cfg.maxQueueBytes),
+      budget: opts.budget ?? this.cfg.queueBudget,
+      ...opts,
+      maxQueue,
+      overflow,
+    });
     if (this.ended) s.close(this.closedError());
     if (s.overflow === "pause" && this.canPauseInput()) {
       s.canPause = true;

@@ -1,5 +1,10 @@
-import type { Pipe } from "@p2pd/pipe";
-import { type NodeTransport, wrapConnection } from "../pipe.js";
+import type { Pipe, QueueBudget } from "@p2pd/pipe";
+import {
+  NODE_MAX_QUEUE_BYTES,
+  NODE_QUEUE_BUDGET,
+  type NodeTransport,
+  wrapConnection,
+} from "../pipe.js";
 import type { NodeProtocol } from "./protocol.js";
 import type { NodeMessageCb } from "./types.js";
 
@@ -14,15 +19,27 @@ export class NodePipes {
   readonly #cbs = new Set<NodeMessageCb>();
   readonly #protocol: NodeProtocol;
   readonly #log: (line: string) => void;
+  /** Unread bytes of every node pipe together: one bound for the whole node. */
+  readonly budget: QueueBudget;
+  readonly #maxQueueBytes: number;
 
-  constructor(protocol: NodeProtocol, log: (line: string) => void) {
+  constructor(
+    protocol: NodeProtocol,
+    log: (line: string) => void,
+    limits: { maxQueueBytes?: number; queueBudgetBytes?: number } = {},
+  ) {
     this.#protocol = protocol;
     this.#log = log;
+    this.budget = { maxBytes: limits.queueBudgetBytes ?? NODE_QUEUE_BUDGET, used: 0 };
+    this.#maxQueueBytes = limits.maxQueueBytes ?? NODE_MAX_QUEUE_BYTES;
   }
 
   /** Wraps a connection as a node pipe: node protocol, node callbacks, closed on close(). */
   wrap(t: NodeTransport): Pipe {
-    const pipe = wrapConnection(t);
+    const pipe = wrapConnection(t, {
+      queueBudget: this.budget,
+      maxQueueBytes: this.#maxQueueBytes,
+    });
     this.#all.add(pipe);
     pipe.onEnd(() => {
       this.#all.delete(pipe);

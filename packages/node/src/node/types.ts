@@ -14,7 +14,23 @@ export interface TurnServerConfig {
   realm?: string;
 }
 
+/** What a stranger can make the node hold (see README "Abuse limits"). */
+export interface NodeLimits {
+  /** Open inbound connections at most (default 256); pre-ID ones are evicted first. */
+  maxConnections?: number;
+  /** An inbound connection must announce its `ID` within this (ms, default 10000). */
+  handshakeTimeoutMs?: number;
+  /** An inbound connection silent this long is closed (ms, default 300000; 0 = never). */
+  idleTimeoutMs?: number;
+  /** Unread bytes per connection queue (default 4 MiB). */
+  maxQueueBytes?: number;
+  /** Unread bytes of all connections together (default 64 MiB). */
+  queueBudgetBytes?: number;
+}
+
 export interface StartNodeOptions {
+  /** Memory, connection and timeout bounds against hostile peers. */
+  limits?: NodeLimits;
   /** Identity seed (>= 16 bytes, or a string hashed into one): same seed, same node id and keys. */
   seed?: Uint8Array | string;
   /** Listen port on every interface; 0 (default) = any free port. */
