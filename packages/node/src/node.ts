@@ -88,6 +88,7 @@ export class P2PNode extends EventEmitter {
     const builtins = builtinStrategies({
       ...(opts.stun ? { stun: opts.stun } : {}),
       ...(opts.turn ? { turn: opts.turn } : {}),
+      ...(opts.turnForStrangers ? { turnForStrangers: true } : {}),
     });
     this.strategies = new StrategyRegistry([...builtins, ...(opts.strategies ?? [])]);
     const id = new Identity(keys, interfaces, seed);
@@ -146,8 +147,11 @@ export class P2PNode extends EventEmitter {
       isBuiltin: (s) => builtin.has(s),
       defaultOrder: () => this.defaultStrategies(),
       lookup: (name, signal) => this.lookup(name, { signal }),
-      send: (to, type, pipeId, body, signal) =>
-        this.#signaling.send(to, type, pipeId, body, signal),
+      send: (to, type, pipeId, body, signal) => {
+        // We chose to talk to this node: it may use our reserved slots and TURN.
+        this.#signaling.contacts.add(to.nodeId);
+        return this.#signaling.send(to, type, pipeId, body, signal);
+      },
       waitFor: (from, type, pipeId, signal) => this.#signaling.waitFor(from, type, pipeId, signal),
       waitInbound: (pipeId, signal) => this.#protocol.waitInbound(pipeId, signal),
       pingNow: (to, signal) => this.#pingNow(to, signal),

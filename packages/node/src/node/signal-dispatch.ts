@@ -9,7 +9,7 @@ import { candidates } from "../strategies/candidates.js";
 import type { ResponderContext, SignalMessage, Strategy } from "../strategies/strategy.js";
 import type { Identity } from "./identity.js";
 import { PIPE_ID } from "./protocol.js";
-import { InFlightLimit } from "./rate-limit.js";
+import { Contacts, InFlightLimit, SignalRate } from "./rate-limit.js";
 
 const TYPE = /^[A-Z][A-Z0-9_]{0,31}$/;
 
@@ -26,6 +26,7 @@ export interface SignalDispatchOptions {
   /** Hands a responder's ready pipe to the node, tied to the exchange's pipe id. */
   adopt(pipe: Pipe, pipeId: string): void;
   limit?: InFlightLimit;
+  rate?: SignalRate;
 }
 
 /**
@@ -36,12 +37,16 @@ export interface SignalDispatchOptions {
 export class SignalDispatch {
   readonly #o: SignalDispatchOptions;
   readonly #limit: InFlightLimit;
+  readonly #rate: SignalRate;
+  /** Nodes we signaled (chose to talk to): they keep reserved responder slots, and TURN. */
+  readonly contacts = new Contacts();
   readonly #waiters = new Map<string, { from: string; resolve: (m: SignalMessage) => void }>();
   #transport: SignalingTransport | undefined;
 
   constructor(o: SignalDispatchOptions) {
     this.#o = o;
     this.#limit = o.limit ?? new InFlightLimit();
+    this.#rate = o.rate ?? new SignalRate();
   }
 
   /** Starts receiving on `transport` (connected by the caller). */
@@ -118,6 +123,11 @@ export class SignalDispatch {
       waiter.resolve(msg);
       return;
     }
+    // Everything below makes us work (answer, dial, punch): per-sender and global rates.
+    if (!this.#rate.take(from.nodeId)) {
+      this.#o.log(`signal ${msg.type}: rate limited`);
+      return;
+    }
     if (msg.type === "PING") {
       // `now` lets the peer estimate our clock offset (punch meeting times).
       this.send(from, "PONG", msg.pipeId, { now: Date.now() }).catch(() => {});
@@ -133,7 +143,7 @@ export class SignalDispatch {
       this.#o.log(`signal ${msg.type}: nobody answers it`);
       return;
     }
-    const release = this.#limit.acquire(from.nodeId);
+    const release = this.#limit.acquire(from.nodeId, this.contacts.has(from.nodeId));
     if (!release) {
       this.#o.log("too many signals in flight");
       return;
@@ -159,6 +169,7 @@ export class SignalDispatch {
       local,
       localText: identity.text,
       remote: from,
+      known: this.contacts.has(from.nodeId),
       signal,
       candidates: candidates(local, from),
       send: (type, body) => this.send(from, type, msg.pipeId, body, signal),
@@ -197,6 +208,7 @@ export class SignalDispatch {
     pipeId: string,
     signal: AbortSignal,
   ): Promise<SignalMessage> {
+    this.contacts.add(to.nodeId);
     const reply = this.waitFor(to.nodeId, replyType, pipeId, signal);
     await this.send(to, type, pipeId, {}, signal).catch((e) => {
       reply.catch(() => {});

@@ -47,6 +47,11 @@ export interface StartNodeOptions {
   stun?: string[];
   /** TURN servers, for the turn strategy. */
   turn?: TurnServerConfig[];
+  /**
+   * Answer TURN offers (allocate a relay with our credentials) from any peer, not only from peers
+   * this node signaled lately (default false: a stranger cannot spend our TURN quota).
+   */
+  turnForStrangers?: boolean;
   /** IRC servers for names (IRCDNS), used when no `naming` is given. */
   irc?: string[];
   naming?: NamingProvider;
