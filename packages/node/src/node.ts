@@ -106,9 +106,13 @@ export class P2PNode extends EventEmitter {
         try {
           const pipe = this.wrap(s);
           pending.add(s);
+          // Before its ID an inbound connection is nobody's: its messages reach the node
+          // callbacks (and ECHO) but are never queued.
+          pipe.intercept(() => this.#protocol.idOf(pipe) === undefined);
           guardInbound(s, pipe, {
             handshakeMs: limits.handshakeTimeoutMs ?? 10_000,
             idleMs: limits.idleTimeoutMs ?? 300_000,
+            preIdBytes: 64 * 1024,
             identified: () => this.#protocol.idOf(pipe) !== undefined,
             onIdentified: () => pending.delete(s),
             log,

@@ -146,7 +146,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
       overflow,
     });
     if (this.ended) s.close(this.closedError());
-    if (s.overflow === "pause" && this.canPauseInput()) {
+    if ((s.overflow === "pause" || s.budget) && this.canPauseInput()) {
       s.canPause = true;
       s.onRoom = () => this.maybeResume();
     }
@@ -380,7 +380,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     }
     if (this.fastAll) {
       this.fastAll.push(msg);
-      if (this.fastAll.canPause && this.fastAll.full) origin.pauseInput(this);
+      if (this.fastAll.canPause && this.fastAll.holding) origin.pauseInput(this);
     } else if (this.subList.length > 0) {
       let mt: string | undefined;
       let at: string | undefined;
@@ -398,7 +398,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
         if (h) this.runCb(h, msg);
         else {
           s.push(msg);
-          if (s.canPause && s.full) origin.pauseInput(this);
+          if (s.canPause && s.holding) origin.pauseInput(this);
         }
       }
     }
@@ -434,7 +434,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
 
   /** After a recv(): resume every pipe held only by queues that now have room. */
   private maybeResume(): void {
-    if (this.subList.some((s) => s.canPause && s.full)) return;
+    if (this.subList.some((s) => s.canPause && s.holding)) return;
     const held = [...this.pausing];
     this.pausing.clear();
     for (const p of held) {

@@ -134,13 +134,31 @@ export class Subscription {
   /** Payload bytes queued. */
   bytes = 0;
 
-  /** True when the queue holds `maxQueue` messages or `maxQueueBytes`, or the budget is spent. */
-  get full(): boolean {
+  /** True when the queue holds `maxQueue` messages or `maxQueueBytes`. */
+  get ownFull(): boolean {
     return (
       (this.maxQueue > 0 && this.size >= this.maxQueue) ||
-      (this.maxQueueBytes > 0 && this.bytes >= this.maxQueueBytes) ||
-      (this.budget !== undefined && this.budget.used >= this.budget.maxBytes)
+      (this.maxQueueBytes > 0 && this.bytes >= this.maxQueueBytes)
     );
+  }
+
+  /** True when the queue is at its own bounds, or the shared budget is spent. */
+  get full(): boolean {
+    return this.ownFull || this.budgetSpent;
+  }
+
+  /** The shared budget is spent (by any queue). */
+  get budgetSpent(): boolean {
+    return this.budget !== undefined && this.budget.used >= this.budget.maxBytes;
+  }
+
+  /**
+   * True while this queue holds its pipe's reading paused: full under `pause`, or (any policy)
+   * holding messages while the shared budget is spent, so a node-wide flood meets TCP
+   * backpressure instead of memory. An empty queue never holds: its reader caught up.
+   */
+  get holding(): boolean {
+    return this.size > 0 && (this.overflow === "pause" ? this.full : this.budgetSpent);
   }
 
   #released = false;
@@ -182,6 +200,12 @@ export class Subscription {
       w.resolve(w.full ? m : m.data);
       return;
     }
+    if (this.canPause && this.budgetSpent && this.overflow !== "pause") {
+      // The pipe pauses its reading after this message (see holding).
+      this.items.push(m);
+      this.#take(m.data.length);
+      return;
+    }
     if (this.full) {
       if (this.overflow === "pause" && this.canPause) {
         // Over the bound only by what one read already held; the reader is paused.
@@ -199,7 +223,7 @@ export class Subscription {
         return;
       }
       // drop-oldest: make room; when the shared budget is spent by others, drop this one.
-      while (this.size > 0 && this.full) {
+      while (this.size > 0 && this.ownFull) {
         const old = this.items[this.head] as Message;
         this.items[this.head++] = undefined as unknown as Message;
         this.#give(old.data.length);
@@ -234,12 +258,12 @@ export class Subscription {
       throw new PipeError("ERR_QUEUE_FULL", "subscription queue overflowed; messages were dropped");
     }
     if (this.head >= this.items.length) return undefined;
-    const wasFull = this.full;
+    const wasHolding = this.holding;
     const m = this.items[this.head] as Message;
     this.items[this.head++] = undefined as unknown as Message;
     this.#give(m.data.length);
     this.compact();
-    if (this.onRoom && wasFull && !this.full) this.onRoom();
+    if (this.onRoom && wasHolding && !this.holding) this.onRoom();
     return m;
   }
 

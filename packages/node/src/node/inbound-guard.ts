@@ -6,6 +6,8 @@ export interface InboundGuardOptions {
   handshakeMs: number;
   /** Closed after this long without a byte received (ms; 0 = never). */
   idleMs: number;
+  /** Bytes a connection may send before its ID (ECHO probes are small); more closes it. */
+  preIdBytes: number;
   identified(): boolean;
   onIdentified(): void;
   log(line: string): void;
@@ -27,8 +29,16 @@ export function guardInbound(sock: Socket, pipe: Pipe, o: InboundGuardOptions): 
     timer.unref();
   }
   // An ID may come early: stop counting the connection as pending as soon as it does.
-  const check = () => {
-    if (!o.identified()) return;
+  let before = 0;
+  const check = (chunk: Buffer) => {
+    if (!o.identified()) {
+      before += chunk.length;
+      if (before <= o.preIdBytes) return;
+      o.log(`inbound ${sock.remoteAddress}:${sock.remotePort}: ${before} bytes before any ID`);
+      sock.off("data", check);
+      pipe.close({ reset: true }).catch(() => {});
+      return;
+    }
     sock.off("data", check);
     o.onIdentified();
   };

@@ -22,9 +22,9 @@ export interface NodeLimits {
   handshakeTimeoutMs?: number;
   /** An inbound connection silent this long is closed (ms, default 300000; 0 = never). */
   idleTimeoutMs?: number;
-  /** Unread bytes per connection queue (default 4 MiB). */
+  /** Unread bytes per connection queue (default 2 MiB). */
   maxQueueBytes?: number;
-  /** Unread bytes of all connections together (default 64 MiB). */
+  /** Unread bytes of all connections together (default 16 MiB). */
   queueBudgetBytes?: number;
 }
 
