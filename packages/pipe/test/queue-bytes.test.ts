@@ -1,13 +1,13 @@
 import { describe, expect, test } from "vitest";
-import { type QueueBudget, wrapSocket } from "../src/index.js";
+import { type Pipe, type QueueBudget, wrapSocket } from "../src/index.js";
 import { parseSub, Subscription } from "../src/subscription.js";
 import { socketPair } from "./wrap-helpers.js";
 
 const msg = (n: number) => ({
   data: Buffer.alloc(n),
   from: { host: "127.0.0.1", port: 1, family: 4 as const },
-  // biome-ignore lint/suspicious/noExplicitAny: the pipe is not used by the queue
-  pipe: undefined as any,
+  // The queue never looks at the pipe.
+  pipe: undefined as unknown as Pipe,
 });
 
 describe("queue byte bounds", () => {
@@ -26,8 +26,7 @@ describe("queue byte bounds", () => {
   test("a shared budget bounds many queues together; closing one gives its share back", () => {
     const budget: QueueBudget = { maxBytes: 1000, used: 0 };
     const qs = [1, 2, 3].map(
-      () =>
-        new Subscription(parseSub(undefined), { maxQueue: 0, overflow: "drop-oldest", budget }),
+      () => new Subscription(parseSub(undefined), { maxQueue: 0, overflow: "drop-oldest", budget }),
     );
     for (let i = 0; i < 30; i++) qs[i % 3]?.push(msg(100));
     expect(budget.used).toBe(1000);
