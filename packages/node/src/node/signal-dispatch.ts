@@ -38,6 +38,16 @@ export class SignalDispatch {
   readonly #o: SignalDispatchOptions;
   readonly #limit: InFlightLimit;
   readonly #rate: SignalRate;
+  /**
+   * Exchanges that make us send packets (punch offers, reverse connects, TURN): a punch may send
+   * thousands of probes, so they get a per-minute budget on top of the per-second rate.
+   */
+  readonly #probeBudget = new SignalRate({
+    perSenderRate: 20 / 60,
+    perSenderBurst: 20,
+    globalRate: 120 / 60,
+    globalBurst: 120,
+  });
   /** Nodes we signaled (chose to talk to): they keep reserved responder slots, and TURN. */
   readonly contacts = new Contacts();
   readonly #waiters = new Map<string, { from: string; resolve: (m: SignalMessage) => void }>();
@@ -143,7 +153,12 @@ export class SignalDispatch {
       this.#o.log(`signal ${msg.type}: nobody answers it`);
       return;
     }
-    const release = this.#limit.acquire(from.nodeId, this.contacts.has(from.nodeId));
+    const known = this.contacts.has(from.nodeId);
+    if (!known && !this.#probeBudget.take(from.nodeId)) {
+      this.#o.log(`signal ${msg.type}: probe budget spent (per minute)`);
+      return;
+    }
+    const release = this.#limit.acquire(from.nodeId, known);
     if (!release) {
       this.#o.log("too many signals in flight");
       return;
