@@ -12,7 +12,7 @@ export {
   type Observations,
   type ServerObservation,
 } from "./classify.js";
-export { classifyDelta, type DeltaOptions, type PortSample, portStep } from "./delta.js";
+export { classifyDelta, type DeltaOptions, type PortSample } from "./delta.js";
 export { type DetectNatOptions, detectNat } from "./detect.js";
 export { NAT_ERROR_CODES, NatError, type NatErrorCode } from "./errors.js";
 export { type NatInfo, natInfo } from "./info.js";
