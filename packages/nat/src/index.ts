@@ -2,7 +2,6 @@
  * @p2pd/nat: NAT type and port-delta classification, port prediction, per-network result cache, and
  * (./portmap) UPnP IGD / NAT-PMP / PCP port mapping.
  */
-export const PACKAGE = "@p2pd/nat";
 
 export { defaultGatewayMac, NatCache, type NatCacheOptions, type NetworkId } from "./cache.js";
 export {

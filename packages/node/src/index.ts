@@ -1,4 +1,3 @@
-export const PACKAGE = "@p2pd/node";
 export {
   type AddressEntry,
   formatAddress,
