@@ -36,21 +36,20 @@ describe.skipIf(why)(`natlab NAT behaviours${why ? ` (skipped: ${why})` : ""}`, 
     ].join(",");
   };
   const reflector = () => lab.info.raw.REFLECTOR ?? "";
-  const punch = (id: string, a: string, b: string, rdv: string, extra: string[] = []) =>
-    Promise.all(
-      (["A", "B"] as const).map((role) =>
-        probe(role === "A" ? a : b, [
-          "punch",
-          "--rdv",
-          rdv,
-          "--pair",
-          `${id}-${process.pid}`,
-          "--role",
-          role,
-          ...extra,
-        ]),
-      ),
-    );
+  /** A naive UDP hole punch between two hosts after meeting at the rendezvous: [A's line, B's line]. */
+  const punch = (id: string, a: string, b: string, rdv: string, extra: string[] = []) => {
+    const args = (role: string) => [
+      "punch",
+      "--rdv",
+      rdv,
+      "--pair",
+      `${id}-${process.pid}`,
+      "--role",
+      role,
+      ...extra,
+    ];
+    return Promise.all([probe(a, args("A")), probe(b, args("B"))]);
+  };
 
   beforeAll(async () => {
     lab = await startLab(SCENARIO, { prefix: "lnb-", state: STATE, p2pdStun: false });
