@@ -4,10 +4,12 @@
  * conntrack) to one of these per namespace. Packets of one flow (proto, addresses, ports) leave in
  * the order they came: a packet never leaves before an earlier packet of its flow.
  *
- *   natlab-delay QUEUE DELAY_MS JITTER_MS [OUT_LOSS_PCT]
+ *   natlab-delay QUEUE DELAY_MS JITTER_MS [OUT_LOSS_PCT [WATCH_FILE]]
  *
  * OUT_LOSS_PCT drops that share of the packets queued from the local output hook (pub's own
  * packets): dropping them in nftables would fail the sender's send() with EPERM instead.
+ * WATCH_FILE: exit within a second once it is gone (the lab removed it), so that a lab torn down
+ * by other means than `natlab down` leaves no natlab-delay behind.
  *
  * Plain netlink (no libnetfilter_queue), so it builds with gcc and the kernel headers alone.
  * Exits on SIGTERM/SIGINT; queued packets are then dropped by the kernel (the socket closes).
@@ -154,12 +156,15 @@ static void verdict(uint32_t id, uint32_t v) {
 static void on_signal(int s) { (void)s; stop = 1; }
 
 int main(int argc, char **argv) {
-    if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: natlab-delay QUEUE DELAY_MS JITTER_MS [OUT_LOSS_PCT]\n"); return 2;
+    if (argc < 4 || argc > 6) {
+        fprintf(stderr, "usage: natlab-delay QUEUE DELAY_MS JITTER_MS [OUT_LOSS_PCT [WATCH_FILE]]\n");
+        return 2;
     }
+    const char *watch = argc == 6 ? argv[5] : NULL;
+    int64_t next_watch = 0;
     uint16_t queue = (uint16_t)atoi(argv[1]);
     int64_t delay = (int64_t)(atof(argv[2]) * 1e6), jitter = (int64_t)(atof(argv[3]) * 1e6);
-    uint64_t outloss = argc == 5 ? (uint64_t)(atof(argv[4]) * 100 + 0.5) : 0; /* per 10000 */
+    uint64_t outloss = argc >= 5 ? (uint64_t)(atof(argv[4]) * 100 + 0.5) : 0; /* per 10000 */
     if (delay < 0 || jitter < 0) { fprintf(stderr, "natlab-delay: negative delay\n"); return 2; }
     rng ^= (uint64_t)now_ns() ^ ((uint64_t)getpid() << 32);
     /* a shared, loaded machine would otherwise add its scheduling delay to the link's */
@@ -194,11 +199,17 @@ int main(int argc, char **argv) {
     static char rbuf[1 << 17];
     while (!stop) {
         int64_t t = now_ns();
+        if (watch && t >= next_watch) {
+            if (access(watch, F_OK) != 0) { fprintf(stderr, "natlab-delay: %s is gone, exiting\n", watch); break; }
+            next_watch = t + 1000000000ll;
+        }
         while (nheap && heap[0].at <= t) { struct item it = pop(); verdict(it.id, it.verdict); }
         flush_verdicts();
         struct timespec ts, *tp = NULL;
-        if (nheap) {
-            int64_t w = heap[0].at - t;
+        if (nheap || watch) {
+            int64_t w = nheap ? heap[0].at - t : 1000000000ll;
+            if (watch && w > next_watch - t) w = next_watch - t;
+            if (w < 0) w = 0;
             ts.tv_sec = w / 1000000000ll; ts.tv_nsec = w % 1000000000ll; tp = &ts;
         }
         struct pollfd pfd = { .fd = fd, .events = POLLIN };
