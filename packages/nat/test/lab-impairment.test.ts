@@ -69,7 +69,7 @@ describe.skipIf(why)(`natlab link impairment${why ? ` (skipped: ${why})` : ""}`,
   };
 
   beforeAll(async () => {
-    lab = await startLab(["a=open", "b=open", "c=port-restricted"], {
+    lab = await startLab(["a=open", "b=open", "c=port-restricted", "d=symmetric"], {
       prefix: "li-",
       state: STATE,
       p2pdStun: false,
@@ -87,6 +87,7 @@ describe.skipIf(why)(`natlab link impairment${why ? ` (skipped: ${why})` : ""}`,
       a: { delayMs: 40, jitterMs: 5, lossPct: 1 },
       b: { delayMs: 40, jitterMs: 5, lossPct: 1 },
       c: { delayMs: 40, jitterMs: 5, lossPct: 1 },
+      d: { delayMs: 40, jitterMs: 5, lossPct: 1 },
     });
     expect(lab.info.pubProfile).toEqual({ delayMs: 0, jitterMs: 0, lossPct: 0 });
   });
@@ -115,6 +116,32 @@ describe.skipIf(why)(`natlab link impairment${why ? ` (skipped: ${why})` : ""}`,
     expect(r.recv).toBeGreaterThan(250);
     expect(r.reordered).toBe(0);
   }, 60_000);
+
+  test("packets are held before conntrack: a burst from one socket behind a symmetric NAT keeps one mapping", async () => {
+    // 10 STUN binding requests back to back: all are queued in rd before the first is released. Were
+    // they queued after conntrack, each would find no confirmed entry and get its own random port.
+    const { pub, stun } = lab.info;
+    const code = `
+import os, socket, struct, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+for i in range(10):
+    s.sendto(struct.pack("!HHI", 1, 0, 0x2112A442) + os.urandom(12), (${JSON.stringify(pub.ip4)}, ${stun.port}))
+ports = set()
+try:
+    for i in range(10):
+        d = s.recv(2048); i = 20
+        while i + 4 <= len(d):
+            t, n = struct.unpack("!HH", d[i:i + 4])
+            if t == 0x20: ports.add(struct.unpack("!H", d[i + 6:i + 8])[0] ^ 0x2112)
+            i += 4 + ((n + 3) & ~3)
+except socket.timeout:
+    pass
+print(" ".join(str(p) for p in sorted(ports)))
+`;
+    const r = await lab.exec("d1", "python3", ["-c", code], { timeoutMs: 20_000 });
+    const ports = r.stdout.trim().split(" ").filter(Boolean);
+    expect(ports.length, r.stdout + r.stderr).toBe(1);
+  }, 30_000);
 
   test("jitter keeps one TCP connection in order: no out-of-order segment at either end", async () => {
     await lab.impair("40ms:5ms:0%"); // without loss, so any out-of-order segment is reordering
@@ -195,7 +222,7 @@ print("OK" if bytes(got) == data else "MISMATCH", len(got))
             return false;
           }
         });
-    expect(delays().length).toBe(3); // ra, rb, rc
+    expect(delays().length).toBe(4); // ra, rb, rc, rd
     await lab.stop();
     expect(delays()).toEqual([]);
   }, 60_000);
