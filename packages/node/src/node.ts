@@ -36,6 +36,7 @@ import { builtinStrategies, StrategyRegistry } from "./strategies/registry.js";
 export type {
   ConnectOptions,
   ConnectResult,
+  NodeLimits,
   NodeMessageCb,
   StartNodeOptions,
   StrategyTiming,
