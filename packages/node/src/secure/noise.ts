@@ -113,7 +113,10 @@ export class CipherState {
 
   #nextNonce(): Buffer {
     if (this.#n >= MAX_NONCE)
-      throw new SecureError("ERR_NONCE_EXHAUSTED", "nonce limit reached: the connection must close");
+      throw new SecureError(
+        "ERR_NONCE_EXHAUSTED",
+        "nonce limit reached: the connection must close",
+      );
     const n = this.#n++;
     this.#nonce.writeUInt32LE(n >>> 0, 4);
     this.#nonce.writeUInt32LE(Math.floor(n / 0x100000000), 8);
@@ -132,7 +135,9 @@ export class CipherState {
       return o - offset;
     }
     const c = createCipheriv("chacha20-poly1305", k, this.#nextNonce(), { authTagLength: TAGLEN });
-    if (ad.length > 0) c.setAAD(ad);
+    let len = 0;
+    for (const p of parts) len += p.length;
+    if (ad.length > 0) c.setAAD(ad, { plaintextLength: len });
     for (const p of parts) o += c.update(p).copy(out, o);
     c.final();
     o += c.getAuthTag().copy(out, o);
@@ -154,14 +159,17 @@ export class CipherState {
     const d = createDecipheriv("chacha20-poly1305", k, this.#nextNonce(), {
       authTagLength: TAGLEN,
     });
-    if (ad.length > 0) d.setAAD(ad);
+    if (ad.length > 0) d.setAAD(ad, { plaintextLength: ciphertext.length - TAGLEN });
     d.setAuthTag(ciphertext.subarray(ciphertext.length - TAGLEN));
     const pt = d.update(ciphertext.subarray(0, ciphertext.length - TAGLEN));
     try {
       d.final();
     } catch {
       this.#n = n;
-      throw new SecureError("ERR_DECRYPT", "frame failed authentication (modified, replayed or reordered)");
+      throw new SecureError(
+        "ERR_DECRYPT",
+        "frame failed authentication (modified, replayed or reordered)",
+      );
     }
     return pt;
   }
@@ -259,7 +267,13 @@ interface Pattern {
 }
 const PATTERNS: Record<PatternName, Pattern> = {
   NN: { preResponderS: false, messages: [["e"], ["e", "ee"]] },
-  IK: { preResponderS: true, messages: [["e", "es", "s", "ss"], ["e", "ee", "se"]] },
+  IK: {
+    preResponderS: true,
+    messages: [
+      ["e", "es", "s", "ss"],
+      ["e", "ee", "se"],
+    ],
+  },
   XX: { preResponderS: false, messages: [["e"], ["e", "ee", "s", "es"], ["s", "se"]] },
 };
 
