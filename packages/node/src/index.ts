@@ -54,6 +54,20 @@ export {
   type NodePipeOptions,
   type PipeMessageCb,
 } from "./pipe.js";
+export {
+  HANDSHAKE_TIMEOUT,
+  handshakeTimeoutMs,
+  MAX_FRAME_PLAINTEXT,
+  SecureError,
+  type SecureIdentity,
+  type SecureOptions,
+  type SecurePeer,
+  SecureStream,
+  type SecureTransportOptions,
+  secureIdentity,
+  secureStream,
+  secureTransport,
+} from "./secure/index.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
 export { messageStream } from "./strategies/adapt.js";
 export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";

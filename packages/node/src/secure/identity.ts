@@ -1,6 +1,6 @@
-import { sign, verify } from "node:crypto";
+import { createPublicKey, sign, verify } from "node:crypto";
 import { nodeIdOf } from "../address.js";
-import { ed25519Public, type NodeKeys } from "../keys.js";
+import type { NodeKeys } from "../keys.js";
 import { SecureError } from "./errors.js";
 import type { KeyPair } from "./noise.js";
 
@@ -57,7 +57,11 @@ export function verifyPayload(
   const sig = payload.subarray(33, 97);
   let ok = false;
   try {
-    ok = verify(null, Buffer.concat([SIG_CONTEXT, remoteStatic]), ed25519Public(ed), sig);
+    const key = createPublicKey({
+      key: { kty: "OKP", crv: "Ed25519", x: ed.toString("base64url") },
+      format: "jwk",
+    });
+    ok = verify(null, Buffer.concat([SIG_CONTEXT, remoteStatic]), key, sig);
   } catch {
     ok = false;
   }

@@ -137,6 +137,37 @@ describe("tampering with transport frames", () => {
   });
 });
 
+describe("framing", () => {
+  it("any chunking of the byte stream decodes the same (fast-check)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 3000 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 20 }),
+        async (msgs, cuts) => {
+          const s = await session();
+          const frames = await capture(
+            s,
+            msgs.map((m) => Buffer.from(m).toString("latin1")),
+          );
+          const all = Buffer.concat(frames);
+          let o = 0;
+          for (let i = 0; o < all.length; i++) {
+            const n = cuts[i % cuts.length] as number;
+            deliver(s, all.subarray(o, o + n));
+            o += n;
+          }
+          const want = Buffer.concat(
+            msgs.map((m) => Buffer.from(Buffer.from(m).toString("latin1"), "utf8")),
+          );
+          expect(Buffer.concat(s.got).equals(want)).toBe(true);
+          s.a.destroy();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe("nonces", () => {
   it("the counter never passes its limit: ERR_NONCE_EXHAUSTED instead of a repeat", () => {
     const cs = new CipherState();
