@@ -116,8 +116,20 @@ if (process.argv[2] === "receiver") {
   const wire = () => {
     let a;
     let b;
-    a = new Duplex({ read() {}, write: (c, _e, cb) => (b.push(c), cb()) });
-    b = new Duplex({ read() {}, write: (c, _e, cb) => (a.push(c), cb()) });
+    a = new Duplex({
+      read() {},
+      write(c, _e, cb) {
+        b.push(c);
+        cb();
+      },
+    });
+    b = new Duplex({
+      read() {},
+      write(c, _e, cb) {
+        a.push(c);
+        cb();
+      },
+    });
     return [a, b];
   };
   const cpu = { initiator: [], responder: [] };
