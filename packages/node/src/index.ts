@@ -23,8 +23,12 @@ export {
 export {
   AddressError,
   ConnectError,
+  NODE_ERROR_CODES,
+  type NodeErrorCode,
   P2pdNodeError,
+  SIGNAL_ERROR_CODES,
   SignalError,
+  type SignalErrorCode,
   type StrategyFailure,
 } from "./errors.js";
 export { LOOPBACK, type NodeInterface, resolveInterfaces } from "./interfaces.js";

@@ -130,7 +130,7 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     await expect(b.connect(a.address, { strategies: ["nope"] })).rejects.toMatchObject({
       code: "ERR_UNKNOWN_STRATEGY",
     });
-    await expect(b.connect("0-[bad]-0-x-y")).rejects.toMatchObject({ code: "ERR_BAD_ADDR" });
+    await expect(b.connect("0-[bad]-0-x-y")).rejects.toMatchObject({ code: "ERR_BAD_ADDRESS" });
   });
 
   test("forged and garbage signals are dropped; the node keeps working", async () => {

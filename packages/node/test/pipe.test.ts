@@ -155,11 +155,11 @@ describe("NodePipe (4-byte big-endian length framing over a byte stream)", () =>
       fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 300 }), async (junk) => {
         const { raw, pipe } = await pair({ maxMessage: 64 });
         const codes: string[] = [];
-        pipe.onClose((e) => codes.push(e?.code ?? "ERR_PIPE_CLOSED"));
+        pipe.onClose((e) => codes.push(e?.code ?? "ERR_CLOSED"));
         raw.write(junk);
         raw.end();
         await new Promise<void>((r) => pipe.onClose(() => r()));
-        expect(["ERR_PIPE_CLOSED", "ERR_MSG_TOO_LARGE"]).toContain(codes[0]);
+        expect(["ERR_CLOSED", "ERR_MSG_TOO_LARGE"]).toContain(codes[0]);
       }),
       { numRuns: 40 },
     );
@@ -169,14 +169,14 @@ describe("NodePipe (4-byte big-endian length framing over a byte stream)", () =>
     const { pipe } = await pair();
     const pending = pipe.recv({ timeoutMs: 5000 });
     await pipe.close();
-    await expect(pending).rejects.toMatchObject({ code: "ERR_PIPE_CLOSED" });
+    await expect(pending).rejects.toMatchObject({ code: "ERR_CLOSED" });
     let late = false;
     pipe.onClose(() => {
       late = true;
     });
     expect(late).toBe(true);
     expect(pipe.error).toBeUndefined();
-    await expect(pipe.send("x")).rejects.toMatchObject({ code: "ERR_PIPE_CLOSED" });
+    await expect(pipe.send("x")).rejects.toMatchObject({ code: "ERR_CLOSED" });
   });
 
   test("an aborted signal stops recv and send", async () => {

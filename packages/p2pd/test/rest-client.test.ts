@@ -108,7 +108,7 @@ describe("typed client against the real server", () => {
       status: 404,
     });
     await expect(api.open("n3", "0,1,[garbage]")).rejects.toMatchObject({
-      code: "ERR_BAD_ADDR",
+      code: "ERR_BAD_ADDRESS",
       status: 400,
     });
     await api.close("a1");

@@ -156,7 +156,7 @@ export function wrapSocket(
   const cfg = resolveOptions(opts);
   if (socket instanceof net.Socket) {
     if (socket.destroyed || socket.pending || !socket.remoteAddress) {
-      throw new PipeError("ERR_BAD_ARG", "wrapSocket needs a connected TCP socket");
+      throw new PipeError("ERR_BAD_ARGUMENT", "wrapSocket needs a connected TCP socket");
     }
     return new TcpPipe(socket, "tcp-client", cfg, opts.route);
   }
@@ -164,7 +164,7 @@ export function wrapSocket(
   try {
     family = socket.address().family === "IPv6" ? 6 : 4;
   } catch (e) {
-    throw new PipeError("ERR_BAD_ARG", "wrapSocket needs a bound UDP socket", { cause: e });
+    throw new PipeError("ERR_BAD_ARGUMENT", "wrapSocket needs a bound UDP socket", { cause: e });
   }
   const dest = opts.dest;
   if (dest && (dest.family !== family || ipFamily(dest.host) !== family)) {

@@ -24,7 +24,12 @@ export interface ClientOptions extends RetransmitOptions {
   software?: string;
   /** Debug log sink; off by default. */
   debug?: (line: string) => void;
+  /** Larger answers are dropped unread (default 4096 bytes; a Binding or TURN answer is far smaller). */
+  maxMessageSize?: number;
 }
+
+/** Default cap on an answer's size: anything bigger is dropped before decoding. */
+const MAX_ANSWER_SIZE = 4096;
 
 export interface RequestOptions extends RetransmitOptions {
   /** The request to send (default: a fresh Binding request). */
@@ -166,7 +171,7 @@ export class StunClient {
     });
     const id = msg.id;
     if (this.pending.has(id))
-      throw new StunError("ERR_STUN_INVALID_ARG", "transaction id already in flight");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "transaction id already in flight");
     const rto = opts.rto ?? this.opts.rto ?? 500;
     const rc = opts.rc ?? this.opts.rc ?? 7;
     const rm = opts.rm ?? this.opts.rm ?? 16;
@@ -241,7 +246,7 @@ export class StunClient {
   ): Promise<void> {
     if (this.closed) throw new StunError("ERR_STUN_CLOSED", "client is closed");
     if (message.cls !== "indication") {
-      throw new StunError("ERR_STUN_INVALID_ARG", "indicate() sends indications only");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "indicate() sends indications only");
     }
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const local = this.transport.local();
@@ -271,6 +276,11 @@ export class StunClient {
 
   private onMessage(data: Uint8Array, from: StunEndpoint): void {
     if (this.pending.size === 0 || !isStunMessage(data, true)) return;
+    // Decoding costs time in proportion to the size: no answer we wait for needs 64 KiB.
+    if (data.length > (this.opts.maxMessageSize ?? MAX_ANSWER_SIZE)) {
+      this.opts.debug?.(`stun: dropped ${data.length}-byte answer from ${formatEndpoint(from)}`);
+      return;
+    }
     let msg: StunMessage;
     try {
       msg = decodeMessage(data, { legacy: true });

@@ -70,14 +70,14 @@ export class StunServer {
   constructor(opts: StunServerOptions) {
     const ips = (opts.ips ?? []).map(normalizeHost);
     if (ips.length < 1 || ips.length > 2 || ips.some((ip) => isIP(ip) === 0)) {
-      throw new StunError("ERR_STUN_INVALID_ARG", "StunServer needs one or two IP addresses");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "StunServer needs one or two IP addresses");
     }
     if (ips.length === 2 && familyOf(ips[0] ?? "") !== familyOf(ips[1] ?? "")) {
-      throw new StunError("ERR_STUN_INVALID_ARG", "both server IPs must be of the same family");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "both server IPs must be of the same family");
     }
     const port = opts.port ?? DEFAULT_PORT;
     if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new StunError("ERR_STUN_INVALID_ARG", `bad port ${port}`);
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", `bad port ${port}`);
     if (
       opts.altPort !== undefined &&
       (!Number.isInteger(opts.altPort) ||
@@ -85,7 +85,7 @@ export class StunServer {
         opts.altPort > 65535 ||
         (opts.altPort === port && port !== 0))
     ) {
-      throw new StunError("ERR_STUN_INVALID_ARG", `bad alternate port ${opts.altPort}`);
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", `bad alternate port ${opts.altPort}`);
     }
     this.ips = ips;
     this.opts = opts;
@@ -95,7 +95,7 @@ export class StunServer {
 
   /** Binds every socket. Ports given as 0 are chosen once and reused on both IPs. */
   async listen(opts: { signal?: AbortSignal } = {}): Promise<this> {
-    if (this.state !== "new") throw new StunError("ERR_STUN_INVALID_ARG", "listen() called twice");
+    if (this.state !== "new") throw new StunError("ERR_STUN_BAD_ARGUMENT", "listen() called twice");
     const ephemeral = (this.opts.port ?? DEFAULT_PORT) === 0 || this.opts.altPort === 0;
     for (let attempt = 0; ; attempt++) {
       if (opts.signal?.aborted) {
@@ -311,6 +311,33 @@ export class StunServer {
     sock.on("close", () => this.conns.delete(sock));
     const host = normalizeHost(sock.remoteAddress ?? "0.0.0.0");
     const from: StunEndpoint = { host, port: sock.remotePort ?? 0, family: familyOf(host) };
+    // Requests framed but not answered yet: at most one read chunk's worth, since reading pauses
+    // while answers wait in the write buffer (a client that never reads cannot grow our memory).
+    const queue: Uint8Array[] = [];
+    const bound = Math.max(MAX_TCP_WRITE_BUFFER, sock.writableHighWaterMark);
+    const pump = () => {
+      while (queue.length > 0 && !sock.destroyed) {
+        if (sock.writableLength >= bound) {
+          // Over the high-water mark, so a write returned false and 'drain' will come.
+          sock.pause();
+          sock.once("drain", pump);
+          return;
+        }
+        const m = queue.shift() as Uint8Array;
+        this.stats.received++;
+        const reply = this.answer(m, from, l, "tcp");
+        if (!reply) {
+          this.stats.dropped++;
+          continue;
+        }
+        this.stats.answered++;
+        sock.write(StunFramer.frame(reply.bytes, framer.framing ?? "stun"));
+      }
+      if (!sock.destroyed) sock.resume();
+    };
+    sock.on("close", () => {
+      queue.length = 0;
+    });
     sock.on("data", (chunk: Buffer) => {
       let msgs: Uint8Array[];
       try {
@@ -321,16 +348,8 @@ export class StunServer {
         sock.destroy();
         return;
       }
-      for (const m of msgs) {
-        this.stats.received++;
-        const reply = this.answer(m, from, l, "tcp");
-        if (!reply) {
-          this.stats.dropped++;
-          continue;
-        }
-        this.stats.answered++;
-        sock.write(StunFramer.frame(reply.bytes, framer.framing ?? "stun"));
-      }
+      for (const m of msgs) queue.push(m);
+      pump();
     });
   }
 
@@ -463,6 +482,9 @@ export class StunServer {
     return { bytes: encodeMessage(m, { fingerprint: wantsFingerprint && !req.legacy }), via, to };
   }
 }
+
+/** A TCP connection's answers wait in its write buffer up to this many bytes; then reading pauses. */
+const MAX_TCP_WRITE_BUFFER = 64 * 1024;
 
 function closedWhileListening(cause?: unknown): StunError {
   return new StunError("ERR_STUN_CLOSED", "server closed while listen() was binding", { cause });

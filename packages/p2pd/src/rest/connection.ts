@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { RestError } from "./errors.js";
 import { checkRegexCost, MATCH_PREFIX } from "./regex-guard.js";
+import { httpStatusFor } from "./status.js";
 
 /** What the REST layer needs from a P2P connection (a @p2pd/node NodePipe fits). */
 export interface RestPipe {
@@ -179,9 +180,8 @@ export class Connection {
       await this.pipe.send(data);
     } catch (e) {
       const code = (e as { code?: string }).code ?? "ERR_SEND";
-      // The pipe refused the message itself (framing, size): the client's fault, not the peer's.
-      const status = code === "ERR_FRAME" || code === "ERR_MSG_TOO_LARGE" ? 400 : 502;
-      throw new RestError(code, status, (e as Error).message);
+      // Framing or size: the client's fault (400); a closed pipe 410; else the peer's (502).
+      throw new RestError(code, httpStatusFor({ code }, 502), (e as Error).message, { cause: e });
     }
     this.msgsOut++;
     this.bytesOut += data.length;
