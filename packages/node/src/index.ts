@@ -26,6 +26,8 @@ export {
   NODE_ERROR_CODES,
   type NodeErrorCode,
   P2pdNodeError,
+  SECURE_ERROR_CODES,
+  type SecureErrorCode,
   SIGNAL_ERROR_CODES,
   SignalError,
   type SignalErrorCode,

@@ -384,11 +384,12 @@ export class HandshakeState {
     this.#e = o.e;
     this.rs = o.rs ? Buffer.from(o.rs) : undefined;
     this.ss.mixHash(o.prologue ?? EMPTY);
-    if (o.pattern !== "NN" && !o.s) throw new SecureError("ERR_BAD_ARG", "a static key is needed");
+    if (o.pattern !== "NN" && !o.s)
+      throw new SecureError("ERR_BAD_ARGUMENT", "a static key is needed");
     if (p.preResponderS) {
       const rsKey = o.initiator ? this.rs : o.s?.publicKey;
       if (!rsKey || rsKey.length !== DHLEN)
-        throw new SecureError("ERR_BAD_ARG", "IK needs the responder's 32-byte static key");
+        throw new SecureError("ERR_BAD_ARGUMENT", "IK needs the responder's 32-byte static key");
       this.ss.mixHash(rsKey);
     }
   }
