@@ -18,6 +18,9 @@ import { handshakeTimeoutMs } from "./timeout.js";
 const PROLOGUE = "p2pd-noise/1:";
 const PATTERN_IK = 1;
 const PATTERN_XX = 2;
+const HELLO = 3;
+/** Largest hello (an attempt id). */
+const MAX_HELLO = 64;
 /** Plaintext bytes per transport frame. */
 export const MAX_FRAME_PLAINTEXT = MAX_NOISE_MESSAGE - TAGLEN;
 const EMPTY = Buffer.alloc(0);
@@ -38,6 +41,17 @@ export interface SecureOptions {
   rttMs?: number;
   /** Overrides the derived handshake timeout. */
   timeoutMs?: number;
+  /**
+   * Responder that opened the transport (reverse connect: the logical dialer accepted it): sent
+   * first, as a "you initiate" frame (pattern byte 3), so the far end starts the handshake.
+   */
+  hello?: Buffer;
+  /**
+   * Responder that accepted the transport: when the far end sends a hello instead of a
+   * handshake, this says who the far end must be (the attempt the hello names) and we become the
+   * initiator; undefined refuses (ERR_HANDSHAKE).
+   */
+  onHello?: (hello: Buffer) => { nodeId?: string; x25519?: Uint8Array } | undefined;
   /** Plaintext bytes per frame (smaller for message transports with small messages). */
   maxFramePlaintext?: number;
   signal?: AbortSignal;
@@ -54,14 +68,16 @@ function isIdentity(x: NodeKeys | SecureIdentity): x is SecureIdentity {
  */
 export class SecureStream extends Duplex {
   readonly raw: Duplex;
-  readonly initiator: boolean;
+  /** True when we ran the Noise initiator's side (may change once, on a reverse hello). */
+  initiator: boolean;
   /** Resolves with the verified far end once the handshake completes. */
   readonly ready: Promise<SecurePeer>;
   #peer: SecurePeer | undefined;
   #resolve!: (p: SecurePeer) => void;
   #reject!: (e: Error) => void;
   readonly #id: SecureIdentity;
-  readonly #expect: SecureOptions["expect"];
+  #expect: SecureOptions["expect"];
+  readonly #onHello: SecureOptions["onHello"];
   readonly #maxFrame: number;
   // The raw stream batches corked writes into one writev (sockets): frames need not be one buffer.
   readonly #vectored: boolean;
@@ -93,6 +109,7 @@ export class SecureStream extends Duplex {
     this.initiator = opts.initiator;
     this.#id = isIdentity(opts.identity) ? opts.identity : secureIdentity(opts.identity);
     this.#expect = opts.expect;
+    this.#onHello = opts.onHello;
     this.#vectored = raw instanceof Socket;
     this.#maxFrame = Math.max(
       1,
@@ -133,12 +150,15 @@ export class SecureStream extends Duplex {
     raw.on("error", this.#onRawError);
     raw.on("close", this.#onRawClose);
     raw.on("drain", this.#onDrain);
-    if (this.initiator) {
-      try {
-        this.#startInitiator();
-      } catch (e) {
-        queueMicrotask(() => this.destroy(e as Error));
+    try {
+      if (this.initiator) this.#startInitiator();
+      else if (opts.hello) {
+        if (opts.hello.length > MAX_HELLO)
+          throw new SecureError("ERR_BAD_ARGUMENT", `hello longer than ${MAX_HELLO} bytes`);
+        this.#sendFrame([Buffer.of(HELLO), opts.hello]);
       }
+    } catch (e) {
+      queueMicrotask(() => this.destroy(e as Error));
     }
   }
 
@@ -180,6 +200,15 @@ export class SecureStream extends Duplex {
   #onHandshakeFrame(frame: Buffer): void {
     if (!this.initiator && this.#hs === undefined) {
       const tag = frame[0];
+      if (tag === HELLO && this.#onHello && frame.length <= 1 + MAX_HELLO) {
+        // Reverse connect: the transport's opener is the logical responder; we initiate.
+        const expect = this.#onHello(frame.subarray(1));
+        if (!expect) throw new SecureError("ERR_HANDSHAKE", "hello for no pending connect");
+        this.#expect = expect;
+        this.initiator = true;
+        this.#startInitiator();
+        return;
+      }
       if (tag !== PATTERN_IK && tag !== PATTERN_XX)
         throw new SecureError("ERR_HANDSHAKE", "peer did not start a p2pd Noise handshake");
       const ik = tag === PATTERN_IK;

@@ -120,6 +120,49 @@ describe("SecureStream over TCP", () => {
   });
 });
 
+describe("reverse connect: the accepting end initiates", () => {
+  const accept = (raw: import("node:net").Socket, who: typeof bob | undefined) =>
+    secure(raw, alice, false, undefined, {
+      onHello: (h) =>
+        h.toString() === "attempt-1" && who
+          ? { nodeId: who.nodeId, x25519: who.x25519.publicKey }
+          : undefined,
+    });
+
+  it("a hello naming our attempt turns the acceptor into the IK initiator", async () => {
+    const [opener, acceptor] = await tcpPair();
+    const b = secure(opener, bob, false, undefined, { hello: Buffer.from("attempt-1") });
+    const a = accept(acceptor, bob);
+    const [pa, pb] = await Promise.all([a.ready, b.ready]);
+    expect(a.initiator).toBe(true);
+    expect(b.initiator).toBe(false);
+    expect(pa).toMatchObject({ nodeId: bob.nodeId, pattern: "IK" });
+    expect(pb.nodeId).toBe(alice.nodeId);
+    b.write("ID x");
+    expect((await readN(a, 4)).toString()).toBe("ID x");
+    a.destroy();
+    b.destroy();
+  });
+
+  it("a hello for no pending attempt: ERR_HANDSHAKE", async () => {
+    const [opener, acceptor] = await tcpPair();
+    const b = secure(opener, bob, false, undefined, { hello: Buffer.from("attempt-2") });
+    const a = accept(acceptor, bob);
+    failure(b);
+    expect((await failure(a)).code).toBe("ERR_HANDSHAKE");
+    b.destroy();
+  });
+
+  it("the wrong node dialing back: ERR_PEER_AUTH at the logical dialer", async () => {
+    const [opener, acceptor] = await tcpPair();
+    const c = secure(opener, carol, false, undefined, { hello: Buffer.from("attempt-1") });
+    const a = accept(acceptor, bob);
+    const ec = failure(c);
+    expect((await failure(a)).code).toBe("ERR_PEER_AUTH");
+    expect((await ec).code).toBe("ERR_HANDSHAKE");
+  });
+});
+
 describe("handshake timeout", () => {
   it("is derived from the RTT, between a floor and a ceiling", () => {
     expect(handshakeTimeoutMs(0.05)).toBe(3000);
