@@ -121,7 +121,7 @@ describe("adversaries in the middle", () => {
     expect(b.errors.map((e) => e.code)).toContain("ERR_DECRYPT");
     // Bob delivered only what Alice sent, in order, up to the damaged frame.
     expect(b.got.length).toBeLessThan(sent.length);
-    b.got.forEach((m, i) => expect(m.toString()).toBe(sent[i]));
+    expect(b.got.map(String)).toEqual(sent.slice(0, b.got.length));
   });
 
   it("a proxy that answers with its own key: the dialer fails ERR_PEER_AUTH", async () => {
