@@ -414,13 +414,12 @@ export class SecureStream extends Duplex {
       const flush = () => {
         if (this.#vectored && len >= VECTORED_MIN) {
           // Header, ciphertext and tag in one writev: the ciphertext is never copied.
-          const [ct, tag] = tx.encryptParts(parts, len);
+          const pieces = tx.encryptParts(parts);
           const hdr = Buffer.allocUnsafe(2);
           hdr.writeUInt16BE(len + TAGLEN, 0);
           this.raw.cork();
           this.raw.write(hdr);
-          this.raw.write(ct);
-          ok = this.raw.write(tag) && ok;
+          for (const p of pieces) ok = this.raw.write(p) && ok;
           this.raw.uncork();
         } else {
           // One buffer per frame: a message transport sends each write as one message.

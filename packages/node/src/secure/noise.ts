@@ -40,6 +40,8 @@ export const MAX_NOISE_MESSAGE = 65535;
 export const MAX_NONCE = Number.MAX_SAFE_INTEGER;
 
 const EMPTY = Buffer.alloc(0);
+/** Parts smaller than this are gathered before encryption (one cipher call for many). */
+const GATHER_BELOW = 2048;
 const ZEROS32 = Buffer.alloc(32);
 const X25519_PKCS8 = Buffer.from("302e020100300506032b656e04220420", "hex");
 
@@ -154,24 +156,38 @@ export class CipherState {
   }
 
   /**
-   * Transport encryption (empty ad) of `parts` as one message, returned as [ciphertext, tag] for
-   * a vectored write: no copy of the ciphertext (small parts are gathered first: one cipher call).
+   * Transport encryption (empty ad) of `parts` as one message, returned as ciphertext pieces then
+   * the tag, for a vectored write: big parts are encrypted where they lie (no copy); runs of small
+   * ones (coalesced messages) are gathered first, so the cipher is called a few times, not per part.
    */
-  encryptParts(parts: readonly Buffer[], len: number): [Buffer, Buffer] {
+  encryptParts(parts: readonly Buffer[]): Buffer[] {
     const k = this.#k;
     if (k === undefined) throw new SecureError("ERR_HANDSHAKE", "no transport key");
     const c = createCipheriv("chacha20-poly1305", k, this.#nextNonce(), { authTagLength: TAGLEN });
-    let ct: Buffer;
-    if (parts.length === 1) {
-      ct = c.update(parts[0] as Buffer);
-    } else {
-      const g = Buffer.allocUnsafe(len);
-      let o = 0;
-      for (const p of parts) o += p.copy(g, o);
-      ct = c.update(g);
+    const out: Buffer[] = [];
+    let small: Buffer[] = [];
+    let smallLen = 0;
+    const gather = () => {
+      if (smallLen > 0)
+        out.push(
+          c.update(small.length === 1 ? (small[0] as Buffer) : Buffer.concat(small, smallLen)),
+        );
+      small = [];
+      smallLen = 0;
+    };
+    for (const p of parts) {
+      if (p.length >= GATHER_BELOW) {
+        gather();
+        out.push(c.update(p));
+      } else {
+        small.push(p);
+        smallLen += p.length;
+      }
     }
+    gather();
     c.final();
-    return [ct, c.getAuthTag()];
+    out.push(c.getAuthTag());
+    return out;
   }
 
   /**
