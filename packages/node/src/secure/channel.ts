@@ -19,8 +19,8 @@ const PROLOGUE = "p2pd-noise/1:";
 const PATTERN_IK = 1;
 const PATTERN_XX = 2;
 const HELLO = 3;
-/** Largest hello (an attempt id). */
-const MAX_HELLO = 64;
+/** A hello is exactly this long (a hash of the attempt id), so it never looks like a handshake message. */
+export const HELLO_BYTES = 16;
 /** Plaintext bytes per transport frame. */
 export const MAX_FRAME_PLAINTEXT = MAX_NOISE_MESSAGE - TAGLEN;
 const EMPTY = Buffer.alloc(0);
@@ -153,8 +153,8 @@ export class SecureStream extends Duplex {
     try {
       if (this.initiator) this.#startInitiator();
       else if (opts.hello) {
-        if (opts.hello.length > MAX_HELLO)
-          throw new SecureError("ERR_BAD_ARGUMENT", `hello longer than ${MAX_HELLO} bytes`);
+        if (opts.hello.length !== HELLO_BYTES)
+          throw new SecureError("ERR_BAD_ARGUMENT", `a hello is ${HELLO_BYTES} bytes`);
         this.#sendFrame([Buffer.of(HELLO), opts.hello]);
       }
     } catch (e) {
@@ -200,7 +200,7 @@ export class SecureStream extends Duplex {
   #onHandshakeFrame(frame: Buffer): void {
     if (!this.initiator && this.#hs === undefined) {
       const tag = frame[0];
-      if (tag === HELLO && this.#onHello && frame.length <= 1 + MAX_HELLO) {
+      if (tag === HELLO && this.#onHello && frame.length === 1 + HELLO_BYTES) {
         // Reverse connect: the transport's opener is the logical responder; we initiate.
         const expect = this.#onHello(frame.subarray(1));
         if (!expect) throw new SecureError("ERR_HANDSHAKE", "hello for no pending connect");
@@ -233,6 +233,8 @@ export class SecureStream extends Duplex {
       this.#sendFrame([this.#hs.writeMessage(this.#id.payload)]);
     } else if (this.#hs) {
       const hs = this.#hs;
+      // A responder that opened the transport says hello first; we already initiate: skip it.
+      if (this.initiator && frame.length === 1 + HELLO_BYTES && frame[0] === HELLO) return;
       if (this.initiator && frame.length === 0)
         throw new SecureError("ERR_PEER_AUTH", "far end does not hold the key in the address");
       let payload: Buffer;

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { describe, expect, it } from "vitest";
 import { SecureStream } from "../../src/secure/channel.js";
@@ -120,18 +120,20 @@ describe("SecureStream over TCP", () => {
   });
 });
 
+const hello = (s: string) => createHash("sha256").update(s).digest().subarray(0, 16);
+
 describe("reverse connect: the accepting end initiates", () => {
   const accept = (raw: import("node:net").Socket, who: typeof bob | undefined) =>
     secure(raw, alice, false, undefined, {
       onHello: (h) =>
-        h.toString() === "attempt-1" && who
+        h.equals(hello("attempt-1")) && who
           ? { nodeId: who.nodeId, x25519: who.x25519.publicKey }
           : undefined,
     });
 
   it("a hello naming our attempt turns the acceptor into the IK initiator", async () => {
     const [opener, acceptor] = await tcpPair();
-    const b = secure(opener, bob, false, undefined, { hello: Buffer.from("attempt-1") });
+    const b = secure(opener, bob, false, undefined, { hello: hello("attempt-1") });
     const a = accept(acceptor, bob);
     const [pa, pb] = await Promise.all([a.ready, b.ready]);
     expect(a.initiator).toBe(true);
@@ -144,9 +146,20 @@ describe("reverse connect: the accepting end initiates", () => {
     b.destroy();
   });
 
+  it("an initiator skips a hello from a responder that opened the transport (punch, relay)", async () => {
+    const [ra, rb] = await tcpPair();
+    const b = secure(rb, bob, false, undefined, { hello: hello("attempt-1") });
+    const a = secure(ra, alice, true, { nodeId: bob.nodeId, x25519: bob.x25519.publicKey });
+    const [pa, pb] = await Promise.all([a.ready, b.ready]);
+    expect(pa.nodeId).toBe(bob.nodeId);
+    expect(pb.nodeId).toBe(alice.nodeId);
+    a.destroy();
+    b.destroy();
+  });
+
   it("a hello for no pending attempt: ERR_HANDSHAKE", async () => {
     const [opener, acceptor] = await tcpPair();
-    const b = secure(opener, bob, false, undefined, { hello: Buffer.from("attempt-2") });
+    const b = secure(opener, bob, false, undefined, { hello: hello("attempt-2") });
     const a = accept(acceptor, bob);
     failure(b);
     expect((await failure(a)).code).toBe("ERR_HANDSHAKE");
@@ -155,7 +168,7 @@ describe("reverse connect: the accepting end initiates", () => {
 
   it("the wrong node dialing back: ERR_PEER_AUTH at the logical dialer", async () => {
     const [opener, acceptor] = await tcpPair();
-    const c = secure(opener, carol, false, undefined, { hello: Buffer.from("attempt-1") });
+    const c = secure(opener, carol, false, undefined, { hello: hello("attempt-1") });
     const a = accept(acceptor, bob);
     const ec = failure(c);
     expect((await failure(a)).code).toBe("ERR_PEER_AUTH");
