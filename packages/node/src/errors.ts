@@ -87,25 +87,10 @@ export const NODE_ERROR_CODES = [
 /** Stable error codes of @p2pd/node (the traversal codes included). */
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 
-/**
- * Old spellings still written in files being reshaped (node.ts, pipe.ts); the constructor maps
- * them to the shared name. Remove once those files say ERR_CLOSED.
- */
-const RENAMED: Readonly<Record<string, NodeErrorCode>> = {
-  ERR_PIPE_CLOSED: "ERR_CLOSED",
-  ERR_NODE_CLOSED: "ERR_CLOSED",
-};
-
 /** Base error of @p2pd/node: every failure carries a stable `code`. */
 export class P2pdNodeError extends P2pdError<NodeErrorCode> {
-  constructor(code: NodeErrorCode, message: string, options?: ErrorOptions);
-  /**
-   * @deprecated Transitional: a code typed `string` (pipe.ts passes @p2pd/pipe's framing codes
-   * through) or an old spelling (mapped by RENAMED). Remove once those call sites are typed.
-   */
-  constructor(code: string, message: string, options?: ErrorOptions);
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super((RENAMED[code] ?? code) as NodeErrorCode, message, options);
+  constructor(code: NodeErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = "P2pdNodeError";
   }
 }

@@ -44,6 +44,7 @@ export {
 export { MemoryNaming, type NamingProvider } from "./naming.js";
 export { IrcNaming, type IrcNamingOptions } from "./naming-irc.js";
 export { type NatTestOptions, natFromResult, stunNatTest } from "./nat-test.js";
+export { echo } from "./node/protocol.js";
 export {
   type ConnectOptions,
   type ConnectResult,
@@ -56,9 +57,9 @@ export {
 } from "./node.js";
 export {
   NODE_MAX_MESSAGE,
-  NodePipe,
-  type NodePipeOptions,
-  type PipeMessageCb,
+  NODE_PIPE_OPTIONS,
+  type NodeTransport,
+  wrapConnection,
 } from "./pipe.js";
 export {
   HANDSHAKE_TIMEOUT,
@@ -75,10 +76,14 @@ export {
   secureTransport,
 } from "./secure/index.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
-export { messageStream } from "./strategies/adapt.js";
 export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";
 export { dialFirst } from "./strategies/dial.js";
 export { direct } from "./strategies/direct.js";
+export {
+  type BuiltinStrategyName,
+  isBuiltinStrategy,
+  STRATEGY_NAMES,
+} from "./strategies/names.js";
 export { builtinStrategies, DEFAULT_STRATEGIES, StrategyRegistry } from "./strategies/registry.js";
 export { reverse } from "./strategies/reverse.js";
 export type {
@@ -92,6 +97,5 @@ export type {
 export { type PunchConfig, tcpPunchStrategy } from "./strategies/tcp-punch.js";
 export { turnStrategy } from "./strategies/turn.js";
 export { udpPunchStrategy } from "./strategies/udp-punch.js";
-// Traversal primitives (TURN client, TCP/UDP punching, reliable UDP, clock sync). The node's own
-// StrategyName (open-ended) takes precedence over the traversal planner's closed union.
+// Traversal primitives (TURN client, TCP/UDP punching, reliable UDP, clock sync, the planner).
 export * from "./traversal/index.js";

@@ -290,7 +290,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
    */
   intercept(fn: Interceptor): () => void {
     if (typeof fn !== "function") {
-      throw new PipeError("ERR_BAD_ARG", "intercept needs a function");
+      throw new PipeError("ERR_BAD_ARGUMENT", "intercept needs a function");
     }
     this.interceptors = [...this.interceptors, fn];
     return () => {

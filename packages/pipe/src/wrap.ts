@@ -27,7 +27,7 @@ const NOWHERE: Endpoint = Object.freeze({ host: "0.0.0.0", port: 0, family: 4 })
 function checkProto(p: unknown, d: Proto): Proto {
   if (p === undefined) return d;
   if (p !== "tcp" && p !== "udp")
-    throw new PipeError("ERR_BAD_ARG", 'proto must be "tcp" or "udp"');
+    throw new PipeError("ERR_BAD_ARGUMENT", 'proto must be "tcp" or "udp"');
   return p;
 }
 
@@ -44,7 +44,7 @@ function endpoint(v: unknown, name: string): Endpoint | undefined {
     e.port < 0 ||
     e.port > 65535
   ) {
-    throw new PipeError("ERR_BAD_ARG", `${name} must be { host: string, port: 0..65535 }`);
+    throw new PipeError("ERR_BAD_ARGUMENT", `${name} must be { host: string, port: 0..65535 }`);
   }
   if (e.family === 4 || e.family === 6) {
     return e.scopeId === undefined
@@ -76,19 +76,19 @@ function isDuplex(s: unknown): s is Duplex {
  * something that is not an open Duplex (or a socket not yet connected).
  */
 export function wrapStream(stream: Duplex, opts: WrapOptions = {}): StreamPipe {
-  if (!isDuplex(stream)) throw new PipeError("ERR_BAD_ARG", "wrapStream needs a Duplex stream");
+  if (!isDuplex(stream)) throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs a Duplex stream");
   if (stream.destroyed || stream.readableEnded || stream.writableEnded) {
-    throw new PipeError("ERR_BAD_ARG", "wrapStream needs an open stream");
+    throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs an open stream");
   }
   if (stream.readableObjectMode || stream.writableObjectMode) {
-    throw new PipeError("ERR_BAD_ARG", "wrapStream needs a byte stream, not an object-mode one");
+    throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs a byte stream, not an object-mode one");
   }
   const sock = stream instanceof net.Socket ? stream : undefined;
   if (sock && (sock.pending || sock.connecting)) {
-    throw new PipeError("ERR_BAD_ARG", "wrapStream needs a connected socket");
+    throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs a connected socket");
   }
   if (typeof opts !== "object" || opts === null) {
-    throw new PipeError("ERR_BAD_ARG", "options must be an object");
+    throw new PipeError("ERR_BAD_ARGUMENT", "options must be an object");
   }
   const cfg = resolveOptions(opts);
   const proto = checkProto(opts.proto, "tcp");
@@ -124,17 +124,17 @@ export function wrapMessages(t: MessageTransport, opts: WrapOptions = {}): Messa
     typeof m.close !== "function"
   ) {
     throw new PipeError(
-      "ERR_BAD_ARG",
+      "ERR_BAD_ARGUMENT",
       "wrapMessages needs a transport with send, onMessage, onEnd and close",
     );
   }
   if (typeof opts !== "object" || opts === null) {
-    throw new PipeError("ERR_BAD_ARG", "options must be an object");
+    throw new PipeError("ERR_BAD_ARGUMENT", "options must be an object");
   }
   const cfg = resolveOptions(opts);
   const proto = checkProto(opts.proto, "udp");
   const remote = endpoint(opts.remote, "remote") ?? endpoint(m.remote, "transport.remote");
-  if (!remote) throw new PipeError("ERR_BAD_ARG", "the transport has no remote address");
+  if (!remote) throw new PipeError("ERR_BAD_ARGUMENT", "the transport has no remote address");
   const local = endpoint(opts.local, "local") ?? endpoint(m.local, "transport.local") ?? NOWHERE;
   return new MessagePipe(t, proto, local, remote, cfg, opts.route);
 }
