@@ -33,6 +33,7 @@ export {
   Pipe,
   type PipeEvents,
   type PipeKind,
+  type PipePeer,
   type Proto,
   type RecvOptions,
   type SendOptions,

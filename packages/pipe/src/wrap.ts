@@ -76,12 +76,16 @@ function isDuplex(s: unknown): s is Duplex {
  * something that is not an open Duplex (or a socket not yet connected).
  */
 export function wrapStream(stream: Duplex, opts: WrapOptions = {}): StreamPipe {
-  if (!isDuplex(stream)) throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs a Duplex stream");
+  if (!isDuplex(stream))
+    throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs a Duplex stream");
   if (stream.destroyed || stream.readableEnded || stream.writableEnded) {
     throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs an open stream");
   }
   if (stream.readableObjectMode || stream.writableObjectMode) {
-    throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs a byte stream, not an object-mode one");
+    throw new PipeError(
+      "ERR_BAD_ARGUMENT",
+      "wrapStream needs a byte stream, not an object-mode one",
+    );
   }
   const sock = stream instanceof net.Socket ? stream : undefined;
   if (sock && (sock.pending || sock.connecting)) {

@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import type { MessageTransport } from "@p2pd/pipe";
+import { type MessageTransport, type StreamPipe, wrapStream } from "@p2pd/pipe";
+import { NODE_PIPE_OPTIONS } from "../pipe.js";
 import { HELLO_BYTES, type SecureOptions, SecureStream } from "./channel.js";
-import type { SecureIdentity } from "./identity.js";
+import { SecureError } from "./errors.js";
+import type { SecureIdentity, SecurePeer } from "./identity.js";
 import { transportStream } from "./transport.js";
 
 /**
@@ -16,7 +19,7 @@ import { transportStream } from "./transport.js";
  */
 export type SecureRole =
   | { role: "dial"; expect: { nodeId?: string; x25519?: Uint8Array }; rttMs?: number }
-  | { role: "answer"; pipeId: string }
+  | { role: "answer"; pipeId: string; nodeId?: string }
   | {
       role: "accept";
       onHello: (hello: Buffer) => { nodeId?: string; x25519?: Uint8Array } | undefined;
@@ -56,4 +59,56 @@ export function secureConnection(
     o.onHello = r.onHello;
   }
   return new SecureStream(raw, o);
+}
+
+/** Where a transport says it is, as a pipe endpoint. */
+function ends(t: Duplex | MessageTransport): { local?: HostPort; remote?: HostPort } {
+  if (!isStream(t)) {
+    return {
+      remote: hp(t.remote.host, t.remote.port),
+      ...(t.local ? { local: hp(t.local.host, t.local.port) } : {}),
+    };
+  }
+  const s = t as Partial<Socket>;
+  return {
+    ...(s.remoteAddress ? { remote: hp(s.remoteAddress, s.remotePort ?? 0) } : {}),
+    ...(s.localAddress ? { local: hp(s.localAddress, s.localPort ?? 0) } : {}),
+  };
+}
+type HostPort = { host: string; port: number; family: 4 | 6 };
+const hp = (host: string, port: number): HostPort => ({
+  host,
+  port,
+  family: host.includes(":") ? 6 : 4,
+});
+
+/**
+ * A node connection over the secure channel: the node pipe (u32-length messages) on top of the
+ * SecureStream, which sets `pipe.peer` the moment the handshake proves the far end (before any
+ * message of that far end reaches the pipe). An `answer` whose far end is not the node that asked
+ * is closed with ERR_PEER_AUTH.
+ */
+export function wrapSecure(
+  t: Duplex | MessageTransport,
+  identity: SecureIdentity,
+  r: SecureRole,
+): { pipe: StreamPipe; secure: SecureStream } {
+  const { local, remote } = ends(t);
+  const secure = secureConnection(t, identity, r);
+  const pipe = wrapStream(secure, {
+    ...NODE_PIPE_OPTIONS,
+    proto: isStream(t) ? "tcp" : "udp",
+    ...(local ? { local } : {}),
+    ...(remote ? { remote } : {}),
+  });
+  secure.once("secure", (peer: SecurePeer) => {
+    if (r.role === "answer" && r.nodeId !== undefined && peer.nodeId !== r.nodeId) {
+      secure.destroy(
+        new SecureError("ERR_PEER_AUTH", `far end is node ${peer.nodeId}, not ${r.nodeId}`),
+      );
+      return;
+    }
+    pipe.peer = { ...peer };
+  });
+  return { pipe, secure };
 }
