@@ -11,7 +11,7 @@ import { once } from "node:events";
 import { connect, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { wrapSocket, wrapStream } from "@p2pd/pipe";
-import { deriveKeys, SecureStream, secureIdentity } from "../dist/index.js";
+import { deriveKeys, SecureStream, secureIdentity, startBroker, startNode } from "../dist/index.js";
 
 const pipeOpts = { framing: "u32-length", maxMessageBytes: 1 << 20, autoSubscribe: false };
 if (process.argv[2] === "receiver") {
@@ -110,6 +110,30 @@ if (process.argv[2] === "receiver") {
     a.destroy();
     b.destroy();
   }
+  // node.connect (direct, loopback): encrypted nodes vs plaintext (insecure: true) nodes.
+  const broker = await startBroker();
+  const nodeConnect = async (insecure) => {
+    const o = { interfaces: "loopback", mqtt: broker.url, ...(insecure ? { insecure } : {}) };
+    const x = await startNode(o);
+    const y = await startNode(o);
+    const xs = [];
+    for (let i = 0; i < Math.min(N, 50); i++) {
+      const t = performance.now();
+      const r = await y.connect(x.address, { strategies: ["direct"] });
+      xs.push(performance.now() - t);
+      await r.pipe.close();
+    }
+    await y.close();
+    await x.close();
+    return median(xs);
+  };
+  const connectPlainNode = [];
+  const connectSecureNode = [];
+  for (let r = 0; r < 3; r++) {
+    connectPlainNode.push(await nodeConnect(true));
+    connectSecureNode.push(await nodeConnect(false));
+  }
+  await broker.close();
   // Handshake CPU per side: each side's synchronous work, timed around its own steps over an
   // in-memory wire (no I/O in the figure).
   const { Duplex } = await import("node:stream");
@@ -204,6 +228,9 @@ if (process.argv[2] === "receiver") {
   console.log(`secure-channel bench (loopback, N=${N}, node ${process.version})`);
   console.log(
     `connect: TCP ${f(median(plainMs))} ms, TCP + Noise IK ${f(median(secureMs))} ms (+${f(median(secureMs) - median(plainMs))} ms)`,
+  );
+  console.log(
+    `node.connect direct: plaintext nodes ${f(median(connectPlainNode))} ms, encrypted nodes ${f(median(connectSecureNode))} ms (+${f(median(connectSecureNode) - median(connectPlainNode))} ms)`,
   );
   console.log(
     `handshake CPU per side (median): initiator ${f(median(cpu.initiator))} ms, responder ${f(median(cpu.responder))} ms`,
