@@ -48,7 +48,10 @@ describe("public exports are documented", () => {
       const names = exportedNames(join(packagesDir, pkg, "src", "index.ts"));
       expect(names.length, `${pkg} exports nothing`).toBeGreaterThan(0);
       const undocumented = names.filter(
-        (n) => !new RegExp(`(^|[^A-Za-z0-9_$])${n.replace(/\$/g, "\\$")}([^A-Za-z0-9_$]|$)`, "m").test(text),
+        (n) =>
+          !new RegExp(`(^|[^A-Za-z0-9_$])${n.replace(/\$/g, "\\$")}([^A-Za-z0-9_$]|$)`, "m").test(
+            text,
+          ),
       );
       expect(undocumented, `${pkg}: exported but not in its docs`).toEqual([]);
     });

@@ -31,7 +31,7 @@ function checkProto(p: unknown, d: Proto): Proto {
   return p;
 }
 
-/** An Endpoint from `{ host, port, family?, scopeId? }` (ERR_BAD_ARG when malformed). */
+/** An Endpoint from `{ host, port, family?, scopeId? }` (ERR_BAD_ARGUMENT when malformed). */
 function endpoint(v: unknown, name: string): Endpoint | undefined {
   if (v === undefined) return undefined;
   const e = v as Partial<Endpoint> | null;
@@ -72,7 +72,7 @@ function isDuplex(s: unknown): s is Duplex {
 /**
  * Any connected byte Duplex (socket, TLS socket, in-memory pair, punched socket) as a framed
  * message pipe (kind "stream"): `opts.framing` (default u32-length) and `opts.maxMessageBytes`
- * as on TcpPipe. The pipe owns the stream: close() ends and destroys it. Throws ERR_BAD_ARG for
+ * as on TcpPipe. The pipe owns the stream: close() ends and destroys it. Throws ERR_BAD_ARGUMENT for
  * something that is not an open Duplex (or a socket not yet connected).
  */
 export function wrapStream(stream: Duplex, opts: WrapOptions = {}): StreamPipe {
@@ -115,7 +115,7 @@ export function wrapStream(stream: Duplex, opts: WrapOptions = {}): StreamPipe {
 /**
  * A MessageTransport as a pipe (kind "message"): one transport message is one pipe message, no
  * re-framing, no copy. Messages over `opts.maxMessageBytes` are refused (send) or close the pipe
- * (receive) with ERR_MSG_TOO_LARGE. Throws ERR_BAD_ARG for a malformed transport.
+ * (receive) with ERR_MSG_TOO_LARGE. Throws ERR_BAD_ARGUMENT for a malformed transport.
  */
 export function wrapMessages(t: MessageTransport, opts: WrapOptions = {}): MessagePipe {
   const m = t as Partial<MessageTransport> | null;

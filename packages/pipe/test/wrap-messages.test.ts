@@ -226,7 +226,7 @@ describe("wrapMessages over an in-memory transport", () => {
     await c.close();
   });
 
-  test("bad arguments are ERR_BAD_ARG", () => {
+  test("bad arguments are ERR_BAD_ARGUMENT", () => {
     const bad = (f: () => unknown) => {
       try {
         f();

@@ -338,7 +338,7 @@ describe("wrapStream over in-memory streams", () => {
     await r.close();
   });
 
-  test("bad arguments are ERR_BAD_ARG", async () => {
+  test("bad arguments are ERR_BAD_ARGUMENT", async () => {
     const bad = (f: () => unknown) => {
       try {
         f();
