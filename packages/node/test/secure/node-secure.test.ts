@@ -65,7 +65,7 @@ function inboundPipe(node: P2PNode): Promise<Pipe> {
 }
 
 describe("encrypted node connections", () => {
-  for (const strategy of ["direct", "reverse"] as const) {
+  for (const strategy of ["direct", "reverse", "tcp-punch", "udp-punch"] as const) {
     it(`${strategy}: both ends know the verified far end; ECHO works`, async () => {
       const inbound = inboundPipe(a);
       const r = await b.connect(a.address, { strategies: [strategy] });
