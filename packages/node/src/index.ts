@@ -54,6 +54,32 @@ export {
   type NodePipeOptions,
   type PipeMessageCb,
 } from "./pipe.js";
+export { type CachedChoice, ServerCache, type ServerCacheOptions } from "./servers/cache.js";
+export {
+  type ChooseServersOptions,
+  type ChosenServers,
+  chooseServers,
+  type RejectedServer,
+} from "./servers/choose.js";
+export {
+  configPath,
+  effectiveServers,
+  type ListOverride,
+  loadServerConfig,
+  parseServerConfig,
+  type ServerConfig,
+} from "./servers/config.js";
+export { type BrokerAttempt, RendezvousError, ServerConfigError } from "./servers/errors.js";
+export {
+  bundledServers,
+  type MqttServerEntry,
+  SERVER_LIST_VERSION,
+  type ServerLists,
+  type StunServerEntry,
+  type TurnServerEntry,
+  validateServerLists,
+} from "./servers/list.js";
+export { type MqttProbe, probeMqtt, type StunProbe, StunProber } from "./servers/probe.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
 export { messageStream } from "./strategies/adapt.js";
 export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";

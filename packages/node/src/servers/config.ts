@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ServerConfigError } from "./errors.js";
 import {
   bundledServers,
+  type Ctx,
   context,
   type MqttServerEntry,
   READERS,
@@ -49,7 +50,7 @@ export function configPath(env: NodeJS.ProcessEnv = process.env): {
 
 /** Parses config text. Throws ServerConfigError (ERR_BAD_CONFIG) naming `file` and the field. */
 export function parseServerConfig(text: string, file: string): ServerConfig {
-  const c = context("ERR_BAD_CONFIG", file, true);
+  const c: Ctx = context("ERR_BAD_CONFIG", file, true);
   let doc: unknown;
   try {
     doc = JSON.parse(text);

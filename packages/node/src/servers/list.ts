@@ -59,7 +59,7 @@ const HOST_NAME =
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Reading context: bundled data must be IP literals with dates; a config may use host names. */
-interface Ctx {
+export interface Ctx {
   fail: Fail;
   /** Config files may name servers by host name and leave out dates. */
   lenient: boolean;
@@ -98,7 +98,7 @@ function family(c: Ctx, v: unknown, field: string): 4 | 6 | undefined {
 
 function optString(c: Ctx, v: unknown, field: string, max = 255): string | null {
   if (v === undefined || v === null) return null;
-  if (typeof v !== "string" || v.length > max || /[\0-\x1f]/.test(v))
+  if (typeof v !== "string" || v.length > max || [...v].some((ch) => ch < " "))
     c.fail(field, `not a string of at most ${max} printable chars`);
   return v;
 }
@@ -224,7 +224,7 @@ export function context(
  * turn}`). Throws ServerConfigError (ERR_BAD_SERVER_LIST) naming the field; never anything else.
  */
 export function validateServerLists(doc: unknown, file = "servers.json"): ServerLists {
-  const c = context("ERR_BAD_SERVER_LIST", file, false);
+  const c: Ctx = context("ERR_BAD_SERVER_LIST", file, false);
   if (!isObj(doc)) c.fail("", "not a JSON object");
   if (doc.format !== 1) c.fail("format", "unknown format (want 1)");
   if (typeof doc.version !== "string") c.fail("version", "not a string");
