@@ -56,6 +56,14 @@ export {
 } from "./pipe.js";
 export { type CachedChoice, ServerCache, type ServerCacheOptions } from "./servers/cache.js";
 export {
+  type CheckServersOptions,
+  checkServers,
+  refreshedList,
+  type ServerCheckReport,
+  type StunCheck,
+  type UrlCheck,
+} from "./servers/check.js";
+export {
   type ChooseServersOptions,
   type ChosenServers,
   chooseServers,
