@@ -1,4 +1,5 @@
 import { hostPort } from "../ip.js";
+import { assertMayContact } from "./guard.js";
 import type { MqttServerEntry, ServerLists, StunServerEntry, TurnServerEntry } from "./list.js";
 import { probeMqtt, StunProber } from "./probe.js";
 
@@ -62,6 +63,7 @@ export async function checkServers(
   lists: ServerLists,
   opts: CheckServersOptions = {},
 ): Promise<ServerCheckReport> {
+  assertMayContact([...lists.stun, ...lists.mqtt, ...lists.turn]);
   const timeoutMs = opts.timeoutMs ?? 2000;
   const n = opts.concurrency ?? 16;
   const probeOpts = { rtoMs: Math.ceil(timeoutMs / 2), sends: 1, signal: opts.signal };

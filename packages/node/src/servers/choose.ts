@@ -1,6 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { hostPort } from "../ip.js";
 import { type CachedChoice, ServerCache } from "./cache.js";
+import { assertMayContact } from "./guard.js";
 import type { MqttServerEntry, ServerLists, StunServerEntry, TurnServerEntry } from "./list.js";
 import { type MqttProbe, probeMqtt, type StunProbe, StunProber } from "./probe.js";
 
@@ -157,6 +158,8 @@ function waves<T, R>(
  */
 export async function chooseServers(opts: ChooseServersOptions): Promise<ChosenServers> {
   const t0 = performance.now();
+  if (opts.stun !== false) assertMayContact(opts.lists.stun);
+  if (opts.mqtt !== false) assertMayContact(opts.lists.mqtt);
   const family = opts.family ?? 4;
   const random = opts.random ?? Math.random;
   const budgetMs = opts.budgetMs ?? 1500;

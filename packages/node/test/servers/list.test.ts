@@ -202,3 +202,18 @@ describe("config file", () => {
     });
   });
 });
+
+describe("network safety net", () => {
+  it("with P2PD_FORBID_PUBLIC_SERVERS=1 (set by every vitest config) probing a bundled server throws", async () => {
+    expect(process.env.P2PD_FORBID_PUBLIC_SERVERS).toBe("1");
+    const { chooseServers } = await import("../../src/servers/choose.js");
+    const { checkServers } = await import("../../src/servers/check.js");
+    await expect(chooseServers({ lists: bundledServers() })).rejects.toMatchObject({
+      code: "ERR_PUBLIC_SERVER",
+    });
+    const one = bundledServers();
+    await expect(
+      checkServers({ stun: [], mqtt: one.mqtt.slice(0, 1), turn: [] }),
+    ).rejects.toMatchObject({ code: "ERR_PUBLIC_SERVER" });
+  });
+});
