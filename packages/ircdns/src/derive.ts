@@ -1,4 +1,4 @@
-import { argon2i } from "./crypto/argon2i.js";
+import { argon2i } from "@noble/hashes/argon2.js";
 import { A36, A62, baseEncode } from "./crypto/base-n.js";
 import { asciiBytes, bytesToBigInt, concat, ripemd160, sha3, toHex } from "./crypto/bytes.js";
 import { BadSeedError } from "./errors.js";
@@ -60,9 +60,14 @@ export function timeLockInput(name: string, tld: string, pw: string, domain: str
   return asciiBytes(`${name} ${tld} ${pw} ${domain}`);
 }
 
-/** Argon2i(t=2, m=2 MiB, p=1) time-lock; deterministic per (name, tld, pw, domain). */
+/** Argon2i v1.3 (t=2, m=2 MiB, p=1, 32 bytes) time-lock; deterministic per (name, tld, pw, domain). */
 export function deriveTimeLock(name: string, tld: string, pw: string, domain: string): Uint8Array {
-  return argon2i(timeLockInput(name, tld, pw, domain), POW_SALT, { t: 2, mKiB: 2048, tagLen: 32 });
+  return argon2i(timeLockInput(name, tld, pw, domain), POW_SALT, {
+    t: 2,
+    m: 2048,
+    p: 1,
+    dkLen: 32,
+  });
 }
 
 /** Channel name from the time-lock: "#" + lowercase base36(RIPEMD160(SHA3(m || L)))[:31]. */

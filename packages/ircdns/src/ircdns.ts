@@ -58,8 +58,13 @@ export interface IrcDnsOptions {
   signal?: AbortSignal;
   /** Directory of the JSON cache file, or false for none. Default ~/.p2pd. */
   cacheDir?: string | false;
-  /** Verify TLS certificates (default false, like the reference: public IRC often has mismatched certs). */
+  /**
+   * Verify TLS certificates: chain and host name (default true). A server's own `tlsVerify: false`
+   * (`ircs://…?insecure`) or `tlsPin` (`ircs://…?sha256=…`) overrides this for that server.
+   */
   tlsVerify?: boolean;
+  /** PEM certificate(s) to trust instead of the system's roots (a private network's CA, a lab's cert). */
+  tlsCa?: string | Uint8Array | readonly (string | Uint8Array)[];
   connectTimeoutMs?: number;
   serviceTimeoutMs?: number;
   topicRestoreMs?: number;
@@ -148,6 +153,7 @@ export class IRCDNS {
   private readonly connectTimeoutMs: number;
   private readonly lookupGraceMs: number;
   private readonly tlsVerify: boolean;
+  private readonly tlsCa: IrcDnsOptions["tlsCa"];
   private readonly log: (msg: string) => void;
   private readonly life = new AbortController();
   private isClosed = false;
@@ -163,7 +169,8 @@ export class IRCDNS {
     };
     this.connectTimeoutMs = o.connectTimeoutMs ?? 15_000;
     this.lookupGraceMs = o.lookupGraceMs ?? 300;
-    this.tlsVerify = o.tlsVerify ?? false;
+    this.tlsVerify = o.tlsVerify ?? true;
+    this.tlsCa = o.tlsCa;
     this.log = o.log ?? (() => {});
     // Every pending wait (operations x servers) listens on this signal; that is not a leak.
     setMaxListeners(0, this.life.signal);
@@ -234,6 +241,7 @@ export class IRCDNS {
           signal,
           connectTimeoutMs: this.connectTimeoutMs,
           tlsVerify: this.tlsVerify,
+          tlsCa: this.tlsCa,
           log: this.log,
         });
       } catch (e) {

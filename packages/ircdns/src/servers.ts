@@ -8,9 +8,23 @@ export interface ServerSpec {
   domain: string;
   /** For messages: "host:port". */
   label: string;
+  /** TLS only: false skips certificate checks for this server (default: the instance's `tlsVerify`). */
+  tlsVerify?: boolean;
+  /** TLS only: SHA-256 fingerprint ("AB:CD:…") the server's certificate must have; replaces CA checks. */
+  tlsPin?: string;
 }
 
-export type ServerInput = string | { host: string; port?: number; tls?: boolean; domain?: string };
+export type ServerInput =
+  | string
+  | {
+      host: string;
+      port?: number;
+      tls?: boolean;
+      domain?: string;
+      tlsVerify?: boolean;
+      /** SHA-256 fingerprint of the server certificate, 64 hex digits (colons allowed). */
+      tlsPin?: string;
+    };
 
 /** The networks P2PD's reference list used (spec section 9), reached by name with TLS on 6697. */
 export const DEFAULT_SERVERS: readonly string[] = Object.freeze([
@@ -23,7 +37,8 @@ export const DEFAULT_SERVERS: readonly string[] = Object.freeze([
 
 /**
  * Parse `host:port` (plain), `ircs://host:port` (TLS), `irc://host:port`, IPv6 as `[::1]:port`, each
- * optionally followed by `#domain` to name the network explicitly.
+ * optionally followed by `#domain` to name the network explicitly. A TLS server may carry
+ * `?sha256=<fingerprint>` (pin its certificate) or `?insecure` (no certificate checks) before the `#`.
  * The derivation domain is the host alone on the standard ports (6667/6697, as in the reference),
  * otherwise `host:port`, so several networks on one host still get distinct channels.
  */
@@ -31,7 +46,7 @@ export function parseServer(input: ServerInput): ServerSpec {
   if (typeof input === "object" && input !== null) {
     const tls = input.tls ?? false;
     const port = input.port ?? (tls ? 6697 : 6667);
-    return build(input.host, port, tls, input.domain);
+    return withTls(build(input.host, port, tls, input.domain), input.tlsVerify, input.tlsPin);
   }
   if (typeof input !== "string") throw new BadServerError("server must be a string or object");
   let s = input.trim();
@@ -50,8 +65,21 @@ export function parseServer(input: ServerInput): ServerSpec {
     const sch = (scheme[1] as string).toLowerCase();
     if (sch !== "irc" && sch !== "ircs") throw new BadServerError(`unknown scheme in ${input}`);
     tls = sch === "ircs";
-    s = s.slice(scheme[0].length).replace(/\/+$/, "");
+    s = s.slice(scheme[0].length);
   }
+  let verify: boolean | undefined;
+  let pin: string | undefined;
+  const q = s.indexOf("?");
+  if (q >= 0) {
+    for (const kv of s.slice(q + 1).split("&")) {
+      const [k = "", v] = kv.split("=", 2);
+      if (k === "insecure" && v === undefined) verify = false;
+      else if (k === "sha256" && v) pin = v;
+      else throw new BadServerError(`unknown server option "${kv}" in ${input}`);
+    }
+    s = s.slice(0, q);
+  }
+  s = s.replace(/\/+$/, "");
   let host: string;
   let portStr: string | undefined;
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
@@ -65,7 +93,21 @@ export function parseServer(input: ServerInput): ServerSpec {
     portStr = parts[1];
   }
   const port = portStr === undefined ? (tls ? 6697 : 6667) : Number(portStr);
-  return build(host, port, tls, domain);
+  return withTls(build(host, port, tls, domain), verify, pin);
+}
+
+function withTls(
+  spec: ServerSpec,
+  verify: boolean | undefined,
+  pin: string | undefined,
+): ServerSpec {
+  if (verify === undefined && pin === undefined) return spec;
+  if (!spec.tls) throw new BadServerError(`${spec.label}: TLS options on a plain-text server`);
+  if (verify === false && pin !== undefined)
+    throw new BadServerError(`${spec.label}: a pinned server cannot also skip verification`);
+  if (verify !== undefined) spec.tlsVerify = verify;
+  if (pin !== undefined) spec.tlsPin = normalizePin(pin);
+  return spec;
 }
 
 function build(host: string, port: number, tls: boolean, domain: string | undefined): ServerSpec {
@@ -86,4 +128,12 @@ export function parseServerList(list: string): ServerSpec[] {
     .filter(Boolean);
   if (items.length === 0) throw new BadServerError("empty server list");
   return items.map(parseServer);
+}
+
+/** "ab:cd:…" or 64 hex digits → Node's fingerprint256 form ("AB:CD:…"); BadServerError otherwise. */
+export function normalizePin(pin: string): string {
+  const hex = typeof pin === "string" ? pin.replace(/:/g, "") : "";
+  if (!/^[0-9a-fA-F]{64}$/.test(hex))
+    throw new BadServerError("a TLS pin is the certificate's SHA-256 fingerprint (64 hex digits)");
+  return (hex.toUpperCase().match(/../g) as string[]).join(":");
 }

@@ -3,6 +3,7 @@ import { AbortedError, SessionError } from "./errors.js";
 import { type IrcLine, ircLower, parseLine, stripFormatting } from "./line.js";
 import { Pacer } from "./pacer.js";
 import type { ServerSpec } from "./servers.js";
+import { type TlsPolicy, tlsTransport } from "./tls.js";
 import { abortable, withDeadline } from "./util.js";
 
 export type Dialect = "anope" | "atheme" | "unknown";
@@ -13,7 +14,10 @@ export interface SessionOptions {
   sasl?: { account: string; password: string } | undefined;
   signal?: AbortSignal | undefined;
   connectTimeoutMs: number;
+  /** Check the server's certificate (TLS servers). The server's own `tlsVerify`/`tlsPin` take precedence. */
   tlsVerify: boolean;
+  /** PEM certificate(s) trusted instead of the system's roots. */
+  tlsCa?: TlsPolicy["ca"];
   log?: ((msg: string) => void) | undefined;
   /** Service-message pace until the services package is known (default 6 per 11 s, for Atheme). */
   servicePace?: { limit: number; windowMs: number } | undefined;
@@ -92,6 +96,8 @@ export class IrcSession {
       ),
     );
     this.client.on("socket close", (err?: Error) => {
+      // A refused certificate keeps its own code (ERR_IRCDNS_TLS).
+      if (err instanceof SessionError) return this.markClosed(err);
       this.markClosed(
         new SessionError(
           "ERR_IRCDNS_DISCONNECTED",
@@ -141,11 +147,16 @@ export class IrcSession {
               s.listeners.delete(onLine);
             };
             s.client.once("registered", () => resolve());
+            const policy: TlsPolicy = {
+              verify: server.tlsVerify ?? o.tlsVerify,
+              ca: o.tlsCa,
+              pin: server.tlsPin,
+            };
             s.client.connect({
               host: server.host,
               port: server.port,
               tls: server.tls,
-              rejectUnauthorized: o.tlsVerify,
+              transport: tlsTransport(policy, server.label),
               nick: o.nick,
               username: o.username,
               gecos: o.username,

@@ -1,10 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { A36, A62, A92, baseDecode, baseEncode } from "../src/crypto/base-n.js";
+import { asciiBytes, bigIntToBytes, concat, otp, sha3 } from "../src/crypto/bytes.js";
 import { deriveSigningKey } from "../src/derive.js";
-import { BadTopicError } from "../src/errors.js";
+import { BadServerError, BadTopicError } from "../src/errors.js";
 import { parseLine, stripFormatting } from "../src/line.js";
 import { decide, type Vote } from "../src/quorum.js";
+import { parseServer } from "../src/servers.js";
 import { packTopic, signerId, unpackTopic } from "../src/topic.js";
 
 const lock = new Uint8Array(32).fill(9);
@@ -45,6 +47,31 @@ describe("fuzz: topic parser/verifier", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  test("any signature bytes and any payload bytes (every byte value): BadTopicError or not the owner's key", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 64, maxLength: 64 }),
+        fc.uint8Array({ maxLength: 120 }),
+        (sig, enc) => {
+          notTheOwners(`p2pd.net/irc ${baseEncode(sig, A92)} ${baseEncode(enc, A92)}`, lock);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Edge scalars once the mask is removed: r or s of 0, n, n-1, 2^256-1 (the mask is SHA3-derived, so
+    // these are reached by XORing the wanted plain signature with it).
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const enc = baseDecode(good.split(" ")[2] as string, A92) as Uint8Array;
+    const mask = otp(new Uint8Array(64), sha3(concat(asciiBytes("sig "), lock)));
+    for (const r of [0n, 1n, n - 1n, n, 2n ** 256n - 1n]) {
+      for (const sv of [0n, 1n, n - 1n, n, 2n ** 256n - 1n]) {
+        const plainSig = concat(bigIntToBytes(r, 32), bigIntToBytes(sv, 32));
+        const sigx = plainSig.map((b, i) => b ^ (mask[i] ?? 0));
+        notTheOwners(`p2pd.net/irc ${baseEncode(sigx, A92)} ${baseEncode(enc, A92)}`, lock);
+      }
+    }
   });
 
   test("tampering with any character of a signed topic loses the owner's key", () => {
@@ -106,6 +133,38 @@ describe("fuzz: base-N and IRC lines", () => {
       }),
     );
   });
+
+  test("parseServer: any string (every code point) gives a spec or BadServerError", () => {
+    const pin = "ab".repeat(32);
+    const piece = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 40 }),
+      fc.constantFrom(
+        "ircs://",
+        "irc://",
+        "?",
+        "&",
+        "#",
+        ":",
+        "[::1]",
+        "insecure",
+        `sha256=${pin}`,
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), (parts) => {
+        const input = parts.join("");
+        try {
+          const s = parseServer(input);
+          expect(s.port).toBeGreaterThanOrEqual(1);
+          if (s.tlsPin !== undefined || s.tlsVerify !== undefined) expect(s.tls).toBe(true);
+          if (s.tlsPin !== undefined) expect(s.tlsPin).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+        } catch (e) {
+          expect(e).toBeInstanceOf(BadServerError);
+        }
+      }),
+      { numRuns: 600 },
+    );
+  }, 30_000);
 
   test("parseLine never throws and keeps the trailing parameter intact", () => {
     fc.assert(

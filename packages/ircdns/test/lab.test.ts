@@ -1,6 +1,6 @@
 // Integration against real IRC networks (labs/irc-lab: InspIRCd+Anope, InspIRCd+Atheme, ngIRCd+Anope),
 // plus a down network and a lying one. Runs only on loopback.
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { type Socket, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
@@ -247,15 +247,28 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
     const plain = list((n) => `127.0.0.1:${n.port}`);
     const tls = list((n) => `ircs://127.0.0.1:${n.tlsPort}`);
     const v6 = list((n) => `[::1]:${n.port}`);
+    // The lab's certificate is self-signed: trusted as a CA here, pinned by fingerprint below.
+    const labCert = readFileSync(join(lab.dir, "tls", "cert.pem"), "utf8");
+    const pin = new X509Certificate(labCert).fingerprint256;
+    const tlsPinned = list((n) => `ircs://[::1]:${n.tlsPort}?sha256=${pin}`);
     const nm = ["pinned", `t${tag}`, ""] as const;
-    const dns = await IRCDNS.start({ seed: seedA, servers: tls, cacheDir: false });
+    const dns = await IRCDNS.start({ seed: seedA, servers: tls, cacheDir: false, tlsCa: labCert });
     try {
       expect((await dns.register(nm)).succeeded).toBe(3);
       expect((await dns.store("same network", nm)).succeeded).toBe(3);
     } finally {
       await dns.close();
     }
-    for (const servers of [plain, v6]) {
+    // Without the CA or a pin, the lab's self-signed certificate is refused on every network.
+    const unverified = await IRCDNS.start({ servers: tls, connectTimeoutMs: 5000 });
+    try {
+      const err = await unverified.lookup(nm).catch((e: Error) => e);
+      expect(err).toMatchObject({ code: "ERR_IRCDNS_NO_QUORUM" });
+      expect((err as Error).message.match(/ERR_IRCDNS_TLS/g)).toHaveLength(3);
+    } finally {
+      await unverified.close();
+    }
+    for (const servers of [plain, v6, tlsPinned]) {
       const reader = await IRCDNS.start({ servers });
       try {
         expect((await reader.lookup(nm)).value).toBe("same network");

@@ -24,7 +24,12 @@ export interface ClientOptions extends RetransmitOptions {
   software?: string;
   /** Debug log sink; off by default. */
   debug?: (line: string) => void;
+  /** Larger answers are dropped unread (default 4096 bytes; a Binding or TURN answer is far smaller). */
+  maxMessageSize?: number;
 }
+
+/** Default cap on an answer's size: anything bigger is dropped before decoding. */
+const MAX_ANSWER_SIZE = 4096;
 
 export interface RequestOptions extends RetransmitOptions {
   /** The request to send (default: a fresh Binding request). */
@@ -271,6 +276,11 @@ export class StunClient {
 
   private onMessage(data: Uint8Array, from: StunEndpoint): void {
     if (this.pending.size === 0 || !isStunMessage(data, true)) return;
+    // Decoding costs time in proportion to the size: no answer we wait for needs 64 KiB.
+    if (data.length > (this.opts.maxMessageSize ?? MAX_ANSWER_SIZE)) {
+      this.opts.debug?.(`stun: dropped ${data.length}-byte answer from ${formatEndpoint(from)}`);
+      return;
+    }
     let msg: StunMessage;
     try {
       msg = decodeMessage(data, { legacy: true });

@@ -120,7 +120,12 @@ export function decodeMessage(input: Uint8Array, opts: DecodeOptions = {}): Stun
     throw new StunError("ERR_STUN_BAD_COOKIE", `bad magic cookie 0x${cookie.toString(16)}`);
   const transactionId = data.slice(cookie === MAGIC_COOKIE ? 8 : 4, HEADER_SIZE);
   const attributes: StunAttribute[] = [];
-  const seen: number[] = [];
+  // A Set keeps the duplicate check linear (an array scan made a crafted 64 KiB datagram quadratic).
+  const seen = new Set<number>();
+  // What MESSAGE-INTEGRITY(-SHA256) does not cover is not trusted: after MESSAGE-INTEGRITY only
+  // MESSAGE-INTEGRITY-SHA256 and FINGERPRINT count, after MESSAGE-INTEGRITY-SHA256 only FINGERPRINT
+  // (RFC 5389 §15.4, RFC 8489 §14.5-14.6). Later attributes are parsed for framing, then ignored.
+  let sealed: 0 | 1 | 2 = 0;
   let off = HEADER_SIZE;
   const end = HEADER_SIZE + length;
   while (off < end) {
@@ -133,23 +138,28 @@ export function decodeMessage(input: Uint8Array, opts: DecodeOptions = {}): Stun
         "ERR_STUN_TRUNCATED",
         `attribute 0x${atype.toString(16)} runs past the message`,
       );
-    if (!opts.allowDuplicates && seen.includes(atype) && !REPEATABLE_ATTRS.has(atype)) {
-      throw new StunError(
-        "ERR_STUN_DUPLICATE_ATTR",
-        `attribute 0x${atype.toString(16)} appears twice`,
-      );
-    }
-    seen.push(atype);
-    const value = data.slice(off + 4, off + 4 + alen);
+    const next = off + 4 + pad4(alen);
     if (atype === ATTR.FINGERPRINT) {
       if (alen !== 4 || off + 8 !== end)
         throw new StunError("ERR_STUN_BAD_ATTR", "FINGERPRINT must be the last attribute, 4 bytes");
       const want = (crc32(data, off) ^ FINGERPRINT_XOR) >>> 0;
       if (view.getUint32(off + 4) !== want)
         throw new StunError("ERR_STUN_BAD_FINGERPRINT", "FINGERPRINT does not match");
+    } else if (sealed === 2 || (sealed === 1 && atype !== ATTR.MESSAGE_INTEGRITY_SHA256)) {
+      off = next;
+      continue;
     }
-    attributes.push({ type: atype, value });
-    off += 4 + pad4(alen);
+    if (!opts.allowDuplicates && seen.has(atype) && !REPEATABLE_ATTRS.has(atype)) {
+      throw new StunError(
+        "ERR_STUN_DUPLICATE_ATTR",
+        `attribute 0x${atype.toString(16)} appears twice`,
+      );
+    }
+    seen.add(atype);
+    if (atype === ATTR.MESSAGE_INTEGRITY) sealed = 1;
+    else if (atype === ATTR.MESSAGE_INTEGRITY_SHA256) sealed = 2;
+    attributes.push({ type: atype, value: data.slice(off + 4, off + 4 + alen) });
+    off = next;
   }
   const { method, cls } = splitType(type);
   return new StunMessage({ method, cls, transactionId, attributes });

@@ -311,6 +311,33 @@ export class StunServer {
     sock.on("close", () => this.conns.delete(sock));
     const host = normalizeHost(sock.remoteAddress ?? "0.0.0.0");
     const from: StunEndpoint = { host, port: sock.remotePort ?? 0, family: familyOf(host) };
+    // Requests framed but not answered yet: at most one read chunk's worth, since reading pauses
+    // while answers wait in the write buffer (a client that never reads cannot grow our memory).
+    const queue: Uint8Array[] = [];
+    const bound = Math.max(MAX_TCP_WRITE_BUFFER, sock.writableHighWaterMark);
+    const pump = () => {
+      while (queue.length > 0 && !sock.destroyed) {
+        if (sock.writableLength >= bound) {
+          // Over the high-water mark, so a write returned false and 'drain' will come.
+          sock.pause();
+          sock.once("drain", pump);
+          return;
+        }
+        const m = queue.shift() as Uint8Array;
+        this.stats.received++;
+        const reply = this.answer(m, from, l, "tcp");
+        if (!reply) {
+          this.stats.dropped++;
+          continue;
+        }
+        this.stats.answered++;
+        sock.write(StunFramer.frame(reply.bytes, framer.framing ?? "stun"));
+      }
+      if (!sock.destroyed) sock.resume();
+    };
+    sock.on("close", () => {
+      queue.length = 0;
+    });
     sock.on("data", (chunk: Buffer) => {
       let msgs: Uint8Array[];
       try {
@@ -321,16 +348,8 @@ export class StunServer {
         sock.destroy();
         return;
       }
-      for (const m of msgs) {
-        this.stats.received++;
-        const reply = this.answer(m, from, l, "tcp");
-        if (!reply) {
-          this.stats.dropped++;
-          continue;
-        }
-        this.stats.answered++;
-        sock.write(StunFramer.frame(reply.bytes, framer.framing ?? "stun"));
-      }
+      for (const m of msgs) queue.push(m);
+      pump();
     });
   }
 
@@ -463,6 +482,9 @@ export class StunServer {
     return { bytes: encodeMessage(m, { fingerprint: wantsFingerprint && !req.legacy }), via, to };
   }
 }
+
+/** A TCP connection's answers wait in its write buffer up to this many bytes; then reading pauses. */
+const MAX_TCP_WRITE_BUFFER = 64 * 1024;
 
 function closedWhileListening(cause?: unknown): StunError {
   return new StunError("ERR_STUN_CLOSED", "server closed while listen() was binding", { cause });

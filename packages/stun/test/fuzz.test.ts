@@ -183,6 +183,61 @@ describe("decoder fuzzing", () => {
   });
 });
 
+describe("integrity coverage under fuzzing", () => {
+  const key = new Uint8Array(16).fill(7);
+  const attr = fc.tuple(
+    fc.constantFrom(...Object.values(ATTR), 0x7777, 0x8020, 0xc001),
+    fc.uint8Array({ maxLength: 24 }),
+  );
+  test("whatever follows a valid MESSAGE-INTEGRITY(-SHA256), the decoded attributes are the signed ones", () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(attr, { selector: ([t]) => t, maxLength: 5 }),
+        fc.array(attr, { maxLength: 5 }),
+        fc.boolean(),
+        (signed, tail, sha256) => {
+          const base = signed.filter(
+            ([t]) =>
+              t !== ATTR.MESSAGE_INTEGRITY &&
+              t !== ATTR.MESSAGE_INTEGRITY_SHA256 &&
+              t !== ATTR.FINGERPRINT,
+          );
+          const m = new StunMessage({ cls: "success" });
+          for (const [t, v] of base) m.add(t, v);
+          const head = encodeMessage(m, sha256 ? { integritySha256: key } : { integrity: key });
+          const parts: number[] = [...head];
+          for (const [t, v] of tail) {
+            parts.push(t >> 8, t & 0xff, v.length >> 8, v.length & 0xff, ...v);
+            while (parts.length % 4 !== 0) parts.push(0);
+          }
+          const raw = Uint8Array.from(parts);
+          new DataView(raw.buffer).setUint16(2, raw.length - 20);
+          let d: StunMessage;
+          try {
+            d = decodeMessage(raw, { allowDuplicates: true });
+          } catch (e) {
+            expect(e).toBeInstanceOf(StunError);
+            return;
+          }
+          // A forged MESSAGE-INTEGRITY-SHA256 after MESSAGE-INTEGRITY fails the check: nothing is trusted.
+          if (!verifyIntegrity(raw, key)) {
+            expect(tail.some(([t]) => t === ATTR.MESSAGE_INTEGRITY_SHA256) && !sha256).toBe(true);
+            return;
+          }
+          const covered = d.attributes.filter(
+            (a) =>
+              a.type !== ATTR.MESSAGE_INTEGRITY &&
+              a.type !== ATTR.MESSAGE_INTEGRITY_SHA256 &&
+              a.type !== ATTR.FINGERPRINT,
+          );
+          expect(covered).toEqual(m.attributes);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe("encoder/decoder round trip", () => {
   const address = fc.oneof(
     fc.ipV4().map((host) => ({ host, port: 0 })),

@@ -1,6 +1,9 @@
 // A tiny lying IRC network for tests: it accepts every NickServ/ChanServ command, claims success,
 // and serves whatever topic the test plants (e.g. a forged one) instead of what was stored.
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { createServer as createTlsServer } from "node:tls";
 
 export interface FakeIrcd {
   port: number;
@@ -8,7 +11,23 @@ export interface FakeIrcd {
   plant(chan: string, topic: string): void;
   /** Topics clients asked ChanServ to set. */
   stored: Map<string, string>;
+  /** Every line received, on every connection (after TLS decryption). */
+  received: string[];
+  /** TCP connections accepted (with TLS, also those whose handshake then failed). */
+  connections: number;
   close(): Promise<void>;
+}
+
+/**
+ * Self-signed test certificates (P-256, CN=localhost, SAN localhost/127.0.0.1/::1, valid to 2126), made
+ * once with openssl for these tests only: "good" and "other" (a different key, same names).
+ */
+export function testCert(which: "good" | "other"): { key: string; cert: string } {
+  const dir = join(import.meta.dirname, "tls");
+  return {
+    key: readFileSync(join(dir, `${which}-key.pem`), "utf8"),
+    cert: readFileSync(join(dir, `${which}-cert.pem`), "utf8"),
+  };
 }
 
 /**
@@ -18,12 +37,20 @@ export interface FakeIrcd {
  * `refuseRegister`: ChanServ INFO says the channel is free, but ChanServ REGISTER is refused.
  */
 export async function startFakeIrcd(
-  opts: { vanishOnJoin?: boolean; restoreMs?: number; refuseRegister?: boolean } = {},
+  opts: {
+    vanishOnJoin?: boolean;
+    restoreMs?: number;
+    refuseRegister?: boolean;
+    /** Serve TLS with this key and certificate. */
+    tls?: { key: string; cert: string };
+  } = {},
 ): Promise<FakeIrcd> {
   const planted = new Map<string, string>();
   const stored = new Map<string, string>();
+  const received: string[] = [];
+  let connections = 0;
   const sockets = new Set<Socket>();
-  const server: Server = createServer((sock) => {
+  const onClient = (sock: Socket) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
     sock.on("error", () => {});
@@ -38,6 +65,7 @@ export async function startFakeIrcd(
       let i = buf.indexOf("\n");
       while (i >= 0) {
         const line = buf.slice(0, i).replace(/\r$/, "");
+        received.push(line);
         buf = buf.slice(i + 1);
         i = buf.indexOf("\n");
         const [cmd = "", ...rest] = line.split(" ");
@@ -119,13 +147,24 @@ export async function startFakeIrcd(
         }
       }
     });
+  };
+  const server: Server = opts.tls ? createTlsServer(opts.tls, onClient) : createServer(onClient);
+  server.on("connection", (raw: Socket) => {
+    connections++;
+    sockets.add(raw);
+    raw.on("close", () => sockets.delete(raw));
   });
+  server.on("tlsClientError", () => {});
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
   return {
     port,
     stored,
+    received,
+    get connections() {
+      return connections;
+    },
     plant: (chan, topic) => planted.set(chan, topic),
     close: () =>
       new Promise<void>((r) => {
