@@ -187,6 +187,19 @@ describe("p2pd servers check (loopback servers only)", () => {
     ]);
   });
 
+  test("p2pd nat with no --stun uses the listed RFC 5780 servers that answer (here: the config's)", async () => {
+    await withConfig(cfg);
+    const r = await cli("nat", "--json", "--no-cache");
+    expect(r.err).toContain("no --stun given");
+    const j = JSON.parse(r.out);
+    // Loopback: the mapped address is the source address itself, not NATed.
+    expect(j.type).toBe("open-internet");
+    await withConfig({ stun: [{ ip: "127.0.0.1" }] });
+    const bad = await cli("nat", "--no-cache");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/stun\[0\]\.port: not a port/);
+  });
+
   test("--update FILE refreshes lastSeen of the entries that passed, keeps the others in place", async () => {
     const file = join(dir, "servers.json");
     const stunEntries = (cfg.stun as unknown[]).slice(0, 2).map((s) => ({
