@@ -88,6 +88,7 @@ export {
   validateServerLists,
 } from "./servers/list.js";
 export { type MqttProbe, probeMqtt, type StunProbe, StunProber } from "./servers/probe.js";
+export { bundledBrokerUrls, peerBrokerUrls, rendezvousOf } from "./servers/rendezvous.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
 export { messageStream } from "./strategies/adapt.js";
 export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";
