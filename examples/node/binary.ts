@@ -1,5 +1,5 @@
 // Node pipes are binary-safe (4-byte length frames): any bytes, newlines and empty messages included.
-import { startBroker, startNode } from "@p2pd/node";
+import { echo, startBroker, startNode } from "@p2pd/node";
 
 export default async function main(signal: AbortSignal): Promise<void> {
   const broker = await startBroker({ signal });
@@ -14,9 +14,9 @@ export default async function main(signal: AbortSignal): Promise<void> {
     });
     const { pipe, strategy } = await bob.connect(alice.address, { signal });
     const blob = Uint8Array.from([0x0a, 0x0d, 0x00, 0xff, 0x0a]); // "\n\r\0\xff\n"
-    await pipe.send(blob, { signal });
+    await pipe.send(blob, undefined, { signal });
     console.log(`${strategy}:`, (await pipe.recv({ signal })).toString());
-    const back = await pipe.echo(blob, { signal });
+    const back = await echo(pipe, blob, { signal });
     console.log("ECHO kept every byte:", Buffer.from(blob).equals(back));
     await pipe.close();
   } finally {

@@ -1,5 +1,5 @@
 // Two P2P nodes on loopback, signaling through an in-process MQTT broker: connect, ECHO, close.
-import { startBroker, startNode } from "@p2pd/node";
+import { echo, startBroker, startNode } from "@p2pd/node";
 
 export default async function main(signal: AbortSignal): Promise<void> {
   const broker = await startBroker({ signal }); // aedes on 127.0.0.1, any free port
@@ -15,7 +15,7 @@ export default async function main(signal: AbortSignal): Promise<void> {
         strategies: [strategy],
         signal,
       });
-      const reply = await pipe.echo(`hello via ${strategy}`, { signal });
+      const reply = await echo(pipe, `hello via ${strategy}`, { signal });
       console.log(`${strategy}: ${timings.totalMs.toFixed(1)} ms, reply "${reply.toString()}"`);
       await pipe.close();
     }

@@ -54,7 +54,7 @@ describe("p2pd node", () => {
     try {
       for (const s of ["direct", "reverse"]) {
         const r = await peer.connect(j.addr, { strategies: [s] });
-        expect((await r.pipe.echo(`via ${s}`)).toString()).toBe(`via ${s}`);
+        expect((await p2p.echo(r.pipe, `via ${s}`)).toString()).toBe(`via ${s}`);
         await r.pipe.close();
       }
     } finally {

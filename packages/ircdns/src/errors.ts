@@ -1,7 +1,50 @@
-/** Base class: every error this package throws on purpose has a stable `code`. */
+/** Every code @p2pd/ircdns throws (see README "Error codes"). */
+export const IRCDNS_ERROR_CODES = [
+  "ERR_IRCDNS_BAD_SEED",
+  "ERR_IRCDNS_BAD_NAME",
+  "ERR_IRCDNS_BAD_VALUE",
+  "ERR_IRCDNS_VALUE_TOO_LARGE",
+  "ERR_IRCDNS_BAD_SERVER",
+  "ERR_IRCDNS_NO_QUORUM",
+  "ERR_IRCDNS_TAKEN",
+  "ERR_IRCDNS_NOT_FOUND",
+  "ERR_IRCDNS_BAD_TOPIC",
+  "ERR_IRCDNS_ABORTED",
+  "ERR_IRCDNS_CLOSED",
+  "ERR_IRCDNS_TIMEOUT",
+  "ERR_IRCDNS_CONNECT",
+  "ERR_IRCDNS_TLS",
+  "ERR_IRCDNS_DISCONNECTED",
+  "ERR_IRCDNS_NICK_IN_USE",
+  "ERR_IRCDNS_REFUSED",
+  "ERR_IRCDNS_LOGIN",
+  "ERR_IRCDNS_REGISTER",
+  "ERR_IRCDNS_NO_SERVICES",
+  "ERR_IRCDNS_SERVICES_BUSY",
+  "ERR_IRCDNS_JOIN",
+  "ERR_IRCDNS_DROP",
+  "ERR_IRCDNS_DISAGREE",
+  "ERR_IRCDNS_RELEASED",
+  "ERR_IRCDNS_TOPIC",
+  "ERR_IRCDNS_TOPIC_TRUNCATED",
+  "ERR_IRCDNS_LINE_TOO_LONG",
+  "ERR_IRCDNS_BAD_LINE",
+  "ERR_IRCDNS_BAD_SIGNER",
+  "ERR_IRCDNS_CHANNEL_LIMIT",
+  "ERR_IRCDNS_INTERNAL",
+] as const;
+
+/** Stable error codes of @p2pd/ircdns. */
+export type IrcDnsErrorCode = (typeof IRCDNS_ERROR_CODES)[number];
+
+/**
+ * Base class: every error this package throws on purpose has a stable `code`. The p2pd error
+ * shape (code, message, name = class name, cause), kept by convention: this package has no
+ * @p2pd dependency, so it cannot extend @p2pd/netifaces' P2pdError.
+ */
 export class IrcDnsError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly code: IrcDnsErrorCode;
+  constructor(code: IrcDnsErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
@@ -79,14 +122,14 @@ export class BadTopicError extends IrcDnsError {
 
 /** One IRC session failed (connect, login, services). Carried inside quorum errors. */
 export class SessionError extends IrcDnsError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: IrcDnsErrorCode, message: string, options?: ErrorOptions) {
     super(code, message, options);
   }
 }
 
 /** The caller's AbortSignal fired. */
 export class AbortedError extends IrcDnsError {
-  constructor(message = "operation aborted", options?: { cause?: unknown }) {
+  constructor(message = "operation aborted", options?: ErrorOptions) {
     super("ERR_IRCDNS_ABORTED", message, options);
   }
 }

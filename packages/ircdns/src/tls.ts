@@ -17,7 +17,7 @@ export interface TlsPolicy {
 }
 
 /** Code of the error a refused certificate (or a failed TLS handshake) ends a connection with. */
-export const TLS_ERROR = "ERR_IRCDNS_TLS";
+export const TLS_ERROR = "ERR_IRCDNS_TLS" as const;
 
 function asBuffers(ca: NonNullable<TlsPolicy["ca"]>): (string | Buffer)[] {
   const list = Array.isArray(ca) ? ca : [ca];

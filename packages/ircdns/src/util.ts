@@ -1,9 +1,14 @@
-import { AbortedError, SessionError } from "./errors.js";
+import { AbortedError, type IrcDnsErrorCode, SessionError } from "./errors.js";
 
 /** Reject with AbortedError when the signal fires, with a SessionError on timeout; always cleans up. */
 export function withDeadline<T>(
   run: (settle: { signal: AbortSignal }) => Promise<T>,
-  opts: { signal?: AbortSignal | undefined; timeoutMs: number; what: string; code?: string },
+  opts: {
+    signal?: AbortSignal | undefined;
+    timeoutMs: number;
+    what: string;
+    code?: IrcDnsErrorCode;
+  },
 ): Promise<T> {
   const ctl = new AbortController();
   return new Promise<T>((resolve, reject) => {

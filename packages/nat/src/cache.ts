@@ -43,7 +43,7 @@ export class NatCache {
   readonly #dir: string;
 
   constructor(options: NatCacheOptions) {
-    if (!options?.dir) throw new NatError("ERR_NAT_INVALID_ARG", "NatCache needs a directory");
+    if (!options?.dir) throw new NatError("ERR_NAT_BAD_ARGUMENT", "NatCache needs a directory");
     this.#dir = options.dir;
     this.path = join(options.dir, options.file ?? "nat-cache.json");
     this.ttlMs = options.ttlMs ?? 3_600_000;

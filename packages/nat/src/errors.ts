@@ -1,18 +1,22 @@
-/** Stable error codes of the classification side of @p2pd/nat. */
-export type NatErrorCode =
-  | "ERR_NAT_INVALID_ARG"
-  | "ERR_NAT_ABORTED"
-  | "ERR_NAT_NO_SERVERS"
-  | "ERR_NAT_BIND"
-  | "ERR_NAT_UNPREDICTABLE"
-  | "ERR_NAT_CACHE";
+import { P2pdError } from "@p2pd/netifaces";
 
-export class NatError extends Error {
-  readonly code: NatErrorCode;
-  constructor(code: NatErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+/** Every code the classification side of @p2pd/nat throws (see README "Error codes"). */
+export const NAT_ERROR_CODES = [
+  "ERR_NAT_BAD_ARGUMENT",
+  "ERR_NAT_ABORTED",
+  "ERR_NAT_NO_SERVERS",
+  "ERR_NAT_BIND",
+  "ERR_NAT_UNPREDICTABLE",
+  "ERR_NAT_CACHE",
+] as const;
+
+/** Stable error codes of the classification side of @p2pd/nat. */
+export type NatErrorCode = (typeof NAT_ERROR_CODES)[number];
+
+export class NatError extends P2pdError<NatErrorCode> {
+  constructor(code: NatErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = "NatError";
-    this.code = code;
   }
 }
 

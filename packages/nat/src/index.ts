@@ -14,7 +14,7 @@ export {
 } from "./classify.js";
 export { classifyDelta, type DeltaOptions, type PortSample, portStep } from "./delta.js";
 export { type DetectNatOptions, detectNat } from "./detect.js";
-export { NatError, type NatErrorCode } from "./errors.js";
+export { NAT_ERROR_CODES, NatError, type NatErrorCode } from "./errors.js";
 export { type NatInfo, natInfo } from "./info.js";
 export { loadNat } from "./load.js";
 // Port mapping (UPnP IGD, NAT-PMP, PCP) lives in ./portmap; keep this line.

@@ -34,7 +34,10 @@ export function predictMappings(nat: NatInfo, options: PredictOptions = {}): Por
   const out: PortPrediction[] = [];
   const needLast = () => {
     if (!options.last) {
-      throw new NatError("ERR_NAT_INVALID_ARG", `a ${nat.delta.kind} delta needs the last mapping`);
+      throw new NatError(
+        "ERR_NAT_BAD_ARGUMENT",
+        `a ${nat.delta.kind} delta needs the last mapping`,
+      );
     }
     return options.last;
   };

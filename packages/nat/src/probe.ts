@@ -56,7 +56,7 @@ export async function resolveStunServer(
     if (signal?.aborted) throw abortError(signal);
     const why = (err as Error).message;
     throw new NatError(
-      "ERR_NAT_INVALID_ARG",
+      "ERR_NAT_BAD_ARGUMENT",
       typeof server === "string" && why.startsWith("bad server address")
         ? `bad STUN server "${server}" (want HOST:PORT)`
         : `STUN server ${typeof server === "string" ? server : fmt(server)}: ${why}`,

@@ -20,9 +20,9 @@ export function natToWire(info: NatInfo): NatWire {
   };
 }
 
-/** Validates a NAT dict received from a peer; throws ERR_NAT_INVALID_ARG on anything off. */
+/** Validates a NAT dict received from a peer; throws ERR_NAT_BAD_ARGUMENT on anything off. */
 export function natFromWire(input: unknown): NatInfo {
-  const bad = (why: string) => new NatError("ERR_NAT_INVALID_ARG", `bad NAT dict: ${why}`);
+  const bad = (why: string) => new NatError("ERR_NAT_BAD_ARGUMENT", `bad NAT dict: ${why}`);
   if (typeof input !== "object" || input === null) throw bad("not an object");
   const o = input as Record<string, unknown>;
   const type = TYPE_BY_CODE.get(o.type as number);

@@ -68,7 +68,7 @@ describe("NatCache", () => {
 
   test("needs a directory", () => {
     expect(() => new NatCache({ dir: "" })).toThrow(
-      expect.objectContaining({ code: "ERR_NAT_INVALID_ARG" }),
+      expect.objectContaining({ code: "ERR_NAT_BAD_ARGUMENT" }),
     );
   });
 });

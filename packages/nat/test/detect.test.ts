@@ -171,10 +171,10 @@ describe("detectNat on loopback (real StunServer, hostile fakes)", () => {
     await expect(p).rejects.toMatchObject({ code: "ERR_NAT_ABORTED" });
     await expect(detectNat({ servers: [] })).rejects.toMatchObject({ code: "ERR_NAT_NO_SERVERS" });
     await expect(detectNat({ servers: ["not a server:x"] })).rejects.toMatchObject({
-      code: "ERR_NAT_INVALID_ARG",
+      code: "ERR_NAT_BAD_ARGUMENT",
     });
     await expect(detectNat({ servers: ["::1"], family: 4 })).rejects.toMatchObject({
-      code: "ERR_NAT_INVALID_ARG",
+      code: "ERR_NAT_BAD_ARGUMENT",
     });
   }, 10_000);
 });

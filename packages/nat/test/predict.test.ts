@@ -96,7 +96,7 @@ describe("predictMappings", () => {
   });
   test("a step delta needs the last mapping", () => {
     expect(() => predictMappings(natInfo("symmetric", { kind: "independent", value: 1 }))).toThrow(
-      expect.objectContaining({ code: "ERR_NAT_INVALID_ARG" }),
+      expect.objectContaining({ code: "ERR_NAT_BAD_ARGUMENT" }),
     );
   });
   test("wrap", () => {

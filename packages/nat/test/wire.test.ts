@@ -38,7 +38,7 @@ describe("NAT dict on the wire (P2PD codes)", () => {
     { type: 1, delta: null },
   ])("rejects %j", (bad) => {
     expect(() => natFromWire(bad)).toThrow(
-      expect.objectContaining({ code: "ERR_NAT_INVALID_ARG" }),
+      expect.objectContaining({ code: "ERR_NAT_BAD_ARGUMENT" }),
     );
   });
   test("fuzz: any JSON either decodes to a valid dict or throws NatError", () => {
@@ -54,7 +54,7 @@ describe("NAT dict on the wire (P2PD codes)", () => {
             expect(NAT_TYPES).toContain(n.type);
             expect(DELTA_KINDS).toContain(n.delta.kind);
           } catch (e) {
-            expect((e as { code?: string }).code).toBe("ERR_NAT_INVALID_ARG");
+            expect((e as { code?: string }).code).toBe("ERR_NAT_BAD_ARGUMENT");
           }
         },
       ),
@@ -69,6 +69,6 @@ describe("loadNat", () => {
     expect(r.nat.type).toBe("blocked");
     const bad = await loadNat({ servers: ["not valid:x"] });
     expect(bad.nat).toEqual(natInfo());
-    expect(bad.error).toMatchObject({ code: "ERR_NAT_INVALID_ARG" });
+    expect(bad.error).toMatchObject({ code: "ERR_NAT_BAD_ARGUMENT" });
   });
 });

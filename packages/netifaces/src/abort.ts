@@ -1,4 +1,4 @@
-import { AbortedError, P2pdNetError } from "./errors.js";
+import { AbortedError, type NetErrorCode, P2pdNetError } from "./errors.js";
 
 /**
  * Races `p` against `signal` (and an optional deadline) so callers are released even when the
@@ -44,6 +44,6 @@ export function raceAbort<T>(
   });
 }
 
-export function timeoutError(code: string, what: string, ms: number): () => Error {
+export function timeoutError(code: NetErrorCode, what: string, ms: number): () => Error {
   return () => new P2pdNetError(code, `${what} timed out after ${ms} ms`);
 }

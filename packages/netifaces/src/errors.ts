@@ -1,27 +1,30 @@
+import { P2pdError } from "./p2pd-error.js";
+
+/** Every code @p2pd/netifaces throws (see README "Error codes"). */
+export const NET_ERROR_CODES = [
+  "ERR_BAD_ADDRESS",
+  "ERR_BAD_PORT",
+  "ERR_BAD_JSON",
+  "ERR_NO_SUCH_INTERFACE",
+  "ERR_DNS",
+  "ERR_DNS_TIMEOUT",
+  "ERR_NO_ROUTE",
+  "ERR_FAMILY_MISMATCH",
+  "ERR_NO_RESOLVER",
+  "ERR_PROVIDER",
+  "ERR_ABORTED",
+  "ERR_BAD_ARGUMENT",
+  "ERR_TIMEOUT",
+] as const;
+
 /** Stable error codes of @p2pd/netifaces. */
-export type NetErrorCode =
-  | "ERR_BAD_ADDRESS"
-  | "ERR_BAD_PORT"
-  | "ERR_BAD_JSON"
-  | "ERR_NO_SUCH_INTERFACE"
-  | "ERR_DNS"
-  | "ERR_DNS_TIMEOUT"
-  | "ERR_NO_ROUTE"
-  | "ERR_FAMILY_MISMATCH"
-  | "ERR_NO_RESOLVER"
-  | "ERR_PROVIDER"
-  | "ERR_ABORTED"
-  | "ERR_BAD_ARGUMENT"
-  | "ERR_TIMEOUT"
-  | (string & {});
+export type NetErrorCode = (typeof NET_ERROR_CODES)[number];
 
 /** Base error of @p2pd/netifaces: every failure carries a stable `code`. */
-export class P2pdNetError extends Error {
-  readonly code: string;
+export class P2pdNetError extends P2pdError<NetErrorCode> {
   constructor(code: NetErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(code, message, options);
     this.name = "P2pdNetError";
-    this.code = code;
   }
 }
 

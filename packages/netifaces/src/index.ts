@@ -9,7 +9,13 @@ export {
 export { buildRoutes, type ExternalIpResolver, localRoutes, nicRange } from "./build-routes.js";
 export { classifyIp, type IpClass, isLoopbackIp, isPrivateIp, isPublicIp } from "./classify.js";
 export type { Endpoint, Family, RouteLike } from "./endpoint.js";
-export { AbortedError, BadAddressError, type NetErrorCode, P2pdNetError } from "./errors.js";
+export {
+  AbortedError,
+  BadAddressError,
+  NET_ERROR_CODES,
+  type NetErrorCode,
+  P2pdNetError,
+} from "./errors.js";
 export {
   Interface,
   type InterfaceJSON,
@@ -52,6 +58,7 @@ export {
   NatType,
   parseNat,
 } from "./nat-info.js";
+export { ERROR_CODE_PATTERN, isP2pdError, P2pdError } from "./p2pd-error.js";
 export {
   BsdProvider,
   parseBsdDestination,

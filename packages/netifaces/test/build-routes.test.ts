@@ -3,8 +3,9 @@ import {
   buildRoutes,
   type ExternalIpResolver,
   type LinkAddress,
-  P2pdNetError,
+  type P2pdNetError,
 } from "../src/index.js";
+import { P2pdError } from "../src/p2pd-error.js";
 
 const v4 = (address: string, prefix = 24): LinkAddress => ({ family: 4, address, prefix });
 const v6 = (address: string, prefix = 64): LinkAddress => ({ family: 6, address, prefix });
@@ -82,7 +83,7 @@ describe("route grouping (P2PD get_routes)", () => {
   });
 
   test("failed lookups are reported; no answer at all leaves the family empty", async () => {
-    const r = table({ "10.0.0.5": new P2pdNetError("ERR_STUN_TIMEOUT", "t") });
+    const r = table({ "10.0.0.5": new P2pdError("ERR_STUN_TIMEOUT", "t") });
     const out = await buildRoutes({
       family: 4,
       addresses: [v4("10.0.0.5")],

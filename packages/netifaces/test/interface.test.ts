@@ -5,9 +5,10 @@ import {
   isInternetInterface,
   type LinkInfo,
   listInterfaces,
-  P2pdNetError,
+  type P2pdNetError,
   type RouteEntry,
 } from "../src/index.js";
+import { P2pdError } from "../src/p2pd-error.js";
 import { fakeProvider } from "./fake-provider.js";
 
 const links: LinkInfo[] = [
@@ -162,7 +163,7 @@ describe("interface selection and listing (fake provider)", () => {
     const i = await Interface.start("eth0", {
       provider,
       resolveExternalIp: async ({ family }) => {
-        if (family === 4) throw new P2pdNetError("ERR_STUN_TIMEOUT", "no answer");
+        if (family === 4) throw new P2pdError("ERR_STUN_TIMEOUT", "no answer");
         return "2a00:1::20";
       },
     });

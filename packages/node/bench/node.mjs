@@ -6,7 +6,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StunServer } from "@p2pd/stun";
-import { startBroker, startNode, stunNatTest } from "../dist/index.js";
+import { echo as echoOn, startBroker, startNode, stunNatTest } from "../dist/index.js";
 
 const N = Number(process.env.P2PD_BENCH_N ?? 30);
 const median = (xs) => {
@@ -85,7 +85,7 @@ for (const s of ["direct", "reverse"]) {
   for (let i = 0; i < N; i++) {
     let r;
     xs.push(await time(async () => (r = await b.connect(a.address, { strategies: [s] }))));
-    echo.push(await time(() => r.pipe.echo("bench")));
+    echo.push(await time(() => echoOn(r.pipe, "bench")));
     await r.pipe.close();
   }
   rows.push([`connect ${s}`, median(xs), p90(xs)]);
@@ -97,7 +97,7 @@ for (const s of ["direct", "reverse"]) {
   for (let i = 0; i < blob.length; i++) blob[i] = i & 0xff;
   const r = await b.connect(a.address, { strategies: ["direct"] });
   const xs = [];
-  for (let i = 0; i < N; i++) xs.push(await time(() => r.pipe.echo(blob)));
+  for (let i = 0; i < N; i++) xs.push(await time(() => echoOn(r.pipe, blob)));
   await r.pipe.close();
   rows.push(["  ECHO 64 KiB binary on the direct pipe", median(xs), p90(xs)]);
 }

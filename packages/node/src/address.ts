@@ -186,7 +186,7 @@ function parseEntries(text: string, family: 4 | 6, fields: 7 | 8): AddressEntry[
  * Parses a P2P address. Accepts this project's 5-part form
  * `signal-ipv4-ipv6-nodeid-keys` (8 fields per entry, node id = hash of the Ed25519 key) and the
  * reference's 4-part form `signal-ipv4-ipv6-nodeid` (7 fields per entry, no keys).
- * Throws AddressError (code ERR_BAD_ADDR) for anything else; never anything else.
+ * Throws AddressError (code ERR_BAD_ADDRESS) for anything else; never anything else.
  */
 export function parseAddress(text: string): P2PAddress {
   if (typeof text !== "string") throw new AddressError("address is not a string");

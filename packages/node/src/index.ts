@@ -23,8 +23,12 @@ export {
 export {
   AddressError,
   ConnectError,
+  NODE_ERROR_CODES,
+  type NodeErrorCode,
   P2pdNodeError,
+  SIGNAL_ERROR_CODES,
   SignalError,
+  type SignalErrorCode,
   type StrategyFailure,
 } from "./errors.js";
 export { LOOPBACK, type NodeInterface, resolveInterfaces } from "./interfaces.js";
@@ -38,6 +42,7 @@ export {
 export { MemoryNaming, type NamingProvider } from "./naming.js";
 export { IrcNaming, type IrcNamingOptions } from "./naming-irc.js";
 export { type NatTestOptions, natFromResult, stunNatTest } from "./nat-test.js";
+export { echo } from "./node/protocol.js";
 export {
   type ConnectOptions,
   type ConnectResult,
@@ -50,9 +55,9 @@ export {
 } from "./node.js";
 export {
   NODE_MAX_MESSAGE,
-  NodePipe,
-  type NodePipeOptions,
-  type PipeMessageCb,
+  NODE_PIPE_OPTIONS,
+  type NodeTransport,
+  wrapConnection,
 } from "./pipe.js";
 export { type CachedChoice, ServerCache, type ServerCacheOptions } from "./servers/cache.js";
 export {
@@ -90,10 +95,14 @@ export {
 export { type MqttProbe, probeMqtt, type StunProbe, StunProber } from "./servers/probe.js";
 export { bundledBrokerUrls, peerBrokerUrls, rendezvousOf } from "./servers/rendezvous.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
-export { messageStream } from "./strategies/adapt.js";
 export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";
 export { dialFirst } from "./strategies/dial.js";
 export { direct } from "./strategies/direct.js";
+export {
+  type BuiltinStrategyName,
+  isBuiltinStrategy,
+  STRATEGY_NAMES,
+} from "./strategies/names.js";
 export { builtinStrategies, DEFAULT_STRATEGIES, StrategyRegistry } from "./strategies/registry.js";
 export { reverse } from "./strategies/reverse.js";
 export type {
@@ -107,6 +116,5 @@ export type {
 export { type PunchConfig, tcpPunchStrategy } from "./strategies/tcp-punch.js";
 export { turnStrategy } from "./strategies/turn.js";
 export { udpPunchStrategy } from "./strategies/udp-punch.js";
-// Traversal primitives (TURN client, TCP/UDP punching, reliable UDP, clock sync). The node's own
-// StrategyName (open-ended) takes precedence over the traversal planner's closed union.
+// Traversal primitives (TURN client, TCP/UDP punching, reliable UDP, clock sync, the planner).
 export * from "./traversal/index.js";

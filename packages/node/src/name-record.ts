@@ -23,7 +23,7 @@ export function formatNameRecord(addr: P2PAddress): string {
   return `p2pd1:${sig}:${b(addr.keys.x25519)}:${b(addr.keys.ed25519)}`;
 }
 
-/** Parses a name record; throws AddressError (ERR_BAD_ADDR) on anything else. */
+/** Parses a name record; throws AddressError (ERR_BAD_ADDRESS) on anything else. */
 export function parseNameRecord(text: string): NameRecord {
   const m = typeof text === "string" ? RECORD.exec(text.trim()) : null;
   if (!m) throw new AddressError("not a p2pd1 name record");

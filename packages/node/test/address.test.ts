@@ -67,9 +67,9 @@ describe("P2P address codec", () => {
     expect(m.ipv6[0]?.internal).toBe("fe80::1");
   });
 
-  test("the older 3-part form is refused with ERR_BAD_ADDR", () => {
+  test("the older 3-part form is refused with ERR_BAD_ADDRESS", () => {
     expect(() => parseAddress("[0,1.3.3.7,192.168.21.21,58959,3,2,0]-0-looongcatislong")).toThrow(
-      expect.objectContaining({ code: "ERR_BAD_ADDR" }),
+      expect.objectContaining({ code: "ERR_BAD_ADDRESS" }),
     );
   });
 
@@ -108,7 +108,7 @@ describe("P2P address codec", () => {
       err = e;
     }
     expect(err).toBeInstanceOf(AddressError);
-    expect((err as AddressError).code).toBe("ERR_BAD_ADDR");
+    expect((err as AddressError).code).toBe("ERR_BAD_ADDRESS");
   });
 
   test("refuses to format an address without keys as v3", () => {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type EmbeddedBroker, type P2PNode, startBroker, startNode } from "../src/index.js";
+import { type EmbeddedBroker, echo, type P2PNode, startBroker, startNode } from "../src/index.js";
 
 /** Our own IRC lab ports: away from the offsets other suites use (-10500..-11500), per process and per file. */
 const ircDir = join(tmpdir(), `ircdns-lab-nd-${process.pid}`);
@@ -61,7 +61,7 @@ describe.skipIf(why !== undefined)("names on the IRC lab (IRCDNS)", () => {
     expect(await b.lookup(name)).toBe(a.address);
     const r = await b.connect(name, { strategies: ["direct"] });
     expect(r.timings.lookupMs).toBeGreaterThan(0);
-    expect((await r.pipe.echo("by IRC name")).toString()).toBe("by IRC name");
+    expect((await echo(r.pipe, "by IRC name")).toString()).toBe("by IRC name");
     await r.pipe.close();
   }, 120_000);
 

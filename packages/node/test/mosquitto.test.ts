@@ -4,7 +4,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type EmbeddedBroker, type P2PNode, startBroker, startNode } from "../src/index.js";
+import { type EmbeddedBroker, echo, type P2PNode, startBroker, startNode } from "../src/index.js";
 
 const MOSQUITTO = "/usr/sbin/mosquitto";
 const has = existsSync(MOSQUITTO);
@@ -81,7 +81,7 @@ describe.skipIf(!has)("signaling through Debian mosquitto (and aedes) on loopbac
     let inbound = 0;
     a.on("pipe", () => inbound++);
     const r = await b.connect(a.address, { strategies: ["reverse"] });
-    expect((await r.pipe.echo("via mosquitto+aedes")).toString()).toBe("via mosquitto+aedes");
+    expect((await echo(r.pipe, "via mosquitto+aedes")).toString()).toBe("via mosquitto+aedes");
     // Give the second broker's copy time to arrive: it must not cause a second dial-back.
     await new Promise((res) => setTimeout(res, 300));
     expect(inbound).toBe(1); // a dialled back exactly once
@@ -105,7 +105,7 @@ describe.skipIf(!has)("signaling through Debian mosquitto (and aedes) on loopbac
     }
     expect(ok).toBe(true);
     const r = await b.connect(a.address, { strategies: ["reverse"] });
-    expect((await r.pipe.echo("after restart")).toString()).toBe("after restart");
+    expect((await echo(r.pipe, "after restart")).toString()).toBe("after restart");
     await r.pipe.close();
   }, 45_000);
 });

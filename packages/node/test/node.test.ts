@@ -1,8 +1,10 @@
 import { connect as netConnect } from "node:net";
+import type { Message } from "@p2pd/pipe";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   ConnectError,
   type EmbeddedBroker,
+  echo,
   MemoryNaming,
   type P2PNode,
   parseAddress,
@@ -58,7 +60,7 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     const r = await b.connect(a.address, { strategies: [s] });
     expect(r.strategy).toBe(s);
     expect(r.timings.strategies).toEqual([expect.objectContaining({ strategy: s, ok: true })]);
-    expect((await r.pipe.echo("hello node")).toString()).toBe("hello node");
+    expect((await echo(r.pipe, "hello node")).toString()).toBe("hello node");
     expect(seen).toContain("ECHO hello node");
     off();
     await r.pipe.close();
@@ -69,21 +71,23 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     const v6only = { ...p, ipv4: [] };
     const r = await b.connect(v6only, { strategies: ["direct"] });
     expect(r.pipe.remote?.host).toBe("::1");
-    expect((await r.pipe.echo("six")).toString()).toBe("six");
+    expect((await echo(r.pipe, "six")).toString()).toBe("six");
     await r.pipe.close();
   });
 
   test("user messages reach the other node's onMessage and the pipe it adopted", async () => {
     const got = new Promise<{ id: string; text: string }>((resolve) => {
       a.once("pipe", ({ id, pipe }) => {
-        pipe.onMessage((d: Buffer) => resolve({ id, text: d.toString() }));
+        pipe.onMessage((m: Message) => resolve({ id, text: m.data.toString() }));
       });
     });
     const r = await b.connect(a.address, { strategies: ["direct"] });
     await r.pipe.send("custom protocol line");
     const m = await got;
     expect(m.text).toBe("custom protocol line");
-    expect(m.id).toBe(r.pipe.id);
+    expect(m.id).toBe(r.id);
+    expect(b.pipeId(r.pipe)).toBe(r.id);
+    expect(a.pipes.get(r.id)).toBeDefined();
     await r.pipe.close();
   });
 
@@ -91,7 +95,7 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     await a.register("alice");
     const r = await b.connect("alice", { strategies: ["direct"] });
     expect(r.timings.lookupMs).toBeGreaterThanOrEqual(0);
-    expect((await r.pipe.echo("by name")).toString()).toBe("by name");
+    expect((await echo(r.pipe, "by name")).toString()).toBe("by name");
     await r.pipe.close();
   });
 
@@ -100,7 +104,7 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     const r = await b.connect(legacy, { strategies: ["reverse", "direct"] });
     expect(r.strategy).toBe("direct");
     expect(r.timings.strategies[0]).toMatchObject({ strategy: "reverse", skipped: true });
-    expect((await r.pipe.echo("old style")).toString()).toBe("old style");
+    expect((await echo(r.pipe, "old style")).toString()).toBe("old style");
     await r.pipe.close();
   });
 
@@ -130,7 +134,7 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     await expect(b.connect(a.address, { strategies: ["nope"] })).rejects.toMatchObject({
       code: "ERR_UNKNOWN_STRATEGY",
     });
-    await expect(b.connect("0-[bad]-0-x-y")).rejects.toMatchObject({ code: "ERR_BAD_ADDR" });
+    await expect(b.connect("0-[bad]-0-x-y")).rejects.toMatchObject({ code: "ERR_BAD_ADDRESS" });
   });
 
   test("forged and garbage signals are dropped; the node keeps working", async () => {
@@ -192,7 +196,7 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
       const m = await startNode({ interfaces: "loopback", mqtt: n.brokerUrl });
       try {
         const r = await m.connect(n.address, { strategies: ["reverse"] });
-        expect((await r.pipe.echo("embedded")).toString()).toBe("embedded");
+        expect((await echo(r.pipe, "embedded")).toString()).toBe("embedded");
       } finally {
         await m.close();
       }

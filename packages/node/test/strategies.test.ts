@@ -1,10 +1,11 @@
 import { once } from "node:events";
 import net from "node:net";
+import type { Pipe } from "@p2pd/pipe";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   type EmbeddedBroker,
-  type NodePipe,
+  echo,
   type P2PNode,
   parseAddress,
   reverse,
@@ -93,7 +94,7 @@ describe("strategy list and plug-ins", () => {
       expect(x.defaultStrategies()).toContain("knock");
       const r = await y.connect(x.address, { strategies: ["knock"] });
       expect(r.strategy).toBe("knock");
-      expect((await r.pipe.echo("knock knock")).toString()).toBe("knock knock");
+      expect((await echo(r.pipe, "knock knock")).toString()).toBe("knock knock");
     } finally {
       await x.close();
       await y.close();
@@ -108,10 +109,10 @@ describe("udp-punch on loopback (reliable UDP stream under the node pipe)", () =
       const r = await b.connect(only(a.address, family), { strategies: ["udp-punch"] });
       expect(r.strategy).toBe("udp-punch");
       expect(r.pipe.remote?.host).toBe(family === 4 ? "127.0.0.1" : "::1");
-      expect((await r.pipe.echo("over udp")).toString()).toBe("over udp");
+      expect((await echo(r.pipe, "over udp")).toString()).toBe("over udp");
       // Larger than one datagram: the stream fragments and reassembles.
       const big = "x".repeat(5000);
-      expect((await r.pipe.echo(big)).toString()).toBe(big);
+      expect((await echo(r.pipe, big)).toString()).toBe(big);
       await r.pipe.close();
     },
     20_000,
@@ -162,7 +163,7 @@ describe("signaling robustness", () => {
     // Still alive and answering.
     expect(await b.ping(a.address)).toBeGreaterThan(0);
     const r = await b.connect(a.address, { strategies: ["direct"] });
-    expect((await r.pipe.echo("alive")).toString()).toBe("alive");
+    expect((await echo(r.pipe, "alive")).toString()).toBe("alive");
     await r.pipe.close();
   }, 60_000);
 });
@@ -195,8 +196,8 @@ describe.skipIf(!hasTurnserver)("turn strategy through coturn on loopback", () =
       // The peer is the other node's relayed address on the TURN server.
       expect(r.pipe.remote?.host).toBe("127.0.0.1");
       expect(r.pipe.remote?.port).not.toBe(x.port);
-      expect((await r.pipe.echo("relayed")).toString()).toBe("relayed");
-      expect(await r.pipe.echo(BINARY)).toEqual(BINARY);
+      expect((await echo(r.pipe, "relayed")).toString()).toBe("relayed");
+      expect(await echo(r.pipe, BINARY)).toEqual(BINARY);
       await r.pipe.close();
     } finally {
       await x.close();
@@ -229,7 +230,7 @@ describe("tcp-punch on the same LAN", () => {
       expect(r.strategy).toBe("tcp-punch");
       // Not the node's listen port: the answerer's punch port.
       expect(r.pipe.remote?.port).not.toBe(a.port);
-      expect((await r.pipe.echo("punched")).toString()).toBe("punched");
+      expect((await echo(r.pipe, "punched")).toString()).toBe("punched");
       await r.pipe.close();
     },
     30_000,
@@ -265,7 +266,6 @@ describe("tcp-punch connection selection (several tuples connect)", () => {
         const second = await dial();
         second.write(Buffer.from([0x01]));
         const pipe = ctx.wrap(second);
-        pipe.id = ctx.pipeId;
         await pipe.send(`ID ${ctx.pipeId}`);
         const firstClosed = once(first, "close");
         return Object.assign(pipe, { firstClosed });
@@ -278,7 +278,7 @@ describe("tcp-punch connection selection (several tuples connect)", () => {
     });
     try {
       const r = await y.connect(only(a.address, 4), { strategies: ["two-tuples"] });
-      expect((await r.pipe.echo("the selected one")).toString()).toBe("the selected one");
+      expect((await echo(r.pipe, "the selected one")).toString()).toBe("the selected one");
       await (r.pipe as unknown as { firstClosed: Promise<unknown> }).firstClosed;
       expect(sockets[0]?.destroyed).toBe(true);
       await r.pipe.close();
@@ -302,11 +302,11 @@ describe("binary-safe node pipes on every strategy (loopback)", () => {
       const r = await b.connect(only(a.address, 4), { strategies: [strategy] });
       try {
         expect(r.strategy).toBe(strategy);
-        expect(await r.pipe.echo(BINARY)).toEqual(BINARY);
-        expect((await r.pipe.echo(new Uint8Array(0))).length).toBe(0);
+        expect(await echo(r.pipe, BINARY)).toEqual(BINARY);
+        expect((await echo(r.pipe, new Uint8Array(0))).length).toBe(0);
         await fc.assert(
           fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), async (m) => {
-            expect(await r.pipe.echo(m)).toEqual(Buffer.from(m));
+            expect(await echo(r.pipe, m)).toEqual(Buffer.from(m));
           }),
           { numRuns: 20 },
         );
@@ -358,7 +358,7 @@ describe("strategy racing (happy eyeballs)", () => {
       ]);
       expect(log.aborted).toMatchObject({ code: "ERR_LOST_RACE" });
       expect(log.socket?.destroyed).toBe(true);
-      expect((await r.pipe.echo("raced")).toString()).toBe("raced");
+      expect((await echo(r.pipe, "raced")).toString()).toBe("raced");
       await r.pipe.close();
     } finally {
       await y.close();
@@ -406,7 +406,7 @@ describe("strategy racing (happy eyeballs)", () => {
   });
 
   test("a loser that still produces a pipe gets it closed, never handed out", async () => {
-    let late: NodePipe | undefined;
+    let late: Pipe | undefined;
     const stubborn: Strategy = {
       name: "stubborn",
       timeoutMs: 10_000,
@@ -427,8 +427,8 @@ describe("strategy racing (happy eyeballs)", () => {
         staggerMs: 20,
       });
       expect(r.strategy).toBe("direct");
-      await expect.poll(() => late?.closed, { timeout: 3000 }).toBe(true);
-      expect(r.pipe.closed).toBe(false);
+      await expect.poll(() => late && !late.isOpen, { timeout: 3000 }).toBe(true);
+      expect(r.pipe.isOpen).toBe(true);
     } finally {
       await y.close();
     }
@@ -449,12 +449,12 @@ describe("strategy racing (happy eyeballs)", () => {
       strategies: [slowReverse],
     });
     const y = await startNode({ interfaces: "loopback", mqtt: broker.url });
-    const adopted: NodePipe[] = [];
-    const onPipe = ({ pipe }: { pipe: NodePipe }) => adopted.push(pipe);
+    const adopted: Pipe[] = [];
+    const onPipe = ({ pipe }: { pipe: Pipe }) => adopted.push(pipe);
     y.on("pipe", onPipe);
     // z adopts its end of the dial-back (and of direct): the dial-back's must close when y refuses it.
-    const onZ: NodePipe[] = [];
-    z.on("pipe", ({ pipe }: { pipe: NodePipe }) => onZ.push(pipe));
+    const onZ: { id: string; pipe: Pipe }[] = [];
+    z.on("pipe", (e: { id: string; pipe: Pipe }) => onZ.push(e));
     try {
       const r = await y.connect(only(z.address, 4), {
         strategies: ["reverse", "direct"],
@@ -462,12 +462,12 @@ describe("strategy racing (happy eyeballs)", () => {
       });
       expect(r.strategy).toBe("direct");
       expect(r.timings.strategies[0]).toMatchObject({ strategy: "reverse", code: "ERR_LOST_RACE" });
-      await expect.poll(() => onZ.find((p) => p.id !== r.pipe.id), { timeout: 3000 }).toBeDefined();
-      const back = onZ.find((p) => p.id !== r.pipe.id) as NodePipe;
-      await new Promise<void>((res) => back.onClose(() => res()));
+      await expect.poll(() => onZ.find((p) => p.id !== r.id), { timeout: 3000 }).toBeDefined();
+      const back = onZ.find((p) => p.id !== r.id)?.pipe as Pipe;
+      await new Promise<void>((res) => back.onEnd(() => res()));
       expect(adopted).toEqual([]);
-      expect(r.pipe.closed).toBe(false);
-      expect((await r.pipe.echo("still here")).toString()).toBe("still here");
+      expect(r.pipe.isOpen).toBe(true);
+      expect((await echo(r.pipe, "still here")).toString()).toBe("still here");
     } finally {
       y.off("pipe", onPipe);
       await y.close();

@@ -1,4 +1,5 @@
-import { MemoryNaming, type P2PNode, startNode } from "@p2pd/node";
+import { NotFoundError } from "@p2pd/ircdns";
+import { MemoryNaming, type NamingProvider, type P2PNode, startNode } from "@p2pd/node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { P2pdClient, P2pdClientError } from "../src/index.js";
 import { buildOpenApi, RestServer, ROUTES } from "../src/rest/index.js";
@@ -108,11 +109,33 @@ describe("typed client against the real server", () => {
       status: 404,
     });
     await expect(api.open("n3", "0,1,[garbage]")).rejects.toMatchObject({
-      code: "ERR_BAD_ADDR",
+      code: "ERR_BAD_ADDRESS",
       status: 400,
     });
     await api.close("a1");
     await api.close("n1");
+  });
+
+  test("a name IRCDNS does not know is a 404 with IRCDNS's code (statuses come from httpStatusFor)", async () => {
+    // The IRC networks themselves are the ircdns lab's business: here, IRCDNS's own error as its
+    // lookup raises it, through a real node and the real server.
+    const irc: NamingProvider = {
+      register: async (name) => name,
+      lookup: async (name) => {
+        throw new NotFoundError(`no record for "${name}"`);
+      },
+    };
+    const named = await startNode({ interfaces: "loopback", seed: "rest-client-irc", naming: irc });
+    const s = await RestServer.start({ node: named, port: 0 });
+    try {
+      await expect(new P2pdClient({ url: s.url }).open("i1", "nobody.irc")).rejects.toMatchObject({
+        code: "ERR_IRCDNS_NOT_FOUND",
+        status: 404,
+      });
+    } finally {
+      await s.close();
+      await named.close();
+    }
   });
 
   test("tunnel returns a socket relayed to the peer; errors are typed", async () => {

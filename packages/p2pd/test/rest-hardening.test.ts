@@ -357,4 +357,33 @@ describe("/tunnel edge cases", () => {
     c.s.destroy();
     await client.close("t3");
   });
+
+  test("relay bytes that look like HTTP requests are relayed, never served", async () => {
+    await client.open("t4", "self", { strategies: ["direct"] });
+    const c = open(server.port);
+    // Without `Connection: upgrade` node:http would parse on; the head is cut from what follows.
+    c.s.write("GET /p2p/pipe/t4 HTTP/1.1\r\n\r\nECHO GET /close/t4 HTTP/1.1\r\n\r\n");
+    await expect.poll(c.out).toBe("GET /close/t4 HTTP/1.1\r\n\r\n");
+    expect(server.connections().map((x) => x.name)).toContain("t4");
+    c.s.destroy();
+    // With `Connection: upgrade` (node:http's upgrade event), bytes after the head too.
+    const u = open(server.port);
+    u.s.write(
+      "GET /tunnel/t4 HTTP/1.1\r\nUpgrade: p2pd-relay\r\nConnection: Upgrade\r\n\r\nECHO up",
+    );
+    await expect.poll(u.out).toMatch(/^HTTP\/1\.1 101 [\s\S]*\r\n\r\nup$/);
+    u.s.destroy();
+    await client.close("t4");
+  });
+
+  test("a head split right inside its blank line still ends where it should", async () => {
+    await client.open("t5", "self", { strategies: ["direct"] });
+    const c = open(server.port);
+    c.s.write("GET /p2p/pipe/t5 HTTP/1.1\r\n\r");
+    await new Promise((r) => setTimeout(r, 50));
+    c.s.write("\nECHO split");
+    await expect.poll(c.out).toBe("split");
+    c.s.destroy();
+    await client.close("t5");
+  });
 });

@@ -173,7 +173,7 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
     const portList = parsePorts(ports);
     const protoList = (Array.isArray(protos) ? protos : [protos]).map((p) => {
       if (p !== "tcp" && p !== "udp")
-        throw new PipeError("ERR_BAD_ARG", `proto must be tcp or udp, got ${String(p)}`);
+        throw new PipeError("ERR_BAD_ARGUMENT", `proto must be tcp or udp, got ${String(p)}`);
       return p;
     });
     const tlist: Array<RouteLike | BindSpec | string | undefined> = [];
@@ -232,7 +232,7 @@ export class Daemon extends EventEmitter<{ error: [Error] }> {
   ): Promise<this> {
     const plans: Plan[] = targets.map(([t, proto]) => {
       if (proto !== "tcp" && proto !== "udp")
-        throw new PipeError("ERR_BAD_ARG", `bad proto ${String(proto)}`);
+        throw new PipeError("ERR_BAD_ARGUMENT", `bad proto ${String(proto)}`);
       if (isRouteLike(t)) return { spec: { ...t.nicBind() }, proto, route: t, linkLocal: false };
       return { spec: { ...t }, proto, route: undefined, linkLocal: false };
     });

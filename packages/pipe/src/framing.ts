@@ -255,7 +255,7 @@ export function createDecoder(framing: Framing, maxMessageBytes: number): Decode
       if (framing && typeof framing.decode === "function") {
         return new CustomDecoder(framing, maxMessageBytes);
       }
-      throw new PipeError("ERR_BAD_ARG", `unknown framing ${String(framing)}`);
+      throw new PipeError("ERR_BAD_ARGUMENT", `unknown framing ${String(framing)}`);
   }
 }
 

@@ -15,7 +15,7 @@ export {
   type ListenAllOptions,
   linkLocalFor,
 } from "./daemon.js";
-export { isPipeError, PipeError, type PipeErrorCode } from "./errors.js";
+export { isPipeError, PIPE_ERROR_CODES, PipeError, type PipeErrorCode } from "./errors.js";
 export {
   type CustomFramer,
   createDecoder,

@@ -25,7 +25,7 @@ export function isRouteLike(r: unknown): r is RouteLike {
 function normProto(p: unknown): Proto {
   const s = typeof p === "string" ? p.toLowerCase() : "";
   if (s === "tcp" || s === "udp") return s;
-  throw new PipeError("ERR_BAD_ARG", `proto must be "tcp" or "udp", got ${String(p)}`);
+  throw new PipeError("ERR_BAD_ARGUMENT", `proto must be "tcp" or "udp", got ${String(p)}`);
 }
 
 /** The local endpoint to bind for this route / spec and destination. */
@@ -49,7 +49,7 @@ export async function bindEndpoint(
   }
   const spec: BindSpec = route ?? {};
   if (typeof spec !== "object")
-    throw new PipeError("ERR_BAD_ARG", "route must be a Route, a bind spec or undefined");
+    throw new PipeError("ERR_BAD_ARGUMENT", "route must be a Route, a bind spec or undefined");
   const port = checkPort(spec.port ?? 0);
   if (spec.family !== undefined && spec.family !== 4 && spec.family !== 6) {
     throw new PipeError("ERR_FAMILY", `family must be 4 or 6, got ${String(spec.family)}`);

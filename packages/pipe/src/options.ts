@@ -106,25 +106,25 @@ export interface ResolvedOptions {
 function nonNeg(v: number | undefined, d: number, name: string): number {
   if (v === undefined) return d;
   if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-    throw new PipeError("ERR_BAD_ARG", `${name} must be a non-negative number`);
+    throw new PipeError("ERR_BAD_ARGUMENT", `${name} must be a non-negative number`);
   }
   return v;
 }
 
 const POLICIES: readonly OverflowPolicy[] = ["drop-oldest", "drop-newest", "error", "pause"];
 
-/** Throws ERR_BAD_ARG unless `p` is an overflow policy. */
+/** Throws ERR_BAD_ARGUMENT unless `p` is an overflow policy. */
 export function checkOverflow(p: unknown): OverflowPolicy {
   if (!POLICIES.includes(p as OverflowPolicy)) {
-    throw new PipeError("ERR_BAD_ARG", `overflow must be one of ${POLICIES.join(", ")}`);
+    throw new PipeError("ERR_BAD_ARGUMENT", `overflow must be one of ${POLICIES.join(", ")}`);
   }
   return p as OverflowPolicy;
 }
 
-/** Throws ERR_BAD_ARG unless `n` is a queue bound (a non-negative integer; 0 = unbounded). */
+/** Throws ERR_BAD_ARGUMENT unless `n` is a queue bound (a non-negative integer; 0 = unbounded). */
 export function checkMaxQueue(n: unknown): number {
   if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
-    throw new PipeError("ERR_BAD_ARG", "maxQueue must be a non-negative integer");
+    throw new PipeError("ERR_BAD_ARGUMENT", "maxQueue must be a non-negative integer");
   }
   return n;
 }
@@ -132,13 +132,13 @@ export function checkMaxQueue(n: unknown): number {
 /** A timer length: 0..2^31-1 ms (Node would fire a larger one after 1 ms). */
 function ms(v: number | undefined, d: number, name: string): number {
   const n = nonNeg(v, d, name);
-  if (n > 0x7fffffff) throw new PipeError("ERR_BAD_ARG", `${name} must be at most 2^31-1 ms`);
+  if (n > 0x7fffffff) throw new PipeError("ERR_BAD_ARGUMENT", `${name} must be at most 2^31-1 ms`);
   return n;
 }
 
 function fn<T>(v: T | undefined, name: string): T | undefined {
   if (v !== undefined && typeof v !== "function") {
-    throw new PipeError("ERR_BAD_ARG", `${name} must be a function`);
+    throw new PipeError("ERR_BAD_ARGUMENT", `${name} must be a function`);
   }
   return v;
 }
@@ -146,7 +146,7 @@ function fn<T>(v: T | undefined, name: string): T | undefined {
 function bufferSize(v: number | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > 0x7fffffff) {
-    throw new PipeError("ERR_BAD_ARG", `${name} must be a positive integer`);
+    throw new PipeError("ERR_BAD_ARGUMENT", `${name} must be a positive integer`);
   }
   return v;
 }
@@ -155,20 +155,21 @@ function tlsOption(t: PipeOptions["tls"]): ConnectionOptions | undefined {
   if (t === undefined || t === false) return undefined;
   if (t === true) return {};
   if (typeof t !== "object" || t === null) {
-    throw new PipeError("ERR_BAD_ARG", "tls must be a boolean or node:tls connection options");
+    throw new PipeError("ERR_BAD_ARGUMENT", "tls must be a boolean or node:tls connection options");
   }
   return t;
 }
 
 function positive(v: number | undefined, d: number, name: string): number {
   const n = nonNeg(v, d, name);
-  if (n === 0 || n > 0x7fffffff) throw new PipeError("ERR_BAD_ARG", `${name} must be 1..2^31-1`);
+  if (n === 0 || n > 0x7fffffff)
+    throw new PipeError("ERR_BAD_ARGUMENT", `${name} must be 1..2^31-1`);
   return n;
 }
 
 export function resolveOptions(o: PipeOptions = {}): ResolvedOptions {
   if (typeof o !== "object" || o === null)
-    throw new PipeError("ERR_BAD_ARG", "options must be an object");
+    throw new PipeError("ERR_BAD_ARGUMENT", "options must be an object");
   const maxMessageBytes = nonNeg(o.maxMessageBytes, 16 * 1024 * 1024, "maxMessageBytes");
   const framing = o.framing ?? "u32-length";
   // Fail at open, not inside the first accepted connection (where a throw would crash the process).

@@ -60,7 +60,7 @@ export function toBuffer(data: Uint8Array | string): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (typeof data === "string") return Buffer.from(data, "utf8");
   if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new PipeError("ERR_BAD_ARG", "data must be a Uint8Array, Buffer or string");
+  throw new PipeError("ERR_BAD_ARGUMENT", "data must be a Uint8Array, Buffer or string");
 }
 
 const ALL_KEY = parseSub(undefined).key;
@@ -121,14 +121,14 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
 
   /**
    * Adds (or returns the existing) queue for `[msgRegex, addrRegex]`. Throws ERR_BAD_REGEX, and
-   * ERR_BAD_ARG for a bad `maxQueue`, `overflow` or `handler`.
+   * ERR_BAD_ARGUMENT for a bad `maxQueue`, `overflow` or `handler`.
    */
   subscribe(sub?: SubLike, opts: SubscribeOptions = {}): Subscription {
     const k = parseSub(sub);
     const maxQueue = checkMaxQueue(opts.maxQueue ?? this.cfg.maxQueue);
     const overflow = checkOverflow(opts.overflow ?? this.cfg.overflow);
     if (opts.handler !== undefined && typeof opts.handler !== "function") {
-      throw new PipeError("ERR_BAD_ARG", "handler must be a function");
+      throw new PipeError("ERR_BAD_ARGUMENT", "handler must be a function");
     }
     const existing = this.subs.get(k.key);
     if (existing) return existing;
@@ -200,7 +200,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     let timeout = opts.timeout ?? opts.timeoutMs ?? this.cfg.recvTimeoutMs;
     if (timeout === Number.POSITIVE_INFINITY) timeout = 0;
     if (typeof timeout !== "number" || !(timeout >= 0 && timeout <= 0x7fffffff)) {
-      return Promise.reject(new PipeError("ERR_BAD_ARG", "timeout must be 0..2^31-1 ms"));
+      return Promise.reject(new PipeError("ERR_BAD_ARGUMENT", "timeout must be 0..2^31-1 ms"));
     }
     let w: { promise: Promise<Message | Buffer>; cancel: (e: Error) => void };
     try {
@@ -272,7 +272,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
 
   /** Every message received here is also sent to `other` (one direction; see link()). */
   relayTo(other: Pipe): () => void {
-    if (other === this) throw new PipeError("ERR_BAD_ARG", "a pipe cannot relay to itself");
+    if (other === this) throw new PipeError("ERR_BAD_ARGUMENT", "a pipe cannot relay to itself");
     if (!this.relays.includes(other)) this.relays = [...this.relays, other];
     return () => this.unrelay(other);
   }
@@ -290,7 +290,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
    */
   intercept(fn: Interceptor): () => void {
     if (typeof fn !== "function") {
-      throw new PipeError("ERR_BAD_ARG", "intercept needs a function");
+      throw new PipeError("ERR_BAD_ARGUMENT", "intercept needs a function");
     }
     this.interceptors = [...this.interceptors, fn];
     return () => {

@@ -27,11 +27,11 @@ const NOWHERE: Endpoint = Object.freeze({ host: "0.0.0.0", port: 0, family: 4 })
 function checkProto(p: unknown, d: Proto): Proto {
   if (p === undefined) return d;
   if (p !== "tcp" && p !== "udp")
-    throw new PipeError("ERR_BAD_ARG", 'proto must be "tcp" or "udp"');
+    throw new PipeError("ERR_BAD_ARGUMENT", 'proto must be "tcp" or "udp"');
   return p;
 }
 
-/** An Endpoint from `{ host, port, family?, scopeId? }` (ERR_BAD_ARG when malformed). */
+/** An Endpoint from `{ host, port, family?, scopeId? }` (ERR_BAD_ARGUMENT when malformed). */
 function endpoint(v: unknown, name: string): Endpoint | undefined {
   if (v === undefined) return undefined;
   const e = v as Partial<Endpoint> | null;
@@ -44,7 +44,7 @@ function endpoint(v: unknown, name: string): Endpoint | undefined {
     e.port < 0 ||
     e.port > 65535
   ) {
-    throw new PipeError("ERR_BAD_ARG", `${name} must be { host: string, port: 0..65535 }`);
+    throw new PipeError("ERR_BAD_ARGUMENT", `${name} must be { host: string, port: 0..65535 }`);
   }
   if (e.family === 4 || e.family === 6) {
     return e.scopeId === undefined
@@ -72,23 +72,27 @@ function isDuplex(s: unknown): s is Duplex {
 /**
  * Any connected byte Duplex (socket, TLS socket, in-memory pair, punched socket) as a framed
  * message pipe (kind "stream"): `opts.framing` (default u32-length) and `opts.maxMessageBytes`
- * as on TcpPipe. The pipe owns the stream: close() ends and destroys it. Throws ERR_BAD_ARG for
+ * as on TcpPipe. The pipe owns the stream: close() ends and destroys it. Throws ERR_BAD_ARGUMENT for
  * something that is not an open Duplex (or a socket not yet connected).
  */
 export function wrapStream(stream: Duplex, opts: WrapOptions = {}): StreamPipe {
-  if (!isDuplex(stream)) throw new PipeError("ERR_BAD_ARG", "wrapStream needs a Duplex stream");
+  if (!isDuplex(stream))
+    throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs a Duplex stream");
   if (stream.destroyed || stream.readableEnded || stream.writableEnded) {
-    throw new PipeError("ERR_BAD_ARG", "wrapStream needs an open stream");
+    throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs an open stream");
   }
   if (stream.readableObjectMode || stream.writableObjectMode) {
-    throw new PipeError("ERR_BAD_ARG", "wrapStream needs a byte stream, not an object-mode one");
+    throw new PipeError(
+      "ERR_BAD_ARGUMENT",
+      "wrapStream needs a byte stream, not an object-mode one",
+    );
   }
   const sock = stream instanceof net.Socket ? stream : undefined;
   if (sock && (sock.pending || sock.connecting)) {
-    throw new PipeError("ERR_BAD_ARG", "wrapStream needs a connected socket");
+    throw new PipeError("ERR_BAD_ARGUMENT", "wrapStream needs a connected socket");
   }
   if (typeof opts !== "object" || opts === null) {
-    throw new PipeError("ERR_BAD_ARG", "options must be an object");
+    throw new PipeError("ERR_BAD_ARGUMENT", "options must be an object");
   }
   const cfg = resolveOptions(opts);
   const proto = checkProto(opts.proto, "tcp");
@@ -111,7 +115,7 @@ export function wrapStream(stream: Duplex, opts: WrapOptions = {}): StreamPipe {
 /**
  * A MessageTransport as a pipe (kind "message"): one transport message is one pipe message, no
  * re-framing, no copy. Messages over `opts.maxMessageBytes` are refused (send) or close the pipe
- * (receive) with ERR_MSG_TOO_LARGE. Throws ERR_BAD_ARG for a malformed transport.
+ * (receive) with ERR_MSG_TOO_LARGE. Throws ERR_BAD_ARGUMENT for a malformed transport.
  */
 export function wrapMessages(t: MessageTransport, opts: WrapOptions = {}): MessagePipe {
   const m = t as Partial<MessageTransport> | null;
@@ -124,17 +128,17 @@ export function wrapMessages(t: MessageTransport, opts: WrapOptions = {}): Messa
     typeof m.close !== "function"
   ) {
     throw new PipeError(
-      "ERR_BAD_ARG",
+      "ERR_BAD_ARGUMENT",
       "wrapMessages needs a transport with send, onMessage, onEnd and close",
     );
   }
   if (typeof opts !== "object" || opts === null) {
-    throw new PipeError("ERR_BAD_ARG", "options must be an object");
+    throw new PipeError("ERR_BAD_ARGUMENT", "options must be an object");
   }
   const cfg = resolveOptions(opts);
   const proto = checkProto(opts.proto, "udp");
   const remote = endpoint(opts.remote, "remote") ?? endpoint(m.remote, "transport.remote");
-  if (!remote) throw new PipeError("ERR_BAD_ARG", "the transport has no remote address");
+  if (!remote) throw new PipeError("ERR_BAD_ARGUMENT", "the transport has no remote address");
   const local = endpoint(opts.local, "local") ?? endpoint(m.local, "transport.local") ?? NOWHERE;
   return new MessagePipe(t, proto, local, remote, cfg, opts.route);
 }
@@ -156,7 +160,7 @@ export function wrapSocket(
   const cfg = resolveOptions(opts);
   if (socket instanceof net.Socket) {
     if (socket.destroyed || socket.pending || !socket.remoteAddress) {
-      throw new PipeError("ERR_BAD_ARG", "wrapSocket needs a connected TCP socket");
+      throw new PipeError("ERR_BAD_ARGUMENT", "wrapSocket needs a connected TCP socket");
     }
     return new TcpPipe(socket, "tcp-client", cfg, opts.route);
   }
@@ -164,7 +168,7 @@ export function wrapSocket(
   try {
     family = socket.address().family === "IPv6" ? 6 : 4;
   } catch (e) {
-    throw new PipeError("ERR_BAD_ARG", "wrapSocket needs a bound UDP socket", { cause: e });
+    throw new PipeError("ERR_BAD_ARGUMENT", "wrapSocket needs a bound UDP socket", { cause: e });
   }
   const dest = opts.dest;
   if (dest && (dest.family !== family || ipFamily(dest.host) !== family)) {

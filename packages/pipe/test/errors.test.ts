@@ -32,7 +32,7 @@ describe("bad input gives typed errors and leaves nothing open", () => {
     expect(await code(pipeOpen("tcp", undefined, { host: "nowhere.invalid", port: 80 }))).toBe(
       "ERR_RESOLVE",
     );
-    expect(await code(pipeOpen("sctp" as "tcp"))).toBe("ERR_BAD_ARG");
+    expect(await code(pipeOpen("sctp" as "tcp"))).toBe("ERR_BAD_ARGUMENT");
     expect(await code(pipeOpen("tcp", { host: "127.0.0.1", port: busy.local.port }))).toBe(
       "ERR_BIND",
     );
@@ -78,7 +78,7 @@ describe("bad input gives typed errors and leaves nothing open", () => {
       await code(
         pipeOpen("tcp", undefined, { host: "127.0.0.1", port: 9 }, { connectTimeoutMs: -1 }),
       ),
-    ).toBe("ERR_BAD_ARG");
+    ).toBe("ERR_BAD_ARGUMENT");
 
     const client = await pipeOpen("tcp", undefined, busy.local, { maxMessageBytes: 10 });
     expect(await code(client.send(Buffer.alloc(11)))).toBe("ERR_MSG_TOO_LARGE");
@@ -89,7 +89,7 @@ describe("bad input gives typed errors and leaves nothing open", () => {
     expect(await code(busyUdp.send("x", { host: "::1", port: 9 }))).toBe("ERR_FAMILY");
     expect(await code(busyUdp.send("x", { host: "127.0.0.1", port: 0 }))).toBe("ERR_BAD_PORT");
     expect(await code(busyUdp.send(42 as unknown as string, { host: "127.0.0.1", port: 9 }))).toBe(
-      "ERR_BAD_ARG",
+      "ERR_BAD_ARGUMENT",
     );
     await client.close();
     await client.close(); // idempotent
@@ -107,7 +107,7 @@ describe("bad input gives typed errors and leaves nothing open", () => {
     expect(await udpPortFree(busyPorts.udp)).toBe(true);
   });
 
-  test("bad options fail at open with ERR_BAD_ARG, never later inside a connection", async () => {
+  test("bad options fail at open with ERR_BAD_ARGUMENT, never later inside a connection", async () => {
     const bad: Array<[string, object]> = [
       ["tcp", { framing: "bogus" }],
       ["tcp", { framing: { decode: 1 } }],
@@ -123,7 +123,7 @@ describe("bad input gives typed errors and leaves nothing open", () => {
       expect(
         await code(pipeOpen(proto as "tcp", { host: "127.0.0.1" }, undefined, opts)),
         JSON.stringify(opts),
-      ).toBe("ERR_BAD_ARG");
+      ).toBe("ERR_BAD_ARGUMENT");
     }
   });
 

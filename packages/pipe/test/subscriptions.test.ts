@@ -46,7 +46,7 @@ describe("subscriptions", () => {
     await p.close();
   });
 
-  test("bad queue options are ERR_BAD_ARG, at subscribe and at open", async () => {
+  test("bad queue options are ERR_BAD_ARGUMENT, at subscribe and at open", async () => {
     const p = await pipeOpen("udp", { host: "127.0.0.1" });
     for (const bad of [
       { maxQueue: -1 },
@@ -55,7 +55,7 @@ describe("subscriptions", () => {
       { handler: "not a function" },
     ]) {
       expect(() => p.subscribe(["x"], bad as never)).toThrow(
-        expect.objectContaining({ code: "ERR_BAD_ARG" }),
+        expect.objectContaining({ code: "ERR_BAD_ARGUMENT" }),
       );
     }
     expect(p.subscription(["x"])).toBeUndefined();
@@ -64,7 +64,7 @@ describe("subscriptions", () => {
       const err = await pipeOpen("udp", { host: "127.0.0.1" }, undefined, bad as never).catch(
         (e) => e,
       );
-      expect(isPipeError(err, "ERR_BAD_ARG")).toBe(true);
+      expect(isPipeError(err, "ERR_BAD_ARGUMENT")).toBe(true);
     }
   });
 

@@ -23,7 +23,7 @@ describe("UDP recv({ sub, timeout, signal }), iteration and close", () => {
     expect(await code(server.recv({ sub: ["^b"], signal: AbortSignal.abort() }))).toBe(
       "ERR_ABORTED",
     );
-    expect(await code(server.recv({ sub: ["^a"], timeout: -1 }))).toBe("ERR_BAD_ARG");
+    expect(await code(server.recv({ sub: ["^a"], timeout: -1 }))).toBe("ERR_BAD_ARGUMENT");
     // Messages go to the queue their pattern names, and a waiter gets the next one.
     const b = server.recvFull({ sub: ["^b"], timeout: 2000, signal: AbortSignal.timeout(5000) });
     await client.send("a1");

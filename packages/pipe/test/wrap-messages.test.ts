@@ -226,7 +226,7 @@ describe("wrapMessages over an in-memory transport", () => {
     await c.close();
   });
 
-  test("bad arguments are ERR_BAD_ARG", () => {
+  test("bad arguments are ERR_BAD_ARGUMENT", () => {
     const bad = (f: () => unknown) => {
       try {
         f();
@@ -235,16 +235,16 @@ describe("wrapMessages over an in-memory transport", () => {
       }
       return "no error";
     };
-    expect(bad(() => wrapMessages(null as never))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapMessages({} as never))).toBe("ERR_BAD_ARG");
+    expect(bad(() => wrapMessages(null as never))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapMessages({} as never))).toBe("ERR_BAD_ARGUMENT");
     const t = () => new MemTransport({ host: "192.0.2.1", port: 1 });
     const noRemote = Object.assign(t(), { remote: undefined });
-    expect(bad(() => wrapMessages(noRemote as never))).toBe("ERR_BAD_ARG");
+    expect(bad(() => wrapMessages(noRemote as never))).toBe("ERR_BAD_ARGUMENT");
     const badRemote = Object.assign(t(), { remote: { host: "x", port: -1 } });
-    expect(bad(() => wrapMessages(badRemote as never))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapMessages(t(), { proto: "quic" as never }))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapMessages(t(), { recvTimeoutMs: -5 }))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapMessages(t(), "x" as never))).toBe("ERR_BAD_ARG");
+    expect(bad(() => wrapMessages(badRemote as never))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapMessages(t(), { proto: "quic" as never }))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapMessages(t(), { recvTimeoutMs: -5 }))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapMessages(t(), "x" as never))).toBe("ERR_BAD_ARGUMENT");
   });
 });
 

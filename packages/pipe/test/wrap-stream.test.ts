@@ -222,7 +222,7 @@ describe("wrapStream over in-memory streams", () => {
     expect((await q.recv()).toString()).toBe("still delivered");
     expect(errs.map((e) => e.message)).toEqual(["boom"]);
     expect(() => q.intercept(42 as never)).toThrow(
-      expect.objectContaining({ code: "ERR_BAD_ARG" }),
+      expect.objectContaining({ code: "ERR_BAD_ARGUMENT" }),
     );
     await p.close();
     await q.close();
@@ -338,7 +338,7 @@ describe("wrapStream over in-memory streams", () => {
     await r.close();
   });
 
-  test("bad arguments are ERR_BAD_ARG", async () => {
+  test("bad arguments are ERR_BAD_ARGUMENT", async () => {
     const bad = (f: () => unknown) => {
       try {
         f();
@@ -347,27 +347,27 @@ describe("wrapStream over in-memory streams", () => {
       }
       return "no error";
     };
-    expect(bad(() => wrapStream(null as never))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapStream({} as never))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapStream("socket" as never))).toBe("ERR_BAD_ARG");
+    expect(bad(() => wrapStream(null as never))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapStream({} as never))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapStream("socket" as never))).toBe("ERR_BAD_ARGUMENT");
     const unconnected = new Socket();
-    expect(bad(() => wrapStream(unconnected))).toBe("ERR_BAD_ARG");
+    expect(bad(() => wrapStream(unconnected))).toBe("ERR_BAD_ARGUMENT");
     unconnected.destroy();
     const dead = new PassThrough();
     dead.destroy();
-    expect(bad(() => wrapStream(dead))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapStream(new PassThrough({ objectMode: true })))).toBe("ERR_BAD_ARG");
+    expect(bad(() => wrapStream(dead))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapStream(new PassThrough({ objectMode: true })))).toBe("ERR_BAD_ARGUMENT");
     const pt = () => new PassThrough();
-    expect(bad(() => wrapStream(pt(), { proto: "sctp" as never }))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapStream(pt(), { remote: { host: 1 } as never }))).toBe("ERR_BAD_ARG");
+    expect(bad(() => wrapStream(pt(), { proto: "sctp" as never }))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapStream(pt(), { remote: { host: 1 } as never }))).toBe("ERR_BAD_ARGUMENT");
     expect(bad(() => wrapStream(pt(), { local: { host: "::", port: 70000 } as never }))).toBe(
-      "ERR_BAD_ARG",
+      "ERR_BAD_ARGUMENT",
     );
-    expect(bad(() => wrapStream(pt(), { framing: "nope" as never }))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapStream(pt(), { maxMessageBytes: -1 }))).toBe("ERR_BAD_ARG");
-    expect(bad(() => wrapStream(pt(), null as never))).toBe("ERR_BAD_ARG");
+    expect(bad(() => wrapStream(pt(), { framing: "nope" as never }))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapStream(pt(), { maxMessageBytes: -1 }))).toBe("ERR_BAD_ARGUMENT");
+    expect(bad(() => wrapStream(pt(), null as never))).toBe("ERR_BAD_ARGUMENT");
     const p = wrapStream(pt());
-    expect(await code(p.send(42 as never))).toBe("ERR_BAD_ARG");
+    expect(await code(p.send(42 as never))).toBe("ERR_BAD_ARGUMENT");
     await p.close();
   });
 

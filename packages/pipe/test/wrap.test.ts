@@ -34,9 +34,9 @@ describe("wrapSocket", () => {
     await server.close();
   });
 
-  test("unconnected or unbound sockets are ERR_BAD_ARG", () => {
+  test("unconnected or unbound sockets are ERR_BAD_ARGUMENT", () => {
     const tcp = new Socket();
-    expect(() => wrapSocket(tcp)).toThrow(expect.objectContaining({ code: "ERR_BAD_ARG" }));
+    expect(() => wrapSocket(tcp)).toThrow(expect.objectContaining({ code: "ERR_BAD_ARGUMENT" }));
     const udp = createSocket("udp4");
     let err: unknown;
     try {
@@ -44,7 +44,7 @@ describe("wrapSocket", () => {
     } catch (e) {
       err = e;
     }
-    expect(isPipeError(err, "ERR_BAD_ARG")).toBe(true);
+    expect(isPipeError(err, "ERR_BAD_ARGUMENT")).toBe(true);
     udp.close();
     tcp.destroy();
   });

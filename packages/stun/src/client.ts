@@ -171,7 +171,7 @@ export class StunClient {
     });
     const id = msg.id;
     if (this.pending.has(id))
-      throw new StunError("ERR_STUN_INVALID_ARG", "transaction id already in flight");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "transaction id already in flight");
     const rto = opts.rto ?? this.opts.rto ?? 500;
     const rc = opts.rc ?? this.opts.rc ?? 7;
     const rm = opts.rm ?? this.opts.rm ?? 16;
@@ -246,7 +246,7 @@ export class StunClient {
   ): Promise<void> {
     if (this.closed) throw new StunError("ERR_STUN_CLOSED", "client is closed");
     if (message.cls !== "indication") {
-      throw new StunError("ERR_STUN_INVALID_ARG", "indicate() sends indications only");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "indicate() sends indications only");
     }
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const local = this.transport.local();

@@ -93,7 +93,7 @@ export function isStunMessage(data: Uint8Array, legacy = false): boolean {
  */
 export function decodeMessage(input: Uint8Array, opts: DecodeOptions = {}): StunMessage {
   if (!(input instanceof Uint8Array))
-    throw new StunError("ERR_STUN_INVALID_ARG", "expected a Uint8Array");
+    throw new StunError("ERR_STUN_BAD_ARGUMENT", "expected a Uint8Array");
   // A plain view, so that .slice() copies into a Uint8Array even for a Buffer (Buffer#slice aliases).
   const data = plain(input);
   if (data.length < HEADER_SIZE)

@@ -66,7 +66,7 @@ export async function getExternalAddress(
   const minAgree = opts.minAgree ?? 2;
   const list = servers.slice(0, opts.maxAgree ?? servers.length);
   if (!Number.isInteger(minAgree) || minAgree < 1)
-    throw new StunError("ERR_STUN_INVALID_ARG", "minAgree must be ≥ 1");
+    throw new StunError("ERR_STUN_BAD_ARGUMENT", "minAgree must be ≥ 1");
   if (list.length < minAgree) {
     throw new StunError(
       "ERR_STUN_NO_QUORUM",
@@ -171,7 +171,7 @@ export async function resolveExternalIp(
       : localAddressOrOpts;
   const servers = opts.servers ?? [];
   if (servers.length === 0)
-    throw new StunError("ERR_STUN_INVALID_ARG", "resolveExternalIp needs a list of STUN servers");
+    throw new StunError("ERR_STUN_BAD_ARGUMENT", "resolveExternalIp needs a list of STUN servers");
   const r = await getExternalAddress(servers, opts);
   return r.ip;
 }

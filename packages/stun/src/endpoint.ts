@@ -33,7 +33,7 @@ export function parseHostPort(input: string, defaultPort: number): { host: strin
     p > 65535 ||
     (port !== undefined && !/^\d+$/.test(port))
   ) {
-    throw new StunError("ERR_STUN_INVALID_ARG", `bad server address "${input}"`);
+    throw new StunError("ERR_STUN_BAD_ARGUMENT", `bad server address "${input}"`);
   }
   return { host, port: p };
 }
@@ -88,7 +88,7 @@ export function parseIp(host: string): Uint8Array {
   const h = normalizeHost(host);
   const kind = isIP(h);
   if (kind === 4) return Uint8Array.from(h.split(".").map(Number));
-  if (kind !== 6) throw new StunError("ERR_STUN_INVALID_ARG", `not an IP address: "${host}"`);
+  if (kind !== 6) throw new StunError("ERR_STUN_BAD_ARGUMENT", `not an IP address: "${host}"`);
   let text = h;
   const lastColon = text.lastIndexOf(":");
   const last = text.slice(lastColon + 1);

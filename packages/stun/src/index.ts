@@ -41,7 +41,7 @@ export {
   type StunClass,
 } from "./constants.js";
 export { formatEndpoint, parseHostPort, type StunEndpoint } from "./endpoint.js";
-export { isStunError, StunError, type StunErrorCode } from "./errors.js";
+export { isStunError, STUN_ERROR_CODES, StunError, type StunErrorCode } from "./errors.js";
 export { StunFramer, type StunFraming } from "./framing.js";
 export {
   newTransactionId,

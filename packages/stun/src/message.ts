@@ -47,10 +47,10 @@ export class StunMessage {
     this.cls = init.cls ?? "request";
     this.transactionId = init.transactionId ?? newTransactionId();
     if (this.transactionId.length !== 12 && this.transactionId.length !== 16) {
-      throw new StunError("ERR_STUN_INVALID_ARG", "transaction id must be 12 or 16 bytes");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "transaction id must be 12 or 16 bytes");
     }
     if (!Number.isInteger(this.method) || this.method < 0 || this.method > 0xfff) {
-      throw new StunError("ERR_STUN_INVALID_ARG", "method must be a 12-bit integer");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "method must be a 12-bit integer");
     }
     this.attributes = init.attributes ?? [];
   }
@@ -89,7 +89,7 @@ export class StunMessage {
 
   add(type: number, value: Uint8Array): this {
     if (!Number.isInteger(type) || type < 0 || type > 0xffff) {
-      throw new StunError("ERR_STUN_INVALID_ARG", "attribute type must be a 16-bit integer");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "attribute type must be a 16-bit integer");
     }
     if (value.length > 0xffff)
       throw new StunError("ERR_STUN_TOO_LARGE", "attribute value over 65535 bytes");
@@ -146,7 +146,7 @@ export class StunMessage {
 
   addErrorCode(code: number, reason = ""): this {
     if (!Number.isInteger(code) || code < 300 || code > 699) {
-      throw new StunError("ERR_STUN_INVALID_ARG", "error code must be 300..699");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "error code must be 300..699");
     }
     const r = enc.encode(reason);
     const b = new Uint8Array(4 + r.length);
@@ -294,7 +294,7 @@ export function encodeAddress(
   transactionId: Uint8Array,
 ): Uint8Array {
   if (!Number.isInteger(ep.port) || ep.port < 0 || ep.port > 65535) {
-    throw new StunError("ERR_STUN_INVALID_ARG", `bad port ${ep.port}`);
+    throw new StunError("ERR_STUN_BAD_ARGUMENT", `bad port ${ep.port}`);
   }
   const ip = parseIp(ep.host);
   const out = new Uint8Array(4 + ip.length);

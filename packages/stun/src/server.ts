@@ -70,14 +70,14 @@ export class StunServer {
   constructor(opts: StunServerOptions) {
     const ips = (opts.ips ?? []).map(normalizeHost);
     if (ips.length < 1 || ips.length > 2 || ips.some((ip) => isIP(ip) === 0)) {
-      throw new StunError("ERR_STUN_INVALID_ARG", "StunServer needs one or two IP addresses");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "StunServer needs one or two IP addresses");
     }
     if (ips.length === 2 && familyOf(ips[0] ?? "") !== familyOf(ips[1] ?? "")) {
-      throw new StunError("ERR_STUN_INVALID_ARG", "both server IPs must be of the same family");
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", "both server IPs must be of the same family");
     }
     const port = opts.port ?? DEFAULT_PORT;
     if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new StunError("ERR_STUN_INVALID_ARG", `bad port ${port}`);
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", `bad port ${port}`);
     if (
       opts.altPort !== undefined &&
       (!Number.isInteger(opts.altPort) ||
@@ -85,7 +85,7 @@ export class StunServer {
         opts.altPort > 65535 ||
         (opts.altPort === port && port !== 0))
     ) {
-      throw new StunError("ERR_STUN_INVALID_ARG", `bad alternate port ${opts.altPort}`);
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", `bad alternate port ${opts.altPort}`);
     }
     this.ips = ips;
     this.opts = opts;
@@ -95,7 +95,7 @@ export class StunServer {
 
   /** Binds every socket. Ports given as 0 are chosen once and reused on both IPs. */
   async listen(opts: { signal?: AbortSignal } = {}): Promise<this> {
-    if (this.state !== "new") throw new StunError("ERR_STUN_INVALID_ARG", "listen() called twice");
+    if (this.state !== "new") throw new StunError("ERR_STUN_BAD_ARGUMENT", "listen() called twice");
     const ephemeral = (this.opts.port ?? DEFAULT_PORT) === 0 || this.opts.altPort === 0;
     for (let attempt = 0; ; attempt++) {
       if (opts.signal?.aborted) {

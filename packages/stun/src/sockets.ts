@@ -18,13 +18,13 @@ export async function resolveServer(
       ? parseHostPort(server, DEFAULT_PORT)
       : { host: server.host, port: server.port ?? DEFAULT_PORT };
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new StunError("ERR_STUN_INVALID_ARG", `bad server port ${port}`);
+    throw new StunError("ERR_STUN_BAD_ARGUMENT", `bad server port ${port}`);
   }
   const lit = isIP(normalizeHost(host));
   if (lit !== 0) {
     const h = normalizeHost(host);
     if (opts.family && opts.family !== lit) {
-      throw new StunError("ERR_STUN_INVALID_ARG", `${host} is not an IPv${opts.family} address`);
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", `${host} is not an IPv${opts.family} address`);
     }
     // Keep a link-local zone ("fe80::1%eth0") for sending; comparisons strip it.
     const zone = lit === 6 && host.includes("%") ? host.slice(host.indexOf("%") + 1) : undefined;

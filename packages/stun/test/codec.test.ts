@@ -55,8 +55,8 @@ describe("IP text ↔ bytes", () => {
   });
 
   test("bad input is a typed error", () => {
-    expect(code(() => parseIp("not-an-ip"))).toBe("ERR_STUN_INVALID_ARG");
-    expect(code(() => parseIp("256.1.1.1"))).toBe("ERR_STUN_INVALID_ARG");
+    expect(code(() => parseIp("not-an-ip"))).toBe("ERR_STUN_BAD_ARGUMENT");
+    expect(code(() => parseIp("256.1.1.1"))).toBe("ERR_STUN_BAD_ARGUMENT");
   });
 
   test("host:port parsing", () => {
@@ -68,7 +68,7 @@ describe("IP text ↔ bytes", () => {
       port: 3478,
     });
     for (const bad of ["", "host:0", "host:70000", "[::1]:x", "host:12a"]) {
-      expect(code(() => parseHostPort(bad, 3478))).toBe("ERR_STUN_INVALID_ARG");
+      expect(code(() => parseHostPort(bad, 3478))).toBe("ERR_STUN_BAD_ARGUMENT");
     }
   });
 });

@@ -138,7 +138,7 @@ describe("external address agreement", () => {
       await hook({ family: 4, localAddress: "127.0.0.1", signal: AbortSignal.timeout(5000) }),
     ).toBe("127.0.0.1");
     await expect(resolveExternalIp("127.0.0.1")).rejects.toMatchObject({
-      code: "ERR_STUN_INVALID_ARG",
+      code: "ERR_STUN_BAD_ARGUMENT",
     });
   });
 });

@@ -533,7 +533,7 @@ describe("indications", () => {
       expect(d.cls).toBe("indication");
       expect(d.get(ATTR.DATA)).toEqual(Uint8Array.of(1, 2, 3));
       await expect(c.indicate(server.primary, new StunMessage())).rejects.toMatchObject({
-        code: "ERR_STUN_INVALID_ARG",
+        code: "ERR_STUN_BAD_ARGUMENT",
       });
       const before = server.stats.answered;
       await c.indicate(server.primary, new StunMessage({ cls: "indication" }));

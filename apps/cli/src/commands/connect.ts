@@ -2,13 +2,13 @@ import { node as p2p } from "p2pd";
 import { CliError, type Command, EXIT, intFlag, str, strs, usageError } from "../command.js";
 import { NODE_OPTIONS, nodeOptions } from "./node.js";
 
-const KNOWN = ["direct", "reverse", "tcp-punch", "udp-punch", "turn"];
+/** The built-in strategies, in the planner's order (one list: @p2pd/node's STRATEGY_NAMES). */
+const KNOWN: readonly string[] = p2p.STRATEGY_NAMES;
 
 export const command: Command = {
   name: "connect",
   summary: "connect to a node by address or name and do an ECHO round trip",
-  usage:
-    "ADDR|NAME [--strategies direct,reverse,tcp-punch,udp-punch,turn] [--stagger MS|off] [node flags] [--json]",
+  usage: `ADDR|NAME [--strategies ${KNOWN.join(",")}] [--stagger MS|off] [node flags] [--json]`,
   options: {
     ...NODE_OPTIONS,
     strategies: { type: "string", arg: "LIST", help: `strategies in order (${KNOWN.join(",")})` },
@@ -83,7 +83,7 @@ export const command: Command = {
       ctx.progress(`connected with ${r.strategy} in ${Math.round(r.timings.totalMs)} ms`);
       const token = str(ctx, "message") ?? `p2pd-${Math.random().toString(36).slice(2, 10)}`;
       const e0 = performance.now();
-      const reply = await r.pipe.echo(token, { timeoutMs: 5000, signal: ctx.signal });
+      const reply = await p2p.echo(r.pipe, token, { timeoutMs: 5000, signal: ctx.signal });
       const echoMs = performance.now() - e0;
       const ok = reply.toString() === token;
       await r.pipe.close();
@@ -97,7 +97,7 @@ export const command: Command = {
         readyMs: round(readyMs),
         ...(r.timings.lookupMs === undefined ? {} : { lookupMs: round(r.timings.lookupMs) }),
         strategies: r.timings.strategies.map((t) => ({ ...t, ms: round(t.ms) })),
-        peer: r.pipe.remote ?? null,
+        peer: r.pipe.remote ? { host: r.pipe.remote.host, port: r.pipe.remote.port } : null,
       });
       return EXIT.OK;
     } finally {

@@ -110,7 +110,7 @@ export const command: Command = {
         `[${since()}] connected with ${r.strategy} in ${r.timings.totalMs.toFixed(1)} ms`,
       );
       const e0 = performance.now();
-      const reply = (await r.pipe.echo("hello from B", { timeoutMs: 5000 })).toString();
+      const reply = (await p2p.echo(r.pipe, "hello from B", { timeoutMs: 5000 })).toString();
       const echoMs = performance.now() - e0;
       ctx.progress(`[${since()}] ECHO reply: "${reply}" in ${echoMs.toFixed(1)} ms`);
       await r.pipe.close();

@@ -91,7 +91,7 @@ export const command: Command = {
     } catch (e) {
       if (ctx.signal.aborted) throw e;
       const err = e as { code?: string; message: string };
-      if (err.code === "ERR_NAT_INVALID_ARG" || err.code === "ERR_NAT_NO_SERVERS") {
+      if (err.code === "ERR_NAT_BAD_ARGUMENT" || err.code === "ERR_NAT_NO_SERVERS") {
         throw usageError(err.message);
       }
       throw new CliError(err.code ?? "ERR_NAT", err.message);

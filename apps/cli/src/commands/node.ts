@@ -127,7 +127,7 @@ export const command: Command = {
     try {
       const readyMs = Math.round(performance.now() - t0);
       node.on("address", (addr: string) => ctx.progress(`address updated: ${addr}`));
-      node.on("pipe", ({ pipe }: { pipe: p2p.NodePipe }) =>
+      node.on("pipe", ({ pipe }: { pipe: { remote?: { host: string } } }) =>
         ctx.progress(`peer connected from ${pipe.remote?.host ?? "?"}`),
       );
       // The contract: one JSON line with "addr" as soon as the node accepts connections.

@@ -61,7 +61,7 @@ export const command: Command = {
       });
     } catch (e) {
       // The options are all from the command line (mixed families, a too-long SOFTWARE): exit 2.
-      if ((e as { code?: unknown }).code === "ERR_STUN_INVALID_ARG")
+      if ((e as { code?: unknown }).code === "ERR_STUN_BAD_ARGUMENT")
         throw usageError((e as Error).message);
       throw e;
     }

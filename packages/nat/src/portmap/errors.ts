@@ -1,16 +1,34 @@
+import { P2pdError } from "@p2pd/netifaces";
+
+/**
+ * Every code port mapping throws. ERR_PORTMAP_BAD_ARGUMENT is set on the built-in
+ * RangeError/TypeError a bad request throws (callers test for those), not on a PortMapError.
+ */
+export const PORTMAP_ERROR_CODES = [
+  "ERR_PORTMAP_NO_GATEWAY",
+  "ERR_PORTMAP_REFUSED",
+  "ERR_PORTMAP_BAD_RESPONSE",
+  "ERR_PORTMAP_TIMEOUT",
+  "ERR_PORTMAP_UNSUPPORTED",
+  "ERR_PORTMAP_CLOSED",
+  "ERR_PORTMAP_BAD_ARGUMENT",
+  "ERR_DOUBLE_NAT",
+] as const;
+
+/** Stable error codes of port mapping. */
+export type PortMapErrorCode = (typeof PORTMAP_ERROR_CODES)[number];
+
 /** Base class of every port-mapping error; `code` is stable, `message` is for humans. */
-export class PortMapError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+export class PortMapError extends P2pdError<PortMapErrorCode> {
+  constructor(code: PortMapErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = "PortMapError";
-    this.code = code;
   }
 }
 
 /** No gateway answered: no default route, no SSDP answer, nothing listening on 5351. */
 export class PortMapNoGatewayError extends PortMapError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super("ERR_PORTMAP_NO_GATEWAY", message, options);
     this.name = "PortMapNoGatewayError";
   }
@@ -20,7 +38,7 @@ export class PortMapNoGatewayError extends PortMapError {
 export class PortMapRefusedError extends PortMapError {
   /** UPnP errorCode or NAT-PMP/PCP result code, when the gateway gave one. */
   readonly gatewayCode: number | undefined;
-  constructor(message: string, gatewayCode?: number, options?: { cause?: unknown }) {
+  constructor(message: string, gatewayCode?: number, options?: ErrorOptions) {
     super("ERR_PORTMAP_REFUSED", message, options);
     this.name = "PortMapRefusedError";
     this.gatewayCode = gatewayCode;
@@ -29,7 +47,7 @@ export class PortMapRefusedError extends PortMapError {
 
 /** An answer we could not decode: truncated packet, malformed XML/SOAP/SSDP, wrong opcode. */
 export class PortMapBadResponseError extends PortMapError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super("ERR_PORTMAP_BAD_RESPONSE", message, options);
     this.name = "PortMapBadResponseError";
   }
@@ -37,7 +55,7 @@ export class PortMapBadResponseError extends PortMapError {
 
 /** The gateway (or one protocol on it) stayed silent past the deadline. */
 export class PortMapTimeoutError extends PortMapError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super("ERR_PORTMAP_TIMEOUT", message, options);
     this.name = "PortMapTimeoutError";
   }
@@ -45,7 +63,7 @@ export class PortMapTimeoutError extends PortMapError {
 
 /** The gateway does not speak this protocol version or operation (falls back to the next method). */
 export class PortMapUnsupportedError extends PortMapError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: ErrorOptions) {
     super("ERR_PORTMAP_UNSUPPORTED", message, options);
     this.name = "PortMapUnsupportedError";
   }

@@ -3,9 +3,11 @@
 export type { SignalArg } from "./deadline.js";
 export {
   DoubleNatError,
+  PORTMAP_ERROR_CODES,
   PortMapBadResponseError,
   PortMapClosedError,
   PortMapError,
+  type PortMapErrorCode,
   PortMapNoGatewayError,
   PortMapRefusedError,
   PortMapTimeoutError,

@@ -17,7 +17,6 @@ export const direct: Strategy = {
     const { socket, candidate } = await dialFirst(cands, ctx.signal);
     ctx.log(`direct: connected to ${candidate.host}:${candidate.port}`);
     const pipe = ctx.wrap(socket);
-    pipe.id = ctx.pipeId;
     await pipe.send(`ID ${ctx.pipeId}`);
     return pipe;
   },

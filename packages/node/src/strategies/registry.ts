@@ -1,5 +1,5 @@
 import { P2pdNodeError } from "../errors.js";
-import type { TurnServerConfig } from "../node.js";
+import type { TurnServerConfig } from "../node/types.js";
 import { direct } from "./direct.js";
 import { reverse } from "./reverse.js";
 import { parseServer } from "./signal-fields.js";

@@ -27,13 +27,12 @@ export const reverse: Strategy = {
     await ctx.send("CONNECT", { proto: "tcp" });
     return inbound;
   },
-  async respond(_msg: SignalMessage, ctx: ResponderContext) {
+  async respond(msg: SignalMessage, ctx: ResponderContext) {
     const cands = ctx.candidates.filter((c) => reachable(c, "remote"));
     const { socket, candidate } = await dialFirst(cands, ctx.signal);
     ctx.log(`reverse: dialled back ${candidate.host}:${candidate.port}`);
     const pipe = ctx.wrap(socket);
-    pipe.id = _msg.pipeId;
-    await pipe.send(`ID ${_msg.pipeId}`);
+    await pipe.send(`ID ${msg.pipeId}`);
     ctx.adopt(pipe);
   },
 };

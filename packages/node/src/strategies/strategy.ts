@@ -1,14 +1,9 @@
+import type { Pipe } from "@p2pd/pipe";
 import type { AddressEntry, P2PAddress } from "../address.js";
-import type { NodePipe } from "../pipe.js";
+import type { NodeTransport } from "../pipe.js";
+import type { StrategyName } from "./names.js";
 
-/** Built-in strategy names; plug-ins may add their own. */
-export type StrategyName =
-  | "direct"
-  | "reverse"
-  | "tcp-punch"
-  | "udp-punch"
-  | "turn"
-  | (string & {});
+export type { StrategyName } from "./names.js";
 
 /** A decrypted, authenticated signaling message (JSON body of an envelope). */
 export interface SignalMessage {
@@ -50,9 +45,12 @@ export interface StrategyContext {
   /** Waits for a signaling message of `type` from the remote node for this pipeId. */
   waitFor(type: string, opts?: { signal?: AbortSignal }): Promise<SignalMessage>;
   /** Waits for an inbound node connection that announces `ID <pipeId>`. */
-  waitInbound(opts?: { signal?: AbortSignal }): Promise<NodePipe>;
-  /** Wraps a connected byte stream as a node pipe (serves ECHO, feeds onMessage). */
-  wrap(stream: import("node:stream").Duplex): NodePipe;
+  waitInbound(opts?: { signal?: AbortSignal }): Promise<Pipe>;
+  /**
+   * Wraps a connected byte stream (framed) or a message transport (one message each) as a node
+   * pipe tied to this attempt (serves ECHO, feeds onMessage).
+   */
+  wrap(t: NodeTransport): Pipe;
   /** Clock offset to the peer over signaling (peer ≈ local + offsetMs) and the best RTT. */
   clock(opts?: { signal?: AbortSignal }): Promise<{ offsetMs: number; rttMs: number }>;
   log(line: string): void;
@@ -68,9 +66,10 @@ export interface ResponderContext {
   candidates: Candidate[];
   send(type: string, body: Record<string, unknown>): Promise<void>;
   waitFor(type: string, opts?: { signal?: AbortSignal }): Promise<SignalMessage>;
-  wrap(stream: import("node:stream").Duplex): NodePipe;
-  /** Hands a pipe that is ready (and has sent or received `ID`) to the node. */
-  adopt(pipe: NodePipe): void;
+  /** Wraps a connected stream or message transport as a node pipe (the peer sends `ID` on it). */
+  wrap(t: NodeTransport): Pipe;
+  /** Hands a pipe that is ready (and has sent `ID <pipeId>`) to the node, tied to this pipe id. */
+  adopt(pipe: Pipe): void;
   log(line: string): void;
 }
 
@@ -89,7 +88,7 @@ export interface Strategy {
   readonly staggerMs?: number;
   /** Cheap test from both addresses: can this strategy possibly work? */
   canTry(local: P2PAddress, remote: P2PAddress): boolean;
-  run(ctx: StrategyContext): Promise<NodePipe>;
+  run(ctx: StrategyContext): Promise<Pipe>;
   /** Signaling message types this strategy answers (the first message of an exchange). */
   readonly answers?: readonly string[];
   respond?(msg: SignalMessage, ctx: ResponderContext): Promise<void>;

@@ -109,7 +109,6 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           log: ctx.log,
         });
         const pipe = ctx.wrap(sock);
-        pipe.id = ctx.pipeId;
         await pipe.send(`ID ${ctx.pipeId}`);
         return pipe;
       } finally {

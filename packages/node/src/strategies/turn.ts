@@ -1,7 +1,6 @@
 import { P2pdNodeError } from "../errors.js";
-import type { TurnServerConfig } from "../node.js";
+import type { TurnServerConfig } from "../node/types.js";
 import { ReliableUdpStream, sessionFromToken, TurnClient, turnLink } from "../traversal/index.js";
-import { messageStream } from "./adapt.js";
 import { hostPortField, parseServer } from "./signal-fields.js";
 import type { ResponderContext, SignalMessage, Strategy, StrategyContext } from "./strategy.js";
 
@@ -52,8 +51,7 @@ export function turnStrategy(servers: TurnServerConfig[]): Strategy {
           session: sessionFromToken(ctx.pipeId),
         });
         handedOver = true; // the stream closes the TURN client
-        const pipe = ctx.wrap(messageStream(stream));
-        pipe.id = ctx.pipeId;
+        const pipe = ctx.wrap(stream);
         await pipe.send(`ID ${ctx.pipeId}`);
         return pipe;
       } finally {
@@ -86,7 +84,7 @@ export function turnStrategy(servers: TurnServerConfig[]): Strategy {
         session: sessionFromToken(msg.pipeId),
       });
       // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
-      ctx.wrap(messageStream(stream));
+      ctx.wrap(stream);
     },
   };
 }

@@ -9,7 +9,6 @@ import {
   udpMapping,
   udpPunch,
 } from "../traversal/index.js";
-import { messageStream } from "./adapt.js";
 import {
   answerSide,
   canPunch,
@@ -109,8 +108,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
           log: ctx.log,
         });
         ctx.log(`udp-punch: hole to ${stream.remote.host}:${stream.remote.port}`);
-        const pipe = ctx.wrap(messageStream(stream));
-        pipe.id = ctx.pipeId;
+        const pipe = ctx.wrap(stream);
         await pipe.send(`ID ${ctx.pipeId}`);
         return pipe;
       } finally {
@@ -143,7 +141,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
         log: ctx.log,
       });
       // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
-      ctx.wrap(messageStream(stream));
+      ctx.wrap(stream);
     },
   };
 }

@@ -1,32 +1,13 @@
-/** Stable error codes of the traversal primitives. */
-export type TraversalErrorCode =
-  | "ERR_STUN_DECODE"
-  | "ERR_STUN_TIMEOUT"
-  | "ERR_TURN_AUTH"
-  | "ERR_TURN_ALLOCATE"
-  | "ERR_TURN_REQUEST"
-  | "ERR_TURN_TIMEOUT"
-  | "ERR_TURN_CLOSED"
-  | "ERR_TURN_DECODE"
-  | "ERR_TURN_ABORTED"
-  | "ERR_PUNCH_TIMEOUT"
-  | "ERR_PUNCH_ABORTED"
-  | "ERR_PUNCH_TIMING"
-  | "ERR_PEER_VANISHED"
-  | "ERR_STREAM_CLOSED"
-  | "ERR_FRAME_DECODE"
-  | "ERR_MESSAGE_TOO_LARGE"
-  | "ERR_RECV_TIMEOUT"
-  | "ERR_CLOCK"
-  | "ERR_INVALID_ARGUMENT";
+import { P2pdNodeError, TRAVERSAL_ERROR_CODES, type TraversalErrorCode } from "../errors.js";
 
-/** Every traversal failure: `code` is stable, `message` says why. */
-export class TraversalError extends Error {
-  readonly code: TraversalErrorCode;
+export { TRAVERSAL_ERROR_CODES, type TraversalErrorCode };
+
+/** Every traversal failure: `code` is stable, `message` says why. A P2pdNodeError. */
+export class TraversalError extends P2pdNodeError {
+  declare readonly code: TraversalErrorCode;
   constructor(code: TraversalErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
+    super(code, message, options);
     this.name = "TraversalError";
-    this.code = code;
   }
 }
 

@@ -5,7 +5,13 @@ export {
   meetingTime,
   peerClock,
 } from "./clock.js";
-export { type HostPort, TraversalError, type TraversalErrorCode, TurnError } from "./errors.js";
+export {
+  type HostPort,
+  TRAVERSAL_ERROR_CODES,
+  TraversalError,
+  type TraversalErrorCode,
+  TurnError,
+} from "./errors.js";
 export { openTcpMapping, type TcpMapping, udpMapping } from "./mapping.js";
 export { type MessageDuplex, MessageQueue } from "./message-queue.js";
 export {

@@ -61,7 +61,7 @@ export async function openTcpMapping(opts: {
       );
       const onAbort = () =>
         reject(
-          new TraversalError("ERR_PUNCH_ABORTED", "mapping aborted", {
+          new TraversalError("ERR_ABORTED", "mapping aborted", {
             cause: opts.signal?.reason,
           }),
         );
@@ -125,9 +125,7 @@ export async function udpMapping(
     }, opts.timeoutMs ?? 3000);
     const onAbort = () => {
       done();
-      reject(
-        new TraversalError("ERR_PUNCH_ABORTED", "mapping aborted", { cause: opts.signal?.reason }),
-      );
+      reject(new TraversalError("ERR_ABORTED", "mapping aborted", { cause: opts.signal?.reason }));
     };
     const onMsg = (msg: Buffer, ri: dgram.RemoteInfo) => {
       if (ri.address !== stunServer.host || ri.port !== stunServer.port) return;

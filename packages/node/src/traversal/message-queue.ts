@@ -1,3 +1,4 @@
+import type { MessageTransport } from "@p2pd/pipe";
 import { TraversalError } from "./errors.js";
 
 interface Waiter<T> {
@@ -125,10 +126,10 @@ export class DuplexInbox {
 }
 
 /**
- * Message-oriented duplex shared by the TURN relay pipe and the reliable UDP stream: the subset of
- * @p2pd/pipe's Pipe API (send/recv/onMessage/onEnd/close) a strategy needs to hand back a pipe.
+ * Message-oriented duplex shared by the TURN relay pipe and the reliable UDP stream: a @p2pd/pipe
+ * MessageTransport (so `wrapMessages` makes it a Pipe, one message each) with recv() of its own.
  */
-export interface MessageDuplex {
+export interface MessageDuplex extends MessageTransport {
   readonly local: { host: string; port: number };
   readonly remote: { host: string; port: number };
   readonly closed: boolean;

@@ -1,18 +1,23 @@
 import type { Delta, NatType } from "@p2pd/nat";
+import type { BuiltinStrategyName } from "../strategies/names.js";
+
+export type { StrategyName } from "../strategies/names.js";
 
 /** @p2pd/nat's NatType, under the name the traversal API has always exported. */
 export type NatTypeName = NatType;
 
-/** What the planner needs of a NAT: @p2pd/nat's `NatInfo` and `NatResult` fit (delta optional). */
+/**
+ * What the planner needs of a NAT: @p2pd/nat's `NatInfo` and `NatResult` fit (delta optional).
+ * "unknown" (not tested yet) is worth a direct or reverse try and punches like a port-restricted cone.
+ */
 export interface NatLike {
-  type: NatType;
+  type: NatType | "unknown";
   delta?: Delta;
 }
 
-export type StrategyName = "direct" | "reverse" | "tcp-punch" | "udp-punch" | "turn";
-
 /** Behaviour classes that decide what works (RFC 4787 mapping/filtering, plus port predictability). */
 export type NatClass =
+  | "untested"
   | "open"
   | "firewall"
   | "full-cone"
@@ -24,6 +29,8 @@ export type NatClass =
 
 export function natClass(n: NatLike): NatClass {
   switch (n.type) {
+    case "unknown":
+      return "untested";
     case "open-internet":
       return "open";
     case "udp-firewall":
@@ -47,6 +54,14 @@ export function natClass(n: NatLike): NatClass {
 }
 
 const REACHABLE: ReadonlySet<NatClass> = new Set(["open", "full-cone"]);
+/** Worth an unsolicited connect: reachable, or not tested yet (try it, as P2PD does). */
+const DIALABLE: ReadonlySet<NatClass> = new Set(["open", "full-cone", "untested"]);
+
+/** An untested NAT punches like P2PD's default guess, a port-restricted cone. */
+function punchClass(n: NatLike): NatClass {
+  const c = natClass(n);
+  return c === "untested" ? "port-restricted" : c;
+}
 /** Endpoint-independent mapping, or a mapping we can predict. */
 const PREDICTABLE: ReadonlySet<NatClass> = new Set([
   "open",
@@ -80,8 +95,8 @@ export function punchRole(
   remote: NatLike,
   opts: { initiator?: boolean } = {},
 ): PunchRole {
-  const l = natClass(local);
-  const r = natClass(remote);
+  const l = punchClass(local);
+  const r = punchClass(remote);
   const initiator = opts.initiator !== false;
   const advertise =
     l === "sym-predictable" ? "predicted" : l === "sym-random" ? "unknown" : "mapped";
@@ -126,20 +141,21 @@ export function punchRole(
  * | restr./port-r.  | direct, tcp, udp     | tcp, udp                 | tcp, udp (predict) | udp (any-port / birthday) |
  * | sym-predictable | direct, tcp, udp     | tcp, udp (predict)       | tcp, udp (predict) | turn only          |
  * | sym-random      | direct, tcp, udp     | udp (any-port / birthday)| turn only       | turn only           |
- * Every row ends with turn; `blocked` on either side gives turn only. Same LAN: direct first.
+ * Every row ends with turn; `blocked` on either side gives turn only. Same LAN: everything, direct
+ * first. An untested side ("unknown") counts as reachable for direct / reverse (a try is cheap).
  */
 export function planStrategies(
   local: NatLike,
   remote: NatLike,
   opts: { sameLan?: boolean } = {},
-): StrategyName[] {
+): BuiltinStrategyName[] {
   const l = natClass(local);
   const r = natClass(remote);
-  if (opts.sameLan) return ["direct", "tcp-punch", "udp-punch", "turn"];
+  if (opts.sameLan) return ["direct", "reverse", "tcp-punch", "udp-punch", "turn"];
   if (l === "blocked" || r === "blocked") return ["turn"];
-  const out: StrategyName[] = [];
-  if (REACHABLE.has(r)) out.push("direct");
-  if (REACHABLE.has(l)) out.push("reverse");
+  const out: BuiltinStrategyName[] = [];
+  if (DIALABLE.has(r)) out.push("direct");
+  if (DIALABLE.has(l)) out.push("reverse");
   const role = punchRole(local, remote);
   if (role.tcp) out.push("tcp-punch");
   if (role.udp) out.push("udp-punch");

@@ -19,19 +19,18 @@ export function predictPorts(
   count: number,
 ): number[] {
   if (!Number.isInteger(lastMappedPort) || lastMappedPort < 1 || lastMappedPort > 65535) {
-    throw new TraversalError("ERR_INVALID_ARGUMENT", `bad port ${lastMappedPort}`);
+    throw new TraversalError("ERR_BAD_ARGUMENT", `bad port ${lastMappedPort}`);
   }
   if (!Number.isInteger(count) || count < 1 || count > 4096) {
-    throw new TraversalError("ERR_INVALID_ARGUMENT", `bad count ${count}`);
+    throw new TraversalError("ERR_BAD_ARGUMENT", `bad count ${count}`);
   }
   let step: number;
   if (typeof delta === "number") step = delta;
   else if (delta.kind === "independent" || delta.kind === "dependent") step = delta.value;
   else if (delta.kind === "random") {
-    throw new TraversalError("ERR_INVALID_ARGUMENT", "a random NAT is not predictable");
+    throw new TraversalError("ERR_BAD_ARGUMENT", "a random NAT is not predictable");
   } else step = 0;
-  if (!Number.isInteger(step))
-    throw new TraversalError("ERR_INVALID_ARGUMENT", `bad delta ${step}`);
+  if (!Number.isInteger(step)) throw new TraversalError("ERR_BAD_ARGUMENT", `bad delta ${step}`);
   if (step === 0) return [lastMappedPort];
   // Other traffic through the NAT may consume a few ports first, so candidates are every step
   // from the next one on: @p2pd/nat's stepping, of which only the mapped side matters here.

@@ -64,16 +64,16 @@ export function encodeFrame(f: Frame): Buffer {
   }
 }
 
-/** Decodes one frame; throws ERR_FRAME_DECODE for anything that is not exactly a frame. */
+/** Decodes one frame; throws ERR_BAD_FRAME for anything that is not exactly a frame. */
 export function decodeFrame(input: Uint8Array): Frame {
   const b = Buffer.from(input.buffer, input.byteOffset, input.length);
   if (b.length < 6 || b[0] !== FRAME_MAGIC)
-    throw new TraversalError("ERR_FRAME_DECODE", "not a frame");
+    throw new TraversalError("ERR_BAD_FRAME", "not a frame");
   const type = b[1];
   const session = b.readUInt32BE(2);
   const need = (n: number, exact = true) => {
     if (exact ? b.length !== n : b.length < n) {
-      throw new TraversalError("ERR_FRAME_DECODE", `frame type ${type}: bad length ${b.length}`);
+      throw new TraversalError("ERR_BAD_FRAME", `frame type ${type}: bad length ${b.length}`);
     }
   };
   switch (type) {
@@ -84,7 +84,7 @@ export function decodeFrame(input: Uint8Array): Frame {
     case FrameType.data: {
       need(DATA_HEADER, false);
       const flags = b[10] ?? 0;
-      if (flags > 1) throw new TraversalError("ERR_FRAME_DECODE", "unknown DATA flags");
+      if (flags > 1) throw new TraversalError("ERR_BAD_FRAME", "unknown DATA flags");
       return {
         type,
         session,
@@ -104,7 +104,7 @@ export function decodeFrame(input: Uint8Array): Frame {
       need(6);
       return { type, session };
     default:
-      throw new TraversalError("ERR_FRAME_DECODE", `unknown frame type ${type}`);
+      throw new TraversalError("ERR_BAD_FRAME", `unknown frame type ${type}`);
   }
 }
 

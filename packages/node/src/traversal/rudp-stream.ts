@@ -187,11 +187,11 @@ export class ReliableUdpStream implements MessageDuplex {
   }
 
   async send(data: Uint8Array | string): Promise<number> {
-    if (this.state !== "open") throw new TraversalError("ERR_STREAM_CLOSED", "stream closed");
+    if (this.state !== "open") throw new TraversalError("ERR_CLOSED", "stream closed");
     const b = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);
     if (b.length > this.maxMessage) {
       throw new TraversalError(
-        "ERR_MESSAGE_TOO_LARGE",
+        "ERR_MSG_TOO_LARGE",
         `message of ${b.length} bytes > ${this.maxMessage}`,
       );
     }
@@ -214,7 +214,7 @@ export class ReliableUdpStream implements MessageDuplex {
       await new Promise<void>((r) => this.spaceWaiters.push(r));
     }
     if (this.closedNow() && this.backlog.length > 0) {
-      throw new TraversalError("ERR_STREAM_CLOSED", "stream closed before the message was sent");
+      throw new TraversalError("ERR_CLOSED", "stream closed before the message was sent");
     }
     return b.length;
   }
@@ -297,7 +297,7 @@ export class ReliableUdpStream implements MessageDuplex {
       if (f.type !== FrameType.data) continue;
       this.fragmentBytes += f.payload.length;
       if (this.fragmentBytes > this.maxMessage) {
-        this.abort(new TraversalError("ERR_MESSAGE_TOO_LARGE", "peer sent an oversized message"));
+        this.abort(new TraversalError("ERR_MSG_TOO_LARGE", "peer sent an oversized message"));
         return;
       }
       this.fragments.push(f.payload);
@@ -434,10 +434,7 @@ export class ReliableUdpStream implements MessageDuplex {
   }
 
   /** Ends at once (RST to the peer unless it is the one that vanished). */
-  abort(
-    err: Error = new TraversalError("ERR_STREAM_CLOSED", "stream aborted"),
-    sendRst = true,
-  ): void {
+  abort(err: Error = new TraversalError("ERR_CLOSED", "stream aborted"), sendRst = true): void {
     if (this.state === "closed") return;
     if (sendRst) this.raw({ type: FrameType.rst, session: this.session });
     this.end(err);
@@ -461,7 +458,7 @@ export class ReliableUdpStream implements MessageDuplex {
     this.inflight.clear();
     this.finAcked?.();
     for (const w of this.spaceWaiters.splice(0)) w();
-    this.inbox.end(err, new TraversalError("ERR_STREAM_CLOSED", "stream closed by the peer"));
+    this.inbox.end(err, new TraversalError("ERR_CLOSED", "stream closed by the peer"));
   }
 
   /** Graceful close: flush queued data, send FIN, wait for its ack (bounded), release the link. */

@@ -79,19 +79,19 @@ export async function tcpPunch(opts: TcpPunchOptions): Promise<net.Socket> {
   try {
     if (!net.isIP(opts.remote.host)) {
       throw new TraversalError(
-        "ERR_INVALID_ARGUMENT",
+        "ERR_BAD_ARGUMENT",
         `remote host must be an IP: ${opts.remote.host}`,
       );
     }
     // One socket per candidate port from the same local port: keep that bounded.
     if (ports.length > 64) {
-      throw new TraversalError("ERR_INVALID_ARGUMENT", `${ports.length} candidate ports (max 64)`);
+      throw new TraversalError("ERR_BAD_ARGUMENT", `${ports.length} candidate ports (max 64)`);
     }
     if (ports.length === 0 && !opts.accept) {
-      throw new TraversalError("ERR_INVALID_ARGUMENT", "no remote port to punch");
+      throw new TraversalError("ERR_BAD_ARGUMENT", "no remote port to punch");
     }
     checkMeetingTime(opts.at, clock, windowMs, opts.maxLeadMs);
-    if (opts.signal?.aborted) throw new TraversalError("ERR_PUNCH_ABORTED", "TCP punch aborted");
+    if (opts.signal?.aborted) throw new TraversalError("ERR_ABORTED", "TCP punch aborted");
     const deadline = opts.at + windowMs;
     return opts.accept
       ? await acceptPunch(opts, clock, deadline, log)
@@ -241,7 +241,7 @@ async function dialPunch(
   for (const s of live) if (s !== winner) s.destroy();
   if (aborted) {
     winner?.destroy();
-    throw new TraversalError("ERR_PUNCH_ABORTED", "TCP punch aborted", {
+    throw new TraversalError("ERR_ABORTED", "TCP punch aborted", {
       cause: opts.signal?.reason,
     });
   }
@@ -275,7 +275,7 @@ async function acceptPunch(
       server.once("error", (e: Error & { code?: string }) =>
         reject(
           new TraversalError(
-            "ERR_INVALID_ARGUMENT",
+            "ERR_BAD_ARGUMENT",
             `cannot listen on ${opts.localPort}: ${e.code ?? e.message}`,
           ),
         ),
@@ -306,7 +306,7 @@ async function acceptPunch(
         );
         onAbort = () =>
           reject(
-            new TraversalError("ERR_PUNCH_ABORTED", "TCP punch aborted", {
+            new TraversalError("ERR_ABORTED", "TCP punch aborted", {
               cause: opts.signal?.reason,
             }),
           );

@@ -106,14 +106,14 @@ export class TurnClient {
     const onAbort = () => void c.close().catch(() => {});
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      if (signal?.aborted) throw new TraversalError("ERR_TURN_ABORTED", "TURN allocate aborted");
+      if (signal?.aborted) throw new TraversalError("ERR_ABORTED", "TURN allocate aborted");
       await c.open();
       await c.doAllocate();
       return c;
     } catch (err) {
       await c.close({ skipRefresh: true });
       if (signal?.aborted && !(err instanceof TurnError && err.code === "ERR_TURN_AUTH")) {
-        throw new TraversalError("ERR_TURN_ABORTED", "TURN allocate aborted", { cause: err });
+        throw new TraversalError("ERR_ABORTED", "TURN allocate aborted", { cause: err });
       }
       throw err;
     } finally {
@@ -296,7 +296,7 @@ export class TurnClient {
         this.pending.delete(txid);
         cleanup();
         reject(
-          new TraversalError("ERR_TURN_ABORTED", "TURN request aborted", { cause: signal?.reason }),
+          new TraversalError("ERR_ABORTED", "TURN request aborted", { cause: signal?.reason }),
         );
       };
       const cleanup = () => {
@@ -557,7 +557,7 @@ export class TurnClient {
   }
 }
 
-/** Builds and encodes a message; whatever the codec refuses (a bad peer address, oversized data) is ERR_INVALID_ARGUMENT. */
+/** Builds and encodes a message; whatever the codec refuses (a bad peer address, oversized data) is ERR_BAD_ARGUMENT. */
 function encodeTurn(
   init: StunMessageInit,
   build: (m: StunMessage) => void,
@@ -569,7 +569,7 @@ function encodeTurn(
     return encodeMessage(m, opts);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new TraversalError("ERR_INVALID_ARGUMENT", `cannot encode STUN: ${why}`, { cause: err });
+    throw new TraversalError("ERR_BAD_ARGUMENT", `cannot encode STUN: ${why}`, { cause: err });
   }
 }
 

@@ -18,10 +18,9 @@ export interface ChannelData {
 
 export function encodeChannelData(channel: number, data: Uint8Array, pad = false): Buffer {
   if (channel < CHANNEL_MIN || channel > CHANNEL_MAX) {
-    throw new TraversalError("ERR_INVALID_ARGUMENT", `channel ${channel} out of range`);
+    throw new TraversalError("ERR_BAD_ARGUMENT", `channel ${channel} out of range`);
   }
-  if (data.length > 0xffff)
-    throw new TraversalError("ERR_MESSAGE_TOO_LARGE", "ChannelData > 65535");
+  if (data.length > 0xffff) throw new TraversalError("ERR_MSG_TOO_LARGE", "ChannelData > 65535");
   const padLen = pad ? (4 - (data.length % 4)) % 4 : 0;
   const b = Buffer.alloc(4 + data.length + padLen);
   b.writeUInt16BE(channel, 0);

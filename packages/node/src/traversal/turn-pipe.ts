@@ -42,7 +42,7 @@ export class TurnRelayPipe implements MessageDuplex {
   }
 
   async send(data: Uint8Array | string): Promise<number> {
-    if (this.isClosed) throw new TraversalError("ERR_STREAM_CLOSED", "relay pipe closed");
+    if (this.isClosed) throw new TraversalError("ERR_CLOSED", "relay pipe closed");
     const b = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     this.client.send(this.remote, b);
     return b.length;
@@ -65,7 +65,7 @@ export class TurnRelayPipe implements MessageDuplex {
     this.isClosed = true;
     this.offData();
     this.offClose();
-    this.inbox.end(err, new TraversalError("ERR_STREAM_CLOSED", "relay pipe closed"));
+    this.inbox.end(err, new TraversalError("ERR_CLOSED", "relay pipe closed"));
   }
 
   async close(): Promise<void> {

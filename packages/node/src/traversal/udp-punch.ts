@@ -95,21 +95,21 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
   try {
     if (family === 0)
       throw new TraversalError(
-        "ERR_INVALID_ARGUMENT",
+        "ERR_BAD_ARGUMENT",
         `remote host must be an IP: ${opts.remote.host}`,
       );
     const spray = opts.birthday?.role === "spray";
     if (ports.length === 0 && !spray)
-      throw new TraversalError("ERR_INVALID_ARGUMENT", "no remote port to punch");
+      throw new TraversalError("ERR_BAD_ARGUMENT", "no remote port to punch");
     // Every candidate is probed every interval: a long list is a spray, which has its own pacing.
     if (ports.length > 256) {
       throw new TraversalError(
-        "ERR_INVALID_ARGUMENT",
+        "ERR_BAD_ARGUMENT",
         `${ports.length} candidate ports (max 256; use birthday spray)`,
       );
     }
     checkMeetingTime(opts.at, clock, windowMs, opts.maxLeadMs);
-    if (opts.signal?.aborted) throw new TraversalError("ERR_PUNCH_ABORTED", "UDP punch aborted");
+    if (opts.signal?.aborted) throw new TraversalError("ERR_ABORTED", "UDP punch aborted");
 
     const type = family === 6 ? "udp6" : "udp4";
     if (opts.socket) sockets.push(opts.socket);
@@ -144,7 +144,7 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
         };
         const onAbort = () =>
           finish(
-            new TraversalError("ERR_PUNCH_ABORTED", "UDP punch aborted", {
+            new TraversalError("ERR_ABORTED", "UDP punch aborted", {
               cause: opts.signal?.reason,
             }),
           );

@@ -61,9 +61,9 @@ if (mode === "serve") {
     });
     // Binary-safe pipes: newlines, CR, NUL and 0xff must come back as sent.
     const probe = Buffer.from([...Buffer.from("lab echo"), 0x0a, 0x0d, 0x00, 0xff, 0x0a]);
-    const reply = await r.pipe.echo(probe, { timeoutMs: 5000 });
+    const reply = await lib.echo(r.pipe, probe, { timeoutMs: 5000 });
     process.stdout.write(
-      `${JSON.stringify({ strategy: r.strategy, ms: r.timings.totalMs, echo: reply.equals(probe), peer: r.pipe.remote, strategies: r.timings.strategies })}\n`,
+      `${JSON.stringify({ strategy: r.strategy, ms: r.timings.totalMs, echo: reply.equals(probe), peer: r.pipe.remote ? { host: r.pipe.remote.host, port: r.pipe.remote.port } : undefined, strategies: r.timings.strategies })}\n`,
     );
   } catch (err) {
     process.stdout.write(

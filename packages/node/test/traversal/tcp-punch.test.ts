@@ -124,7 +124,7 @@ describe("tcpPunch", () => {
     srv.close();
   });
 
-  test("abort mid-punch rejects with ERR_PUNCH_ABORTED", async () => {
+  test("abort mid-punch rejects with ERR_ABORTED", async () => {
     const [pa, pb] = [await freeTcpPort(), await freeTcpPort()];
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
@@ -136,7 +136,7 @@ describe("tcpPunch", () => {
         at: Date.now(),
         signal: ac.signal,
       }),
-    ).rejects.toMatchObject({ code: "ERR_PUNCH_ABORTED" });
+    ).rejects.toMatchObject({ code: "ERR_ABORTED" });
   });
 
   test("implausible meeting times fail with ERR_PUNCH_TIMING", async () => {
@@ -153,13 +153,13 @@ describe("tcpPunch", () => {
         remote: { host: "127.0.0.1", ports: Array.from({ length: 65 }, (_, i) => 2000 + i) },
         at: Date.now(),
       }),
-    ).rejects.toMatchObject({ code: "ERR_INVALID_ARGUMENT" });
+    ).rejects.toMatchObject({ code: "ERR_BAD_ARGUMENT" });
     await expect(tcpPunch({ ...base, at: Number.NaN })).rejects.toMatchObject({
       code: "ERR_PUNCH_TIMING",
     });
     await expect(
       tcpPunch({ ...base, remote: { host: "peer.example", ports: [2] }, at: Date.now() }),
-    ).rejects.toMatchObject({ code: "ERR_INVALID_ARGUMENT" });
+    ).rejects.toMatchObject({ code: "ERR_BAD_ARGUMENT" });
   });
 });
 

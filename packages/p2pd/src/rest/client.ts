@@ -1,14 +1,17 @@
 import { connect, type Socket } from "node:net";
+import { P2pdError } from "@p2pd/netifaces";
+import type { ClientErrorCode } from "./errors.js";
 import { buildPath } from "./routes.js";
 
-/** An error answer of the REST API, with its stable `code` and HTTP status. */
-export class P2pdClientError extends Error {
-  readonly code: string;
+/**
+ * An error answer of the REST API, with its stable `code` and HTTP status: the server's code
+ * (any code of httpStatusFor's table) or one of CLIENT_ERROR_CODES when no answer came (status 0).
+ */
+export class P2pdClientError extends P2pdError<ClientErrorCode> {
   readonly status: number;
-  constructor(code: string, status: number, message: string) {
-    super(message);
+  constructor(code: ClientErrorCode, status: number, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = "P2pdClientError";
-    this.code = code;
     this.status = status;
   }
 }

@@ -1,17 +1,13 @@
 import type { Socket } from "node:net";
+import type { Pipe, Subscription } from "@p2pd/pipe";
 import { RestError } from "./errors.js";
+import { asRestError } from "./failure.js";
 import { checkRegexCost, MATCH_PREFIX } from "./regex-guard.js";
 
-/** What the REST layer needs from a P2P connection (a @p2pd/node NodePipe fits). */
-export interface RestPipe {
-  send(data: Uint8Array | string): Promise<void>;
-  onMessage(cb: (data: Buffer) => void): () => void;
-  onClose(cb: () => void): () => void;
-  close(): Promise<void>;
-  readonly remote?: { host: string; port: number } | undefined;
-}
+/** A REST connection is a @p2pd/pipe Pipe (what `node.connect()` returns). */
+export type RestPipe = Pipe;
 
-/** Per-subscription queue bound. Overflow policy: drop the oldest message and count it. */
+/** Per-subscription queue bound (the pipe's `maxQueue`). Overflow: the oldest is dropped, counted. */
 export const MAX_QUEUE = 1000;
 /** Subscriptions per connection: every message is matched against each one. */
 export const MAX_SUBS = 64;
@@ -20,18 +16,22 @@ export const MAX_RELAY_BACKLOG = 8 * 1024 * 1024;
 /** "ip:port" (IPv6 with brackets) is never longer than this. */
 const ADDR_LEN = 64;
 
-interface Sub {
-  msg: RegExp;
-  addr: RegExp;
-  queue: Buffer[];
-  dropped: number;
-  waiters: Set<(b: Buffer) => void>;
+/**
+ * A regex that only ever looks at the first `limit` characters: with the cost check, every match
+ * a peer's message triggers is bounded, however long the message.
+ */
+class BoundedRegExp extends RegExp {
+  limit = Number.POSITIVE_INFINITY;
+  override test(s: string): boolean {
+    return super.test(s.length > this.limit ? s.slice(0, this.limit) : s);
+  }
 }
 
 function compile(source: string, what: string, inputLen: number): RegExp {
   checkRegexCost(source, what, inputLen);
+  let re: BoundedRegExp;
   try {
-    return new RegExp(source);
+    re = new BoundedRegExp(source);
   } catch (e) {
     throw new RestError(
       "ERR_BAD_REGEX",
@@ -39,11 +39,25 @@ function compile(source: string, what: string, inputLen: number): RegExp {
       `${what} regex does not compile: ${(e as Error).message}`,
     );
   }
+  re.limit = inputLen;
+  return re;
+}
+
+/** The REST side of one subscription: the pipe holds the queue; we count who waits on it. */
+interface RestSub {
+  msg: string;
+  addr: string;
+  sub: { msg: RegExp; addr: RegExp };
+  queue: Subscription;
+  waiting: number;
 }
 
 const keyOf = (msg: string, addr: string) => `${msg}\0${addr}`;
 
-/** One named connection of the REST API: subscriptions with bounded queues, counters, relay. */
+/**
+ * One named connection of the REST API: counters, the relay socket, and the pipe's own
+ * subscriptions (bounded queues, regex matching) behind regexes that passed the cost check.
+ */
 export class Connection {
   readonly name: string;
   readonly strategy: string;
@@ -56,10 +70,8 @@ export class Connection {
   msgsOut = 0;
   /** The HTTP socket this connection is relayed to (`/tunnel`), if any. */
   relay: Socket | undefined;
-  readonly #subs = new Map<string, Sub>();
+  readonly #subs = new Map<string, RestSub>();
   readonly #off: () => void;
-  /** Aborted when the P2P connection ends: pending recvs fail at once instead of timing out. */
-  readonly #ended = new AbortController();
 
   constructor(name: string, strategy: string, pipe: RestPipe, connectMs: number) {
     this.name = name;
@@ -67,41 +79,22 @@ export class Connection {
     this.pipe = pipe;
     this.connectMs = connectMs;
     this.subscribe("", "");
-    this.#off = pipe.onMessage((data) => this.#deliver(data));
-    pipe.onClose(() => this.#ended.abort());
+    // First look at every message: count it, and while relayed, send it to the socket only (no
+    // queue grows behind the user's back).
+    this.#off = pipe.intercept((data) => {
+      this.msgsIn++;
+      this.bytesIn += data.length;
+      const relay = this.relay;
+      if (!relay) return false;
+      relay.write(data);
+      if (relay.writableLength > MAX_RELAY_BACKLOG) relay.destroy();
+      return true;
+    });
   }
 
   get from(): string {
     const r = this.pipe.remote;
     return r ? `${r.host}:${r.port}` : "";
-  }
-
-  #deliver(data: Buffer): void {
-    this.msgsIn++;
-    this.bytesIn += data.length;
-    if (this.relay) {
-      // While relayed, bytes go to the HTTP socket only: no queue grows behind the user's back.
-      this.relay.write(data);
-      if (this.relay.writableLength > MAX_RELAY_BACKLOG) this.relay.destroy();
-      return;
-    }
-    // Only a bounded prefix is matched: with the regex cost check, every match is bounded.
-    const text = data.subarray(0, MATCH_PREFIX).toString("latin1");
-    const from = this.from;
-    for (const sub of this.#subs.values()) {
-      if (!sub.msg.test(text) || !sub.addr.test(from)) continue;
-      const [waiter] = sub.waiters;
-      if (waiter) {
-        sub.waiters.delete(waiter);
-        waiter(data);
-        continue;
-      }
-      sub.queue.push(data);
-      if (sub.queue.length > MAX_QUEUE) {
-        sub.queue.shift();
-        sub.dropped++;
-      }
-    }
   }
 
   subscribe(msg: string, addr: string): void {
@@ -110,78 +103,56 @@ export class Connection {
     if (this.#subs.size >= MAX_SUBS) {
       throw new RestError("ERR_TOO_MANY_SUBS", 409, `at most ${MAX_SUBS} subscriptions`);
     }
-    this.#subs.set(key, {
+    const sub = {
       msg: compile(msg, "message", MATCH_PREFIX),
       addr: compile(addr, "address", ADDR_LEN),
-      queue: [],
-      dropped: 0,
-      waiters: new Set(),
-    });
+    };
+    let queue: Subscription;
+    try {
+      queue = this.pipe.subscribe(sub, { maxQueue: MAX_QUEUE, overflow: "drop-oldest" });
+    } catch (e) {
+      throw asRestError(e);
+    }
+    this.#subs.set(key, { msg, addr, sub, queue, waiting: 0 });
   }
 
   unsubscribe(msg: string, addr: string): boolean {
-    return this.#subs.delete(keyOf(msg, addr));
+    const s = this.#subs.get(keyOf(msg, addr));
+    if (!s) return false;
+    this.#subs.delete(keyOf(msg, addr));
+    this.pipe.unsubscribe(s.sub);
+    return true;
   }
 
   subs(): { msg: string; addr: string; queued: number; dropped: number; waiting: number }[] {
     return [...this.#subs.values()].map((s) => ({
-      msg: s.msg.source === "(?:)" ? "" : s.msg.source,
-      addr: s.addr.source === "(?:)" ? "" : s.addr.source,
-      queued: s.queue.length,
-      dropped: s.dropped,
-      waiting: s.waiters.size,
+      msg: s.msg,
+      addr: s.addr,
+      queued: s.queue.size,
+      dropped: s.queue.dropped,
+      waiting: s.waiting,
     }));
   }
 
   /** Next message of the (msg, addr) subscription, waiting up to `timeoutMs`. */
-  recv(msg: string, addr: string, timeoutMs: number, signal: AbortSignal): Promise<Buffer> {
-    const sub = this.#subs.get(keyOf(msg, addr));
-    if (!sub) {
-      return Promise.reject(
-        new RestError("ERR_NOT_SUBSCRIBED", 404, "no such subscription: subscribe first"),
-      );
+  async recv(msg: string, addr: string, timeoutMs: number, signal: AbortSignal): Promise<Buffer> {
+    const s = this.#subs.get(keyOf(msg, addr));
+    if (!s) throw new RestError("ERR_NOT_SUBSCRIBED", 404, "no such subscription: subscribe first");
+    s.waiting++;
+    try {
+      // ERR_RECV_TIMEOUT, ERR_CLOSED (the connection ended while waiting), ERR_ABORTED.
+      return await this.pipe.recv({ sub: s.sub, timeout: timeoutMs, signal });
+    } finally {
+      s.waiting--;
     }
-    const queued = sub.queue.shift();
-    if (queued) return Promise.resolve(queued);
-    const ended = () => new RestError("ERR_CLOSED", 410, `connection "${this.name}" is closed`);
-    if (this.#ended.signal.aborted) return Promise.reject(ended());
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        this.#ended.signal.removeEventListener("abort", onEnded);
-        sub.waiters.delete(waiter);
-      };
-      const onEnded = () => {
-        done();
-        reject(ended());
-      };
-      const waiter = (b: Buffer) => {
-        done();
-        resolve(b);
-      };
-      const onAbort = () => {
-        done();
-        reject(new RestError("ERR_ABORTED", 499, "request aborted"));
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new RestError("ERR_RECV_TIMEOUT", 504, `no message within ${timeoutMs} ms`));
-      }, timeoutMs);
-      sub.waiters.add(waiter);
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#ended.signal.addEventListener("abort", onEnded, { once: true });
-    });
   }
 
   async send(data: Buffer): Promise<void> {
     try {
       await this.pipe.send(data);
     } catch (e) {
-      const code = (e as { code?: string }).code ?? "ERR_SEND";
-      // The pipe refused the message itself (framing, size): the client's fault, not the peer's.
-      const status = code === "ERR_FRAME" || code === "ERR_MSG_TOO_LARGE" ? 400 : 502;
-      throw new RestError(code, status, (e as Error).message);
+      // A pipe's refusal of the message itself (framing, size) maps to a 400, the rest to 502.
+      throw asRestError(e, "ERR_SEND", 502);
     }
     this.msgsOut++;
     this.bytesOut += data.length;
@@ -206,7 +177,6 @@ export class Connection {
 
   async close(): Promise<void> {
     this.#off();
-    this.#ended.abort();
     this.relay?.destroy();
     await this.pipe.close();
   }

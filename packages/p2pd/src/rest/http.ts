@@ -1,6 +1,8 @@
+import { type IncomingMessage, STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import { RestError } from "./errors.js";
 
-/** A parsed HTTP/1.1 request head. Header names are lower-case. */
+/** What the API reads from a request head (node:http parsed and framed it). Names lower-case. */
 export interface RequestHead {
   method: string;
   version: "HTTP/1.1" | "HTTP/1.0";
@@ -10,25 +12,22 @@ export interface RequestHead {
   segments: string[];
   query: URLSearchParams;
   headers: Map<string, string>;
-  /** Bytes after the head (body start, or relay data for a tunnel). */
-  rest: Buffer;
 }
 
-const CRLFCRLF = Buffer.from("\r\n\r\n");
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A control character other than HTAB (the head is already split on CRLF). */
-function hasCtl(line: string): boolean {
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
-  }
-  return false;
+/** An answer before it is written: to a `ServerResponse`, or raw to a socket node:http let go. */
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
 }
-/** Headers whose duplicates are ambiguous: refused rather than guessed. */
+
+/**
+ * Headers whose duplicates are ambiguous: refused rather than guessed (node:http would keep the
+ * first of some and join others). Content-Length duplicates are already refused by the parser.
+ */
 const SINGLE = new Set([
   "host",
   "origin",
-  "content-length",
   "authorization",
   "sec-fetch-site",
   "referer",
@@ -46,43 +45,28 @@ function decode(s: string): string {
 }
 
 /**
- * Parses a request head from `buf`, or returns undefined while it is incomplete. Strict on
- * purpose: the API only ever needs simple requests, and anything odd is a 400, never a crash.
+ * The API's head from what node:http parsed (`method`, `HTTP/x.y`, target, raw header pairs).
+ * node:http's strict parser already refused bad framing, control characters, folded lines and a
+ * space before a colon; these are the rules it does not have.
  */
-export function parseHead(buf: Buffer, maxHead: number): RequestHead | undefined {
-  const end = buf.indexOf(CRLFCRLF);
-  if (end < 0) {
-    if (buf.length > maxHead)
-      throw new RestError("ERR_HEAD_TOO_LARGE", 431, "request head too large");
-    return undefined;
-  }
-  if (end > maxHead) throw new RestError("ERR_HEAD_TOO_LARGE", 431, "request head too large");
-  const lines = buf.subarray(0, end).toString("latin1").split("\r\n");
-  // Bare CR/LF, NUL and other controls let two parsers disagree on where a header ends (smuggling).
-  for (const line of lines) {
-    if (hasCtl(line)) throw new RestError("ERR_BAD_REQUEST", 400, "control character in head");
-  }
-  const [method, target, version, extra] = (lines[0] ?? "").split(" ");
-  if (!method || !target || !version || extra !== undefined || !TOKEN.test(method)) {
-    throw new RestError("ERR_BAD_REQUEST", 400, "malformed request line");
-  }
+export function toHead(
+  method: string,
+  version: string,
+  target: string,
+  rawHeaders: readonly string[],
+): RequestHead {
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
     throw new RestError("ERR_BAD_REQUEST", 400, "only HTTP/1.x is spoken here");
   }
   if (!target.startsWith("/"))
     throw new RestError("ERR_BAD_REQUEST", 400, "request target must be a path");
   const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(":");
-    // No trim of the name: "Content-Length : 5" and folded lines (" X: y") are smuggling tools.
-    const name = line.slice(0, colon).toLowerCase();
-    if (colon <= 0 || !TOKEN.test(name))
-      throw new RestError("ERR_BAD_REQUEST", 400, "malformed header line");
-    const value = line.slice(colon + 1).trim();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as string).toLowerCase();
     if (headers.has(name) && SINGLE.has(name)) {
       throw new RestError("ERR_BAD_REQUEST", 400, `duplicate ${name} header`);
     }
-    headers.set(name, value);
+    headers.set(name, rawHeaders[i + 1] as string);
   }
   if (headers.has("transfer-encoding")) {
     throw new RestError(
@@ -101,72 +85,80 @@ export function parseHead(buf: Buffer, maxHead: number): RequestHead | undefined
     segments: segments.length === 1 && segments[0] === "" ? [] : segments,
     query: new URLSearchParams(q < 0 ? "" : target.slice(q + 1)),
     headers,
-    rest: buf.subarray(end + 4),
   };
 }
 
-/** The declared body length: 0 when absent, a 400 when malformed, a 413 above `max`. */
+export function readHead(req: IncomingMessage): RequestHead {
+  return toHead(req.method ?? "", `HTTP/${req.httpVersion}`, req.url ?? "", req.rawHeaders);
+}
+
+/** The declared body length: 0 when absent, a 413 above `max` (node:http checked its syntax). */
 export function contentLength(head: RequestHead, max: number): number {
-  const v = head.headers.get("content-length");
-  if (v === undefined) return 0;
-  if (!/^\d{1,12}$/.test(v)) throw new RestError("ERR_BAD_LENGTH", 400, "malformed Content-Length");
-  const n = Number(v);
+  const n = Number(head.headers.get("content-length") ?? 0);
   if (n > max) throw new RestError("ERR_BODY_TOO_LARGE", 413, `body larger than ${max} bytes`);
   return n;
 }
 
-const REASONS: Record<number, string> = {
-  200: "OK",
-  101: "Switching Protocols",
-  204: "No Content",
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  409: "Conflict",
-  410: "Gone",
-  417: "Expectation Failed",
-  413: "Payload Too Large",
-  421: "Misdirected Request",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
-
-/** Serialises a complete response (the server closes the connection after each one). */
-export function response(
-  status: number,
-  headers: Record<string, string>,
-  body: Buffer = Buffer.alloc(0),
-): Buffer {
-  const lines = [`HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}`];
+/** Serialises a reply for a socket node:http no longer answers on; the socket closes after it. */
+export function rawReply(r: Reply): Buffer {
+  const lines = [`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? "Status"}`];
   for (const [k, v] of Object.entries({
-    ...headers,
-    "Content-Length": String(body.length),
+    ...r.headers,
+    "Content-Length": String(r.body.length),
     Connection: "close",
   })) {
     lines.push(`${k}: ${v}`);
   }
-  return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), body]);
+  return Buffer.concat([Buffer.from(`${lines.join("\r\n")}\r\n\r\n`, "latin1"), r.body]);
 }
 
-/** HTTP/1.1 keeps the connection unless told to close; HTTP/1.0 only when asked to keep it. */
-export function wantsKeepAlive(head: RequestHead): boolean {
-  const c = head.headers.get("connection")?.toLowerCase() ?? "";
-  return head.version === "HTTP/1.1" ? !c.includes("close") : c.includes("keep-alive");
-}
+const CRLF2 = Buffer.from("\r\n\r\n");
 
-const CLOSE = Buffer.from("\r\nConnection: close\r\n", "latin1");
-const KEEP = Buffer.from("\r\nConnection: keep-alive\r\n", "latin1");
-
-/** Rewrites a serialised response's `Connection: close` into `keep-alive`. */
-export function keepAlive(res: Buffer): Buffer {
-  const end = res.indexOf("\r\n\r\n");
-  const at = res.indexOf(CLOSE);
-  if (at < 0 || at > end) return res;
-  return Buffer.concat([res.subarray(0, at), KEEP, res.subarray(at + CLOSE.length)]);
+/**
+ * Hands node:http's parser a socket's bytes cut after every blank line, so that a request head
+ * is always the end of what the parser saw: when that request turns the socket into a relay
+ * (`/tunnel` without `Connection: upgrade`, as P2PD's `/p2p/pipe`), `sink()` returns where the
+ * rest goes, and the parser never reads relay bytes as HTTP. A cut inside a body is harmless.
+ * Must run right after node:http's own `connection` listener (whose `data` listener it takes).
+ */
+export function feedByHead(socket: Socket, sink: () => ((b: Buffer) => void) | undefined): void {
+  const parse = socket.listeners("data").at(-1) as ((b: Buffer) => void) | undefined;
+  if (!parse) return;
+  socket.removeListener("data", parse);
+  let tail: Buffer = Buffer.alloc(0);
+  const held: Buffer[] = [];
+  const drain = () => {
+    while (held.length) {
+      const to = sink();
+      // node:http paused the socket (answers backing up): its parser must wait for the resume.
+      if (!to && socket.isPaused()) return;
+      const piece = held.shift() as Buffer;
+      if (to) to(piece);
+      else parse(piece);
+    }
+  };
+  const feed = (piece: Buffer) => {
+    held.push(piece);
+    drain();
+  };
+  socket.on("resume", drain);
+  socket.on("data", (chunk: Buffer) => {
+    let from = 0;
+    // A blank line split across two reads.
+    const last = tail[tail.length - 1];
+    const edge =
+      last === 0x0d || last === 0x0a
+        ? Buffer.concat([tail, chunk.subarray(0, 3)]).indexOf(CRLF2)
+        : -1;
+    if (edge >= 0) {
+      from = edge + 4 - tail.length;
+      feed(chunk.subarray(0, from));
+    }
+    for (let at = chunk.indexOf(CRLF2, from); at >= 0; at = chunk.indexOf(CRLF2, from)) {
+      feed(chunk.subarray(from, at + 4));
+      from = at + 4;
+    }
+    if (from < chunk.length) feed(chunk.subarray(from));
+    tail = chunk.length >= 3 ? chunk.subarray(-3) : Buffer.concat([tail, chunk]).subarray(-3);
+  });
 }

@@ -49,7 +49,7 @@ export function checkRequest(head: RequestHead, mutating: boolean, opts: Securit
   const host = head.headers.get("host");
   if (host !== undefined && !LOOPBACK_HOST.test(host)) {
     throw new RestError(
-      "ERR_BAD_HOST",
+      "ERR_NOT_LOOPBACK",
       421,
       "Host must be a loopback address (DNS rebinding protection)",
     );

@@ -1,31 +1,20 @@
-import { createServer, type Server, type Socket } from "node:net";
-import { Connection, type RestPipe } from "./connection.js";
-import { dashboardHtml } from "./dashboard.js";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { type ApiContext, dispatch, errorReply, findCon, json, type RestNode } from "./api.js";
+import type { Connection } from "./connection.js";
 import { RestError } from "./errors.js";
 import {
   contentLength,
-  keepAlive,
-  parseHead,
+  feedByHead,
+  type Reply,
   type RequestHead,
-  response,
-  wantsKeepAlive,
+  rawReply,
+  readHead,
 } from "./http.js";
-import { buildOpenApi } from "./openapi.js";
 import { matchRoute, type RouteDef } from "./routes.js";
-import { checkRequest, corsHeaders, isLoopbackListen, originAllowed } from "./security.js";
-import { VERSION } from "./version.js";
+import { checkRequest, isLoopbackListen } from "./security.js";
 
-/** What the REST server needs from a node (a @p2pd/node P2PNode fits). */
-export interface RestNode {
-  readonly address: string;
-  readonly nodeId: string;
-  readonly port: number;
-  readonly interfaces: readonly unknown[];
-  connect(
-    target: string,
-    opts: { strategies?: string[]; signal?: AbortSignal },
-  ): Promise<{ pipe: RestPipe; strategy: string; timings: { totalMs: number } }>;
-}
+export type { RestNode } from "./api.js";
 
 export interface RestServerOptions {
   node: RestNode;
@@ -49,33 +38,33 @@ export interface RestServerOptions {
   signal?: AbortSignal;
 }
 
-// "." and ".." are excluded: URL parsers (fetch, browsers) collapse them as dot segments.
-const NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,64}$/;
-const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 /** Bounded so one client cannot hold a connection forever. */
 const MAX_REQUESTS_PER_CONNECTION = 1000;
+/** Pipelined requests waiting on one connection before it is read no further. */
+const MAX_PIPELINED = 32;
 
-function json(
-  status: number,
-  head: RequestHead | undefined,
-  body: unknown,
-  extra: Record<string, string> = {},
-) {
-  return response(
-    status,
-    {
-      "Content-Type": "application/json; charset=utf-8",
-      "Cache-Control": "no-store",
-      ...(head ? corsHeaders(head) : {}),
-      ...extra,
-    },
-    Buffer.from(`${JSON.stringify(body)}\n`),
-  );
+/** What the server keeps per HTTP connection. */
+interface Conn {
+  /** Requests are answered one after the other, as they came (pipelining). */
+  chain: Promise<void>;
+  waiting: number;
+  served: number;
+  /** `socket.bytesRead` when the last answer went out: more since means a request started. */
+  readAtServe: number;
+  /** The last answer handed to node:http: a raw error answer must wait until it is sent. */
+  last?: ServerResponse;
+  /** Where bytes go once the connection is a relay (or dropped, after a refused request). */
+  sink?: (b: Buffer) => void;
+  failed?: boolean;
 }
 
+const drop = () => {};
+const EMPTY = Promise.resolve(Buffer.alloc(0));
+
 /**
- * The localhost REST API and dashboard, on a raw `net` server: after `/tunnel` the socket becomes
- * a byte relay, which `node:http` would misparse as further requests.
+ * The localhost REST API and dashboard on `node:http`: its strict parser, size limits and timeouts
+ * frame requests; `/tunnel` takes the socket over as a byte relay (the `upgrade` event, or a plain
+ * request cut off from the parser by `feedByHead`).
  */
 export class RestServer {
   readonly #opts: Required<
@@ -86,9 +75,11 @@ export class RestServer {
   > &
     RestServerOptions;
   readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  readonly #cons = new Map<string, Connection>();
-  readonly #closing = new AbortController();
+  readonly #ctx: ApiContext;
+  readonly #sockets = new Map<Socket, Conn>();
+  /** Requests being answered: aborted when their client goes away or the server closes. */
+  readonly #running = new Set<AbortController>();
+  #closing = false;
   #closed: Promise<void> | undefined;
 
   private constructor(opts: RestServerOptions) {
@@ -100,9 +91,41 @@ export class RestServer {
       maxSockets: 128,
       ...opts,
     };
+    const t = this.#opts.requestTimeoutMs;
+    this.#ctx = { node: opts.node, cons: new Map(), connectTimeoutMs: this.#opts.connectTimeoutMs };
+    this.#server = createServer({
+      maxHeaderSize: this.#opts.maxHeadBytes,
+      requestTimeout: t,
+      headersTimeout: t,
+      keepAliveTimeout: t,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.round(t / 4))),
+      // Tools like `curl --http1.0` or `nc` send no Host; only a non-loopback one is refused.
+      requireHostHeader: false,
+    });
+    const s = this.#server;
     // Half-open allowed: a client may send its request and shut down its side (`nc -N`, some
-    // HTTP/1.0 tools) and still get the answer; we end our side once it is written.
-    this.#server = createServer({ allowHalfOpen: true }, (s) => this.#onSocket(s));
+    // HTTP/1.0 tools) and still get the answer; node:http ends our side once it is written.
+    (s as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+    s.maxRequestsPerSocket = MAX_REQUESTS_PER_CONNECTION;
+    // A connection that never sends a request is idle from the start: no request timer runs.
+    s.timeout = t;
+    s.on("connection", (socket: Socket) => this.#onSocket(socket));
+    s.on("request", (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
+    s.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
+      // curl waits a second for this before sending a body larger than 1 KiB.
+      if (Number(req.headers["content-length"] ?? 0) <= this.#opts.maxBodyBytes) {
+        res.writeContinue();
+      }
+      this.#onRequest(req, res);
+    });
+    // Complete requests only (no body): the socket node:http hands over is the TCP socket.
+    s.on("upgrade", (req: IncomingMessage, socket: Socket, rest: Buffer) =>
+      this.#onUpgrade(req, socket, rest),
+    );
+    s.on("clientError", (err: Error & { code?: string }, socket: Socket) =>
+      this.#onClientError(err, socket),
+    );
+    s.on("timeout", (socket: Socket) => this.#onIdle(socket));
   }
 
   static async start(opts: RestServerOptions): Promise<RestServer> {
@@ -137,147 +160,70 @@ export class RestServer {
 
   /** Open connections (for dashboards and tests). */
   connections(): Connection[] {
-    return [...this.#cons.values()];
+    return [...this.#ctx.cons.values()];
   }
 
+  /** Runs after node:http's own `connection` listener. */
   #onSocket(socket: Socket): void {
     socket.on("error", () => socket.destroy());
     const full = this.#sockets.size >= this.#opts.maxSockets;
-    this.#sockets.add(socket);
+    const conn: Conn = { chain: Promise.resolve(), waiting: 0, served: 0, readAtServe: 0 };
+    this.#sockets.set(socket, conn);
     socket.on("close", () => this.#sockets.delete(socket));
+    feedByHead(socket, () => conn.sink);
     if (full) {
       // Idle connections cost a descriptor each: cap them instead of running out.
+      conn.sink = drop;
       this.#finish(
         socket,
         json(503, undefined, {
           error: { code: "ERR_BUSY", message: "too many open HTTP connections" },
         }),
       );
-      return;
     }
-    // Received bytes, kept as chunks so a large body is copied once, not once per chunk.
-    let parts: Buffer[] = [];
-    let size = 0;
-    let head: RequestHead | undefined;
-    let need = 0;
-    let served = 0;
-    let busy = false;
-    let continued = false;
-    let ended = false;
-    let timer: NodeJS.Timeout | undefined;
-    const joined = (): Buffer => {
-      if (parts.length !== 1) parts = [Buffer.concat(parts, size)];
-      return parts[0] as Buffer;
-    };
-    // Slow clients (slowloris) get a 408; an idle kept-alive connection is just closed.
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        if (served > 0 && !head && size === 0) {
-          this.#finish(socket);
-          return;
-        }
-        this.#finish(
-          socket,
-          json(408, head, {
-            error: { code: "ERR_REQUEST_TIMEOUT", message: "request not received in time" },
-          }),
-        );
-      }, this.#opts.requestTimeoutMs);
-    };
-    const fail = (e: unknown) => {
-      clearTimeout(timer);
-      socket.removeListener("data", onData);
-      const err =
-        e instanceof RestError
-          ? e
-          : new RestError("ERR_INTERNAL", 500, (e as Error)?.message ?? String(e));
-      this.#finish(
-        socket,
-        json(err.status, head, { error: { code: err.code, message: err.message } }),
-      );
-    };
-    const pump = () => {
-      // One request at a time: pipelined bytes wait in `parts` until the answer is written.
-      if (busy) return;
-      try {
-        if (!head) {
-          head = parseHead(joined(), this.#opts.maxHeadBytes);
-          if (!head) return;
-          parts = [head.rest];
-          size = head.rest.length;
-          need = contentLength(head, this.#opts.maxBodyBytes);
-          continued = false;
-        }
-        const match = this.#route(head);
-        if (match.route.id === "tunnel") {
-          clearTimeout(timer);
-          socket.removeListener("data", onData);
-          this.#tunnel(socket, head, match.params, joined());
-          return;
-        }
-        if (size < need) {
-          // curl waits a second for this before sending a body larger than 1 KiB.
-          if (!continued && head.headers.get("expect")?.toLowerCase() === "100-continue") {
-            continued = true;
-            socket.write(CONTINUE);
-          }
-          return;
-        }
-        clearTimeout(timer);
-        const all = joined();
-        const body = all.subarray(0, need);
-        parts = [all.subarray(need)];
-        size = all.length - need;
-        const h = head;
-        const keep = wantsKeepAlive(h) && ++served < MAX_REQUESTS_PER_CONNECTION;
-        busy = true;
-        this.#handle(h, match.route, match.params, body, socket).then((res) => {
-          if (socket.destroyed) return;
-          const out = h.method === "HEAD" ? res.subarray(0, res.indexOf("\r\n\r\n") + 4) : res;
-          if (!keep) {
-            socket.removeListener("data", onData);
-            this.#finish(socket, out);
-            return;
-          }
-          socket.write(keepAlive(out));
-          // Next request on the same connection (pipelined bytes may already be here).
-          busy = false;
-          head = undefined;
-          need = 0;
-          socket.resume();
-          arm();
-          if (size) pump();
-          if (ended && !busy) this.#finish(socket);
-        }, fail);
-      } catch (e) {
-        fail(e);
-      }
-    };
-    const onData = (chunk: Buffer) => {
-      parts.push(chunk);
-      size += chunk.length;
-      // A client pipelining faster than we answer is throttled by TCP, not by our memory.
-      if (busy && size > this.#opts.maxHeadBytes + this.#opts.maxBodyBytes) socket.pause();
-      pump();
-    };
-    arm();
-    socket.on("data", onData);
-    socket.on("close", () => clearTimeout(timer));
-    socket.on("end", () => {
-      ended = true;
-      // Nothing in flight: whatever partial request is left can never complete.
-      if (!busy && socket.listenerCount("data") > 0) {
-        clearTimeout(timer);
-        this.#finish(socket);
-      }
-    });
   }
 
-  /** Ends a socket after `data`; destroys it if the peer never closes its side. */
-  #finish(socket: Socket, data?: Buffer): void {
+  /** Parse errors and request timeouts: a JSON answer after those already due, then close. */
+  #onClientError(err: Error & { code?: string }, socket: Socket): void {
+    const conn = this.#sockets.get(socket);
+    // Bytes after a `Connection: close` request: ignored; its answer still goes out.
+    if (err.code === "HPE_CLOSED_CONNECTION" || !conn) return;
+    if (conn.failed) return;
+    conn.failed = true;
+    conn.sink = drop;
+    const e =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? new RestError("ERR_HEAD_TOO_LARGE", 431, "request head too large")
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? new RestError("ERR_REQUEST_TIMEOUT", 408, "request not received in time")
+          : new RestError("ERR_BAD_REQUEST", 400, `malformed request (${err.code ?? err.message})`);
+    conn.chain
+      .then(() => {
+        const last = conn.last;
+        if (last && !last.writableFinished && !last.destroyed) {
+          return new Promise((r) => last.once("close", r));
+        }
+      })
+      .then(() => this.#finish(socket, errorReply(e)));
+  }
+
+  /** The socket's inactivity timer: a connection that never completes a request is cut. */
+  #onIdle(socket: Socket): void {
+    const conn = this.#sockets.get(socket);
+    if (!conn || conn.waiting > 0 || conn.sink) return;
+    // An idle kept-alive connection is just closed; a started, unfinished request gets a 408.
+    if (conn.served > 0 && socket.bytesRead === conn.readAtServe) socket.destroy();
+    else
+      this.#onClientError(
+        Object.assign(new Error("timeout"), { code: "ERR_HTTP_REQUEST_TIMEOUT" }),
+        socket,
+      );
+  }
+
+  /** Ends a socket after `reply`; destroys it if the peer never closes its side. */
+  #finish(socket: Socket, reply?: Reply): void {
     if (socket.destroyed) return;
-    if (data) socket.end(data);
+    if (reply && socket.writable) socket.end(rawReply(reply));
     else socket.end();
     // Read and drop whatever still comes, so the peer's FIN is seen and the slot freed.
     socket.resume();
@@ -297,221 +243,130 @@ export class RestServer {
     return m;
   }
 
-  #con(name: string | undefined): Connection {
-    const c = name === undefined ? undefined : this.#cons.get(name);
-    if (!c) throw new RestError("ERR_NO_SUCH_CONNECTION", 404, `no connection named "${name}"`);
-    return c;
+  /** Queues work behind the connection's earlier requests; reading pauses when too many wait. */
+  #queue(socket: Socket, conn: Conn, work: () => Promise<void>): void {
+    if (++conn.waiting > MAX_PIPELINED) socket.pause();
+    conn.chain = conn.chain.then(work).then(
+      () => {
+        if (--conn.waiting === MAX_PIPELINED) socket.resume();
+      },
+      () => {
+        socket.destroy();
+      },
+    );
   }
 
-  #timeoutMs(v: string | undefined): number {
-    if (v === undefined) return 2000;
-    if (!/^\d+(\.\d+)?$/.test(v) || Number(v) > 30) {
-      throw new RestError(
-        "ERR_BAD_TIMEOUT",
-        400,
-        "timeout must be a number of seconds from 0 to 30",
-      );
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    const conn = this.#sockets.get(socket);
+    if (!conn || conn.sink) {
+      res.destroy();
+      return;
     }
-    return Number(v) === 0 ? 2000 : Math.round(Number(v) * 1000);
+    let head: RequestHead | undefined;
+    let early: Reply | undefined;
+    let match: { route: RouteDef; params: Record<string, string> } | undefined;
+    try {
+      head = readHead(req);
+      match = this.#route(head);
+      contentLength(head, this.#opts.maxBodyBytes);
+      if (match.route.id === "tunnel") {
+        findCon(this.#ctx, match.params.name);
+        // From here the parser sees nothing more: the rest is relay data, held until it starts.
+        const held: Buffer[] = [];
+        conn.sink = (b) => held.push(b);
+        const h = head;
+        const name = match.params.name;
+        this.#queue(socket, conn, async () => this.#relay(socket, h, name, held));
+        return;
+      }
+    } catch (e) {
+      // Refused before dispatch: the framing may be ambiguous, so the connection closes.
+      early = errorReply(e, head);
+      early.headers.Connection = "close";
+    }
+    const body = early
+      ? undefined
+      : req.headers["content-length"] === undefined
+        ? EMPTY
+        : readBody(req, this.#opts.maxBodyBytes);
+    // Awaited in turn; a client leaving mid-body must not be an unhandled rejection meanwhile.
+    body?.catch(() => {});
+    this.#queue(socket, conn, async () => {
+      let out = early;
+      if (!out && head && match && body) {
+        out = await this.#handle(head, match, await body, socket);
+      }
+      if (!out) return;
+      write(res, out);
+      conn.last = res;
+      conn.served++;
+      conn.readAtServe = socket.bytesRead;
+    });
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Socket, rest: Buffer): void {
+    const conn = this.#sockets.get(socket);
+    if (!conn || conn.sink) {
+      socket.destroy();
+      return;
+    }
+    const held = rest.length ? [rest] : [];
+    conn.sink = (b) => held.push(b);
+    socket.setTimeout(0);
+    let head: RequestHead | undefined;
+    try {
+      head = readHead(req);
+      const m = this.#route(head);
+      const h = head;
+      // Only /tunnel upgrades; any other request with an Upgrade header is answered, then closed.
+      this.#queue(socket, conn, async () => {
+        if (m.route.id === "tunnel") this.#relay(socket, h, m.params.name, held);
+        else this.#finish(socket, await this.#handle(h, m, Buffer.alloc(0), socket));
+      });
+    } catch (e) {
+      this.#finish(socket, errorReply(e, head));
+    }
   }
 
   async #handle(
     head: RequestHead,
-    route: RouteDef,
-    p: Record<string, string>,
+    m: { route: RouteDef; params: Record<string, string> },
     body: Buffer,
     socket: Socket,
-  ): Promise<Buffer> {
+  ): Promise<Reply> {
     // A request is abandoned when its client goes away or the server closes.
     const gone = new AbortController();
+    if (this.#closing) gone.abort();
+    this.#running.add(gone);
     const onGone = () => gone.abort();
     socket.once("close", onGone);
     try {
-      return await this.#dispatch(
-        head,
-        route,
-        p,
-        body,
-        AbortSignal.any([gone.signal, this.#closing.signal]),
-      );
+      return await dispatch(this.#ctx, head, m.route, m.params, body, gone.signal);
     } catch (e) {
-      // A well-framed request that failed: answer it and keep the connection (pipelining).
-      if (!(e instanceof RestError)) throw e;
-      return json(e.status, head, { error: { code: e.code, message: e.message } });
+      // A well-framed request that failed: answer it and keep the connection (pipelining),
+      // unless the failure is our own bug.
+      const r = errorReply(e, head);
+      if (r.status === 500) r.headers.Connection = "close";
+      return r;
     } finally {
       socket.removeListener("close", onGone);
+      this.#running.delete(gone);
     }
   }
 
-  async #dispatch(
-    head: RequestHead,
-    route: RouteDef,
-    p: Record<string, string>,
-    body: Buffer,
-    signal: AbortSignal,
-  ): Promise<Buffer> {
-    const q = (k: string) => p[k] ?? head.query.get(k) ?? undefined;
-    const node = this.#opts.node;
-    switch (route.id) {
-      case "preflight": {
-        if (!originAllowed(head.headers.get("origin"))) {
-          throw new RestError("ERR_BAD_ORIGIN", 403, "requests from other origins are refused");
-        }
-        return response(204, {
-          ...corsHeaders(head),
-          "Access-Control-Allow-Methods": "GET, POST, DELETE",
-          "Access-Control-Allow-Headers": "authorization, content-type",
-          "Access-Control-Max-Age": "600",
-        });
-      }
-      case "version":
-        return json(200, head, { title: "p2pd", version: VERSION });
-      case "ifs":
-        return json(200, head, { ifs: node.interfaces });
-      case "addr":
-        return json(200, head, { addr: node.address, nodeId: node.nodeId, port: node.port });
-      case "cons":
-        return json(200, head, { cons: this.connections().map((c) => c.info()) });
-      case "open": {
-        const name = p.name ?? "";
-        if (!NAME.test(name))
-          throw new RestError(
-            "ERR_BAD_NAME",
-            400,
-            'connection names are 1-64 of A-Z a-z 0-9 _ . - (not "." or "..")',
-          );
-        if (this.#cons.has(name))
-          throw new RestError("ERR_NAME_EXISTS", 409, `connection "${name}" already exists`);
-        const dest = p.dest === "self" ? node.address : (p.dest ?? "");
-        const strategies = q("strategies")?.split(",").filter(Boolean);
-        let res: Awaited<ReturnType<RestNode["connect"]>>;
-        try {
-          res = await node.connect(dest, {
-            ...(strategies ? { strategies } : {}),
-            signal: AbortSignal.any([signal, AbortSignal.timeout(this.#opts.connectTimeoutMs)]),
-          });
-        } catch (e) {
-          const err = e as { code?: string; message?: string };
-          const code = err.code ?? "ERR_CONNECT";
-          // The caller's input was wrong (400) or names nobody (404); else the peer is unreachable.
-          const status =
-            code === "ERR_BAD_ADDR" || code === "ERR_BAD_ADDRESS"
-              ? 400
-              : code === "ERR_NAME_NOT_FOUND"
-                ? 404
-                : code === "ERR_CONNECT_TIMEOUT" || code === "ERR_TIMEOUT"
-                  ? 504
-                  : 502;
-          throw new RestError(code, status, err.message ?? "connect failed");
-        }
-        if (this.#cons.has(name) || signal.aborted) {
-          await res.pipe.close();
-          throw new RestError("ERR_NAME_EXISTS", 409, `connection "${name}" already exists`);
-        }
-        const con = new Connection(name, res.strategy, res.pipe, res.timings.totalMs);
-        this.#cons.set(name, con);
-        res.pipe.onClose(() => {
-          if (this.#cons.get(name) === con) this.#cons.delete(name);
-        });
-        return json(200, head, con.info());
-      }
-      case "info":
-        return json(200, head, this.#con(p.name).info());
-      case "subscribe": {
-        const con = this.#con(p.name);
-        const sub = { msg: q("msg") ?? "", addr: q("addr") ?? "" };
-        con.subscribe(sub.msg, sub.addr);
-        return json(200, head, { name: con.name, sub });
-      }
-      case "unsubscribe": {
-        const con = this.#con(p.name);
-        const sub = { msg: q("msg") ?? "", addr: q("addr") ?? "" };
-        if (!con.unsubscribe(sub.msg, sub.addr))
-          throw new RestError("ERR_NOT_SUBSCRIBED", 404, "no such subscription");
-        return json(200, head, { name: con.name, unsub: sub });
-      }
-      case "send": {
-        const con = this.#con(p.name);
-        const text = p.text ?? "";
-        const data = Buffer.from(text, "utf8");
-        await con.send(data);
-        return json(200, head, { name: con.name, sent: data.length, sentChars: [...text].length });
-      }
-      case "sendBinary": {
-        const con = this.#con(p.name);
-        if (!head.headers.has("content-length")) {
-          throw new RestError("ERR_LENGTH_REQUIRED", 400, "POST /binary needs a Content-Length");
-        }
-        await con.send(body);
-        return json(200, head, { name: con.name, sent: body.length });
-      }
-      case "recv":
-      case "recvBinary": {
-        const con = this.#con(p.name);
-        const data = await con.recv(
-          q("msg") ?? "",
-          q("addr") ?? "",
-          this.#timeoutMs(q("timeout")),
-          signal,
-        );
-        const from = con.pipe.remote;
-        if (route.id === "recv") {
-          return json(200, head, {
-            name: con.name,
-            from: from ? { ip: from.host, port: from.port } : null,
-            data: data.toString("utf8"),
-          });
-        }
-        return response(
-          200,
-          {
-            "Content-Type": "application/octet-stream",
-            "x-client-tup": from ? `${from.host}:${from.port}` : "unknown",
-            ...corsHeaders(head),
-          },
-          data,
-        );
-      }
-      case "close": {
-        const con = this.#con(p.name);
-        this.#cons.delete(con.name);
-        await con.close();
-        return json(200, head, { closed: con.name });
-      }
-      case "openapi":
-        return json(200, head, buildOpenApi());
-      case "dashboard":
-        return response(
-          200,
-          {
-            "Content-Type": "text/html; charset=utf-8",
-            "Content-Security-Policy":
-              "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-            "X-Frame-Options": "DENY",
-          },
-          Buffer.from(dashboardHtml()),
-        );
-      default:
-        throw new RestError("ERR_NOT_FOUND", 404, `no API method at ${head.path}`);
-    }
-  }
-
-  #tunnel(socket: Socket, head: RequestHead, p: Record<string, string>, leftover: Buffer): void {
+  /** Turns the HTTP connection into a byte relay to the named P2P connection. */
+  #relay(socket: Socket, head: RequestHead, name: string | undefined, held: Buffer[]): void {
     let con: Connection;
     try {
-      con = this.#con(p.name);
+      con = findCon(this.#ctx, name);
       if (con.relay)
         throw new RestError("ERR_RELAY_BUSY", 409, `connection "${con.name}" is already relayed`);
     } catch (e) {
-      const err = e as RestError;
-      this.#finish(
-        socket,
-        json(err.status, head, { error: { code: err.code, message: err.message } }),
-      );
+      this.#finish(socket, errorReply(e, head));
       return;
     }
+    socket.setTimeout(0);
     if (head.headers.get("upgrade")?.toLowerCase() === "p2pd-relay") {
       socket.write(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: p2pd-relay\r\nConnection: Upgrade\r\n\r\n",
@@ -519,35 +374,65 @@ export class RestServer {
     }
     con.relay = socket;
     // One send at a time: a client writing faster than the peer reads is held back by TCP.
+    let sending = Promise.resolve();
     const forward = (chunk: Buffer) => {
       socket.pause();
-      con.send(chunk).then(
-        () => socket.resume(),
-        () => socket.destroy(),
-      );
+      sending = sending
+        .then(() => con.send(chunk))
+        .then(
+          () => {
+            socket.resume();
+          },
+          () => {
+            socket.destroy();
+          },
+        );
     };
-    const offClose = con.pipe.onClose(() => socket.end());
-    socket.on("data", forward);
+    const conn = this.#sockets.get(socket);
+    if (conn) conn.sink = forward;
+    const offClose = con.pipe.onEnd(() => socket.end());
     socket.on("end", () => socket.end());
     socket.on("close", () => {
       offClose();
       if (con.relay === socket) con.relay = undefined;
     });
-    if (leftover.length) forward(leftover);
+    for (const b of held.splice(0)) forward(b);
+    socket.resume();
   }
 
   /** Stops listening, ends every client and closes every connection the API opened. Idempotent. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#closing.abort();
+      this.#closing = true;
+      for (const r of this.#running) r.abort();
       const closed = new Promise<void>((r) => this.#server.close(() => r()));
-      for (const s of this.#sockets) s.destroy();
+      this.#server.closeAllConnections();
+      // Relays left node:http's books: they are ours to end.
+      for (const s of this.#sockets.keys()) s.destroy();
       await Promise.all(this.connections().map((c) => c.close().catch(() => {})));
-      this.#cons.clear();
+      this.#ctx.cons.clear();
       await closed;
     })();
     return this.#closed;
   }
+}
+
+/** The body, up to `max` bytes (node:http frames it by Content-Length; chunked was refused). */
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) throw new RestError("ERR_BODY_TOO_LARGE", 413, `body larger than ${max} bytes`);
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts, size);
+}
+
+function write(res: ServerResponse, r: Reply): void {
+  if (res.destroyed) return;
+  res.writeHead(r.status, { ...r.headers, "Content-Length": String(r.body.length) });
+  res.end(r.body);
 }
 
 const PREFLIGHT: RouteDef = {

@@ -1,0 +1,139 @@
+import type { Pipe } from "@p2pd/pipe";
+import type { StrategyFailure } from "../errors.js";
+import { codeOf, P2pdNodeError } from "../errors.js";
+import type { StrategyName } from "../strategies/names.js";
+import type { PlannedStrategy } from "./race-plan.js";
+import type { StrategyTiming } from "./types.js";
+
+type Outcome = { run: Run; pipe?: Pipe; err?: unknown };
+
+/** One started strategy. */
+export interface Run {
+  index: number;
+  name: StrategyName;
+  s0: number;
+  ctrl: AbortController;
+  signal: AbortSignal;
+  pipeId: string;
+  done: Promise<Outcome>;
+}
+
+/** One race's state: what runs, what is left, and each strategy's outcome in plan order. */
+export class Race {
+  readonly timings: (StrategyTiming | undefined)[];
+  readonly failures: (StrategyFailure | undefined)[];
+  readonly #plan: PlannedStrategy[];
+  readonly #overall: AbortSignal;
+  readonly #staggerMs: number | undefined;
+  readonly #start: (p: PlannedStrategy, index: number) => Run;
+  readonly #running = new Set<Run>();
+  #next = 0;
+  #lastStart = 0;
+  #stagger = Number.POSITIVE_INFINITY;
+
+  constructor(
+    plan: PlannedStrategy[],
+    overall: AbortSignal,
+    staggerMs: number | undefined,
+    start: (p: PlannedStrategy, index: number) => Run,
+  ) {
+    this.#plan = plan;
+    this.#overall = overall;
+    this.#staggerMs = staggerMs;
+    this.#start = start;
+    this.timings = plan.map(() => undefined);
+    this.failures = plan.map(() => undefined);
+  }
+
+  #fail(i: number, name: StrategyName, code: string, message: string, ms: number): void {
+    this.timings[i] = { strategy: name, ok: false, ms, code };
+    this.failures[i] = { strategy: name, code, message, ms };
+  }
+
+  /** Starts the next strategy that can try (skipping the others); false when none is left. */
+  #startNext(): boolean {
+    while (this.#next < this.#plan.length) {
+      const index = this.#next++;
+      const p = this.#plan[index] as PlannedStrategy;
+      if (!p.possible) {
+        this.timings[index] = { strategy: p.name, ok: false, skipped: true, ms: 0 };
+        this.failures[index] = {
+          strategy: p.name,
+          code: "ERR_SKIPPED",
+          message: "cannot work for these addresses",
+          ms: 0,
+        };
+        continue;
+      }
+      const run = this.#start(p, index);
+      this.#running.add(run);
+      this.#lastStart = run.s0;
+      this.#stagger = this.#staggerMs ?? p.strategy.staggerMs ?? 500;
+      return true;
+    }
+    return false;
+  }
+
+  /** Runs to the first success (or until everything failed or the connect gave up). */
+  async run(d: {
+    cancel(pipeId: string): void;
+    log(line: string): void;
+  }): Promise<{ run: Run; pipe: Pipe } | undefined> {
+    const overall = this.#overall;
+    let winner: { run: Run; pipe: Pipe } | undefined;
+    this.#startNext();
+    while (!winner && this.#running.size > 0) {
+      // Wait for a run to end, or for the stagger to start the next one beside it.
+      let timer: NodeJS.Timeout | undefined;
+      const wait =
+        this.#next < this.#plan.length
+          ? Math.max(0, this.#lastStart + this.#stagger - performance.now())
+          : -1;
+      const tick =
+        wait >= 0 && Number.isFinite(wait)
+          ? new Promise<undefined>((r) => {
+              timer = setTimeout(() => r(undefined), wait);
+            })
+          : undefined;
+      const ev = await Promise.race([
+        ...[...this.#running].map((r) => r.done),
+        ...(tick ? [tick] : []),
+      ]);
+      clearTimeout(timer);
+      if (!ev) {
+        this.#startNext();
+        continue;
+      }
+      this.#running.delete(ev.run);
+      const ms = performance.now() - ev.run.s0;
+      if (ev.pipe) {
+        this.timings[ev.run.index] = { strategy: ev.run.name, ok: true, ms };
+        winner = { run: ev.run, pipe: ev.pipe };
+        break;
+      }
+      d.cancel(ev.run.pipeId);
+      const code = overall.aborted
+        ? codeOf(overall.reason) === "ERR_TIMEOUT"
+          ? "ERR_CONNECT_TIMEOUT"
+          : codeOf(overall.reason)
+        : ev.run.signal.aborted
+          ? "ERR_STRATEGY_TIMEOUT"
+          : codeOf(ev.err);
+      this.#fail(ev.run.index, ev.run.name, code, (ev.err as Error)?.message ?? String(ev.err), ms);
+      d.log(`${ev.run.name} failed: ${code}`);
+      if (overall.aborted) break;
+      // A failure starts the next strategy at once (no stagger wait).
+      this.#startNext();
+    }
+    // Losers are aborted; a pipe one of them still produces is closed, never handed out.
+    for (const r of this.#running) {
+      const ms = performance.now() - r.s0;
+      if (winner) this.#fail(r.index, r.name, "ERR_LOST_RACE", `${winner.run.name} won`, ms);
+      else this.#fail(r.index, r.name, "ERR_CONNECT_TIMEOUT", "connect gave up", ms);
+      r.ctrl.abort(new P2pdNodeError("ERR_LOST_RACE", "another strategy won"));
+      d.cancel(r.pipeId);
+      r.done.then((o) => o.pipe?.close().catch(() => {}));
+    }
+    return winner;
+  }
+}

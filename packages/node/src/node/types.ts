@@ -1,0 +1,92 @@
+import type { Pipe } from "@p2pd/pipe";
+import type { NatInfo } from "../address.js";
+import type { NodeInterface } from "../interfaces.js";
+import type { NamingProvider } from "../naming.js";
+import type { SignalingTransport } from "../signaling.js";
+import type { StrategyName } from "../strategies/names.js";
+import type { Strategy } from "../strategies/strategy.js";
+
+/** A TURN server for the turn strategy. */
+export interface TurnServerConfig {
+  url: string;
+  username?: string;
+  password?: string;
+  realm?: string;
+}
+
+export interface StartNodeOptions {
+  /** Identity seed (>= 16 bytes, or a string hashed into one): same seed, same node id and keys. */
+  seed?: Uint8Array | string;
+  /** Listen port on every interface; 0 (default) = any free port. */
+  port?: number;
+  /** "auto" (default), "loopback", interface names, or explicit NodeInterface objects. */
+  interfaces?: "auto" | "loopback" | (string | NodeInterface)[];
+  /** MQTT broker URLs. Default: an in-process aedes broker on 127.0.0.1 (offline use). */
+  mqtt?: string | string[];
+  /** Give up start when no broker answers within this (ms, default 5000). */
+  mqttTimeoutMs?: number;
+  /** Custom signaling transport (replaces mqtt). Its indexes go in the address. */
+  transport?: SignalingTransport;
+  /** STUN servers (host:port) for the background NAT test. */
+  stun?: string[];
+  /** TURN servers, for the turn strategy. */
+  turn?: TurnServerConfig[];
+  /** IRC servers for names (IRCDNS), used when no `naming` is given. */
+  irc?: string[];
+  naming?: NamingProvider;
+  /** Map the listen port on the gateway (UPnP/NAT-PMP) in the background. */
+  upnp?: boolean;
+  /** Known NAT per interface name (a cached NAT test): makes the address right from the start. */
+  nat?: Record<string, NatInfo>;
+  /** Directory for the per-network NAT cache (with `stun`): a hit is applied before ready. */
+  natCache?: string;
+  /** How long start waits for the NAT test before going on in the background (default 800 ms). */
+  natWaitMs?: number;
+  /** Background NAT test (default with `stun`: @p2pd/nat detectNat); resolves ext IPs and NAT info. */
+  natTest?: (
+    iface: NodeInterface,
+    opts: { signal: AbortSignal },
+  ) => Promise<Partial<NodeInterface>>;
+  /** Strategies beyond the built-in ones (or replacing them by name). */
+  strategies?: Strategy[];
+  /** Replay window for signaling timestamps (ms, default 120 s). */
+  replayWindowMs?: number;
+  /** Debug log sink (off by default). */
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface ConnectOptions {
+  /** Strategy names in order (default direct, reverse, then any registered punch/relay). */
+  strategies?: StrategyName[];
+  /** Cap for the whole connect (default 60 s). */
+  timeoutMs?: number;
+  /**
+   * Racing: start the next strategy when the running one has not succeeded after this long
+   * (default: each strategy's own `staggerMs`; Infinity = one after the other). A failure starts
+   * the next at once. The first success wins; the others are aborted and their pipes closed.
+   */
+  staggerMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface StrategyTiming {
+  strategy: StrategyName;
+  ok: boolean;
+  skipped?: boolean;
+  /** From this strategy's start to its success, failure or abort (ERR_LOST_RACE). */
+  ms: number;
+  code?: string;
+}
+
+export interface ConnectResult {
+  /** The connection: a @p2pd/pipe Pipe (subscriptions, recv, linking, async iteration). */
+  pipe: Pipe;
+  /** The connect attempt's id (the pipe's key in `node.pipes`). */
+  id: string;
+  strategy: StrategyName;
+  /** Total ms to a ready pipe and the outcome of each strategy that ran or was skipped, in plan order. */
+  timings: { totalMs: number; lookupMs?: number; strategies: StrategyTiming[] };
+}
+
+export type NodeMessageCb = (data: Buffer, pipe: Pipe) => void;
