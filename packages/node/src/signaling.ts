@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from "mqtt";
 import { codeOf, P2pdNodeError } from "./errors.js";
 import { type BrokerAttempt, RendezvousError } from "./servers/errors.js";
+import { assertMayContact } from "./servers/guard.js";
 import { rendezvousOf } from "./servers/rendezvous.js";
 
 /** Moves opaque signaling envelopes between nodes; topics are node ids. */
@@ -196,6 +197,8 @@ export class MqttSignaling implements SignalingTransport {
   #peerClient(url: string, signal?: AbortSignal): Promise<MqttClient> {
     let p = this.#peerClients.get(url);
     if (!p) {
+      // The tests' safety net: never a bundled public broker under P2PD_FORBID_PUBLIC_SERVERS=1.
+      assertMayContact([{ ip: new URL(url).hostname.replace(/^\[|\]$/g, "") }]);
       const timeoutMs = this.#opts.connectTimeoutMs ?? 5000;
       p = new Promise<MqttClient>((resolve, reject) => {
         const client = mqtt.connect(url, {
