@@ -7,8 +7,10 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { node as p2p, stun } from "p2pd";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { run } from "../src/cli.js";
 import { cli } from "./run-cli.js";
 
 let dir: string;
@@ -20,7 +22,8 @@ afterEach(() => {
   // Never leave a config pointing anywhere for the next test.
   if (saved.P2PD_CONFIG === undefined) delete process.env.P2PD_CONFIG;
   else process.env.P2PD_CONFIG = saved.P2PD_CONFIG;
-  process.env.XDG_CONFIG_HOME = saved.XDG;
+  if (saved.XDG === undefined) delete process.env.XDG_CONFIG_HOME;
+  else process.env.XDG_CONFIG_HOME = saved.XDG;
 });
 
 async function withConfig(doc: unknown): Promise<string> {
@@ -248,4 +251,74 @@ describe("p2pd servers check (loopback servers only)", () => {
     expect(after.mqtt[0].lastSeen).toBe(today);
     expect(p2p.validateServerLists(after).stun).toHaveLength(3);
   });
+});
+
+describe("p2pd node / connect with no --mqtt: the lists in effect (a config of loopback servers)", () => {
+  test("the node listens on a listed broker that answers; a dialer with another config reaches it", async () => {
+    const x = await p2p.startBroker();
+    const y = await p2p.startBroker({ host: "127.0.0.2" });
+    const dead = createServer(() => {});
+    await new Promise<void>((r) => dead.listen(0, "127.0.0.1", () => r()));
+    const deadUrl = `mqtt://127.0.0.1:${(dead.address() as { port: number }).port}`;
+    const cacheHome = join(dir, "cache");
+    process.env.XDG_CACHE_HOME = cacheHome;
+    const ac = new AbortController();
+    try {
+      await withConfig({ stun: [], mqtt: [deadUrl, x.url], turn: [] });
+      const stdout = new PassThrough();
+      const first = new Promise<string>((resolve) => {
+        let buf = "";
+        stdout.on("data", (d) => {
+          buf += d;
+          if (buf.includes("\n")) resolve(buf.slice(0, buf.indexOf("\n")));
+        });
+      });
+      const done = run(["node", "--interfaces", "lo", "--json"], {
+        stdout,
+        stderr: new PassThrough(),
+        signal: ac.signal,
+      });
+      const j = JSON.parse(await Promise.race([first, done.then((c) => `{"exit":${c}}`)]));
+      expect(j.mqtt).toEqual([x.url]);
+      expect(p2p.parseAddress(j.addr).brokers).toEqual([x.url]);
+      // The dialer's config knows only broker y: the address tells it where the node listens.
+      await withConfig({ stun: [], mqtt: [y.url], turn: [] });
+      const r = await cli(
+        "connect",
+        j.addr,
+        "--interfaces",
+        "lo",
+        "--strategies",
+        "reverse",
+        "--json",
+      );
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ strategy: "reverse", echo: true });
+      ac.abort();
+      expect(await done).toBe(130);
+    } finally {
+      ac.abort();
+      delete process.env.XDG_CACHE_HOME;
+      await Promise.all([x.close(), y.close()]);
+      dead.close();
+    }
+  }, 30_000);
+
+  test("--mqtt embedded runs the in-process broker even when lists are in effect", async () => {
+    await withConfig({ stun: [], mqtt: ["mqtt://127.0.0.1:9"], turn: [] });
+    const ac = new AbortController();
+    const stdout = new PassThrough();
+    const first = new Promise<string>((resolve) => stdout.once("data", (d) => resolve(String(d))));
+    const done = run(["node", "--interfaces", "lo", "--mqtt", "embedded", "--json"], {
+      stdout,
+      stderr: new PassThrough(),
+      signal: ac.signal,
+    });
+    const j = JSON.parse(await first);
+    expect(j.mqtt).toEqual([expect.stringMatching(/^mqtt:\/\/127\.0\.0\.1:\d+$/)]);
+    expect(j.mqtt[0]).not.toBe("mqtt://127.0.0.1:9");
+    ac.abort();
+    expect(await done).toBe(130);
+    expect((await cli("node", "--mqtt", "embedded", "--mqtt", "mqtt://127.0.0.1:1")).code).toBe(2);
+  }, 30_000);
 });

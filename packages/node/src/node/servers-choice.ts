@@ -26,8 +26,10 @@ export function networkKey(): string {
 export async function withChosenServers(opts: StartNodeOptions): Promise<StartNodeOptions> {
   const lists = opts.servers;
   if (!lists) return opts;
-  const needMqtt = !opts.transport && (opts.mqtt === undefined || opts.mqtt.length === 0);
-  const needStun = opts.stun === undefined;
+  // An empty list leaves that kind to its offline default (in-process broker, no STUN).
+  const needMqtt =
+    !opts.transport && (opts.mqtt === undefined || opts.mqtt.length === 0) && lists.mqtt.length > 0;
+  const needStun = opts.stun === undefined && lists.stun.length > 0;
   const out: StartNodeOptions = { ...opts };
   if (opts.turn === undefined && lists.turn.length > 0)
     out.turn = lists.turn.map((t) => ({
