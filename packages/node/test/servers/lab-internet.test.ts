@@ -33,7 +33,7 @@ describe.skipIf(why !== undefined)("bundled servers in the lab (natlab, prefix z
 
   beforeAll(async () => {
     lib = await buildLabLib("zeroconf");
-    lab = await labTs.startLab(["a=port-restricted", "b=symmetric"], {
+    lab = await labTs.startLab(["a=port-restricted", "b=restricted-cone"], {
       prefix: "zc-",
       state: "/tmp/natlab-zc",
       p2pdStun: false,
@@ -60,6 +60,35 @@ describe.skipIf(why !== undefined)("bundled servers in the lab (natlab, prefix z
     const links = await promisify(execFile)("ip", ["-d", "link", "show", "type", "veth"]);
     expect(links.stdout).not.toMatch(/link-netns zc-/);
   }, 30_000);
+
+  test("two nodes behind different NATs, no flags and no config file, connect by address", async () => {
+    const cli = join(root, "apps", "cli", "dist", "index.js");
+    const env = (h: string) => ({
+      ...process.env,
+      ...LAB_ENV,
+      XDG_CACHE_HOME: `/tmp/natlab-zc/cache-${h}`,
+    });
+    const server = lab.spawn("a1", process.execPath, [cli, "node", "--json"], { env: env("a1") });
+    let out = "";
+    let err = "";
+    server.stdout.on("data", (d: Buffer) => (out += d));
+    server.stderr.on("data", (d: Buffer) => (err += d));
+    const t0 = Date.now();
+    while (!out.includes("\n") && server.exitCode === null && Date.now() - t0 < 20_000)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(out, err).toContain("\n");
+    const ready = JSON.parse(out.slice(0, out.indexOf("\n")));
+    // The brokers it listens on are bundled ones the lab plays, named in the address by index.
+    expect([...plan.mqtt]).toEqual(expect.arrayContaining(ready.mqtt));
+    expect(ready.readyMs).toBeLessThan(3000);
+    const r = await lab.exec("b1", process.execPath, [cli, "connect", ready.addr, "--json"], {
+      env: { ...LAB_ENV, XDG_CACHE_HOME: "/tmp/natlab-zc/cache-b1" },
+      timeoutMs: 90_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ echo: true });
+    server.kill("SIGINT");
+  }, 120_000);
 
   test.each(["a1", "b1"])(
     "from %s, the bundled lists alone find the two honest servers and the two live brokers",
