@@ -12,7 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ATTR, decodeMessage, encodeMessage, StunMessage } from "@p2pd/stun";
-import { chooseServers, startBroker } from "../dist/index.js";
+import { chooseServers, startBroker, startNode } from "../dist/index.js";
 
 const RUNS = Number(process.env.P2PD_BENCH_N ?? 9);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -113,6 +113,24 @@ for (const delayMs of [0, 40]) {
       alive: "9/85 STUN, 2/15 MQTT",
     });
   }
+  // The whole start: choice, then listening and subscribing on the chosen brokers.
+  const nodeCold = [];
+  const nodeWarm = [];
+  for (let run = 0; run < Math.min(RUNS, 5); run++) {
+    const dir = mkdtempSync(join(tmpdir(), "p2pd-bench-servers-"));
+    for (const into of [nodeCold, nodeWarm]) {
+      const t = performance.now();
+      const node = await startNode({ interfaces: "loopback", servers: lists, serverCache: dir });
+      into.push(performance.now() - t);
+      await node.close();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  rows.push({
+    case: `startNode to ready, cold / cached, live servers answer in ${delayMs} ms`,
+    "median ms": `${Math.round(median(nodeCold))} / ${Math.round(median(nodeWarm))}`,
+    "max ms": `${Math.round(max(nodeCold))} / ${Math.round(max(nodeWarm))}`,
+  });
   for (const c of closers.splice(0)) c();
 }
 console.table(rows);
