@@ -161,6 +161,7 @@ const CONTRACT_FLAGS: Record<string, string[]> = {
   node: ["stun", "mqtt", "turn", "turn-user", "turn-pass"],
   connect: ["stun", "mqtt", "turn", "turn-user", "turn-pass", "strategies"],
   serve: ["port"],
+  servers: [],
 };
 
 let stunSrv: Server;
