@@ -1,7 +1,7 @@
 import { hostPort } from "../ip.js";
 import { assertMayContact } from "./guard.js";
 import type { MqttServerEntry, ServerLists, StunServerEntry, TurnServerEntry } from "./list.js";
-import { probeMqtt, StunProber } from "./probe.js";
+import { probeMqtt, type StunProbe, StunProber } from "./probe.js";
 
 export interface StunCheck {
   ip: string;
@@ -67,21 +67,24 @@ export async function checkServers(
   const timeoutMs = opts.timeoutMs ?? 2000;
   const n = opts.concurrency ?? 16;
   const probeOpts = { rtoMs: Math.ceil(timeoutMs / 2), sends: 1, signal: opts.signal };
-  const probers = new Map<4 | 6, StunProber>();
-  const proberFor = async (family: 4 | 6) => {
+  const probers = new Map<4 | 6, Promise<StunProber | undefined>>();
+  // A host without IPv6 (or IPv4) reports those entries as unreachable instead of failing.
+  const proberFor = (family: 4 | 6) => {
     let p = probers.get(family);
     if (!p) {
-      p = await StunProber.open({ family, signal: opts.signal });
+      p = StunProber.open({ family, signal: opts.signal }).catch(() => undefined);
       probers.set(family, p);
     }
     return p;
   };
+  const noFamily = (server: StunServerEntry) =>
+    ({ server, ok: false, code: "ERR_NO_FAMILY" }) as const;
   try {
     const stunRaw = await pool(lists.stun, n, async (s: StunServerEntry) => {
       const prober = await proberFor(s.family);
-      const r = await prober.probe(s, probeOpts);
+      const r: StunProbe = prober ? await prober.probe(s, probeOpts) : noFamily(s);
       let altOk = false;
-      if (r.ok && s.altIp !== null && s.altPort !== null)
+      if (prober && r.ok && s.altIp !== null && s.altPort !== null)
         altOk = (await prober.probe({ ...s, ip: s.altIp, port: s.altPort }, probeOpts)).ok;
       opts.progress?.(`stun ${hostPort(s.ip, s.port)}: ${r.ok ? `${r.rtt} ms` : r.code}`);
       return { s, r, altOk };
@@ -132,10 +135,15 @@ export async function checkServers(
     });
     const turn = await pool(lists.turn, n, async (t: TurnServerEntry): Promise<UrlCheck> => {
       const prober = await proberFor(t.family);
-      const r = await prober.probe(
-        { ip: t.ip, port: t.port, altIp: null, altPort: null, family: t.family, transport: "udp" },
-        probeOpts,
-      );
+      const entry: StunServerEntry = {
+        ip: t.ip,
+        port: t.port,
+        altIp: null,
+        altPort: null,
+        family: t.family,
+        transport: "udp",
+      };
+      const r: StunProbe = prober ? await prober.probe(entry, probeOpts) : noFamily(entry);
       opts.progress?.(`turn ${t.url}: ${r.ok ? `${r.rtt} ms` : r.code}`);
       return {
         url: t.url,
@@ -147,7 +155,7 @@ export async function checkServers(
     });
     return { date: new Date().toISOString().slice(0, 10), stun, mqtt, turn };
   } finally {
-    for (const p of probers.values()) p.close();
+    for (const p of probers.values()) (await p)?.close();
   }
 }
 

@@ -203,7 +203,16 @@ export async function chooseServers(opts: ChooseServersOptions): Promise<ChosenS
 
   const prober =
     stunOrder.head.length + stunOrder.rest.length > 0
-      ? await StunProber.open({ family, localAddress: opts.localAddress, signal: opts.signal })
+      ? await StunProber.open({
+          family,
+          localAddress: opts.localAddress,
+          signal: opts.signal,
+        }).catch((err) => {
+          // No socket of this family here (e.g. no IPv6): brokers can still be chosen.
+          opts.signal?.throwIfAborted();
+          opts.log?.(`servers: no IPv${family} socket for STUN: ${(err as Error).message}`);
+          return undefined;
+        })
       : undefined;
   try {
     const sends = opts.sends ?? 2;
