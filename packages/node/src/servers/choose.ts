@@ -24,7 +24,7 @@ export interface ChooseServersOptions {
   /** STUN retransmission: `sends` datagrams `rtoMs` apart (default 2 x 300 ms). */
   rtoMs?: number;
   sends?: number;
-  /** At most this many servers probed per start (default 64 STUN, 15 brokers): bounds the packets. */
+  /** At most this many servers probed per start (default 96 STUN, 15 brokers): bounds the packets. */
   maxStunProbes?: number;
   maxMqttProbes?: number;
   /** Per-network cache: the servers that worked last time on this network are probed first. */
@@ -225,7 +225,7 @@ export async function chooseServers(opts: ChooseServersOptions): Promise<ChosenS
               wave: opts.stunWave ?? 8,
               waveMs,
               graceMs,
-              max: opts.maxStunProbes ?? 64,
+              max: opts.maxStunProbes ?? 96,
               signal: budget,
             },
             (s, signal) => prober.probe(s, { rtoMs, sends, signal }),
