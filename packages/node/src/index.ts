@@ -16,6 +16,8 @@ export {
   NODE_ERROR_CODES,
   type NodeErrorCode,
   P2pdNodeError,
+  SECURE_ERROR_CODES,
+  type SecureErrorCode,
   SIGNAL_ERROR_CODES,
   SignalError,
   type SignalErrorCode,
@@ -45,6 +47,55 @@ export {
   type NodeTransport,
   wrapConnection,
 } from "./pipe.js";
+export {
+  HANDSHAKE_TIMEOUT,
+  handshakeTimeoutMs,
+  MAX_FRAME_PLAINTEXT,
+  SecureError,
+  type SecureIdentity,
+  type SecureOptions,
+  type SecurePeer,
+  SecureStream,
+  type SecureTransportOptions,
+  secureIdentity,
+  secureStream,
+  secureTransport,
+} from "./secure/index.js";
+export { type CachedChoice, ServerCache, type ServerCacheOptions } from "./servers/cache.js";
+export {
+  type CheckServersOptions,
+  checkServers,
+  refreshedList,
+  type ServerCheckReport,
+  type StunCheck,
+  type UrlCheck,
+} from "./servers/check.js";
+export {
+  type ChooseServersOptions,
+  type ChosenServers,
+  chooseServers,
+  type RejectedServer,
+} from "./servers/choose.js";
+export {
+  configPath,
+  effectiveServers,
+  type ListOverride,
+  loadServerConfig,
+  parseServerConfig,
+  type ServerConfig,
+} from "./servers/config.js";
+export { type BrokerAttempt, RendezvousError, ServerConfigError } from "./servers/errors.js";
+export {
+  bundledServers,
+  type MqttServerEntry,
+  SERVER_LIST_VERSION,
+  type ServerLists,
+  type StunServerEntry,
+  type TurnServerEntry,
+  validateServerLists,
+} from "./servers/list.js";
+export { type MqttProbe, probeMqtt, type StunProbe, StunProber } from "./servers/probe.js";
+export { bundledBrokerUrls, peerBrokerUrls, rendezvousOf } from "./servers/rendezvous.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
 export { candidates, reachable } from "./strategies/candidates.js";
 

@@ -20,6 +20,7 @@ import { NodePipes } from "./node/pipes.js";
 import { startPortMapping } from "./node/port-mapping.js";
 import { NodeProtocol } from "./node/protocol.js";
 import { defaultOrder } from "./node/race-plan.js";
+import { withChosenServers } from "./node/servers-choice.js";
 import { SignalDispatch } from "./node/signal-dispatch.js";
 import { makeTransport } from "./node/transport.js";
 import type {
@@ -29,6 +30,8 @@ import type {
   StartNodeOptions,
 } from "./node/types.js";
 import type { NodeTransport } from "./pipe.js";
+import { helloFor, type SecureRole } from "./secure/connection.js";
+import { secureIdentity } from "./secure/identity.js";
 import type { SignalingTransport } from "./signaling.js";
 import type { StrategyName } from "./strategies/names.js";
 import { builtinStrategies, StrategyRegistry } from "./strategies/registry.js";
@@ -70,6 +73,8 @@ export class P2PNode extends EventEmitter {
   #broker: EmbeddedBroker | undefined;
   #mapper: PortMapper | undefined;
   #closed: Promise<void> | undefined;
+  /** Reverse connects waiting for a dial-back: hello (hex) -> whom we expect there. */
+  readonly #expecting = new Map<string, { nodeId?: string; x25519?: Uint8Array }>();
 
   constructor(
     opts: StartNodeOptions,
@@ -96,7 +101,13 @@ export class P2PNode extends EventEmitter {
     this.#id = id;
     this.#protocol = new NodeProtocol((pipe, pipeId) => this.#adopt(pipe, pipeId));
     const limits = opts.limits ?? {};
-    this.#pipes = new NodePipes(this.#protocol, log, limits);
+    // Every connection is Noise-encrypted unless the node opted into plaintext.
+    this.#pipes = new NodePipes(
+      this.#protocol,
+      log,
+      opts.insecure ? undefined : secureIdentity(keys),
+      limits,
+    );
     this.pipes = this.#pipes.byId;
     // Inbound sockets that have not sent `ID` yet: the first to go when the listener is full.
     const pending = new WeakSet<Socket>();
@@ -105,7 +116,10 @@ export class P2PNode extends EventEmitter {
       evictable: (s) => pending.has(s),
       onSocket: (s) => {
         try {
-          const pipe = this.wrap(s);
+          const pipe = this.#pipes.wrap(s, {
+            role: "accept",
+            onHello: (h) => this.#expecting.get(h.toString("hex")),
+          });
           pending.add(s);
           // Before its ID an inbound connection is nobody's: its messages reach the node
           // callbacks (and ECHO) but are never queued.
@@ -134,7 +148,7 @@ export class P2PNode extends EventEmitter {
       closing,
       log,
       answering: (type) => this.strategies.answering(type),
-      wrap: (t) => this.wrap(t),
+      wrap: (t, pipeId, from) => this.#pipes.wrap(t, { role: "answer", pipeId, nodeId: from }),
       adopt: (p, pipeId) => this.#adopt(p, this.#protocol.tie(p, pipeId)),
     });
     this.#names = new NodeNames({
@@ -158,9 +172,22 @@ export class P2PNode extends EventEmitter {
         return this.#signaling.send(to, type, pipeId, body, signal);
       },
       waitFor: (from, type, pipeId, signal) => this.#signaling.waitFor(from, type, pipeId, signal),
-      waitInbound: (pipeId, signal) => this.#protocol.waitInbound(pipeId, signal),
+      waitInbound: (pipeId, remote, signal) => {
+        // A reverse dial-back says hello for this attempt: we initiate, expecting the remote.
+        const key = helloFor(pipeId).toString("hex");
+        this.#expecting.set(key, expectOf(remote));
+        return this.#protocol
+          .waitInbound(pipeId, signal)
+          .finally(() => this.#expecting.delete(key));
+      },
       pingNow: (to, signal) => this.#pingNow(to, signal),
-      wrap: (t) => this.wrap(t),
+      wrap: (t, remote, rttMs) =>
+        this.#pipes.wrap(t, {
+          role: "dial",
+          expect: expectOf(remote),
+          ...(rttMs === undefined ? {} : { rttMs }),
+        }),
+      verified: (pipe, remote) => this.#pipes.verified(pipe, expectOf(remote).nodeId),
       tie: (pipe, pipeId) => this.#protocol.tie(pipe, pipeId),
       cancel: (pipeId) => this.#protocol.cancel(pipeId),
       adoptWinner: (pipe, pipeId) => this.#pipes.add(pipe, pipeId),
@@ -200,6 +227,9 @@ export class P2PNode extends EventEmitter {
     this.#transport = transport;
     this.#broker = broker;
     id.signalIndexes = () => transport.indexes;
+    if (transport.rendezvous)
+      id.rendezvous = () => transport.rendezvous?.() ?? { signal: [], brokers: [] };
+    id.turn = (this.options.turn ?? []).map((t) => t.url);
     this.#signaling.attach(transport);
     await transport.start({ signal });
     await this.#background();
@@ -236,8 +266,8 @@ export class P2PNode extends EventEmitter {
    * (u32-length), a message transport carries one message each; the node protocol (ECHO, ID)
    * answers first, node callbacks see every message, and node close() closes it.
    */
-  wrap(t: NodeTransport): Pipe {
-    return this.#pipes.wrap(t);
+  wrap(t: NodeTransport, role: SecureRole = { role: "dial", expect: {} }): Pipe {
+    return this.#pipes.wrap(t, role);
   }
 
   /** The connect attempt id a pipe is tied to (its key in `pipes`), once known. */
@@ -339,8 +369,10 @@ export class P2PNode extends EventEmitter {
  * as soon as it can accept connections; NAT tests and port mapping continue in the background
  * and update `node.address` (event "address").
  */
-export async function startNode(opts: StartNodeOptions = {}): Promise<P2PNode> {
-  opts.signal?.throwIfAborted();
+export async function startNode(options: StartNodeOptions = {}): Promise<P2PNode> {
+  options.signal?.throwIfAborted();
+  // Server lists given: probe them first (brokers, STUN, TURN the options leave open).
+  const opts = await withChosenServers(options);
   const seed = seedBytes(opts.seed);
   const ifaces = (
     await resolveInterfaces(opts.interfaces, opts.signal ? { signal: opts.signal } : {})
@@ -356,4 +388,10 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<P2PNode> {
     throw err;
   }
   return node;
+}
+
+/** What the handshake must prove for an address: its node id and (v3) its X25519 key. */
+function expectOf(a: P2PAddress): { nodeId?: string; x25519?: Uint8Array } {
+  // A legacy (v2) address has no keys and a node id that is not a key hash: nothing to check.
+  return a.keys ? { nodeId: a.nodeId, x25519: a.keys.x25519 } : {};
 }

@@ -19,9 +19,12 @@ let b: P2PNode;
 
 beforeAll(async () => {
   broker = await startBroker();
+  // Plaintext nodes: the tests speak raw frames (the bounds sit below the Noise channel, and a
+  // stranger can complete a Noise handshake with a throwaway key anyway).
   a = await startNode({
     interfaces: "loopback",
     mqtt: broker.url,
+    insecure: true,
     limits: {
       maxConnections: 24,
       handshakeTimeoutMs: 400,
@@ -29,7 +32,7 @@ beforeAll(async () => {
       queueBudgetBytes: 8 * 1024 * 1024,
     },
   });
-  b = await startNode({ interfaces: "loopback", mqtt: broker.url });
+  b = await startNode({ interfaces: "loopback", mqtt: broker.url, insecure: true });
 });
 afterAll(async () => {
   await a?.close();
@@ -90,6 +93,7 @@ describe("connections: handshake timeout and cap", () => {
     const c = await startNode({
       interfaces: "loopback",
       mqtt: broker.url,
+      insecure: true,
       limits: { maxConnections: 24, handshakeTimeoutMs: 60_000 },
     });
     try {

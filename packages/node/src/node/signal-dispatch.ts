@@ -4,6 +4,7 @@ import { type P2PAddress, parseAddress } from "../address.js";
 import { openEnvelope, type ReplayGuard, sealEnvelope } from "../envelope.js";
 import { AddressError, codeOf, P2pdNodeError, SignalError } from "../errors.js";
 import type { NodeTransport } from "../pipe.js";
+import { peerBrokerUrls } from "../servers/rendezvous.js";
 import type { SignalingTransport } from "../signaling.js";
 import { candidates } from "../strategies/candidates.js";
 import type { ResponderContext, SignalMessage, Strategy } from "../strategies/strategy.js";
@@ -21,8 +22,8 @@ export interface SignalDispatchOptions {
   log(line: string): void;
   /** The strategy that answers a message type (the first message of an exchange). */
   answering(type: string): Strategy | undefined;
-  /** Wraps a connection a responder made as a node pipe. */
-  wrap(t: NodeTransport): Pipe;
+  /** Wraps a connection a responder made as a node pipe (answering `fromNodeId`'s attempt). */
+  wrap(t: NodeTransport, pipeId: string, fromNodeId: string): Pipe;
   /** Hands a responder's ready pipe to the node, tied to the exchange's pipe id. */
   adopt(pipe: Pipe, pipeId: string): void;
   limit?: InFlightLimit;
@@ -78,8 +79,11 @@ export class SignalDispatch {
     const { identity } = this.#o;
     const msg = { ...body, type, pipeId, from: identity.text };
     const env = sealEnvelope(identity.keys, to.keys.x25519, Buffer.from(JSON.stringify(msg)));
+    // Where the peer listens (bundled indexes and URLs), when our transport can go there.
+    const urls = this.#transport.rendezvous ? peerBrokerUrls(to) : [];
     await this.#transport.publish(to.nodeId, env, to.signal, {
       signal: signal ?? this.#o.closing,
+      ...(urls.length ? { urls } : {}),
     });
   }
 
@@ -189,7 +193,7 @@ export class SignalDispatch {
       candidates: candidates(local, from),
       send: (type, body) => this.send(from, type, msg.pipeId, body, signal),
       waitFor: (type, o) => this.waitFor(from.nodeId, type, msg.pipeId, o?.signal ?? signal),
-      wrap: (t) => this.#o.wrap(t),
+      wrap: (t) => this.#o.wrap(t, msg.pipeId, from.nodeId),
       adopt: (p) => this.#o.adopt(p, msg.pipeId),
       log,
     };

@@ -1,7 +1,8 @@
-import type { Pipe } from "@p2pd/pipe";
+import type { Pipe, PipePeer } from "@p2pd/pipe";
 import type { NatInfo } from "../address.js";
 import type { NodeInterface } from "../interfaces.js";
 import type { NamingProvider } from "../naming.js";
+import type { ServerLists } from "../servers/list.js";
 import type { SignalingTransport } from "../signaling.js";
 import type { StrategyName } from "../strategies/names.js";
 import type { Strategy } from "../strategies/strategy.js";
@@ -31,6 +32,11 @@ export interface NodeLimits {
 export interface StartNodeOptions {
   /** Memory, connection and timeout bounds against hostile peers. */
   limits?: NodeLimits;
+  /**
+   * Plaintext node connections, for peers that cannot encrypt (the reference P2PD, old builds).
+   * Off by default: every connection is Noise-encrypted and authenticated. Both ends must agree.
+   */
+  insecure?: boolean;
   /** Identity seed (>= 16 bytes, or a string hashed into one): same seed, same node id and keys. */
   seed?: Uint8Array | string;
   /** Listen port on every interface; 0 (default) = any free port. */
@@ -43,6 +49,17 @@ export interface StartNodeOptions {
   mqttTimeoutMs?: number;
   /** Custom signaling transport (replaces mqtt). Its indexes go in the address. */
   transport?: SignalingTransport;
+  /**
+   * Server lists to choose from at start (issue 14; `bundledServers()` or a config file's): the
+   * brokers that answer first when neither `mqtt` nor `transport` is given, the RFC 5780 STUN
+   * servers that agree when no `stun` is given, its TURN servers when no `turn` is given.
+   * Default: none, i.e. offline (an in-process broker, no STUN).
+   */
+  servers?: ServerLists;
+  /** Directory of the per-network server cache (with `servers`): the next start is fast. */
+  serverCache?: string;
+  /** How long start probes `servers` at most (ms, default 1500). */
+  serverBudgetMs?: number;
   /** STUN servers (host:port) for the background NAT test. */
   stun?: string[];
   /** TURN servers, for the turn strategy. */
@@ -105,6 +122,8 @@ export interface ConnectResult {
   pipe: Pipe;
   /** The connect attempt's id (the pipe's key in `node.pipes`). */
   id: string;
+  /** Who the far end proved to be in the Noise handshake (absent on a plaintext node). */
+  peer?: PipePeer;
   strategy: StrategyName;
   /** Total ms to a ready pipe and the outcome of each strategy that ran or was skipped, in plan order. */
   timings: { totalMs: number; lookupMs?: number; strategies: StrategyTiming[] };

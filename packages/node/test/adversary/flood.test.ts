@@ -20,8 +20,10 @@ let peer: P2PNode;
 beforeAll(async () => {
   if (!built) return;
   broker = await startBroker();
-  target = await startTarget(broker.url);
-  peer = await startNode({ interfaces: "loopback", mqtt: broker.url });
+  // Plaintext: the flooders speak raw frames. The budgets sit below the Noise channel, and a
+  // stranger can complete a Noise handshake with a throwaway key and flood the same way.
+  target = await startTarget(broker.url, ["--insecure"]);
+  peer = await startNode({ interfaces: "loopback", mqtt: broker.url, insecure: true });
 }, 20_000);
 afterAll(async () => {
   await peer?.close();

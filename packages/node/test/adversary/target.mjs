@@ -7,6 +7,7 @@ const { values } = parseArgs({
     lib: { type: "string" },
     mqtt: { type: "string" },
     handshake: { type: "string" },
+    insecure: { type: "boolean" },
   },
 });
 const lib = await import(values.lib);
@@ -14,6 +15,7 @@ const node = await lib.startNode({
   interfaces: "loopback",
   mqtt: values.mqtt,
   natWaitMs: 0,
+  ...(values.insecure ? { insecure: true } : {}),
   ...(values.handshake ? { limits: { handshakeTimeoutMs: Number(values.handshake) } } : {}),
 });
 process.stdout.write(
