@@ -34,8 +34,12 @@ export interface NodePublicKeys {
 export interface P2PAddress {
   /** 3 = this project's 5-part format with keys; 2 = the reference's 4-part format (parse only, no keys). */
   version: 2 | 3;
-  /** Indexes into the broker list where the node listens for signaling. */
+  /** Brokers the node listens on for signaling, as indexes into the bundled MQTT list. */
   signal: number[];
+  /** Brokers not in the bundled list, as mqtt://HOST:PORT or mqtts:// URLs (issue 14). */
+  brokers?: string[];
+  /** The node's TURN server(s), turn:HOST:PORT or turns: (no credentials). */
+  turn?: string[];
   ipv4: AddressEntry[];
   ipv6: AddressEntry[];
   nodeId: string;
@@ -47,6 +51,9 @@ export const ADDRESS_LIMITS = {
   maxEntriesPerFamily: 4,
   maxSignal: 6,
   maxSignalIndex: 255,
+  /** Full broker URLs and TURN URLs carried beside the indexes. */
+  maxBrokers: 6,
+  maxTurn: 2,
   maxIndex: 255,
 } as const;
 
@@ -68,14 +75,65 @@ function int(text: string, what: string, min: number, max: number): number {
   return n;
 }
 
-function parseSignal(text: string): number[] {
-  if (text === "" || text === "None") return [];
+/**
+ * The rendezvous part: comma-separated items. A bare integer is an index into the bundled MQTT
+ * list (the reference's form); `m:HOST:PORT` / `s:HOST:PORT` are mqtt:// / mqtts:// brokers and
+ * `t:HOST:PORT` / `T:HOST:PORT` turn: / turns: servers, with '-' in host names written %2D (the
+ * part separator). Old addresses (indexes only) parse as before.
+ */
+const RENDEZVOUS = /^([mstT]):(\[[0-9a-fA-F:.]+\]|[0-9A-Za-z.%]+):([0-9]{1,5})$/;
+const SCHEME = { m: "mqtt://", s: "mqtts://", t: "turn:", T: "turns:" } as const;
+const HOST = /^(\[[0-9a-f:.]+\]|[0-9a-z]([0-9a-z.-]{0,251}[0-9a-z])?)$/i;
+
+function parseSignal(text: string): Pick<P2PAddress, "signal" | "brokers" | "turn"> {
+  if (text === "" || text === "None") return { signal: [] };
   const parts = text.split(",");
-  if (parts.length > ADDRESS_LIMITS.maxSignal)
+  const out: number[] = [];
+  const brokers: string[] = [];
+  const turn: string[] = [];
+  for (const p of parts) {
+    const m = RENDEZVOUS.exec(p);
+    if (!m) {
+      out.push(int(p, "signal offset", 0, ADDRESS_LIMITS.maxSignalIndex));
+      continue;
+    }
+    const [, kind, rawHost, rawPort] = m as unknown as [
+      string,
+      keyof typeof SCHEME,
+      string,
+      string,
+    ];
+    const host = rawHost.replaceAll("%2D", "-").replaceAll("%2d", "-");
+    if (!HOST.test(host) || host.includes("%"))
+      throw new AddressError(`bad rendezvous host ${JSON.stringify(host)}`);
+    if (host.startsWith("[") && canonicalIp(host.slice(1, -1), 6) === undefined)
+      throw new AddressError(`bad rendezvous IPv6 ${JSON.stringify(host)}`);
+    const url = `${SCHEME[kind]}${host}:${int(rawPort, "rendezvous port", 1, 65535)}`;
+    (kind === "m" || kind === "s" ? brokers : turn).push(url);
+  }
+  if (out.length > ADDRESS_LIMITS.maxSignal)
     throw new AddressError(`more than ${ADDRESS_LIMITS.maxSignal} signal offsets`);
-  const out = parts.map((p) => int(p, "signal offset", 0, ADDRESS_LIMITS.maxSignalIndex));
+  if (brokers.length > ADDRESS_LIMITS.maxBrokers)
+    throw new AddressError(`more than ${ADDRESS_LIMITS.maxBrokers} broker URLs`);
+  if (turn.length > ADDRESS_LIMITS.maxTurn)
+    throw new AddressError(`more than ${ADDRESS_LIMITS.maxTurn} TURN servers`);
   if (new Set(out).size !== out.length) throw new AddressError("duplicate signal offset");
-  return out;
+  if (new Set([...brokers, ...turn]).size !== brokers.length + turn.length)
+    throw new AddressError("duplicate rendezvous URL");
+  return {
+    signal: out,
+    ...(brokers.length ? { brokers } : {}),
+    ...(turn.length ? { turn } : {}),
+  };
+}
+
+/** Writes one broker or TURN URL as a rendezvous item; throws AddressError for anything else. */
+function rendezvousItem(url: string): string {
+  const m = /^(mqtts?:\/\/|turns?:)(\[[0-9a-fA-F:.]+\]|[0-9A-Za-z.-]+):([0-9]{1,5})\/?$/.exec(url);
+  if (!m) throw new AddressError(`cannot carry ${JSON.stringify(url)} in an address`);
+  const [, scheme, host, port] = m as unknown as [string, string, string, string];
+  const kind = (Object.keys(SCHEME) as (keyof typeof SCHEME)[]).find((k) => SCHEME[k] === scheme);
+  return `${kind}:${host.replaceAll("-", "%2D")}:${port}`;
 }
 
 function parseEntries(text: string, family: 4 | 6, fields: 7 | 8): AddressEntry[] {
@@ -146,7 +204,7 @@ export function parseAddress(text: string): P2PAddress {
   const unsign = (x: string) => x.replaceAll("~", "-");
   const addr: P2PAddress = {
     version,
-    signal: parseSignal(sig),
+    ...parseSignal(sig),
     ipv4: parseEntries(unsign(v4), 4, fields),
     ipv6: parseEntries(unsign(v6), 6, fields),
     nodeId: id,
@@ -197,8 +255,13 @@ export function formatAddress(addr: P2PAddress): string {
     ext: canonicalIp(e.ext, fam) ?? e.ext,
     internal: canonicalIp(e.internal, fam) ?? e.internal,
   });
+  const rendezvous = [
+    ...addr.signal.map(String),
+    ...(addr.brokers ?? []).map(rendezvousItem),
+    ...(addr.turn ?? []).map(rendezvousItem),
+  ];
   const parts = [
-    addr.signal.length === 0 && addr.version === 3 ? "None" : addr.signal.join(","),
+    rendezvous.length === 0 && addr.version === 3 ? "None" : rendezvous.join(","),
     formatEntries(
       addr.ipv4.map((e) => canon(e, 4)),
       addr.version,

@@ -79,6 +79,12 @@ export const NODE_ERROR_CODES = [
   "ERR_SKIPPED",
   "ERR_PIPE_WRITE",
   "ERR_UNKNOWN",
+  // Server lists, config file and rendezvous (issue 14).
+  "ERR_BAD_CONFIG",
+  "ERR_BAD_SERVER_LIST",
+  "ERR_NO_RENDEZVOUS",
+  "ERR_PUBLIC_SERVER",
+  "ERR_BROKER",
   ...SIGNAL_ERROR_CODES,
   ...SECURE_ERROR_CODES,
   ...TRAVERSAL_ERROR_CODES,

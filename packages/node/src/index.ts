@@ -60,6 +60,41 @@ export {
   secureStream,
   secureTransport,
 } from "./secure/index.js";
+export { type CachedChoice, ServerCache, type ServerCacheOptions } from "./servers/cache.js";
+export {
+  type CheckServersOptions,
+  checkServers,
+  refreshedList,
+  type ServerCheckReport,
+  type StunCheck,
+  type UrlCheck,
+} from "./servers/check.js";
+export {
+  type ChooseServersOptions,
+  type ChosenServers,
+  chooseServers,
+  type RejectedServer,
+} from "./servers/choose.js";
+export {
+  configPath,
+  effectiveServers,
+  type ListOverride,
+  loadServerConfig,
+  parseServerConfig,
+  type ServerConfig,
+} from "./servers/config.js";
+export { type BrokerAttempt, RendezvousError, ServerConfigError } from "./servers/errors.js";
+export {
+  bundledServers,
+  type MqttServerEntry,
+  SERVER_LIST_VERSION,
+  type ServerLists,
+  type StunServerEntry,
+  type TurnServerEntry,
+  validateServerLists,
+} from "./servers/list.js";
+export { type MqttProbe, probeMqtt, type StunProbe, StunProber } from "./servers/probe.js";
+export { bundledBrokerUrls, peerBrokerUrls, rendezvousOf } from "./servers/rendezvous.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
 export { candidates, reachable } from "./strategies/candidates.js";
 

@@ -18,6 +18,7 @@ import { NodePipes } from "./node/pipes.js";
 import { startPortMapping } from "./node/port-mapping.js";
 import { NodeProtocol } from "./node/protocol.js";
 import { defaultOrder } from "./node/race-plan.js";
+import { withChosenServers } from "./node/servers-choice.js";
 import { SignalDispatch } from "./node/signal-dispatch.js";
 import { makeTransport } from "./node/transport.js";
 import type {
@@ -201,6 +202,9 @@ export class P2PNode extends EventEmitter {
     this.#transport = transport;
     this.#broker = broker;
     id.signalIndexes = () => transport.indexes;
+    if (transport.rendezvous)
+      id.rendezvous = () => transport.rendezvous?.() ?? { signal: [], brokers: [] };
+    id.turn = (this.options.turn ?? []).map((t) => t.url);
     this.#signaling.attach(transport);
     await transport.start({ signal });
     await this.#background();
@@ -340,8 +344,10 @@ export class P2PNode extends EventEmitter {
  * as soon as it can accept connections; NAT tests and port mapping continue in the background
  * and update `node.address` (event "address").
  */
-export async function startNode(opts: StartNodeOptions = {}): Promise<P2PNode> {
-  opts.signal?.throwIfAborted();
+export async function startNode(options: StartNodeOptions = {}): Promise<P2PNode> {
+  options.signal?.throwIfAborted();
+  // Server lists given: probe them first (brokers, STUN, TURN the options leave open).
+  const opts = await withChosenServers(options);
   const seed = seedBytes(opts.seed);
   const ifaces = (
     await resolveInterfaces(opts.interfaces, opts.signal ? { signal: opts.signal } : {})

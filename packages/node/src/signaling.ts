@@ -1,10 +1,15 @@
 import mqtt, { type MqttClient } from "mqtt";
-import { P2pdNodeError } from "./errors.js";
+import { codeOf, P2pdNodeError } from "./errors.js";
+import { type BrokerAttempt, RendezvousError } from "./servers/errors.js";
+import { assertMayContact } from "./servers/guard.js";
+import { rendezvousOf } from "./servers/rendezvous.js";
 
 /** Moves opaque signaling envelopes between nodes; topics are node ids. */
 export interface SignalingTransport {
   /** Indexes of the brokers we listen on (they go in our address). */
   readonly indexes: number[];
+  /** How our address names our brokers: bundled indexes and full URLs (issue 14). */
+  rendezvous?(): { signal: number[]; brokers: string[] };
   /** Resolves once we are subscribed on at least one broker. */
   start(opts?: { signal?: AbortSignal }): Promise<void>;
   /** Publishes to `topic` on the given broker indexes (all connected ones when none match). */
@@ -12,7 +17,7 @@ export interface SignalingTransport {
     topic: string,
     data: Uint8Array,
     indexes?: number[],
-    opts?: { signal?: AbortSignal },
+    opts?: { signal?: AbortSignal; urls?: readonly string[] },
   ): Promise<void>;
   onMessage(cb: (data: Buffer, index: number) => void): void;
   close(): Promise<void>;
@@ -43,6 +48,8 @@ export class MqttSignaling implements SignalingTransport {
   readonly #clients = new Map<number, MqttClient>();
   readonly #cbs: ((data: Buffer, index: number) => void)[] = [];
   readonly #subscribed = new Set<number>();
+  /** Brokers of peers we publish to but do not listen on, by URL (no reconnects; closed with us). */
+  readonly #peerClients = new Map<string, Promise<MqttClient>>();
 
   constructor(opts: MqttSignalingOptions) {
     if (opts.brokers.length === 0)
@@ -50,6 +57,10 @@ export class MqttSignaling implements SignalingTransport {
     if (/[+#/]/.test(opts.nodeId)) throw new P2pdNodeError("ERR_BAD_TOPIC", "bad node id for MQTT");
     this.#opts = opts;
     this.indexes = opts.brokers.map((_, i) => i);
+  }
+
+  rendezvous(): { signal: number[]; brokers: string[] } {
+    return rendezvousOf(this.#opts.brokers);
   }
 
   onMessage(cb: (data: Buffer, index: number) => void): void {
@@ -118,9 +129,11 @@ export class MqttSignaling implements SignalingTransport {
     topic: string,
     data: Uint8Array,
     indexes?: number[],
-    opts: { signal?: AbortSignal } = {},
+    opts: { signal?: AbortSignal; urls?: readonly string[] } = {},
   ): Promise<void> {
     if (/[+#/]/.test(topic)) throw new P2pdNodeError("ERR_BAD_TOPIC", "bad topic");
+    if (opts.urls && opts.urls.length > 0)
+      return this.#publishTo(topic, data, opts.urls, opts.signal);
     const shared = (indexes ?? []).filter((i) => this.#clients.has(i));
     const targets = shared.length ? shared : [...this.#clients.keys()];
     let live = targets.filter((i) => this.#clients.get(i)?.connected);
@@ -146,6 +159,95 @@ export class MqttSignaling implements SignalingTransport {
       throw new P2pdNodeError("ERR_SIGNAL_PUBLISH", "publish failed on every broker");
   }
 
+  /**
+   * Publishes where the peer listens: on our own client for a broker we share, else on a client
+   * opened for that broker alone. Resolves when one broker took the message; otherwise a
+   * RendezvousError lists every broker tried and why.
+   */
+  async #publishTo(
+    topic: string,
+    data: Uint8Array,
+    urls: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const tried: BrokerAttempt[] = [];
+    const results = await Promise.allSettled(
+      urls.slice(0, 12).map(async (url) => {
+        try {
+          const own = this.#opts.brokers.indexOf(url);
+          let client: MqttClient | undefined;
+          if (own >= 0 && this.#clients.has(own)) {
+            client = this.#clients.get(own);
+            if (!client?.connected)
+              await this.#anyConnect([own], this.#opts.offlineWaitMs ?? 3000, signal);
+            if (!client?.connected) throw new P2pdNodeError("ERR_SIGNAL_OFFLINE", "not connected");
+          } else client = await this.#peerClient(url, signal);
+          await publishWithin(client as MqttClient, topic, data, 5000);
+        } catch (err) {
+          tried.push({ url, code: codeOf(err), message: (err as Error).message });
+          throw err;
+        }
+      }),
+    );
+    signal?.throwIfAborted();
+    if (results.every((r) => r.status === "rejected"))
+      throw new RendezvousError("no broker of the peer took the message", tried);
+  }
+
+  #peerClient(url: string, signal?: AbortSignal): Promise<MqttClient> {
+    let p = this.#peerClients.get(url);
+    if (!p) {
+      // The tests' safety net: never a bundled public broker under P2PD_FORBID_PUBLIC_SERVERS=1.
+      assertMayContact([{ ip: new URL(url).hostname.replace(/^\[|\]$/g, "") }]);
+      const timeoutMs = this.#opts.connectTimeoutMs ?? 5000;
+      p = new Promise<MqttClient>((resolve, reject) => {
+        const client = mqtt.connect(url, {
+          protocolVersion: 4,
+          clientId: `${this.#opts.nodeId}_${Math.random().toString(16).slice(2, 8)}`,
+          clean: true,
+          // Our own timer decides (with a code); mqtt.js's must not fire first.
+          connectTimeout: timeoutMs * 2,
+          reconnectPeriod: 0,
+          keepalive: 30,
+        });
+        const fail = (err: Error) => {
+          clearTimeout(timer);
+          client.end(true);
+          reject(err);
+        };
+        const timer = setTimeout(
+          () => fail(new P2pdNodeError("ERR_TIMEOUT", `no CONNACK in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        client.once("connect", () => {
+          clearTimeout(timer);
+          (client.stream as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
+          resolve(client);
+        });
+        client.once("error", (err) => {
+          const code = codeOf(err);
+          fail(Object.assign(err, { code: code === "ERR_UNKNOWN" ? "ERR_BROKER" : code }));
+        });
+        client.once("close", () => {
+          // Gone after it worked (or before): the next signal opens a fresh one.
+          if (this.#peerClients.get(url) === p) this.#peerClients.delete(url);
+          fail(new P2pdNodeError("ERR_CLOSED", "connection closed"));
+        });
+      });
+      // A failed broker is forgotten, so a later signal tries it again.
+      p.catch(() => this.#peerClients.delete(url));
+      this.#peerClients.set(url, p);
+    }
+    if (!signal) return p;
+    return Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      }),
+    ]);
+  }
+
   #anyConnect(indexes: number[], ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const clients = indexes.map((i) => this.#clients.get(i)).filter((c) => c !== undefined);
@@ -163,7 +265,22 @@ export class MqttSignaling implements SignalingTransport {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#clients.values()].map((c) => c.endAsync(true).catch(() => {})));
+    const peers = [...this.#peerClients.values()];
+    this.#peerClients.clear();
+    await Promise.all([
+      ...[...this.#clients.values()].map((c) => c.endAsync(true).catch(() => {})),
+      ...peers.map((p) => p.then((c) => c.endAsync(true)).catch(() => {})),
+    ]);
     this.#clients.clear();
   }
+}
+
+function publishWithin(client: MqttClient, topic: string, data: Uint8Array, ms: number) {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    client.publishAsync(topic, Buffer.from(data), { qos: 1 }),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new P2pdNodeError("ERR_TIMEOUT", "puback timeout")), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -39,7 +39,9 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     expect(p.ipv6[0]?.internal).toBe("::1");
     expect(p.ipv4[0]?.port).toBe(a.port);
     expect(p.nodeId).toBe(a.nodeId);
-    expect(p.signal).toEqual([0]);
+    // A broker outside the bundled list goes in the address as its URL (issue 14).
+    expect(p.signal).toEqual([]);
+    expect(p.brokers).toEqual([broker.url]);
   });
 
   test("the same seed gives the same node id", async () => {

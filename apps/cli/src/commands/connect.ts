@@ -51,9 +51,12 @@ export const command: Command = {
       str(ctx, "stagger") === "off"
         ? Number.POSITIVE_INFINITY
         : intFlag(ctx, "stagger", 0, 600_000);
-    if (strs(ctx, "mqtt").length === 0)
+    if (
+      strs(ctx, "mqtt").includes("embedded") ||
+      (strs(ctx, "mqtt").length === 0 && str(ctx, "interfaces") === "loopback")
+    )
       ctx.progress(
-        "no --mqtt: signaling uses an in-process broker, so only direct reaches a node in another process (pass the node's mqtt URL)",
+        "signaling uses an in-process broker, so only direct reaches a node in another process (pass the node's mqtt URL)",
       );
     const t0 = performance.now();
     const node = await p2p.startNode(await nodeOptions(ctx));

@@ -8,6 +8,7 @@ import { command as nat } from "./nat.js";
 import { command as node } from "./node.js";
 import { command as portmap } from "./portmap.js";
 import { command as serve } from "./serve.js";
+import { command as servers } from "./servers.js";
 import { command as stun } from "./stun.js";
 import { command as stunServer } from "./stun-server.js";
 
@@ -24,4 +25,5 @@ export const commands: Command[] = [
   node,
   connect,
   serve,
+  servers,
 ];

@@ -1,8 +1,9 @@
 import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { nat } from "p2pd";
+import { nat, node as p2p } from "p2pd";
 import { CliError, type Command, EXIT, flag, intFlag, str, strs, usageError } from "../command.js";
+import { effectiveLists } from "../config.js";
 
 /** Where results are cached per network unless --no-cache: $XDG_CACHE_HOME/p2pd or ~/.cache/p2pd. */
 function defaultCacheDir(): string {
@@ -40,16 +41,34 @@ export const command: Command = {
     if (servers.length === 0) {
       servers = (process.env.P2PD_NAT_STUN ?? "").split(",").filter(Boolean);
     }
-    if (servers.length === 0) {
-      // No servers given: the public RFC 5780 defaults (a real user's first run just works).
-      servers = [...nat.PUBLIC_RFC5780_SERVERS];
-      ctx.progress("nat: no --stun given; using the public defaults (pass --stun to choose)");
-    }
     const fam = str(ctx, "family");
     if (fam !== undefined && fam !== "4" && fam !== "6") {
       throw usageError(`--family must be 4 or 6, got "${fam}"`);
     }
     const family = (fam === "6" ? 6 : 4) as 4 | 6;
+    if (servers.length === 0) {
+      // No servers given: the RFC 5780 servers of the lists in effect (bundled or the config
+      // file's) that answer first and agree (a real user's first run just works).
+      const lists = await effectiveLists(ctx.signal);
+      const chosen = await p2p.chooseServers({
+        lists,
+        family,
+        mqtt: false,
+        signal: ctx.signal,
+        log: (l) => ctx.progress(`nat: ${l}`),
+      });
+      servers = chosen.stun.map((s) =>
+        family === 6 ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`,
+      );
+      if (servers.length === 0)
+        throw new CliError(
+          "ERR_NAT_NO_SERVERS",
+          "no listed RFC 5780 STUN server answered (pass --stun)",
+        );
+      ctx.progress(
+        "nat: no --stun given; using the listed servers that answered (pass --stun to choose)",
+      );
+    }
     const timeoutMs = intFlag(ctx, "timeout", 100, 600_000) ?? 4000;
     const local = str(ctx, "local");
     if (local !== undefined && isIP(local.replace(/%.*$/, "")) === 0)

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { node as p2p } from "p2pd";
 import {
   type Command,
@@ -12,6 +14,7 @@ import {
   strs,
   usageError,
 } from "../command.js";
+import { effectiveLists } from "../config.js";
 
 /** Flags shared by `p2pd node`, `p2pd connect` and `p2pd demo`. */
 export const NODE_OPTIONS: Record<string, OptionSpec> = {
@@ -20,7 +23,7 @@ export const NODE_OPTIONS: Record<string, OptionSpec> = {
     type: "string",
     multiple: true,
     arg: "URL",
-    help: "MQTT broker for signaling, e.g. mqtt://HOST:1883 (default: an in-process broker)",
+    help: "MQTT broker for signaling, e.g. mqtt://HOST:1883, or `embedded` for an in-process one (default: the listed brokers that answer; loopback: in-process)",
   },
   turn: { type: "string", arg: "turn:HOST:PORT", help: "TURN server (for --strategies turn)" },
   "turn-user": { type: "string", arg: "U", help: "TURN username" },
@@ -46,6 +49,11 @@ export const NODE_OPTIONS: Record<string, OptionSpec> = {
   },
   verbose: { type: "boolean", help: "debug log on stderr" },
 };
+
+/** The per-network caches' directory: $XDG_CACHE_HOME/p2pd or ~/.cache/p2pd. */
+function defaultCacheDir(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "p2pd");
+}
 
 async function loadSeed(path: string): Promise<Uint8Array> {
   // An unreadable or unwritable seed file is bad input: a usage error (exit 2), not a crash.
@@ -93,16 +101,28 @@ export async function nodeOptions(ctx: CommandContext): Promise<p2p.StartNodeOpt
     ifs === "auto" || ifs === "loopback" ? ifs : ifs.split(",").filter((s) => s.length > 0);
   const port = intFlag(ctx, "port", 0, 65535);
   const seedFile = str(ctx, "seed-file");
-  const mqtt = strs(ctx, "mqtt");
+  const mqttFlags = strs(ctx, "mqtt");
+  const embedded = mqttFlags.includes("embedded");
+  if (embedded && mqttFlags.length > 1)
+    throw usageError("--mqtt embedded cannot be mixed with broker URLs");
+  const mqtt = embedded ? [] : mqttFlags;
   for (const u of mqtt)
     if (!/^mqtts?:\/\/[^/]+/.test(u))
-      throw usageError(`--mqtt must be mqtt://HOST:PORT, got "${u}"`);
+      throw usageError(`--mqtt must be mqtt://HOST:PORT or embedded, got "${u}"`);
   const stun = strs(ctx, "stun");
   const turn = turnServers(ctx);
   const irc = str(ctx, "irc-servers");
   const natCache = str(ctx, "nat-cache");
+  // Whatever the flags leave open comes from the lists in effect (bundled or the config file's),
+  // probed at start; a loopback-only node stays offline.
+  let servers: p2p.ServerLists | undefined;
+  if (ifs !== "loopback" && (mqtt.length === 0 || stun.length === 0 || !turn)) {
+    const lists = await effectiveLists(ctx.signal);
+    servers = { ...lists, mqtt: embedded ? [] : lists.mqtt };
+  }
   return {
     interfaces,
+    ...(servers ? { servers, serverCache: natCache ?? defaultCacheDir() } : {}),
     ...(port === undefined ? {} : { port }),
     ...(seedFile ? { seed: await loadSeed(seedFile) } : {}),
     ...(mqtt.length ? { mqtt } : {}),
@@ -141,7 +161,7 @@ export const command: Command = {
           addr: node.address,
           nodeId: node.nodeId,
           port: node.port,
-          // Peers pass these as --mqtt (an in-process broker's URL when none was given).
+          // The brokers the node listens on (an in-process broker's URL with --mqtt embedded).
           mqtt: node.options.mqtt ? [node.options.mqtt].flat() : [node.brokerUrl],
           readyMs,
         })}\n`,

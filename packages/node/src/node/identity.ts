@@ -20,6 +20,10 @@ export class Identity {
   #port = 0;
   /** Broker indexes we listen on (set once signaling has started). */
   #signal: () => readonly number[] = () => [];
+  /** Our brokers as the address names them (bundled index or URL), when the transport says. */
+  #rendezvous: (() => { signal: number[]; brokers: string[] }) | undefined;
+  /** TURN servers the address names (URLs only, never credentials). */
+  #turn: string[] = [];
   /** The address as last built, and what it was built from (every connect and signal needs it). */
   #cache: { key: string; parsed: P2PAddress; text: string } | undefined;
   #version = 0;
@@ -56,8 +60,27 @@ export class Identity {
     this.#version++;
   }
 
+  /** How the address names our brokers (issue 14): bundled indexes and full URLs. */
+  set rendezvous(f: () => { signal: number[]; brokers: string[] }) {
+    this.#rendezvous = f;
+    this.#version++;
+  }
+
+  /** TURN URLs for the address (turn:HOST:PORT / turns:); others are left out. */
+  set turn(urls: readonly string[]) {
+    this.#turn = urls
+      .filter((u) => /^turns?:(\[[0-9a-fA-F:.]+\]|[0-9A-Za-z.-]+):\d{1,5}$/.test(u))
+      .slice(0, 2);
+    this.#version++;
+  }
+
+  #where(): { signal: number[]; brokers: string[] } {
+    return this.#rendezvous?.() ?? { signal: [...this.#signal()], brokers: [] };
+  }
+
   #current(): { parsed: P2PAddress; text: string } {
-    const key = `${this.#version}|${this.#signal().join(",")}`;
+    const w = this.#where();
+    const key = `${this.#version}|${w.signal.join(",")}|${w.brokers.join(",")}`;
     if (this.#cache?.key !== key) {
       const parsed = this.build();
       this.#cache = { key, parsed, text: formatAddress(parsed) };
@@ -88,7 +111,11 @@ export class Identity {
     };
     return {
       version: 3,
-      signal: this.#signal().slice(0, 6),
+      ...((w) => ({
+        signal: w.signal.slice(0, 6),
+        ...(w.brokers.length ? { brokers: w.brokers.slice(0, 6) } : {}),
+      }))(this.#where()),
+      ...(this.#turn.length ? { turn: [...this.#turn] } : {}),
       ipv4: this.interfaces.flatMap((i, n) => entry(i, n, 4)),
       ipv6: this.interfaces.flatMap((i, n) => entry(i, n, 6)),
       nodeId: this.nodeId,

@@ -4,6 +4,7 @@ import { type P2PAddress, parseAddress } from "../address.js";
 import { openEnvelope, type ReplayGuard, sealEnvelope } from "../envelope.js";
 import { AddressError, codeOf, P2pdNodeError, SignalError } from "../errors.js";
 import type { NodeTransport } from "../pipe.js";
+import { peerBrokerUrls } from "../servers/rendezvous.js";
 import type { SignalingTransport } from "../signaling.js";
 import { candidates } from "../strategies/candidates.js";
 import type { ResponderContext, SignalMessage, Strategy } from "../strategies/strategy.js";
@@ -63,8 +64,11 @@ export class SignalDispatch {
     const { identity } = this.#o;
     const msg = { ...body, type, pipeId, from: identity.text };
     const env = sealEnvelope(identity.keys, to.keys.x25519, Buffer.from(JSON.stringify(msg)));
+    // Where the peer listens (bundled indexes and URLs), when our transport can go there.
+    const urls = this.#transport.rendezvous ? peerBrokerUrls(to) : [];
     await this.#transport.publish(to.nodeId, env, to.signal, {
       signal: signal ?? this.#o.closing,
+      ...(urls.length ? { urls } : {}),
     });
   }
 

@@ -2,6 +2,7 @@ import type { Pipe, PipePeer } from "@p2pd/pipe";
 import type { NatInfo } from "../address.js";
 import type { NodeInterface } from "../interfaces.js";
 import type { NamingProvider } from "../naming.js";
+import type { ServerLists } from "../servers/list.js";
 import type { SignalingTransport } from "../signaling.js";
 import type { StrategyName } from "../strategies/names.js";
 import type { Strategy } from "../strategies/strategy.js";
@@ -32,6 +33,17 @@ export interface StartNodeOptions {
   mqttTimeoutMs?: number;
   /** Custom signaling transport (replaces mqtt). Its indexes go in the address. */
   transport?: SignalingTransport;
+  /**
+   * Server lists to choose from at start (issue 14; `bundledServers()` or a config file's): the
+   * brokers that answer first when neither `mqtt` nor `transport` is given, the RFC 5780 STUN
+   * servers that agree when no `stun` is given, its TURN servers when no `turn` is given.
+   * Default: none, i.e. offline (an in-process broker, no STUN).
+   */
+  servers?: ServerLists;
+  /** Directory of the per-network server cache (with `servers`): the next start is fast. */
+  serverCache?: string;
+  /** How long start probes `servers` at most (ms, default 1500). */
+  serverBudgetMs?: number;
   /** STUN servers (host:port) for the background NAT test. */
   stun?: string[];
   /** TURN servers, for the turn strategy. */

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Plays some of p2pd's bundled public servers inside the lab's `pub` namespace, at their real IPs
+// (which `internet.ts` adds to pub and routes to it in `inet`; nothing here leaves the lab):
+//   node internet-servers.mjs '<json plan>'
+// plan: { honest: [{ip, port, altIp, altPort}], liar: [...], wrongAlt: [...], slow: [{..., delayMs}] }
+// honest = @p2pd/stun's RFC 5780 StunServer on ip+altIp; liar = says the client's IP is 192.0.2.66;
+// wrongAlt = right mapped address, OTHER-ADDRESS not the listed alternate; slow = right but late.
+// Prints "ready" once every socket is bound; stops on SIGTERM/SIGINT.
+import { createSocket } from "node:dgram";
+
+const plan = JSON.parse(process.argv[2] ?? "{}");
+const stun = await import(new URL("../../packages/stun/dist/index.js", import.meta.url).href);
+const { ATTR, decodeMessage, encodeMessage, StunMessage, StunServer } = stun;
+const closers = [];
+
+for (const s of plan.honest ?? []) {
+  const srv = new StunServer({
+    ips: [s.ip, s.altIp],
+    port: s.port,
+    altPort: s.altPort,
+    protocols: ["udp"],
+    software: "natlab internet",
+  });
+  await srv.listen();
+  closers.push(() => srv.close());
+}
+
+async function responder(s, { mappedIp, other, delayMs = 0 }) {
+  const sock = createSocket("udp4");
+  await new Promise((resolve, reject) => {
+    sock.once("error", reject);
+    sock.bind(s.port, s.ip, resolve);
+  });
+  sock.on("message", (buf, rinfo) => {
+    let req;
+    try {
+      req = decodeMessage(new Uint8Array(buf));
+    } catch {
+      return;
+    }
+    if (req.cls !== "request") return;
+    const res = new StunMessage({
+      method: req.method,
+      cls: "success",
+      transactionId: req.transactionId,
+    });
+    res.addAddress(ATTR.XOR_MAPPED_ADDRESS, { host: mappedIp ?? rinfo.address, port: rinfo.port });
+    res.addAddress(ATTR.OTHER_ADDRESS, other ?? { host: s.altIp, port: s.altPort });
+    const send = () =>
+      sock.send(encodeMessage(res, { fingerprint: true }), rinfo.port, rinfo.address);
+    if (delayMs) setTimeout(send, delayMs);
+    else send();
+  });
+  closers.push(() => sock.close());
+}
+
+for (const s of plan.liar ?? []) await responder(s, { mappedIp: "192.0.2.66" });
+for (const s of plan.wrongAlt ?? [])
+  await responder(s, { other: { host: s.ip, port: s.port === 65535 ? 1 : s.port + 1 } });
+for (const s of plan.slow ?? []) await responder(s, { delayMs: s.delayMs ?? 1500 });
+console.log("ready");
+
+const stop = async () => {
+  await Promise.allSettled(closers.map((c) => c()));
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
