@@ -63,9 +63,12 @@ const NODE_ID_V2 = /^[0-9A-Za-z_]{1,64}$/;
 const KEYS = /^[0-9a-f]{128}$/;
 const INT = /^(0|-?[1-9][0-9]{0,5})$/;
 
-/** node id = first 25 hex chars of sha256(Ed25519 public key), so an address proves its own key. */
-export function nodeIdOf(ed25519: Uint8Array): string {
-  return createHash("sha256").update(ed25519).digest("hex").slice(0, 25);
+/**
+ * node id = first 25 hex chars of sha256(Ed25519 key || X25519 key): an address (or name record)
+ * proves both its keys, so neither can be swapped without changing the id.
+ */
+export function nodeIdOf(ed25519: Uint8Array, x25519: Uint8Array): string {
+  return createHash("sha256").update(ed25519).update(x25519).digest("hex").slice(0, 25);
 }
 
 function int(text: string, what: string, min: number, max: number): number {
@@ -219,7 +222,8 @@ export function parseAddress(text: string): P2PAddress {
       x25519: Buffer.from(keyHex.slice(0, 64), "hex"),
       ed25519: Buffer.from(keyHex.slice(64), "hex"),
     };
-    if (nodeIdOf(keys.ed25519) !== id) throw new AddressError("node id does not match its key");
+    if (nodeIdOf(keys.ed25519, keys.x25519) !== id)
+      throw new AddressError("node id does not match its keys");
     addr.keys = keys;
   } else if (!NODE_ID_V2.test(id)) {
     throw new AddressError("bad legacy node id");

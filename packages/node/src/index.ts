@@ -33,6 +33,7 @@ export { echo } from "./node/protocol.js";
 export {
   type ConnectOptions,
   type ConnectResult,
+  type NodeLimits,
   type NodeMessageCb,
   P2PNode,
   type StartNodeOptions,

@@ -59,9 +59,10 @@ export function deriveKeys(seed?: Uint8Array): NodeKeys {
     type: "pkcs8",
   });
   const edPub = rawPublic(createPublicKey(edPriv));
+  const xPub = rawPublic(createPublicKey(xPriv));
   return {
-    nodeId: nodeIdOf(edPub),
-    x25519: { privateKey: xPriv, publicKey: rawPublic(createPublicKey(xPriv)) },
+    nodeId: nodeIdOf(edPub, xPub),
+    x25519: { privateKey: xPriv, publicKey: xPub },
     ed25519: { privateKey: edPriv, publicKey: edPub },
   };
 }

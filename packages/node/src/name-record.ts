@@ -33,7 +33,7 @@ export function parseNameRecord(text: string): NameRecord {
   const signal = m[1] === "-" ? [] : (m[1] ?? "").split(",").map(Number);
   if (signal.some((s) => s > 255) || new Set(signal).size !== signal.length)
     throw new AddressError("bad signal offsets");
-  return { nodeId: nodeIdOf(ed25519), signal, keys: { x25519, ed25519 } };
+  return { nodeId: nodeIdOf(ed25519, x25519), signal, keys: { x25519, ed25519 } };
 }
 
 /** An address with no interfaces, enough to send a signal to the named node. */

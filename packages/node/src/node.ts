@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter, setMaxListeners } from "node:events";
+import type { Socket } from "node:net";
 import type { PortMapper } from "@p2pd/nat";
 import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "./address.js";
@@ -10,6 +11,7 @@ import { type NodeInterface, resolveInterfaces } from "./interfaces.js";
 import { deriveKeys, type NodeKeys } from "./keys.js";
 import { Connector } from "./node/connector.js";
 import { Identity, seedBytes } from "./node/identity.js";
+import { guardInbound } from "./node/inbound-guard.js";
 import { ListenMappings } from "./node/listen-mappings.js";
 import { Listener } from "./node/listener.js";
 import { NodeNames } from "./node/names.js";
@@ -37,6 +39,7 @@ import { builtinStrategies, StrategyRegistry } from "./strategies/registry.js";
 export type {
   ConnectOptions,
   ConnectResult,
+  NodeLimits,
   NodeMessageCb,
   StartNodeOptions,
   StrategyTiming,
@@ -91,24 +94,43 @@ export class P2PNode extends EventEmitter {
     const builtins = builtinStrategies({
       ...(opts.stun ? { stun: opts.stun } : {}),
       ...(opts.turn ? { turn: opts.turn } : {}),
+      ...(opts.turnForStrangers ? { turnForStrangers: true } : {}),
     });
     this.strategies = new StrategyRegistry([...builtins, ...(opts.strategies ?? [])]);
     const id = new Identity(keys, interfaces, seed);
     this.#id = id;
     this.#protocol = new NodeProtocol((pipe, pipeId) => this.#adopt(pipe, pipeId));
+    const limits = opts.limits ?? {};
     // Every connection is Noise-encrypted unless the node opted into plaintext.
     this.#pipes = new NodePipes(
       this.#protocol,
       log,
       opts.insecure ? undefined : secureIdentity(keys),
+      limits,
     );
     this.pipes = this.#pipes.byId;
+    // Inbound sockets that have not sent `ID` yet: the first to go when the listener is full.
+    const pending = new WeakSet<Socket>();
     this.#listener = new Listener({
+      maxConnections: limits.maxConnections ?? 256,
+      evictable: (s) => pending.has(s),
       onSocket: (s) => {
         try {
-          this.#pipes.wrap(s, {
+          const pipe = this.#pipes.wrap(s, {
             role: "accept",
             onHello: (h) => this.#expecting.get(h.toString("hex")),
+          });
+          pending.add(s);
+          // Before its ID an inbound connection is nobody's: its messages reach the node
+          // callbacks (and ECHO) but are never queued.
+          pipe.intercept(() => this.#protocol.idOf(pipe) === undefined);
+          guardInbound(s, pipe, {
+            handshakeMs: limits.handshakeTimeoutMs ?? 10_000,
+            idleMs: limits.idleTimeoutMs ?? 300_000,
+            preIdBytes: 64 * 1024,
+            identified: () => this.#protocol.idOf(pipe) !== undefined,
+            onIdentified: () => pending.delete(s),
+            log,
           });
         } catch (err) {
           // Reset before we saw it (no peer address left): nothing to serve.
@@ -144,8 +166,11 @@ export class P2PNode extends EventEmitter {
       isBuiltin: (s) => builtin.has(s),
       defaultOrder: () => this.defaultStrategies(),
       lookup: (name, signal) => this.lookup(name, { signal }),
-      send: (to, type, pipeId, body, signal) =>
-        this.#signaling.send(to, type, pipeId, body, signal),
+      send: (to, type, pipeId, body, signal) => {
+        // We chose to talk to this node: it may use our reserved slots and TURN.
+        this.#signaling.contacts.add(to.nodeId);
+        return this.#signaling.send(to, type, pipeId, body, signal);
+      },
       waitFor: (from, type, pipeId, signal) => this.#signaling.waitFor(from, type, pipeId, signal),
       waitInbound: (pipeId, remote, signal) => {
         // A reverse dial-back says hello for this attempt: we initiate, expecting the remote.

@@ -81,11 +81,16 @@ describe("P2P address codec", () => {
     expect(parseAddress(exploded).ipv6[0]?.ext).toBe("2001:db8::7");
   });
 
-  test("node id must be the hash of the Ed25519 key", () => {
+  test("node id must be the hash of both keys (Ed25519 and X25519)", () => {
     const other = deriveKeys(Buffer.alloc(32, 8));
     const text = formatAddress(v3()).replace(keys.nodeId, other.nodeId);
     expect(() => parseAddress(text)).toThrow(/does not match/);
-    expect(nodeIdOf(pub.ed25519)).toBe(keys.nodeId);
+    expect(nodeIdOf(pub.ed25519, pub.x25519)).toBe(keys.nodeId);
+    // Swapping only the X25519 key (an attacker's, to read the signals) changes the id: refused.
+    const hex = (k: Uint8Array) => Buffer.from(k).toString("hex");
+    const swapped = formatAddress(v3()).replace(hex(pub.x25519), hex(other.x25519.publicKey));
+    expect(swapped).not.toBe(formatAddress(v3()));
+    expect(() => parseAddress(swapped)).toThrow(/does not match/);
   });
 
   test.each([

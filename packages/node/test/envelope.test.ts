@@ -34,8 +34,18 @@ describe("signaling envelope", () => {
 
   test("another node cannot open it", () => {
     const env = sealEnvelope(alice, bob.x25519.publicKey, Buffer.from("x"));
-    // Signed over Bob's key: Eve fails the signature check before decrypting.
-    expect(codeOfThrow(() => openEnvelope(eve, env))).toBe("ERR_SIGNAL_AUTH");
+    // Encrypted to Bob's key: Eve cannot even learn who sent it.
+    expect(codeOfThrow(() => openEnvelope(eve, env))).toBe("ERR_SIGNAL_DECRYPT");
+  });
+
+  test("the sender's keys are not on the wire (a broker cannot tell who signals whom)", () => {
+    const env = sealEnvelope(alice, bob.x25519.publicKey, Buffer.from("x"));
+    expect(env.includes(Buffer.from(alice.ed25519.publicKey))).toBe(false);
+    expect(env.includes(Buffer.from(alice.x25519.publicKey))).toBe(false);
+    expect(env[0]).toBe(2);
+    const got = openEnvelope(bob, env);
+    expect(Buffer.from(got.senderEd25519)).toEqual(Buffer.from(alice.ed25519.publicKey));
+    expect(Buffer.from(got.senderX25519)).toEqual(Buffer.from(alice.x25519.publicKey));
   });
 
   test("any flipped bit is detected", () => {
@@ -68,6 +78,26 @@ describe("signaling envelope", () => {
     expect(codeOfThrow(() => g.check(old, 5200))).toBe("ERR_SIGNAL_STALE");
   });
 
+  test("replay guard: a flood cannot evict a live entry; it is refused instead", () => {
+    const g = new ReplayGuard(60_000, 1000);
+    const genuine = { senderNodeId: alice.nodeId, nonce: "genuine", timestamp: 10_000 };
+    g.check(genuine, 10_000);
+    let refused = 0;
+    for (let i = 0; i < 5000; i++) {
+      const code = codeOfThrow(() =>
+        g.check({ senderNodeId: `k${i}`, nonce: `${i}`, timestamp: 10_001 }, 10_001),
+      );
+      if (code === "ERR_SIGNAL_RATE") refused++;
+    }
+    expect(refused).toBe(4001);
+    // The genuine message is still remembered: its replay is refused.
+    expect(codeOfThrow(() => g.check(genuine, 20_000))).toBe("ERR_SIGNAL_REPLAY");
+    // Once the window has passed, entries expire and new messages are accepted again.
+    expect(
+      codeOfThrow(() => g.check({ ...genuine, nonce: "n2", timestamp: 200_000 }, 200_000)),
+    ).toBe(undefined);
+  });
+
   test("fuzz: openEnvelope throws only SignalError", () => {
     const valid = sealEnvelope(alice, bob.x25519.publicKey, Buffer.from("{}"));
     fc.assert(
@@ -75,7 +105,7 @@ describe("signaling envelope", () => {
         fc.oneof(
           fc.uint8Array({ maxLength: 400 }),
           fc.uint8Array({ minLength: 165, maxLength: 400 }).map((b) => {
-            b[0] = 1;
+            b[0] = 2;
             return b;
           }),
           fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 1, max: 255 })).map(([i, x]) => {

@@ -191,6 +191,11 @@ describe.skipIf(!hasTurnserver)("turn strategy through coturn on loopback", () =
     const x = await startNode({ interfaces: "loopback", mqtt: broker.url, turn });
     const y = await startNode({ interfaces: "loopback", mqtt: broker.url, turn });
     try {
+      // x never talked to y: it spends no TURN allocation on it.
+      const refused = await y.connect(only(x.address, 4), { strategies: ["turn"] }).catch((e) => e);
+      expect(refused.failures[0].code).toBe("ERR_PEER_REFUSED");
+      // Once x chose to talk to y (here a ping), it relays for it.
+      await x.ping(y.address);
       const r = await y.connect(only(x.address, 4), { strategies: ["turn"] });
       expect(r.strategy).toBe("turn");
       // The peer is the other node's relayed address on the TURN server.

@@ -97,30 +97,22 @@ describe("decoders under fuzz", () => {
     );
   });
 
-  test("checkRegexCost: star height above one and multiplied unbounded repetitions are refused", () => {
-    for (const bad of [
-      "(a*)*",
-      "(?:a+)+",
-      "(a|b)+",
-      "(?:x|y){2,}",
-      "a+b+c+",
-      "[a-z]*[0-9]*x",
-      "\\w+\\s*\\w+",
-    ]) {
-      expect(() => checkRegexCost(bad, "message"), bad).toThrow(RestError);
-    }
+  test("checkRegexCost: backtracking patterns are fine (RE2 is linear), bad syntax is refused", () => {
     for (const ok of [
       "",
       "^ECHO",
-      "hello",
+      "(a*)*",
+      "(?:a+)+",
+      "(a|b)+",
+      "a+b+c+",
+      "[]|(a+)+b]",
       "^\\d+\\.\\d+",
-      "[*+]+x",
-      "a\\*\\*\\*",
       "(ab){1,3}c",
-      "x{2}",
-      "^(a|b)c*$",
     ]) {
       expect(() => checkRegexCost(ok, "message"), ok).not.toThrow();
+    }
+    for (const bad of ["(x)\\1", "(?=a)b", "(", "a".repeat(300)]) {
+      expect(() => checkRegexCost(bad, "message"), bad).toThrow(RestError);
     }
   });
 });

@@ -37,6 +37,7 @@ export {
   type Message,
   type OverflowPolicy,
   type Pattern,
+  type QueueBudget,
   SUB_ALL,
   type SubLike,
   type SubscribeOptions,

@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from "node:tls";
 import { PipeError } from "./errors.js";
 import { createDecoder, type Framing } from "./framing.js";
-import type { Message, OverflowPolicy } from "./subscription.js";
+import type { Message, OverflowPolicy, QueueBudget } from "./subscription.js";
 
 export type MsgCb = (msg: Message) => unknown;
 export type EndCb = (pipe: import("./pipe.js").Pipe, error?: Error) => unknown;
@@ -19,6 +19,10 @@ export interface PipeOptions {
   recvTimeoutMs?: number;
   /** Per-subscription queue bound, default 1000; 0 = unbounded. */
   maxQueue?: number;
+  /** Per-subscription queue bound in payload bytes, default 0 = unbounded. */
+  maxQueueBytes?: number;
+  /** A byte budget every queue of this pipe shares with other pipes (e.g. a whole server's). */
+  queueBudget?: QueueBudget;
   /** What a full queue does, default "drop-oldest". */
   overflow?: OverflowPolicy;
   /** TCP message framing, default "u32-length". */
@@ -79,6 +83,8 @@ export interface ResolvedOptions {
   dnsTimeoutMs: number;
   recvTimeoutMs: number;
   maxQueue: number;
+  maxQueueBytes: number;
+  queueBudget: QueueBudget | undefined;
   overflow: OverflowPolicy;
   framing: Framing;
   maxMessageBytes: number;
@@ -179,6 +185,8 @@ export function resolveOptions(o: PipeOptions = {}): ResolvedOptions {
     dnsTimeoutMs: positive(o.dnsTimeoutMs, 2000, "dnsTimeoutMs"),
     recvTimeoutMs: ms(o.recvTimeoutMs, 2000, "recvTimeoutMs"),
     maxQueue: checkMaxQueue(o.maxQueue ?? 1000),
+    maxQueueBytes: nonNeg(o.maxQueueBytes, 0, "maxQueueBytes"),
+    queueBudget: o.queueBudget,
     overflow: checkOverflow(o.overflow ?? "drop-oldest"),
     framing,
     maxMessageBytes,

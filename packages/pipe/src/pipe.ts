@@ -64,6 +64,12 @@ export function toBuffer(data: Uint8Array | string): Buffer {
 }
 
 const ALL_KEY = parseSub(undefined).key;
+
+function nonNegBytes(n: number): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0)
+    throw new PipeError("ERR_BAD_ARGUMENT", "maxQueueBytes must be a non-negative integer");
+  return n;
+}
 const NOOP_CANCEL = Subscription.settledCancel;
 
 /**
@@ -143,9 +149,15 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     }
     const existing = this.subs.get(k.key);
     if (existing) return existing;
-    const s = new Subscription(k, { ...opts, maxQueue, overflow });
+    const s = new Subscription(k, {
+      maxQueueBytes: nonNegBytes(opts.maxQueueBytes ?? this.cfg.maxQueueBytes),
+      budget: opts.budget ?? this.cfg.queueBudget,
+      ...opts,
+      maxQueue,
+      overflow,
+    });
     if (this.ended) s.close(this.closedError());
-    if (s.overflow === "pause" && this.canPauseInput()) {
+    if ((s.overflow === "pause" || s.budget) && this.canPauseInput()) {
       s.canPause = true;
       s.onRoom = () => this.maybeResume();
     }
@@ -379,7 +391,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     }
     if (this.fastAll) {
       this.fastAll.push(msg);
-      if (this.fastAll.canPause && this.fastAll.full) origin.pauseInput(this);
+      if (this.fastAll.canPause && this.fastAll.holding) origin.pauseInput(this);
     } else if (this.subList.length > 0) {
       let mt: string | undefined;
       let at: string | undefined;
@@ -397,7 +409,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
         if (h) this.runCb(h, msg);
         else {
           s.push(msg);
-          if (s.canPause && s.full) origin.pauseInput(this);
+          if (s.canPause && s.holding) origin.pauseInput(this);
         }
       }
     }
@@ -433,7 +445,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
 
   /** After a recv(): resume every pipe held only by queues that now have room. */
   private maybeResume(): void {
-    if (this.subList.some((s) => s.canPause && s.full)) return;
+    if (this.subList.some((s) => s.canPause && s.holding)) return;
     const held = [...this.pausing];
     this.pausing.clear();
     for (const p of held) {

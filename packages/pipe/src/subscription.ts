@@ -30,9 +30,22 @@ export interface Message {
   pipe: import("./pipe.js").Pipe;
 }
 
+/**
+ * Bytes queued across many subscriptions (e.g. every connection of a server): a queue counts as
+ * full while the budget is spent, whatever its own bounds.
+ */
+export interface QueueBudget {
+  readonly maxBytes: number;
+  used: number;
+}
+
 export interface SubscribeOptions {
   /** Queue bound (default: the pipe's `maxQueue`, 1000). 0 = unbounded. */
   maxQueue?: number;
+  /** Queue bound in payload bytes (default: the pipe's `maxQueueBytes`, 0 = unbounded). */
+  maxQueueBytes?: number;
+  /** A byte budget shared with other queues (default: the pipe's `queueBudget`). */
+  budget?: QueueBudget;
   overflow?: OverflowPolicy;
   /** Deliver matching messages to this function instead of queueing them. */
   handler?: (msg: Message) => unknown;
@@ -116,9 +129,48 @@ export class Subscription {
   /** Called when a full `pause` queue gets room again (resumes reading). */
   onRoom: (() => void) | undefined;
 
-  /** True when the queue holds `maxQueue` or more messages. */
+  readonly maxQueueBytes: number;
+  readonly budget: QueueBudget | undefined;
+  /** Payload bytes queued. */
+  bytes = 0;
+
+  /** True when the queue holds `maxQueue` messages or `maxQueueBytes`. */
+  get ownFull(): boolean {
+    return (
+      (this.maxQueue > 0 && this.size >= this.maxQueue) ||
+      (this.maxQueueBytes > 0 && this.bytes >= this.maxQueueBytes)
+    );
+  }
+
+  /** True when the queue is at its own bounds, or the shared budget is spent. */
   get full(): boolean {
-    return this.maxQueue > 0 && this.size >= this.maxQueue;
+    return this.ownFull || this.budgetSpent;
+  }
+
+  /** The shared budget is spent (by any queue). */
+  get budgetSpent(): boolean {
+    return this.budget !== undefined && this.budget.used >= this.budget.maxBytes;
+  }
+
+  /**
+   * True while this queue holds its pipe's reading paused: full under `pause`, or (any policy)
+   * holding messages while the shared budget is spent, so a node-wide flood meets TCP
+   * backpressure instead of memory. An empty queue never holds: its reader caught up.
+   */
+  get holding(): boolean {
+    return this.size > 0 && (this.overflow === "pause" ? this.full : this.budgetSpent);
+  }
+
+  #released = false;
+
+  #take(n: number): void {
+    this.bytes += n;
+    if (this.budget && !this.#released) this.budget.used += n;
+  }
+
+  #give(n: number): void {
+    this.bytes -= n;
+    if (this.budget && !this.#released) this.budget.used -= n;
   }
 
   constructor(
@@ -130,6 +182,8 @@ export class Subscription {
     this.addr = k.addr;
     this.matchAll = !k.msg && !k.addr;
     this.maxQueue = opts.maxQueue;
+    this.maxQueueBytes = opts.maxQueueBytes ?? 0;
+    this.budget = opts.budget;
     this.overflow = opts.overflow;
     this.handler = opts.handler;
   }
@@ -146,21 +200,43 @@ export class Subscription {
       w.resolve(w.full ? m : m.data);
       return;
     }
-    if (this.maxQueue > 0 && this.size >= this.maxQueue) {
+    if (this.canPause && this.budgetSpent && this.overflow !== "pause") {
+      // The pipe pauses its reading after this message (see holding).
+      this.items.push(m);
+      this.#take(m.data.length);
+      return;
+    }
+    if (this.full) {
       if (this.overflow === "pause" && this.canPause) {
         // Over the bound only by what one read already held; the reader is paused.
         this.items.push(m);
+        this.#take(m.data.length);
         return;
       }
-      this.dropped++;
-      if (this.overflow === "drop-newest" || this.overflow === "pause") return;
+      if (this.overflow === "drop-newest" || this.overflow === "pause") {
+        this.dropped++;
+        return;
+      }
       if (this.overflow === "error") {
+        this.dropped++;
         this.overflowed = true;
         return;
       }
-      this.items[this.head++] = undefined as unknown as Message;
+      // drop-oldest: make room; when the shared budget is spent by others, drop this one.
+      while (this.size > 0 && this.ownFull) {
+        const old = this.items[this.head] as Message;
+        this.items[this.head++] = undefined as unknown as Message;
+        this.#give(old.data.length);
+        this.dropped++;
+      }
+      if (this.full) {
+        this.dropped++;
+        this.compact();
+        return;
+      }
     }
     this.items.push(m);
+    this.#take(m.data.length);
     this.compact();
   }
 
@@ -182,10 +258,12 @@ export class Subscription {
       throw new PipeError("ERR_QUEUE_FULL", "subscription queue overflowed; messages were dropped");
     }
     if (this.head >= this.items.length) return undefined;
+    const wasHolding = this.holding;
     const m = this.items[this.head] as Message;
     this.items[this.head++] = undefined as unknown as Message;
+    this.#give(m.data.length);
     this.compact();
-    if (this.onRoom && this.size === this.maxQueue - 1) this.onRoom();
+    if (this.onRoom && wasHolding && !this.holding) this.onRoom();
     return m;
   }
 
@@ -216,6 +294,9 @@ export class Subscription {
   /** Rejects every waiter; later waits reject at once (queued messages stay readable). */
   close(e: Error): void {
     this.closedWith = e;
+    // Messages stay readable, but a closed queue no longer spends the shared budget.
+    if (this.budget && !this.#released) this.budget.used -= this.bytes;
+    this.#released = true;
     const ws = this.waiters;
     this.waiters = [];
     for (const w of ws) w.reject(e);

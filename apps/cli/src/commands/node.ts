@@ -15,6 +15,7 @@ import {
   usageError,
 } from "../command.js";
 import { effectiveLists } from "../config.js";
+import { secret, secretFileOption } from "../secret.js";
 
 /** Flags shared by `p2pd node`, `p2pd connect` and `p2pd demo`. */
 export const NODE_OPTIONS: Record<string, OptionSpec> = {
@@ -27,7 +28,12 @@ export const NODE_OPTIONS: Record<string, OptionSpec> = {
   },
   turn: { type: "string", arg: "turn:HOST:PORT", help: "TURN server (for --strategies turn)" },
   "turn-user": { type: "string", arg: "U", help: "TURN username" },
-  "turn-pass": { type: "string", arg: "P", help: "TURN password" },
+  "turn-pass": {
+    type: "string",
+    arg: "P",
+    help: "TURN password (visible in ps: prefer --turn-pass-file or env P2PD_TURN_PASS)",
+  },
+  ...secretFileOption("turn-pass", "TURN password"),
   "turn-realm": { type: "string", arg: "R", help: "TURN realm (default: from the server)" },
   port: { type: "string", arg: "N", help: "node listen port (default: any free port)" },
   interfaces: {
@@ -77,12 +83,16 @@ async function loadSeed(path: string): Promise<Uint8Array> {
   return Buffer.from(raw, "hex");
 }
 
-function turnServers(ctx: CommandContext): p2p.TurnServerConfig[] | undefined {
+async function turnServers(ctx: CommandContext): Promise<p2p.TurnServerConfig[] | undefined> {
   const url = str(ctx, "turn");
   if (!url) return undefined;
-  if (!/^turns?:/.test(url)) throw usageError(`--turn must look like turn:HOST:PORT, got "${url}"`);
+  if (/^turns:/i.test(url))
+    throw usageError(
+      `--turn ${url}: turns: (TLS) is not supported; refused, not sent in plaintext`,
+    );
+  if (!/^turn:/.test(url)) throw usageError(`--turn must look like turn:HOST:PORT, got "${url}"`);
   const user = str(ctx, "turn-user");
-  const pass = str(ctx, "turn-pass");
+  const pass = await secret(ctx, "turn-pass");
   const realm = str(ctx, "turn-realm");
   return [
     {
@@ -110,7 +120,7 @@ export async function nodeOptions(ctx: CommandContext): Promise<p2p.StartNodeOpt
     if (!/^mqtts?:\/\/[^/]+/.test(u))
       throw usageError(`--mqtt must be mqtt://HOST:PORT or embedded, got "${u}"`);
   const stun = strs(ctx, "stun");
-  const turn = turnServers(ctx);
+  const turn = await turnServers(ctx);
   const irc = str(ctx, "irc-servers");
   const natCache = str(ctx, "nat-cache");
   // Whatever the flags leave open comes from the lists in effect (bundled or the config file's),

@@ -1,5 +1,6 @@
 import { node as p2p, rest } from "p2pd";
 import { type Command, EXIT, intFlag, str, usageError } from "../command.js";
+import { secret, secretFileOption } from "../secret.js";
 import { NODE_OPTIONS, nodeOptions } from "./node.js";
 
 const { port: _nodePort, ...NODE_FLAGS } = NODE_OPTIONS;
@@ -11,7 +12,12 @@ export const command: Command = {
   options: {
     port: { type: "string", arg: "N", help: "REST API port (default 12333; 0 = any free port)" },
     host: { type: "string", arg: "IP", help: "loopback address to serve on (default 127.0.0.1)" },
-    token: { type: "string", arg: "T", help: "require Authorization: Bearer T on every API call" },
+    token: {
+      type: "string",
+      arg: "T",
+      help: "require Authorization: Bearer T on every API call (prefer --token-file or env P2PD_TOKEN)",
+    },
+    ...secretFileOption("token", "API token"),
     "node-port": {
       type: "string",
       arg: "N",
@@ -36,7 +42,7 @@ export const command: Command = {
     let server: rest.RestServer | undefined;
     try {
       ctx.progress("starting the REST API…");
-      const token = str(ctx, "token");
+      const token = await secret(ctx, "token");
       server = await rest.RestServer.start({
         node: node as unknown as rest.RestNode,
         port,

@@ -7,6 +7,10 @@ export interface ListenerOptions {
   /** Aborted when the node closes: late connections are dropped. */
   closing: AbortSignal;
   log(line: string): void;
+  /** Open accepted connections at most (default 256). */
+  maxConnections?: number;
+  /** True for a connection that may be closed to make room (it has not identified itself). */
+  evictable?(sock: Socket): boolean;
 }
 
 /** The node's TCP listeners: one per NIC IP, all on the same port. */
@@ -80,6 +84,20 @@ export class Listener {
 
   #accept(sock: Socket): void {
     if (this.#o.closing.aborted) return void sock.destroy();
+    if (this.#sockets.size >= (this.#o.maxConnections ?? 256)) {
+      // Full: the oldest connection that never identified itself makes room (a slowloris cannot
+      // lock peers out); with none, the newcomer is refused.
+      let victim: Socket | undefined;
+      for (const s of this.#sockets) {
+        if (this.#o.evictable?.(s)) {
+          victim = s;
+          break;
+        }
+      }
+      if (!victim) return void sock.destroy();
+      this.#sockets.delete(victim);
+      victim.destroy();
+    }
     sock.setNoDelay(true);
     this.#sockets.add(sock);
     sock.on("close", () => this.#sockets.delete(sock));

@@ -1,5 +1,10 @@
-import type { Pipe } from "@p2pd/pipe";
-import { type NodeTransport, wrapConnection } from "../pipe.js";
+import type { Pipe, PipeOptions, QueueBudget } from "@p2pd/pipe";
+import {
+  NODE_MAX_QUEUE_BYTES,
+  NODE_QUEUE_BUDGET,
+  type NodeTransport,
+  wrapConnection,
+} from "../pipe.js";
 import type { SecureStream } from "../secure/channel.js";
 import { type SecureRole, wrapSecure } from "../secure/connection.js";
 import { SecureError } from "../secure/errors.js";
@@ -18,6 +23,9 @@ export class NodePipes {
   readonly #cbs = new Set<NodeMessageCb>();
   readonly #protocol: NodeProtocol;
   readonly #log: (line: string) => void;
+  /** Unread bytes of every node pipe together: one bound for the whole node. */
+  readonly budget: QueueBudget;
+  readonly #maxQueueBytes: number;
   /** Our Noise credentials; undefined only with the explicit plaintext opt-in. */
   readonly #identity: SecureIdentity | undefined;
   readonly #secure = new WeakMap<Pipe, SecureStream>();
@@ -26,26 +34,31 @@ export class NodePipes {
     protocol: NodeProtocol,
     log: (line: string) => void,
     identity: SecureIdentity | undefined,
+    limits: { maxQueueBytes?: number; queueBudgetBytes?: number } = {},
   ) {
     this.#protocol = protocol;
     this.#log = log;
     this.#identity = identity;
+    this.budget = { maxBytes: limits.queueBudgetBytes ?? NODE_QUEUE_BUDGET, used: 0 };
+    this.#maxQueueBytes = limits.maxQueueBytes ?? NODE_MAX_QUEUE_BYTES;
   }
 
   /**
    * Wraps a connection as a node pipe: the Noise channel (unless the node is plaintext by
    * choice), node protocol, node callbacks, closed on close(). This is the one place a transport
-   * becomes a node connection; `role` says who initiates and whom we expect.
+   * becomes a node connection; `role` says who initiates and whom we expect. Unread messages
+   * count against the node's byte budget.
    */
   wrap(t: NodeTransport, role: SecureRole): Pipe {
+    const bounds: PipeOptions = { queueBudget: this.budget, maxQueueBytes: this.#maxQueueBytes };
     let pipe: Pipe;
     if (this.#identity) {
-      const w = wrapSecure(t, this.#identity, role);
+      const w = wrapSecure(t, this.#identity, role, bounds);
       pipe = w.pipe;
       this.#secure.set(pipe, w.secure);
       w.secure.ready.catch((err: Error) => this.#log(`secure handshake: ${err.message}`));
     } else {
-      pipe = wrapConnection(t);
+      pipe = wrapConnection(t, bounds);
     }
     this.#all.add(pipe);
     pipe.onEnd(() => {

@@ -10,7 +10,7 @@ import { candidates } from "../strategies/candidates.js";
 import type { ResponderContext, SignalMessage, Strategy } from "../strategies/strategy.js";
 import type { Identity } from "./identity.js";
 import { PIPE_ID } from "./protocol.js";
-import { InFlightLimit } from "./rate-limit.js";
+import { Contacts, InFlightLimit, SignalRate } from "./rate-limit.js";
 
 const TYPE = /^[A-Z][A-Z0-9_]{0,31}$/;
 
@@ -27,6 +27,7 @@ export interface SignalDispatchOptions {
   /** Hands a responder's ready pipe to the node, tied to the exchange's pipe id. */
   adopt(pipe: Pipe, pipeId: string): void;
   limit?: InFlightLimit;
+  rate?: SignalRate;
 }
 
 /**
@@ -37,12 +38,26 @@ export interface SignalDispatchOptions {
 export class SignalDispatch {
   readonly #o: SignalDispatchOptions;
   readonly #limit: InFlightLimit;
+  readonly #rate: SignalRate;
+  /**
+   * Exchanges that make us send packets (punch offers, reverse connects, TURN): a punch may send
+   * thousands of probes, so they get a per-minute budget on top of the per-second rate.
+   */
+  readonly #probeBudget = new SignalRate({
+    perSenderRate: 20 / 60,
+    perSenderBurst: 20,
+    globalRate: 120 / 60,
+    globalBurst: 120,
+  });
+  /** Nodes we signaled (chose to talk to): they keep reserved responder slots, and TURN. */
+  readonly contacts = new Contacts();
   readonly #waiters = new Map<string, { from: string; resolve: (m: SignalMessage) => void }>();
   #transport: SignalingTransport | undefined;
 
   constructor(o: SignalDispatchOptions) {
     this.#o = o;
     this.#limit = o.limit ?? new InFlightLimit();
+    this.#rate = o.rate ?? new SignalRate();
   }
 
   /** Starts receiving on `transport` (connected by the caller). */
@@ -122,6 +137,11 @@ export class SignalDispatch {
       waiter.resolve(msg);
       return;
     }
+    // Everything below makes us work (answer, dial, punch): per-sender and global rates.
+    if (!this.#rate.take(from.nodeId)) {
+      this.#o.log(`signal ${msg.type}: rate limited`);
+      return;
+    }
     if (msg.type === "PING") {
       // `now` lets the peer estimate our clock offset (punch meeting times).
       this.send(from, "PONG", msg.pipeId, { now: Date.now() }).catch(() => {});
@@ -137,7 +157,12 @@ export class SignalDispatch {
       this.#o.log(`signal ${msg.type}: nobody answers it`);
       return;
     }
-    const release = this.#limit.acquire(from.nodeId);
+    const known = this.contacts.has(from.nodeId);
+    if (!known && !this.#probeBudget.take(from.nodeId)) {
+      this.#o.log(`signal ${msg.type}: probe budget spent (per minute)`);
+      return;
+    }
+    const release = this.#limit.acquire(from.nodeId, known);
     if (!release) {
       this.#o.log("too many signals in flight");
       return;
@@ -163,6 +188,7 @@ export class SignalDispatch {
       local,
       localText: identity.text,
       remote: from,
+      known: this.contacts.has(from.nodeId),
       signal,
       candidates: candidates(local, from),
       send: (type, body) => this.send(from, type, msg.pipeId, body, signal),
@@ -201,6 +227,7 @@ export class SignalDispatch {
     pipeId: string,
     signal: AbortSignal,
   ): Promise<SignalMessage> {
+    this.contacts.add(to.nodeId);
     const reply = this.waitFor(to.nodeId, replyType, pipeId, signal);
     await this.send(to, type, pipeId, {}, signal).catch((e) => {
       reply.catch(() => {});

@@ -15,7 +15,23 @@ export interface TurnServerConfig {
   realm?: string;
 }
 
+/** What a stranger can make the node hold (see README "Abuse limits"). */
+export interface NodeLimits {
+  /** Open inbound connections at most (default 256); pre-ID ones are evicted first. */
+  maxConnections?: number;
+  /** An inbound connection must announce its `ID` within this (ms, default 10000). */
+  handshakeTimeoutMs?: number;
+  /** An inbound connection silent this long is closed (ms, default 300000; 0 = never). */
+  idleTimeoutMs?: number;
+  /** Unread bytes per connection queue (default 2 MiB). */
+  maxQueueBytes?: number;
+  /** Unread bytes of all connections together (default 16 MiB). */
+  queueBudgetBytes?: number;
+}
+
 export interface StartNodeOptions {
+  /** Memory, connection and timeout bounds against hostile peers. */
+  limits?: NodeLimits;
   /**
    * Plaintext node connections, for peers that cannot encrypt (the reference P2PD, old builds).
    * Off by default: every connection is Noise-encrypted and authenticated. Both ends must agree.
@@ -48,6 +64,11 @@ export interface StartNodeOptions {
   stun?: string[];
   /** TURN servers, for the turn strategy. */
   turn?: TurnServerConfig[];
+  /**
+   * Answer TURN offers (allocate a relay with our credentials) from any peer, not only from peers
+   * this node signaled lately (default false: a stranger cannot spend our TURN quota).
+   */
+  turnForStrangers?: boolean;
   /** IRC servers for names (IRCDNS), used when no `naming` is given. */
   irc?: string[];
   naming?: NamingProvider;

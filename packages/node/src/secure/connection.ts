@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { type MessageTransport, type StreamPipe, wrapStream } from "@p2pd/pipe";
+import { type MessageTransport, type PipeOptions, type StreamPipe, wrapStream } from "@p2pd/pipe";
 import { NODE_PIPE_OPTIONS } from "../pipe.js";
 import { HELLO_BYTES, type SecureOptions, SecureStream } from "./channel.js";
 import { SecureError } from "./errors.js";
@@ -92,11 +92,13 @@ export function wrapSecure(
   t: Duplex | MessageTransport,
   identity: SecureIdentity,
   r: SecureRole,
+  bounds: PipeOptions = {},
 ): { pipe: StreamPipe; secure: SecureStream } {
   const { local, remote } = ends(t);
   const secure = secureConnection(t, identity, r);
   const pipe = wrapStream(secure, {
     ...NODE_PIPE_OPTIONS,
+    ...bounds,
     proto: isStream(t) ? "tcp" : "udp",
     ...(local ? { local } : {}),
     ...(remote ? { remote } : {}),

@@ -22,7 +22,7 @@ export interface SecureIdentity {
 
 /** What the handshake proved about the far end. */
 export interface SecurePeer {
-  /** Verified node id (sha256 of the Ed25519 key that signed the Noise static key). */
+  /** Verified node id (sha256 of the Ed25519 key that signed the Noise static key, and of that key). */
   nodeId: string;
   ed25519: Uint8Array;
   /** The peer's Noise static key (its X25519 node key). */
@@ -66,5 +66,6 @@ export function verifyPayload(
     ok = false;
   }
   if (!ok) throw new SecureError("ERR_PEER_AUTH", "peer's node key did not sign its Noise key");
-  return { nodeId: nodeIdOf(ed), ed25519: ed };
+  // The node id hashes both keys: the Noise static key is the X25519 half.
+  return { nodeId: nodeIdOf(ed, remoteStatic), ed25519: ed };
 }

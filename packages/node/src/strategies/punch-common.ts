@@ -4,6 +4,7 @@ import type { AddressEntry, NatInfo, P2PAddress } from "../address.js";
 import { P2pdNodeError } from "../errors.js";
 import { type NatLike, punchRole } from "../traversal/index.js";
 import { candidates } from "./candidates.js";
+import { refuseTarget } from "./offer-target.js";
 import { ipField, numberField, portsField } from "./signal-fields.js";
 import type { Candidate, ResponderContext, SignalMessage, StrategyContext } from "./strategy.js";
 
@@ -118,6 +119,13 @@ export async function readOffer(
   const pair = punchPair(ctx.candidates.filter((x) => x.family === family));
   if (!pair) {
     await ctx.send(`${kind}_ANSWER`, { error: "no common address family" });
+    return undefined;
+  }
+  // No reflection: we only ever punch towards the sender itself.
+  const refused = refuseTarget(host, ctx.candidates);
+  if (refused) {
+    ctx.log(`${kind} offer refused: ${refused}`);
+    await ctx.send(`${kind}_ANSWER`, { error: refused });
     return undefined;
   }
   return { host, ports, rttMs, pair };

@@ -47,7 +47,7 @@ export class StrategyRegistry {
  * connect() tries direct, reverse, tcp-punch, udp-punch by default; turn is opt-in.
  */
 export function builtinStrategies(
-  cfg: { stun?: string[]; turn?: TurnServerConfig[] } = {},
+  cfg: { stun?: string[]; turn?: TurnServerConfig[]; turnForStrangers?: boolean } = {},
 ): Strategy[] {
   const stun = (cfg.stun ?? []).flatMap((s) => {
     try {
@@ -61,7 +61,7 @@ export function builtinStrategies(
     reverse,
     tcpPunchStrategy({ stun }),
     udpPunchStrategy({ stun }),
-    turnStrategy(cfg.turn ?? []),
+    turnStrategy(cfg.turn ?? [], { strangers: cfg.turnForStrangers ?? false }),
   ];
 }
 

@@ -1,6 +1,7 @@
 import type { P2PAddress } from "../address.js";
 import { candidates, reachable } from "./candidates.js";
 import { dialFirst } from "./dial.js";
+import { refuseTarget } from "./offer-target.js";
 import type { ResponderContext, SignalMessage, Strategy, StrategyContext } from "./strategy.js";
 
 /**
@@ -28,7 +29,10 @@ export const reverse: Strategy = {
     return inbound;
   },
   async respond(msg: SignalMessage, ctx: ResponderContext) {
-    const cands = ctx.candidates.filter((c) => reachable(c, "remote"));
+    // Only the sender's own addresses (no loopback/LAN unless it really shares ours): no reflection.
+    const cands = ctx.candidates.filter(
+      (c) => reachable(c, "remote") && refuseTarget(c.host, [c]) === undefined,
+    );
     const { socket, candidate } = await dialFirst(cands, ctx.signal);
     ctx.log(`reverse: dialled back ${candidate.host}:${candidate.port}`);
     const pipe = ctx.wrap(socket);

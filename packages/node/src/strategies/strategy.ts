@@ -62,6 +62,8 @@ export interface ResponderContext {
   localText: string;
   /** The sender's parsed address. */
   remote: P2PAddress;
+  /** True when we chose to talk to the sender (signaled it lately): only then TURN answers. */
+  known?: boolean;
   signal: AbortSignal;
   candidates: Candidate[];
   send(type: string, body: Record<string, unknown>): Promise<void>;

@@ -23,7 +23,18 @@ async function allocate(cfg: TurnServerConfig, signal: AbortSignal, log: (l: str
  * permits the other's relayed address, and runs a ReliableUdpStream relay to relay.
  * Messages: TURN_OFFER {relay} -> TURN_ANSWER {relay} (or {error}).
  */
-export function turnStrategy(servers: TurnServerConfig[]): Strategy {
+export function turnStrategy(
+  servers: TurnServerConfig[],
+  opts: { strangers?: boolean } = {},
+): Strategy {
+  for (const s of servers) {
+    // Our TURN client speaks UDP/TCP only: a turns: URL would silently run in plaintext.
+    if (/^turns:/i.test(s.url))
+      throw new P2pdNodeError(
+        "ERR_TURN_CONFIG",
+        `${s.url}: turns: (TURN over TLS) is not supported; refused rather than used in plaintext`,
+      );
+  }
   return {
     name: "turn",
     timeoutMs: 20_000,
@@ -63,6 +74,12 @@ export function turnStrategy(servers: TurnServerConfig[]): Strategy {
       const cfg = servers[0];
       if (!cfg) {
         await ctx.send("TURN_ANSWER", { error: "no TURN server configured" });
+        return;
+      }
+      // An allocation spends our credentials and relay quota: only for peers we chose to talk
+      // to (we signaled them lately), unless the node opted in for anyone.
+      if (ctx.known === false && !opts.strangers) {
+        await ctx.send("TURN_ANSWER", { error: "TURN is only for peers this node talks to" });
         return;
       }
       let client: TurnClient;

@@ -31,7 +31,12 @@ const node = await lib.startNode({
   ...(values.interfaces ? { interfaces: values.interfaces } : {}),
   ...(values.stun ? { stun: [values.stun] } : {}),
   ...(values.turn
-    ? { turn: [{ url: values.turn, username: values["turn-user"], password: values["turn-pass"] }] }
+    ? {
+        turn: [{ url: values.turn, username: values["turn-user"], password: values["turn-pass"] }],
+        // A serving lab node relays for whoever connects (a node only relays for peers it signaled
+        // unless it opts in like this).
+        ...(mode === "serve" ? { turnForStrangers: true } : {}),
+      }
     : {}),
   ...(values.verbose ? { log: (l) => process.stderr.write(`${l}\n`) } : {}),
   natWaitMs: values["nat-wait"] ? Number(values["nat-wait"]) : 3000,

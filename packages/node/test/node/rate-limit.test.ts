@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { InFlightLimit } from "../../src/node/rate-limit.js";
+import { InFlightLimit, SignalRate } from "../../src/node/rate-limit.js";
 
 test("one sender gets at most perSender slots; releasing one frees it", () => {
   const l = new InFlightLimit(32, 4);
@@ -31,4 +31,29 @@ test("a release called twice frees one slot, not two", () => {
   expect(l.inFlight).toBe(0);
   expect(l.acquire("a")).toBeDefined();
   expect(l.acquire("b")).toBeUndefined();
+});
+
+test("strangers hold at most their share of slots: contacts always find one", () => {
+  const l = new InFlightLimit(8, 1);
+  let got = 0;
+  for (let i = 0; i < 100; i++) if (l.acquire(`throwaway${i}`, false)) got++;
+  expect(got).toBe(6);
+  expect(l.acquire("friend", true)).toBeDefined();
+});
+
+test("signal rate: per sender and global token buckets", () => {
+  const r = new SignalRate({
+    perSenderRate: 1,
+    perSenderBurst: 3,
+    globalRate: 10,
+    globalBurst: 20,
+  });
+  const t = 1000;
+  expect([1, 2, 3, 4].map(() => r.take("a", t))).toEqual([true, true, true, false]);
+  // 10,000 throwaway keys at once: only the global burst gets through.
+  let ok = 0;
+  for (let i = 0; i < 10_000; i++) if (r.take(`k${i}`, t)) ok++;
+  expect(ok).toBe(17);
+  // A second later the global bucket refilled by 10: a legitimate sender gets through again.
+  expect(r.take("legit", t + 1000)).toBe(true);
 });

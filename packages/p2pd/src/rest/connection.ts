@@ -2,7 +2,7 @@ import type { Socket } from "node:net";
 import type { Pipe, Subscription } from "@p2pd/pipe";
 import { RestError } from "./errors.js";
 import { asRestError } from "./failure.js";
-import { checkRegexCost, MATCH_PREFIX } from "./regex-guard.js";
+import { compileUserRegex, MATCH_PREFIX } from "./regex-guard.js";
 
 /** A REST connection is a @p2pd/pipe Pipe (what `node.connect()` returns). */
 export type RestPipe = Pipe;
@@ -16,31 +16,8 @@ export const MAX_RELAY_BACKLOG = 8 * 1024 * 1024;
 /** "ip:port" (IPv6 with brackets) is never longer than this. */
 const ADDR_LEN = 64;
 
-/**
- * A regex that only ever looks at the first `limit` characters: with the cost check, every match
- * a peer's message triggers is bounded, however long the message.
- */
-class BoundedRegExp extends RegExp {
-  limit = Number.POSITIVE_INFINITY;
-  override test(s: string): boolean {
-    return super.test(s.length > this.limit ? s.slice(0, this.limit) : s);
-  }
-}
-
 function compile(source: string, what: string, inputLen: number): RegExp {
-  checkRegexCost(source, what, inputLen);
-  let re: BoundedRegExp;
-  try {
-    re = new BoundedRegExp(source);
-  } catch (e) {
-    throw new RestError(
-      "ERR_BAD_REGEX",
-      400,
-      `${what} regex does not compile: ${(e as Error).message}`,
-    );
-  }
-  re.limit = inputLen;
-  return re;
+  return compileUserRegex(source, what, inputLen);
 }
 
 /** The REST side of one subscription: the pipe holds the queue; we count who waits on it. */
@@ -56,7 +33,7 @@ const keyOf = (msg: string, addr: string) => `${msg}\0${addr}`;
 
 /**
  * One named connection of the REST API: counters, the relay socket, and the pipe's own
- * subscriptions (bounded queues, regex matching) behind regexes that passed the cost check.
+ * subscriptions (bounded queues) matched by linear-time (RE2) regexes.
  */
 export class Connection {
   readonly name: string;

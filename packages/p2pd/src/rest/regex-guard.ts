@@ -1,108 +1,73 @@
+import { RE2JS } from "re2js";
 import { RestError } from "./errors.js";
 
 /** Longest regex source accepted. */
 export const MAX_REGEX = 256;
 /** Messages are matched on their first MATCH_PREFIX bytes only (bounds every match's input). */
 export const MATCH_PREFIX = 1024;
-/**
- * Most backtracking steps a regex may cost on a MATCH_PREFIX-long input (about 2-4 ms in V8).
- * V8 backtracks: `a*a*b` is quadratic per start position and `(a+)+b` exponential, so a hostile
- * peer could make one message cost seconds to minutes.
- */
-const BUDGET = 2 * 1024 * 1024;
-
-interface Group {
-  quantified: boolean;
-  alternation: boolean;
-}
 
 function bad(what: string, why: string): never {
   throw new RestError("ERR_BAD_REGEX", 400, `${what} regex refused: ${why}`);
 }
 
 /**
- * Refuses regexes whose worst case is not bounded: nested quantifiers (a quantified group that
- * holds a quantifier or an alternation), backreferences, and sources whose product of repetition
- * counts times the input length exceeds the budget (`a*a*b`). A `^` anchor saves one factor of
- * the input length, since V8 then tries only position 0. An over-estimate by design: a refused
- * regex can always be rewritten simpler, and a hostile message can never stall the server.
+ * Compiles a user pattern with RE2 (re2js): matching time is linear in the input whatever the
+ * pattern, so a hostile peer cannot stall the event loop (V8's backtracking engine took seconds
+ * on `(a+)+b`, and no syntactic guard catches every such pattern). RE2 syntax: no backreferences
+ * or lookaround; those are refused with ERR_BAD_REGEX.
  */
-export function checkRegexCost(source: string, what: string, inputLen = MATCH_PREFIX): void {
+function compileRe2(source: string, what: string): RE2JS {
+  if (typeof source !== "string") bad(what, "not a string");
   if (source.length > MAX_REGEX) bad(what, `longer than ${MAX_REGEX} characters`);
-  const stack: Group[] = [{ quantified: false, alternation: false }];
-  let cost = 1;
-  let topAlternation = false;
-  // What the next quantifier would apply to: a plain atom, a group, or nothing.
-  let last: "none" | "atom" | Group = "none";
-  let i = 0;
-  while (i < source.length) {
-    const c = source[i] as string;
-    const top = stack[stack.length - 1] as Group;
-    if (c === "\\") {
-      const n = source[i + 1] ?? "";
-      if (/[1-9]/.test(n) || (n === "k" && source[i + 2] === "<")) bad(what, "backreference");
-      i += 2;
-      last = "atom";
-      continue;
-    }
-    if (c === "[") {
-      i++;
-      if (source[i] === "^") i++;
-      if (source[i] === "]") i++;
-      while (i < source.length && source[i] !== "]") i += source[i] === "\\" ? 2 : 1;
-      i++;
-      last = "atom";
-      continue;
-    }
-    if (c === "(") {
-      stack.push({ quantified: false, alternation: false });
-      i++;
-      last = "none";
-      continue;
-    }
-    if (c === ")") {
-      const g = stack.length > 1 ? (stack.pop() as Group) : top;
-      const parent = stack[stack.length - 1] as Group;
-      parent.quantified ||= g.quantified;
-      parent.alternation ||= g.alternation;
-      i++;
-      last = g;
-      continue;
-    }
-    if (c === "|") {
-      top.alternation = true;
-      if (stack.length === 1) topAlternation = true;
-      i++;
-      last = "none";
-      continue;
-    }
-    const q = /^(?:[*+?]|\{(\d+)(,(\d*))?\})/.exec(source.slice(i));
-    if (q && last !== "none") {
-      const max =
-        q[0] === "?"
-          ? 1
-          : q[0] === "*" || q[0] === "+"
-            ? inputLen
-            : q[2] === undefined
-              ? Number(q[1])
-              : q[3]
-                ? Number(q[3])
-                : inputLen;
-      if (last !== "atom" && (last.quantified || last.alternation)) {
-        bad(what, "nested quantifier (a repeated group holding a quantifier or |)");
-      }
-      cost *= Math.min(max, inputLen) + 1;
-      top.quantified = true;
-      i += q[0].length;
-      if (source[i] === "?") i++; // lazy
-      last = "none";
-      continue;
-    }
-    i++;
-    last = "atom";
+  try {
+    return RE2JS.compile(source);
+  } catch (e) {
+    const m = (e as Error).message;
+    const why = /escape sequence: `\\[1-9k]/.test(m) ? `backreference (${m})` : m;
+    throw new RestError("ERR_BAD_REGEX", 400, `${what} regex does not compile: ${why}`);
   }
-  // Unanchored, V8 retries the whole pattern at every start position.
-  if (!source.startsWith("^") || topAlternation) cost *= inputLen;
-  if (cost > BUDGET)
-    bad(what, "too costly (at most one unbounded repetition, or anchor it with ^)");
+}
+
+/**
+ * Throws ERR_BAD_REGEX (400) unless `source` is a pattern the REST API accepts: at most
+ * MAX_REGEX characters, RE2 syntax. Kept for callers that only validate.
+ */
+export function checkRegexCost(source: string, what: string, _inputLen = MATCH_PREFIX): void {
+  compileRe2(source, what);
+}
+
+/**
+ * A RegExp whose test() runs RE2 on at most the first `limit` characters: @p2pd/pipe
+ * subscriptions call test(), so the pipe's queues get linear-time matching unchanged.
+ */
+class Re2RegExp extends RegExp {
+  readonly #re: RE2JS;
+  readonly #limit: number;
+  constructor(source: string, re: RE2JS, limit: number) {
+    // The V8 twin is never run (source and key only); a source V8 rejects gets a neutral one.
+    let src = source;
+    try {
+      new RegExp(source);
+    } catch {
+      src = `(?:re2:${Buffer.from(source).toString("hex")})`;
+    }
+    super(src);
+    this.#re = re;
+    this.#limit = limit;
+  }
+  override test(s: string): boolean {
+    return this.#re.matcher(s.length > this.#limit ? s.slice(0, this.#limit) : s).find();
+  }
+  override exec(s: string): RegExpExecArray | null {
+    if (!this.test(s)) return null;
+    const r = [s] as unknown as RegExpExecArray;
+    r.index = 0;
+    r.input = s;
+    return r;
+  }
+}
+
+/** A user pattern as a linear-time RegExp looking at the first `inputLen` characters only. */
+export function compileUserRegex(source: string, what: string, inputLen: number): RegExp {
+  return new Re2RegExp(source, compileRe2(source, what), inputLen);
 }

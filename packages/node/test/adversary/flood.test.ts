@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  type EmbeddedBroker,
+  echo,
+  type P2PNode,
+  startBroker,
+  startNode,
+} from "../../src/index.js";
+import { built, frame, rawConnect, rssMiB, sleep, startTarget, type Target } from "./harness.js";
+
+// 1 GiB of max-size (1 MiB) frames over 32 sockets at a node process that nobody reads for:
+// its resident memory must stay within 100 MiB of idle, and it keeps serving a real peer.
+const SOCKETS = 32;
+const FRAMES = 32; // 32 x 32 x 1 MiB = 1 GiB
+
+let broker: EmbeddedBroker;
+let target: Target;
+let peer: P2PNode;
+
+beforeAll(async () => {
+  if (!built) return;
+  broker = await startBroker();
+  // Plaintext: the flooders speak raw frames. The budgets sit below the Noise channel, and a
+  // stranger can complete a Noise handshake with a throwaway key and flood the same way.
+  target = await startTarget(broker.url, ["--insecure"]);
+  peer = await startNode({ interfaces: "loopback", mqtt: broker.url, insecure: true });
+}, 20_000);
+afterAll(async () => {
+  await peer?.close();
+  await target?.stop();
+  await broker?.close();
+});
+
+describe.skipIf(!built)("adversary: memory flood", () => {
+  test("1 GiB of 1 MiB frames: RSS stays under idle + 100 MiB, a real peer is served", async () => {
+    await sleep(500);
+    const idle = rssMiB(target.pid);
+    let peak = idle;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssMiB(target.pid) || 0);
+    }, 25);
+    const big = frame(Buffer.alloc(1024 * 1024, 0x61));
+    const t0 = performance.now();
+    let sent = 0;
+    const served: number[] = [];
+    let done = false;
+    let offered = 0;
+    // The node reads only while someone reads it or its budget has room: the flooders stall on
+    // TCP backpressure, so each gets a bounded time to push its 32 MiB.
+    const deadline = performance.now() + 8000;
+    // Every flooder identifies itself (an adopted pipe nobody reads: the worst case for memory).
+    const flooders = Array.from({ length: SOCKETS }, async (_, i) => {
+      const s = await rawConnect(target.port);
+      s.write(frame(Buffer.from(`ID ${i.toString(16).padStart(32, "f")}`)));
+      for (let f = 0; f < FRAMES && !s.destroyed && performance.now() < deadline; f++) {
+        offered += big.length - 4;
+        if (!s.write(big))
+          await new Promise((r) => {
+            const t = setTimeout(r, Math.max(0, deadline - performance.now()));
+            const done = () => {
+              clearTimeout(t);
+              r(undefined);
+            };
+            s.once("drain", done);
+            s.once("close", done);
+          });
+      }
+      // What the kernel still holds for us never reached the node: count what left.
+      sent += s.bytesWritten - s.writableLength;
+      s.destroy();
+    });
+    // And as many that never identify, reconnecting as soon as they are cut off (64 KiB before an
+    // ID), until 1 GiB has been pushed in all.
+    let cut = 0;
+    const strangers = Array.from({ length: SOCKETS }, async () => {
+      while (offered < SOCKETS * FRAMES * 2 ** 20 && performance.now() < deadline) {
+        const s = await rawConnect(target.port).catch(() => undefined);
+        if (!s) continue;
+        const closed = new Promise((r) => s.once("close", r));
+        for (let f = 0; f < 4 && !s.destroyed; f++) s.write(big);
+        await closed;
+        offered += s.bytesWritten;
+        cut++;
+      }
+    });
+    // Meanwhile a real peer connects and echoes, again and again.
+    const serving = (async () => {
+      while (!done) {
+        const t = performance.now();
+        const r = await peer.connect(target.addr, { strategies: ["direct"], timeoutMs: 10_000 });
+        expect((await echo(r.pipe, "alive", { timeoutMs: 10_000 })).toString()).toBe("alive");
+        served.push(performance.now() - t);
+        await r.pipe.close();
+        await sleep(100);
+      }
+    })();
+    await Promise.all([...flooders, ...strangers]);
+    done = true;
+    await serving;
+    const secs = (performance.now() - t0) / 1000;
+    await sleep(300);
+    clearInterval(sampler);
+    const growth = peak - idle;
+    console.log(
+      `flood: ${(offered / 2 ** 30).toFixed(2)} GiB offered in ${secs.toFixed(1)} s over ${SOCKETS} ` +
+        `sockets, ${(sent / 2 ** 20).toFixed(0)} MiB taken by the node's sockets; ` +
+        `target RSS idle ${idle.toFixed(0)} MiB, peak ${peak.toFixed(0)} MiB (+${growth.toFixed(0)}); ` +
+        `${served.length} echoes served, slowest ${Math.max(...served).toFixed(0)} ms; ` +
+        `${cut} unidentified connections cut off`,
+    );
+    expect(growth).toBeLessThan(100);
+    expect(served.length).toBeGreaterThan(0);
+    expect(cut).toBeGreaterThanOrEqual(SOCKETS);
+    expect(offered).toBeGreaterThanOrEqual(2 ** 30 * 0.9);
+  }, 120_000);
+});

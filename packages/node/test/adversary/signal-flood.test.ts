@@ -1,0 +1,100 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import {
+  deriveKeys,
+  type EmbeddedBroker,
+  echo,
+  formatAddress,
+  type P2PNode,
+  parseAddress,
+  sealEnvelope,
+  startBroker,
+  startNode,
+} from "../../src/index.js";
+import { built, sleep, startTarget, type Target } from "./harness.js";
+
+// 10,000 throwaway keys each send the node one signed, well-formed request (CONNECT, punch
+// offers naming themselves, PING, TURN_OFFER): rate limits and fair slots keep the node up, a
+// real peer connects during the flood, and signals with it again once the flood is over.
+const KEYS = 10_000;
+
+let broker: EmbeddedBroker;
+let target: Target;
+let peer: P2PNode;
+
+beforeAll(async () => {
+  if (!built) return;
+  broker = await startBroker();
+  target = await startTarget(broker.url);
+  peer = await startNode({ interfaces: "loopback", mqtt: broker.url });
+}, 20_000);
+afterAll(async () => {
+  await peer?.close();
+  await target?.stop();
+  await broker?.close();
+});
+
+describe.skipIf(!built)("adversary: signaling flood", () => {
+  test("10,000 throwaway keys: a real peer still connects", async () => {
+    const to = parseAddress(target.addr);
+    if (!to.keys) throw new Error("target address has no keys");
+    const template = parseAddress(peer.address);
+    const types = ["CONNECT", "UDP_OFFER", "TCP_OFFER", "PING", "TURN_OFFER"];
+    const t0 = performance.now();
+    const envelopes: Buffer[] = [];
+    for (let i = 0; i < KEYS; i++) {
+      const k = deriveKeys(randomBytes(32));
+      const from = formatAddress({
+        ...template,
+        nodeId: k.nodeId,
+        keys: { x25519: k.x25519.publicKey, ed25519: k.ed25519.publicKey },
+      });
+      const body = {
+        type: types[i % types.length],
+        pipeId: randomBytes(16).toString("hex"),
+        from,
+        host: "127.0.0.1",
+        ports: [9],
+        rttMs: 5,
+        family: 4,
+        relay: { host: "127.0.0.1", port: 9 },
+      };
+      envelopes.push(sealEnvelope(k, to.keys.x25519, Buffer.from(JSON.stringify(body))));
+    }
+    const made = performance.now() - t0;
+    const mqtt = await import("mqtt");
+    const c = await mqtt.default.connectAsync(broker.url, { protocolVersion: 4 });
+    const t1 = performance.now();
+    const flood = (async () => {
+      for (let i = 0; i < envelopes.length; i += 500) {
+        await Promise.all(
+          envelopes.slice(i, i + 500).map((e) => c.publishAsync(to.nodeId, e, { qos: 0 })),
+        );
+      }
+    })();
+    // During the flood: a direct connection and ECHO.
+    const r = await peer.connect(target.addr, { strategies: ["direct"], timeoutMs: 10_000 });
+    expect((await echo(r.pipe, "during")).toString()).toBe("during");
+    const during = performance.now() - t1;
+    await r.pipe.close();
+    await flood;
+    const published = performance.now() - t1;
+    // After it: signaling works again (PING) and so does a connect that needs it (reverse).
+    let pingMs = Number.NaN;
+    for (let i = 0; i < 20 && Number.isNaN(pingMs); i++) {
+      pingMs = await peer.ping(target.addr, { timeoutMs: 2000 }).catch(() => Number.NaN);
+      if (Number.isNaN(pingMs)) await sleep(500);
+    }
+    const recovered = performance.now() - t1;
+    const rev = await peer.connect(target.addr, { strategies: ["reverse"], timeoutMs: 10_000 });
+    expect((await echo(rev.pipe, "after")).toString()).toBe("after");
+    await rev.pipe.close();
+    await c.endAsync();
+    console.log(
+      `signal flood: ${KEYS} keys and envelopes made in ${made.toFixed(0)} ms, published in ` +
+        `${published.toFixed(0)} ms; direct connect + ECHO during it at ${during.toFixed(0)} ms; ` +
+        `PING answered (${pingMs.toFixed(0)} ms) at ${recovered.toFixed(0)} ms; reverse connect after`,
+    );
+    expect(Number.isNaN(pingMs)).toBe(false);
+  }, 120_000);
+});
