@@ -22,8 +22,23 @@ export interface LabOptions {
   state: string;
   /** Start our own STUN server (@p2pd/stun, `node` in `pub`) next to coturn. Default true. */
   p2pdStun?: boolean;
+  /**
+   * Link impairment on every home network's uplink, each direction: "DELAY[ms]:JITTER[ms]:LOSS[%]"
+   * (e.g. "40ms:5ms:1%"), or "none", "typical" (40ms:5ms:1%), "bad" (150ms:20ms:3%). A network's own
+   * `profile=` scenario option wins. Unset: the environment's NATLAB_PROFILE, else none.
+   */
+  profile?: string;
+  /** The same for the public host `pub` (its eth0, both directions). */
+  pubProfile?: string;
   /** Extra environment for `natlab up` (e.g. NATLAB_STUN=python). */
   env?: Record<string, string>;
+}
+
+/** One link's impairment, per direction (`natlab info`: NET_PROFILE=DELAY:JITTER:LOSS). */
+export interface LinkProfile {
+  delayMs: number;
+  jitterMs: number;
+  lossPct: number;
 }
 
 export interface LabHost {
@@ -49,6 +64,12 @@ export interface LabInfo {
   p2pdStun?: { port: number; altPort: number };
   turn: { port: number; user: string; pass: string; realm: string };
   mqttUrl: string;
+  /** UDP + TCP echo service on `pub` ("ip:port"). */
+  echo: string;
+  /** Impairment of each home network's uplink, by network letter. */
+  profiles: Record<string, LinkProfile>;
+  /** Impairment of pub's link. */
+  pubProfile: LinkProfile;
 }
 
 export interface ExecResult {
@@ -70,6 +91,11 @@ export interface Lab {
   ): Promise<ExecResult>;
   /** Starts a long-running process (e.g. `node script.mjs`) inside a node's namespace; killed by stop(). */
   spawn(node: string, cmd: string, args?: string[], opts?: SpawnOptions): ChildProcess;
+  /**
+   * Changes the impairment of a running lab (`natlab impair`): of the given networks (letters) and/or
+   * "pub", default every home network. Updates `info.profiles` / `info.pubProfile`.
+   */
+  impair(profile: string, targets?: string[]): Promise<void>;
   /** Tears the lab down (idempotent); kills what spawn() started first. */
   stop(): Promise<void>;
 }
@@ -100,6 +126,8 @@ export async function startLab(scenarios: string[], options: LabOptions): Promis
     NATLAB_PREFIX: options.prefix,
     NATLAB_STATE: options.state,
     NATLAB_P2PD_STUN: options.p2pdStun === false ? "off" : "on",
+    ...(options.profile !== undefined ? { NATLAB_PROFILE: options.profile } : {}),
+    ...(options.pubProfile !== undefined ? { NATLAB_PUB_PROFILE: options.pubProfile } : {}),
     ...options.env,
   };
   const up = await run(NATLAB, ["up", ...scenarios], env, 120_000);
@@ -141,6 +169,16 @@ export async function startLab(scenarios: string[], options: LabOptions): Promis
       children.add(child);
       child.once("exit", () => children.delete(child));
       return child;
+    },
+    async impair(profile, targets = []) {
+      const r = await run(NATLAB, ["impair", profile, ...targets], env, 60_000);
+      if (r.code !== 0) throw new Error(`natlab impair failed (${r.code}): ${r.stderr.trim()}`);
+      const again = await run(NATLAB, ["info"], env, 10_000);
+      if (again.code !== 0) throw new Error(`natlab info failed: ${again.stderr.trim()}`);
+      const fresh = parseInfo(again.stdout);
+      info.raw = fresh.raw;
+      info.profiles = fresh.profiles;
+      info.pubProfile = fresh.pubProfile;
     },
     async stop() {
       if (stopped) return;
@@ -196,11 +234,25 @@ export function parseInfo(text: string): LabInfo {
       realm: g("TURN_REALM"),
     },
     mqttUrl: g("MQTT_URL"),
+    echo: g("ECHO"),
+    profiles: Object.fromEntries(
+      g("NATLAB_NETS")
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((net) => [net, parseProfile(g(`${net}_PROFILE`))]),
+    ),
+    pubProfile: parseProfile(g("PUB_PROFILE")),
   };
   if (raw.P2PD_STUN_PORT) {
     info.p2pdStun = { port: Number(raw.P2PD_STUN_PORT), altPort: Number(raw.P2PD_STUN_ALT_PORT) };
   }
   return info;
+}
+
+/** "40:5:1" (as `natlab info` prints it) -> { delayMs: 40, jitterMs: 5, lossPct: 1 }; "" -> zeros. */
+export function parseProfile(text: string): LinkProfile {
+  const [d, j, l] = text.split(":").map((x) => Number.parseFloat(x));
+  return { delayMs: d || 0, jitterMs: j || 0, lossPct: l || 0 };
 }
 
 function run(

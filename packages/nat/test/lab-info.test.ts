@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { parseInfo } from "../../../labs/natlab/lab.js";
+import { parseInfo, parseProfile } from "../../../labs/natlab/lab.js";
 
 // `natlab info` output -> typed info (pure; the lab itself is exercised by lab.test.ts).
 describe("labs/natlab/lab.ts parseInfo", () => {
@@ -60,6 +60,27 @@ describe("labs/natlab/lab.ts parseInfo", () => {
     expect(info.stun).toEqual({ impl: "coturn", port: 3478, altPort: 3479 });
     expect(info.p2pdStun).toEqual({ port: 3490, altPort: 3491 });
     expect(info.turn).toEqual({ port: 3478, user: "natlab", pass: "natlab", realm: "natlab.test" });
+  });
+
+  test("link profiles: per network, pub's, and the echo service", () => {
+    const info = parseInfo(
+      [
+        "NATLAB_NETS='a b'",
+        "NATLAB_PROFILE=40:5:1",
+        "PUB_PROFILE=0:0:0",
+        "a_PROFILE=40:5:1",
+        "b_PROFILE=150:20:3.5",
+        "ECHO=198.51.100.10:7",
+      ].join("\n"),
+    );
+    expect(info.profiles).toEqual({
+      a: { delayMs: 40, jitterMs: 5, lossPct: 1 },
+      b: { delayMs: 150, jitterMs: 20, lossPct: 3.5 },
+    });
+    expect(info.pubProfile).toEqual({ delayMs: 0, jitterMs: 0, lossPct: 0 });
+    expect(info.echo).toBe("198.51.100.10:7");
+    // an older lab without profile keys: no impairment
+    expect(parseProfile("")).toEqual({ delayMs: 0, jitterMs: 0, lossPct: 0 });
   });
 
   test("no @p2pd/stun server => p2pdStun absent", () => {
