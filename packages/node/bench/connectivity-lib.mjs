@@ -93,6 +93,13 @@ export class Lab {
       if (m) this.info[m[1]] = m[2].replace(/^'(.*)'$/, "$1");
     }
   }
+  /** Changes the uplink impairment of every home network (pub is left alone): `natlab impair`. */
+  impair(profile) {
+    execFileSync(natlab, ["impair", profile], {
+      env: this.env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+  }
   down() {
     this.rdv?.kill("SIGTERM");
     this.rdv = undefined;
@@ -177,7 +184,12 @@ export class Lab {
         const r = JSON.parse(line);
         return r.error
           ? { ok: false, error: String(r.error) }
-          : { ok: r.echo === true, strategy: r.strategy, ms: Math.round(r.ms) };
+          : {
+              ok: r.echo === true,
+              strategy: r.strategy,
+              ms: Math.round(r.ms),
+              strategies: r.strategies,
+            };
       } catch {
         return { ok: false, error: `connect crashed: ${out.err.slice(-300)}` };
       }

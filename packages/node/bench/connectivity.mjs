@@ -16,6 +16,8 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "4" },
     types: { type: "string" },
     strategies: { type: "string" },
+    // Link impairment of every home network's uplink (each direction), one lab, changed between runs.
+    profiles: { type: "string", default: "none,40ms:5ms:1%,150ms:20ms:3%" },
     out: { type: "string", default: join(here, "CONNECTIVITY.md") },
   },
 });
@@ -47,17 +49,18 @@ const STRATEGIES = values.strategies
 const NODE_STRATEGIES = "direct,reverse,tcp-punch,udp-punch,turn";
 const letter = (spec) => spec[0];
 
-const trials = [];
+const PROFILES = values.profiles.split(",");
+const pairTrials = [];
 for (const ta of TYPES)
   for (const tb of TYPES) {
     const a = `${letter(NETS[ta][0])}1`;
     const b = `${letter(NETS[tb][1])}1`;
     for (const s of STRATEGIES)
-      trials.push({ pair: `${ta} → ${tb}`, ta, tb, a, b, strategy: s, sameLan: false });
+      pairTrials.push({ pair: `${ta} → ${tb}`, ta, tb, a, b, strategy: s, sameLan: false });
   }
 if (TYPES.includes("port-restricted"))
   for (const s of STRATEGIES)
-    trials.push({
+    pairTrials.push({
       pair: "same LAN (port-restricted, no hairpin)",
       ta: "port-restricted",
       tb: "port-restricted",
@@ -66,6 +69,8 @@ if (TYPES.includes("port-restricted"))
       strategy: s,
       sameLan: true,
     });
+
+const trials = PROFILES.flatMap((profile) => pairTrials.map((t) => ({ ...t, profile })));
 
 const lab = new Lab("trb-", "/tmp/natlab-trb");
 const scenario = [...new Set(TYPES.flatMap((t) => NETS[t]))];
@@ -81,7 +86,23 @@ try {
   await lab.startRendezvous();
   const lib = bundleTraversal();
   console.error(`lab up in ${Date.now() - t0} ms; ${trials.length} trials`);
+  for (const profile of PROFILES) {
+    lab.impair(profile);
+    console.error(`profile ${profile}`);
+    await runTrials(
+      trials.filter((t) => t.profile === profile),
+      lib,
+    );
+  }
+  report = render(Date.now() - t0);
+} finally {
+  lab.down();
+}
+console.log(report);
+writeFileSync(values.out, report);
+console.error(`written to ${values.out}`);
 
+async function runTrials(trials, lib) {
   // Run trials whose routers are disjoint in parallel (a sequential NAT's counter is per router).
   const concurrency = Math.max(1, Math.min(Number(values.concurrency), cpus().length * 2));
   const busy = new Set();
@@ -114,6 +135,7 @@ try {
                     strategy: r.strategy,
                     connectMs: r.ms,
                     totalMs: r.ms,
+                    timings: r.strategies,
                     tried: r.ok ? [] : [{ ok: false, code: r.error }],
                   },
                   b: { tried: [] },
@@ -141,7 +163,7 @@ try {
             done++;
             const r = t.result;
             console.error(
-              `[${done}/${trials.length}] ${t.pair} ${t.strategy}: ${r.ok ? `ok ${r.a.strategy} ${Math.max(r.a.connectMs ?? 0, r.b.connectMs ?? 0)} ms` : `fail ${failCode(r)}`}`,
+              `[${done}/${trials.length}] ${t.profile} ${t.pair} ${t.strategy}: ${r.ok ? `ok ${r.a.strategy} ${Math.max(r.a.connectMs ?? 0, r.b.connectMs ?? 0)} ms` : `fail ${failCode(r)}`}${r.a.timings ? ` [${r.a.timings.map((x) => `${x.strategy}${x.skipped ? " skip" : ` ${x.ok ? "ok" : x.code} ${Math.round(x.ms)}`}`).join(", ")}]` : ""}`,
             );
             pump();
           });
@@ -149,13 +171,7 @@ try {
     };
     pump();
   });
-  report = render(Date.now() - t0);
-} finally {
-  lab.down();
 }
-console.log(report);
-writeFileSync(values.out, report);
-console.error(`written to ${values.out}`);
 
 function failCode(r) {
   const tried = [...(r.a.tried ?? []), ...(r.b.tried ?? [])];

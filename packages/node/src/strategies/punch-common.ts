@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import { DELTA_KINDS, NAT_TYPES } from "@p2pd/nat";
 import type { AddressEntry, NatInfo, P2PAddress } from "../address.js";
 import { P2pdNodeError } from "../errors.js";
-import { type NatLike, punchRole } from "../traversal/index.js";
+import { meetingLeadMs, type NatLike, punchRole } from "../traversal/index.js";
 import { candidates } from "./candidates.js";
 import { ipField, numberField, portsField } from "./signal-fields.js";
 import type { Candidate, ResponderContext, SignalMessage, StrategyContext } from "./strategy.js";
@@ -90,7 +90,23 @@ export function stunFor(
 
 /** Meeting time lead (ms) from the measured signaling RTT: the answer must arrive first. */
 export function leadMs(rttMs: number): number {
-  return Math.max(250, Math.ceil(2 * rttMs) + 100);
+  return meetingLeadMs(rttMs);
+}
+
+/**
+ * The offerer's clock estimate and punching side, made at the same time (each costs a round
+ * trip: signaling and STUN). A side made while the clock failed is released with `release`.
+ */
+export async function sideAndClock<S>(
+  ctx: StrategyContext,
+  making: Promise<S>,
+  release: (side: S) => void,
+): Promise<{ est: { offsetMs: number; rttMs: number }; side: S }> {
+  const [est, side] = await Promise.allSettled([ctx.clock({ signal: ctx.signal }), making]);
+  if (est.status === "fulfilled" && side.status === "fulfilled")
+    return { est: est.value, side: side.value };
+  if (side.status === "fulfilled") release(side.value);
+  throw est.status === "rejected" ? est.reason : (side as PromiseRejectedResult).reason;
 }
 
 /** A validated punch offer and our candidate pair of the offer's family. */

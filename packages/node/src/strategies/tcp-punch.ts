@@ -5,7 +5,9 @@ import {
   predictPorts,
   punchRole,
   type TcpMapping,
+  tcpAttemptMs,
   tcpPunch,
+  tcpPunchWindowMs,
 } from "../traversal/index.js";
 import {
   answerSide,
@@ -16,6 +18,7 @@ import {
   offerPunch,
   punchPair,
   readOffer,
+  sideAndClock,
   stunFor,
 } from "./punch-common.js";
 import type {
@@ -74,15 +77,17 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
   return {
     name: "tcp-punch",
     timeoutMs: 15_000,
-    // Racing: start the next strategy after this long (clock sync, the meeting lead (>= 250 ms) and the punch).
+    // Racing without a measured path (the node derives it from RTTs: traversal/timing.ts).
     staggerMs: 1000,
     answers: ["TCP_OFFER"],
     canTry: (local, remote) => canPunch("tcp", local, remote, cfg.stun),
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      const est = await ctx.clock({ signal: ctx.signal });
-      const side = await tcpSide(c, cfg, ctx.signal);
+      // Clock sync over signaling and our STUN mapping at the same time.
+      const { est, side } = await sideAndClock(ctx, tcpSide(c, cfg, ctx.signal), (s) =>
+        s.mapping?.close(),
+      );
       try {
         const { host, ports, at } = await offerPunch(ctx, "TCP", {
           family: c.family,
@@ -98,6 +103,8 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           remote: { host, ports },
           at,
           clock: peerClock(est),
+          timeoutMs: tcpPunchWindowMs(est.rttMs),
+          attemptTimeoutMs: tcpAttemptMs(est.rttMs),
           signal: ctx.signal,
           // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
           // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
@@ -130,6 +137,8 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           localAddress: side.localAddress,
           remote: { host, ports },
           at,
+          timeoutMs: tcpPunchWindowMs(rtt),
+          attemptTimeoutMs: tcpAttemptMs(rtt),
           signal: ctx.signal,
           accept: c.sameLan || role.tcpAccept,
           role: "responder",

@@ -4,10 +4,12 @@ import {
   type BirthdayRole,
   peerClock,
   predictPorts,
+  probeIntervalMs,
   punchRole,
   sessionFromToken,
   udpMapping,
   udpPunch,
+  udpPunchWindowMs,
 } from "../traversal/index.js";
 import {
   answerSide,
@@ -17,6 +19,7 @@ import {
   offerPunch,
   punchPair,
   readOffer,
+  sideAndClock,
   stunFor,
 } from "./punch-common.js";
 import type {
@@ -76,15 +79,17 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
   return {
     name: "udp-punch",
     timeoutMs: 15_000,
-    // Racing: start the next strategy after this long (clock sync, the meeting lead (>= 250 ms) and the punch).
+    // Racing without a measured path (the node derives it from RTTs: traversal/timing.ts).
     staggerMs: 1000,
     answers: ["UDP_OFFER"],
     canTry: (local, remote) => canPunch("udp", local, remote, cfg.stun),
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      const est = await ctx.clock({ signal: ctx.signal });
-      const side = await udpSide(c, cfg, ctx.signal);
+      // Clock sync over signaling and our STUN mapping at the same time.
+      const { est, side } = await sideAndClock(ctx, udpSide(c, cfg, ctx.signal), (s) =>
+        s.socket.close(),
+      );
       let handedOver = false;
       try {
         const { host, ports, at } = await offerPunch(ctx, "UDP", {
@@ -103,6 +108,8 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
           session: sessionFromToken(ctx.pipeId),
           at,
           clock: peerClock(est),
+          timeoutMs: udpPunchWindowMs(est.rttMs),
+          intervalMs: probeIntervalMs(est.rttMs),
           signal: ctx.signal,
           ...(bd ? { birthday: bd } : {}),
           log: ctx.log,
@@ -136,6 +143,8 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
         acceptAnyPort: role.acceptAnyPort && !c.sameLan,
         session: sessionFromToken(msg.pipeId),
         at,
+        timeoutMs: udpPunchWindowMs(rtt),
+        intervalMs: probeIntervalMs(rtt),
         signal: ctx.signal,
         ...(bd ? { birthday: bd } : {}),
         log: ctx.log,

@@ -34,6 +34,19 @@ export {
   udpSocketLink,
 } from "./rudp-stream.js";
 export { type TcpPunchOptions, tcpPunch } from "./tcp-punch.js";
+export {
+  keepAliveMs,
+  meetingLeadMs,
+  type PathRtt,
+  pathRttMs,
+  probeIntervalMs,
+  relayGiveUpMs,
+  staggerMs,
+  type TimedStrategy,
+  tcpAttemptMs,
+  tcpPunchWindowMs,
+  udpPunchWindowMs,
+} from "./timing.js";
 export { TurnClient, type TurnClientOptions } from "./turn-client.js";
 export {
   type ChannelData,
