@@ -17,6 +17,8 @@ const { values } = parseArgs({
     types: { type: "string" },
     strategies: { type: "string" },
     // Link impairment of every home network's uplink (each direction), one lab, changed between runs.
+    // A baseline build of @p2pd/node (its dist/index.js) run as strategy "node-base" beside "node".
+    base: { type: "string" },
     profiles: { type: "string", default: "none,40ms:5ms:1%,150ms:20ms:3%" },
     out: { type: "string", default: join(here, "CONNECTIVITY.md") },
   },
@@ -46,6 +48,7 @@ const haveNode = existsSync(nodeLib) && existsSync(nodePeer);
 const STRATEGIES = values.strategies
   ? values.strategies.split(",")
   : ["direct", "tcp-punch", "udp-punch", "turn", "all", ...(haveNode ? ["node"] : [])];
+const libOf = (s) => (s === "node-base" ? values.base : nodeLib);
 const NODE_STRATEGIES = "direct,reverse,tcp-punch,udp-punch,turn";
 const letter = (spec) => spec[0];
 
@@ -120,10 +123,10 @@ async function runTrials(trials, lib) {
         for (const r of routers) busy.add(r);
         const started = Date.now();
         const run =
-          t.strategy === "node"
+          t.strategy === "node" || t.strategy === "node-base"
             ? lab
                 .nodeTrial({
-                  lib: nodeLib,
+                  lib: libOf(t.strategy),
                   peer: nodePeer,
                   a: t.a,
                   b: t.b,
@@ -197,7 +200,7 @@ function render(totalMs) {
     if (!t) return "";
     const r = t.result;
     if (!r.ok) return `✗ ${failCode(r).replace(/^ERR_/, "")}`;
-    if (t.strategy === "all" || t.strategy === "node")
+    if (t.strategy === "all" || t.strategy.startsWith("node"))
       return `✓ ${r.a.strategy} ${Math.max(r.a.totalMs ?? 0, r.b.totalMs ?? 0)} ms`;
     return `✓ ${connectMs(r)} ms`;
   };
@@ -230,7 +233,7 @@ function render(totalMs) {
   for (const s of STRATEGIES) {
     const all = trials.filter((t) => t.strategy === s);
     const ms = ok(s).map((t) =>
-      s === "all" || s === "node"
+      s === "all" || s.startsWith("node")
         ? Math.max(t.result.a.totalMs ?? 0, t.result.b.totalMs ?? 0)
         : connectMs(t.result),
     );
