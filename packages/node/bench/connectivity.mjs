@@ -48,6 +48,8 @@ const haveNode = existsSync(nodeLib) && existsSync(nodePeer);
 const STRATEGIES = values.strategies
   ? values.strategies.split(",")
   : ["direct", "tcp-punch", "udp-punch", "turn", "all", ...(haveNode ? ["node"] : [])];
+const hyperPeer = join(here, "hyperdht-peer.mjs");
+let hyperBootstrap;
 const libOf = (s) => (s === "node-base" ? values.base : nodeLib);
 const NODE_STRATEGIES = "direct,reverse,tcp-punch,udp-punch,turn";
 const letter = (spec) => spec[0];
@@ -88,6 +90,7 @@ try {
   lab.up(scenario);
   await lab.startRendezvous();
   const lib = bundleTraversal();
+  if (STRATEGIES.includes("hyperdht")) hyperBootstrap = await lab.startHyperdht(hyperPeer);
   console.error(`lab up in ${Date.now() - t0} ms; ${trials.length} trials`);
   for (const profile of PROFILES) {
     lab.impair(profile);
@@ -123,36 +126,49 @@ async function runTrials(trials, lib) {
         for (const r of routers) busy.add(r);
         const started = Date.now();
         const run =
-          t.strategy === "node" || t.strategy === "node-base"
+          t.strategy === "hyperdht"
             ? lab
-                .nodeTrial({
-                  lib: libOf(t.strategy),
-                  peer: nodePeer,
-                  a: t.a,
-                  b: t.b,
-                  strategies: NODE_STRATEGIES,
-                })
+                .hyperdhtTrial({ peer: hyperPeer, bootstrap: hyperBootstrap, a: t.a, b: t.b })
                 .then((r) => ({
                   ok: r.ok,
                   a: {
-                    strategy: r.strategy,
+                    strategy: "hyperdht",
                     connectMs: r.ms,
                     totalMs: r.ms,
-                    timings: r.strategies,
                     tried: r.ok ? [] : [{ ok: false, code: r.error }],
                   },
                   b: { tried: [] },
                 }))
-            : lab.trial({
-                lib,
-                a: t.a,
-                b: t.b,
-                natA: NAT_OF[t.ta],
-                natB: NAT_OF[t.tb],
-                strategy: t.strategy,
-                room: `b${n++}`,
-                sameLan: t.sameLan,
-              });
+            : t.strategy === "node" || t.strategy === "node-base"
+              ? lab
+                  .nodeTrial({
+                    lib: libOf(t.strategy),
+                    peer: nodePeer,
+                    a: t.a,
+                    b: t.b,
+                    strategies: NODE_STRATEGIES,
+                  })
+                  .then((r) => ({
+                    ok: r.ok,
+                    a: {
+                      strategy: r.strategy,
+                      connectMs: r.ms,
+                      totalMs: r.ms,
+                      timings: r.strategies,
+                      tried: r.ok ? [] : [{ ok: false, code: r.error }],
+                    },
+                    b: { tried: [] },
+                  }))
+              : lab.trial({
+                  lib,
+                  a: t.a,
+                  b: t.b,
+                  natA: NAT_OF[t.ta],
+                  natB: NAT_OF[t.tb],
+                  strategy: t.strategy,
+                  room: `b${n++}`,
+                  sameLan: t.sameLan,
+                });
         run
           .then((r) => {
             t.result = r;
