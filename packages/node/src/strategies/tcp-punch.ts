@@ -2,6 +2,7 @@ import { P2pdNodeError } from "../errors.js";
 import {
   openTcpMapping,
   peerClock,
+  predictCount,
   predictPorts,
   punchRole,
   type TcpMapping,
@@ -41,6 +42,18 @@ interface Side {
   localPort: number;
   localAddress: string;
   mapping?: TcpMapping;
+  /** Our NAT allocates sequentially: advertise predicted ports from `ports[0]` (see `advertise`). */
+  predict?: boolean;
+}
+
+/** The ports the peer should dial: the mapped one, or predictions over the punch's time gap. */
+function advertise(side: Side, c: Candidate, rttMs: number): number[] {
+  if (!side.predict) return side.ports;
+  return predictPorts(
+    natLike(c.local.nat).delta ?? 0,
+    side.ports[0] as number,
+    predictCount(rttMs),
+  );
 }
 
 /** Our side of a TCP punch: a fixed local port and what the peer should dial. */
@@ -55,13 +68,10 @@ async function tcpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Pro
   // Keep the STUN connection open until the punch ends: a FIN can drop the mapping.
   const mapping = await openTcpMapping({ stunServer: stun, localAddress: nic, signal });
   const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
-  const ports =
-    role.advertise === "predicted"
-      ? predictPorts(natLike(c.local.nat).delta ?? 0, mapping.mapped.port, 8)
-      : [mapping.mapped.port];
   return {
     host: mapping.mapped.host,
-    ports,
+    ports: [mapping.mapped.port],
+    predict: role.advertise === "predicted",
     localPort: mapping.local.port,
     localAddress: nic,
     mapping,
@@ -92,7 +102,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
         const { host, ports, at } = await offerPunch(ctx, "TCP", {
           family: c.family,
           host: side.host,
-          ports: side.ports,
+          ports: advertise(side, c, est.rttMs),
           rttMs: est.rttMs,
         });
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
@@ -130,7 +140,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       const side = await answerSide(ctx, "TCP", () => tcpSide(c, cfg, ctx.signal));
       try {
         const at = Date.now() + leadMs(rtt);
-        await ctx.send("TCP_ANSWER", { host: side.host, ports: side.ports, at });
+        await ctx.send("TCP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
         const sock = await tcpPunch({
           localPort: side.localPort,

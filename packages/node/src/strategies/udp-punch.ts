@@ -3,6 +3,7 @@ import { P2pdNodeError } from "../errors.js";
 import {
   type BirthdayRole,
   peerClock,
+  predictCount,
   predictPorts,
   probeIntervalMs,
   punchRole,
@@ -35,6 +36,18 @@ interface Side {
   socket: dgram.Socket;
   host: string;
   ports: number[];
+  /** Our NAT allocates sequentially: advertise predicted ports from `ports[0]` (see `advertise`). */
+  predict?: boolean;
+}
+
+/** The ports the peer should probe: the mapped one, or predictions over the punch's time gap. */
+function advertise(side: Side, c: Candidate, rttMs: number): number[] {
+  if (!side.predict) return side.ports;
+  return predictPorts(
+    natLike(c.local.nat).delta ?? 0,
+    side.ports[0] as number,
+    predictCount(rttMs),
+  );
 }
 
 /** Our UDP socket for the punch and what the peer should probe (mapped, predicted, or NIC address). */
@@ -53,11 +66,12 @@ async function udpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Pro
     if (c.sameLan || !stun) return { socket, host: nic, ports: [socket.address().port] };
     const mapped = await udpMapping(socket, stun, { signal });
     const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
-    const ports =
-      role.advertise === "predicted"
-        ? predictPorts(natLike(c.local.nat).delta ?? 0, mapped.port, 8)
-        : [mapped.port];
-    return { socket, host: mapped.host, ports };
+    return {
+      socket,
+      host: mapped.host,
+      ports: [mapped.port],
+      predict: role.advertise === "predicted",
+    };
   } catch (err) {
     socket.close();
     throw err;
@@ -95,7 +109,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
         const { host, ports, at } = await offerPunch(ctx, "UDP", {
           family: c.family,
           host: side.host,
-          ports: side.ports,
+          ports: advertise(side, c, est.rttMs),
           rttMs: est.rttMs,
         });
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
@@ -130,7 +144,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       const side = await answerSide(ctx, "UDP", () => udpSide(c, cfg, ctx.signal));
       const at = Date.now() + leadMs(rtt);
       try {
-        await ctx.send("UDP_ANSWER", { host: side.host, ports: side.ports, at });
+        await ctx.send("UDP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
       } catch (err) {
         side.socket.close();
         throw err;

@@ -39,6 +39,7 @@ export {
   meetingLeadMs,
   type PathRtt,
   pathRttMs,
+  predictCount,
   probeIntervalMs,
   relayGiveUpMs,
   staggerMs,

@@ -122,6 +122,17 @@ export function relayGiveUpMs(name: "tcp-punch" | "udp-punch", p: PathRtt): numb
 }
 
 /**
+ * How many ports to advertise for a NAT that allocates sequentially. Our mapping is read before
+ * the offer; the punch's own mapping is made about 3 RTT + the meeting lead later, and other
+ * hosts behind the same NAT take ports meanwhile. We allow a busy home network (20 new mappings a
+ * second) over that gap, on top of 8 for the burst of our own sockets: 8..64.
+ */
+export function predictCount(rttMs: number, busyPerSecond = 20): number {
+  const gapMs = 3 * rttMs + meetingLeadMs(rttMs);
+  return Math.ceil(clamp(8 + (busyPerSecond * gapMs) / 1000, 8, 64));
+}
+
+/**
  * Keep-alive period that holds a punched UDP path open: NATs drop idle UDP mappings after as little
  * as 30 s (RFC 4787 asks for >= 2 min, many home routers use 30-60 s); a third of the shortest
  * lifetime we must survive leaves room for two lost keep-alives.

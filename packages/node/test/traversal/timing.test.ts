@@ -5,6 +5,7 @@ import {
   keepAliveMs,
   meetingLeadMs,
   pathRttMs,
+  predictCount,
   probeIntervalMs,
   relayGiveUpMs,
   staggerMs,
@@ -88,6 +89,15 @@ describe("timing from measured round trips", () => {
       // Relay connected by then (plus 1 s + 2 RTT) within the punch strategies' 15 s timeout.
       expect(relayGiveUpMs("tcp-punch", p) + 1000 + 2 * rtt).toBeLessThan(15_000);
     }
+  });
+
+  test("predicted ports cover a busy NAT's other traffic over the punch's time gap, 8..64", () => {
+    expect(predictCount(LOOPBACK)).toBe(11);
+    // 20 mappings/s by other hosts over 3 RTT + the meeting lead, plus our own 8.
+    expect(predictCount(TYPICAL)).toBe(Math.ceil(8 + (20 * (3 * TYPICAL + TYPICAL + 50)) / 1000));
+    expect(predictCount(BAD)).toBe(58);
+    expect(predictCount(5000)).toBe(64); // the signaling port list's cap
+    expect(predictCount(TYPICAL, 0)).toBe(8);
   });
 
   test("keep-alive: a third of the shortest mapping lifetime, 1..60 s", () => {
