@@ -1,5 +1,6 @@
 import { P2pdNodeError } from "../errors.js";
 import {
+  meetingAt,
   openTcpMapping,
   peerClock,
   predictCount,
@@ -14,7 +15,6 @@ import {
   answerSide,
   canPunch,
   freeTcpPort,
-  leadMs,
   natLike,
   offerPunch,
   punchPair,
@@ -133,13 +133,14 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       }
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
+      const offerAt = Date.now();
       const offer = await readOffer(msg, ctx, "TCP");
       if (!offer) return;
       const { host, ports, pair: c } = offer;
       const rtt = offer.rttMs;
       const side = await answerSide(ctx, "TCP", () => tcpSide(c, cfg, ctx.signal));
       try {
-        const at = Date.now() + leadMs(rtt);
+        const at = meetingAt(offerAt, Date.now(), rtt);
         await ctx.send("TCP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
         const sock = await tcpPunch({

@@ -2,6 +2,7 @@ import dgram from "node:dgram";
 import { P2pdNodeError } from "../errors.js";
 import {
   type BirthdayRole,
+  meetingAt,
   peerClock,
   predictCount,
   predictPorts,
@@ -15,7 +16,6 @@ import {
 import {
   answerSide,
   canPunch,
-  leadMs,
   natLike,
   offerPunch,
   punchPair,
@@ -137,12 +137,13 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       }
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
+      const offerAt = Date.now();
       const offer = await readOffer(msg, ctx, "UDP");
       if (!offer) return;
       const { host, ports, pair: c } = offer;
       const rtt = offer.rttMs;
       const side = await answerSide(ctx, "UDP", () => udpSide(c, cfg, ctx.signal));
-      const at = Date.now() + leadMs(rtt);
+      const at = meetingAt(offerAt, Date.now(), rtt);
       try {
         await ctx.send("UDP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
       } catch (err) {

@@ -36,6 +36,7 @@ export {
 export { type TcpPunchOptions, tcpPunch } from "./tcp-punch.js";
 export {
   keepAliveMs,
+  meetingAt,
   meetingLeadMs,
   type PathRtt,
   pathRttMs,

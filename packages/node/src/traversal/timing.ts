@@ -45,6 +45,18 @@ export function meetingLeadMs(signalRttMs: number): number {
 }
 
 /**
+ * The answerer's meeting instant. Counted from when the offer arrived (the answerer's own STUN
+ * mapping then runs inside the lead instead of before it), but never sooner than the answer's
+ * one-way trip (RTT/2) plus slack from now, so the offerer still has it in time.
+ */
+export function meetingAt(offerAt: number, now: number, signalRttMs: number): number {
+  return Math.max(
+    offerAt + meetingLeadMs(signalRttMs),
+    now + Math.ceil(signalRttMs / 2) + SLACK_MS,
+  );
+}
+
+/**
  * Probe period of a UDP punch: a lost probe costs one period, so several probes per RTT (the hole
  * opens at the first one that crosses), but no flood on a long path. RTT/8 within 10..60 ms.
  */

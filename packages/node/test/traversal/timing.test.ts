@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import {
   estimateClockOffset,
   keepAliveMs,
+  meetingAt,
   meetingLeadMs,
   pathRttMs,
   predictCount,
@@ -35,6 +36,13 @@ describe("timing from measured round trips", () => {
     // The answer (RTT/2) always arrives before the meeting, with RTT/2 to spare.
     for (const rtt of [TYPICAL, BAD]) expect(meetingLeadMs(rtt)).toBeGreaterThanOrEqual(rtt);
     expect(meetingLeadMs(60_000)).toBe(3000);
+  });
+
+  test("meeting instant counts from the offer's arrival, but leaves the answer its one-way trip", () => {
+    // The answerer's STUN mapping (80 ms) runs inside the lead: no time added for it.
+    expect(meetingAt(1000, 1080, TYPICAL)).toBe(1000 + meetingLeadMs(TYPICAL));
+    // A slow mapping (2 s): the answer still gets RTT/2 + slack before the meeting.
+    expect(meetingAt(1000, 3000, TYPICAL)).toBe(3000 + TYPICAL / 2 + 50);
   });
 
   test("probe period: several probes per RTT, 10..60 ms", () => {
