@@ -2,7 +2,7 @@ import { createServer } from "node:net";
 import { DELTA_KINDS, NAT_TYPES } from "@p2pd/nat";
 import type { AddressEntry, NatInfo, P2PAddress } from "../address.js";
 import { P2pdNodeError } from "../errors.js";
-import { meetingLeadMs, type NatLike, punchRole } from "../traversal/index.js";
+import { type NatLike, punchRole } from "../traversal/index.js";
 import { candidates } from "./candidates.js";
 import { ipField, numberField, portsField } from "./signal-fields.js";
 import type { Candidate, ResponderContext, SignalMessage, StrategyContext } from "./strategy.js";
@@ -86,11 +86,6 @@ export function stunFor(
 ): { host: string; port: number } | undefined {
   void entry;
   return servers.find((s) => (family === 6) === s.host.includes(":"));
-}
-
-/** Meeting time lead (ms) from the measured signaling RTT: the answer must arrive first. */
-export function leadMs(rttMs: number): number {
-  return meetingLeadMs(rttMs);
 }
 
 /**
