@@ -10,7 +10,6 @@ export {
   deriveSigningKey,
   deriveTimeLock,
   MIN_SEED_BYTES,
-  TOPIC_TAG,
 } from "./derive.js";
 export * from "./errors.js";
 export {

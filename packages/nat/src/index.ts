@@ -2,7 +2,6 @@
  * @p2pd/nat: NAT type and port-delta classification, port prediction, per-network result cache, and
  * (./portmap) UPnP IGD / NAT-PMP / PCP port mapping.
  */
-export const PACKAGE = "@p2pd/nat";
 
 export { defaultGatewayMac, NatCache, type NatCacheOptions, type NetworkId } from "./cache.js";
 export {
@@ -12,7 +11,7 @@ export {
   type Observations,
   type ServerObservation,
 } from "./classify.js";
-export { classifyDelta, type DeltaOptions, type PortSample, portStep } from "./delta.js";
+export { classifyDelta, type DeltaOptions, type PortSample } from "./delta.js";
 export { type DetectNatOptions, detectNat } from "./detect.js";
 export { NAT_ERROR_CODES, NatError, type NatErrorCode } from "./errors.js";
 export { type NatInfo, natInfo } from "./info.js";

@@ -1,12 +1,11 @@
 export {
   Address,
   type AddressJSON,
-  endpointToString,
   type LookupFn,
   type ResolveOptions,
   splitHostPort,
 } from "./address.js";
-export { buildRoutes, type ExternalIpResolver, localRoutes, nicRange } from "./build-routes.js";
+export { buildRoutes, type ExternalIpResolver, localRoutes } from "./build-routes.js";
 export { classifyIp, type IpClass, isLoopbackIp, isPrivateIp, isPublicIp } from "./classify.js";
 export type { Endpoint, Family, RouteLike } from "./endpoint.js";
 export {
@@ -58,10 +57,9 @@ export {
   NatType,
   parseNat,
 } from "./nat-info.js";
-export { ERROR_CODE_PATTERN, isP2pdError, P2pdError } from "./p2pd-error.js";
+export { isP2pdError, P2pdError } from "./p2pd-error.js";
 export {
   BsdProvider,
-  parseBsdDestination,
   parseIfconfig,
   parseNetstatRn,
   parseRouteGetDefault,
@@ -69,7 +67,7 @@ export {
 export type { CommandRunner } from "./providers/exec.js";
 export { defaultProvider } from "./providers/index.js";
 export { LinuxProvider, parseProcIpv6Route, parseProcNetRoute } from "./providers/linux.js";
-export { fromNodeInterfaces, type OsAddresses } from "./providers/node-os.js";
+export type { OsAddresses } from "./providers/node-os.js";
 export type {
   DefaultGateway,
   LinkAddress,
@@ -82,7 +80,6 @@ export {
   parseNetRouteJson,
   parseRoutePrint,
   type RoutePrint,
-  routePrintToRoutes,
   WindowsProvider,
 } from "./providers/windows.js";
 export { type BindIps, Route, type RouteInit, type RouteJSON } from "./route.js";

@@ -1,13 +1,7 @@
 import { createServer } from "node:net";
 import { describe, expect, test } from "vitest";
-import {
-  Address,
-  endpointToString,
-  IPRange,
-  type LookupFn,
-  Route,
-  splitHostPort,
-} from "../src/index.js";
+import { endpointToString } from "../src/address.js";
+import { Address, IPRange, type LookupFn, Route, splitHostPort } from "../src/index.js";
 
 const v4route = new Route({ family: 4, nicIps: [IPRange.from("127.0.0.1")] });
 const v6route = new Route({ family: 6, nicIps: [IPRange.from("::1")], scopeId: "eth0" });

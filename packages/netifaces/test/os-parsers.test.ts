@@ -2,15 +2,15 @@ import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import {
   defaultProvider,
-  parseBsdDestination,
   parseIfconfig,
   parseNetAdapterJson,
   parseNetRouteJson,
   parseNetstatRn,
   parseRouteGetDefault,
   parseRoutePrint,
-  routePrintToRoutes,
 } from "../src/index.js";
+import { parseBsdDestination } from "../src/providers/bsd.js";
+import { routePrintToRoutes } from "../src/providers/windows.js";
 
 const fx = (n: string) => readFileSync(new URL(`./fixtures/${n}`, import.meta.url), "utf8");
 

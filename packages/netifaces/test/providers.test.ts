@@ -5,12 +5,12 @@ import {
   BsdProvider,
   type CommandRunner,
   defaultRoutes,
-  fromNodeInterfaces,
   Interface,
   listInterfaces,
   P2pdNetError,
   WindowsProvider,
 } from "../src/index.js";
+import { fromNodeInterfaces } from "../src/providers/node-os.js";
 
 const fx = (n: string) => readFileSync(new URL(`./fixtures/${n}`, import.meta.url), "utf8");
 

@@ -1,8 +1,5 @@
-export const PACKAGE = "@p2pd/node";
 export {
-  ADDRESS_LIMITS,
   type AddressEntry,
-  addressIps,
   formatAddress,
   type NatInfo,
   type NodePublicKeys,
@@ -12,14 +9,7 @@ export {
   tryParseAddress,
 } from "./address.js";
 export { type EmbeddedBroker, startBroker } from "./broker.js";
-export {
-  ENVELOPE_VERSION,
-  MAX_ENVELOPE,
-  type OpenedEnvelope,
-  openEnvelope,
-  ReplayGuard,
-  sealEnvelope,
-} from "./envelope.js";
+export { type OpenedEnvelope, openEnvelope, ReplayGuard, sealEnvelope } from "./envelope.js";
 export {
   AddressError,
   ConnectError,
@@ -31,14 +21,9 @@ export {
   type SignalErrorCode,
   type StrategyFailure,
 } from "./errors.js";
-export { LOOPBACK, type NodeInterface, resolveInterfaces } from "./interfaces.js";
+
 export { deriveKeys, type NodeKeys } from "./keys.js";
-export {
-  formatNameRecord,
-  type NameRecord,
-  parseNameRecord,
-  recordAddress,
-} from "./name-record.js";
+export { formatNameRecord, type NameRecord, parseNameRecord } from "./name-record.js";
 export { MemoryNaming, type NamingProvider } from "./naming.js";
 export { IrcNaming, type IrcNamingOptions } from "./naming-irc.js";
 export { type NatTestOptions, natFromResult, stunNatTest } from "./nat-test.js";
@@ -60,15 +45,11 @@ export {
   wrapConnection,
 } from "./pipe.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
-export { candidates, REACHABLE_NAT, reachable } from "./strategies/candidates.js";
-export { dialFirst } from "./strategies/dial.js";
+export { candidates, reachable } from "./strategies/candidates.js";
+
 export { direct } from "./strategies/direct.js";
-export {
-  type BuiltinStrategyName,
-  isBuiltinStrategy,
-  STRATEGY_NAMES,
-} from "./strategies/names.js";
-export { builtinStrategies, DEFAULT_STRATEGIES, StrategyRegistry } from "./strategies/registry.js";
+export { type BuiltinStrategyName, STRATEGY_NAMES } from "./strategies/names.js";
+export { DEFAULT_STRATEGIES, StrategyRegistry } from "./strategies/registry.js";
 export { reverse } from "./strategies/reverse.js";
 export type {
   Candidate,
@@ -82,4 +63,16 @@ export { type PunchConfig, tcpPunchStrategy } from "./strategies/tcp-punch.js";
 export { turnStrategy } from "./strategies/turn.js";
 export { udpPunchStrategy } from "./strategies/udp-punch.js";
 // Traversal primitives (TURN client, TCP/UDP punching, reliable UDP, clock sync, the planner).
-export * from "./traversal/index.js";
+export { type ClockEstimate, type ClockPing, estimateClockOffset } from "./traversal/clock.js";
+export {
+  type HostPort,
+  TRAVERSAL_ERROR_CODES,
+  TraversalError,
+  type TraversalErrorCode,
+  TurnError,
+} from "./traversal/errors.js";
+export { type NatLike, type NatTypeName, planStrategies } from "./traversal/plan.js";
+export { type ReliableUdpOptions, ReliableUdpStream } from "./traversal/rudp-stream.js";
+export { type TcpPunchOptions, tcpPunch } from "./traversal/tcp-punch.js";
+export { TurnClient, type TurnClientOptions } from "./traversal/turn-client.js";
+export { type BirthdayRole, type UdpPunchOptions, udpPunch } from "./traversal/udp-punch.js";

@@ -1,7 +1,7 @@
 import { networkInterfaces } from "node:os";
 import { defaultRoutes } from "@p2pd/netifaces";
 import { describe, expect, test } from "vitest";
-import { LOOPBACK, resolveInterfaces } from "../src/index.js";
+import { LOOPBACK, resolveInterfaces } from "../src/interfaces.js";
 
 describe("which interfaces a node listens on", () => {
   test('"auto": the NIC with the default route first (as @p2pd/netifaces reads it), or loopback', async () => {

@@ -6,8 +6,8 @@ import {
   formatNameRecord,
   parseAddress,
   parseNameRecord,
-  recordAddress,
 } from "../src/index.js";
+import { recordAddress } from "../src/name-record.js";
 
 const keys = deriveKeys(Buffer.alloc(32, 9));
 const addr = {

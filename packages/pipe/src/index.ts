@@ -1,19 +1,11 @@
 export type { Endpoint, Family, RouteLike } from "@p2pd/netifaces";
-export {
-  addrString,
-  type BindSpec,
-  type DestLike,
-  DNS_TIMEOUT_MS,
-  parseHostPort,
-  resolveDest,
-} from "./address.js";
+export type { BindSpec, DestLike } from "./address.js";
 export {
   Daemon,
   type DaemonOptions,
   type DaemonServer,
   type DaemonTarget,
   type ListenAllOptions,
-  linkLocalFor,
 } from "./daemon.js";
 export { isPipeError, PIPE_ERROR_CODES, PipeError, type PipeErrorCode } from "./errors.js";
 export {
@@ -38,15 +30,7 @@ export {
   type SendOptions,
 } from "./pipe.js";
 export { type PortsLike, parsePorts } from "./ports.js";
-export {
-  decodeRudp,
-  encodeRudp,
-  RUDP_ACK,
-  RUDP_DATA,
-  RUDP_HEADER,
-  type RudpPacket,
-  randomSeq,
-} from "./reliable.js";
+export { decodeRudp, encodeRudp } from "./reliable.js";
 export { StreamPipe } from "./stream.js";
 export {
   type Message,

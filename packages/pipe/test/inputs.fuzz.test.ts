@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { PipeError, parseHostPort, parsePorts, resolveDest } from "../src/index.js";
+import { parseHostPort, resolveDest } from "../src/address.js";
+import { PipeError, parsePorts } from "../src/index.js";
 import { parseSub } from "../src/subscription.js";
 
 /** Runs `fn`; it must return normally or throw a PipeError with one of `codes` (never anything else). */

@@ -1,6 +1,5 @@
 // Port mapping on the local gateway: UPnP IGD (IPv4 mappings, IPv6 pinholes), NAT-PMP, PCP.
 
-export type { SignalArg } from "./deadline.js";
 export {
   DoubleNatError,
   PORTMAP_ERROR_CODES,
@@ -19,25 +18,18 @@ export {
   parseProcNetIpv6Route,
   parseProcNetRoute,
 } from "./gateway.js";
-export { ipFrom16, ipTo16 } from "./ip16.js";
+
 export { createPortMapper } from "./mapper.js";
-export {
-  decodeNatPmpExternalAddress,
-  decodeNatPmpMap,
-  encodeNatPmpExternalAddressRequest,
-  encodeNatPmpMapRequest,
-  NATPMP_PORT,
-  type NatPmpMapResult,
-} from "./natpmp.js";
+export { decodeNatPmpMap, encodeNatPmpMapRequest, type NatPmpMapResult } from "./natpmp.js";
 export {
   decodePcpMapResponse,
   encodePcpMapRequest,
   type PcpMapRequest,
   type PcpMapResult,
 } from "./pcp.js";
-export { judgeExternal, type Reachability, unreachableReason } from "./reach.js";
+export { judgeExternal, type Reachability } from "./reach.js";
 export { buildSoapEnvelope, parseSoapResponse } from "./soap.js";
-export { buildMSearch, discoverIgd, parseSsdpResponse, type SsdpResponse } from "./ssdp.js";
+export { discoverIgd, parseSsdpResponse, type SsdpResponse } from "./ssdp.js";
 export type {
   ExternalAddress,
   MapRequest,
@@ -54,4 +46,3 @@ export {
   UpnpGateway,
   type UpnpService,
 } from "./upnp.js";
-export { parseXml, type XmlElement } from "./xml.js";

@@ -4,15 +4,11 @@ import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import {
-  buildMSearch,
   buildSoapEnvelope,
-  decodeNatPmpExternalAddress,
   decodeNatPmpMap,
   decodePcpMapResponse,
   encodeNatPmpMapRequest,
   encodePcpMapRequest,
-  ipFrom16,
-  ipTo16,
   judgeExternal,
   PortMapBadResponseError,
   PortMapError,
@@ -23,9 +19,12 @@ import {
   parseProcNetRoute,
   parseSoapResponse,
   parseSsdpResponse,
-  parseXml,
-  unreachableReason,
 } from "../../src/portmap/index.js";
+import { ipFrom16, ipTo16 } from "../../src/portmap/ip16.js";
+import { decodeNatPmpExternalAddress } from "../../src/portmap/natpmp.js";
+import { unreachableReason } from "../../src/portmap/reach.js";
+import { buildMSearch } from "../../src/portmap/ssdp.js";
+import { parseXml } from "../../src/portmap/xml.js";
 
 const vectors = join(dirname(fileURLToPath(import.meta.url)), "vectors");
 const rootDesc = readFileSync(join(vectors, "miniupnpd-rootDesc.xml"), "utf8");

@@ -2,7 +2,7 @@
 // sends (through the real codecs) and how it describes the gateway's answer. The real gateway
 // (miniupnpd in namespaces) is the proof in lab.test.ts and lease.test.ts; this is the logic.
 import { describe, expect, test } from "vitest";
-import { ipTo16 } from "../../src/portmap/index.js";
+import { ipTo16 } from "../../src/portmap/ip16.js";
 import type { MethodContext, Target } from "../../src/portmap/methods/method.js";
 import { natpmpMethod } from "../../src/portmap/methods/natpmp.js";
 import { pcpMethod } from "../../src/portmap/methods/pcp.js";

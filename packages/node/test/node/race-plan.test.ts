@@ -1,13 +1,13 @@
 import { describe, expect, test } from "vitest";
 import {
   type AddressEntry,
-  builtinStrategies,
   deriveKeys,
   type P2PAddress,
   STRATEGY_NAMES,
   type Strategy,
 } from "../../src/index.js";
 import { defaultOrder, plannerAllows, plannerNat, planRace } from "../../src/node/race-plan.js";
+import { builtinStrategies } from "../../src/strategies/registry.js";
 
 const k = deriveKeys(Buffer.alloc(32, 9));
 const entry = (ext: string, internal: string, type: number, delta = 3): AddressEntry => ({
