@@ -146,7 +146,7 @@ static void flush_verdicts(void) {
     vlen = 0;
 }
 static void verdict(uint32_t id, uint32_t v) {
-    if (vlen + 64 > sizeof vbuf) flush_verdicts();
+    if (vlen + 256 > sizeof vbuf) flush_verdicts(); /* begin() clears 256 bytes */
     struct nlmsghdr *nh = begin(vbuf + vlen, NFQNL_MSG_VERDICT, vqueue, 0);
     struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(v), .id = htonl(id) };
     put_attr(nh, NFQA_VERDICT_HDR, &vh, sizeof vh);
