@@ -98,10 +98,12 @@ export type TimedStrategy = "direct" | "reverse" | "tcp-punch" | "udp-punch" | "
 /**
  * Time a working run of this strategy needs, end to end, on a path of this RTT: the race starts
  * the next strategy beside it after that long (it does not stop the first).
- * - direct: a TCP connect (1 RTT, or 2 with a lost SYN-ACK... no: 1 RTT + the ID message).
+ * - direct: a TCP connect and the ID message (2 RTT).
  * - reverse: a signaling message to the peer (RTT/2) and its dial back (1.5 RTT).
- * - punches: clock sync (1 RTT, parallel with the STUN mapping), offer/answer (1 RTT plus the
- *   peer's STUN mapping), the meeting lead (1 RTT), the crossing (1 RTT): about 5 RTT.
+ * - udp-punch (and anything after both punches): clock sync (1 RTT, parallel with the STUN
+ *   mapping), offer/answer (1 RTT plus the peer's STUN mapping), the meeting lead (1 RTT), the
+ *   crossing (1 RTT): about 5 RTT.
+ * - tcp-punch: only until the shared clock estimate is in (see below).
  * Floors keep a loopback race from starting everything at once; ceilings keep a bad sample from
  * delaying the next strategy by more than a few seconds.
  */
@@ -114,6 +116,9 @@ export function staggerMs(name: TimedStrategy, p: PathRtt): number {
     case "reverse":
       return Math.ceil(clamp(3 * rtt + 2 * SLACK_MS, 200, 3000));
     case "tcp-punch":
+      // The UDP punch runs beside it once the shared clock estimate is in (1 RTT): from then on it
+      // costs only its own mapping and offer, and whichever the NATs treat better wins.
+      return Math.ceil(clamp(rtt + 2 * SLACK_MS, 150, 1500));
     case "udp-punch":
       return Math.ceil(clamp(5 * rtt + 2 * stun + 4 * SLACK_MS, 400, 6000));
     case "turn":
@@ -130,7 +135,8 @@ export function staggerMs(name: TimedStrategy, p: PathRtt): number {
 export function relayGiveUpMs(name: "tcp-punch" | "udp-punch", p: PathRtt): number {
   const rtt = pathRttMs(p);
   const window = name === "udp-punch" ? udpPunchWindowMs(rtt) : tcpPunchWindowMs(rtt);
-  return staggerMs(name, p) + window;
+  // The time a working run needs to reach its meeting instant (udp-punch's stagger), then the window.
+  return staggerMs("udp-punch", p) + window;
 }
 
 /**

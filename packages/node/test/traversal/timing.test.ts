@@ -73,17 +73,18 @@ describe("timing from measured round trips", () => {
     expect(tcpAttemptMs(5000)).toBe(4000);
   });
 
-  test("stagger: direct < reverse < punches, growing with the RTT, floored and capped", () => {
+  test("stagger: direct < reverse; the UDP punch joins the TCP punch after 1 RTT; floored and capped", () => {
     for (const rtt of [LOOPBACK, TYPICAL, BAD]) {
       const p = { signalMs: rtt };
       expect(staggerMs("direct", p)).toBeLessThan(staggerMs("reverse", p));
-      expect(staggerMs("reverse", p)).toBeLessThan(staggerMs("tcp-punch", p));
-      expect(staggerMs("tcp-punch", p)).toBe(staggerMs("udp-punch", p));
+      expect(staggerMs("tcp-punch", p)).toBeLessThan(staggerMs("udp-punch", p));
     }
     expect(staggerMs("direct", { signalMs: LOOPBACK })).toBe(150);
     expect(staggerMs("direct", { signalMs: TYPICAL })).toBe(2 * TYPICAL + 100);
-    expect(staggerMs("tcp-punch", { signalMs: LOOPBACK })).toBe(400);
-    expect(staggerMs("tcp-punch", { signalMs: TYPICAL, stunMs: 80 })).toBe(5 * TYPICAL + 160 + 200);
+    expect(staggerMs("tcp-punch", { signalMs: LOOPBACK })).toBe(150);
+    expect(staggerMs("tcp-punch", { signalMs: TYPICAL })).toBe(TYPICAL + 100);
+    expect(staggerMs("udp-punch", { signalMs: LOOPBACK })).toBe(400);
+    expect(staggerMs("udp-punch", { signalMs: TYPICAL, stunMs: 80 })).toBe(5 * TYPICAL + 160 + 200);
     expect(staggerMs("udp-punch", { signalMs: 10_000 })).toBe(6000);
     // TURN is never started by a stagger: only once the direct strategies clearly failed.
     expect(staggerMs("turn", { signalMs: TYPICAL })).toBe(Number.POSITIVE_INFINITY);
@@ -93,7 +94,7 @@ describe("timing from measured round trips", () => {
     for (const rtt of [LOOPBACK, TYPICAL, BAD]) {
       const p = { signalMs: rtt };
       expect(relayGiveUpMs("udp-punch", p)).toBe(staggerMs("udp-punch", p) + udpPunchWindowMs(rtt));
-      expect(relayGiveUpMs("tcp-punch", p)).toBe(staggerMs("tcp-punch", p) + tcpPunchWindowMs(rtt));
+      expect(relayGiveUpMs("tcp-punch", p)).toBe(staggerMs("udp-punch", p) + tcpPunchWindowMs(rtt));
       // Relay connected by then (plus 1 s + 2 RTT) within the punch strategies' 15 s timeout.
       expect(relayGiveUpMs("tcp-punch", p) + 1000 + 2 * rtt).toBeLessThan(15_000);
     }
