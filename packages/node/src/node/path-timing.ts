@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import {
   type ClockEstimate,
   estimateClockOffset,
@@ -25,6 +26,7 @@ export class PathTiming implements RaceTiming {
   constructor(ping: (signal: AbortSignal) => Promise<number>, signal: AbortSignal) {
     this.#ping = ping;
     this.#signal = AbortSignal.any([signal, this.#done.signal]);
+    setMaxListeners(0, this.#signal); // one listener per ping in flight
   }
 
   /** The connect ended: pings still out are dropped. */

@@ -98,6 +98,9 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       const { est, side } = await sideAndClock(ctx, tcpSide(c, cfg, ctx.signal), (s) =>
         s.mapping?.close(),
       );
+      ctx.log(
+        `tcp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
+      );
       try {
         const { host, ports, at } = await offerPunch(ctx, "TCP", {
           family: c.family,
@@ -106,7 +109,9 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           rttMs: est.rttMs,
         });
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
-        ctx.log(`tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}`);
+        ctx.log(
+          `tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}, meeting in ${Math.round(at - peerClock(est)())} ms`,
+        );
         const sock = await tcpPunch({
           localPort: side.localPort,
           localAddress: side.localAddress,

@@ -104,6 +104,9 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       const { est, side } = await sideAndClock(ctx, udpSide(c, cfg, ctx.signal), (s) =>
         s.socket.close(),
       );
+      ctx.log(
+        `udp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
+      );
       let handedOver = false;
       try {
         const { host, ports, at } = await offerPunch(ctx, "UDP", {
@@ -112,6 +115,9 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
           ports: advertise(side, c, est.rttMs),
           rttMs: est.rttMs,
         });
+        ctx.log(
+          `udp-punch: ${host}:${ports.length} ports, meeting in ${Math.round(at - peerClock(est)())} ms`,
+        );
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
         handedOver = true; // udpPunch owns the socket from here, whatever happens
         const bd = birthday(c);

@@ -67,8 +67,8 @@ export async function estimateClockOffset(
 
 /**
  * All pings at once: sequential pings cost n RTTs, and one lost on a lossy path costs a timeout.
- * The estimate settles when every ping answered, or one RTT (of the first answer, at least
- * `graceMs`) after the first answer: a straggler was delayed or lost, so its RTT would be worse.
+ * The estimate settles when every ping answered, or a quarter RTT (20..250 ms) after the first
+ * answer: the pings left together, so a straggler was delayed or lost and its RTT would be worse.
  */
 function parallelEstimate(
   ping: ClockPing,
@@ -107,8 +107,9 @@ function parallelEstimate(
             const rtt = t3 - t0;
             const offset = peer - (t0 + t3) / 2;
             if (!best || rtt < best.rtt) best = { offset, rtt };
+            // Sent together, the others arrive within the jitter: a quarter RTT covers it.
             if (ok === 1 && !ctrl.signal.aborted)
-              timer = setTimeout(settle, Math.max(GRACE_MS, rtt));
+              timer = setTimeout(settle, Math.min(MAX_GRACE_MS, Math.max(GRACE_MS, rtt / 4)));
           }
           if (++ended === n && !ctrl.signal.aborted) settle();
         },
@@ -123,6 +124,8 @@ function parallelEstimate(
 
 /** Least wait for the other pings after the first answer (event-loop slack of a busy host). */
 const GRACE_MS = 20;
+/** Most wait for stragglers: a lost ping on a long path must not hold the punch back. */
+const MAX_GRACE_MS = 250;
 
 /** A clock in the peer's timeframe, from an estimate (what `tcpPunch`/`udpPunch` take as `clock`). */
 export function peerClock(est: Pick<ClockEstimate, "offsetMs">): () => number {

@@ -116,7 +116,7 @@ describe("timing from measured round trips", () => {
     expect(keepAliveMs(10 * 60_000)).toBe(60_000);
   });
 
-  test("parallel clock estimate: one lost ping costs one RTT, not a timeout; best sample wins", async () => {
+  test("parallel clock estimate: one lost ping costs a quarter RTT, not a timeout; best sample wins", async () => {
     // Peer 30 s ahead (a skewed clock); pings of 40, 30 ms and one that never answers.
     const delays = [40, 30, undefined];
     let i = 0;
@@ -138,7 +138,7 @@ describe("timing from measured round trips", () => {
     expect(est.samples).toBe(2);
     expect(Math.abs(est.offsetMs - 30_000)).toBeLessThanOrEqual(est.rttMs / 2 + 5);
     expect(est.rttMs).toBeGreaterThanOrEqual(29);
-    expect(took).toBeLessThan(1000); // settled ~1 RTT after the first answer, not at 10 s
+    expect(took).toBeLessThan(500); // settled a quarter RTT after the first answer, not at 10 s
   });
 
   test("parallel clock estimate: every ping failing is ERR_CLOCK", async () => {
