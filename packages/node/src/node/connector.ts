@@ -98,10 +98,9 @@ export class Connector {
       local.parsed,
       remote,
     );
-    // One clock estimate per connect; its RTT times the race (stagger, TURN's give-up).
+    // One clock estimate per connect, made when the first punch asks (no warm-up: its PINGs would
+    // compete with a direct or reverse attempt); its RTT times the race (stagger, TURN's give-up).
     const timing = new PathTiming((sig) => d.pingNow(remote, sig), overall);
-    if (plan.some((p) => p.possible && (p.name === "tcp-punch" || p.name === "udp-punch")))
-      void timing.clock();
     const race = new Race(
       plan,
       overall,
