@@ -92,6 +92,11 @@ function summaryRow(profile, col) {
     const theirs = median(common.map((t) => totalOf(hyper.find((h) => h.pair === t.pair))));
     const hOk = hyper.filter((h) => h.result.ok).length;
     vs = `${ours} / ${theirs} ms on ${common.length} common pairs (hyperdht ${hOk}/${hyper.length}); ratio ${(ours / theirs).toFixed(2)}`;
+    // The same on the pairs we punched (direct and reverse wins are cheap and hyperdht has none).
+    const cp = common.filter((t) => isPunch(t.result.a.strategy));
+    const po = median(cp.map(totalOf));
+    const ph = median(cp.map((t) => totalOf(hyper.find((h) => h.pair === t.pair))));
+    vs += `; punched: ${po} / ${ph} ms on ${cp.length} (ratio ${(po / ph).toFixed(2)})`;
   }
   return `| \`${profile}\` | ${col} | ${okd.length}/${mine.length} | ${relayed.length} | ${punched.length} | ${med} | ${target} | ${vs} |`;
 }
