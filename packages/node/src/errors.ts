@@ -40,6 +40,19 @@ export const SIGNAL_ERROR_CODES = [
 
 export type SignalErrorCode = (typeof SIGNAL_ERROR_CODES)[number];
 
+/** Codes of SecureError: the Noise channel every node connection runs over (src/secure). */
+export const SECURE_ERROR_CODES = [
+  "ERR_PEER_AUTH",
+  "ERR_DECRYPT",
+  "ERR_TRUNCATED",
+  "ERR_HANDSHAKE",
+  "ERR_HANDSHAKE_TIMEOUT",
+  "ERR_HANDSHAKE_CLOSED",
+  "ERR_NONCE_EXHAUSTED",
+] as const;
+
+export type SecureErrorCode = (typeof SECURE_ERROR_CODES)[number];
+
 /** Every code @p2pd/node throws or reports (see README "Error codes"); each appears once. */
 export const NODE_ERROR_CODES = [
   "ERR_BAD_ADDRESS",
@@ -67,6 +80,7 @@ export const NODE_ERROR_CODES = [
   "ERR_PIPE_WRITE",
   "ERR_UNKNOWN",
   ...SIGNAL_ERROR_CODES,
+  ...SECURE_ERROR_CODES,
   ...TRAVERSAL_ERROR_CODES,
 ] as const;
 

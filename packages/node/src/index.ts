@@ -16,6 +16,8 @@ export {
   NODE_ERROR_CODES,
   type NodeErrorCode,
   P2pdNodeError,
+  SECURE_ERROR_CODES,
+  type SecureErrorCode,
   SIGNAL_ERROR_CODES,
   SignalError,
   type SignalErrorCode,
@@ -44,6 +46,20 @@ export {
   type NodeTransport,
   wrapConnection,
 } from "./pipe.js";
+export {
+  HANDSHAKE_TIMEOUT,
+  handshakeTimeoutMs,
+  MAX_FRAME_PLAINTEXT,
+  SecureError,
+  type SecureIdentity,
+  type SecureOptions,
+  type SecurePeer,
+  SecureStream,
+  type SecureTransportOptions,
+  secureIdentity,
+  secureStream,
+  secureTransport,
+} from "./secure/index.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
 export { candidates, reachable } from "./strategies/candidates.js";
 

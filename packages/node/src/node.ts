@@ -27,6 +27,8 @@ import type {
   StartNodeOptions,
 } from "./node/types.js";
 import type { NodeTransport } from "./pipe.js";
+import { helloFor, type SecureRole } from "./secure/connection.js";
+import { secureIdentity } from "./secure/identity.js";
 import type { SignalingTransport } from "./signaling.js";
 import type { StrategyName } from "./strategies/names.js";
 import { builtinStrategies, StrategyRegistry } from "./strategies/registry.js";
@@ -67,6 +69,8 @@ export class P2PNode extends EventEmitter {
   #broker: EmbeddedBroker | undefined;
   #mapper: PortMapper | undefined;
   #closed: Promise<void> | undefined;
+  /** Reverse connects waiting for a dial-back: hello (hex) -> whom we expect there. */
+  readonly #expecting = new Map<string, { nodeId?: string; x25519?: Uint8Array }>();
 
   constructor(
     opts: StartNodeOptions,
@@ -91,12 +95,20 @@ export class P2PNode extends EventEmitter {
     const id = new Identity(keys, interfaces, seed);
     this.#id = id;
     this.#protocol = new NodeProtocol((pipe, pipeId) => this.#adopt(pipe, pipeId));
-    this.#pipes = new NodePipes(this.#protocol, log);
+    // Every connection is Noise-encrypted unless the node opted into plaintext.
+    this.#pipes = new NodePipes(
+      this.#protocol,
+      log,
+      opts.insecure ? undefined : secureIdentity(keys),
+    );
     this.pipes = this.#pipes.byId;
     this.#listener = new Listener({
       onSocket: (s) => {
         try {
-          this.wrap(s);
+          this.#pipes.wrap(s, {
+            role: "accept",
+            onHello: (h) => this.#expecting.get(h.toString("hex")),
+          });
         } catch (err) {
           // Reset before we saw it (no peer address left): nothing to serve.
           log(`inbound connection dropped: ${(err as Error).message}`);
@@ -113,7 +125,7 @@ export class P2PNode extends EventEmitter {
       closing,
       log,
       answering: (type) => this.strategies.answering(type),
-      wrap: (t) => this.wrap(t),
+      wrap: (t, pipeId, from) => this.#pipes.wrap(t, { role: "answer", pipeId, nodeId: from }),
       adopt: (p, pipeId) => this.#adopt(p, this.#protocol.tie(p, pipeId)),
     });
     this.#names = new NodeNames({
@@ -134,9 +146,22 @@ export class P2PNode extends EventEmitter {
       send: (to, type, pipeId, body, signal) =>
         this.#signaling.send(to, type, pipeId, body, signal),
       waitFor: (from, type, pipeId, signal) => this.#signaling.waitFor(from, type, pipeId, signal),
-      waitInbound: (pipeId, signal) => this.#protocol.waitInbound(pipeId, signal),
+      waitInbound: (pipeId, remote, signal) => {
+        // A reverse dial-back says hello for this attempt: we initiate, expecting the remote.
+        const key = helloFor(pipeId).toString("hex");
+        this.#expecting.set(key, expectOf(remote));
+        return this.#protocol
+          .waitInbound(pipeId, signal)
+          .finally(() => this.#expecting.delete(key));
+      },
       pingNow: (to, signal) => this.#pingNow(to, signal),
-      wrap: (t) => this.wrap(t),
+      wrap: (t, remote, rttMs) =>
+        this.#pipes.wrap(t, {
+          role: "dial",
+          expect: expectOf(remote),
+          ...(rttMs === undefined ? {} : { rttMs }),
+        }),
+      verified: (pipe, remote) => this.#pipes.verified(pipe, expectOf(remote).nodeId),
       tie: (pipe, pipeId) => this.#protocol.tie(pipe, pipeId),
       cancel: (pipeId) => this.#protocol.cancel(pipeId),
       adoptWinner: (pipe, pipeId) => this.#pipes.add(pipe, pipeId),
@@ -212,8 +237,8 @@ export class P2PNode extends EventEmitter {
    * (u32-length), a message transport carries one message each; the node protocol (ECHO, ID)
    * answers first, node callbacks see every message, and node close() closes it.
    */
-  wrap(t: NodeTransport): Pipe {
-    return this.#pipes.wrap(t);
+  wrap(t: NodeTransport, role: SecureRole = { role: "dial", expect: {} }): Pipe {
+    return this.#pipes.wrap(t, role);
   }
 
   /** The connect attempt id a pipe is tied to (its key in `pipes`), once known. */
@@ -332,4 +357,10 @@ export async function startNode(opts: StartNodeOptions = {}): Promise<P2PNode> {
     throw err;
   }
   return node;
+}
+
+/** What the handshake must prove for an address: its node id and (v3) its X25519 key. */
+function expectOf(a: P2PAddress): { nodeId?: string; x25519?: Uint8Array } {
+  // A legacy (v2) address has no keys and a node id that is not a key hash: nothing to check.
+  return a.keys ? { nodeId: a.nodeId, x25519: a.keys.x25519 } : {};
 }

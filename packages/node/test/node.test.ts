@@ -3,12 +3,14 @@ import type { Message } from "@p2pd/pipe";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   ConnectError,
+  deriveKeys,
   type EmbeddedBroker,
   echo,
   MemoryNaming,
   type P2PNode,
   parseAddress,
   sealEnvelope,
+  secureStream,
   startBroker,
   startNode,
 } from "../src/index.js";
@@ -154,24 +156,41 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     expect(await b.ping(a.address)).toBeGreaterThan(0);
   });
 
-  test("raw TCP clients get ECHO from the node port (4-byte big-endian length frames)", async () => {
+  test("raw TCP clients get ECHO from the node port (Noise IK to its key, then 4-byte big-endian length frames)", async () => {
     const sock = netConnect({ host: "127.0.0.1", port: a.port });
+    await new Promise((r) => sock.once("connect", r));
+    const sec = secureStream(sock, {
+      identity: deriveKeys(Buffer.alloc(32, 7)),
+      initiator: true,
+      expect: { nodeId: a.nodeId, x25519: a.keys.x25519.publicKey },
+    });
     const payload = Buffer.from("ECHO raw\n\r\0");
     const frame = Buffer.alloc(4 + payload.length);
     frame.writeUInt32BE(payload.length, 0);
     payload.copy(frame, 4);
     const reply = await new Promise<Buffer>((resolve, reject) => {
       let got = Buffer.alloc(0);
-      sock.on("data", (d: Buffer) => {
+      sec.on("data", (d: Buffer) => {
         got = Buffer.concat([got, d]);
         if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) resolve(got);
       });
-      sock.on("error", reject);
-      sock.write(frame);
+      sec.on("error", reject);
+      sec.write(frame);
     });
-    sock.destroy();
+    sec.destroy();
     expect(reply.readUInt32BE(0)).toBe(payload.length - 5);
     expect(reply.subarray(4)).toEqual(payload.subarray(5));
+  });
+
+  test("a plaintext client gets nothing from the node port: the connection is closed", async () => {
+    const sock = netConnect({ host: "127.0.0.1", port: a.port });
+    const got: Buffer[] = [];
+    sock.on("data", (d: Buffer) => got.push(d));
+    sock.on("error", () => {});
+    const frame = Buffer.from("\0\0\0\x08ECHO raw");
+    sock.write(frame);
+    await new Promise((r) => sock.once("close", r));
+    expect(Buffer.concat(got).includes("raw")).toBe(false);
   });
 
   test("close() is idempotent and frees the port", async () => {

@@ -25,6 +25,7 @@ export {
   Pipe,
   type PipeEvents,
   type PipeKind,
+  type PipePeer,
   type Proto,
   type RecvOptions,
   type SendOptions,

@@ -71,6 +71,12 @@ const NOOP_CANCEL = Subscription.settledCancel;
  * Messages are dispatched to interceptors, relays, subscription queues, message callbacks,
  * 'message' listeners, then the parent server.
  */
+/** A far end's proven identity (see Pipe.peer). */
+export interface PipePeer {
+  readonly nodeId: string;
+  readonly [key: string]: unknown;
+}
+
 export abstract class Pipe extends EventEmitter<PipeEvents> {
   abstract readonly proto: Proto;
   abstract readonly kind: PipeKind;
@@ -79,6 +85,11 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   /** The peer for connected pipes and UDP pipes opened with a destination. */
   abstract readonly remote: Endpoint | undefined;
   readonly route: RouteLike | undefined;
+  /**
+   * Who the far end proved to be, set by an authenticating layer under the pipe (a node's
+   * encrypted connection sets the verified node id); undefined when nothing was proven.
+   */
+  peer: PipePeer | undefined;
   /** The last error reported while no 'error' listener was attached. */
   lastError: Error | undefined;
   protected readonly cfg: ResolvedOptions;

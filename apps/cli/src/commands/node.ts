@@ -40,6 +40,10 @@ export const NODE_OPTIONS: Record<string, OptionSpec> = {
   "irc-servers": { type: "string", arg: "LIST", help: "IRC servers for names (host:port,...)" },
   "nat-cache": { type: "string", arg: "DIR", help: "directory of the per-network NAT cache" },
   upnp: { type: "boolean", help: "map the node port on the gateway (UPnP / NAT-PMP / PCP)" },
+  "insecure-plaintext": {
+    type: "boolean",
+    help: "unencrypted node connections, for peers that cannot encrypt (default: Noise)",
+  },
   verbose: { type: "boolean", help: "debug log on stderr" },
 };
 
@@ -107,6 +111,7 @@ export async function nodeOptions(ctx: CommandContext): Promise<p2p.StartNodeOpt
     ...(irc ? { irc: irc.split(",") } : {}),
     ...(natCache ? { natCache } : {}),
     ...(flag(ctx, "upnp") ? { upnp: true } : {}),
+    ...(flag(ctx, "insecure-plaintext") ? { insecure: true } : {}),
     ...(flag(ctx, "verbose") ? { log: (l: string) => ctx.progress(`debug: ${l}`) } : {}),
     signal: ctx.signal,
   };

@@ -32,10 +32,14 @@ export interface ConnectorDeps {
     pipeId: string,
     signal: AbortSignal,
   ): Promise<SignalMessage>;
-  waitInbound(pipeId: string, signal: AbortSignal): Promise<Pipe>;
+  /** Waits for the dial-back of attempt `pipeId` from `remote` (reverse connect). */
+  waitInbound(pipeId: string, remote: P2PAddress, signal: AbortSignal): Promise<Pipe>;
   /** One PING/PONG: the peer's clock when it answered. */
   pingNow(to: P2PAddress, signal: AbortSignal): Promise<number>;
-  wrap(t: NodeTransport): Pipe;
+  /** Wraps a transport to `remote` as a node pipe, the secure handshake started (we initiate). */
+  wrap(t: NodeTransport, remote: P2PAddress, rttMs?: number): Pipe;
+  /** Resolves once the pipe's far end proved it is `remote` (ERR_PEER_AUTH otherwise). */
+  verified(pipe: Pipe, remote: P2PAddress): Promise<void>;
   /** Ties a pipe to a connect attempt (the first tie wins); the id it is tied to. */
   tie(pipe: Pipe, pipeId: string): string;
   /** An attempt given up: its late dial-back is closed, not adopted. */
@@ -117,6 +121,7 @@ export class Connector {
       return {
         pipe,
         id,
+        ...(pipe.peer ? { peer: pipe.peer } : {}),
         strategy: run.name,
         timings: {
           totalMs: performance.now() - t0,
@@ -149,10 +154,21 @@ export class Connector {
     const ctx = this.#context(local, remote, pipeId, signal, timing);
     const run = { index, name: p.name, s0: performance.now(), ctrl, signal, pipeId } as Run;
     // new Promise: a plug-in whose run() throws synchronously fails like a rejected one.
-    run.done = new Promise<Pipe>((r) => r(p.strategy.run(ctx))).then(
-      (pipe) => ({ run, pipe }),
-      (err: unknown) => ({ run, err }),
-    );
+    run.done = new Promise<Pipe>((r) => r(p.strategy.run(ctx)))
+      .then(async (pipe) => {
+        // A strategy wins only with a far end that proved the address's keys.
+        try {
+          await this.#d.verified(pipe, remote);
+        } catch (err) {
+          pipe.close().catch(() => {});
+          throw err;
+        }
+        return pipe;
+      })
+      .then(
+        (pipe) => ({ run, pipe }),
+        (err: unknown) => ({ run, err }),
+      );
     return run;
   }
 
@@ -164,6 +180,7 @@ export class Connector {
     timing: PathTiming,
   ): StrategyContext {
     const d = this.#d;
+    const t0 = performance.now();
     return {
       local: local.parsed,
       remote,
@@ -173,9 +190,10 @@ export class Connector {
       candidates: candidates(local.parsed, remote),
       send: (type, body) => d.send(remote, type, pipeId, body, signal),
       waitFor: (type, o) => d.waitFor(remote.nodeId, type, pipeId, o?.signal ?? signal),
-      waitInbound: (o) => d.waitInbound(pipeId, o?.signal ?? signal),
+      waitInbound: (o) => d.waitInbound(pipeId, remote, o?.signal ?? signal),
       wrap: (t) => {
-        const pipe = d.wrap(t);
+        // The time since the strategy started bounds one round trip: the handshake timeout.
+        const pipe = d.wrap(t, remote, performance.now() - t0);
         d.tie(pipe, pipeId);
         return pipe;
       },

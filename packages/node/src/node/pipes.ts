@@ -1,5 +1,9 @@
 import type { Pipe } from "@p2pd/pipe";
 import { type NodeTransport, wrapConnection } from "../pipe.js";
+import type { SecureStream } from "../secure/channel.js";
+import { type SecureRole, wrapSecure } from "../secure/connection.js";
+import { SecureError } from "../secure/errors.js";
+import type { SecureIdentity } from "../secure/identity.js";
 import type { NodeProtocol } from "./protocol.js";
 import type { NodeMessageCb } from "./types.js";
 
@@ -14,15 +18,35 @@ export class NodePipes {
   readonly #cbs = new Set<NodeMessageCb>();
   readonly #protocol: NodeProtocol;
   readonly #log: (line: string) => void;
+  /** Our Noise credentials; undefined only with the explicit plaintext opt-in. */
+  readonly #identity: SecureIdentity | undefined;
+  readonly #secure = new WeakMap<Pipe, SecureStream>();
 
-  constructor(protocol: NodeProtocol, log: (line: string) => void) {
+  constructor(
+    protocol: NodeProtocol,
+    log: (line: string) => void,
+    identity: SecureIdentity | undefined,
+  ) {
     this.#protocol = protocol;
     this.#log = log;
+    this.#identity = identity;
   }
 
-  /** Wraps a connection as a node pipe: node protocol, node callbacks, closed on close(). */
-  wrap(t: NodeTransport): Pipe {
-    const pipe = wrapConnection(t);
+  /**
+   * Wraps a connection as a node pipe: the Noise channel (unless the node is plaintext by
+   * choice), node protocol, node callbacks, closed on close(). This is the one place a transport
+   * becomes a node connection; `role` says who initiates and whom we expect.
+   */
+  wrap(t: NodeTransport, role: SecureRole): Pipe {
+    let pipe: Pipe;
+    if (this.#identity) {
+      const w = wrapSecure(t, this.#identity, role);
+      pipe = w.pipe;
+      this.#secure.set(pipe, w.secure);
+      w.secure.ready.catch((err: Error) => this.#log(`secure handshake: ${err.message}`));
+    } else {
+      pipe = wrapConnection(t);
+    }
     this.#all.add(pipe);
     pipe.onEnd(() => {
       this.#all.delete(pipe);
@@ -39,6 +63,18 @@ export class NodePipes {
       }
     });
     return pipe;
+  }
+
+  /**
+   * Resolves once the pipe's far end proved who it is (at once on a plaintext node); rejects
+   * with ERR_PEER_AUTH when it is not `nodeId`, or with the handshake's own error.
+   */
+  async verified(pipe: Pipe, nodeId?: string): Promise<void> {
+    const sec = this.#secure.get(pipe);
+    if (!sec) return;
+    const peer = await sec.ready;
+    if (nodeId !== undefined && peer.nodeId !== nodeId)
+      throw new SecureError("ERR_PEER_AUTH", `far end is node ${peer.nodeId}, not ${nodeId}`);
   }
 
   /** Files a pipe under its id. */

@@ -21,8 +21,8 @@ export interface SignalDispatchOptions {
   log(line: string): void;
   /** The strategy that answers a message type (the first message of an exchange). */
   answering(type: string): Strategy | undefined;
-  /** Wraps a connection a responder made as a node pipe. */
-  wrap(t: NodeTransport): Pipe;
+  /** Wraps a connection a responder made as a node pipe (answering `fromNodeId`'s attempt). */
+  wrap(t: NodeTransport, pipeId: string, fromNodeId: string): Pipe;
   /** Hands a responder's ready pipe to the node, tied to the exchange's pipe id. */
   adopt(pipe: Pipe, pipeId: string): void;
   limit?: InFlightLimit;
@@ -163,7 +163,7 @@ export class SignalDispatch {
       candidates: candidates(local, from),
       send: (type, body) => this.send(from, type, msg.pipeId, body, signal),
       waitFor: (type, o) => this.waitFor(from.nodeId, type, msg.pipeId, o?.signal ?? signal),
-      wrap: (t) => this.#o.wrap(t),
+      wrap: (t) => this.#o.wrap(t, msg.pipeId, from.nodeId),
       adopt: (p) => this.#o.adopt(p, msg.pipeId),
       log,
     };

@@ -1,4 +1,4 @@
-import type { Pipe } from "@p2pd/pipe";
+import type { Pipe, PipePeer } from "@p2pd/pipe";
 import type { NatInfo } from "../address.js";
 import type { NodeInterface } from "../interfaces.js";
 import type { NamingProvider } from "../naming.js";
@@ -15,6 +15,11 @@ export interface TurnServerConfig {
 }
 
 export interface StartNodeOptions {
+  /**
+   * Plaintext node connections, for peers that cannot encrypt (the reference P2PD, old builds).
+   * Off by default: every connection is Noise-encrypted and authenticated. Both ends must agree.
+   */
+  insecure?: boolean;
   /** Identity seed (>= 16 bytes, or a string hashed into one): same seed, same node id and keys. */
   seed?: Uint8Array | string;
   /** Listen port on every interface; 0 (default) = any free port. */
@@ -84,6 +89,8 @@ export interface ConnectResult {
   pipe: Pipe;
   /** The connect attempt's id (the pipe's key in `node.pipes`). */
   id: string;
+  /** Who the far end proved to be in the Noise handshake (absent on a plaintext node). */
+  peer?: PipePeer;
   strategy: StrategyName;
   /** Total ms to a ready pipe and the outcome of each strategy that ran or was skipped, in plan order. */
   timings: { totalMs: number; lookupMs?: number; strategies: StrategyTiming[] };

@@ -1,0 +1,248 @@
+// Secure-channel benchmark (loopback, same run): what Noise adds to a node connection.
+// - connect: TCP connect + Noise IK handshake vs TCP connect alone (wall clock), and the
+//   handshake's CPU per side (initiator, responder) measured in-process.
+// - throughput: a node pipe (wrapStream, u32-length framing) over a SecureStream vs over the
+//   plain socket, 1 KiB and 64 KiB messages, one direction, until the receiver has them all.
+// - memory per idle connection (both ends in this process), secure vs plain.
+// Run: pnpm --filter @p2pd/node bench:secure
+
+import { fork } from "node:child_process";
+import { once } from "node:events";
+import { connect, createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { wrapSocket, wrapStream } from "@p2pd/pipe";
+import { deriveKeys, SecureStream, secureIdentity, startBroker, startNode } from "../dist/index.js";
+
+const pipeOpts = { framing: "u32-length", maxMessageBytes: 1 << 20, autoSubscribe: false };
+if (process.argv[2] === "receiver") {
+  const bobR = secureIdentity(deriveKeys(Buffer.alloc(32, 2)));
+  let job;
+  const srv = createServer({ noDelay: true }, (s) => {
+    const { size, count, secure } = job;
+    const rx = secure
+      ? wrapStream(new SecureStream(s, { identity: bobR, initiator: false }), pipeOpts)
+      : wrapSocket(s, pipeOpts);
+    let n = 0;
+    rx.onMessage((m) => {
+      if (m.data.length !== size) throw new Error("bad size");
+      if (++n === count) process.send({ ms: performance.timeOrigin + performance.now() });
+    });
+  });
+  srv.listen(0, "127.0.0.1", () => process.send({ port: srv.address().port }));
+  process.on("message", (m) => {
+    job = m;
+    process.send({ armed: true });
+  });
+  process.on("disconnect", () => process.exit(0));
+} else {
+  const N = Number(process.env.P2PD_BENCH_N ?? 200);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const alice = secureIdentity(deriveKeys(Buffer.alloc(32, 1)));
+  const bobKeys = deriveKeys(Buffer.alloc(32, 2));
+  const bob = secureIdentity(bobKeys);
+  const expect = { nodeId: bobKeys.nodeId, x25519: bobKeys.x25519.publicKey };
+
+  const server = createServer({ noDelay: true });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = server.address().port;
+  const accepted = [];
+  server.on("connection", (s) => {
+    const w = accepted.shift();
+    if (w) w(s);
+  });
+  const pair = async () => {
+    const got = new Promise((r) => accepted.push(r));
+    const c = connect({ port, host: "127.0.0.1", noDelay: true });
+    await once(c, "connect");
+    return [c, await got];
+  };
+  const securePair = async () => {
+    const [c, s] = await pair();
+    const a = new SecureStream(c, { identity: alice, initiator: true, expect });
+    const b = new SecureStream(s, { identity: bob, initiator: false });
+    await Promise.all([a.ready, b.ready]);
+    return [a, b];
+  };
+
+  // 0. Memory per idle connection (both ends in this process).
+  async function memPer(secure, k = 300) {
+    global.gc?.();
+    const before = process.memoryUsage();
+    const held = [];
+    for (let i = 0; i < k; i++) {
+      if (secure) {
+        const [a, b] = await securePair();
+        held.push(wrapStream(a, pipeOpts), wrapStream(b, pipeOpts));
+      } else {
+        const [c, s] = await pair();
+        held.push(wrapSocket(c, pipeOpts), wrapSocket(s, pipeOpts));
+      }
+    }
+    global.gc?.();
+    const after = process.memoryUsage();
+    const per =
+      (after.heapUsed -
+        before.heapUsed +
+        after.external -
+        before.external +
+        after.arrayBuffers -
+        before.arrayBuffers) /
+      (2 * k);
+    for (const p of held) await p.close({ reset: true });
+    return per;
+  }
+  const memPlain = await memPer(false);
+  const memSecure = await memPer(true);
+
+  // 1. Connect time.
+  const plainMs = [];
+  const secureMs = [];
+  for (let i = 0; i < N; i++) {
+    let t = performance.now();
+    const [c, s] = await pair();
+    plainMs.push(performance.now() - t);
+    c.destroy();
+    s.destroy();
+    t = performance.now();
+    const [a, b] = await securePair();
+    secureMs.push(performance.now() - t);
+    a.destroy();
+    b.destroy();
+  }
+  // node.connect (direct, loopback): encrypted nodes vs plaintext (insecure: true) nodes.
+  const broker = await startBroker();
+  const nodeConnect = async (insecure) => {
+    const o = { interfaces: "loopback", mqtt: broker.url, ...(insecure ? { insecure } : {}) };
+    const x = await startNode(o);
+    const y = await startNode(o);
+    const xs = [];
+    for (let i = 0; i < Math.min(N, 50); i++) {
+      const t = performance.now();
+      const r = await y.connect(x.address, { strategies: ["direct"] });
+      xs.push(performance.now() - t);
+      await r.pipe.close();
+    }
+    await y.close();
+    await x.close();
+    return median(xs);
+  };
+  const connectPlainNode = [];
+  const connectSecureNode = [];
+  for (let r = 0; r < 3; r++) {
+    connectPlainNode.push(await nodeConnect(true));
+    connectSecureNode.push(await nodeConnect(false));
+  }
+  await broker.close();
+  // Handshake CPU per side: each side's synchronous work, timed around its own steps over an
+  // in-memory wire (no I/O in the figure).
+  const { Duplex } = await import("node:stream");
+  const wire = () => {
+    let a;
+    let b;
+    a = new Duplex({
+      read() {},
+      write(c, _e, cb) {
+        b.push(c);
+        cb();
+      },
+    });
+    b = new Duplex({
+      read() {},
+      write(c, _e, cb) {
+        a.push(c);
+        cb();
+      },
+    });
+    return [a, b];
+  };
+  const cpu = { initiator: [], responder: [] };
+  for (let i = 0; i < N; i++) {
+    const [ra, rb] = wire();
+    const timed = (raw, side) => {
+      const emit = raw.emit.bind(raw);
+      raw.emit = (ev, ...args) => {
+        if (ev !== "data") return emit(ev, ...args);
+        const t = process.cpuUsage();
+        const r = emit(ev, ...args);
+        const d = process.cpuUsage(t);
+        cpu[side][i] = (cpu[side][i] ?? 0) + (d.user + d.system) / 1000;
+        return r;
+      };
+    };
+    timed(ra, "initiator");
+    timed(rb, "responder");
+    const t = process.cpuUsage();
+    const a = new SecureStream(ra, { identity: alice, initiator: true, expect });
+    const d = process.cpuUsage(t);
+    cpu.initiator[i] = (d.user + d.system) / 1000;
+    const b = new SecureStream(rb, { identity: bob, initiator: false });
+    await Promise.all([a.ready, b.ready]);
+    a.destroy();
+    b.destroy();
+  }
+
+  // 2. Throughput through node pipes: the receiving node is another process (as in real use, each
+  // end encrypts or decrypts on its own CPU).
+  const child = fork(fileURLToPath(import.meta.url), ["receiver"], { stdio: "inherit" });
+  const childPort = await new Promise((r) => child.once("message", (m) => r(m.port)));
+  async function throughput(size, count, secure) {
+    child.send({ size, count, secure });
+    await new Promise((r) => child.once("message", r)); // armed
+    const c = connect({ port: childPort, host: "127.0.0.1", noDelay: true });
+    await once(c, "connect");
+    let tx;
+    if (secure) {
+      const a = new SecureStream(c, { identity: alice, initiator: true, expect });
+      await a.ready;
+      tx = wrapStream(a, pipeOpts);
+    } else {
+      tx = wrapSocket(c, pipeOpts);
+    }
+    const done = new Promise((r) => child.once("message", r));
+    const msg = Buffer.alloc(size, 0x61);
+    const t = performance.now();
+    for (let i = 0; i < count; i++) await tx.send(msg);
+    const { ms } = await done;
+    const s = (ms - (performance.timeOrigin + t)) / 1000;
+    await tx.close();
+    return (size * count) / s / 1e6;
+  }
+  const rounds = 5;
+  const tput = {};
+  for (const [size, count] of [
+    [1024, 100_000],
+    [65536, 4000],
+  ]) {
+    const p = [];
+    const e = [];
+    for (let r = 0; r < rounds; r++) {
+      p.push(await throughput(size, count, false));
+      e.push(await throughput(size, count, true));
+    }
+    tput[size] = { plain: median(p), secure: median(e) };
+  }
+  child.kill();
+
+  const f = (x) => x.toFixed(2);
+  console.log(`secure-channel bench (loopback, N=${N}, node ${process.version})`);
+  console.log(
+    `connect: TCP ${f(median(plainMs))} ms, TCP + Noise IK ${f(median(secureMs))} ms (+${f(median(secureMs) - median(plainMs))} ms)`,
+  );
+  console.log(
+    `node.connect direct: plaintext nodes ${f(median(connectPlainNode))} ms, encrypted nodes ${f(median(connectSecureNode))} ms (+${f(median(connectSecureNode) - median(connectPlainNode))} ms)`,
+  );
+  console.log(
+    `handshake CPU per side (median): initiator ${f(median(cpu.initiator))} ms, responder ${f(median(cpu.responder))} ms`,
+  );
+  for (const size of Object.keys(tput)) {
+    const { plain, secure } = tput[size];
+    console.log(
+      `throughput ${size / 1024} KiB messages: plain ${f(plain)} MB/s, secure ${f(secure)} MB/s (${f(secure / plain)}x)`,
+    );
+  }
+  console.log(
+    `memory per idle connection end: plain ${(memPlain / 1024).toFixed(1)} KiB, secure ${(memSecure / 1024).toFixed(1)} KiB`,
+  );
+  server.close();
+}

@@ -1,0 +1,496 @@
+import { Socket } from "node:net";
+import { Duplex } from "node:stream";
+import type { NodeKeys } from "../keys.js";
+import { SecureError } from "./errors.js";
+import { type SecureIdentity, type SecurePeer, secureIdentity, verifyPayload } from "./identity.js";
+import { type CipherState, HandshakeState, MAX_NOISE_MESSAGE, TAGLEN } from "./noise.js";
+import { handshakeTimeoutMs } from "./timeout.js";
+
+/**
+ * Wire format (libp2p-noise's): every Noise message, handshake or transport, is a 2-byte
+ * big-endian length then that many bytes (at most 65535), so a length can never ask for more
+ * than 64 KiB. The initiator's first message starts with a pattern byte (1 = IK, 2 = XX), also
+ * mixed into the prologue so it cannot be downgraded. A responder that cannot decrypt an IK
+ * first message (not its key) answers an empty frame: the dialer then fails with ERR_PEER_AUTH.
+ * After the handshake, a transport frame with an empty plaintext is the authenticated end of
+ * the stream; the stream ending without it is ERR_TRUNCATED.
+ */
+const PROLOGUE = "p2pd-noise/1:";
+const PATTERN_IK = 1;
+const PATTERN_XX = 2;
+const HELLO = 3;
+/** A hello is exactly this long (a hash of the attempt id), so it never looks like a handshake message. */
+export const HELLO_BYTES = 16;
+/** Plaintext bytes per transport frame. */
+export const MAX_FRAME_PLAINTEXT = MAX_NOISE_MESSAGE - TAGLEN;
+const EMPTY = Buffer.alloc(0);
+/** Frames at least this big go out as header, ciphertext, tag in one writev (sockets only). */
+const VECTORED_MIN = 4096;
+
+export interface SecureOptions {
+  /** Our node's keys (or its precomputed SecureIdentity, signed once). */
+  identity: NodeKeys | SecureIdentity;
+  /** The Noise initiator: always the logical dialer, whatever the transport's direction. */
+  initiator: boolean;
+  /**
+   * Initiator only: who we dialed. With `x25519` (a v3 address carries it) the handshake is IK;
+   * without it, XX. `nodeId`, when given, must be proven by the far end (else ERR_PEER_AUTH).
+   */
+  expect?: { nodeId?: string; x25519?: Uint8Array };
+  /** A measured round-trip time to the peer: the handshake timeout is derived from it. */
+  rttMs?: number;
+  /** Overrides the derived handshake timeout. */
+  timeoutMs?: number;
+  /**
+   * Responder that opened the transport (reverse connect: the logical dialer accepted it): sent
+   * first, as a "you initiate" frame (pattern byte 3), so the far end starts the handshake.
+   */
+  hello?: Buffer;
+  /**
+   * Responder that accepted the transport: when the far end sends a hello instead of a
+   * handshake, this says who the far end must be (the attempt the hello names) and we become the
+   * initiator; undefined refuses (ERR_HANDSHAKE).
+   */
+  onHello?: (hello: Buffer) => { nodeId?: string; x25519?: Uint8Array } | undefined;
+  /** Plaintext bytes per frame (smaller for message transports with small messages). */
+  maxFramePlaintext?: number;
+  signal?: AbortSignal;
+}
+
+function isIdentity(x: NodeKeys | SecureIdentity): x is SecureIdentity {
+  return "payload" in x && "staticKey" in x;
+}
+
+/**
+ * A Noise-encrypted byte stream over any connected byte Duplex. Usable at once: writes wait
+ * until the handshake is done; `ready` resolves with the verified peer (or rejects with the
+ * SecureError that destroyed the stream). Reads are authenticated plaintext only.
+ */
+export class SecureStream extends Duplex {
+  readonly raw: Duplex;
+  /** True when we ran the Noise initiator's side (may change once, on a reverse hello). */
+  initiator: boolean;
+  /** Resolves with the verified far end once the handshake completes. */
+  readonly ready: Promise<SecurePeer>;
+  #peer: SecurePeer | undefined;
+  #resolve!: (p: SecurePeer) => void;
+  #reject!: (e: Error) => void;
+  readonly #id: SecureIdentity;
+  #expect: SecureOptions["expect"];
+  readonly #onHello: SecureOptions["onHello"];
+  readonly #maxFrame: number;
+  // The raw stream batches corked writes into one writev (sockets): frames need not be one buffer.
+  readonly #vectored: boolean;
+  #hs: HandshakeState | undefined;
+  #pattern: "IK" | "XX" = "XX";
+  // A last frame to flush before the raw stream goes (the responder's "not my key").
+  #lastWords: Buffer | undefined;
+  #tx: CipherState | undefined;
+  #rx: CipherState | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  // Received bytes not yet forming a whole frame.
+  #chunks: Buffer[] = [];
+  #have = 0;
+  #gotEnd = false;
+  #held: { chunks: Buffer[]; cb: (err?: Error | null) => void } | undefined;
+  #drainCb: ((err?: Error | null) => void) | undefined;
+  readonly #onAbort: () => void;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(raw: Duplex, opts: SecureOptions) {
+    // Buffers of a whole frame each way: writes coalesce into full frames (one cipher call per
+    // 64 KiB instead of per message) and a frame's plaintext is pushed without pausing the socket.
+    super({
+      allowHalfOpen: false,
+      readableHighWaterMark: 2 * MAX_FRAME_PLAINTEXT,
+      writableHighWaterMark: MAX_FRAME_PLAINTEXT,
+    });
+    this.raw = raw;
+    this.initiator = opts.initiator;
+    this.#id = isIdentity(opts.identity) ? opts.identity : secureIdentity(opts.identity);
+    this.#expect = opts.expect;
+    this.#onHello = opts.onHello;
+    this.#vectored = raw instanceof Socket;
+    this.#maxFrame = Math.max(
+      1,
+      Math.min(opts.maxFramePlaintext ?? MAX_FRAME_PLAINTEXT, MAX_FRAME_PLAINTEXT),
+    );
+    this.ready = new Promise<SecurePeer>((res, rej) => {
+      this.#resolve = res;
+      this.#reject = rej;
+    });
+    this.ready.catch(() => {}); // callers that never await it must not see an unhandled rejection
+    // Where the peer is, for pipe.remote / logs (as a socket would say).
+    const r = raw as {
+      remoteAddress?: string;
+      remotePort?: number;
+      localAddress?: string;
+      localPort?: number;
+    };
+    Object.assign(this, {
+      remoteAddress: r.remoteAddress,
+      remotePort: r.remotePort,
+      localAddress: r.localAddress,
+      localPort: r.localPort,
+    });
+    const ms = opts.timeoutMs ?? handshakeTimeoutMs(opts.rttMs);
+    this.#timer = setTimeout(
+      () =>
+        this.destroy(
+          new SecureError("ERR_HANDSHAKE_TIMEOUT", `no Noise handshake within ${ms} ms`),
+        ),
+      ms,
+    );
+    this.#signal = opts.signal;
+    this.#onAbort = () => this.destroy(new SecureError("ERR_ABORTED", "secure handshake aborted"));
+    if (opts.signal?.aborted) queueMicrotask(this.#onAbort);
+    else opts.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    raw.on("data", this.#onData);
+    raw.on("end", this.#onRawEnd);
+    raw.on("error", this.#onRawError);
+    raw.on("close", this.#onRawClose);
+    raw.on("drain", this.#onDrain);
+    try {
+      if (this.initiator) this.#startInitiator();
+      else if (opts.hello) {
+        if (opts.hello.length !== HELLO_BYTES)
+          throw new SecureError("ERR_BAD_ARGUMENT", `a hello is ${HELLO_BYTES} bytes`);
+        this.#sendFrame([Buffer.of(HELLO), opts.hello]);
+      }
+    } catch (e) {
+      queueMicrotask(() => this.destroy(e as Error));
+    }
+  }
+
+  /** The verified far end, once the handshake is done. */
+  get peer(): SecurePeer | undefined {
+    return this.#peer;
+  }
+
+  get established(): boolean {
+    return this.#peer !== undefined;
+  }
+
+  #sendFrame(parts: Buffer[]): boolean {
+    let len = 0;
+    for (const p of parts) len += p.length;
+    const out = Buffer.allocUnsafe(2 + len);
+    out.writeUInt16BE(len, 0);
+    let o = 2;
+    for (const p of parts) o += p.copy(out, o);
+    return this.raw.write(out);
+  }
+
+  #startInitiator(): void {
+    const rs = this.#expect?.x25519;
+    const ik = rs !== undefined;
+    const tag = ik ? PATTERN_IK : PATTERN_XX;
+    this.#pattern = ik ? "IK" : "XX";
+    this.#hs = new HandshakeState({
+      pattern: ik ? "IK" : "XX",
+      initiator: true,
+      prologue: Buffer.from(`${PROLOGUE}${tag}`),
+      s: this.#id.staticKey,
+      ...(ik ? { rs: Buffer.from(rs) } : {}),
+    });
+    const msg = this.#hs.writeMessage(ik ? this.#id.payload : EMPTY);
+    this.#sendFrame([Buffer.of(tag), msg]);
+  }
+
+  #onHandshakeFrame(frame: Buffer): void {
+    if (!this.initiator && this.#hs === undefined) {
+      const tag = frame[0];
+      if (tag === HELLO && this.#onHello && frame.length === 1 + HELLO_BYTES) {
+        // Reverse connect: the transport's opener is the logical responder; we initiate.
+        const expect = this.#onHello(frame.subarray(1));
+        if (!expect) throw new SecureError("ERR_HANDSHAKE", "hello for no pending connect");
+        this.#expect = expect;
+        this.initiator = true;
+        this.#startInitiator();
+        return;
+      }
+      if (tag !== PATTERN_IK && tag !== PATTERN_XX)
+        throw new SecureError("ERR_HANDSHAKE", "peer did not start a p2pd Noise handshake");
+      const ik = tag === PATTERN_IK;
+      this.#pattern = ik ? "IK" : "XX";
+      this.#hs = new HandshakeState({
+        pattern: ik ? "IK" : "XX",
+        initiator: false,
+        prologue: Buffer.from(`${PROLOGUE}${tag}`),
+        s: this.#id.staticKey,
+      });
+      let payload: Buffer;
+      try {
+        payload = this.#hs.readMessage(frame.subarray(1));
+      } catch (e) {
+        // Not our key (or a damaged message): say so, so the dialer reports ERR_PEER_AUTH.
+        if (ik) this.#lastWords = Buffer.alloc(2);
+        throw new SecureError("ERR_HANDSHAKE", "cannot read the dialer's first Noise message", {
+          cause: e,
+        });
+      }
+      if (ik) this.#verify(payload);
+      this.#sendFrame([this.#hs.writeMessage(this.#id.payload)]);
+    } else if (this.#hs) {
+      const hs = this.#hs;
+      // A responder that opened the transport says hello first; we already initiate: skip it.
+      if (this.initiator && frame.length === 1 + HELLO_BYTES && frame[0] === HELLO) return;
+      if (this.initiator && frame.length === 0)
+        throw new SecureError("ERR_PEER_AUTH", "far end does not hold the key in the address");
+      let payload: Buffer;
+      try {
+        payload = hs.readMessage(frame);
+      } catch (e) {
+        throw new SecureError(
+          this.initiator ? "ERR_PEER_AUTH" : "ERR_HANDSHAKE",
+          this.initiator
+            ? "far end could not prove the key in the address"
+            : "cannot read the dialer's Noise message",
+          { cause: e },
+        );
+      }
+      this.#verify(payload);
+      if (!hs.complete) this.#sendFrame([hs.writeMessage(this.#id.payload)]);
+    }
+    if (this.#hs?.complete) this.#established();
+  }
+
+  #verify(payload: Buffer): void {
+    const hs = this.#hs as HandshakeState;
+    const rs = hs.rs as Buffer;
+    const { nodeId, ed25519 } = verifyPayload(payload, rs);
+    const want = this.#expect?.nodeId;
+    if (this.initiator && want !== undefined && want !== nodeId)
+      throw new SecureError("ERR_PEER_AUTH", `far end is node ${nodeId}, not ${want}`);
+    this.#peer = { nodeId, ed25519, x25519: rs, pattern: this.#pattern };
+  }
+
+  #established(): void {
+    const { send, recv } = (this.#hs as HandshakeState).split();
+    this.#tx = send;
+    this.#rx = recv;
+    this.#hs = undefined;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#resolve(this.#peer as SecurePeer);
+    this.emit("secure", this.#peer);
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) this.#encryptAndWrite(held.chunks, held.cb);
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.destroyed) return;
+    this.#chunks.push(chunk);
+    this.#have += chunk.length;
+    try {
+      while (this.#have >= 2 && !this.destroyed) {
+        const head = this.#chunks[0] as Buffer;
+        const len =
+          head.length >= 2
+            ? head.readUInt16BE(0)
+            : ((head[0] as number) << 8) | (this.#peek(1) as number);
+        if (this.#have < 2 + len) break;
+        this.#takeParts(2);
+        const parts = this.#takeParts(len);
+        if (this.#rx) this.#onTransportFrame(parts, len);
+        else
+          this.#onHandshakeFrame(
+            parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, len),
+          );
+      }
+    } catch (e) {
+      this.destroy(
+        e instanceof SecureError ? e : new SecureError("ERR_HANDSHAKE", String(e), { cause: e }),
+      );
+    }
+  };
+
+  #peek(i: number): number | undefined {
+    for (const c of this.#chunks) {
+      if (i < c.length) return c[i];
+      i -= c.length;
+    }
+    return undefined;
+  }
+
+  /** Removes n bytes from the front as views of the received chunks (no copy). */
+  #takeParts(n: number): Buffer[] {
+    this.#have -= n;
+    const out: Buffer[] = [];
+    while (n > 0) {
+      const c = this.#chunks[0] as Buffer;
+      if (c.length <= n) {
+        out.push(c);
+        this.#chunks.shift();
+        n -= c.length;
+      } else {
+        out.push(c.subarray(0, n));
+        this.#chunks[0] = c.subarray(n);
+        n = 0;
+      }
+    }
+    return out;
+  }
+
+  #onTransportFrame(parts: Buffer[], len: number): void {
+    if (this.#gotEnd) throw new SecureError("ERR_DECRYPT", "frame after the authenticated end");
+    const pt = (this.#rx as CipherState).decryptParts(parts, len);
+    if (len === TAGLEN) {
+      this.#gotEnd = true;
+      this.push(null);
+      return;
+    }
+    let more = true;
+    for (const p of pt) if (p.length > 0) more = this.push(p);
+    if (!more) this.raw.pause();
+  }
+
+  readonly #onRawEnd = (): void => {
+    if (this.#gotEnd) return;
+    if (!this.#rx) {
+      this.destroy(
+        new SecureError("ERR_HANDSHAKE_CLOSED", "connection ended during the Noise handshake"),
+      );
+    } else {
+      this.destroy(
+        new SecureError(
+          "ERR_TRUNCATED",
+          this.#have > 0
+            ? "connection ended inside a frame"
+            : "connection ended without the authenticated end of stream",
+        ),
+      );
+    }
+  };
+
+  readonly #onRawError = (err: Error): void => {
+    this.destroy(
+      this.#rx
+        ? err
+        : new SecureError(
+            "ERR_HANDSHAKE_CLOSED",
+            `connection failed during the Noise handshake: ${err.message}`,
+            {
+              cause: err,
+            },
+          ),
+    );
+  };
+
+  readonly #onRawClose = (): void => {
+    if (!this.destroyed) this.#onRawEnd();
+  };
+
+  readonly #onDrain = (): void => {
+    const cb = this.#drainCb;
+    this.#drainCb = undefined;
+    cb?.();
+  };
+
+  override _read(): void {
+    if (this.raw.isPaused()) this.raw.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this._writev([{ chunk }], cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer | string }[], cb: (err?: Error | null) => void): void {
+    const bufs = chunks.map((c) => (typeof c.chunk === "string" ? Buffer.from(c.chunk) : c.chunk));
+    if (!this.#tx) {
+      this.#held = { chunks: bufs, cb };
+      return;
+    }
+    this.#encryptAndWrite(bufs, cb);
+  }
+
+  /** Cuts the plaintext into frames of at most maxFrame bytes: one cipher call and one write each. */
+  #encryptAndWrite(bufs: Buffer[], cb: (err?: Error | null) => void): void {
+    const tx = this.#tx as CipherState;
+    let ok = true;
+    try {
+      let parts: Buffer[] = [];
+      let len = 0;
+      const flush = () => {
+        if (this.#vectored && len >= VECTORED_MIN) {
+          // Header, ciphertext and tag in one writev: the ciphertext is never copied.
+          const pieces = tx.encryptParts(parts);
+          const hdr = Buffer.allocUnsafe(2);
+          hdr.writeUInt16BE(len + TAGLEN, 0);
+          this.raw.cork();
+          this.raw.write(hdr);
+          for (const p of pieces) ok = this.raw.write(p) && ok;
+          this.raw.uncork();
+        } else {
+          // One buffer per frame: a message transport sends each write as one message.
+          const out = Buffer.allocUnsafe(2 + len + TAGLEN);
+          out.writeUInt16BE(len + TAGLEN, 0);
+          tx.encryptInto(EMPTY, parts, out, 2);
+          ok = this.raw.write(out) && ok;
+        }
+        parts = [];
+        len = 0;
+      };
+      for (let b of bufs) {
+        while (b.length > 0) {
+          const k = Math.min(b.length, this.#maxFrame - len);
+          parts.push(k === b.length ? b : b.subarray(0, k));
+          len += k;
+          b = b.subarray(k);
+          if (len === this.#maxFrame) flush();
+        }
+      }
+      if (len > 0) flush();
+    } catch (e) {
+      cb(e as Error);
+      return;
+    }
+    if (ok) cb();
+    else this.#drainCb = cb;
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    const end = () => {
+      try {
+        // The authenticated end: an empty plaintext.
+        const out = Buffer.allocUnsafe(2 + TAGLEN);
+        out.writeUInt16BE(TAGLEN, 0);
+        (this.#tx as CipherState).encryptInto(EMPTY, [], out, 2);
+        this.raw.end(out);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    };
+    if (this.#tx) end();
+    else this.ready.then(end, (e: Error) => cb(e));
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.raw.off("data", this.#onData);
+    this.raw.off("drain", this.#onDrain);
+    const last = this.#lastWords;
+    if (last && !this.raw.destroyed) this.raw.end(last, () => this.raw.destroy());
+    else this.raw.destroy();
+    this.#chunks = [];
+    const failure = err ?? new SecureError("ERR_CLOSED", "secure stream closed");
+    if (!this.#peer || !this.#tx) this.#reject(failure);
+    const held = this.#held;
+    this.#held = undefined;
+    held?.cb(failure);
+    const d = this.#drainCb;
+    this.#drainCb = undefined;
+    d?.(failure);
+    cb(err);
+  }
+}
+
+/** Starts a Noise handshake over a connected byte stream; see SecureStream. */
+export function secureStream(raw: Duplex, opts: SecureOptions): SecureStream {
+  return new SecureStream(raw, opts);
+}
