@@ -134,7 +134,7 @@ static int config(int fd, uint16_t queue, int attr, const void *data, size_t len
     for (;;) {
         ssize_t r = recv(fd, rbuf, sizeof rbuf, 0);
         if (r < 0) return -errno;
-        for (struct nlmsghdr *m = (struct nlmsghdr *)rbuf; NLMSG_OK(m, (size_t)r); m = NLMSG_NEXT(m, r))
+        for (struct nlmsghdr *m = (struct nlmsghdr *)rbuf; r > 0 && NLMSG_OK(m, r); m = NLMSG_NEXT(m, r))
             if (m->nlmsg_type == NLMSG_ERROR) return ((struct nlmsgerr *)NLMSG_DATA(m))->error;
     }
 }
@@ -146,7 +146,7 @@ static void flush_verdicts(void) {
     vlen = 0;
 }
 static void verdict(uint32_t id, uint32_t v) {
-    if (vlen + 64 > sizeof vbuf) flush_verdicts();
+    if (vlen + 256 > sizeof vbuf) flush_verdicts(); /* begin() clears 256 bytes */
     struct nlmsghdr *nh = begin(vbuf + vlen, NFQNL_MSG_VERDICT, vqueue, 0);
     struct nfqnl_msg_verdict_hdr vh = { .verdict = htonl(v), .id = htonl(id) };
     put_attr(nh, NFQA_VERDICT_HDR, &vh, sizeof vh);
@@ -224,7 +224,8 @@ int main(int argc, char **argv) {
                 perror("recv"); return 1;
             }
             int64_t arrived = now_ns();
-            for (struct nlmsghdr *m = (struct nlmsghdr *)rbuf; NLMSG_OK(m, (size_t)r); m = NLMSG_NEXT(m, r)) {
+            /* r is signed: NLMSG_NEXT can take it below 0 past an unaligned last message */
+            for (struct nlmsghdr *m = (struct nlmsghdr *)rbuf; r > 0 && NLMSG_OK(m, r); m = NLMSG_NEXT(m, r)) {
                 if ((m->nlmsg_type & 0xff) != NFQNL_MSG_PACKET || (m->nlmsg_type >> 8) != NFNL_SUBSYS_QUEUE) continue;
                 uint32_t id = 0; int have = 0, hook = -1; const unsigned char *pl = NULL; size_t pn = 0;
                 int alen = (int)m->nlmsg_len - NLMSG_LENGTH(sizeof(struct nfgenmsg));

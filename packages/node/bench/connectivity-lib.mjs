@@ -10,6 +10,27 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, "../../..");
 const natlab = join(repoRoot, "labs/natlab/natlab");
 const RDV_PORT = 5600;
+const HYPER_PORT = 49737;
+
+/** The first line a child prints on stdout (rejects on exit or after `ms`). */
+function firstLine(child, ms) {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("no output")), ms);
+    let buf = "";
+    child.stdout.on("data", (d) => {
+      buf += d;
+      const i = buf.indexOf("\n");
+      if (i >= 0) {
+        clearTimeout(t);
+        resolve(buf.slice(0, i));
+      }
+    });
+    child.once("exit", (c) => {
+      clearTimeout(t);
+      reject(new Error(`exited ${c}`));
+    });
+  });
+}
 
 /** The lab's declared NAT types as the planner's NatLike (what @p2pd/nat would measure). */
 export const NAT_OF = {
@@ -93,7 +114,16 @@ export class Lab {
       if (m) this.info[m[1]] = m[2].replace(/^'(.*)'$/, "$1");
     }
   }
+  /** Changes the uplink impairment of every home network (pub is left alone): `natlab impair`. */
+  impair(profile) {
+    execFileSync(natlab, ["impair", profile], {
+      env: this.env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+  }
   down() {
+    this.hyper?.kill("SIGTERM");
+    this.hyper = undefined;
     this.rdv?.kill("SIGTERM");
     this.rdv = undefined;
     try {
@@ -177,9 +207,46 @@ export class Lab {
         const r = JSON.parse(line);
         return r.error
           ? { ok: false, error: String(r.error) }
-          : { ok: r.echo === true, strategy: r.strategy, ms: Math.round(r.ms) };
+          : {
+              ok: r.echo === true,
+              strategy: r.strategy,
+              ms: Math.round(r.ms),
+              strategies: r.strategies,
+            };
       } catch {
         return { ok: false, error: `connect crashed: ${out.err.slice(-300)}` };
+      }
+    } catch (err) {
+      return { ok: false, error: String(err.message ?? err) };
+    } finally {
+      server.kill("SIGTERM");
+    }
+  }
+
+  /** A 5-node hyperdht testnet on pub (the bootstrap for `hyperdhtTrial`). */
+  async startHyperdht(peer) {
+    const host = this.info.PUB_IP4;
+    this.hyper = spawn("ip", this.nodeIn("pub", peer, "testnet", host, String(HYPER_PORT)), {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await firstLine(this.hyper, 30_000);
+    return `${host}:${HYPER_PORT}`;
+  }
+  /** hyperdht from npm between two lab hosts: B serves (echo), A connects by public key. */
+  async hyperdhtTrial({ peer, bootstrap, a, b, timeoutMs = 40_000 }) {
+    const server = spawn("ip", this.nodeIn(b, peer, "serve", bootstrap), {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    server.stderr.on("data", () => {});
+    try {
+      const { key } = JSON.parse(await firstLine(server, 20_000));
+      const r = await runChild("ip", this.nodeIn(a, peer, "connect", bootstrap, key), timeoutMs);
+      const line = r.out.trim().split("\n").pop() ?? "";
+      try {
+        const o = JSON.parse(line);
+        return o.ok ? { ok: true, ms: o.ms } : { ok: false, error: String(o.error) };
+      } catch {
+        return { ok: false, error: `connect crashed: ${r.err.slice(-300)}` };
       }
     } catch (err) {
       return { ok: false, error: String(err.message ?? err) };

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { bundleTraversal, canRunLab, Lab, NAT_OF } from "./connectivity-lib.mjs";
+import { failCode, renderReport } from "./connectivity-report.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -16,6 +17,12 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "4" },
     types: { type: "string" },
     strategies: { type: "string" },
+    // Link impairment of every home network's uplink (each direction), one lab, changed between runs.
+    // A baseline build of @p2pd/node (its dist/index.js) run as strategy "node-base" beside "node".
+    base: { type: "string" },
+    // The build run as "node" (default: this package's dist/index.js).
+    lib: { type: "string" },
+    profiles: { type: "string", default: "none,40ms:5ms:1%,150ms:20ms:3%" },
     out: { type: "string", default: join(here, "CONNECTIVITY.md") },
   },
 });
@@ -38,26 +45,30 @@ const NETS = {
 };
 const TYPES = values.types ? values.types.split(",") : Object.keys(NETS);
 // "node": the real P2P node (built dist + the node helper's lab peer), every strategy incl. TURN.
-const nodeLib = join(here, "..", "dist", "index.js");
+const nodeLib = values.lib ?? join(here, "..", "dist", "index.js");
 const nodePeer = join(here, "..", "test", "lab", "peer.mjs");
 const haveNode = existsSync(nodeLib) && existsSync(nodePeer);
 const STRATEGIES = values.strategies
   ? values.strategies.split(",")
   : ["direct", "tcp-punch", "udp-punch", "turn", "all", ...(haveNode ? ["node"] : [])];
+const hyperPeer = join(here, "hyperdht-peer.mjs");
+let hyperBootstrap;
+const libOf = (s) => (s === "node-base" ? values.base : nodeLib);
 const NODE_STRATEGIES = "direct,reverse,tcp-punch,udp-punch,turn";
 const letter = (spec) => spec[0];
 
-const trials = [];
+const PROFILES = values.profiles.split(",");
+const pairTrials = [];
 for (const ta of TYPES)
   for (const tb of TYPES) {
     const a = `${letter(NETS[ta][0])}1`;
     const b = `${letter(NETS[tb][1])}1`;
     for (const s of STRATEGIES)
-      trials.push({ pair: `${ta} → ${tb}`, ta, tb, a, b, strategy: s, sameLan: false });
+      pairTrials.push({ pair: `${ta} → ${tb}`, ta, tb, a, b, strategy: s, sameLan: false });
   }
 if (TYPES.includes("port-restricted"))
   for (const s of STRATEGIES)
-    trials.push({
+    pairTrials.push({
       pair: "same LAN (port-restricted, no hairpin)",
       ta: "port-restricted",
       tb: "port-restricted",
@@ -66,6 +77,9 @@ if (TYPES.includes("port-restricted"))
       strategy: s,
       sameLan: true,
     });
+
+const profilesDone = [];
+const trials = PROFILES.flatMap((profile) => pairTrials.map((t) => ({ ...t, profile })));
 
 const lab = new Lab("trb-", "/tmp/natlab-trb");
 const scenario = [...new Set(TYPES.flatMap((t) => NETS[t]))];
@@ -80,8 +94,28 @@ try {
   lab.up(scenario);
   await lab.startRendezvous();
   const lib = bundleTraversal();
+  if (STRATEGIES.includes("hyperdht")) hyperBootstrap = await lab.startHyperdht(hyperPeer);
   console.error(`lab up in ${Date.now() - t0} ms; ${trials.length} trials`);
+  for (const profile of PROFILES) {
+    lab.impair(profile);
+    console.error(`profile ${profile}`);
+    await runTrials(
+      trials.filter((t) => t.profile === profile),
+      lib,
+    );
+    // The report so far, after each profile (a long run cut short still leaves its figures).
+    profilesDone.push(profile);
+    writeFileSync(values.out, render(Date.now() - t0, profilesDone));
+  }
+  report = render(Date.now() - t0, PROFILES);
+} finally {
+  lab.down();
+}
+console.log(report);
+writeFileSync(values.out, report);
+console.error(`written to ${values.out}`);
 
+async function runTrials(trials, lib) {
   // Run trials whose routers are disjoint in parallel (a sequential NAT's counter is per router).
   const concurrency = Math.max(1, Math.min(Number(values.concurrency), cpus().length * 2));
   const busy = new Set();
@@ -99,35 +133,49 @@ try {
         for (const r of routers) busy.add(r);
         const started = Date.now();
         const run =
-          t.strategy === "node"
+          t.strategy === "hyperdht"
             ? lab
-                .nodeTrial({
-                  lib: nodeLib,
-                  peer: nodePeer,
-                  a: t.a,
-                  b: t.b,
-                  strategies: NODE_STRATEGIES,
-                })
+                .hyperdhtTrial({ peer: hyperPeer, bootstrap: hyperBootstrap, a: t.a, b: t.b })
                 .then((r) => ({
                   ok: r.ok,
                   a: {
-                    strategy: r.strategy,
+                    strategy: "hyperdht",
                     connectMs: r.ms,
                     totalMs: r.ms,
                     tried: r.ok ? [] : [{ ok: false, code: r.error }],
                   },
                   b: { tried: [] },
                 }))
-            : lab.trial({
-                lib,
-                a: t.a,
-                b: t.b,
-                natA: NAT_OF[t.ta],
-                natB: NAT_OF[t.tb],
-                strategy: t.strategy,
-                room: `b${n++}`,
-                sameLan: t.sameLan,
-              });
+            : t.strategy === "node" || t.strategy === "node-base"
+              ? lab
+                  .nodeTrial({
+                    lib: libOf(t.strategy),
+                    peer: nodePeer,
+                    a: t.a,
+                    b: t.b,
+                    strategies: NODE_STRATEGIES,
+                  })
+                  .then((r) => ({
+                    ok: r.ok,
+                    a: {
+                      strategy: r.strategy,
+                      connectMs: r.ms,
+                      totalMs: r.ms,
+                      timings: r.strategies,
+                      tried: r.ok ? [] : [{ ok: false, code: r.error }],
+                    },
+                    b: { tried: [] },
+                  }))
+              : lab.trial({
+                  lib,
+                  a: t.a,
+                  b: t.b,
+                  natA: NAT_OF[t.ta],
+                  natB: NAT_OF[t.tb],
+                  strategy: t.strategy,
+                  room: `b${n++}`,
+                  sameLan: t.sameLan,
+                });
         run
           .then((r) => {
             t.result = r;
@@ -141,7 +189,7 @@ try {
             done++;
             const r = t.result;
             console.error(
-              `[${done}/${trials.length}] ${t.pair} ${t.strategy}: ${r.ok ? `ok ${r.a.strategy} ${Math.max(r.a.connectMs ?? 0, r.b.connectMs ?? 0)} ms` : `fail ${failCode(r)}`}`,
+              `[${done}/${trials.length}] ${t.profile} ${t.pair} ${t.strategy}: ${r.ok ? `ok ${r.a.strategy} ${Math.max(r.a.connectMs ?? 0, r.b.connectMs ?? 0)} ms` : `fail ${failCode(r)}`}${r.a.timings ? ` [${r.a.timings.map((x) => `${x.strategy}${x.skipped ? " skip" : ` ${x.ok ? "ok" : x.code} ${Math.round(x.ms)}`}`).join(", ")}]` : ""}`,
             );
             pump();
           });
@@ -149,82 +197,8 @@ try {
     };
     pump();
   });
-  report = render(Date.now() - t0);
-} finally {
-  lab.down();
-}
-console.log(report);
-writeFileSync(values.out, report);
-console.error(`written to ${values.out}`);
-
-function failCode(r) {
-  const tried = [...(r.a.tried ?? []), ...(r.b.tried ?? [])];
-  return tried.find((x) => !x.ok)?.code ?? (r.a.error || r.b.error ? "ERR_AGENT" : "ERR");
-}
-function connectMs(r) {
-  return Math.max(r.a.connectMs ?? 0, r.b.connectMs ?? 0);
-}
-function median(xs) {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor((s.length - 1) / 2)];
-}
-function pct(xs, p) {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 }
 
-function render(totalMs) {
-  const pairs = [...new Set(trials.map((t) => t.pair))];
-  const cell = (t) => {
-    if (!t) return "";
-    const r = t.result;
-    if (!r.ok) return `✗ ${failCode(r).replace(/^ERR_/, "")}`;
-    if (t.strategy === "all" || t.strategy === "node")
-      return `✓ ${r.a.strategy} ${Math.max(r.a.totalMs ?? 0, r.b.totalMs ?? 0)} ms`;
-    return `✓ ${connectMs(r)} ms`;
-  };
-  let md = "# Connectivity matrix (NAT lab)\n\n";
-  md += `Generated by \`pnpm bench:connectivity\` (packages/node/bench/connectivity.mjs) on ${new Date().toISOString().slice(0, 16)}Z, `;
-  md += `Node ${process.version}, ${cpus().length} CPUs; ${trials.length} trials in ${(totalMs / 1000).toFixed(0)} s.\n\n`;
-  md +=
-    "Rows are ordered pairs (initiator A → responder B) of lab NAT types (`labs/natlab`: nftables NATs in network namespaces, coturn, a JSON-lines rendezvous on the pub host). ";
-  md +=
-    "Single-strategy cells give the time from the agreed meeting instant to the connected socket (punches), from the start of the attempt (direct, TURN allocation + permission + channel); ";
-  md +=
-    "`all` runs `planStrategies(A, B)` in order and gives the winner and the whole time including STUN mappings, clock sync and signaling. ";
-  md +=
-    "Every success was proved by a hello both ways over the pipe (TCP socket or ReliableUdpStream). `direct` is a plain TCP connect to B's STUN-mapped port (B listening on it). ";
-  md += `\`node\` is the real P2P node end to end (\`startNode\` + \`connect\` with ${NODE_STRATEGIES}; MQTT signaling through the lab's mosquitto, the node's own NAT test, ECHO proof): its winning strategy and total connect time.\n\n`;
-  md += `| pair | ${STRATEGIES.join(" | ")} | planned |\n|${"---|".repeat(STRATEGIES.length + 2)}\n`;
-  for (const p of pairs) {
-    const row = STRATEGIES.map((s) => cell(trials.find((t) => t.pair === p && t.strategy === s)));
-    const any = trials.find((t) => t.pair === p && t.result?.a?.plan);
-    const plan =
-      trials.find((t) => t.pair === p && t.strategy === "all")?.result?.a?.plan ??
-      any?.result?.a?.plan;
-    md += `| ${p} | ${row.join(" | ")} | ${plan ? plan.join(", ") : ""} |\n`;
-  }
-  // Summary with ratios against TURN (the always-works baseline measured in the same run).
-  const ok = (s) => trials.filter((t) => t.strategy === s && t.result.ok);
-  const turnMed = median(ok("turn").map((t) => connectMs(t.result)));
-  md +=
-    "\n| strategy | successes | median ms | p90 ms | max ms | median vs TURN |\n|---|---|---|---|---|---|\n";
-  for (const s of STRATEGIES) {
-    const all = trials.filter((t) => t.strategy === s);
-    const ms = ok(s).map((t) =>
-      s === "all" || s === "node"
-        ? Math.max(t.result.a.totalMs ?? 0, t.result.b.totalMs ?? 0)
-        : connectMs(t.result),
-    );
-    const med = median(ms);
-    md += `| ${s} | ${ms.length}/${all.length} | ${med} | ${pct(ms, 0.9)} | ${Math.max(...ms, 0)} | ${Number.isFinite(turnMed) && turnMed > 0 ? `${(med / turnMed).toFixed(2)}x` : "n/a"} |\n`;
-  }
-  const allRuns = trials.filter((t) => t.strategy === "all");
-  const direct = allRuns.filter((t) => t.result.ok && t.result.a.strategy !== "turn");
-  const viaTurn = allRuns.filter((t) => t.result.ok && t.result.a.strategy === "turn");
-  const failed = allRuns.filter((t) => !t.result.ok);
-  md += `\nWith the planned list: ${direct.length} pairs connect without a relay, ${viaTurn.length} through TURN (${viaTurn.map((t) => t.pair).join("; ") || "none"}), ${failed.length} fail${failed.length ? ` (${failed.map((t) => t.pair).join("; ")})` : ""}.\n`;
-  return md;
+function render(totalMs, profiles) {
+  return renderReport({ trials, STRATEGIES, PROFILES, NODE_STRATEGIES }, totalMs, profiles);
 }

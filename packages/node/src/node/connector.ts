@@ -7,7 +7,7 @@ import type { NodeTransport } from "../pipe.js";
 import { candidates } from "../strategies/candidates.js";
 import type { StrategyName } from "../strategies/names.js";
 import type { SignalMessage, Strategy, StrategyContext } from "../strategies/strategy.js";
-import { estimateClockOffset } from "../traversal/index.js";
+import { PathTiming } from "./path-timing.js";
 import { Race, type Run } from "./race.js";
 import { type PlannedStrategy, planRace } from "./race-plan.js";
 import type { ConnectOptions, ConnectResult, StrategyTiming } from "./types.js";
@@ -48,6 +48,16 @@ export interface ConnectorDeps {
   adoptWinner(pipe: Pipe, id: string): void;
   closing: AbortSignal;
   log(line: string): void;
+}
+
+/** `p`, or a rejection as soon as `signal` aborts (the shared work goes on for the others). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function looksLikeAddress(s: string): boolean {
@@ -92,10 +102,17 @@ export class Connector {
       local.parsed,
       remote,
     );
-    const race = new Race(plan, overall, opts.staggerMs, (p, index) =>
-      this.#start(p, index, local, remote, overall),
+    // One clock estimate per connect, made when the first punch asks (no warm-up: its PINGs would
+    // compete with a direct or reverse attempt); its RTT times the race (stagger, TURN's give-up).
+    const timing = new PathTiming((sig) => d.pingNow(remote, sig), overall);
+    const race = new Race(
+      plan,
+      overall,
+      opts.staggerMs,
+      (p, index) => this.#start(p, index, local, remote, overall, timing),
+      timing,
     );
-    const winner = await race.run(d);
+    const winner = await race.run(d).finally(() => timing.close());
     const report = race.timings.filter((t): t is StrategyTiming => t !== undefined);
     if (winner) {
       const { pipe, run } = winner;
@@ -124,6 +141,7 @@ export class Connector {
     local: { parsed: P2PAddress; text: string },
     remote: P2PAddress,
     overall: AbortSignal,
+    timing: PathTiming,
   ): Run {
     const ctrl = new AbortController();
     const signal = AbortSignal.any([
@@ -133,7 +151,7 @@ export class Connector {
     ]);
     setMaxListeners(0, signal);
     const pipeId = randomBytes(16).toString("hex");
-    const ctx = this.#context(local, remote, pipeId, signal);
+    const ctx = this.#context(local, remote, pipeId, signal, timing);
     const run = { index, name: p.name, s0: performance.now(), ctrl, signal, pipeId } as Run;
     // new Promise: a plug-in whose run() throws synchronously fails like a rejected one.
     run.done = new Promise<Pipe>((r) => r(p.strategy.run(ctx)))
@@ -159,6 +177,7 @@ export class Connector {
     remote: P2PAddress,
     pipeId: string,
     signal: AbortSignal,
+    timing: PathTiming,
   ): StrategyContext {
     const d = this.#d;
     const t0 = performance.now();
@@ -178,12 +197,8 @@ export class Connector {
         d.tie(pipe, pipeId);
         return pipe;
       },
-      clock: (o) =>
-        estimateClockOffset((sig) => d.pingNow(remote, sig ?? signal), {
-          samples: 3,
-          perPingTimeoutMs: 2000,
-          signal: o?.signal ?? signal,
-        }),
+      // Shared by the strategies of this connect; each still stops waiting at its own abort.
+      clock: (o) => abortable(timing.clock(), o?.signal ?? signal),
       log: (l) => d.log(l),
     };
   }

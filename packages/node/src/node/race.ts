@@ -7,6 +7,26 @@ import type { StrategyTiming } from "./types.js";
 
 type Outcome = { run: Run; pipe?: Pipe; err?: unknown };
 
+/**
+ * The race's clock, derived from measured round trips by the connector (traversal/timing.ts);
+ * read each time the race waits, so a measurement that arrives meanwhile counts.
+ */
+export interface RaceTiming {
+  /** How long after starting this strategy the next one starts beside it (ms). */
+  stagger(p: PlannedStrategy): number;
+  /** A relay (TURN): it starts only once every running direct strategy clearly failed. */
+  isRelay(p: PlannedStrategy): boolean;
+  /** Ms after its start at which a still running direct strategy counts as clearly failed. */
+  giveUp(run: Run): number;
+}
+
+/** Without a connector's measurements: each strategy's own stagger, TURN like any other. */
+const STATIC_TIMING: RaceTiming = {
+  stagger: (p) => p.strategy.staggerMs ?? 500,
+  isRelay: () => false,
+  giveUp: () => 0,
+};
+
 /** One started strategy. */
 export interface Run {
   index: number;
@@ -26,17 +46,20 @@ export class Race {
   readonly #overall: AbortSignal;
   readonly #staggerMs: number | undefined;
   readonly #start: (p: PlannedStrategy, index: number) => Run;
+  readonly #timing: RaceTiming;
   readonly #running = new Set<Run>();
   #next = 0;
   #lastStart = 0;
-  #stagger = Number.POSITIVE_INFINITY;
+  #last: PlannedStrategy | undefined;
 
   constructor(
     plan: PlannedStrategy[],
     overall: AbortSignal,
     staggerMs: number | undefined,
     start: (p: PlannedStrategy, index: number) => Run,
+    timing: RaceTiming = STATIC_TIMING,
   ) {
+    this.#timing = timing;
     this.#plan = plan;
     this.#overall = overall;
     this.#staggerMs = staggerMs;
@@ -68,10 +91,24 @@ export class Race {
       const run = this.#start(p, index);
       this.#running.add(run);
       this.#lastStart = run.s0;
-      this.#stagger = this.#staggerMs ?? p.strategy.staggerMs ?? 500;
+      this.#last = p;
       return true;
     }
     return false;
+  }
+
+  /** When the next planned strategy starts beside the running ones (performance.now() time). */
+  #nextStartAt(): number {
+    const next = this.#plan.slice(this.#next).find((p) => p.possible);
+    // An explicit stagger (ConnectOptions.staggerMs) applies to every strategy, relays included.
+    if (this.#staggerMs !== undefined) return this.#lastStart + this.#staggerMs;
+    if (next && this.#timing.isRelay(next)) {
+      // TURN waits until the direct strategies clearly failed (each ended or is past its give-up).
+      let at = 0;
+      for (const r of this.#running) at = Math.max(at, r.s0 + this.#timing.giveUp(r));
+      return at;
+    }
+    return this.#last ? this.#lastStart + this.#timing.stagger(this.#last) : 0;
   }
 
   /** Runs to the first success (or until everything failed or the connect gave up). */
@@ -86,9 +123,7 @@ export class Race {
       // Wait for a run to end, or for the stagger to start the next one beside it.
       let timer: NodeJS.Timeout | undefined;
       const wait =
-        this.#next < this.#plan.length
-          ? Math.max(0, this.#lastStart + this.#stagger - performance.now())
-          : -1;
+        this.#next < this.#plan.length ? Math.max(0, this.#nextStartAt() - performance.now()) : -1;
       const tick =
         wait >= 0 && Number.isFinite(wait)
           ? new Promise<undefined>((r) => {

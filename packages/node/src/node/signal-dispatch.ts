@@ -229,10 +229,9 @@ export class SignalDispatch {
   ): Promise<SignalMessage> {
     this.contacts.add(to.nodeId);
     const reply = this.waitFor(to.nodeId, replyType, pipeId, signal);
-    await this.send(to, type, pipeId, {}, signal).catch((e) => {
-      reply.catch(() => {});
-      throw e;
-    });
+    // An abort while the send is still pending rejects `reply` before anyone awaits it.
+    reply.catch(() => {});
+    await this.send(to, type, pipeId, {}, signal);
     return reply;
   }
 }

@@ -89,9 +89,20 @@ export function stunFor(
   return servers.find((s) => (family === 6) === s.host.includes(":"));
 }
 
-/** Meeting time lead (ms) from the measured signaling RTT: the answer must arrive first. */
-export function leadMs(rttMs: number): number {
-  return Math.max(250, Math.ceil(2 * rttMs) + 100);
+/**
+ * The offerer's clock estimate and punching side, made at the same time (each costs a round
+ * trip: signaling and STUN). A side made while the clock failed is released with `release`.
+ */
+export async function sideAndClock<S>(
+  ctx: StrategyContext,
+  making: Promise<S>,
+  release: (side: S) => void,
+): Promise<{ est: { offsetMs: number; rttMs: number }; side: S }> {
+  const [est, side] = await Promise.allSettled([ctx.clock({ signal: ctx.signal }), making]);
+  if (est.status === "fulfilled" && side.status === "fulfilled")
+    return { est: est.value, side: side.value };
+  if (side.status === "fulfilled") release(side.value);
+  throw est.status === "rejected" ? est.reason : (side as PromiseRejectedResult).reason;
 }
 
 /** A validated punch offer and our candidate pair of the offer's family. */

@@ -1,21 +1,25 @@
 import { P2pdNodeError } from "../errors.js";
 import {
+  meetingAt,
   openTcpMapping,
   peerClock,
+  predictCount,
   predictPorts,
   punchRole,
   type TcpMapping,
+  tcpAttemptMs,
   tcpPunch,
+  tcpPunchWindowMs,
 } from "../traversal/index.js";
 import {
   answerSide,
   canPunch,
   freeTcpPort,
-  leadMs,
   natLike,
   offerPunch,
   punchPair,
   readOffer,
+  sideAndClock,
   stunFor,
 } from "./punch-common.js";
 import type {
@@ -38,6 +42,18 @@ interface Side {
   localPort: number;
   localAddress: string;
   mapping?: TcpMapping;
+  /** Our NAT allocates sequentially: advertise predicted ports from `ports[0]` (see `advertise`). */
+  predict?: boolean;
+}
+
+/** The ports the peer should dial: the mapped one, or predictions over the punch's time gap. */
+function advertise(side: Side, c: Candidate, rttMs: number): number[] {
+  if (!side.predict) return side.ports;
+  return predictPorts(
+    natLike(c.local.nat).delta ?? 0,
+    side.ports[0] as number,
+    predictCount(rttMs),
+  );
 }
 
 /** Our side of a TCP punch: a fixed local port and what the peer should dial. */
@@ -52,13 +68,10 @@ async function tcpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Pro
   // Keep the STUN connection open until the punch ends: a FIN can drop the mapping.
   const mapping = await openTcpMapping({ stunServer: stun, localAddress: nic, signal });
   const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
-  const ports =
-    role.advertise === "predicted"
-      ? predictPorts(natLike(c.local.nat).delta ?? 0, mapping.mapped.port, 8)
-      : [mapping.mapped.port];
   return {
     host: mapping.mapped.host,
-    ports,
+    ports: [mapping.mapped.port],
+    predict: role.advertise === "predicted",
     localPort: mapping.local.port,
     localAddress: nic,
     mapping,
@@ -74,30 +87,39 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
   return {
     name: "tcp-punch",
     timeoutMs: 15_000,
-    // Racing: start the next strategy after this long (clock sync, the meeting lead (>= 250 ms) and the punch).
+    // Racing without a measured path (the node derives it from RTTs: traversal/timing.ts).
     staggerMs: 1000,
     answers: ["TCP_OFFER"],
     canTry: (local, remote) => canPunch("tcp", local, remote, cfg.stun),
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      const est = await ctx.clock({ signal: ctx.signal });
-      const side = await tcpSide(c, cfg, ctx.signal);
+      // Clock sync over signaling and our STUN mapping at the same time.
+      const { est, side } = await sideAndClock(ctx, tcpSide(c, cfg, ctx.signal), (s) =>
+        s.mapping?.close(),
+      );
+      ctx.log(
+        `tcp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
+      );
       try {
         const { host, ports, at } = await offerPunch(ctx, "TCP", {
           family: c.family,
           host: side.host,
-          ports: side.ports,
+          ports: advertise(side, c, est.rttMs),
           rttMs: est.rttMs,
         });
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
-        ctx.log(`tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}`);
+        ctx.log(
+          `tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}, meeting in ${Math.round(at - peerClock(est)())} ms`,
+        );
         const sock = await tcpPunch({
           localPort: side.localPort,
           localAddress: side.localAddress,
           remote: { host, ports },
           at,
           clock: peerClock(est),
+          timeoutMs: tcpPunchWindowMs(est.rttMs),
+          attemptTimeoutMs: tcpAttemptMs(est.rttMs),
           signal: ctx.signal,
           // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
           // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
@@ -116,20 +138,23 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       }
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
+      const offerAt = Date.now();
       const offer = await readOffer(msg, ctx, "TCP");
       if (!offer) return;
       const { host, ports, pair: c } = offer;
       const rtt = offer.rttMs;
       const side = await answerSide(ctx, "TCP", () => tcpSide(c, cfg, ctx.signal));
       try {
-        const at = Date.now() + leadMs(rtt);
-        await ctx.send("TCP_ANSWER", { host: side.host, ports: side.ports, at });
+        const at = meetingAt(offerAt, Date.now(), rtt);
+        await ctx.send("TCP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
         const sock = await tcpPunch({
           localPort: side.localPort,
           localAddress: side.localAddress,
           remote: { host, ports },
           at,
+          timeoutMs: tcpPunchWindowMs(rtt),
+          attemptTimeoutMs: tcpAttemptMs(rtt),
           signal: ctx.signal,
           accept: c.sameLan || role.tcpAccept,
           role: "responder",

@@ -2,21 +2,25 @@ import dgram from "node:dgram";
 import { P2pdNodeError } from "../errors.js";
 import {
   type BirthdayRole,
+  meetingAt,
   peerClock,
+  predictCount,
   predictPorts,
+  probeIntervalMs,
   punchRole,
   sessionFromToken,
   udpMapping,
   udpPunch,
+  udpPunchWindowMs,
 } from "../traversal/index.js";
 import {
   answerSide,
   canPunch,
-  leadMs,
   natLike,
   offerPunch,
   punchPair,
   readOffer,
+  sideAndClock,
   stunFor,
 } from "./punch-common.js";
 import type {
@@ -32,6 +36,18 @@ interface Side {
   socket: dgram.Socket;
   host: string;
   ports: number[];
+  /** Our NAT allocates sequentially: advertise predicted ports from `ports[0]` (see `advertise`). */
+  predict?: boolean;
+}
+
+/** The ports the peer should probe: the mapped one, or predictions over the punch's time gap. */
+function advertise(side: Side, c: Candidate, rttMs: number): number[] {
+  if (!side.predict) return side.ports;
+  return predictPorts(
+    natLike(c.local.nat).delta ?? 0,
+    side.ports[0] as number,
+    predictCount(rttMs),
+  );
 }
 
 /** Our UDP socket for the punch and what the peer should probe (mapped, predicted, or NIC address). */
@@ -50,11 +66,12 @@ async function udpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Pro
     if (c.sameLan || !stun) return { socket, host: nic, ports: [socket.address().port] };
     const mapped = await udpMapping(socket, stun, { signal });
     const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
-    const ports =
-      role.advertise === "predicted"
-        ? predictPorts(natLike(c.local.nat).delta ?? 0, mapped.port, 8)
-        : [mapped.port];
-    return { socket, host: mapped.host, ports };
+    return {
+      socket,
+      host: mapped.host,
+      ports: [mapped.port],
+      predict: role.advertise === "predicted",
+    };
   } catch (err) {
     socket.close();
     throw err;
@@ -76,23 +93,31 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
   return {
     name: "udp-punch",
     timeoutMs: 15_000,
-    // Racing: start the next strategy after this long (clock sync, the meeting lead (>= 250 ms) and the punch).
+    // Racing without a measured path (the node derives it from RTTs: traversal/timing.ts).
     staggerMs: 1000,
     answers: ["UDP_OFFER"],
     canTry: (local, remote) => canPunch("udp", local, remote, cfg.stun),
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      const est = await ctx.clock({ signal: ctx.signal });
-      const side = await udpSide(c, cfg, ctx.signal);
+      // Clock sync over signaling and our STUN mapping at the same time.
+      const { est, side } = await sideAndClock(ctx, udpSide(c, cfg, ctx.signal), (s) =>
+        s.socket.close(),
+      );
+      ctx.log(
+        `udp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
+      );
       let handedOver = false;
       try {
         const { host, ports, at } = await offerPunch(ctx, "UDP", {
           family: c.family,
           host: side.host,
-          ports: side.ports,
+          ports: advertise(side, c, est.rttMs),
           rttMs: est.rttMs,
         });
+        ctx.log(
+          `udp-punch: ${host}:${ports.length} ports, meeting in ${Math.round(at - peerClock(est)())} ms`,
+        );
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
         handedOver = true; // udpPunch owns the socket from here, whatever happens
         const bd = birthday(c);
@@ -103,6 +128,8 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
           session: sessionFromToken(ctx.pipeId),
           at,
           clock: peerClock(est),
+          timeoutMs: udpPunchWindowMs(est.rttMs),
+          intervalMs: probeIntervalMs(est.rttMs),
           signal: ctx.signal,
           ...(bd ? { birthday: bd } : {}),
           log: ctx.log,
@@ -116,14 +143,15 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       }
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
+      const offerAt = Date.now();
       const offer = await readOffer(msg, ctx, "UDP");
       if (!offer) return;
       const { host, ports, pair: c } = offer;
       const rtt = offer.rttMs;
       const side = await answerSide(ctx, "UDP", () => udpSide(c, cfg, ctx.signal));
-      const at = Date.now() + leadMs(rtt);
+      const at = meetingAt(offerAt, Date.now(), rtt);
       try {
-        await ctx.send("UDP_ANSWER", { host: side.host, ports: side.ports, at });
+        await ctx.send("UDP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
       } catch (err) {
         side.socket.close();
         throw err;
@@ -136,6 +164,8 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
         acceptAnyPort: role.acceptAnyPort && !c.sameLan,
         session: sessionFromToken(msg.pipeId),
         at,
+        timeoutMs: udpPunchWindowMs(rtt),
+        intervalMs: probeIntervalMs(rtt),
         signal: ctx.signal,
         ...(bd ? { birthday: bd } : {}),
         log: ctx.log,

@@ -34,6 +34,21 @@ export {
   udpSocketLink,
 } from "./rudp-stream.js";
 export { type TcpPunchOptions, tcpPunch } from "./tcp-punch.js";
+export {
+  keepAliveMs,
+  meetingAt,
+  meetingLeadMs,
+  type PathRtt,
+  pathRttMs,
+  predictCount,
+  probeIntervalMs,
+  relayGiveUpMs,
+  staggerMs,
+  type TimedStrategy,
+  tcpAttemptMs,
+  tcpPunchWindowMs,
+  udpPunchWindowMs,
+} from "./timing.js";
 export { TurnClient, type TurnClientOptions } from "./turn-client.js";
 export {
   type ChannelData,

@@ -188,6 +188,9 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
                   ri.address,
                 );
               } catch {}
+              // The spray side settles on an ack only: the "many" side acks from the one socket it
+              // chose, while its other sockets' probes may still cross ours (jitter reorders flows).
+              if (spray) return;
             }
             log(`hole via socket ${i} <- ${host}:${ri.port} after ${probesSent} probes`);
             finish(undefined, { socket: s, peer: { host, port: ri.port } });
@@ -253,12 +256,10 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
       ...opts.stream,
       session,
     });
-    // If our probes never reached the peer, this ack tells it where we are.
-    winner.socket.send(
-      encodeFrame({ type: FrameType.probeAck, session, nonce: 0 }),
-      winner.peer.port,
-      winner.peer.host,
-    );
+    // If our probes never reached the peer, this ack tells it where we are (a spray side waits
+    // for exactly this): three copies, so one lost datagram does not strand it.
+    const ack = encodeFrame({ type: FrameType.probeAck, session, nonce: 0 });
+    for (let i = 0; i < 3; i++) winner.socket.send(ack, winner.peer.port, winner.peer.host);
     return stream;
   } catch (err) {
     cleanupAll();

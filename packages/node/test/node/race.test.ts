@@ -1,7 +1,7 @@
 import type { Pipe } from "@p2pd/pipe";
 import { expect, test } from "vitest";
 import type { Strategy } from "../../src/index.js";
-import { Race, type Run } from "../../src/node/race.js";
+import { Race, type RaceTiming, type Run } from "../../src/node/race.js";
 import type { PlannedStrategy } from "../../src/node/race-plan.js";
 
 /** A planned strategy that succeeds or fails after `ms` (pure race logic: no sockets). */
@@ -10,7 +10,7 @@ function planned(name: string, ms: number, ok: boolean, possible = true, stagger
   return { p: { name, strategy, possible } as PlannedStrategy, ms, ok };
 }
 
-function race(items: ReturnType<typeof planned>[], staggerMs?: number) {
+function race(items: ReturnType<typeof planned>[], staggerMs?: number, timing?: RaceTiming) {
   const started: string[] = [];
   const closed: string[] = [];
   const cancelled: string[] = [];
@@ -44,6 +44,7 @@ function race(items: ReturnType<typeof planned>[], staggerMs?: number) {
       );
       return run;
     },
+    timing,
   );
   const done = r.run({ cancel: (id) => cancelled.push(id), log: () => {} });
   return { r, done, started, closed, cancelled };
@@ -81,4 +82,52 @@ test("everything failing ends with no winner and one failure per strategy", asyn
   const x = race([planned("a", 1, false), planned("b", 1, false)]);
   expect(await x.done).toBeUndefined();
   expect(x.r.failures.map((f) => f?.strategy)).toEqual(["a", "b"]);
+});
+
+/** TURN is a relay; every other strategy gives up (for TURN's sake) `giveUp` ms after its start. */
+const relayTiming = (giveUp: number): RaceTiming => ({
+  stagger: () => 20,
+  isRelay: (p) => p.name === "turn",
+  giveUp: () => giveUp,
+});
+
+test("TURN does not start beside a running punch before the punch's give-up time", async () => {
+  const t0 = performance.now();
+  const x = race(
+    [planned("udp-punch", 150, true), planned("turn", 5, true)],
+    undefined,
+    relayTiming(400),
+  );
+  const w = await x.done;
+  // The punch (150 ms) wins: TURN, due only at 400 ms, never started.
+  expect(w?.run.name).toBe("udp-punch");
+  expect(x.started).toEqual(["udp-punch"]);
+  expect(performance.now() - t0).toBeLessThan(400);
+});
+
+test("TURN starts once the punch is past its give-up time (the punch may still win later)", async () => {
+  const t0 = performance.now();
+  const x = race(
+    [planned("udp-punch", 2000, false), planned("turn", 10, true)],
+    undefined,
+    relayTiming(100),
+  );
+  const w = await x.done;
+  expect(w?.run.name).toBe("turn");
+  expect(x.started).toEqual(["udp-punch", "turn"]);
+  const ms = performance.now() - t0;
+  expect(ms).toBeGreaterThanOrEqual(100);
+  expect(ms).toBeLessThan(1000);
+});
+
+test("TURN starts at once when the direct strategies failed early", async () => {
+  const x = race(
+    [planned("tcp-punch", 5, false), planned("udp-punch", 5, false), planned("turn", 5, true)],
+    undefined,
+    relayTiming(10_000),
+  );
+  const t0 = performance.now();
+  const w = await x.done;
+  expect(w?.run.name).toBe("turn");
+  expect(performance.now() - t0).toBeLessThan(500);
 });
