@@ -89,7 +89,7 @@ function targets(names: readonly string[] | undefined, families: readonly (4 | 6
     for (const fam of families) {
       const a = (addrs ?? []).find(
         (x) =>
-          !x.internal &&
+          (!x.internal || Boolean(names?.length)) &&
           (fam === 4 ? x.family === "IPv4" : x.family === "IPv6" && GLOBAL6(x.address)),
       );
       if (a) out.push({ name, family: fam, local: a.address });
