@@ -1,9 +1,20 @@
 // `p2pd doctor` for real: the built CLI inside natlab hosts of every NAT kind; the verdict must match
 // the lab's truth. Tests only ever pass lab servers (doctor's defaults are public servers).
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { node as p2p } from "p2pd";
+import { promisify } from "node:util";
+import { node as p2p, stun } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { run } from "../src/cli.js";
 import { cli } from "./run-cli.js";
+
+const exec = promisify(execFile);
 
 describe("p2pd doctor: command line and verdict logic (nothing is sent)", () => {
   test.each([
@@ -20,15 +31,43 @@ describe("p2pd doctor: command line and verdict logic (nothing is sent)", () => 
   });
 
   test("verdict: open or mapped is direct for all; port-restricted relays random symmetric", () => {
-    const open = p2p.doctorVerdict({ udp: true, tcp: true, natType: "open-internet", portMapping: false, ipv6: "none" });
+    const open = p2p.doctorVerdict({
+      udp: true,
+      tcp: true,
+      natType: "open-internet",
+      portMapping: false,
+      ipv6: "none",
+    });
     expect(open.relay).toEqual(["ipv6"]);
-    const pr = p2p.doctorVerdict({ udp: true, tcp: true, natType: "port-restricted-cone", deltaKind: "equal", portMapping: false, ipv6: "firewalled" });
+    const pr = p2p.doctorVerdict({
+      udp: true,
+      tcp: true,
+      natType: "port-restricted-cone",
+      deltaKind: "equal",
+      portMapping: false,
+      ipv6: "firewalled",
+    });
     expect(pr.direct).toEqual(["open-internet", "full-cone"]);
-    expect(pr.holePunch).toEqual(["restricted-cone", "port-restricted-cone", "symmetric-predictable", "ipv6"]);
+    expect(pr.holePunch).toEqual([
+      "restricted-cone",
+      "port-restricted-cone",
+      "symmetric-predictable",
+      "ipv6",
+    ]);
     expect(pr.relay).toEqual(["symmetric-random"]);
-    const mapped = p2p.doctorVerdict({ ...{ udp: true, tcp: true, natType: "symmetric", deltaKind: "random" as const }, portMapping: true, ipv6: "none" });
+    const mapped = p2p.doctorVerdict({
+      ...{ udp: true, tcp: true, natType: "symmetric", deltaKind: "random" as const },
+      portMapping: true,
+      ipv6: "none",
+    });
     expect(mapped.holePunch).toEqual([]);
-    const tcpOnly = p2p.doctorVerdict({ udp: false, tcp: true, natType: "blocked", portMapping: false, ipv6: "none" });
+    const tcpOnly = p2p.doctorVerdict({
+      udp: false,
+      tcp: true,
+      natType: "blocked",
+      portMapping: false,
+      ipv6: "none",
+    });
     expect(tcpOnly.canWork).toBe(true);
     expect(tcpOnly.direct).toEqual(["open-internet"]);
     expect(tcpOnly.summary.join(" ")).toMatch(/only TCP/);
@@ -38,8 +77,102 @@ describe("p2pd doctor: command line and verdict logic (nothing is sent)", () => 
   });
 });
 
+describe("p2pd doctor on loopback (a STUN server and a broker this test starts)", () => {
+  let server: InstanceType<typeof stun.StunServer>;
+  let broker: p2p.EmbeddedBroker;
+  let closedPort: number;
+  beforeAll(async () => {
+    server = new stun.StunServer({ ips: ["127.0.0.1", "127.0.0.2"], port: 0, altPort: 0 });
+    await server.listen();
+    broker = await p2p.startBroker({ host: "127.0.0.1", port: 0 });
+    // A port nothing listens on (UDP and TCP): bind, read, close.
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    closedPort = (s.address() as { port: number }).port;
+    await new Promise((r) => s.close(r));
+  });
+  afterAll(async () => {
+    await Promise.all([server.close(), broker.close()]);
+  });
+
+  test("--json: open internet, UDP and TCP reachable, hairpin, broker latency, every field", async () => {
+    const args = ["--stun", `127.0.0.1:${server.primary.port}`, "--mqtt", broker.url];
+    const r = await cli("doctor", ...args, "--interfaces", "lo", "--no-portmap", "--json");
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(Object.keys(j).sort()).toEqual(
+      ["brokers", "budget", "clock", "interfaces", "ipv6", "ms", "portMapping", "verdict"].sort(),
+    );
+    const v4 = j.interfaces.find((i: { family: number }) => i.family === 4);
+    expect(v4).toMatchObject({
+      name: "lo",
+      local: "127.0.0.1",
+      udp: true,
+      tcp: true,
+      external: { ip: "127.0.0.1", port: expect.any(Number) },
+      nat: { type: "open-internet", delta: { kind: "equal", value: 0 } },
+      mappingStable: true,
+      externalIpStable: true,
+      hairpin: true,
+    });
+    expect(v4.servers[0].udp).toMatchObject({ ok: true, rttMs: expect.any(Number) });
+    expect(v4.servers[0].tcp).toMatchObject({ ok: true, rttMs: expect.any(Number) });
+    expect(j.brokers).toEqual([{ url: broker.url, ok: true, rttMs: expect.any(Number) }]);
+    expect(j.clock).toMatchObject({
+      measured: false,
+      reason: expect.stringMatching(/not measured/),
+    });
+    expect(j.portMapping).toBeNull();
+    expect(j.verdict).toMatchObject({ canWork: true, holePunch: [] });
+    expect(j.budget.rttMs).toBeGreaterThan(0);
+    expect(r.err).toContain("doctor: ");
+    // Human output: the verdict in words.
+    const h = await cli("doctor", ...args, "--interfaces", "lo", "--no-portmap", "--family", "4");
+    expect(h.code).toBe(0);
+    expect(h.out).toMatch(/NAT: +open-internet/);
+    expect(h.out).toMatch(/Direct: open-internet/);
+    expect(h.out).toMatch(/clock offset: +not measured/);
+  }, 20_000);
+
+  test("UDP and TCP both unanswered: exit 1 with the reason, the report still printed", async () => {
+    const t0 = performance.now();
+    const r = await cli(
+      "doctor",
+      ...["--stun", `127.0.0.1:${closedPort}`, "--interfaces", "lo", "--family", "4"],
+      ...["--no-portmap", "--timeout", "3000", "--json"],
+    );
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out);
+    expect(j.verdict).toMatchObject({
+      canWork: false,
+      reason: expect.stringMatching(/UDP and TCP/),
+    });
+    expect(j.interfaces[0]).toMatchObject({ udp: false, tcp: false, nat: { type: "blocked" } });
+    expect(performance.now() - t0).toBeLessThan(3500); // bounded: nothing hangs
+  }, 20_000);
+
+  test("interrupted: exit 130", async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.resume();
+    stderr.resume();
+    const code = await run(
+      ["doctor", "--stun", `127.0.0.1:${closedPort}`, "--interfaces", "lo", "--no-portmap"],
+      { stdout, stderr, signal: ac.signal },
+    );
+    expect(code).toBe(130);
+  }, 20_000);
+});
+
 interface LabLike {
-  info: { pub: { ip4: string }; stun: { port: number }; p2pdStun?: { port: number }; mqttUrl: string };
+  info: {
+    pub: { ip4: string };
+    stun: { port: number };
+    p2pdStun?: { port: number };
+    mqttUrl: string;
+  };
   exec(
     node: string,
     cmd: string,
@@ -71,7 +204,8 @@ const SCENARIO: Record<string, string> = {
 
 describe.skipIf(why)(`p2pd doctor in natlab${why ? ` (skipped: ${why})` : ""}`, () => {
   let lab: LabLike;
-  const reports: Record<string, { code: number; json: Record<string, unknown>; stderr: string }> = {};
+  const reports: Record<string, { code: number; json: Record<string, unknown>; stderr: string }> =
+    {};
   beforeAll(async () => {
     lab = await labMod.startLab(
       Object.entries(SCENARIO).map(([k, v]) => `${k}=${v}`),
@@ -85,7 +219,11 @@ describe.skipIf(why)(`p2pd doctor in natlab${why ? ` (skipped: ${why})` : ""}`, 
         const r = await lab.exec(`${net}1`, process.execPath, [bin, "doctor", ...args, "--json"], {
           timeoutMs: 30_000,
         });
-        reports[net] = { code: r.code, json: r.stdout ? JSON.parse(r.stdout) : {}, stderr: r.stderr };
+        reports[net] = {
+          code: r.code,
+          json: r.stdout ? JSON.parse(r.stdout) : {},
+          stderr: r.stderr,
+        };
         console.log(net, SCENARIO[net], r.code, r.stdout);
       }),
     );
@@ -96,3 +234,87 @@ describe.skipIf(why)(`p2pd doctor in natlab${why ? ` (skipped: ${why})` : ""}`, 
     expect(Object.keys(reports).length).toBe(10);
   });
 });
+
+// Port mapping: the LAN namespace of the nat package's miniupnpd lab, a STUN server on its WAN side.
+const labSh = fileURLToPath(new URL("../../../packages/nat/test/portmap/lab.sh", import.meta.url));
+const noUpnp =
+  process.getuid?.() !== 0
+    ? "needs root"
+    : !existsSync("/usr/sbin/miniupnpd")
+      ? "needs miniupnpd"
+      : !existsSync(bin)
+        ? "needs a build"
+        : undefined;
+
+describe.skipIf(noUpnp)(
+  `p2pd doctor behind miniupnpd${noUpnp ? ` (skipped: ${noUpnp})` : ""}`,
+  () => {
+    const id = randomBytes(3).toString("hex");
+    const state = mkdtempSync(join(tmpdir(), "dr-pm-"));
+    let stunSrv: ChildProcess | undefined;
+    beforeAll(async () => {
+      await exec(labSh, ["up", id, state], { timeout: 20_000 });
+      stunSrv = spawn("ip", [
+        "netns",
+        "exec",
+        `pm-${id}-wan`,
+        process.execPath,
+        bin,
+        "stun-server",
+        "--ip",
+        "11.11.11.2",
+        "--port",
+        "3478",
+      ]);
+      await new Promise((r) => setTimeout(r, 800));
+    }, 30_000);
+    afterAll(async () => {
+      stunSrv?.kill();
+      await exec(labSh, ["down", id, state]).catch(() => {});
+      rmSync(state, { recursive: true, force: true });
+    }, 30_000);
+
+    test("a port mapping is granted, removed again, and makes every IPv4 peer direct", async () => {
+      const r = await exec(
+        "ip",
+        [
+          "netns",
+          "exec",
+          `pm-${id}-lan`,
+          process.execPath,
+          bin,
+          "doctor",
+          "--stun",
+          "11.11.11.2:3478",
+          "--family",
+          "4",
+          "--json",
+        ],
+        { timeout: 20_000 },
+      ).catch((e) => e as { stdout: string; stderr: string; code?: number });
+      const j = JSON.parse(r.stdout);
+      expect(j.portMapping, r.stderr).toMatchObject({
+        available: true,
+        removed: true,
+        reachable: true,
+      });
+      expect(["pcp", "natpmp", "upnp"]).toContain(j.portMapping.method);
+      expect(j.portMapping.external.ip).toBe("11.11.11.1");
+      expect(j.interfaces[0].external.ip).toBe("11.11.11.1");
+      expect(j.verdict.canWork).toBe(true);
+      expect(j.verdict.holePunch.filter((k: string) => k !== "ipv6")).toEqual([]);
+      // Nothing left on the gateway.
+      const list = await exec("ip", [
+        "netns",
+        "exec",
+        `pm-${id}-lan`,
+        process.execPath,
+        bin,
+        "portmap",
+        "list",
+        "--json",
+      ]);
+      expect(JSON.parse(list.stdout).mappings).toEqual([]);
+    }, 40_000);
+  },
+);

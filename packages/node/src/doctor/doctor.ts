@@ -110,7 +110,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   setMaxListeners(0, overall);
   const left = () => Math.max(0, total - (performance.now() - t0));
   const sub = (msCap: number) => {
-    const s = AbortSignal.any([overall, AbortSignal.timeout(Math.max(1, Math.min(msCap, left())))]);
+    const s = AbortSignal.any([overall, AbortSignal.timeout(Math.ceil(Math.max(1, Math.min(msCap, left()))))]);
     setMaxListeners(0, s);
     return s;
   };
@@ -121,7 +121,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   );
 
   // Phase 1: reachability and latency, all in parallel; the gateway test runs alongside.
-  const firstMs = Math.min(1500, total / 3);
+  const firstMs = Math.round(Math.min(1500, total / 3));
   const phase1 = sub(firstMs);
   const pings = Promise.all(
     tgts.map((t) =>
