@@ -166,9 +166,11 @@ describe("p2pd doctor on loopback (a STUN server and a broker this test starts)"
   }, 20_000);
 });
 
+const PEERS: readonly string[] = p2p.PEER_KINDS;
+
 interface LabLike {
   info: {
-    pub: { ip4: string };
+    pub: { ip4: string; ip6: string };
     stun: { port: number };
     p2pdStun?: { port: number };
     mqttUrl: string;
@@ -179,6 +181,7 @@ interface LabLike {
     args?: string[],
     o?: { timeoutMs?: number },
   ): Promise<{ code: number; stdout: string; stderr: string }>;
+  host(name: string): { publicIp4: string };
   stop(): Promise<void>;
 }
 const labMod = (await import(new URL("../../../labs/natlab/lab.ts", import.meta.url).href)) as {
@@ -202,36 +205,140 @@ const SCENARIO: Record<string, string> = {
   j: "v6-firewall",
 };
 
+type Report = {
+  interfaces: {
+    family: number;
+    udp: boolean;
+    tcp: boolean;
+    external: { ip: string; port: number } | null;
+    nat: { type: string; delta: { kind: string; value: number } } | null;
+    mappingStable: boolean | null;
+    hairpin: boolean | null;
+  }[];
+  brokers: { ok: boolean; rttMs: number | null }[];
+  ipv6: { reachability: string };
+  verdict: {
+    canWork: boolean;
+    reason?: string;
+    direct: string[];
+    holePunch: string[];
+    relay: string[];
+    summary: string[];
+  };
+  ms: number;
+};
+
 describe.skipIf(why)(`p2pd doctor in natlab${why ? ` (skipped: ${why})` : ""}`, () => {
   let lab: LabLike;
-  const reports: Record<string, { code: number; json: Record<string, unknown>; stderr: string }> =
-    {};
+  const reports: Record<string, { code: number; json: Report; stderr: string }> = {};
+  const v4 = (net: string) => reports[net]?.json.interfaces.find((i) => i.family === 4);
   beforeAll(async () => {
     lab = await labMod.startLab(
       Object.entries(SCENARIO).map(([k, v]) => `${k}=${v}`),
       { prefix: "dr-", state: "/tmp/natlab-dr" },
     );
     const { pub, stun: st, p2pdStun, mqttUrl } = lab.info;
-    const args = ["--stun", `${pub.ip4}:${st.port}`, "--mqtt", mqttUrl, "--no-portmap"];
+    const args = ["--stun", `${pub.ip4}:${st.port}`, "--stun", `[${pub.ip6}]:${st.port}`];
     if (p2pdStun) args.push("--stun", `${pub.ip4}:${p2pdStun.port}`);
+    args.push("--mqtt", mqttUrl, "--no-portmap", "--json");
+    const runs = Object.keys(SCENARIO).map((net) => [net, `${net}1`, args] as const);
+    // Both blocked: a UDP-blocked host whose only STUN server does not exist (nothing on TCP either).
+    const dead = ["--stun", `${pub.ip4}:1`, "--no-portmap", "--family", "4", "--json"];
     await Promise.all(
-      Object.keys(SCENARIO).map(async (net) => {
-        const r = await lab.exec(`${net}1`, process.execPath, [bin, "doctor", ...args, "--json"], {
+      [...runs, ["dead", "h1", dead] as const].map(async ([key, host, a]) => {
+        const r = await lab.exec(host, process.execPath, [bin, "doctor", ...a], {
           timeoutMs: 30_000,
         });
-        reports[net] = {
+        reports[key] = {
           code: r.code,
           json: r.stdout ? JSON.parse(r.stdout) : {},
           stderr: r.stderr,
         };
-        console.log(net, SCENARIO[net], r.code, r.stdout);
       }),
     );
   }, 180_000);
   afterAll(() => lab?.stop(), 60_000);
 
-  test("every kind", () => {
-    expect(Object.keys(reports).length).toBe(10);
+  const TRUTH: [string, string, string[]][] = [
+    // net, NAT type, delta kinds the lab's allocator gives
+    ["a", "open-internet", ["equal"]],
+    ["b", "full-cone", ["equal", "preserving"]],
+    ["c", "restricted-cone", ["equal", "preserving"]],
+    ["d", "port-restricted-cone", ["equal", "preserving"]],
+    ["e", "port-restricted-cone", ["equal", "preserving"]],
+    ["f", "symmetric", ["random"]],
+    ["g", "symmetric", ["independent"]],
+    ["i", "port-restricted-cone", ["equal", "preserving"]],
+    ["j", "symmetric", ["random"]],
+  ];
+  test.each(TRUTH)("%s1: IPv4 NAT %s, delta %j, exit 0, brokers measured", (net, type, deltas) => {
+    const r = reports[net];
+    expect(r?.code, r?.stderr).toBe(0);
+    const i = v4(net);
+    expect(i).toMatchObject({ udp: true, tcp: true, nat: { type } });
+    expect(deltas).toContain(i?.nat?.delta.kind);
+    expect(i?.external?.ip).toBe(lab.host(`${net}1`).publicIp4);
+    expect(i?.mappingStable).toBe(type !== "symmetric");
+    expect(r?.json.brokers[0]).toMatchObject({ ok: true, rttMs: expect.any(Number) });
+    expect(r?.json.ms).toBeLessThan(10_000);
+  });
+
+  test("verdicts: open and full-cone are direct for all, cones punch, symmetric relays", () => {
+    const V4 = PEERS.filter((k) => k !== "ipv6");
+    for (const n of ["a", "b"])
+      expect(reports[n]?.json.verdict.direct).toEqual(expect.arrayContaining(V4));
+    expect(reports.c?.json.verdict.holePunch).toEqual(
+      expect.arrayContaining(["restricted-cone", "port-restricted-cone", "symmetric-random"]),
+    );
+    for (const n of ["d", "e", "i"]) {
+      expect(reports[n]?.json.verdict.holePunch).toContain("port-restricted-cone");
+      expect(reports[n]?.json.verdict.relay).toContain("symmetric-random");
+    }
+    // Random symmetric (f, j): only address-restricted cones punch; predictable (g) punches more.
+    for (const n of ["f", "j"])
+      expect(reports[n]?.json.verdict.relay).toEqual(
+        expect.arrayContaining([
+          "port-restricted-cone",
+          "symmetric-predictable",
+          "symmetric-random",
+        ]),
+      );
+    expect(reports.g?.json.verdict.holePunch).toEqual(
+      expect.arrayContaining(["port-restricted-cone", "symmetric-predictable"]),
+    );
+  });
+
+  test("hairpinning: on only in the hairpin network", () => {
+    expect(v4("i")?.hairpin).toBe(true);
+    for (const n of ["d", "e", "f"]) expect(v4(n)?.hairpin).toBe(false);
+  });
+
+  test("IPv6: open behind the open router, firewalled (punch) behind NAT routers", () => {
+    expect(reports.a?.json.ipv6.reachability).toBe("open");
+    expect(reports.a?.json.verdict.direct).toContain("ipv6");
+    for (const n of ["d", "j"]) {
+      expect(reports[n]?.json.ipv6.reachability).toBe("firewalled");
+      expect(reports[n]?.json.verdict.holePunch).toContain("ipv6");
+    }
+  });
+
+  test("udp-blocked: TCP only verdict, still exit 0", () => {
+    const r = reports.h;
+    expect(r?.code, r?.stderr).toBe(0);
+    expect(v4("h")).toMatchObject({ udp: false, tcp: true, nat: { type: "blocked" } });
+    expect(r?.json.verdict.canWork).toBe(true);
+    expect(r?.json.verdict.summary.join(" ")).toMatch(/only TCP/);
+    expect(r?.json.verdict.holePunch.filter((k) => k !== "ipv6")).toEqual([]);
+    expect(r?.json.ipv6.reachability).toBe("none");
+  });
+
+  test("UDP and TCP both blocked: exit 1 with the reason", () => {
+    const r = reports.dead;
+    expect(r?.code).toBe(1);
+    expect(r?.json.verdict).toMatchObject({
+      canWork: false,
+      reason: expect.stringMatching(/UDP and TCP/),
+    });
   });
 });
 

@@ -2,6 +2,7 @@
 // 1. reachability and latency (STUN over UDP and TCP, brokers, the gateway's port mapping);
 // 2. with the measured RTTs: NAT type and delta, hairpinning, per interface and family.
 import { setMaxListeners } from "node:events";
+import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 import { type DeltaKind, detectNat } from "@p2pd/nat";
 import {
@@ -79,6 +80,13 @@ interface Target {
   local: string;
 }
 
+/** The family of a server's literal address (0: a name, usable in both families). */
+function literalFamily(server: string): number {
+  const m = /^\[([^\]]+)\]/.exec(server);
+  if (m) return isIP(m[1] ?? "");
+  return isIP(server.replace(/:\d+$/, "")) || isIP(server);
+}
+
 const GLOBAL6 = (a: string) => !/^(fe80|fc|fd|::1$|::$|ff)/i.test(a);
 
 /** Interfaces and addresses to test (IPv4: any non-internal; IPv6: global unicast only). */
@@ -110,7 +118,10 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   setMaxListeners(0, overall);
   const left = () => Math.max(0, total - (performance.now() - t0));
   const sub = (msCap: number) => {
-    const s = AbortSignal.any([overall, AbortSignal.timeout(Math.ceil(Math.max(1, Math.min(msCap, left()))))]);
+    const s = AbortSignal.any([
+      overall,
+      AbortSignal.timeout(Math.ceil(Math.max(1, Math.min(msCap, left())))),
+    ]);
     setMaxListeners(0, s);
     return s;
   };
@@ -126,16 +137,18 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const pings = Promise.all(
     tgts.map((t) =>
       Promise.all(
-        options.stun.map(async (server) => {
-          const [udp, tcp] = await Promise.all([
-            stunPing(server, "udp", t.family, t.local, phase1),
-            stunPing(server, "tcp", t.family, t.local, phase1),
-          ]);
-          say(
-            `${t.name}/IPv${t.family} ${server}: udp ${udp.ok ? `${udp.rttMs} ms` : "no answer"}, tcp ${tcp.ok ? `${tcp.rttMs} ms` : "no answer"}`,
-          );
-          return { server, udp, tcp } as DoctorServer;
-        }),
+        options.stun
+          .filter((server) => [0, t.family].includes(literalFamily(server)))
+          .map(async (server) => {
+            const [udp, tcp] = await Promise.all([
+              stunPing(server, "udp", t.family, t.local, phase1),
+              stunPing(server, "tcp", t.family, t.local, phase1),
+            ]);
+            say(
+              `${t.name}/IPv${t.family} ${server}: udp ${udp.ok ? `${udp.rttMs} ms` : "no answer"}, tcp ${tcp.ok ? `${tcp.rttMs} ms` : "no answer"}`,
+            );
+            return { server, udp, tcp } as DoctorServer;
+          }),
       ),
     ),
   );
