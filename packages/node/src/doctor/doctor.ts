@@ -111,20 +111,48 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const t0 = performance.now();
   const say = options.progress ?? (() => {});
   const total = options.timeoutMs ?? 6000;
-  const overall = AbortSignal.any([
-    ...(options.signal ? [options.signal] : []),
-    AbortSignal.timeout(total),
-  ]);
-  setMaxListeners(0, overall);
-  const left = () => Math.max(0, total - (performance.now() - t0));
-  const sub = (msCap: number) => {
-    const s = AbortSignal.any([
-      overall,
-      AbortSignal.timeout(Math.ceil(Math.max(1, Math.min(msCap, left())))),
-    ]);
-    setMaxListeners(0, s);
-    return s;
+  // Plain controllers and timers (held strongly, cleared at the end): an AbortSignal.timeout()
+  // inside AbortSignal.any() can be garbage-collected and then never fire.
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const deadline = (parents: AbortSignal[], ms: number): AbortSignal => {
+    const ac = new AbortController();
+    setMaxListeners(0, ac.signal);
+    const stop = () => ac.abort();
+    for (const p of parents) {
+      if (p.aborted) stop();
+      else p.addEventListener("abort", stop, { once: true });
+    }
+    const t = setTimeout(stop, Math.ceil(Math.max(1, ms)));
+    timers.add(t);
+    ac.signal.addEventListener("abort", () => {
+      clearTimeout(t);
+      timers.delete(t);
+      for (const p of parents) p.removeEventListener("abort", stop);
+    });
+    return ac.signal;
   };
+  const overall = deadline(options.signal ? [options.signal] : [], total);
+  const left = () => Math.max(0, total - (performance.now() - t0));
+  const sub = (msCap: number) => deadline([overall], Math.min(msCap, left()));
+  try {
+    return await doctorRun(options, { t0, say, total, overall, left, sub });
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+  }
+}
+
+interface RunCtx {
+  t0: number;
+  say: (line: string) => void;
+  total: number;
+  overall: AbortSignal;
+  left: () => number;
+  sub: (msCap: number) => AbortSignal;
+}
+
+async function doctorRun(options: DoctorOptions, c: RunCtx): Promise<DoctorReport> {
+  const { t0, say, total, overall, left, sub } = c;
   const families = options.families ?? [4, 6];
   const tgts = targets(options.interfaces, families);
   say(
@@ -202,9 +230,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
               servers: answering,
               family: t.family,
               localAddress: t.local,
-              timeoutMs: probeMs,
-              signal,
-            }).catch(() => undefined)
+              timeoutMs: Math.max(100, Math.min(probeMs, left() - 100)),
+              signal: overall,
+            }).catch((e) => ({
+              type: "unknown" as const,
+              delta: { kind: "not-applicable" as const, value: 0 },
+              reason: `not classified: ${(e as Error).message}`,
+            }))
           : undefined,
         udp && answering[0]
           ? hairpinProbe(answering[0], t.family, t.local, Math.max(250, 4 * (rttMs ?? 50)), signal)
