@@ -156,6 +156,7 @@ const CONTRACT_FLAGS: Record<string, string[]> = {
   stun: ["tcp", "family"],
   "stun-server": ["ip", "port", "alt-port"],
   nat: ["stun"],
+  doctor: ["stun", "mqtt"],
   portmap: ["proto", "lifetime"],
   name: ["value", "seed-file", "irc-servers"],
   node: ["stun", "mqtt", "turn", "turn-user", "turn-pass"],

@@ -9,6 +9,22 @@ export {
   tryParseAddress,
 } from "./address.js";
 export { type EmbeddedBroker, startBroker } from "./broker.js";
+// `p2pd doctor`: what this machine's network allows (reachability, NAT, port mapping, verdict).
+export {
+  type DoctorInterface,
+  type DoctorOptions,
+  type DoctorReport,
+  type DoctorServer,
+  runDoctor,
+} from "./doctor/doctor.js";
+export type { PortMapProbe, StunPing } from "./doctor/probes.js";
+export {
+  type DoctorVerdict,
+  doctorVerdict,
+  PEER_KINDS,
+  type PeerKind,
+  type VerdictInput,
+} from "./doctor/verdict.js";
 export { type OpenedEnvelope, openEnvelope, ReplayGuard, sealEnvelope } from "./envelope.js";
 export {
   AddressError,
@@ -23,7 +39,6 @@ export {
   type SignalErrorCode,
   type StrategyFailure,
 } from "./errors.js";
-
 export { deriveKeys, type NodeKeys } from "./keys.js";
 export { formatNameRecord, type NameRecord, parseNameRecord } from "./name-record.js";
 export { MemoryNaming, type NamingProvider } from "./naming.js";
@@ -98,7 +113,6 @@ export { type MqttProbe, probeMqtt, type StunProbe, StunProber } from "./servers
 export { bundledBrokerUrls, peerBrokerUrls, rendezvousOf } from "./servers/rendezvous.js";
 export { MqttSignaling, type MqttSignalingOptions, type SignalingTransport } from "./signaling.js";
 export { candidates, reachable } from "./strategies/candidates.js";
-
 export { direct } from "./strategies/direct.js";
 export { type BuiltinStrategyName, STRATEGY_NAMES } from "./strategies/names.js";
 export { DEFAULT_STRATEGIES, StrategyRegistry } from "./strategies/registry.js";

@@ -1,6 +1,7 @@
 import type { Command } from "../command.js";
 import { command as connect } from "./connect.js";
 import { command as demo } from "./demo.js";
+import { command as doctor } from "./doctor.js";
 import { command as echoServer } from "./echo-server.js";
 import { command as interfaces } from "./interfaces.js";
 import { command as name } from "./name.js";
@@ -21,6 +22,7 @@ export const commands: Command[] = [
   stunServer,
   nat,
   portmap,
+  doctor,
   name,
   node,
   connect,
