@@ -36,13 +36,14 @@ export const command: Command = {
     }
     // The node's own flags, with --node-port standing for the node's --port.
     const nodeCtx = { ...ctx, values: { ...ctx.values, port: ctx.values["node-port"] } };
+    // Secrets are usage: a bad --token/--token-file fails before anything starts.
+    const token = await secret(ctx, "token");
     const t0 = performance.now();
     ctx.progress("starting the node…");
     const node = await p2p.startNode(await nodeOptions(nodeCtx));
     let server: rest.RestServer | undefined;
     try {
       ctx.progress("starting the REST API…");
-      const token = await secret(ctx, "token");
       server = await rest.RestServer.start({
         node: node as unknown as rest.RestNode,
         port,

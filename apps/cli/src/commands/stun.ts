@@ -59,7 +59,10 @@ export const command: Command = {
     } catch (e) {
       throw usageError((e as Error).message);
     }
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+    // A timer we own: Node 20 can collect an AbortSignal.timeout() held only by AbortSignal.any().
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error("timeout")), timeoutMs);
+    const signal = AbortSignal.any([ctx.signal, deadline.signal]);
     let r: Awaited<ReturnType<typeof stun.getMappedAddress>>;
     try {
       r = await stun.getMappedAddress(target, {
@@ -83,6 +86,8 @@ export const command: Command = {
         );
       }
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
     const out = {
       mapped: { ip: r.mapped.host, port: r.mapped.port },
