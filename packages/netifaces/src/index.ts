@@ -7,6 +7,7 @@ export {
 } from "./address.js";
 export { buildRoutes, type ExternalIpResolver, localRoutes } from "./build-routes.js";
 export { classifyIp, type IpClass, isLoopbackIp, isPrivateIp, isPublicIp } from "./classify.js";
+export { type Deadline, deadline } from "./deadline.js";
 export type { Endpoint, Family, RouteLike } from "./endpoint.js";
 export {
   AbortedError,

@@ -4,6 +4,7 @@ import {
   localRoutes,
   usableAddresses,
 } from "./build-routes.js";
+import { deadline } from "./deadline.js";
 import type { Family } from "./endpoint.js";
 import { AbortedError, checkTimeout, P2pdNetError, throwIfAborted } from "./errors.js";
 import {
@@ -161,7 +162,8 @@ export class Interface {
           });
           return new RoutePool(family, [], ll.linkLocals);
         }
-        const fam = AbortSignal.any([...(signal ? [signal] : []), AbortSignal.timeout(timeoutMs)]);
+        const limit = deadline(timeoutMs, signal);
+        const fam = limit.signal;
         try {
           const r = await buildRoutes({
             family,
@@ -182,6 +184,8 @@ export class Interface {
               : (e as Error),
           );
           return new RoutePool(family, [], []);
+        } finally {
+          limit.clear();
         }
       }),
     );

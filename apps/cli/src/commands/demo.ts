@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { nat as natPkg, node as p2p, stun } from "p2pd";
+import { nat as natPkg, netifaces, node as p2p, stun } from "p2pd";
 import { type Command, EXIT } from "../command.js";
 
 /** IRC servers of the local IRC lab (labs/irc-lab writes lab.json), when it runs. */
@@ -88,9 +88,8 @@ export const command: Command = {
       } else {
         try {
           ctx.progress(`[${since()}] registering "${name}" on the IRC lab (${irc.join(", ")})`);
-          await a.register(name, {
-            signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(30_000)]),
-          });
+          const limit = netifaces.deadline(30_000, ctx.signal);
+          await a.register(name, { signal: limit.signal }).finally(limit.clear);
           by = "name";
           target = name;
           ctx.progress(`[${since()}] node A registered "${name}"`);

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { ircdns } from "p2pd";
+import { ircdns, netifaces } from "p2pd";
 import { CliError, type Command, EXIT, intFlag, str, usageError } from "../command.js";
 
 type Outcome = {
@@ -68,7 +68,8 @@ export const command: Command = {
       throw usageError((e as Error).message);
     }
     const timeoutMs = intFlag(ctx, "timeout", 1, 3_600_000) ?? 120_000;
-    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+    // Lives as long as the command (the process exits after it).
+    const { signal } = netifaces.deadline(timeoutMs, ctx.signal);
     const label = `${name.name}.${name.tld}`;
 
     if (verb === "lookup") {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { setMaxListeners } from "node:events";
+import { deadline } from "@p2pd/netifaces";
 import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "../address.js";
 import { ConnectError, type StrategyFailure } from "../errors.js";
@@ -79,12 +79,21 @@ export class Connector {
   async connect(target: string | P2PAddress, opts: ConnectOptions = {}): Promise<ConnectResult> {
     const d = this.#d;
     const t0 = performance.now();
-    const overall = AbortSignal.any([
-      d.closing,
-      AbortSignal.timeout(opts.timeoutMs ?? 60_000),
-      ...(opts.signal ? [opts.signal] : []),
-    ]);
-    setMaxListeners(0, overall);
+    const limit = deadline(opts.timeoutMs ?? 60_000, d.closing, opts.signal);
+    try {
+      return await this.#connect(target, opts, limit.signal, t0);
+    } finally {
+      limit.clear();
+    }
+  }
+
+  async #connect(
+    target: string | P2PAddress,
+    opts: ConnectOptions,
+    overall: AbortSignal,
+    t0: number,
+  ): Promise<ConnectResult> {
+    const d = this.#d;
     let lookupMs: number | undefined;
     let remote: P2PAddress;
     if (typeof target === "string" && !looksLikeAddress(target)) {
@@ -144,12 +153,8 @@ export class Connector {
     timing: PathTiming,
   ): Run {
     const ctrl = new AbortController();
-    const signal = AbortSignal.any([
-      overall,
-      ctrl.signal,
-      AbortSignal.timeout(p.strategy.timeoutMs),
-    ]);
-    setMaxListeners(0, signal);
+    const limit = deadline(p.strategy.timeoutMs, overall, ctrl.signal);
+    const { signal } = limit;
     const pipeId = randomBytes(16).toString("hex");
     const ctx = this.#context(local, remote, pipeId, signal, timing);
     const run = { index, name: p.name, s0: performance.now(), ctrl, signal, pipeId } as Run;
@@ -168,7 +173,8 @@ export class Connector {
       .then(
         (pipe) => ({ run, pipe }),
         (err: unknown) => ({ run, err }),
-      );
+      )
+      .finally(limit.clear);
     return run;
   }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { deadline } from "@p2pd/netifaces";
 import { tryParseAddress } from "../address.js";
 import { P2pdNodeError } from "../errors.js";
 import { formatNameRecord, parseNameRecord, recordAddress } from "../name-record.js";
@@ -49,11 +50,15 @@ export class NodeNames {
   /** Name record, then GET_ADDR over signaling: the node's current address. */
   async lookup(name: string, opts: { signal?: AbortSignal; timeoutMs?: number } = {}) {
     const naming = this.#provider();
-    const signal = AbortSignal.any([
-      this.#o.closing,
-      AbortSignal.timeout(opts.timeoutMs ?? 60_000),
-      ...(opts.signal ? [opts.signal] : []),
-    ]);
+    const limit = deadline(opts.timeoutMs ?? 60_000, this.#o.closing, opts.signal);
+    try {
+      return await this.#lookup(naming, name, limit.signal);
+    } finally {
+      limit.clear();
+    }
+  }
+
+  async #lookup(naming: NamingProvider, name: string, signal: AbortSignal): Promise<string> {
     const value = await naming.lookup(name, { signal });
     // A name may also hold a plain P2P address (e.g. `p2pd name register --value ADDR`).
     const plain = tryParseAddress(value);

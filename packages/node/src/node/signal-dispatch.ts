@@ -1,4 +1,4 @@
-import { setMaxListeners } from "node:events";
+import { deadline } from "@p2pd/netifaces";
 import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "../address.js";
 import { openEnvelope, type ReplayGuard, sealEnvelope } from "../envelope.js";
@@ -167,17 +167,17 @@ export class SignalDispatch {
       this.#o.log("too many signals in flight");
       return;
     }
-    const signal = AbortSignal.any([
-      this.#o.closing,
-      AbortSignal.timeout(Math.max(strategy.timeoutMs, 10_000)),
-    ]);
-    setMaxListeners(0, signal);
+    const limit = deadline(Math.max(strategy.timeoutMs, 10_000), this.#o.closing);
+    const { signal } = limit;
     // new Promise: a responder that throws synchronously is logged like a rejected one.
     new Promise<void>((r) => r(strategy.respond?.(msg, this.#responder(msg, from, signal))))
       .catch((err) =>
         this.#o.log(`${strategy.name} respond: ${codeOf(err)} ${(err as Error).message}`),
       )
-      .finally(release);
+      .finally(() => {
+        limit.clear();
+        release();
+      });
   }
 
   /** What a strategy's responder gets: this exchange's signaling, wrapping and adoption. */

@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import { deadline } from "@p2pd/netifaces";
 import { hostPort } from "../ip.js";
 import { type CachedChoice, ServerCache } from "./cache.js";
 import { assertMayContact } from "./guard.js";
@@ -172,11 +173,8 @@ export async function chooseServers(opts: ChooseServersOptions): Promise<ChosenS
     cache && opts.networkKey
       ? await cache.get(opts.networkKey, { signal: opts.signal }).catch(() => undefined)
       : undefined;
-  const budget = AbortSignal.any([
-    AbortSignal.timeout(budgetMs),
-    ...(opts.signal ? [opts.signal] : []),
-  ]);
-  setMaxListeners(0, budget);
+  const limit = deadline(budgetMs, opts.signal);
+  const budget = limit.signal;
   const rejected: RejectedServer[] = [];
   const answered: StunProbe[] = [];
   const brokers: MqttProbe[] = [];
@@ -273,6 +271,7 @@ export async function chooseServers(opts: ChooseServersOptions): Promise<ChosenS
       ),
     ]);
   } finally {
+    limit.clear();
     prober?.close();
   }
 

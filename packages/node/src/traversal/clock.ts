@@ -1,3 +1,4 @@
+import { deadline } from "@p2pd/netifaces";
 import { TraversalError } from "./errors.js";
 
 /**
@@ -44,12 +45,12 @@ export async function estimateClockOffset(
     const t0 = now();
     let peer: number;
     try {
-      const sig = opts.perPingTimeoutMs
-        ? opts.signal
-          ? AbortSignal.any([opts.signal, AbortSignal.timeout(opts.perPingTimeoutMs)])
-          : AbortSignal.timeout(opts.perPingTimeoutMs)
-        : opts.signal;
-      peer = await ping(sig);
+      const limit = deadline(opts.perPingTimeoutMs || undefined, opts.signal);
+      try {
+        peer = await ping(limit.signal);
+      } finally {
+        limit.clear();
+      }
     } catch (err) {
       lastErr = err;
       continue;
@@ -77,9 +78,8 @@ function parallelEstimate(
   const n = Math.max(1, opts.samples ?? 3);
   const now = opts.now ?? Date.now;
   const ctrl = new AbortController();
-  const parts = [ctrl.signal, ...(opts.signal ? [opts.signal] : [])];
-  if (opts.perPingTimeoutMs) parts.push(AbortSignal.timeout(opts.perPingTimeoutMs));
-  const sig = AbortSignal.any(parts);
+  // Ends with the estimate (settle aborts ctrl, which clears the timer and parent listeners).
+  const sig = deadline(opts.perPingTimeoutMs || undefined, ctrl.signal, opts.signal).signal;
   return new Promise<ClockEstimate>((resolve, reject) => {
     let best: { offset: number; rtt: number } | undefined;
     let ok = 0;

@@ -1,3 +1,4 @@
+import { deadline } from "@p2pd/netifaces";
 import { Connection, type RestPipe } from "./connection.js";
 import { dashboardHtml } from "./dashboard.js";
 import { RestError } from "./errors.js";
@@ -90,14 +91,17 @@ async function open(
   const dest = p.dest === "self" ? ctx.node.address : (p.dest ?? "");
   const strategies = (p.strategies ?? head.query.get("strategies"))?.split(",").filter(Boolean);
   let res: Awaited<ReturnType<RestNode["connect"]>>;
+  const limit = deadline(ctx.connectTimeoutMs, signal);
   try {
     res = await ctx.node.connect(dest, {
       ...(strategies ? { strategies } : {}),
-      signal: AbortSignal.any([signal, AbortSignal.timeout(ctx.connectTimeoutMs)]),
+      signal: limit.signal,
     });
   } catch (e) {
     // The caller's input was wrong (400) or names nobody (404); else the peer is unreachable.
     throw asRestError(e, "ERR_CONNECT", 502);
+  } finally {
+    limit.clear();
   }
   if (ctx.cons.has(name) || signal.aborted) {
     await res.pipe.close();

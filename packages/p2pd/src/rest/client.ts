@@ -1,5 +1,5 @@
 import { connect, type Socket } from "node:net";
-import { P2pdError } from "@p2pd/netifaces";
+import { deadline, P2pdError } from "@p2pd/netifaces";
 import type { ClientErrorCode } from "./errors.js";
 import { buildPath } from "./routes.js";
 
@@ -68,10 +68,8 @@ export class P2pdClient {
     values: Record<string, string | number | undefined>,
     opts: { body?: Uint8Array; signal?: AbortSignal | undefined } = {},
   ): Promise<Response> {
-    const signal = AbortSignal.any([
-      AbortSignal.timeout(this.#timeoutMs),
-      ...(opts.signal ? [opts.signal] : []),
-    ]);
+    // Not cleared on return: the caller reads the body under the same deadline.
+    const { signal } = deadline(this.#timeoutMs, opts.signal);
     const res = await fetch(this.url + buildPath(id, values), {
       method,
       headers: {
@@ -201,14 +199,13 @@ export class P2pdClient {
       return Promise.reject(new P2pdClientError("ERR_HTTP", 0, "tunnel needs an http: URL"));
     }
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-    const signal = AbortSignal.any([
-      AbortSignal.timeout(this.#timeoutMs),
-      ...(opts.signal ? [opts.signal] : []),
-    ]);
+    const limit = deadline(this.#timeoutMs, opts.signal);
+    const { signal } = limit;
     return new Promise((resolve, reject) => {
       const s = connect({ host, port: Number(url.port || 80) });
       let buf = Buffer.alloc(0);
       const done = (e?: Error) => {
+        limit.clear();
         signal.removeEventListener("abort", onAbort);
         s.removeListener("readable", onReadable);
         s.removeListener("error", onError);
