@@ -1,43 +1,29 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  type EmbeddedBroker,
-  echo,
-  type P2PNode,
-  startBroker,
-  startNode,
-} from "../../src/index.js";
-import { built, frame, rawConnect, rssMiB, sleep, startTarget, type Target } from "./harness.js";
+import { echo } from "../../src/index.js";
+import { type Arena, built, frame, rawConnect, rssMiB, sleep, startArena } from "./harness.js";
 
 // 1 GiB of max-size (1 MiB) frames over 32 sockets at a node process that nobody reads for:
 // its resident memory must stay within 100 MiB of idle, and it keeps serving a real peer.
 const SOCKETS = 32;
 const FRAMES = 32; // 32 x 32 x 1 MiB = 1 GiB
 
-let broker: EmbeddedBroker;
-let target: Target;
-let peer: P2PNode;
+let arena: Arena;
 
 beforeAll(async () => {
   if (!built) return;
-  broker = await startBroker();
   // Plaintext: the flooders speak raw frames. The budgets sit below the Noise channel, and a
   // stranger can complete a Noise handshake with a throwaway key and flood the same way.
-  target = await startTarget(broker.url, ["--insecure"]);
-  peer = await startNode({ interfaces: "loopback", mqtt: broker.url, insecure: true });
+  arena = await startArena({ targetArgs: ["--insecure"], peer: { insecure: true } });
 }, 20_000);
-afterAll(async () => {
-  await peer?.close();
-  await target?.stop();
-  await broker?.close();
-});
+afterAll(() => arena?.close());
 
 describe.skipIf(!built)("adversary: memory flood", () => {
   test("1 GiB of 1 MiB frames: RSS stays under idle + 100 MiB, a real peer is served", async () => {
     await sleep(500);
-    const idle = rssMiB(target.pid);
+    const idle = rssMiB(arena.target.pid);
     let peak = idle;
     const sampler = setInterval(() => {
-      peak = Math.max(peak, rssMiB(target.pid) || 0);
+      peak = Math.max(peak, rssMiB(arena.target.pid) || 0);
     }, 25);
     const big = frame(Buffer.alloc(1024 * 1024, 0x61));
     const t0 = performance.now();
@@ -50,7 +36,7 @@ describe.skipIf(!built)("adversary: memory flood", () => {
     const deadline = performance.now() + 8000;
     // Every flooder identifies itself (an adopted pipe nobody reads: the worst case for memory).
     const flooders = Array.from({ length: SOCKETS }, async (_, i) => {
-      const s = await rawConnect(target.port);
+      const s = await rawConnect(arena.target.port);
       s.write(frame(Buffer.from(`ID ${i.toString(16).padStart(32, "f")}`)));
       for (let f = 0; f < FRAMES && !s.destroyed && performance.now() < deadline; f++) {
         offered += big.length - 4;
@@ -74,7 +60,7 @@ describe.skipIf(!built)("adversary: memory flood", () => {
     let cut = 0;
     const strangers = Array.from({ length: SOCKETS }, async () => {
       while (offered < SOCKETS * FRAMES * 2 ** 20 && performance.now() < deadline) {
-        const s = await rawConnect(target.port).catch(() => undefined);
+        const s = await rawConnect(arena.target.port).catch(() => undefined);
         if (!s) continue;
         const closed = new Promise((r) => s.once("close", r));
         for (let f = 0; f < 4 && !s.destroyed; f++) s.write(big);
@@ -87,7 +73,10 @@ describe.skipIf(!built)("adversary: memory flood", () => {
     const serving = (async () => {
       while (!done) {
         const t = performance.now();
-        const r = await peer.connect(target.addr, { strategies: ["direct"], timeoutMs: 10_000 });
+        const r = await arena.peer.connect(arena.target.addr, {
+          strategies: ["direct"],
+          timeoutMs: 10_000,
+        });
         expect((await echo(r.pipe, "alive", { timeoutMs: 10_000 })).toString()).toBe("alive");
         served.push(performance.now() - t);
         await r.pipe.close();

@@ -3,6 +3,13 @@ import { existsSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  type EmbeddedBroker,
+  type P2PNode,
+  type StartNodeOptions,
+  startBroker,
+  startNode,
+} from "../../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The built package: the target runs what users run. */
@@ -76,3 +83,29 @@ export function rawConnect(port: number, host = "127.0.0.1"): Promise<net.Socket
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A broker, the node under attack (its own process) and a legitimate peer node. */
+export interface Arena {
+  broker: EmbeddedBroker;
+  target: Target;
+  peer: P2PNode;
+  close(): Promise<void>;
+}
+
+export async function startArena(
+  o: { targetArgs?: string[]; peer?: Partial<StartNodeOptions> } = {},
+): Promise<Arena> {
+  const broker = await startBroker();
+  const target = await startTarget(broker.url, o.targetArgs);
+  const peer = await startNode({ interfaces: "loopback", mqtt: broker.url, ...o.peer });
+  return {
+    broker,
+    target,
+    peer,
+    close: async () => {
+      await peer.close();
+      await target.stop();
+      await broker.close();
+    },
+  };
+}

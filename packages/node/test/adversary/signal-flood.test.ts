@@ -1,34 +1,21 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  deriveKeys,
-  type EmbeddedBroker,
-  echo,
-  formatAddress,
-  type P2PNode,
-  parseAddress,
-  sealEnvelope,
-  startBroker,
-  startNode,
-} from "../../src/index.js";
-import { built, sleep, startTarget, type Target } from "./harness.js";
+import { deriveKeys, echo, formatAddress, parseAddress, sealEnvelope } from "../../src/index.js";
+import { type Arena, built, sleep, startArena } from "./harness.js";
 
 // 10,000 throwaway keys each send the node one signed, well-formed request (CONNECT, punch
 // offers naming themselves, PING, TURN_OFFER): rate limits and fair slots keep the node up, a
 // real peer connects during the flood, and signals with it again once the flood is over.
 const KEYS = 10_000;
 
-let broker: EmbeddedBroker;
-let target: Target;
-let peer: P2PNode;
+let arena: Arena;
 let made = 0;
 const envelopes: Buffer[] = [];
 
 beforeAll(async () => {
   if (!built) return;
-  broker = await startBroker();
-  target = await startTarget(broker.url);
-  peer = await startNode({ interfaces: "loopback", mqtt: broker.url });
+  arena = await startArena();
+  const { target, peer } = arena;
   // Signing 10,000 envelopes takes seconds on a loaded machine: outside the test's own budget.
   const to = parseAddress(target.addr);
   if (!to.keys) throw new Error("target address has no keys");
@@ -56,14 +43,11 @@ beforeAll(async () => {
   }
   made = performance.now() - t0;
 }, 180_000);
-afterAll(async () => {
-  await peer?.close();
-  await target?.stop();
-  await broker?.close();
-});
+afterAll(() => arena?.close());
 
 describe.skipIf(!built)("adversary: signaling flood", () => {
   test("10,000 throwaway keys: a real peer still connects", async () => {
+    const { broker, target, peer } = arena;
     const to = parseAddress(target.addr);
     if (!to.keys) throw new Error("target address has no keys");
     const mqtt = await import("mqtt");

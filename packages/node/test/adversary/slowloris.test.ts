@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  type EmbeddedBroker,
-  echo,
-  type P2PNode,
-  startBroker,
-  startNode,
-} from "../../src/index.js";
-import { built, rawConnect, sleep, startTarget, type Target } from "./harness.js";
+import { echo } from "../../src/index.js";
+import { type Arena, built, rawConnect, sleep, startArena } from "./harness.js";
 
 // 1,000 sockets that connect and never say a word: every one is closed by the handshake timeout
 // (here 3 s; default 10 s) or evicted by the connection cap, and the node serves a real peer
@@ -14,21 +8,13 @@ import { built, rawConnect, sleep, startTarget, type Target } from "./harness.js
 const IDLE = 1000;
 const HANDSHAKE_MS = 3000;
 
-let broker: EmbeddedBroker;
-let target: Target;
-let peer: P2PNode;
+let arena: Arena;
 
 beforeAll(async () => {
   if (!built) return;
-  broker = await startBroker();
-  target = await startTarget(broker.url, ["--handshake", String(HANDSHAKE_MS)]);
-  peer = await startNode({ interfaces: "loopback", mqtt: broker.url });
+  arena = await startArena({ targetArgs: ["--handshake", String(HANDSHAKE_MS)] });
 }, 20_000);
-afterAll(async () => {
-  await peer?.close();
-  await target?.stop();
-  await broker?.close();
-});
+afterAll(() => arena?.close());
 
 describe.skipIf(!built)("adversary: slowloris", () => {
   test("1,000 idle sockets are all closed; a real peer is served meanwhile", async () => {
@@ -38,7 +24,7 @@ describe.skipIf(!built)("adversary: slowloris", () => {
     const sockets = [];
     for (let i = 0; i < IDLE; i += 100) {
       const batch = await Promise.all(
-        Array.from({ length: Math.min(100, IDLE - i) }, () => rawConnect(target.port)),
+        Array.from({ length: Math.min(100, IDLE - i) }, () => rawConnect(arena.target.port)),
       );
       for (const s of batch) {
         s.once("close", () => {
@@ -52,7 +38,10 @@ describe.skipIf(!built)("adversary: slowloris", () => {
     const served: number[] = [];
     while (closed < IDLE && performance.now() - t0 < HANDSHAKE_MS + 8000) {
       const t = performance.now();
-      const r = await peer.connect(target.addr, { strategies: ["direct"], timeoutMs: 5000 });
+      const r = await arena.peer.connect(arena.target.addr, {
+        strategies: ["direct"],
+        timeoutMs: 5000,
+      });
       expect((await echo(r.pipe, "alive")).toString()).toBe("alive");
       served.push(performance.now() - t);
       await r.pipe.close();
