@@ -1,11 +1,14 @@
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import type { Pipe } from "@p2pd/pipe";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseAddress } from "../../src/address.js";
 import { type EmbeddedBroker, startBroker } from "../../src/broker.js";
+import { sealEnvelope } from "../../src/envelope.js";
+import { deriveKeys } from "../../src/keys.js";
 import { MemoryNaming } from "../../src/naming.js";
 import { echo } from "../../src/node/protocol.js";
 import { type P2PNode, startNode } from "../../src/node.js";
+import { p2pdMachineIdOf } from "../../src/p2pd-compat/address.js";
 import { P2PD_TEST_REPLY, p2pdTest } from "../../src/p2pd-compat/protocol.js";
 
 let broker: EmbeddedBroker;
@@ -121,5 +124,45 @@ describe("P2PD compatibility between two of our nodes (loopback)", () => {
     expect(r.plaintext).toBeUndefined();
     expect((await echo(r.pipe, "by dashed name")).toString()).toBe("by dashed name");
     await r.pipe.close();
+  });
+
+  test("a signed envelope whose sender address is in P2PD format is dropped (no dial-back)", async () => {
+    const lines: string[] = [];
+    const c = await startNode({
+      interfaces: "loopback",
+      mqtt: broker.url,
+      log: (l) => lines.push(l),
+    });
+    const trap = createServer((s) => {
+      dialed = true;
+      s.destroy();
+    });
+    let dialed = false;
+    await new Promise<void>((r) => trap.listen(0, "127.0.0.1", r));
+    try {
+      const port = (trap.address() as { port: number }).port;
+      const stranger = deriveKeys();
+      const from = `None-[0,0,127.0.0.1,127.0.0.1,${port},1,1,0]-0-${stranger.nodeId}-${p2pdMachineIdOf(stranger.nodeId)}`;
+      const body = JSON.stringify({ type: "CONNECT", pipeId: "cd".repeat(16), from });
+      const mqtt = await import("mqtt");
+      const m = await mqtt.default.connectAsync(broker.url, { protocolVersion: 4 });
+      await m.publishAsync(
+        c.nodeId,
+        sealEnvelope(stranger, c.keys.x25519.publicKey, Buffer.from(body)),
+        { qos: 1 },
+      );
+      await m.endAsync();
+      const t0 = Date.now();
+      while (
+        !lines.some((l) => l.includes("sender address is a P2PD address")) &&
+        Date.now() - t0 < 3000
+      )
+        await new Promise((r) => setTimeout(r, 20));
+      expect(lines.some((l) => l.includes("sender address is a P2PD address"))).toBe(true);
+      expect(dialed).toBe(false);
+    } finally {
+      trap.close();
+      await c.close();
+    }
   });
 });
