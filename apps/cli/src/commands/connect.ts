@@ -93,8 +93,9 @@ export const command: Command = {
       const e0 = performance.now();
       // A P2PD node answers its own test message, not ECHO.
       const ok = r.plaintext
-        ? (await p2p.p2pdTest(r.pipe, { timeoutMs: 5000, signal: ctx.signal })) ===
-          p2p.P2PD_TEST_REPLY
+        ? (await p2p.p2pdTest(r.pipe, { timeoutMs: 5000, signal: ctx.signal })).includes(
+            p2p.P2PD_TEST_REPLY,
+          )
         : (await p2p.echo(r.pipe, token, { timeoutMs: 5000, signal: ctx.signal })).toString() ===
           token;
       const echoMs = performance.now() - e0;

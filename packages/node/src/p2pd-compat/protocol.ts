@@ -77,8 +77,8 @@ export function attachP2pdProtocol(
 }
 
 /**
- * P2PD's own connectivity test over a P2PD connection: sends the test message, resolves with the
- * answer once it holds "p2pd test string" (P2PD may split or join reads). Rejects on timeout.
+ * P2PD's own connectivity test over a P2PD connection: sends the test message, resolves with
+ * what came back once it holds the whole answer (P2PD may split or join reads). Rejects on timeout.
  */
 export async function p2pdTest(
   pipe: Pipe,
@@ -91,7 +91,6 @@ export async function p2pdTest(
   const first = pipe.recv({ signal });
   await pipe.send(Buffer.from(P2PD_TEST_MESSAGE, "latin1"), undefined, { signal });
   let got = (await first).toString("latin1");
-  while (!got.includes(P2PD_TEST_REPLY.trimEnd()))
-    got += (await pipe.recv({ signal })).toString("latin1");
+  while (!got.includes(P2PD_TEST_REPLY)) got += (await pipe.recv({ signal })).toString("latin1");
   return got;
 }

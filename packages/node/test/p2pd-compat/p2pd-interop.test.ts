@@ -6,7 +6,8 @@
  * needed; run under the lab lock: `flock -o /tmp/p2pd-lab.lock pnpm exec vitest run <this file>`.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -27,6 +28,7 @@ const REF =
   resolve(repo, "../shared/reference/p2pd-python");
 const PEER = join(here, "p2pd_peer.py");
 const PY = "/usr/bin/python3";
+const MOSQUITTO = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].some((p) => existsSync(p));
 
 function whyNot(): string | undefined {
   if (!existsSync(join(REF, "src/p2pd/__init__.py")))
@@ -93,6 +95,8 @@ function netDown(): void {
 interface PyNode {
   proc: ChildProcess;
   lines: Record<string, unknown>[];
+  /** Everything it printed (stdout and stderr). */
+  text(): string;
   addr: string;
   /** Resolves with the first output line `pred` accepts. */
   waitFor(
@@ -103,13 +107,19 @@ interface PyNode {
 }
 
 const procs: ChildProcess[] = [];
+// P2PD keeps its key and pid files in ~/p2pd: a home of its own, removed afterwards.
+const home = mkdtempSync(join(tmpdir(), "p2pd-py-home-"));
 
 /** Starts the Python P2PD node in the namespace; resolves once it printed its address. */
-async function startPy(mode: "serve" | "dial", target?: string): Promise<PyNode> {
-  const args = ["netns", "exec", NS, PY, PEER, mode, PY_IP, PY_EXT, String(PY_PORT)];
+async function startPy(
+  mode: "serve" | "dial",
+  target?: string,
+  opts: { port?: number; env?: Record<string, string> } = {},
+): Promise<PyNode> {
+  const args = ["netns", "exec", NS, PY, PEER, mode, PY_IP, PY_EXT, String(opts.port ?? PY_PORT)];
   if (target) args.push(target);
   const proc = spawn("ip", args, {
-    env: { ...process.env, PYTHONPATH: join(REF, "src") },
+    env: { ...process.env, HOME: home, PYTHONPATH: join(REF, "src"), ...opts.env },
     stdio: ["pipe", "pipe", "pipe"],
   });
   procs.push(proc);
@@ -119,7 +129,9 @@ async function startPy(mode: "serve" | "dial", target?: string): Promise<PyNode>
   });
   const lines: Record<string, unknown>[] = [];
   const waiters = new Set<() => void>();
+  let stdout = "";
   createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on("line", (l) => {
+    stdout += `${l}\n`;
     try {
       lines.push(JSON.parse(l));
     } catch {
@@ -154,6 +166,7 @@ async function startPy(mode: "serve" | "dial", target?: string): Promise<PyNode>
   return {
     proc,
     lines,
+    text: () => stdout + stderr,
     addr: first.addr as string,
     waitFor,
     stop: () =>
@@ -184,6 +197,7 @@ describe.skipIf(why !== undefined)("Python P2PD interop (direct TCP, plaintext)"
     await ours?.close();
     for (const p of procs) if (p.exitCode === null) p.kill("SIGKILL");
     netDown();
+    rmSync(home, { recursive: true, force: true });
   });
 
   test("our node dials a Python P2PD node by its v3 address; both get the test message", async () => {
@@ -243,4 +257,42 @@ describe.skipIf(why !== undefined)("Python P2PD interop (direct TCP, plaintext)"
       await py.stop();
     }
   }, 40_000);
+
+  test.skipIf(!MOSQUITTO)(
+    "P2PD's own reverse connect fails on this commit: its signal pipe is the closed test client",
+    async () => {
+      // Evidence for the README: two Python nodes and a broker in the namespace, reverse only.
+      const conf = join(home, "mosquitto.conf");
+      writeFileSync(conf, "listener 1883 127.0.0.1\nallow_anonymous true\n");
+      const broker = spawn("ip", ["netns", "exec", NS, "mosquitto", "-c", conf], {
+        stdio: "ignore",
+      });
+      procs.push(broker);
+      const env = { P2PD_MQTT: "127.0.0.1:1883" };
+      await new Promise((r) => setTimeout(r, 500));
+      const target = await startPy("serve", undefined, { env });
+      try {
+        const dialer = await startPy("dial", target.addr, {
+          port: PY_PORT + 1,
+          env: { ...env, P2PD_STRATEGY: "reverse" },
+        });
+        try {
+          // It loaded the broker as its signal pipe, yet the pipe it kept is the closed one.
+          expect(await dialer.waitFor((l) => Array.isArray(l.signal_pipes))).toEqual({
+            signal_pipes: [0],
+          });
+          expect(await dialer.waitFor((l) => l.pipe !== undefined, 30_000)).toEqual({
+            pipe: false,
+          });
+          expect(dialer.text()).toContain("TRYING WRITE TO CLOSED SOCKET");
+        } finally {
+          await dialer.stop();
+        }
+      } finally {
+        await target.stop();
+        broker.kill();
+      }
+    },
+    60_000,
+  );
 });

@@ -11,6 +11,7 @@ Usage: p2pd_peer.py serve NIC_IP EXT_IP PORT
 import asyncio
 import ipaddress
 import json
+import os
 import sys
 
 # Documentation ranges count as public here (P2PD asserts a public external IP).
@@ -23,18 +24,27 @@ from decimal import Decimal as Dec  # noqa: E402
 
 import p2pd  # noqa: E402
 from p2pd import settings  # noqa: E402
+from p2pd.settings import IP4, IP6  # noqa: E402
+
+
+def empty(x):
+    """Empties every list inside x (the server tables nest dicts of lists), in place."""
+    if isinstance(x, list):
+        x.clear()
+    elif isinstance(x, dict):
+        for v in x.values():
+            empty(v)
+
 
 for name in ("STUN_CHANGE_SERVERS", "STUN_MAP_SERVERS", "MQTT_SERVERS", "TURN_SERVERS",
-             "NTP_SERVERS"):
-    lst = getattr(settings, name, None)
-    if isinstance(lst, list):
-        lst.clear()
-    elif isinstance(lst, dict):
-        for v in lst.values():
-            if isinstance(v, list):
-                v.clear()
-for v in getattr(settings, "PNP_SERVERS", {}).values():
-    v.clear()
+             "NTP_SERVERS", "PNP_SERVERS"):
+    empty(getattr(settings, name, None))
+# P2PD_MQTT=IP:PORT: one broker for P2PD's signaling (a broker the test runs in the namespace).
+MQTT = os.environ.get("P2PD_MQTT")
+if MQTT:
+    settings.MQTT_SERVERS.append(
+        {"host": None, "port": int(MQTT.rsplit(":", 1)[1]), IP4: MQTT.rsplit(":", 1)[0], IP6: None}
+    )
 
 from p2pd import *  # noqa: E402,F403
 
@@ -62,7 +72,7 @@ async def main():
     iface.stack = IP4
     iface.resolved = True
 
-    conf = dict_child({"sig_pipe_no": 0, "enable_upnp": False}, NODE_CONF)
+    conf = dict_child({"sig_pipe_no": 3 if MQTT else 0, "enable_upnp": False}, NODE_CONF)
     node = P2PNode(ifs=[iface], port=int(port), conf=conf)
     node.stun_clients = {IP4: {0: []}, IP6: {}}
 
@@ -75,7 +85,11 @@ async def main():
     out({"addr": node.address().decode()})
 
     if mode == "dial":
-        pipe = await node.connect(sys.argv[5].encode(), strategies=[P2P_DIRECT])
+        strategy = {"direct": P2P_DIRECT, "reverse": P2P_REVERSE, "punch": P2P_PUNCH}[
+            os.environ.get("P2PD_STRATEGY", "direct")
+        ]
+        out({"signal_pipes": list(node.signal_pipes)})
+        pipe = await node.connect(sys.argv[5].encode(), strategies=[strategy])
         if pipe is None:
             out({"pipe": False})
         else:
