@@ -175,12 +175,7 @@ export function splitAddressParts(text: string): string[] {
   return parts;
 }
 
-function parseEntries(
-  text: string,
-  family: 4 | 6,
-  fields: 7 | 8,
-  minNat = fields === 8 ? 0 : 1,
-): AddressEntry[] {
+function parseEntries(text: string, family: 4 | 6, fields: 7 | 8): AddressEntry[] {
   if (text === "0") return [];
   const raw = text.split("|");
   if (raw.length > ADDRESS_LIMITS.maxEntriesPerFamily)
@@ -213,9 +208,10 @@ function parseEntries(
       internal: intIp,
       port: int(port, "port", 1, 65535),
       nat: {
-        type: int(nt, "NAT type", minNat, 7),
+        // 0 = "not tested" is ours; P2PD's codes start at 1 (its parser reads 0 all the same).
+        type: int(nt, "NAT type", fields === 8 ? 0 : 1, 7),
         delta: {
-          type: int(dt, "delta type", minNat, 6),
+          type: int(dt, "delta type", fields === 8 ? 0 : 1, 6),
           value: int(dv, "delta value", -65535, 65535),
         },
       },
@@ -250,7 +246,6 @@ export function parseAddress(text: string): P2PAddress {
   const addr: P2PAddress = {
     version,
     ...parseSignal(sig),
-    // P2PD codes start at 1 (its parser ignores its own validation, so 0 is read, not refused).
     ipv4: parseEntries(unsign(v4), 4, fields),
     ipv6: parseEntries(unsign(v6), 6, fields),
     nodeId: id,
