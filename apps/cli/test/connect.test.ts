@@ -88,6 +88,30 @@ describe("p2pd connect", () => {
     expect(r.err).toMatch(/direct: ERR_CONNECT_REFUSED/);
   }, 30_000);
 
+  test("a P2PD address: plaintext, said in the JSON and on stderr; the round trip is P2PD's test message", async () => {
+    const compat = await p2p.startNode({
+      interfaces: "loopback",
+      mqtt: broker.url,
+      p2pdCompat: true,
+    });
+    try {
+      const r = await cli(["connect", compat.p2pdAddress as string, ...flags()]);
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out)).toMatchObject({ strategy: "direct", echo: true, plaintext: true });
+      expect(r.err).toMatch(/warning: a Python P2PD address: this connection is PLAINTEXT/);
+      const enc = await cli(["connect", compat.address, "--strategies", "direct", ...flags()]);
+      expect(JSON.parse(enc.out).plaintext).toBeUndefined();
+    } finally {
+      await compat.close();
+    }
+  }, 30_000);
+
+  test("a dashed name is a name, not a bad address", async () => {
+    const r = await cli(["connect", "my-cool-node-x.peer", ...flags()]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.out).error.message).toMatch(/--irc-servers/);
+  }, 30_000);
+
   test("a name without IRC servers: a usage error (exit 2) with the reason", async () => {
     const r = await cli(["connect", "alice.peer", ...flags()]);
     expect(r.code).toBe(2);

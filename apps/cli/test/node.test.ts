@@ -64,6 +64,29 @@ describe("p2pd node", () => {
     expect(await n.done).toBe(130);
   }, 30_000);
 
+  test("--p2pd-compat: p2pdAddr (P2PD v3, plaintext listener) and a warning on stderr; without it p2pdAddr is null", async () => {
+    const n = await startCliNode(["--json", "--p2pd-compat"]);
+    const j = JSON.parse(n.first);
+    expect(p2p.isP2pdAddress(j.p2pdAddr)).toBe(true);
+    expect(p2p.parseAddress(j.p2pdAddr).nodeId).toBe(j.nodeId);
+    const peer = await p2p.startNode({ interfaces: "loopback", mqtt: broker.url });
+    try {
+      const r = await peer.connect(j.p2pdAddr);
+      expect(r.plaintext).toBe(true);
+      expect(await p2p.p2pdTest(r.pipe)).toBe(p2p.P2PD_TEST_REPLY);
+      await r.pipe.close();
+    } finally {
+      await peer.close();
+    }
+    expect(n.err()).toMatch(/warning: P2PD compatibility is on: .*PLAINTEXT/);
+    n.stop();
+    expect(await n.done).toBe(130);
+    const m = await startCliNode(["--json"]);
+    expect(JSON.parse(m.first).p2pdAddr).toBeNull();
+    m.stop();
+    expect(await m.done).toBe(130);
+  }, 30_000);
+
   test("without --mqtt the node runs its own broker and says where: p2pd connect uses it", async () => {
     const ac = new AbortController();
     const stdout = new PassThrough();

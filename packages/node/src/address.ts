@@ -31,9 +31,22 @@ export interface NodePublicKeys {
   ed25519: Uint8Array;
 }
 
+/** Which Python P2PD format an address came in (no keys: talking to it is plaintext). */
+export interface P2pdFlavor {
+  /** "snapshot" = the 2023-12 4-part form, "v3" = the 5-part form ending in a machine id. */
+  format: "snapshot" | "v3";
+  /** v3 only: 64 hex chars (P2PD compares it to tell nodes on the same machine). */
+  machineId?: string;
+}
+
 export interface P2PAddress {
-  /** 3 = this project's 5-part format with keys; 2 = the reference's 4-part format (parse only, no keys). */
+  /**
+   * 3 = a 5-part format (this project's, with keys, or P2PD v3's, with a machine id: see `p2pd`);
+   * 2 = the reference's 4-part snapshot format (no keys).
+   */
   version: 2 | 3;
+  /** Set for a Python P2PD address (snapshot or v3): no keys, connections to it are plaintext. */
+  p2pd?: P2pdFlavor;
   /** Brokers the node listens on for signaling, as indexes into the bundled MQTT list. */
   signal: number[];
   /** Brokers not in the bundled list, as mqtt://HOST:PORT or mqtts:// URLs (issue 14). */
@@ -61,6 +74,8 @@ const NODE_ID_V3 = /^[0-9a-f]{25}$/;
 // Reference node ids (rand_plain) and test ids; no MQTT wildcards or separators.
 const NODE_ID_V2 = /^[0-9A-Za-z_]{1,64}$/;
 const KEYS = /^[0-9a-f]{128}$/;
+// P2PD v3's machine id: HMAC-SHA256 or SHA-256 hex digest.
+const MACHINE_ID = /^[0-9a-f]{64}$/;
 const INT = /^(0|-?[1-9][0-9]{0,5})$/;
 
 /**
@@ -139,6 +154,27 @@ function rendezvousItem(url: string): string {
   return `${kind}:${host.replaceAll("-", "%2D")}:${port}`;
 }
 
+/**
+ * Splits at '-' outside brackets: P2PD writes negative delta values with '-' inside an entry
+ * (which its own parser then cannot read); ours are written with '~'.
+ */
+export function splitAddressParts(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "[") depth++;
+    else if (c === "]") depth = Math.max(0, depth - 1);
+    else if (c === "-" && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
 function parseEntries(text: string, family: 4 | 6, fields: 7 | 8): AddressEntry[] {
   if (text === "0") return [];
   const raw = text.split("|");
@@ -172,6 +208,7 @@ function parseEntries(text: string, family: 4 | 6, fields: 7 | 8): AddressEntry[
       internal: intIp,
       port: int(port, "port", 1, 65535),
       nat: {
+        // 0 = "not tested" is ours; P2PD's codes start at 1 (its parser reads 0 all the same).
         type: int(nt, "NAT type", fields === 8 ? 0 : 1, 7),
         delta: {
           type: int(dt, "delta type", fields === 8 ? 0 : 1, 6),
@@ -187,8 +224,9 @@ function parseEntries(text: string, family: 4 | 6, fields: 7 | 8): AddressEntry[
 
 /**
  * Parses a P2P address. Accepts this project's 5-part form
- * `signal-ipv4-ipv6-nodeid-keys` (8 fields per entry, node id = hash of the Ed25519 key) and the
- * reference's 4-part form `signal-ipv4-ipv6-nodeid` (7 fields per entry, no keys).
+ * `signal-ipv4-ipv6-nodeid-keys` (8 fields per entry, node id = hash of the keys) and Python
+ * P2PD's forms: v3 `signal-ipv4-ipv6-nodeid-machineid` (8 fields, 64-hex machine id) and the
+ * 2023-12 snapshot `signal-ipv4-ipv6-nodeid` (7 fields); those two come back with `p2pd` set.
  * Throws AddressError (code ERR_BAD_ADDRESS) for anything else; never anything else.
  */
 export function parseAddress(text: string): P2PAddress {
@@ -196,14 +234,14 @@ export function parseAddress(text: string): P2PAddress {
   if (text.length > ADDRESS_LIMITS.maxLength)
     throw new AddressError(`address longer than ${ADDRESS_LIMITS.maxLength} chars`);
   const s = text.trim();
-  // No '-' may appear inside a part: IPs, ints (a leading '-' only in delta values, within
-  // brackets, would split) — so delta values are written with a '~' sign instead of '-'.
-  const parts = s.split("-");
+  const parts = splitAddressParts(s);
   if (parts.length !== 4 && parts.length !== 5)
     throw new AddressError(`address has ${parts.length} parts, want 5 (or 4 for the legacy form)`);
   const version = parts.length === 5 ? 3 : 2;
   const fields = version === 3 ? 8 : 7;
-  const [sig, v4, v6, id, keyHex] = parts as [string, string, string, string, string?];
+  const [sig, v4, v6, id, last] = parts as [string, string, string, string, string?];
+  // P2PD v3 ends in a 64-hex machine id, ours in 128 hex of keys: never both.
+  const p2pdV3 = version === 3 && last !== undefined && MACHINE_ID.test(last);
   const unsign = (x: string) => x.replaceAll("~", "-");
   const addr: P2PAddress = {
     version,
@@ -214,19 +252,24 @@ export function parseAddress(text: string): P2PAddress {
   };
   if (addr.ipv4.length + addr.ipv6.length === 0)
     throw new AddressError("address has no interfaces");
-  if (version === 3) {
+  if (p2pdV3) {
+    if (!NODE_ID_V2.test(id)) throw new AddressError("bad P2PD node id");
+    addr.p2pd = { format: "v3", machineId: last as string };
+  } else if (version === 3) {
     if (!NODE_ID_V3.test(id)) throw new AddressError("node id is not 25 lowercase hex chars");
-    if (keyHex === undefined || !KEYS.test(keyHex))
-      throw new AddressError("keys part is not 128 lowercase hex chars");
+    if (last === undefined || !KEYS.test(last))
+      throw new AddressError("last part is neither 128 hex chars of keys nor a 64-hex machine id");
     const keys = {
-      x25519: Buffer.from(keyHex.slice(0, 64), "hex"),
-      ed25519: Buffer.from(keyHex.slice(64), "hex"),
+      x25519: Buffer.from(last.slice(0, 64), "hex"),
+      ed25519: Buffer.from(last.slice(64), "hex"),
     };
     if (nodeIdOf(keys.ed25519, keys.x25519) !== id)
       throw new AddressError("node id does not match its keys");
     addr.keys = keys;
   } else if (!NODE_ID_V2.test(id)) {
     throw new AddressError("bad legacy node id");
+  } else {
+    addr.p2pd = { format: "snapshot" };
   }
   return addr;
 }
@@ -240,13 +283,15 @@ export function tryParseAddress(text: string): P2PAddress | undefined {
   }
 }
 
-function formatEntries(entries: AddressEntry[], version: 2 | 3): string {
+function formatEntries(entries: AddressEntry[], version: 2 | 3, p2pd: boolean): string {
   if (entries.length === 0) return "0";
   return entries
     .map((e) => {
       const f = [e.ifIndex, e.ext, e.internal, e.port, e.nat.type, e.nat.delta.type];
-      // v3 writes negative delta values with '~' so '-' stays the part separator.
-      const dv = version === 3 ? String(e.nat.delta.value).replace("-", "~") : e.nat.delta.value;
+      // Ours writes negative delta values with '~' so '-' stays the part separator; a P2PD
+      // address keeps P2PD's '-' (toP2pdAddress never writes one: P2PD cannot read it back).
+      const dv =
+        version === 3 && !p2pd ? String(e.nat.delta.value).replace("-", "~") : e.nat.delta.value;
       return `[${version === 3 ? `${e.netifaceIndex},` : ""}${f.join(",")},${dv}]`;
     })
     .join("|");
@@ -269,14 +314,20 @@ export function formatAddress(addr: P2PAddress): string {
     formatEntries(
       addr.ipv4.map((e) => canon(e, 4)),
       addr.version,
+      addr.p2pd !== undefined,
     ),
     formatEntries(
       addr.ipv6.map((e) => canon(e, 6)),
       addr.version,
+      addr.p2pd !== undefined,
     ),
     addr.nodeId,
   ];
-  if (addr.version === 3) {
+  if (addr.version === 3 && addr.p2pd) {
+    if (!addr.p2pd.machineId || !MACHINE_ID.test(addr.p2pd.machineId))
+      throw new AddressError("a P2PD v3 address needs a 64-hex machine id");
+    parts.push(addr.p2pd.machineId);
+  } else if (addr.version === 3) {
     if (!addr.keys) throw new AddressError("a v3 address needs keys");
     parts.push(
       Buffer.from(addr.keys.x25519).toString("hex") +

@@ -5,9 +5,11 @@ export {
   type NodePublicKeys,
   nodeIdOf,
   type P2PAddress,
+  type P2pdFlavor,
   parseAddress,
   tryParseAddress,
 } from "./address.js";
+export { isAddressForm } from "./address-form.js";
 export { type EmbeddedBroker, startBroker } from "./broker.js";
 // `p2pd doctor`: what this machine's network allows (reachability, NAT, port mapping, verdict).
 export {
@@ -56,6 +58,9 @@ export {
   startNode,
   type TurnServerConfig,
 } from "./node.js";
+// Python P2PD interop (plaintext): its address format, its test message.
+export { isP2pdAddress, toP2pdAddress } from "./p2pd-compat/address.js";
+export { P2PD_TEST_MESSAGE, P2PD_TEST_REPLY, p2pdTest } from "./p2pd-compat/protocol.js";
 export {
   NODE_MAX_MESSAGE,
   NODE_PIPE_OPTIONS,

@@ -30,6 +30,7 @@ import type {
   NodeMessageCb,
   StartNodeOptions,
 } from "./node/types.js";
+import { P2pdCompat } from "./p2pd-compat/compat.js";
 import type { NodeTransport } from "./pipe.js";
 import { helloFor, type SecureRole } from "./secure/connection.js";
 import { secureIdentity } from "./secure/identity.js";
@@ -70,6 +71,8 @@ export class P2PNode extends EventEmitter {
   readonly #signaling: SignalDispatch;
   readonly #names: NodeNames;
   readonly #connector: Connector;
+  /** Python P2PD interop (plaintext): its listener runs only with the p2pdCompat option. */
+  readonly #p2pd: P2pdCompat;
   #transport: SignalingTransport | undefined;
   #broker: EmbeddedBroker | undefined;
   #mapper: PortMapper | undefined;
@@ -160,6 +163,16 @@ export class P2PNode extends EventEmitter {
       closing,
       log,
     });
+    this.#p2pd = new P2pdCompat({
+      pipes: this.#pipes,
+      protocol: this.#protocol,
+      adopt: (p, pipeId) => this.#adopt(p, pipeId),
+      closing,
+      log,
+      ...(limits.maxConnections ? { maxConnections: limits.maxConnections } : {}),
+      ...(limits.handshakeTimeoutMs ? { handshakeTimeoutMs: limits.handshakeTimeoutMs } : {}),
+      ...(limits.idleTimeoutMs ? { idleTimeoutMs: limits.idleTimeoutMs } : {}),
+    });
     const builtin = new Set(builtins);
     this.#connector = new Connector({
       local: () => ({ parsed: id.parsed, text: id.text }),
@@ -192,6 +205,7 @@ export class P2PNode extends EventEmitter {
       tie: (pipe, pipeId) => this.#protocol.tie(pipe, pipeId),
       cancel: (pipeId) => this.#protocol.cancel(pipeId),
       adoptWinner: (pipe, pipeId) => this.#pipes.add(pipe, pipeId),
+      dialP2pd: (remote, signal) => this.#p2pd.dial(remote, signal),
       closing,
       log,
     });
@@ -211,6 +225,14 @@ export class P2PNode extends EventEmitter {
     return this.#id.port;
   }
 
+  /**
+   * Our address in Python P2PD's v3 format, listing the plaintext P2PD listener; undefined
+   * unless the node started with `p2pdCompat`. A P2PD node reaches us there by direct TCP.
+   */
+  get p2pdAddress(): string | undefined {
+    return this.options.p2pdCompat ? this.#p2pd.address(this.#id.build()) : undefined;
+  }
+
   get interfaces(): readonly NodeInterface[] {
     return this.#id.interfaces;
   }
@@ -224,6 +246,12 @@ export class P2PNode extends EventEmitter {
   async start(signal?: AbortSignal): Promise<void> {
     const id = this.#id;
     id.port = await this.#listener.listen(id.ips(), this.options.port ?? 0, signal);
+    const compat = this.options.p2pdCompat;
+    if (compat) {
+      const port = typeof compat === "object" ? (compat.port ?? 0) : 0;
+      await this.#p2pd.start(id.ips(), port, signal);
+      this.#log(`P2PD compatibility (plaintext) listening on port ${this.#p2pd.port}`);
+    }
     const { transport, broker } = await makeTransport(this.options, this.nodeId, this.#log, signal);
     this.#transport = transport;
     this.#broker = broker;
@@ -346,10 +374,11 @@ export class P2PNode extends EventEmitter {
     this.#closed ??= (async () => {
       this.#closing.abort(new P2pdNodeError("ERR_CLOSED", "node closed"));
       // server.close() waits for its connections: end them first.
-      const stopped = this.#listener.stop();
+      const stopped = Promise.all([this.#listener.stop(), this.#p2pd.stop()]);
       await this.#pipes.closeAll();
       this.#maps.close();
       this.#listener.destroySockets();
+      this.#p2pd.destroySockets();
       await stopped;
       await this.#transport?.close().catch(() => {});
       await this.#names.close();

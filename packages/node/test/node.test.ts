@@ -103,13 +103,24 @@ describe("P2P node on loopback with an in-process aedes broker", () => {
     await r.pipe.close();
   });
 
-  test("a legacy 4-part address (no keys): direct only; signaling strategies are skipped", async () => {
-    const legacy = `0-[0,127.0.0.1,127.0.0.1,${a.port},1,1,0]-0-legacy_peer`;
-    const r = await b.connect(legacy, { strategies: ["reverse", "direct"] });
-    expect(r.strategy).toBe("direct");
-    expect(r.timings.strategies[0]).toMatchObject({ strategy: "reverse", skipped: true });
-    expect((await echo(r.pipe, "old style")).toString()).toBe("old style");
-    await r.pipe.close();
+  test("a P2PD snapshot 4-part address (no keys): plaintext direct with P2PD's protocol; signaling strategies are skipped", async () => {
+    // The far end is a node's P2PD listener: a 4-part address is Python P2PD's snapshot format.
+    const c = await startNode({ interfaces: "loopback", mqtt: broker.url, p2pdCompat: true });
+    try {
+      const port = parseAddress(c.p2pdAddress as string).ipv4[0]?.port;
+      const legacy = `0-[0,127.0.0.1,127.0.0.1,${port},1,1,0]-0-legacy_peer`;
+      const inbound = new Promise<{ id: string }>((res) => c.once("pipe", res));
+      const r = await b.connect(legacy, { strategies: ["reverse", "direct"] });
+      expect(r.strategy).toBe("direct");
+      expect(r.plaintext).toBe(true);
+      expect(r.timings.strategies[0]).toMatchObject({ strategy: "reverse", skipped: true });
+      // The snapshot's `ID <pipe id>` named the connection on the far end.
+      expect((await inbound).id).toBe(r.id);
+      expect((await echo(r.pipe, "old style")).toString()).toBe("old style");
+      await r.pipe.close();
+    } finally {
+      await c.close();
+    }
   });
 
   test("a name may hold a plain address instead of a record", async () => {

@@ -24,7 +24,8 @@ export const command: Command = {
     const [target, ...extra] = ctx.positionals;
     if (!target || extra.length) throw usageError("give exactly one ADDR or NAME");
     // Bad input is a usage error (exit 2), found before any node starts.
-    if (target.includes("[") || target.includes("-")) {
+    // The address/name rule: only an address's structure is an address ("my-cool-node-x.peer" is a name).
+    if (p2p.isAddressForm(target)) {
       try {
         p2p.parseAddress(target);
       } catch (err) {
@@ -84,11 +85,20 @@ export const command: Command = {
         throw err;
       }
       ctx.progress(`connected with ${r.strategy} in ${Math.round(r.timings.totalMs)} ms`);
+      if (r.plaintext)
+        ctx.progress(
+          "warning: a Python P2PD address: this connection is PLAINTEXT (P2PD does not encrypt); the round trip is P2PD's test message",
+        );
       const token = str(ctx, "message") ?? `p2pd-${Math.random().toString(36).slice(2, 10)}`;
       const e0 = performance.now();
-      const reply = await p2p.echo(r.pipe, token, { timeoutMs: 5000, signal: ctx.signal });
+      // A P2PD node answers its own test message, not ECHO.
+      const ok = r.plaintext
+        ? (await p2p.p2pdTest(r.pipe, { timeoutMs: 5000, signal: ctx.signal })).includes(
+            p2p.P2PD_TEST_REPLY,
+          )
+        : (await p2p.echo(r.pipe, token, { timeoutMs: 5000, signal: ctx.signal })).toString() ===
+          token;
       const echoMs = performance.now() - e0;
-      const ok = reply.toString() === token;
       await r.pipe.close();
       if (!ok) throw new CliError("ERR_ECHO_MISMATCH", "the ECHO reply did not match");
       const round = (x: number) => Math.round(x * 100) / 100;
@@ -101,6 +111,7 @@ export const command: Command = {
         ...(r.timings.lookupMs === undefined ? {} : { lookupMs: round(r.timings.lookupMs) }),
         strategies: r.timings.strategies.map((t) => ({ ...t, ms: round(t.ms) })),
         peer: r.pipe.remote ? { host: r.pipe.remote.host, port: r.pipe.remote.port } : null,
+        ...(r.plaintext ? { plaintext: true } : {}),
       });
       return EXIT.OK;
     } finally {

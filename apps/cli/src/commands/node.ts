@@ -151,14 +151,22 @@ export const command: Command = {
   name: "node",
   summary: "run a P2P node that prints its address and serves ECHO",
   usage:
-    "[--stun HOST:PORT] [--mqtt URL] [--turn turn:HOST:PORT --turn-user U --turn-pass P] [--name NAME] [--json]",
+    "[--stun HOST:PORT] [--mqtt URL] [--turn turn:HOST:PORT --turn-user U --turn-pass P] [--name NAME] [--p2pd-compat] [--json]",
   options: {
     ...NODE_OPTIONS,
     name: { type: "string", arg: "NAME", help: "register this name for the node (needs naming)" },
+    "p2pd-compat": {
+      type: "boolean",
+      help: "also accept Python P2PD nodes on a PLAINTEXT listener (its address: p2pdAddr)",
+    },
   },
   async run(ctx) {
     const t0 = performance.now();
-    const node = await p2p.startNode(await nodeOptions(ctx));
+    const compat = flag(ctx, "p2pd-compat");
+    const node = await p2p.startNode({
+      ...(await nodeOptions(ctx)),
+      ...(compat ? { p2pdCompat: true } : {}),
+    });
     try {
       const readyMs = Math.round(performance.now() - t0);
       node.on("address", (addr: string) => ctx.progress(`address updated: ${addr}`));
@@ -174,8 +182,14 @@ export const command: Command = {
           // The brokers the node listens on (an in-process broker's URL with --mqtt embedded).
           mqtt: node.options.mqtt ? [node.options.mqtt].flat() : [node.brokerUrl],
           readyMs,
+          // Python P2PD's format (v3), listing the plaintext P2PD listener; null without --p2pd-compat.
+          p2pdAddr: node.p2pdAddress ?? null,
         })}\n`,
       );
+      if (compat)
+        ctx.progress(
+          `warning: P2PD compatibility is on: connections from Python P2PD nodes (to p2pdAddr) are PLAINTEXT, not encrypted or authenticated`,
+        );
       // A name takes seconds on IRC: register after the address line, report on stderr.
       const name = str(ctx, "name");
       if (name) {

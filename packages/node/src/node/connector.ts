@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { deadline } from "@p2pd/netifaces";
 import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "../address.js";
-import { ConnectError, type StrategyFailure } from "../errors.js";
+import { isAddressForm } from "../address-form.js";
+import { ConnectError, codeOf, type StrategyFailure } from "../errors.js";
 import type { NodeTransport } from "../pipe.js";
 import { candidates } from "../strategies/candidates.js";
 import type { StrategyName } from "../strategies/names.js";
@@ -44,6 +45,8 @@ export interface ConnectorDeps {
   tie(pipe: Pipe, pipeId: string): string;
   /** An attempt given up: its late dial-back is closed, not adopted. */
   cancel(pipeId: string): void;
+  /** Direct TCP to a Python P2PD node (plaintext); the pipe and its id. */
+  dialP2pd(remote: P2PAddress, signal: AbortSignal): Promise<{ pipe: Pipe; id: string }>;
   /** Files the winning pipe under its id. */
   adoptWinner(pipe: Pipe, id: string): void;
   closing: AbortSignal;
@@ -58,10 +61,6 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener("abort", onAbort, { once: true });
     p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
-}
-
-function looksLikeAddress(s: string): boolean {
-  return s.includes("[") || s.split("-").length >= 4;
 }
 
 /**
@@ -96,13 +95,14 @@ export class Connector {
     const d = this.#d;
     let lookupMs: number | undefined;
     let remote: P2PAddress;
-    if (typeof target === "string" && !looksLikeAddress(target)) {
+    if (typeof target === "string" && !isAddressForm(target)) {
       const addr = await d.lookup(target, overall);
       lookupMs = performance.now() - t0;
       remote = parseAddress(addr);
     } else {
       remote = typeof target === "string" ? parseAddress(target) : target;
     }
+    if (remote.p2pd) return this.#p2pd(remote, opts, overall, t0, lookupMs);
     const local = d.local();
     const plan = planRace(
       opts.strategies ?? d.defaultOrder(),
@@ -142,6 +142,58 @@ export class Connector {
     const failed = race.failures.filter((f): f is StrategyFailure => f !== undefined);
     const detail = failed.map((f) => `${f.strategy}: ${f.code}`).join("; ");
     throw new ConnectError(`could not connect (${detail || "no strategy"})`, failed);
+  }
+
+  /**
+   * A Python P2PD node: direct TCP only, plaintext (P2PD's signaling is not spoken here, so the
+   * other strategies are reported skipped).
+   */
+  async #p2pd(
+    remote: P2PAddress,
+    opts: ConnectOptions,
+    overall: AbortSignal,
+    t0: number,
+    lookupMs: number | undefined,
+  ): Promise<ConnectResult> {
+    const d = this.#d;
+    const wanted = opts.strategies ?? d.defaultOrder();
+    const skipped = wanted
+      .filter((s) => s !== "direct")
+      .map((strategy) => ({ strategy, ok: false, skipped: true, ms: 0, code: "ERR_SKIPPED" }));
+    const why = "a P2PD address is reached by direct TCP only";
+    if (!wanted.includes("direct"))
+      throw new ConnectError(
+        `could not connect (${why})`,
+        skipped.map((s) => ({ strategy: s.strategy, code: s.code, message: why, ms: 0 })),
+      );
+    const t = performance.now();
+    try {
+      const { pipe, id } = await d.dialP2pd(remote, overall);
+      d.adoptWinner(pipe, id);
+      const ms = performance.now() - t;
+      return {
+        pipe,
+        id,
+        strategy: "direct",
+        plaintext: true,
+        timings: {
+          totalMs: performance.now() - t0,
+          ...(lookupMs === undefined ? {} : { lookupMs }),
+          // Plan order, as for any connect.
+          strategies: wanted.map((strategy) =>
+            strategy === "direct"
+              ? { strategy, ok: true, ms }
+              : { strategy, ok: false, skipped: true, ms: 0, code: "ERR_SKIPPED" },
+          ),
+        },
+      };
+    } catch (err) {
+      const code = codeOf(err);
+      const message = (err as Error).message;
+      throw new ConnectError(`could not connect (direct: ${code})`, [
+        { strategy: "direct", code, message, ms: performance.now() - t },
+      ]);
+    }
   }
 
   #start(

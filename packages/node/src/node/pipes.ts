@@ -1,4 +1,6 @@
-import type { Pipe, PipeOptions, QueueBudget } from "@p2pd/pipe";
+import type { Socket } from "node:net";
+import { type Pipe, type PipeOptions, type QueueBudget, wrapSocket } from "@p2pd/pipe";
+import { attachP2pdProtocol, P2PD_PIPE_OPTIONS } from "../p2pd-compat/protocol.js";
 import {
   NODE_MAX_QUEUE_BYTES,
   NODE_QUEUE_BUDGET,
@@ -60,22 +62,44 @@ export class NodePipes {
     } else {
       pipe = wrapConnection(t, bounds);
     }
+    this.#track(pipe);
+    this.#protocol.attach(pipe, (data, p) => this.#runCbs(data, p));
+    return pipe;
+  }
+
+  /**
+   * Wraps a TCP socket to or from a Python P2PD node: plaintext (P2PD does not encrypt), raw
+   * chunks, P2PD's node protocol in front (test message, `P2P_CON_ID_EQ`); `onId` gets the id
+   * the far end announced. Closed with the node like every node pipe.
+   */
+  wrapP2pd(sock: Socket, onId: (id: string, pipe: Pipe) => void): Pipe {
+    const pipe = wrapSocket(sock, {
+      ...P2PD_PIPE_OPTIONS,
+      queueBudget: this.budget,
+      maxQueueBytes: this.#maxQueueBytes,
+    });
+    this.#track(pipe);
+    attachP2pdProtocol(pipe, onId, (data, p) => this.#runCbs(data, p));
+    return pipe;
+  }
+
+  #track(pipe: Pipe): void {
     this.#all.add(pipe);
     pipe.onEnd(() => {
       this.#all.delete(pipe);
       const id = this.#protocol.idOf(pipe);
       if (id && this.byId.get(id) === pipe) this.byId.delete(id);
     });
-    this.#protocol.attach(pipe, (data, p) => {
-      for (const cb of this.#cbs) {
-        try {
-          cb(data, p);
-        } catch (err) {
-          this.#log(`message callback: ${err}`);
-        }
+  }
+
+  #runCbs(data: Buffer, p: Pipe): void {
+    for (const cb of this.#cbs) {
+      try {
+        cb(data, p);
+      } catch (err) {
+        this.#log(`message callback: ${err}`);
       }
-    });
-    return pipe;
+    }
   }
 
   /**

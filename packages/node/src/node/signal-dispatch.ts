@@ -114,6 +114,8 @@ export class SignalDispatch {
       } catch (err) {
         throw new SignalError("ERR_SIGNAL_FORMAT", `bad sender address: ${(err as Error).message}`);
       }
+      // A node that signals has keys; P2PD-format addresses (no keys) never sign envelopes.
+      if (from.p2pd) throw new SignalError("ERR_SIGNAL_FORMAT", "sender address is a P2PD address");
       if (from.nodeId !== env.senderNodeId)
         throw new SignalError("ERR_SIGNAL_AUTH", "sender address is not the signer's");
       // Only after authentication, so forged copies cannot burn a nonce.

@@ -37,6 +37,12 @@ export interface StartNodeOptions {
    * Off by default: every connection is Noise-encrypted and authenticated. Both ends must agree.
    */
   insecure?: boolean;
+  /**
+   * Accept Python P2PD nodes: a second, plaintext listener (port 0 = any) that speaks P2PD's node
+   * protocol, listed in `node.p2pdAddress`. Off by default. Dialing a P2PD-format address needs
+   * no option (it is plaintext too, and only ever for P2PD-format addresses).
+   */
+  p2pdCompat?: boolean | { port?: number };
   /** Identity seed (>= 16 bytes, or a string hashed into one): same seed, same node id and keys. */
   seed?: Uint8Array | string;
   /** Listen port on every interface; 0 (default) = any free port. */
@@ -125,6 +131,8 @@ export interface ConnectResult {
   /** Who the far end proved to be in the Noise handshake (absent on a plaintext node). */
   peer?: PipePeer;
   strategy: StrategyName;
+  /** True for a connection to a Python P2PD node (a P2PD-format address): NOT encrypted. */
+  plaintext?: true;
   /** Total ms to a ready pipe and the outcome of each strategy that ran or was skipped, in plan order. */
   timings: { totalMs: number; lookupMs?: number; strategies: StrategyTiming[] };
 }
