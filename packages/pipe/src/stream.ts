@@ -4,6 +4,7 @@ import type { DestLike } from "./address.js";
 import { abortable } from "./deadline.js";
 import { abortError, PipeError } from "./errors.js";
 import { createDecoder, createEncoder, type Decoder, type Encoder } from "./framing.js";
+import type { SlabReader } from "./inplace.js";
 import type { ResolvedOptions } from "./options.js";
 import { Pipe, type PipeKind, type Proto, type SendOptions, toBuffer } from "./pipe.js";
 import type { Message } from "./subscription.js";
@@ -23,6 +24,8 @@ export interface StreamPipeInit {
   remote: Endpoint;
   /** Prefix of ERR_SOCKET messages ("tcp", "stream"). */
   label: string;
+  /** The socket reads into this (node:net onread) instead of emitting 'data'; see inplace.ts. */
+  reader?: SlabReader | undefined;
 }
 
 /**
@@ -38,7 +41,7 @@ export class StreamPipe extends Pipe {
   readonly remote: Endpoint;
   /** The underlying byte stream. */
   readonly stream: Duplex;
-  private readonly decoder: Decoder;
+  private readonly decoder: Decoder | SlabReader;
   private readonly encoder: Encoder;
   private readonly label: string;
   private drain: Promise<void> | undefined;
@@ -64,24 +67,38 @@ export class StreamPipe extends Pipe {
     this.label = init.label;
     this.local = Object.freeze({ ...init.local });
     this.remote = Object.freeze({ ...init.remote });
-    this.decoder = createDecoder(cfg.framing, cfg.maxMessageBytes);
     this.encoder = createEncoder(cfg.framing, cfg.maxMessageBytes);
     if (cfg.autoSubscribe !== false) this.subscribe();
     const remote = this.remote;
     this.onFrame = (m) => this.dispatch(m, remote);
-    stream.on("data", (chunk: Buffer | string) => {
-      try {
-        this.decoder.push(
-          typeof chunk === "string" ? Buffer.from(chunk, stream.readableEncoding ?? "utf8") : chunk,
-          this.onFrame,
-        );
-      } catch (e) {
-        // A framing violation poisons the stream: report it, drop the connection.
-        this.reportError(e);
-        this.markEnded(e as Error);
-        stream.destroy();
-      }
-    });
+    // A framing violation poisons the stream: report it, drop the connection.
+    const fail = (e: unknown) => {
+      this.reportError(e);
+      this.markEnded(e as Error);
+      stream.destroy();
+    };
+    const reader = init.reader;
+    if (reader) {
+      this.decoder = reader;
+      reader.attach(this.onFrame, fail);
+      // It paused itself while nobody took its messages.
+      stream.resume();
+    } else {
+      const decoder = createDecoder(cfg.framing, cfg.maxMessageBytes);
+      this.decoder = decoder;
+      stream.on("data", (chunk: Buffer | string) => {
+        try {
+          decoder.push(
+            typeof chunk === "string"
+              ? Buffer.from(chunk, stream.readableEncoding ?? "utf8")
+              : chunk,
+            this.onFrame,
+          );
+        } catch (e) {
+          fail(e);
+        }
+      });
+    }
     stream.on("error", (e) => {
       const err = new PipeError(
         "ERR_SOCKET",

@@ -4,6 +4,7 @@ import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { checkPort, type DestLike, fromNode, nodeHost, splitScope } from "./address.js";
 import { armDeadline } from "./deadline.js";
 import { abortError, PipeError } from "./errors.js";
+import { adoptInPlace, inPlaceHeader, type SlabReader, slabReaderFor } from "./inplace.js";
 import type { ResolvedOptions } from "./options.js";
 import { Pipe, type SendOptions } from "./pipe.js";
 import { errno, StreamPipe } from "./stream.js";
@@ -23,6 +24,7 @@ export class TcpPipe extends StreamPipe {
     cfg: ResolvedOptions,
     route: RouteLike | undefined,
     parent?: Pipe,
+    reader?: SlabReader,
   ) {
     socket.setNoDelay(cfg.noDelay);
     super(
@@ -33,6 +35,7 @@ export class TcpPipe extends StreamPipe {
         local: fromNode(socket.localAddress ?? "", socket.localPort ?? 0),
         remote: fromNode(socket.remoteAddress ?? "", socket.remotePort ?? 0),
         label: "tcp",
+        reader,
       },
       cfg,
       route,
@@ -94,7 +97,18 @@ export class TcpServerPipe extends Pipe {
       sock.destroy();
       return;
     }
-    const child = new TcpPipe(sock, "tcp-child", this.childCfg, this.route, this);
+    // A pauseOnConnect server (length framing): re-open the socket to read frames in place.
+    let reader: SlabReader | undefined;
+    if ((this.server as net.Server & { pauseOnConnect?: boolean }).pauseOnConnect === true) {
+      reader = slabReaderFor(this.childCfg.framing, this.childCfg.maxMessageBytes);
+      const inPlace = reader && adoptInPlace(sock, this.server, reader);
+      if (inPlace) sock = inPlace;
+      else {
+        reader = undefined;
+        sock.resume();
+      }
+    }
+    const child = new TcpPipe(sock, "tcp-child", this.childCfg, this.route, this, reader);
     this.kids.add(child);
     child.on("error", (e) => this.reportError(e));
     child.onEnd(() => {
@@ -212,7 +226,11 @@ export function connectTcp(
     };
     if (!wild) opts.localAddress = nodeHost(bind);
     if (bind.port) opts.localPort = bind.port;
-    const sock = new net.Socket();
+    // Length-framed plain TCP reads frames in place (inplace.ts); TLS reads through its socket.
+    const reader = cfg.tls ? undefined : slabReaderFor(cfg.framing, cfg.maxMessageBytes);
+    const sock = new net.Socket(
+      reader ? ({ onread: reader.onread } as net.SocketConstructorOpts) : undefined,
+    );
     const cleanup = () => {
       disarm();
       sock.off("error", onError);
@@ -254,7 +272,7 @@ export function connectTcp(
     sock.once("connect", () => {
       cleanup();
       if (!cfg.tls) {
-        resolve(new TcpPipe(sock, "tcp-client", cfg, route));
+        resolve(new TcpPipe(sock, "tcp-client", cfg, route, undefined, reader));
         return;
       }
       startTls(sock, dest, cfg, signal, serverName).then(
@@ -321,7 +339,10 @@ export function listenTcp(
 ): Promise<TcpServerPipe> {
   if (signal?.aborted) return Promise.reject(abortError(signal, "listen"));
   return new Promise<TcpServerPipe>((resolve, reject) => {
-    const server = net.createServer({ noDelay: cfg.noDelay });
+    const server = net.createServer({
+      noDelay: cfg.noDelay,
+      pauseOnConnect: inPlaceHeader(cfg.framing) !== undefined,
+    });
     const onAbort = () => {
       server.off("error", onError);
       server.close();
