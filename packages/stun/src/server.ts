@@ -1,12 +1,13 @@
+import type { ChildProcess } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { lookup as dnsLookup } from "node:dns";
 import { createServer, isIP, type Server as TcpServer, type Socket as TcpSocket } from "node:net";
 import { DEFAULT_PORT, HEADER_SIZE } from "./constants.js";
 import { familyOf, normalizeHost, type StunEndpoint } from "./endpoint.js";
 import { abortError, StunError } from "./errors.js";
 import { StunFramer } from "./framing.js";
 import { type AnswerContext, answerRequest } from "./server-answer.js";
-import { type FastTail, fastAnswer, fastTail } from "./server-fast.js";
+import { literalLookup, onDatagram, type UdpListener } from "./server-udp.js";
+import { startWorkers, stopWorkers } from "./server-workers.js";
 
 export interface StunServerOptions {
   /** One or two local IPs (same family). Two IPs plus `altPort` make a full RFC 5780 server. */
@@ -28,6 +29,11 @@ export interface StunServerOptions {
   tcpIdleMs?: number;
   /** Debug log sink; off by default. */
   debug?: (line: string) => void;
+  /**
+   * Extra processes that answer on the same UDP sockets (default 0: this event loop only). With
+   * one per spare core the server scales like a threaded one; TCP stays in this process.
+   */
+  workers?: number;
 }
 
 export interface StunServerEndpoint extends StunEndpoint {
@@ -43,13 +49,8 @@ export interface StunServerStats {
   dropped: number;
 }
 
-interface Listener {
-  ipIndex: 0 | 1;
-  portIndex: 0 | 1;
-  udp?: UdpSocket;
+interface Listener extends UdpListener {
   tcp?: TcpServer;
-  /** The fast path's fixed answer bytes, made on the first request (ports are known by then). */
-  tail?: FastTail | null;
 }
 
 /** An RFC 5389/5780 (and RFC 3489 compatible) Binding server on up to two IPs and two ports. */
@@ -62,6 +63,7 @@ export class StunServer {
   private readonly conns = new Set<TcpSocket>();
   private state: "new" | "listening" | "closed" = "new";
   private readonly ctx: AnswerContext;
+  private workers: ChildProcess[] = [];
 
   constructor(opts: StunServerOptions) {
     const ips = (opts.ips ?? []).map(normalizeHost);
@@ -83,6 +85,9 @@ export class StunServer {
     ) {
       throw new StunError("ERR_STUN_BAD_ARGUMENT", `bad alternate port ${opts.altPort}`);
     }
+    const workers = opts.workers ?? 0;
+    if (!Number.isInteger(workers) || workers < 0 || workers > 64)
+      throw new StunError("ERR_STUN_BAD_ARGUMENT", `bad workers count ${workers} (0..64)`);
     this.ips = ips;
     this.opts = opts;
     const sw = opts.software === undefined ? "p2pd-stun" : opts.software;
@@ -121,8 +126,42 @@ export class StunServer {
       await this.closeSockets();
       throw opts.signal?.aborted ? abortError(opts.signal) : closedWhileListening();
     }
+    await this.startWorkers(opts.signal);
     this.state = "listening";
     return this;
+  }
+
+  private async startWorkers(signal: AbortSignal | undefined): Promise<void> {
+    const udp = this.listeners.flatMap((l) =>
+      l.udp ? [{ ipIndex: l.ipIndex, portIndex: l.portIndex, udp: l.udp }] : [],
+    );
+    if (!this.opts.workers || udp.length === 0) return;
+    const config = {
+      ips: this.ips,
+      ports: this.ports,
+      software: this.opts.software === undefined ? "p2pd-stun" : this.opts.software,
+      maxAmplification: this.ctx.maxAmplification,
+      maxRequestSize: this.ctx.maxRequestSize,
+      debug: this.opts.debug !== undefined,
+    };
+    try {
+      this.workers = await startWorkers(
+        this.opts.workers,
+        config,
+        udp,
+        this.stats,
+        this.opts.debug,
+        signal,
+      );
+    } catch (e) {
+      await this.closeSockets();
+      if (this.closedMeanwhile()) throw closedWhileListening(e);
+      throw signal?.aborted ? abortError(signal) : e;
+    }
+    if (signal?.aborted || this.closedMeanwhile()) {
+      await this.closeSockets();
+      throw signal?.aborted ? abortError(signal) : closedWhileListening();
+    }
   }
 
   /** True once close() was called (a method, so the check survives the awaits in listen()). */
@@ -173,11 +212,17 @@ export class StunServer {
     await this.closeSockets();
   }
 
-  private closeSockets(): Promise<void> {
+  private async closeSockets(): Promise<void> {
     const done: Promise<void>[] = [];
     for (const c of this.conns) c.destroy();
     this.conns.clear();
-    for (const l of this.listeners) {
+    const listeners = this.listeners;
+    this.listeners = [];
+    // Workers first: once close() resolves, no process answers on these ports any more.
+    const workers = this.workers;
+    this.workers = [];
+    await stopWorkers(workers);
+    for (const l of listeners) {
       const { udp, tcp } = l;
       if (udp) {
         done.push(
@@ -192,8 +237,7 @@ export class StunServer {
       }
       if (tcp) done.push(new Promise<void>((resolve) => tcp.close(() => resolve())));
     }
-    this.listeners = [];
-    return Promise.all(done).then(() => undefined);
+    await Promise.all(done);
   }
 
   private async bindAll(): Promise<void> {
@@ -251,7 +295,9 @@ export class StunServer {
       sock.bind({ address: ip, port, exclusive: true }, () => {
         sock.removeAllListeners("error");
         sock.on("error", (err) => this.opts.debug?.(`stun-server: udp error ${err.message}`));
-        sock.on("message", (data, rinfo) => this.onUdp(l, data, rinfo));
+        sock.on("message", (data, rinfo) =>
+          onDatagram(this.ctx, this.listeners, l, data, rinfo, this.stats),
+        );
         resolve(sock);
       });
     });
@@ -275,46 +321,6 @@ export class StunServer {
         resolve(srv);
       });
     });
-  }
-
-  private onUdp(l: Listener, data: Buffer, rinfo: { address: string; port: number }): void {
-    this.stats.received++;
-    if (l.tail === undefined) l.tail = fastTail(this.ctx, l) ?? null;
-    if (l.tail !== null && l.udp) {
-      const bytes = fastAnswer(this.ctx, l.tail, data, rinfo.address, rinfo.port);
-      if (bytes) {
-        this.stats.answered++;
-        // No callback: Node then sends synchronously when it can (an async send error only loses this answer).
-        l.udp.send(bytes, rinfo.port, rinfo.address);
-        return;
-      }
-    }
-    const host = normalizeHost(rinfo.address);
-    const reply = answerRequest(
-      this.ctx,
-      new Uint8Array(data.buffer, data.byteOffset, data.length),
-      { host, port: rinfo.port, family: familyOf(host) },
-      l,
-      "udp",
-    );
-    if (!reply) {
-      this.stats.dropped++;
-      return;
-    }
-    const out = this.listeners.find(
-      (x) => x.ipIndex === reply.via.ipIndex && x.portIndex === reply.via.portIndex,
-    )?.udp;
-    if (!out) {
-      this.stats.dropped++;
-      return;
-    }
-    this.stats.answered++;
-    try {
-      out.send(reply.bytes, reply.to.port, reply.to.host);
-    } catch (e) {
-      // A synchronous send failure (bad port, socket closing) only loses this answer.
-      this.opts.debug?.(`stun-server: send failed: ${(e as Error).message}`);
-    }
   }
 
   private onTcp(l: Listener, sock: TcpSocket): void {
@@ -377,15 +383,4 @@ const MAX_TCP_WRITE_BUFFER = 64 * 1024;
 
 function closedWhileListening(cause?: unknown): StunError {
   return new StunError("ERR_STUN_CLOSED", "server closed while listen() was binding", { cause });
-}
-
-/** The server sends only to the IP literals it received from: resolve them without a tick. */
-function literalLookup(
-  host: string,
-  family: unknown,
-  cb: (err: Error | null, address: string, family: number) => void,
-): void {
-  const kind = isIP(host);
-  if (kind !== 0) cb(null, host, kind);
-  else dnsLookup(host, family as number, cb as never);
 }
