@@ -53,7 +53,28 @@ export function classifyDelta(
   if (dep && enough(dep.count, b.length)) return { kind: "dependent", value: dep.value };
 
   if (a.length < minComparisons) return { kind: "not-applicable", value: 0 };
+  // Delay jitter reorders a burst's packets before the NAT sees them, so a shared counter hands out
+  // its ports in another order than we sent: sorted, the ports of both rounds still step by d.
+  const sorted = sortedSteps([
+    ...samples,
+    ...consecutive.filter((x): x is PortSample => x !== null),
+  ]);
+  const counter = mostCommon(sorted.map((d) => ({ local: 0, mapped: d })));
+  if (counter && enough(counter.count, sorted.length)) {
+    // The sign: most send-order steps still go the counter's way.
+    const all = [...a, ...steps(consecutive)];
+    const down = all.filter((p) => p.mapped < 0).length > all.filter((p) => p.mapped > 0).length;
+    return { kind: "independent", value: down ? -counter.value : counter.value };
+  }
   return { kind: "random", value: 0 };
+}
+
+/** Distances between the mapped ports in ascending order (a counter wrapping past 65535 breaks one). */
+function sortedSteps(list: PortSample[]): number[] {
+  const ports = [...new Set(list.map((p) => p.mapped))].sort((x, y) => x - y);
+  const out: number[] = [];
+  for (let i = 1; i < ports.length; i++) out.push((ports[i] ?? 0) - (ports[i - 1] ?? 0));
+  return out;
 }
 
 /** Differences between adjacent answered samples: local step and mapped step (signed, wrapped to 16 bits). */

@@ -7,14 +7,20 @@ import { abortError, NatError } from "./errors.js";
 import { type ProbeSocket, ProbeSockets } from "./sockets.js";
 import type { Endpoint, Family } from "./types.js";
 
-/** Timing knobs, all derived from the RTT where possible. */
+/** Timing knobs, all derived from the measured round trips where possible. */
 export interface ProbeTiming {
   /** Cap for a server's first answer, ms (default 2000). No answer by then => that server is silent. */
   firstAnswerMs?: number;
-  /** Floor of every "nothing came back" decision, ms: survives a lost packet or two (default 250). */
+  /**
+   * "Nothing came back" is decided this many ms after the latest moment an answer could have come: the
+   * send time plus the slowest round trip seen so far (default 30). Several copies of each probe go out
+   * inside it, so a lost packet or two does not flip the verdict.
+   */
   minWaitMs?: number;
-  /** The "nothing came back" window is max(minWaitMs, rttFactor * RTT) (default 8). */
+  /** That margin is at least rttFactor x the spread of the round trips seen (jitter; default 0.5). */
   rttFactor?: number;
+  /** First retransmission of the very first requests, before any RTT is known, ms (default 50; doubles). */
+  initialRtoMs?: number;
 }
 
 export interface ProbeOptions extends ProbeTiming {
@@ -93,8 +99,9 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
   const family = options.family ?? 4;
   const signal = options.signal;
   const firstAnswerMs = options.firstAnswerMs ?? 2000;
-  const minWaitMs = options.minWaitMs ?? 250;
-  const rttFactor = options.rttFactor ?? 8;
+  const minWaitMs = options.minWaitMs ?? 30;
+  const rttFactor = options.rttFactor ?? 0.5;
+  const initialRto = options.initialRtoMs ?? 50;
   const n = options.deltaSamples ?? 8;
   const say = options.progress ?? (() => {});
   if (signal?.aborted) throw abortError(signal);
@@ -119,24 +126,38 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
     const filters = await Promise.all(servers.map(() => open()));
     say(`probing ${names.join(", ")} from ${pool.size} sockets`);
 
+    // Every answer's round trip: the slowest bounds when a still-missing answer could come, and
+    // their spread (jitter) widens the margin after it.
     let firstAnswerAt = 0;
-    let firstRtt = 0;
-    const answered = (rtt: number) => {
-      if (!firstAnswerAt) {
-        firstAnswerAt = performance.now();
-        firstRtt = rtt;
-      }
+    let rttMin = Number.POSITIVE_INFINITY;
+    let rttMax = 0;
+    // Answers that only a retransmission brought: the loss we see widens the margin, so that more
+    // copies of each change test go out before "nothing came back" (36% loss: ~12 instead of ~5).
+    let answers = 0;
+    let retried = 0;
+    const answered = (rtt: number, retransmitted = false) => {
+      if (!firstAnswerAt) firstAnswerAt = performance.now();
+      rttMin = Math.min(rttMin, rtt);
+      rttMax = Math.max(rttMax, rtt);
+      answers++;
+      if (retransmitted) retried++;
     };
-    // A server is silent when nothing came by firstAnswerMs, or long after the first server answered.
-    const firstAnswer = (client: StunClient, to: Endpoint) =>
-      raceSlow(client.binding(to, { signal: inner.signal, timeoutMs: firstAnswerMs }), () =>
-        firstAnswerAt ? firstAnswerAt + Math.max(4 * minWaitMs, 10 * firstRtt) : undefined,
+    const margin = () =>
+      Math.max(minWaitMs, rttFactor * (rttMax - rttMin)) + (250 * retried) / Math.max(1, answers);
+    // Before any RTT is known, retransmit early (a lost first packet must not cost a 500 ms RTO).
+    const early = { rto: initialRto, rc: 12, rm: 16 };
+    // A server (or a delta probe) is silent when nothing came by firstAnswerMs, or well after the
+    // first answer: a retransmission had time to come back by then.
+    const firstAnswer = (client: StunClient, to: Endpoint) => {
+      const t = performance.now();
+      return raceSlow(
+        client.binding(to, { ...early, signal: inner.signal, timeoutMs: firstAnswerMs }),
+        () => (firstAnswerAt ? firstAnswerAt + initialRto + 2 * rttMax + 2 * margin() : undefined),
       ).then((r) => {
-        if (r) answered(r.rtt);
+        if (r) answered(r.rtt, performance.now() - t > r.rtt + initialRto / 2);
         return r;
       });
-    const windowFor = (rtt: number) => Math.max(minWaitMs, rttFactor * rtt);
-    const retransmit = (rtt: number) => ({ rto: Math.max(20, Math.ceil(2 * rtt)), rc: 10, rm: 1 });
+    };
 
     const deltaServer = 0;
     const deltaTo = servers[deltaServer] as Endpoint;
@@ -173,26 +194,40 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
         return obs;
       }
       obs.other = toEndpoint(other);
-      const rx = retransmit(first.rtt);
-      // The "no answer" window starts when a control binding, sent with the change requests, comes back:
-      // a server slowed down (loaded host, queueing) then gets more time instead of a wrong verdict.
+      // The window for the change tests closes `margin` after the latest moment their answer could
+      // come (sent now, back within the slowest round trip seen). A control binding sent with them
+      // keeps it open for a server or host slowed down meanwhile (loaded machine, queueing).
+      const sentAt = performance.now();
       const windowAc = new AbortController();
       const windowSignal = AbortSignal.any([inner.signal, windowAc.signal]);
       let windowTimer: NodeJS.Timeout | undefined;
+      let controlAt = 0;
+      const closeAt = () => Math.max(sentAt + rttMax, controlAt) + margin();
+      const arm = () => {
+        if (windowSignal.aborted) return;
+        const left = closeAt() - performance.now();
+        if (left > 0) {
+          windowTimer = setTimeout(arm, left);
+          return;
+        }
+        // One more turn of the event loop first: answers already queued on the sockets are read
+        // before the verdict (a timer can fire ahead of I/O after the process was descheduled).
+        windowTimer = setTimeout(() => windowAc.abort(), 0);
+      };
       const controlClient = f ? filter.client : mapping.client;
       controlClient
-        .binding(primary, { ...rx, timeoutMs: firstAnswerMs, signal: windowSignal })
+        .binding(primary, { ...early, timeoutMs: firstAnswerMs, signal: windowSignal })
         .then(
           (r) => {
-            // The window may have closed already (every probe answered): then no timer at all.
-            if (windowSignal.aborted) return;
-            windowTimer = setTimeout(() => windowAc.abort(), windowFor(Math.max(first.rtt, r.rtt)));
+            answered(r.rtt);
+            controlAt = performance.now();
           },
-          () => windowAc.abort(),
+          () => {},
         );
-      // A fresh single-packet transaction every `gap` ms until the window closes: under loss, "no answer"
-      // then means a dozen packets went unanswered, not the ~4 of a doubling RFC 5389 schedule.
-      const gap = Math.max(20, Math.ceil(2 * first.rtt));
+      arm();
+      // A fresh single-packet transaction every `gap` ms while an answer could still make the window;
+      // two at once to start: under loss, "no answer" then means several packets went unanswered.
+      const gap = 10;
       const once = { rto: gap, rc: 1, rm: 1000, timeoutMs: firstAnswerMs, signal: windowSignal };
       const change = async (changeIp: boolean, expect: Endpoint): Promise<ChangeOutcome> => {
         if (!f) return "silent";
@@ -206,12 +241,18 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
             }),
           gap,
           windowSignal,
+          () => performance.now() + rttMax < closeAt(),
         );
         if (inner.signal.aborted) throw abortError(signal);
         return r === undefined ? "silent" : sameEp(r.from, expect) ? "answered" : "wrong-source";
       };
       const alt = async () => {
-        const r = await staggered(() => mapping.client.binding(other, once), gap, windowSignal);
+        const r = await staggered(
+          () => mapping.client.binding(other, once),
+          gap,
+          windowSignal,
+          () => performance.now() + rttMax < closeAt(),
+        );
         if (inner.signal.aborted) throw abortError(signal);
         return r === undefined ? undefined : toEndpoint(r.mapped);
       };
@@ -330,6 +371,7 @@ function staggered<T>(
   send: () => Promise<T>,
   gap: number,
   window: AbortSignal,
+  worthIt: () => boolean = () => true,
 ): Promise<T | undefined> {
   return new Promise((resolve) => {
     let pending = 0;
@@ -346,7 +388,7 @@ function staggered<T>(
       if (pending === 0) finish(undefined);
     };
     const fire = () => {
-      if (done || window.aborted) return;
+      if (done || window.aborted || (pending > 1 && !worthIt())) return;
       pending++;
       send().then(finish, () => {
         pending--;
@@ -356,6 +398,7 @@ function staggered<T>(
     const timer = setInterval(fire, gap);
     window.addEventListener("abort", onWindow, { once: true });
     if (window.aborted) return onWindow();
+    fire();
     fire();
   });
 }

@@ -5,6 +5,7 @@ const spreadLocals = [41234, 50311, 33012, 60007, 45555, 38001, 52222, 47777];
 const s = (mapped: (l: number, i: number) => number, locals = spreadLocals): PortSample[] =>
   locals.map((local, i) => ({ local, mapped: mapped(local, i) }));
 const consecutive = (start: number) => Array.from({ length: 8 }, (_, i) => start + i);
+const rnd2 = [5123, 61000, 2222, 33333, 18000, 44444, 9999, 27000];
 
 describe("classifyDelta", () => {
   const rnd = [5123, 61000, 2222, 33333, 18000, 44444, 9999, 27000];
@@ -60,6 +61,32 @@ describe("classifyDelta", () => {
     expect(classifyDelta(list)).toEqual({ kind: "independent", value: 1 });
     list[5] = null; // 3 pairs left: too few to tell
     expect(classifyDelta(list)).toEqual({ kind: "not-applicable", value: 0 });
+  });
+
+  test("a shared counter seen out of order (jitter reorders the burst) is still independent", () => {
+    // 16 mappings from one counter, created in a shuffled order of the sockets, two ports taken by
+    // other sockets of the same burst in between.
+    const order = [1, 0, 2, 3, 5, 4, 8, 6, 7, 9, 11, 10, 12, 14, 13, 15];
+    const port = (k: number) => 40000 + order.indexOf(k) + (order.indexOf(k) > 9 ? 2 : 0);
+    const spread = s((_, i) => port(i));
+    const cons = s((_, i) => port(8 + i), consecutive(20000));
+    expect(classifyDelta(spread, cons)).toEqual({ kind: "independent", value: 1 });
+    const down = s((_, i) => 60000 - 3 * port(i) + 120000);
+    const downCons = s((_, i) => 60000 - 3 * port(8 + i) + 120000, consecutive(20000));
+    expect(classifyDelta(down, downCons)).toEqual({ kind: "independent", value: -3 });
+  });
+
+  test("random ports stay random when sorted", () => {
+    const more = [1234, 60001, 15000, 42424, 7000, 39999, 25000, 51000];
+    expect(
+      classifyDelta(
+        s((_, i) => rnd2[i] ?? 0),
+        s((_, i) => more[i] ?? 0, consecutive(20000)),
+      ),
+    ).toEqual({
+      kind: "random",
+      value: 0,
+    });
   });
 
   test("too few answers => not-applicable", () => {

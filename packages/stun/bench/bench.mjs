@@ -1,10 +1,12 @@
 // Benchmarks: (1) Binding requests/s of our server vs coturn on loopback, same load generator, same run;
 // (2) client-side parse cost per message (ns/op) against JSON.parse of the same information.
-// Loopback only. Usage: pnpm bench  (env BENCH_SECONDS=2, BENCH_SOCKETS=4, BENCH_WINDOW=32, BENCH_ROUNDS=2)
+// Loopback only. Usage: pnpm bench  (env BENCH_SECONDS=2, BENCH_SOCKETS=4, BENCH_WINDOW=32, BENCH_ROUNDS=3)
+// Each server also gets its CPU time per answered request (its processes' user+system time from /proc),
+// which a busy machine disturbs far less than requests/s.
 import { execFileSync, fork, spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   ATTR,
@@ -19,8 +21,24 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const SOCKETS = Number(process.env.BENCH_SOCKETS ?? 4);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
 
-/** Keeps WINDOW requests in flight on each of SOCKETS sockets for SECONDS; counts answers. */
-async function load(port) {
+/** CPU ticks (user + system) of a process and its descendants (Linux /proc); 0 elsewhere. */
+function cpuTicks(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    let t = Number(f[11]) + Number(f[12]);
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim();
+      for (const k of kids ? kids.split(" ") : []) t += cpuTicks(Number(k));
+    }
+    return t;
+  } catch {
+    return 0;
+  }
+}
+const TICK_US = 1e6 / Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim() || 100);
+
+/** Keeps WINDOW requests in flight on each of SOCKETS sockets for SECONDS; answers/s and CPU µs/answer. */
+async function load(port, pid) {
   const req = encodeMessage(new StunMessage({ method: METHOD.BINDING }), { fingerprint: true });
   const socks = [];
   let answers = 0;
@@ -47,15 +65,17 @@ async function load(port) {
   // Warm up, then measure.
   await new Promise((r) => setTimeout(r, 300));
   const start = answers;
+  const c0 = cpuTicks(pid);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const rate = ((answers - start) * 1000) / (performance.now() - t0);
+  const cpu = ((cpuTicks(pid) - c0) * TICK_US) / Math.max(1, answers - start);
   for (const { s, t } of socks) {
     clearInterval(t);
     s.close();
   }
   await new Promise((r) => setTimeout(r, 100));
-  return rate;
+  return { rate, cpu };
 }
 
 async function freePort() {
@@ -78,11 +98,13 @@ async function waitUp(port) {
   throw new Error("server did not come up");
 }
 
-async function benchOurs() {
-  const child = fork(new URL("./server-proc.mjs", import.meta.url), { stdio: "inherit" });
+async function benchOurs(workers) {
+  const child = fork(new URL("./server-proc.mjs", import.meta.url), [String(workers)], {
+    stdio: "inherit",
+  });
   const port = await new Promise((r) => child.once("message", (m) => r(m.port)));
   await waitUp(port);
-  const rate = await load(port);
+  const rate = await load(port, child.pid);
   child.send("stop");
   await new Promise((r) => child.once("exit", r));
   return rate;
@@ -115,7 +137,7 @@ async function benchCoturn() {
   );
   try {
     await waitUp(port);
-    return await load(port);
+    return await load(port, proc.pid);
   } finally {
     proc.kill("SIGTERM");
     await new Promise((r) => proc.once("exit", r));
@@ -170,25 +192,42 @@ function parseBench() {
 const pad = (s, n) => String(s).padEnd(n);
 const padl = (s, n) => String(s).padStart(n);
 
+const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
 console.log(
-  `@p2pd/stun benchmarks (node ${process.version}, ${SECONDS}s per server per round, ${SOCKETS} sockets × ${WINDOW} in flight)\n`,
+  `@p2pd/stun benchmarks (node ${process.version}, ${availableParallelism()} cores, ${SECONDS}s per server per round, ${SOCKETS} sockets × ${WINDOW} in flight)\n`,
 );
-// Alternate the two servers over ROUNDS rounds and keep each one's best, so both see similar machine load.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-let coturn;
-let ours = 0;
+// Rotate the servers over ROUNDS rounds (each round in a new order), so all see similar machine load;
+// report each one's best round and the median of its per-round ratios to coturn of the same round.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const servers = [
+  { name: "coturn 4.6.1 (baseline)", run: benchCoturn },
+  { name: "StunServer", run: () => benchOurs(0) },
+  { name: `StunServer, workers: ${WORKERS}`, run: () => benchOurs(WORKERS) },
+];
+const results = servers.map(() => []);
 for (let r = 0; r < ROUNDS; r++) {
-  const c = await benchCoturn();
-  if (c !== undefined) coturn = Math.max(coturn ?? 0, c);
-  ours = Math.max(ours, await benchOurs());
+  const order = servers.map((_, i) => (i + r) % servers.length);
+  for (const i of order) results[i].push(await servers[i].run());
 }
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const haveCoturn = results[0].every((x) => x !== undefined);
 console.log("Server throughput, UDP Binding requests on loopback");
-console.log(`${pad("server", 28)}${padl("req/s", 12)}${padl("ratio", 10)}`);
-if (coturn !== undefined)
-  console.log(`${pad("coturn (baseline)", 28)}${padl(Math.round(coturn), 12)}${padl("1.00", 10)}`);
 console.log(
-  `${pad("@p2pd/stun StunServer", 28)}${padl(Math.round(ours), 12)}${padl(coturn ? (ours / coturn).toFixed(2) : "n/a", 10)}`,
+  `${pad("server", 30)}${padl("best req/s", 12)}${padl("ratio", 8)}${padl("median ratio", 14)}${padl("CPU µs/req", 12)}${padl("ratio", 8)}`,
 );
+const best = (i) => Math.max(...results[i].map((x) => x?.rate ?? 0));
+const cpu = (i) => median(results[i].map((x) => x?.cpu ?? 0));
+for (let i = 0; i < servers.length; i++) {
+  if (i === 0 && !haveCoturn) continue;
+  const ratio = haveCoturn ? (best(i) / best(0)).toFixed(2) : "n/a";
+  const med = haveCoturn
+    ? median(results[i].map((x, r) => x.rate / results[0][r].rate)).toFixed(2)
+    : "n/a";
+  const cpuRatio = haveCoturn ? (cpu(i) / cpu(0)).toFixed(2) : "n/a";
+  console.log(
+    `${pad(servers[i].name, 30)}${padl(Math.round(best(i)), 12)}${padl(ratio, 8)}${padl(med, 14)}${padl(cpu(i).toFixed(1), 12)}${padl(cpuRatio, 8)}`,
+  );
+}
 const p = parseBench();
 console.log(
   `\nClient parse cost per message (${p.bytes}-byte Binding success with 3 addresses, SOFTWARE, FINGERPRINT)`,

@@ -1,7 +1,13 @@
 // Our StunServer in its own process, so the load generator does not share its event loop (as with coturn).
+// argv[2]: worker processes (StunServer `workers`).
 import { StunServer } from "../dist/index.js";
 
-const server = await new StunServer({ ips: ["127.0.0.1"], port: 0, protocols: ["udp"] }).listen();
+const server = await new StunServer({
+  ips: ["127.0.0.1"],
+  port: 0,
+  protocols: ["udp"],
+  workers: Number(process.argv[2] ?? 0),
+}).listen();
 process.send?.({ port: server.primary.port });
 process.on("message", async (m) => {
   if (m === "stop") {
