@@ -55,6 +55,11 @@ export class IrcSession {
   /** 900 RPL_LOGGEDIN seen (SASL or NickServ). */
   loggedIn = false;
   dialect: Dialect = "unknown";
+  /**
+   * The older ChanServ command forms this network wants, learnt from its replies (P2PD's `chan_serv`
+   * and `set_topic` server flags): `REGISTER #chan <password> <description>`, `SET #chan TOPIC t`.
+   */
+  readonly legacy = { register: false, topic: false };
   /** Channels we are in (lowercased), from our own JOIN/PART/KICK echoes. */
   readonly joined = new Set<string>();
   private readonly client: InstanceType<typeof IRC.Client>;
