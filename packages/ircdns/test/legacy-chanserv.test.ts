@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { deriveChannel, deriveChanPassword, deriveSigningKey } from "../src/derive.js";
 import { IRCDNS } from "../src/ircdns.js";
 import { parseServer } from "../src/servers.js";
+import { redactLine } from "../src/session.js";
 import { signerId, unpackTopic } from "../src/topic.js";
 import { type FakeIrcd, startFakeIrcd } from "./helpers/fake-ircd.js";
 
@@ -57,6 +58,10 @@ describe("older ChanServ command forms, detected per network", () => {
           `REGISTER ${chan} ${deriveChanPassword(chan, domainOf(n), seed)} desc`,
         ]);
         expect(chanServ(n)).toContain(`SET ${chan} KEEPTOPIC ON`);
+        // The debug trace never shows the channel password.
+        expect(redactLine(`PRIVMSG ChanServ :${cmds[1]}`)).toBe(
+          `PRIVMSG ChanServ :REGISTER ${chan} [redacted]`,
+        );
       }
       // The modern network never saw a password.
       expect(chanServ(modern).filter((c) => c.startsWith("REGISTER"))).toEqual([
