@@ -58,10 +58,22 @@ export class BadSeedError extends IrcDnsError {
   }
 }
 
-/** Name, TLD or password is empty, non-ASCII, contains spaces/control characters, or too long. */
+/** Why a name was refused (`BadNameError.reason`); stable, like the code. */
+export type BadNameReason =
+  | "type"
+  | "format"
+  | "empty"
+  | "too_long"
+  | "control"
+  | "not_utf8"
+  | "no_ascii";
+
+/** Name, TLD or password is not text, empty, too long, has control characters or no ASCII at all. */
 export class BadNameError extends IrcDnsError {
-  constructor(message: string) {
+  readonly reason: BadNameReason;
+  constructor(message: string, reason: BadNameReason = "format") {
     super("ERR_IRCDNS_BAD_NAME", message);
+    this.reason = reason;
   }
 }
 

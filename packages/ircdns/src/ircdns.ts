@@ -10,6 +10,7 @@ import {
   checkSeed,
   deriveAccount,
   deriveChannel,
+  deriveChanPassword,
   deriveSigningKey,
 } from "./derive.js";
 import {
@@ -41,6 +42,7 @@ import {
   registerChan,
   type ServiceTimeouts,
   setTopic,
+  topicCommand,
 } from "./services.js";
 import { IrcSession, MAX_LINE } from "./session.js";
 import { maxTopicLength, maxValueBytes, packTopic, unpackTopic } from "./topic.js";
@@ -419,7 +421,10 @@ export class IRCDNS {
       const { chan } = this.channel(n, s);
       try {
         const sess = await this.authSession(s, signal);
-        await registerChan(sess, chan, this.timeouts, signal);
+        const seed = this.requireSeed();
+        await registerChan(sess, chan, this.timeouts, signal, () =>
+          deriveChanPassword(chan, s.domain, seed),
+        );
         won.push(s);
         outcomes.set(s.domain, { server: s.label, chan, ok: true });
       } catch (e) {
@@ -495,7 +500,11 @@ export class IRCDNS {
     const sessions = await this.settle((s) => this.authSession(s, signal));
     this.throwIfAborted(signal);
     const limitOf = (sess: IrcSession, chan: string) =>
-      Math.min(sess.topicLen, LINE_TOPIC_CAP, MAX_LINE - `PRIVMSG ChanServ :TOPIC ${chan} `.length);
+      Math.min(
+        sess.topicLen,
+        LINE_TOPIC_CAP,
+        MAX_LINE - `PRIVMSG ChanServ :${topicCommand(sess, chan, "")}`.length,
+      );
     const fits = sessions.filter(
       (r) => r.ok && maxTopicLength(bytes) <= limitOf(r.v, this.channel(n, r.s).chan),
     );

@@ -1,4 +1,4 @@
-import { BadNameError, BadValueError } from "./errors.js";
+import { BadNameError, type BadNameReason, BadValueError } from "./errors.js";
 
 /** A name: [name, tld, pw]. pw defaults to "" and is mixed into the channel names and the key. */
 export type NameInput =
@@ -12,41 +12,88 @@ export interface Name {
   pw: string;
 }
 
-const NAME_RE = /^[\x21-\x7e]{1,64}$/;
-const PW_RE = /^[\x20-\x7e]{0,128}$/;
+/** Limits in characters (code points); P2PD has none, these keep inputs bounded. */
+export const MAX_NAME_CHARS = 64;
+export const MAX_PW_CHARS = 128;
+
+/** Quote at most 40 characters of untrusted input, escaped, so messages stay one short line. */
+function quote(s: string): string {
+  const cut = [...s.slice(0, 82)].slice(0, 40).join("");
+  return (
+    JSON.stringify(cut).replace(
+      /[\u2028\u2029\u007f-\u009f]/g,
+      (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    ) + (cut.length < s.length ? "..." : "")
+  );
+}
+
+function bad(reason: BadNameReason, message: string): never {
+  throw new BadNameError(message, reason);
+}
 
 /**
- * Validate instead of silently dropping characters (the reference turns "café" into "caf"):
- * name and TLD are 1-64 printable ASCII characters without spaces (spaces made "a b"+"c" collide with
- * "a"+"b c" in the time-lock input); pw is 0-128 printable ASCII characters.
+ * Check one field. P2PD takes any text and derives from its ASCII bytes only (non-ASCII is dropped),
+ * so spaces and UTF-8 are allowed here too, with the same derivation. Refused: control characters
+ * (C0, DEL, C1: CR/LF/NUL included), lone surrogates (not UTF-8), over-long fields, and a non-empty
+ * field with no ASCII character left (it would derive as the empty string, shared by every such name).
+ */
+function checkField(k: "name" | "tld" | "pw", v: unknown): string {
+  const max = k === "pw" ? MAX_PW_CHARS : MAX_NAME_CHARS;
+  if (typeof v !== "string") bad("type", `${k} must be a string`);
+  if (v.length > max * 2) bad("too_long", `${k} is longer than ${max} characters`);
+  let chars = 0;
+  let ascii = 0;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = v.charCodeAt(i + 1);
+      if (!(d >= 0xdc00 && d <= 0xdfff)) bad("not_utf8", `${k} has a lone surrogate (not UTF-8)`);
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      bad("not_utf8", `${k} has a lone surrogate (not UTF-8)`);
+    } else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
+      bad("control", `${k} has a control character U+${c.toString(16).padStart(4, "0")}`);
+    } else if (c < 0x80) {
+      ascii++;
+    }
+    chars++;
+  }
+  if (chars > max) bad("too_long", `${k} is longer than ${max} characters`);
+  if (k !== "pw" && chars === 0) bad("empty", `${k} is empty`);
+  if (chars > 0 && ascii === 0) {
+    bad(
+      "no_ascii",
+      `${k} has no ASCII character: P2PD's derivation drops non-ASCII, it would be ""`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Validate a name as P2PD accepts it: name and TLD 1-64 characters, pw 0-128, spaces and UTF-8 allowed,
+ * no control characters. Derivations use the ASCII characters only, as P2PD's do, so "café" and "caf"
+ * are the same name (and "a b"+"c" shares channels with "a"+"b c"): see the README.
  * A string "label.tld" splits at its last dot.
  */
 export function parseName(input: NameInput): Name {
-  let n: Name;
+  let n: { name: unknown; tld: unknown; pw: unknown };
   if (typeof input === "string") {
     const i = input.lastIndexOf(".");
-    if (i <= 0 || i === input.length - 1) throw new BadNameError(`"${input}" is not NAME.TLD`);
+    if (i <= 0 || i === input.length - 1) bad("format", `${quote(input)} is not NAME.TLD`);
     n = { name: input.slice(0, i), tld: input.slice(i + 1), pw: "" };
   } else if (Array.isArray(input)) {
     n = { name: input[0], tld: input[1], pw: input[2] ?? "" };
   } else if (typeof input === "object" && input !== null) {
-    const o = input as { name: string; tld: string; pw?: string };
+    const o = input as { name: unknown; tld: unknown; pw?: unknown };
     n = { name: o.name, tld: o.tld, pw: o.pw ?? "" };
   } else {
-    throw new BadNameError("name must be [name, tld, pw?], {name, tld, pw?} or 'name.tld'");
+    bad("type", "name must be [name, tld, pw?], {name, tld, pw?} or 'name.tld'");
   }
-  for (const [k, v] of [
-    ["name", n.name],
-    ["tld", n.tld],
-  ] as const) {
-    if (typeof v !== "string" || !NAME_RE.test(v)) {
-      throw new BadNameError(`${k} must be 1-64 printable ASCII characters without spaces`);
-    }
-  }
-  if (typeof n.pw !== "string" || !PW_RE.test(n.pw)) {
-    throw new BadNameError("pw must be 0-128 printable ASCII characters");
-  }
-  return n;
+  return {
+    name: checkField("name", n.name),
+    tld: checkField("tld", n.tld),
+    pw: checkField("pw", n.pw),
+  };
 }
 
 /** Values are ASCII text (the v1 format encodes ASCII); anything else would be silently altered. */

@@ -142,6 +142,16 @@ function detect(text: string): Dialect | undefined {
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/**
+ * Older services (IRCServices, Epona, Anope 1.x, some networks' own) answer a bare `REGISTER #chan`
+ * with a syntax line naming a password: "Syntax: REGISTER channel password description".
+ */
+const LEGACY_REGISTER = /\bREGISTER\s+<?#?chan(nel)?\S*\s+<?pass(word)?\b/i;
+/** A ChanServ without TOPIC ("Unknown command TOPIC."): topics are set with `SET #chan TOPIC t`. */
+const NO_TOPIC_COMMAND = /unknown command|invalid command|no such command|not a valid command/i;
+/** P2PD's channel description on networks that want one (its literal "desc"). */
+export const LEGACY_CHAN_DESC = "desc";
+
 /** ChanServ INFO: is the channel registered, and to whom. Also detects the services package. */
 export function chanInfo(
   s: IrcSession,
@@ -198,23 +208,40 @@ async function join(
   );
 }
 
-/** ChanServ REGISTER plus the per-package settings; throws NameTakenError when someone else holds it. */
+/**
+ * ChanServ REGISTER plus the per-package settings; throws NameTakenError when someone else holds it.
+ * `chanPassword` gives the channel password for networks that want the older
+ * `REGISTER #chan <password> <description>` (P2PD's: `deriveChanPassword(chan, domain, seed)`).
+ */
 export async function registerChan(
   s: IrcSession,
   chan: string,
   t: ServiceTimeouts,
   signal?: AbortSignal,
+  chanPassword?: () => string,
 ): Promise<void> {
   await join(s, chan, t, signal);
   try {
     await s.exclusive(async () => {
       for (let attempt = 0; ; attempt++) {
-        const r = await s.request<"ok" | "busy" | "mine">(
-          () => s.sendService("ChanServ", `REGISTER ${chan}`),
+        const legacy = s.legacy.register;
+        const cmd = legacy
+          ? `REGISTER ${chan} ${chanPassword?.() ?? ""} ${LEGACY_CHAN_DESC}`
+          : `REGISTER ${chan}`;
+        const r = await s.request<"ok" | "busy" | "mine" | "legacy">(
+          () => s.sendService("ChanServ", cmd),
           (l) => {
             const n = serviceReply(s, l, "ChanServ");
             if (n === undefined) return undefined;
             if (/registered under your|is now registered to/i.test(n)) return "ok";
+            if (!legacy && LEGACY_REGISTER.test(n)) {
+              if (!chanPassword)
+                throw new SessionError(
+                  "ERR_IRCDNS_REGISTER",
+                  `${s.server.label}: ChanServ wants a channel password`,
+                );
+              return "legacy";
+            }
             if (/already registered/i.test(n)) {
               if (new RegExp(`to ${esc(s.account ?? s.nick)}\\b`, "i").test(n)) return "mine";
               throw new NameTakenError(`${s.server.label}: ${chan} is already registered`);
@@ -237,14 +264,22 @@ export async function registerChan(
           },
           { timeoutMs: t.serviceMs, signal, what: `ChanServ REGISTER ${chan}` },
         );
+        if (r === "legacy") {
+          // Learnt once per network: every later REGISTER on this session uses the older form.
+          s.legacy.register = true;
+          attempt--;
+          continue;
+        }
         if (r !== "busy") break;
         if (attempt >= 3)
           throw new SessionError("ERR_IRCDNS_SERVICES_BUSY", `${s.server.label}: ChanServ busy`);
         await sleep(5_000, signal);
       }
       // Topic retention is on by default in Anope; Atheme needs KEEPTOPIC. TOPICLOCK stops non-founder ops.
-      const sets =
-        s.dialect === "atheme"
+      // Older services take Atheme's `SET #chan OPTION value` order (P2PD's); Anope 1.x has no TOPICLOCK.
+      const sets = s.legacy.register
+        ? [`SET ${chan} KEEPTOPIC ON`]
+        : s.dialect === "atheme"
           ? [`SET ${chan} KEEPTOPIC ON`, `SET ${chan} TOPICLOCK ON`]
           : [`TOPIC ${chan} LOCK`]; // Anope 2.0: topic lock lives in TOPIC, retention is on by default
       for (const cmd of sets) {
@@ -263,7 +298,15 @@ export async function registerChan(
   }
 }
 
-/** JOIN, ChanServ TOPIC, wait for the TOPIC echo carrying exactly our text, PART. */
+/** The ChanServ command that sets a topic on this network (`SET #chan TOPIC t` on older services). */
+export function topicCommand(s: IrcSession, chan: string, topic: string): string {
+  return s.legacy.topic ? `SET ${chan} TOPIC ${topic}` : `TOPIC ${chan} ${topic}`;
+}
+
+/**
+ * JOIN, ChanServ TOPIC, wait for the TOPIC echo carrying exactly our text. A ChanServ that does not
+ * know TOPIC gets the older `SET #chan TOPIC t` once, and the network is remembered as such.
+ */
 export async function setTopic(
   s: IrcSession,
   chan: string,
@@ -273,14 +316,15 @@ export async function setTopic(
 ): Promise<void> {
   const lc = ircLower(chan);
   await join(s, chan, t, signal);
-  try {
-    await s.exclusive(() =>
-      s.request<true>(
-        () => s.sendService("ChanServ", `TOPIC ${chan} ${topic}`),
+  for (;;) {
+    const legacy = s.legacy.topic;
+    const r = await s.exclusive(() =>
+      s.request<"ok" | "legacy">(
+        () => s.sendService("ChanServ", topicCommand(s, chan, topic)),
         (l) => {
           checkServiceMissing(s, l, "ChanServ");
           if (l.command === "TOPIC" && ircLower(l.params[0] ?? "") === lc) {
-            if (l.params[1] === topic) return true;
+            if (l.params[1] === topic) return "ok";
             if (
               (l.params[1] ?? "").length < topic.length &&
               topic.startsWith(l.params[1] ?? "\0")
@@ -293,6 +337,7 @@ export async function setTopic(
             return undefined; // services restoring the previous topic
           }
           const n = s.serviceNotice(l, "ChanServ");
+          if (n !== undefined && !legacy && NO_TOPIC_COMMAND.test(n)) return "legacy";
           if (
             n !== undefined &&
             /access denied|not registered|permission|syntax|invalid|unknown/i.test(n)
@@ -307,8 +352,8 @@ export async function setTopic(
         { timeoutMs: t.serviceMs, signal, what: `ChanServ TOPIC ${chan}` },
       ),
     );
-  } finally {
-    // Stays joined until QUIT, see registerChan.
+    if (r === "ok") return; // stays joined until QUIT, see registerChan
+    s.legacy.topic = true;
   }
 }
 

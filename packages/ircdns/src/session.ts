@@ -32,6 +32,9 @@ export function redactLine(line: string): string {
     /^((?:[@:]\S+ )*)(PASS|AUTHENTICATE|PRIVMSG NickServ :(?:REGISTER|IDENTIFY|SET PASSWORD)|NS (?:REGISTER|IDENTIFY))\b.*$/i;
   const m = cred.exec(line);
   if (m) return `${m[1]}${m[2]} [redacted]`;
+  // The older `REGISTER #chan <password> <description>` carries the channel password.
+  const chan = /^((?:[@:]\S+ )*PRIVMSG ChanServ :REGISTER \S+) \S.*$/i.exec(line);
+  if (chan) return `${chan[1]} [redacted]`;
   if (/password/i.test(line) && / NOTICE /i.test(line))
     return `${line.slice(0, line.indexOf(" NOTICE ") + 8)}[redacted]`;
   return line;
@@ -55,6 +58,11 @@ export class IrcSession {
   /** 900 RPL_LOGGEDIN seen (SASL or NickServ). */
   loggedIn = false;
   dialect: Dialect = "unknown";
+  /**
+   * The older ChanServ command forms this network wants, learnt from its replies (P2PD's `chan_serv`
+   * and `set_topic` server flags): `REGISTER #chan <password> <description>`, `SET #chan TOPIC t`.
+   */
+  readonly legacy = { register: false, topic: false };
   /** Channels we are in (lowercased), from our own JOIN/PART/KICK echoes. */
   readonly joined = new Set<string>();
   private readonly client: InstanceType<typeof IRC.Client>;

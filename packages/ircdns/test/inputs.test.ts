@@ -31,10 +31,11 @@ describe("bad input gives typed errors", () => {
   });
 
   test("names", () => {
-    expect(() => parseName(["café", "tld"])).toThrow(BadNameError);
-    expect(() => parseName(["a b", "tld"])).toThrow(BadNameError);
+    expect(() => parseName(["日本", "tld"])).toThrow(BadNameError); // nothing left after the ASCII drop
+    expect(() => parseName(["a\r\nb", "tld"])).toThrow(BadNameError);
     expect(() => parseName(["", "tld"])).toThrow(BadNameError);
     expect(() => parseName(["a", "t", "ü"])).toThrow(BadNameError);
+    expect(parseName(["a b", "café"])).toEqual({ name: "a b", tld: "café", pw: "" }); // as P2PD
     expect(() => parseName("nodot")).toThrow(BadNameError);
     expect(parseName("my.name.node")).toEqual({ name: "my.name", tld: "node", pw: "" });
     expect(parseName({ name: "a", tld: "b", pw: "p w" })).toEqual({

@@ -71,7 +71,18 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
   }, 60_000);
 
   test("register, store, lookup round trip; a second reader agrees", async () => {
-    const dns = await IRCDNS.start({ seed: seedA, servers: lab.serverList, cacheDir });
+    // Trace what is sent: modern services must get the modern ChanServ forms, never a password.
+    const sent: string[] = [];
+    const traced = process.env.IRCDNS_TRACE;
+    process.env.IRCDNS_TRACE = "1";
+    const dns = await IRCDNS.start({
+      seed: seedA,
+      servers: lab.serverList,
+      cacheDir,
+      log: (m) => {
+        if (m.includes(" >> ")) sent.push(m.slice(m.indexOf(" >> ") + 4));
+      },
+    });
     try {
       const reg = await dns.register(name);
       expect(reg.succeeded, JSON.stringify(reg.servers)).toBe(3);
@@ -80,7 +91,15 @@ describe.skipIf(skip)("IRCDNS on the three-network lab", () => {
       expect(reg.servers.every((s) => s.ok && /^#[0-9a-z]{1,31}$/.test(s.chan))).toBe(true);
       const st = await dns.store("1.2.3.4:5000 v1", name);
       expect(st.succeeded).toBe(3);
+      const chanServ = sent.filter((l) => l.startsWith("PRIVMSG ChanServ :"));
+      const registers = chanServ.filter((l) => / :REGISTER /.test(l));
+      expect(registers).toHaveLength(3);
+      for (const l of registers) expect(l).toMatch(/^PRIVMSG ChanServ :REGISTER #[0-9a-z]+$/);
+      expect(chanServ.filter((l) => / :TOPIC #\S+ p2pd\.net\/irc /.test(l))).toHaveLength(3);
+      expect(chanServ.filter((l) => /:SET \S+ TOPIC /.test(l))).toEqual([]);
     } finally {
+      if (traced === undefined) delete process.env.IRCDNS_TRACE;
+      else process.env.IRCDNS_TRACE = traced;
       await dns.close();
     }
     const reader = await IRCDNS.start({ servers: lab.serverList });

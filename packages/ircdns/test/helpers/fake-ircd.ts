@@ -11,6 +11,8 @@ export interface FakeIrcd {
   plant(chan: string, topic: string): void;
   /** Topics clients asked ChanServ to set. */
   stored: Map<string, string>;
+  /** `legacy` networks: channels registered, with the password and description given. */
+  registered: Map<string, { founder: string; password: string; description: string }>;
   /** Every line received, on every connection (after TLS decryption). */
   received: string[];
   /** TCP connections accepted (with TLS, also those whose handshake then failed). */
@@ -35,18 +37,23 @@ export function testCert(which: "good" | "other"): { key: string; cert: string }
  * `restoreMs`: behave like services recreating an empty registered channel: no 332 on JOIN (331 to a
  * TOPIC query), then the planted topic arrives as a ChanServ TOPIC message after this many ms.
  * `refuseRegister`: ChanServ INFO says the channel is free, but ChanServ REGISTER is refused.
+ * `legacy`: ChanServ speaks the older forms (IRCServices / Epona / Anope 1.8 wording, as on the
+ * networks P2PD flagged `chan_serv: [password, description]` and `set_topic: set`): REGISTER needs a
+ * password and a description, there is no TOPIC command, `SET #chan TOPIC t` sets the topic.
  */
 export async function startFakeIrcd(
   opts: {
     vanishOnJoin?: boolean;
     restoreMs?: number;
     refuseRegister?: boolean;
+    legacy?: boolean;
     /** Serve TLS with this key and certificate. */
     tls?: { key: string; cert: string };
   } = {},
 ): Promise<FakeIrcd> {
   const planted = new Map<string, string>();
   const stored = new Map<string, string>();
+  const registered = new Map<string, { founder: string; password: string; description: string }>();
   const received: string[] = [];
   let connections = 0;
   const sockets = new Set<Socket>();
@@ -60,6 +67,52 @@ export async function startFakeIrcd(
     const send = (l: string) => sock.write(`${l}\r\n`);
     const notice = (from: string, text: string) =>
       send(`:${from}!${from}@services.fake.lab NOTICE ${nick} :${text}`);
+    const legacyChanServ = (verb: string, words: string[], text: string) => {
+      const chan = words[1] ?? "";
+      const reg = registered.get(chan.toLowerCase());
+      if (verb === "INFO") {
+        if (!reg) notice("ChanServ", `Channel ${chan} isn't registered.`);
+        else {
+          notice("ChanServ", `Information for channel ${chan}:`);
+          notice("ChanServ", `        Founder: ${reg.founder}`);
+          notice("ChanServ", `    Description: ${reg.description}`);
+        }
+      } else if (verb === "REGISTER") {
+        if (words.length < 4) {
+          notice(
+            "ChanServ",
+            "Syntax: \x02REGISTER \x1fchannel\x1f \x1fpassword\x1f \x1fdescription\x1f\x02",
+          );
+          notice("ChanServ", "\x02/msg ChanServ HELP REGISTER\x02 for more information.");
+        } else if (reg) {
+          notice("ChanServ", `Channel \x02${chan}\x02 is already registered!`);
+        } else {
+          const password = words[2] ?? "";
+          registered.set(chan.toLowerCase(), {
+            founder: nick,
+            password,
+            description: words.slice(3).join(" "),
+          });
+          notice("ChanServ", `Channel \x02${chan}\x02 registered under your nickname: ${nick}`);
+          notice(
+            "ChanServ",
+            `Your channel password is \x02${password}\x02 -- remember it for later use.`,
+          );
+        }
+      } else if (verb === "SET" && (words[2] ?? "").toUpperCase() === "TOPIC") {
+        if (reg?.founder !== nick) notice("ChanServ", "Access denied.");
+        else {
+          // The topic is the rest of the line after "SET #chan TOPIC ".
+          const topic = text.split(" ").slice(3).join(" ");
+          stored.set(chan, topic);
+          send(`:ChanServ!ChanServ@services.fake.lab TOPIC ${chan} :${topic}`);
+        }
+      } else if (verb === "SET" && (words[2] ?? "").toUpperCase() === "KEEPTOPIC") {
+        notice("ChanServ", `Topic retention option for channel \x02${chan}\x02 is now \x02ON\x02.`);
+      } else {
+        notice("ChanServ", `Unknown command \x02${verb}\x02.  "/msg ChanServ HELP" for help.`);
+      }
+    };
     sock.on("data", (d) => {
       buf += d.toString("utf8");
       let i = buf.indexOf("\n");
@@ -123,6 +176,8 @@ export async function startFakeIrcd(
               if (verb === "REGISTER") notice("NickServ", `Nickname ${nick} registered.`);
               else if (verb === "IDENTIFY")
                 notice("NickServ", "Password accepted - you are now recognized.");
+            } else if (target === "chanserv" && opts.legacy) {
+              legacyChanServ(verb, words, trailing);
             } else if (target === "chanserv") {
               const chan = words[1] ?? "";
               if (verb === "INFO") notice("ChanServ", `Channel ${chan} isn't registered.`);
@@ -161,6 +216,7 @@ export async function startFakeIrcd(
   return {
     port,
     stored,
+    registered,
     received,
     get connections() {
       return connections;

@@ -5,6 +5,14 @@ import { RestError } from "./errors.js";
 import { asRestError } from "./failure.js";
 import type { Reply, RequestHead } from "./http.js";
 import { buildOpenApi } from "./openapi.js";
+import {
+  addrTupleToRegex,
+  conInfo,
+  isP2pdPath,
+  P2PD_ERROR,
+  p2pdErrorBody,
+  subRepr,
+} from "./p2pd-bodies.js";
 import type { RouteDef } from "./routes.js";
 import { corsHeaders, originAllowed } from "./security.js";
 import { VERSION } from "./version.js";
@@ -15,6 +23,8 @@ export interface RestNode {
   readonly nodeId: string;
   readonly port: number;
   readonly interfaces: readonly unknown[];
+  /** The address in P2PD's own format, when the node has one (answered on `/p2p/addr`). */
+  readonly p2pdAddress?: string;
   connect(
     target: string,
     opts: { strategies?: string[]; signal?: AbortSignal },
@@ -26,7 +36,12 @@ export interface ApiContext {
   node: RestNode;
   cons: Map<string, Connection>;
   connectTimeoutMs: number;
+  /** P2PD's named subscriptions (`/p2p/sub/{con}/name/{sub}`): global names, as in P2PD. */
+  p2pdSubs: Map<string, { con: string; msg: string; addr: string; repr: string }>;
 }
+
+/** Named P2PD subscriptions kept at most (each also holds a subscription on its connection). */
+const MAX_P2PD_SUBS = 1024;
 
 // "." and ".." are excluded: URL parsers (fetch, browsers) collapse them as dot segments.
 const NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,64}$/;
@@ -57,6 +72,22 @@ export function json(
 export function errorReply(e: unknown, head?: RequestHead): Reply {
   const err = asRestError(e);
   return json(err.status, head, { error: { code: err.code, message: err.message } });
+}
+
+/**
+ * A failed API call: on P2PD's `/p2p/*` paths P2PD's answer (200, `{"error": n, "msg", "code"}`,
+ * 500s excepted: our own bugs keep their status), elsewhere `errorReply`.
+ */
+export function apiErrorReply(
+  e: unknown,
+  head: RequestHead,
+  routeId: string,
+  params: Record<string, string>,
+): Reply {
+  const err = asRestError(e);
+  if (!isP2pdPath(head) || (err.status >= 500 && err.code === "ERR_INTERNAL"))
+    return errorReply(err, head);
+  return json(200, head, p2pdErrorBody(err, routeId, params));
 }
 
 export function findCon(ctx: ApiContext, name: string | undefined): Connection {
@@ -112,7 +143,48 @@ async function open(
   res.pipe.onEnd(() => {
     if (ctx.cons.get(name) === con) ctx.cons.delete(name);
   });
-  return json(200, head, con.info());
+  return json(200, head, isP2pdPath(head) ? conInfo(con, ctx.node.interfaces) : con.info());
+}
+
+/** P2PD's named subscription: `/p2p/sub/{con}/name/{sub}[/msg_p/{re}][/addr_p/{tuple}]`. */
+function p2pdSubscribe(
+  ctx: ApiContext,
+  head: RequestHead,
+  con: Connection,
+  p: Record<string, string>,
+): Reply {
+  const subName = p.subName;
+  const tuple = p.addr !== undefined ? addrTupleToRegex(p.addr) : undefined;
+  const sub = { msg: p.msg ?? "", addr: tuple?.regex ?? "" };
+  const repr = subRepr(sub.msg, tuple?.repr);
+  if (subName === "all")
+    return json(200, head, { error: P2PD_ERROR.subReserved, msg: "reserved sub name" });
+  if (subName !== undefined) {
+    for (const [k, v] of ctx.p2pdSubs) if (!ctx.cons.has(v.con)) ctx.p2pdSubs.delete(k);
+    if (ctx.p2pdSubs.has(subName))
+      return json(200, head, { error: P2PD_ERROR.subExists, msg: "sub name already exists." });
+    if (ctx.p2pdSubs.size >= MAX_P2PD_SUBS)
+      throw new RestError("ERR_TOO_MANY_SUBS", 409, `at most ${MAX_P2PD_SUBS} named subscriptions`);
+  }
+  con.subscribe(sub.msg, sub.addr);
+  if (subName !== undefined) ctx.p2pdSubs.set(subName, { con: con.name, ...sub, repr });
+  return json(200, head, {
+    con_name: con.name,
+    name: con.name,
+    sub_name: subName ?? null,
+    sub: repr,
+    error: 0,
+  });
+}
+
+/** The (msg, addr) a P2PD recv reads: its named subscription, else the pairs given, else all. */
+function p2pdSub(ctx: ApiContext, p: Record<string, string>): { msg: string; addr: string } {
+  const named = p.subName === undefined ? undefined : ctx.p2pdSubs.get(p.subName);
+  if (named && named.con === p.name) return named;
+  return {
+    msg: p.msg ?? "",
+    addr: p.addr !== undefined ? addrTupleToRegex(p.addr).regex : "",
+  };
 }
 
 /** Answers one API request (the tunnel excepted: it never gets a reply). */
@@ -126,6 +198,8 @@ export async function dispatch(
 ): Promise<Reply> {
   const q = (k: string) => p[k] ?? head.query.get(k) ?? undefined;
   const node = ctx.node;
+  // P2PD's paths: P2PD's bodies (`error: 0`, `con_name`, `client_tup`), see p2pd-bodies.ts.
+  const compat = isP2pdPath(head);
   switch (route.id) {
     case "preflight": {
       if (!originAllowed(head.headers.get("origin"))) {
@@ -139,25 +213,52 @@ export async function dispatch(
       });
     }
     case "version":
-      return json(200, head, { title: "p2pd", version: VERSION });
+      return json(
+        200,
+        head,
+        compat
+          ? { title: "p2pd", author: "p2pd (TypeScript)", version: VERSION, error: 0 }
+          : { title: "p2pd", version: VERSION },
+      );
     case "ifs":
-      return json(200, head, { ifs: node.interfaces });
+      return json(
+        200,
+        head,
+        compat ? { ifs: node.interfaces, error: 0 } : { ifs: node.interfaces },
+      );
     case "addr":
+      if (compat) return json(200, head, { addr: node.p2pdAddress ?? node.address, error: 0 });
       return json(200, head, { addr: node.address, nodeId: node.nodeId, port: node.port });
     case "cons":
       return json(200, head, { cons: [...ctx.cons.values()].map((c) => c.info()) });
     case "open":
       return open(ctx, head, p, signal);
-    case "info":
-      return json(200, head, findCon(ctx, p.name).info());
+    case "info": {
+      const con = findCon(ctx, p.name);
+      return json(200, head, compat ? conInfo(con, node.interfaces) : con.info());
+    }
     case "subscribe": {
       const con = findCon(ctx, p.name);
+      if (compat) return p2pdSubscribe(ctx, head, con, p);
       const sub = { msg: q("msg") ?? "", addr: q("addr") ?? "" };
       con.subscribe(sub.msg, sub.addr);
       return json(200, head, { name: con.name, sub });
     }
     case "unsubscribe": {
       const con = findCon(ctx, p.name);
+      if (compat) {
+        // P2PD: DELETE /sub/{con}/name/{sub}; "all" is the catch-all subscription.
+        const named = p.subName === undefined ? undefined : ctx.p2pdSubs.get(p.subName);
+        const sub = p.subName === "all" || !named ? p2pdSub(ctx, p) : named;
+        if (!con.unsubscribe(sub.msg, sub.addr))
+          throw new RestError("ERR_NOT_SUBSCRIBED", 404, "no such subscription");
+        if (named && p.subName !== undefined) ctx.p2pdSubs.delete(p.subName);
+        return json(200, head, {
+          con_name: con.name,
+          unsub: named?.repr ?? subRepr(sub.msg, undefined),
+          error: 0,
+        });
+      }
       const sub = { msg: q("msg") ?? "", addr: q("addr") ?? "" };
       if (!con.unsubscribe(sub.msg, sub.addr))
         throw new RestError("ERR_NOT_SUBSCRIBED", 404, "no such subscription");
@@ -168,6 +269,8 @@ export async function dispatch(
       const text = p.text ?? "";
       const data = Buffer.from(text, "utf8");
       await con.send(data);
+      if (compat)
+        return json(200, head, { con_name: con.name, name: con.name, sent: data.length, error: 0 });
       return json(200, head, { name: con.name, sent: data.length, sentChars: [...text].length });
     }
     case "sendBinary": {
@@ -176,13 +279,30 @@ export async function dispatch(
         throw new RestError("ERR_LENGTH_REQUIRED", 400, "POST /binary needs a Content-Length");
       }
       await con.send(body);
+      if (compat)
+        return json(200, head, { con_name: con.name, name: con.name, sent: body.length, error: 0 });
       return json(200, head, { name: con.name, sent: body.length });
     }
     case "recv":
     case "recvBinary": {
       const con = findCon(ctx, p.name);
-      const data = await con.recv(q("msg") ?? "", q("addr") ?? "", timeoutMs(q("timeout")), signal);
+      const sub = compat ? p2pdSub(ctx, p) : { msg: q("msg") ?? "", addr: q("addr") ?? "" };
+      const data = await con.recv(sub.msg, sub.addr, timeoutMs(q("timeout")), signal);
       const from = con.pipe.remote;
+      if (route.id === "recv" && compat) {
+        // P2PD also names the sender in an x-client-tup header.
+        return json(
+          200,
+          head,
+          {
+            con_name: con.name,
+            client_tup: from ? [from.host, from.port] : null,
+            data: data.toString("utf8"),
+            error: 0,
+          },
+          { "x-client-tup": from ? `${from.host}:${from.port}` : "unknown" },
+        );
+      }
       if (route.id === "recv") {
         return json(200, head, {
           name: con.name,
@@ -204,7 +324,7 @@ export async function dispatch(
       const con = findCon(ctx, p.name);
       ctx.cons.delete(con.name);
       await con.close();
-      return json(200, head, { closed: con.name });
+      return json(200, head, compat ? { closed: con.name, error: 0 } : { closed: con.name });
     }
     case "openapi":
       return json(200, head, buildOpenApi());

@@ -76,7 +76,7 @@ export function buildOpenApi(): Record<string, unknown> {
       title: "p2pd REST API",
       version: VERSION,
       description:
-        "Loopback-only API of a p2pd node. Errors use HTTP status codes with a JSON body {error: {code, message}} (P2PD answered 200 with an error field).",
+        "Loopback-only API of a p2pd node. Errors use HTTP status codes with a JSON body {error: {code, message}}. The x-p2pd-aliases paths (/p2p/...) answer as P2PD does: always 200, with P2PD's bodies (error: 0 or P2PD's number, msg, code; con_info; client_tup).",
     },
     servers: [{ url: "http://127.0.0.1:12333" }],
     components: {

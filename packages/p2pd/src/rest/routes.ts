@@ -21,7 +21,10 @@ export interface RouteDef {
   method: Method;
   /** Canonical (P2PD v3 style) path template with `{param}` segments. */
   path: string;
-  /** P2PD 0.1 paths kept working; trailing `/key/value` pairs become query parameters. */
+  /**
+   * P2PD's paths (`/p2p/...`), answered with P2PD's bodies (see p2pd-bodies.ts); trailing
+   * `/key/value` pairs (`msg_p`, `addr_p`, `timeout`, `name`) become parameters.
+   */
   aliases?: string[];
   summary: string;
   /** Changes state (opens, sends, closes): refused from cross-site browser contexts. */
@@ -92,6 +95,7 @@ export const ROUTES: RouteDef[] = [
     id: "version",
     method: "GET",
     path: "/version",
+    aliases: ["/p2p/version"],
     summary: "Library name and version",
     mutating: false,
     params: [],
@@ -144,7 +148,7 @@ export const ROUTES: RouteDef[] = [
     id: "info",
     method: "GET",
     path: "/info/{name}",
-    aliases: ["/p2p/con/{name}"],
+    aliases: ["/p2p/con/{name}", "/p2p/info/{name}"],
     summary: "One connection's details",
     mutating: false,
     params: [name],
@@ -228,7 +232,7 @@ export const ROUTES: RouteDef[] = [
     id: "tunnel",
     method: "GET",
     path: "/tunnel/{name}",
-    aliases: ["/p2p/pipe/{name}"],
+    aliases: ["/p2p/pipe/{name}", "/p2p/tunnel/{name}"],
     summary:
       "Turn this HTTP connection into a raw relay to the P2P connection (send `Upgrade: p2pd-relay` to get a 101 first)",
     mutating: true,
@@ -256,7 +260,12 @@ export const ROUTES: RouteDef[] = [
 ];
 
 /** Snapshot-style trailing `/key/value` options and the query names they stand for. */
-const PAIR_KEYS: Record<string, string> = { msg_p: "msg", addr_p: "addr", timeout: "timeout" };
+const PAIR_KEYS: Record<string, string> = {
+  msg_p: "msg",
+  addr_p: "addr",
+  timeout: "timeout",
+  name: "subName",
+};
 
 export interface Match {
   route: RouteDef;

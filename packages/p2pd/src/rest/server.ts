@@ -1,6 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { type ApiContext, dispatch, errorReply, findCon, json, type RestNode } from "./api.js";
+import {
+  type ApiContext,
+  apiErrorReply,
+  dispatch,
+  errorReply,
+  findCon,
+  json,
+  type RestNode,
+} from "./api.js";
 import type { Connection } from "./connection.js";
 import { RestError } from "./errors.js";
 import {
@@ -92,7 +100,12 @@ export class RestServer {
       ...opts,
     };
     const t = this.#opts.requestTimeoutMs;
-    this.#ctx = { node: opts.node, cons: new Map(), connectTimeoutMs: this.#opts.connectTimeoutMs };
+    this.#ctx = {
+      node: opts.node,
+      cons: new Map(),
+      connectTimeoutMs: this.#opts.connectTimeoutMs,
+      p2pdSubs: new Map(),
+    };
     this.#server = createServer({
       maxHeaderSize: this.#opts.maxHeadBytes,
       requestTimeout: t,
@@ -346,7 +359,7 @@ export class RestServer {
     } catch (e) {
       // A well-framed request that failed: answer it and keep the connection (pipelining),
       // unless the failure is our own bug.
-      const r = errorReply(e, head);
+      const r = apiErrorReply(e, head, m.route.id, m.params);
       if (r.status === 500) r.headers.Connection = "close";
       return r;
     } finally {
