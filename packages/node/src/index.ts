@@ -28,6 +28,7 @@ export {
 export { type OpenedEnvelope, openEnvelope, ReplayGuard, sealEnvelope } from "./envelope.js";
 export {
   AddressError,
+  type AttemptOutcome,
   ConnectError,
   NODE_ERROR_CODES,
   type NodeErrorCode,
@@ -38,6 +39,7 @@ export {
   SignalError,
   type SignalErrorCode,
   type StrategyFailure,
+  type TimelineEntry,
 } from "./errors.js";
 export { deriveKeys, type NodeKeys } from "./keys.js";
 export { formatNameRecord, type NameRecord, parseNameRecord } from "./name-record.js";

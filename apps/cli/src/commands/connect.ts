@@ -1,5 +1,6 @@
 import { node as p2p } from "p2pd";
-import { CliError, type Command, EXIT, intFlag, str, strs, usageError } from "../command.js";
+import { CliError, type Command, EXIT, flag, intFlag, str, strs, usageError } from "../command.js";
+import { formatTimeline } from "../timeline.js";
 import { NODE_OPTIONS, nodeOptions } from "./node.js";
 
 /** The built-in strategies, in the planner's order (one list: @p2pd/node's STRATEGY_NAMES). */
@@ -58,6 +59,8 @@ export const command: Command = {
       ctx.progress(
         "signaling uses an in-process broker, so only direct reaches a node in another process (pass the node's mqtt URL)",
       );
+    // --verbose (a node flag: the node's debug log) also prints the attempt's timeline.
+    const verbose = flag(ctx, "verbose");
     const t0 = performance.now();
     const node = await p2p.startNode(await nodeOptions(ctx));
     try {
@@ -80,10 +83,12 @@ export const command: Command = {
       } catch (err) {
         if (err instanceof p2p.ConnectError) {
           for (const f of err.failures) ctx.progress(`  ${f.strategy}: ${f.code} ${f.message}`);
+          if (verbose) for (const l of formatTimeline(err.timeline)) ctx.progress(l);
         }
         throw err;
       }
       ctx.progress(`connected with ${r.strategy} in ${Math.round(r.timings.totalMs)} ms`);
+      if (verbose) for (const l of formatTimeline(r.timeline)) ctx.progress(l);
       const token = str(ctx, "message") ?? `p2pd-${Math.random().toString(36).slice(2, 10)}`;
       const e0 = performance.now();
       const reply = await p2p.echo(r.pipe, token, { timeoutMs: 5000, signal: ctx.signal });
@@ -100,6 +105,7 @@ export const command: Command = {
         readyMs: round(readyMs),
         ...(r.timings.lookupMs === undefined ? {} : { lookupMs: round(r.timings.lookupMs) }),
         strategies: r.timings.strategies.map((t) => ({ ...t, ms: round(t.ms) })),
+        timeline: r.timeline,
         peer: r.pipe.remote ? { host: r.pipe.remote.host, port: r.pipe.remote.port } : null,
       });
       return EXIT.OK;
