@@ -192,7 +192,7 @@ describe.skipIf(!ready)("p2pd serve: dashboard in headless Chromium", () => {
     expect(
       await box
         .locator(".tl-row")
-        .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.outcome)),
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-outcome"))),
     ).toEqual(["failed", "won"]);
     const texts = await box.locator(".tl-row").allTextContents();
     expect(texts[0]).toMatch(/^direct.*ms \(.+ ms\) failed ERR_CONNECT_REFUSED: /);

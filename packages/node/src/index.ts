@@ -11,6 +11,7 @@ export {
 export { type EmbeddedBroker, startBroker } from "./broker.js";
 // `p2pd doctor`: what this machine's network allows (reachability, NAT, port mapping, verdict).
 export {
+  type DoctorClock,
   type DoctorInterface,
   type DoctorOptions,
   type DoctorReport,
@@ -18,6 +19,7 @@ export {
   runDoctor,
 } from "./doctor/doctor.js";
 export type { PortMapProbe, StunPing } from "./doctor/probes.js";
+export type { NtpProbe } from "./doctor/sntp.js";
 export {
   type DoctorVerdict,
   doctorVerdict,
