@@ -92,6 +92,7 @@ export function renderHeatmap(data) {
   const find = new Map(cells.map((c) => [`${c.pair}\0${c.group ?? ""}\0${c.strategy}`, c]));
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui,-apple-system,Segoe UI,sans-serif" font-size="11">`,
+    `<title>${esc(data.title ?? "NAT-pair matrix")}</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
   ];
   if (data.title)
