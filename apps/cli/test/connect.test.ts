@@ -112,6 +112,67 @@ describe("p2pd connect", () => {
     expect(JSON.parse(r.out).error.message).toMatch(/--irc-servers/);
   }, 30_000);
 
+  test("--verbose prints the attempt's timeline on stderr; --json carries it as `timeline`", async () => {
+    // Both strategies start at once: one wins, the other is aborted (lost) or failed first.
+    const r = await cli([
+      "connect",
+      server.address,
+      "--strategies",
+      "reverse,direct",
+      "--stagger",
+      "0",
+      "--verbose",
+      ...flags(),
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as {
+      strategy: string;
+      ms: number;
+      timeline: { strategy: string; startMs: number; endMs: number; outcome: string }[];
+    };
+    expect(j.timeline.map((t) => t.strategy)).toEqual(["reverse", "direct"]);
+    expect(j.timeline.filter((t) => t.outcome === "won").map((t) => t.strategy)).toEqual([
+      j.strategy,
+    ]);
+    for (const t of j.timeline) {
+      expect(t.startMs).toBeLessThanOrEqual(t.endMs);
+      expect(t.endMs).toBeLessThanOrEqual(j.ms + 1);
+    }
+    // The text: a header, then one line per strategy naming it, its bar and its outcome.
+    const lines = r.err.split("\n");
+    const head = lines.findIndex((l) => l.startsWith("timeline ("));
+    expect(head, r.err).toBeGreaterThanOrEqual(0);
+    for (const [i, t] of j.timeline.entries()) {
+      const line = lines[head + 1 + i] ?? "";
+      expect(line).toMatch(new RegExp(`^  ${t.strategy} +\\|[ #x~.-]+\\| .* ms +${t.outcome}\\b`));
+    }
+    const won = j.timeline.findIndex((t) => t.outcome === "won");
+    expect(lines[head + 1 + won]).toContain("#");
+    // Without --verbose: no timeline on stderr, the same JSON field.
+    const quiet = await cli(["connect", server.address, "--strategies", "direct", ...flags()]);
+    expect(quiet.err).not.toContain("timeline (");
+    expect(JSON.parse(quiet.out).timeline).toMatchObject([{ strategy: "direct", outcome: "won" }]);
+  }, 30_000);
+
+  test("--verbose after a failure: the timeline says why each strategy failed", async () => {
+    const gone = await p2p.startNode({ interfaces: "loopback", mqtt: broker.url });
+    const addr = gone.address;
+    await gone.close();
+    const r = await cli([
+      "connect",
+      addr,
+      "--strategies",
+      "direct",
+      "--timeout",
+      "1500",
+      "--verbose",
+      ...flags(),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/timeline \(/);
+    expect(r.err).toMatch(/^ {2}direct +\| *x+ *\| .* ms +failed ERR_CONNECT_REFUSED: /m);
+  }, 30_000);
+
   test("a name without IRC servers: a usage error (exit 2) with the reason", async () => {
     const r = await cli(["connect", "alice.peer", ...flags()]);
     expect(r.code).toBe(2);

@@ -2,6 +2,7 @@
 // the lab's truth. Tests only ever pass lab servers (doctor's defaults are public servers).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -23,6 +24,7 @@ describe("p2pd doctor: command line and verdict logic (nothing is sent)", () => 
     [["--mqtt", "http://x"], /--mqtt/],
     [["--gateway", "nope"], /--gateway/],
     [["extra"], /unexpected/],
+    [["--ntp", "a b"], /--ntp/],
   ])("usage error %j", async (args, msg) => {
     const r = await cli("doctor", "--stun", "127.0.0.1:9", ...args, "--json");
     expect(r.code).toBe(2);
@@ -132,6 +134,55 @@ describe("p2pd doctor on loopback (a STUN server and a broker this test starts)"
     expect(h.out).toMatch(/NAT: +open-internet/);
     expect(h.out).toMatch(/Direct: open-internet/);
     expect(h.out).toMatch(/clock offset: +not measured/);
+  }, 20_000);
+
+  test("--ntp: the clock offset against an SNTP server whose clock is 2 s ahead", async () => {
+    // A real SNTP server on loopback (RFC 4330 server side, 48-byte packets), 2000 ms ahead.
+    const ntp = createSocket("udp4");
+    const ntpTime = (ms: number) => {
+      const b = Buffer.alloc(8);
+      const s = Math.floor(ms / 1000);
+      b.writeUInt32BE(s + 2_208_988_800, 0);
+      b.writeUInt32BE(Math.floor(((ms % 1000) / 1000) * 2 ** 32), 4);
+      return b;
+    };
+    ntp.on("message", (msg, from) => {
+      const r = Buffer.alloc(48);
+      r[0] = 0x24; // version 4, server
+      r[1] = 2; // stratum
+      msg.copy(r, 24, 40, 48); // originate = the client's transmit
+      ntpTime(Date.now() + 2000).copy(r, 32);
+      ntpTime(Date.now() + 2000).copy(r, 40);
+      ntp.send(r, from.port, from.address);
+    });
+    await new Promise<void>((r) => ntp.bind(0, "127.0.0.1", () => r()));
+    const at = `127.0.0.1:${ntp.address().port}`;
+    try {
+      const args = ["--stun", `127.0.0.1:${server.primary.port}`, "--ntp", at];
+      const r = await cli(
+        "doctor",
+        ...args,
+        "--interfaces",
+        "lo",
+        "--family",
+        "4",
+        "--no-portmap",
+        "--json",
+      );
+      expect(r.code, r.err).toBe(0);
+      const { clock } = JSON.parse(r.out);
+      expect(clock).toMatchObject({ measured: true, server: at, rttMs: expect.any(Number) });
+      expect(Math.abs(clock.offsetMs - 2000)).toBeLessThan(25);
+      expect(clock.servers).toEqual([
+        { server: at, ok: true, offsetMs: clock.offsetMs, rttMs: clock.rttMs, stratum: 2 },
+      ]);
+      expect(clock.reason).toBeUndefined();
+      expect(r.err).toMatch(new RegExp(`doctor: ntp ${at}: offset \\d+(\\.\\d+)? ms`));
+      const h = await cli("doctor", ...args, "--interfaces", "lo", "--family", "4", "--no-portmap");
+      expect(h.out).toMatch(new RegExp(`clock offset: +\\+\\d+(\\.\\d+)? ms against ${at} \\(±`));
+    } finally {
+      ntp.close();
+    }
   }, 20_000);
 
   test("UDP and TCP both unanswered: exit 1 with the reason, the report still printed", async () => {

@@ -8,6 +8,7 @@ import { inflateSync } from "node:zlib";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
+import { columnsOf, decodePng } from "./png.js";
 
 // `p2pd serve` for real (built CLI, real node, real REST server) driven by Debian's Chromium.
 const CLI = join(dirname(dirname(fileURLToPath(import.meta.url))), "dist", "index.js");
@@ -157,6 +158,64 @@ describe.skipIf(!ready)("p2pd serve: dashboard in headless Chromium", () => {
     // The connections table gained a row: the rendered page changed.
     expect(after.equals(before)).toBe(false);
     await page.close();
+  });
+
+  test("each connection's attempt is drawn as a timeline: a red bar (failed), then a green one (won)", async () => {
+    // The node's own address with every port closed: direct is refused at once, then reverse
+    // (the node dials back to its real port over signaling) wins.
+    const closed = info.addr.replace(/,(\d+),0,0,0\]/g, ",1,0,0,0]");
+    expect(closed).not.toBe(info.addr);
+    const opened = await fetch(
+      `${info.url}/open/tl1/${encodeURIComponent(closed)}?strategies=direct,reverse`,
+    );
+    const con = (await opened.json()) as {
+      strategy: string;
+      timeline: {
+        strategy: string;
+        outcome: string;
+        code?: string;
+        startMs: number;
+        endMs: number;
+      }[];
+    };
+    expect(opened.status, JSON.stringify(con)).toBe(200);
+    expect(con.strategy).toBe("reverse");
+    expect(con.timeline.map((t) => [t.strategy, t.outcome, t.code])).toEqual([
+      ["direct", "failed", "ERR_CONNECT_REFUSED"],
+      ["reverse", "won", undefined],
+    ]);
+
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    await page.goto(`${info.url}/`);
+    const box = page.locator('#timelines .tl[data-con="tl1"]');
+    await expect.poll(() => box.locator(".tl-row").count()).toBe(2);
+    expect(
+      await box
+        .locator(".tl-row")
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-outcome"))),
+    ).toEqual(["failed", "won"]);
+    const texts = await box.locator(".tl-row").allTextContents();
+    expect(texts[0]).toMatch(/^direct.*ms \(.+ ms\) failed ERR_CONNECT_REFUSED: /);
+    expect(texts[1]).toMatch(/^reverse.*ms \(.+ ms\) won$/);
+    expect(await box.locator("h3").textContent()).toMatch(/^tl1: reverse won, [\d.]+ ms$/);
+
+    // The pixels: a red bar (failed) and a green bar (won), each a filled band of rows, the
+    // green one starting where the red one ends (a failure starts the next strategy at once).
+    const img = decodePng(await box.screenshot());
+    const red = columnsOf(img, "#cf222e");
+    const green = columnsOf(img, "#1a7f37");
+    expect(red.size).toBeGreaterThanOrEqual(4); // a bar is at least 4 px wide
+    expect(green.size).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...red.values())).toBeGreaterThanOrEqual(8); // and ~12 px tall
+    expect(Math.max(...green.values())).toBeGreaterThanOrEqual(8);
+    const redX = [...red.keys()];
+    const greenX = [...green.keys()];
+    expect(Math.min(...redX)).toBeLessThan(Math.min(...greenX));
+    expect(Math.min(...greenX)).toBeGreaterThanOrEqual(Math.max(...redX) - 4);
+    // Nothing lost, skipped or given up: no grey or amber bar.
+    expect(columnsOf(img, "#bf8700").size).toBe(0);
+    await page.close();
+    await fetch(`${info.url}/close/tl1`);
   });
 
   test("a hostile page on another origin cannot open connections or send", async () => {

@@ -43,6 +43,32 @@ function isPunch(strategy) {
   return strategy === "tcp-punch" || strategy === "udp-punch";
 }
 
+/**
+ * The heat map's cells (connectivity-svg.mjs) from the bench's JSON
+ * (`{ strategies, profiles, trials: [{profile, pair, strategy, result}] }`): the same times the
+ * report's cells show, the winner for the planned columns, the failure code otherwise.
+ */
+export function cellsFromTrials(json) {
+  const cells = [];
+  for (const t of json.trials) {
+    if (!t.result) continue;
+    const r = t.result;
+    const whole =
+      t.strategy === "all" || t.strategy.startsWith("node") || t.strategy === "hyperdht";
+    const base = { pair: t.pair, group: t.profile, strategy: t.strategy };
+    if (!r.ok) cells.push({ ...base, ok: false, code: failCode(r) });
+    else
+      cells.push({
+        ...base,
+        ok: true,
+        ms: whole ? totalOf(t) : connectMs(r),
+        ...(whole && r.a.strategy && t.strategy !== "hyperdht" ? { via: r.a.strategy } : {}),
+      });
+  }
+  const groups = json.profiles.map((name) => ({ name, strategies: json.strategies }));
+  return { cells, groups };
+}
+
 function cell(t) {
   if (!t) return "";
   const r = t.result;
@@ -125,6 +151,10 @@ function render(totalMs, profiles) {
       if (row) md += `${row}\n`;
     }
   md += "\n";
+  md +=
+    "![NAT-pair matrix as a heat map: rows are pairs, columns strategies per profile; colour is the time to connect, R marks a relayed (TURN) connection, a grey ✗ a failure](connectivity.svg)\n\n";
+  md +=
+    "The heat map (`connectivity.svg`, drawn by `bench/connectivity-svg.mjs` from `CONNECTIVITY.json`, or from this file's tables with `node bench/connectivity-heatmap.mjs`): rows are pairs, columns the strategies of each profile; the colour is the time to connect on a log scale (green 10 ms to red 10 s), `R` with a dashed border marks a connection relayed by TURN, a grey `✗` a failure.\n\n";
   for (const p of profiles) md += renderProfile(p);
   return md;
 }

@@ -9,7 +9,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { bundleTraversal, canRunLab, Lab, NAT_OF } from "./connectivity-lib.mjs";
-import { failCode, renderReport } from "./connectivity-report.mjs";
+import { cellsFromTrials, failCode, renderReport } from "./connectivity-report.mjs";
+import { renderHeatmap } from "./connectivity-svg.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -24,6 +25,9 @@ const { values } = parseArgs({
     lib: { type: "string" },
     profiles: { type: "string", default: "none,40ms:5ms:1%,150ms:20ms:3%" },
     out: { type: "string", default: join(here, "CONNECTIVITY.md") },
+    // The trials as JSON and the heat map (the report embeds connectivity.svg).
+    json: { type: "string", default: join(here, "CONNECTIVITY.json") },
+    svg: { type: "string", default: join(here, "connectivity.svg") },
   },
 });
 
@@ -106,6 +110,7 @@ try {
     // The report so far, after each profile (a long run cut short still leaves its figures).
     profilesDone.push(profile);
     writeFileSync(values.out, render(Date.now() - t0, profilesDone));
+    writeResults(profilesDone);
   }
   report = render(Date.now() - t0, PROFILES);
 } finally {
@@ -113,7 +118,27 @@ try {
 }
 console.log(report);
 writeFileSync(values.out, report);
-console.error(`written to ${values.out}`);
+writeResults(PROFILES);
+console.error(`written to ${values.out}, ${values.json} and ${values.svg}`);
+
+/** The trials as JSON (the heat map's and any later report's data) and the heat map. */
+function writeResults(profiles) {
+  const json = {
+    strategies: STRATEGIES,
+    profiles,
+    trials: trials
+      .filter((t) => profiles.includes(t.profile) && t.result)
+      .map(({ profile, pair, strategy, result }) => ({ profile, pair, strategy, result })),
+  };
+  writeFileSync(values.json, `${JSON.stringify(json, null, 1)}\n`);
+  writeFileSync(
+    values.svg,
+    renderHeatmap({
+      title: "NAT-pair matrix: time to connect per strategy and profile",
+      ...cellsFromTrials(json),
+    }),
+  );
+}
 
 async function runTrials(trials, lib) {
   // Run trials whose routers are disjoint in parallel (a sequential NAT's counter is per router).

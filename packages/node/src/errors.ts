@@ -127,13 +127,38 @@ export interface StrategyFailure {
   ms: number;
 }
 
+/** How one strategy of a connect attempt ended. */
+export type AttemptOutcome = "won" | "failed" | "lost" | "skipped" | "gave-up";
+
+/**
+ * One strategy on a connect attempt's timeline: when it started and ended, in ms since the
+ * connect began (a name lookup included), and how it ended (`lost`: aborted because another won;
+ * `gave-up`: the whole connect timed out or was aborted while it ran).
+ */
+export interface TimelineEntry {
+  strategy: string;
+  startMs: number;
+  endMs: number;
+  outcome: AttemptOutcome;
+  code?: string;
+  message?: string;
+}
+
 /** Every strategy failed (or none could be tried). `failures` says why, one entry per strategy. */
 export class ConnectError extends P2pdNodeError {
   readonly failures: StrategyFailure[];
-  constructor(message: string, failures: StrategyFailure[], code: NodeErrorCode = "ERR_CONNECT") {
+  /** The attempt's timeline (plan order); empty when the connect failed before any strategy. */
+  readonly timeline: TimelineEntry[];
+  constructor(
+    message: string,
+    failures: StrategyFailure[],
+    code: NodeErrorCode = "ERR_CONNECT",
+    timeline: TimelineEntry[] = [],
+  ) {
     super(code, message);
     this.name = "ConnectError";
     this.failures = failures;
+    this.timeline = timeline;
   }
 }
 

@@ -13,6 +13,7 @@ export { isAddressForm } from "./address-form.js";
 export { type EmbeddedBroker, startBroker } from "./broker.js";
 // `p2pd doctor`: what this machine's network allows (reachability, NAT, port mapping, verdict).
 export {
+  type DoctorClock,
   type DoctorInterface,
   type DoctorOptions,
   type DoctorReport,
@@ -20,6 +21,7 @@ export {
   runDoctor,
 } from "./doctor/doctor.js";
 export type { PortMapProbe, StunPing } from "./doctor/probes.js";
+export type { NtpProbe } from "./doctor/sntp.js";
 export {
   type DoctorVerdict,
   doctorVerdict,
@@ -30,6 +32,7 @@ export {
 export { type OpenedEnvelope, openEnvelope, ReplayGuard, sealEnvelope } from "./envelope.js";
 export {
   AddressError,
+  type AttemptOutcome,
   ConnectError,
   NODE_ERROR_CODES,
   type NodeErrorCode,
@@ -40,6 +43,7 @@ export {
   SignalError,
   type SignalErrorCode,
   type StrategyFailure,
+  type TimelineEntry,
 } from "./errors.js";
 export { deriveKeys, type NodeKeys } from "./keys.js";
 export { formatNameRecord, type NameRecord, parseNameRecord } from "./name-record.js";

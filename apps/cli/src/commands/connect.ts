@@ -1,5 +1,6 @@
 import { node as p2p } from "p2pd";
-import { CliError, type Command, EXIT, intFlag, str, strs, usageError } from "../command.js";
+import { CliError, type Command, EXIT, flag, intFlag, str, strs, usageError } from "../command.js";
+import { formatTimeline } from "../timeline.js";
 import { NODE_OPTIONS, nodeOptions } from "./node.js";
 
 /** The built-in strategies, in the planner's order (one list: @p2pd/node's STRATEGY_NAMES). */
@@ -59,6 +60,8 @@ export const command: Command = {
       ctx.progress(
         "signaling uses an in-process broker, so only direct reaches a node in another process (pass the node's mqtt URL)",
       );
+    // --verbose (a node flag: the node's debug log) also prints the attempt's timeline.
+    const verbose = flag(ctx, "verbose");
     const t0 = performance.now();
     const node = await p2p.startNode(await nodeOptions(ctx));
     try {
@@ -81,6 +84,7 @@ export const command: Command = {
       } catch (err) {
         if (err instanceof p2p.ConnectError) {
           for (const f of err.failures) ctx.progress(`  ${f.strategy}: ${f.code} ${f.message}`);
+          if (verbose) for (const l of formatTimeline(err.timeline)) ctx.progress(l);
         }
         throw err;
       }
@@ -89,6 +93,7 @@ export const command: Command = {
         ctx.progress(
           "warning: a Python P2PD address: this connection is PLAINTEXT (P2PD does not encrypt); the round trip is P2PD's test message",
         );
+      if (verbose) for (const l of formatTimeline(r.timeline)) ctx.progress(l);
       const token = str(ctx, "message") ?? `p2pd-${Math.random().toString(36).slice(2, 10)}`;
       const e0 = performance.now();
       // A P2PD node answers its own test message, not ECHO.
@@ -110,6 +115,7 @@ export const command: Command = {
         readyMs: round(readyMs),
         ...(r.timings.lookupMs === undefined ? {} : { lookupMs: round(r.timings.lookupMs) }),
         strategies: r.timings.strategies.map((t) => ({ ...t, ms: round(t.ms) })),
+        timeline: r.timeline,
         peer: r.pipe.remote ? { host: r.pipe.remote.host, port: r.pipe.remote.port } : null,
         ...(r.plaintext ? { plaintext: true } : {}),
       });

@@ -35,7 +35,10 @@ function human(r: Report): string {
   lines.push(
     `IPv6:              ${r.ipv6.global ? `${r.ipv6.address}, ${r.ipv6.reachability}` : "no global address"}`,
   );
-  lines.push(`clock offset:      ${r.clock.reason}`);
+  const c = r.clock;
+  lines.push(
+    `clock offset:      ${c.measured ? `${(c.offsetMs ?? 0) > 0 ? "+" : ""}${c.offsetMs} ms against ${c.server} (±${Math.round(((c.rttMs ?? 0) / 2) * 100) / 100} ms; positive: this machine is behind)` : c.reason}`,
+  );
   lines.push("", ...r.verdict.summary);
   if (!r.verdict.canWork) lines.push(`Cannot work: ${r.verdict.reason}`);
   return lines.join("\n");
@@ -49,7 +52,8 @@ function human(r: Report): string {
 export const command: Command = {
   name: "doctor",
   summary: "check what this network allows: NAT, reachability, port mapping, and a verdict",
-  usage: "[--stun HOST:PORT ...] [--mqtt URL ...] [--family 4|6] [--timeout MS] [--json]",
+  usage:
+    "[--stun HOST:PORT ...] [--mqtt URL ...] [--ntp HOST[:PORT] ...] [--family 4|6] [--timeout MS] [--json]",
   options: {
     stun: {
       type: "string",
@@ -62,6 +66,12 @@ export const command: Command = {
       multiple: true,
       arg: "URL",
       help: "signaling broker whose latency is measured, e.g. mqtt://HOST:1883",
+    },
+    ntp: {
+      type: "string",
+      multiple: true,
+      arg: "HOST[:PORT]",
+      help: "NTP server the clock offset is measured against (SNTP, port 123 by default); none by default",
     },
     interfaces: {
       type: "string",
@@ -90,6 +100,12 @@ export const command: Command = {
     for (const u of mqtt)
       if (!/^mqtts?:\/\/[^/]+/.test(u))
         throw usageError(`--mqtt must be mqtt://HOST:PORT, got "${u}"`);
+    const ntp = strs(ctx, "ntp")
+      .flatMap((s) => s.split(","))
+      .filter(Boolean);
+    for (const s of ntp)
+      if (!/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+)(:\d{1,5})?$/.test(s))
+        throw usageError(`--ntp must be HOST[:PORT], got "${s}"`);
     const fam = str(ctx, "family");
     if (fam !== undefined && fam !== "4" && fam !== "6")
       throw usageError(`--family must be 4 or 6, got "${fam}"`);
@@ -101,6 +117,7 @@ export const command: Command = {
     const report = await p2p.runDoctor({
       stun,
       mqtt,
+      ntp,
       ...(ifs ? { interfaces: ifs.split(",").filter(Boolean) } : {}),
       ...(fam ? { families: [Number(fam) as 4 | 6] } : {}),
       ...(gateway ? { gateway } : {}),

@@ -13,6 +13,7 @@ import {
   type StunPing,
   stunPing,
 } from "./probes.js";
+import { type NtpProbe, ntpProbe } from "./sntp.js";
 import { type DoctorVerdict, doctorVerdict } from "./verdict.js";
 
 export interface DoctorOptions {
@@ -20,6 +21,8 @@ export interface DoctorOptions {
   stun: readonly string[];
   /** Signaling brokers (mqtt://host:port) whose latency is measured. */
   mqtt?: readonly string[];
+  /** NTP servers ("host[:port]", port 123 by default) the clock offset is measured against (SNTP). */
+  ntp?: readonly string[];
   /** Interface names to test (default: every non-loopback interface with an address). */
   interfaces?: readonly string[];
   /** Families to test (default [4, 6]). */
@@ -66,12 +69,52 @@ export interface DoctorReport {
   portMapping: PortMapProbe | null;
   /** IPv6: a global address, and whether peers can reach it unasked ("open") or must punch. */
   ipv6: { global: boolean; address?: string; reachability: "open" | "firewalled" | "none" };
-  /** Clock offset: p2pd has no NTP client, so it is not measured. */
-  clock: { measured: false; reason: string };
+  /**
+   * Clock offset against the NTP servers given (SNTP): the reference's clock minus ours, from the
+   * answer with the smallest round trip; not measured (with the reason) when none was given or
+   * none answered.
+   */
+  clock: DoctorClock;
   verdict: DoctorVerdict;
   /** Budgets derived from the RTTs (ms). */
   budget: { rttMs: number | null; probeMs: number };
   ms: number;
+}
+
+export interface DoctorClock {
+  measured: boolean;
+  /** The server's clock minus ours in ms (positive: this machine is behind). */
+  offsetMs?: number;
+  /** Round trip of that answer: the offset is known to within half of it. */
+  rttMs?: number;
+  /** The server the offset is from. */
+  server?: string;
+  /** Every server asked. */
+  servers: NtpProbe[];
+  /** Why it was not measured. */
+  reason?: string;
+}
+
+/** The clock result from the NTP probes (the lowest round trip wins). */
+function clockOf(probes: NtpProbe[]): DoctorClock {
+  const ok = probes.filter((p) => p.ok).sort((a, b) => (a.rttMs ?? 0) - (b.rttMs ?? 0));
+  const best = ok[0];
+  if (best?.offsetMs != null && best.rttMs != null)
+    return {
+      measured: true,
+      offsetMs: best.offsetMs,
+      rttMs: best.rttMs,
+      server: best.server,
+      servers: probes,
+    };
+  return {
+    measured: false,
+    servers: probes,
+    reason:
+      probes.length === 0
+        ? "not measured: no NTP server given (peers agree on time over signaling when punching)"
+        : `not measured: no NTP server answered (${probes.map((p) => `${p.server}: ${p.error}`).join(", ")})`,
+  };
 }
 
 interface Target {
@@ -187,6 +230,15 @@ async function doctorRun(options: DoctorOptions, c: RunCtx): Promise<DoctorRepor
       return r;
     }),
   );
+  const clock = Promise.all(
+    (options.ntp ?? []).map(async (server) => {
+      const r = await ntpProbe(server, phase1);
+      say(
+        `ntp ${server}: ${r.ok ? `offset ${r.offsetMs} ms (round trip ${r.rttMs} ms)` : (r.error ?? "no answer")}`,
+      );
+      return r;
+    }),
+  ).then(clockOf);
   const servers = await pings;
   const rtts = servers
     .flat()
@@ -274,7 +326,7 @@ async function doctorRun(options: DoctorOptions, c: RunCtx): Promise<DoctorRepor
       return out;
     }),
   );
-  const [brokerResults, pm] = await Promise.all([brokers, portMapping]);
+  const [brokerResults, pm, clockResult] = await Promise.all([brokers, portMapping, clock]);
   if (options.signal?.aborted) throw options.signal.reason;
 
   const v4 =
@@ -297,11 +349,7 @@ async function doctorRun(options: DoctorOptions, c: RunCtx): Promise<DoctorRepor
     brokers: brokerResults,
     portMapping: pm,
     ipv6: { global: Boolean(v6), ...(v6 ? { address: v6.local } : {}), reachability: v6Reach },
-    clock: {
-      measured: false,
-      reason:
-        "not measured: p2pd has no NTP client (peers agree on time over signaling when punching)",
-    },
+    clock: clockResult,
     verdict,
     budget: { rttMs, probeMs },
     ms: Math.round(performance.now() - t0),

@@ -137,11 +137,17 @@ export class Connector {
           ...(lookupMs === undefined ? {} : { lookupMs }),
           strategies: report,
         },
+        timeline: race.timeline(t0),
       };
     }
     const failed = race.failures.filter((f): f is StrategyFailure => f !== undefined);
     const detail = failed.map((f) => `${f.strategy}: ${f.code}`).join("; ");
-    throw new ConnectError(`could not connect (${detail || "no strategy"})`, failed);
+    throw new ConnectError(
+      `could not connect (${detail || "no strategy"})`,
+      failed,
+      "ERR_CONNECT",
+      race.timeline(t0),
+    );
   }
 
   /**

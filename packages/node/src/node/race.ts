@@ -1,5 +1,5 @@
 import type { Pipe } from "@p2pd/pipe";
-import type { StrategyFailure } from "../errors.js";
+import type { AttemptOutcome, StrategyFailure, TimelineEntry } from "../errors.js";
 import { codeOf, P2pdNodeError } from "../errors.js";
 import type { StrategyName } from "../strategies/names.js";
 import type { PlannedStrategy } from "./race-plan.js";
@@ -42,12 +42,16 @@ export interface Run {
 export class Race {
   readonly timings: (StrategyTiming | undefined)[];
   readonly failures: (StrategyFailure | undefined)[];
+  /** Each strategy's start and end (performance.now() times), for the timeline. */
+  readonly #spans: ({ start: number; end: number } | undefined)[];
   readonly #plan: PlannedStrategy[];
   readonly #overall: AbortSignal;
   readonly #staggerMs: number | undefined;
   readonly #start: (p: PlannedStrategy, index: number) => Run;
   readonly #timing: RaceTiming;
   readonly #running = new Set<Run>();
+  /** Strategies stopped because the whole connect ended (timeout or the caller's abort). */
+  readonly #gaveUp = new Set<number>();
   #next = 0;
   #lastStart = 0;
   #last: PlannedStrategy | undefined;
@@ -66,11 +70,42 @@ export class Race {
     this.#start = start;
     this.timings = plan.map(() => undefined);
     this.failures = plan.map(() => undefined);
+    this.#spans = plan.map(() => undefined);
   }
 
   #fail(i: number, name: StrategyName, code: string, message: string, ms: number): void {
     this.timings[i] = { strategy: name, ok: false, ms, code };
     this.failures[i] = { strategy: name, code, message, ms };
+    const start = this.#spans[i]?.start ?? performance.now();
+    this.#spans[i] = { start, end: start + ms };
+  }
+
+  /** The race so far as a timeline, in plan order, ms relative to `t0` (performance.now()). */
+  timeline(t0: number): TimelineEntry[] {
+    const out: TimelineEntry[] = [];
+    const r = (x: number) => Math.round(x * 100) / 100;
+    this.timings.forEach((t, i) => {
+      const span = this.#spans[i];
+      if (!t || !span) return;
+      const f = this.failures[i];
+      const outcome: AttemptOutcome = t.ok
+        ? "won"
+        : t.skipped
+          ? "skipped"
+          : t.code === "ERR_LOST_RACE"
+            ? "lost"
+            : this.#gaveUp.has(i)
+              ? "gave-up"
+              : "failed";
+      out.push({
+        strategy: t.strategy,
+        startMs: r(Math.max(0, span.start - t0)),
+        endMs: r(Math.max(0, span.end - t0)),
+        outcome,
+        ...(f ? { code: f.code, message: f.message } : {}),
+      });
+    });
+    return out;
   }
 
   /** Starts the next strategy that can try (skipping the others); false when none is left. */
@@ -79,6 +114,8 @@ export class Race {
       const index = this.#next++;
       const p = this.#plan[index] as PlannedStrategy;
       if (!p.possible) {
+        const now = performance.now();
+        this.#spans[index] = { start: now, end: now };
         this.timings[index] = { strategy: p.name, ok: false, skipped: true, ms: 0 };
         this.failures[index] = {
           strategy: p.name,
@@ -89,6 +126,7 @@ export class Race {
         continue;
       }
       const run = this.#start(p, index);
+      this.#spans[index] = { start: run.s0, end: run.s0 };
       this.#running.add(run);
       this.#lastStart = run.s0;
       this.#last = p;
@@ -143,6 +181,7 @@ export class Race {
       const ms = performance.now() - ev.run.s0;
       if (ev.pipe) {
         this.timings[ev.run.index] = { strategy: ev.run.name, ok: true, ms };
+        this.#spans[ev.run.index] = { start: ev.run.s0, end: ev.run.s0 + ms };
         winner = { run: ev.run, pipe: ev.pipe };
         break;
       }
@@ -154,6 +193,7 @@ export class Race {
         : ev.run.signal.aborted
           ? "ERR_STRATEGY_TIMEOUT"
           : codeOf(ev.err);
+      if (overall.aborted) this.#gaveUp.add(ev.run.index);
       this.#fail(ev.run.index, ev.run.name, code, (ev.err as Error)?.message ?? String(ev.err), ms);
       d.log(`${ev.run.name} failed: ${code}`);
       if (overall.aborted) break;
@@ -164,7 +204,10 @@ export class Race {
     for (const r of this.#running) {
       const ms = performance.now() - r.s0;
       if (winner) this.#fail(r.index, r.name, "ERR_LOST_RACE", `${winner.run.name} won`, ms);
-      else this.#fail(r.index, r.name, "ERR_CONNECT_TIMEOUT", "connect gave up", ms);
+      else {
+        this.#gaveUp.add(r.index);
+        this.#fail(r.index, r.name, "ERR_CONNECT_TIMEOUT", "connect gave up", ms);
+      }
       r.ctrl.abort(new P2pdNodeError("ERR_LOST_RACE", "another strategy won"));
       d.cancel(r.pipeId);
       r.done.then((o) => o.pipe?.close().catch(() => {}));

@@ -1,5 +1,6 @@
 import type { Pipe, PipePeer } from "@p2pd/pipe";
 import type { NatInfo } from "../address.js";
+import type { TimelineEntry } from "../errors.js";
 import type { NodeInterface } from "../interfaces.js";
 import type { NamingProvider } from "../naming.js";
 import type { ServerLists } from "../servers/list.js";
@@ -135,6 +136,8 @@ export interface ConnectResult {
   plaintext?: true;
   /** Total ms to a ready pipe and the outcome of each strategy that ran or was skipped, in plan order. */
   timings: { totalMs: number; lookupMs?: number; strategies: StrategyTiming[] };
+  /** The attempt as a timeline: each strategy's start and end (ms since the connect began) and outcome. */
+  timeline: TimelineEntry[];
 }
 
 export type NodeMessageCb = (data: Buffer, pipe: Pipe) => void;

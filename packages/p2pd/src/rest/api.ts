@@ -1,5 +1,5 @@
 import { deadline } from "@p2pd/netifaces";
-import { Connection, type RestPipe } from "./connection.js";
+import { type AttemptStep, Connection, type RestPipe } from "./connection.js";
 import { dashboardHtml } from "./dashboard.js";
 import { RestError } from "./errors.js";
 import { asRestError } from "./failure.js";
@@ -28,7 +28,12 @@ export interface RestNode {
   connect(
     target: string,
     opts: { strategies?: string[]; signal?: AbortSignal },
-  ): Promise<{ pipe: RestPipe; strategy: string; timings: { totalMs: number } }>;
+  ): Promise<{
+    pipe: RestPipe;
+    strategy: string;
+    timings: { totalMs: number };
+    timeline?: readonly AttemptStep[];
+  }>;
 }
 
 /** The state the route handlers work on: the node and the named connections. */
@@ -138,7 +143,7 @@ async function open(
     await res.pipe.close();
     throw new RestError("ERR_NAME_EXISTS", 409, `connection "${name}" already exists`);
   }
-  const con = new Connection(name, res.strategy, res.pipe, res.timings.totalMs);
+  const con = new Connection(name, res.strategy, res.pipe, res.timings.totalMs, res.timeline);
   ctx.cons.set(name, con);
   res.pipe.onEnd(() => {
     if (ctx.cons.get(name) === con) ctx.cons.delete(name);

@@ -29,6 +29,15 @@ export interface ConInfo {
   /** `waiting`: recv calls currently blocked on the subscription. */
   subs: { msg: string; addr: string; queued: number; dropped: number; waiting: number }[];
   relayed: boolean;
+  /** The connect attempt: each strategy's start and end (ms since the connect began) and outcome. */
+  timeline: {
+    strategy: string;
+    startMs: number;
+    endMs: number;
+    outcome: string;
+    code?: string;
+    message?: string;
+  }[];
 }
 
 export interface SubOptions {

@@ -29,6 +29,16 @@ interface RestSub {
   waiting: number;
 }
 
+/** One strategy of the attempt that opened a connection (@p2pd/node's TimelineEntry). */
+export interface AttemptStep {
+  strategy: string;
+  startMs: number;
+  endMs: number;
+  outcome: string;
+  code?: string;
+  message?: string;
+}
+
 const keyOf = (msg: string, addr: string) => `${msg}\0${addr}`;
 
 /**
@@ -41,6 +51,8 @@ export class Connection {
   readonly pipe: RestPipe;
   readonly openedAt = new Date();
   readonly connectMs: number;
+  /** The connect attempt: which strategies raced, when, and how each ended. */
+  readonly timeline: readonly AttemptStep[];
   bytesIn = 0;
   bytesOut = 0;
   msgsIn = 0;
@@ -50,11 +62,18 @@ export class Connection {
   readonly #subs = new Map<string, RestSub>();
   readonly #off: () => void;
 
-  constructor(name: string, strategy: string, pipe: RestPipe, connectMs: number) {
+  constructor(
+    name: string,
+    strategy: string,
+    pipe: RestPipe,
+    connectMs: number,
+    timeline: readonly AttemptStep[] = [],
+  ) {
     this.name = name;
     this.strategy = strategy;
     this.pipe = pipe;
     this.connectMs = connectMs;
+    this.timeline = timeline;
     this.subscribe("", "");
     // First look at every message: count it, and while relayed, send it to the socket only (no
     // queue grows behind the user's back).
@@ -149,6 +168,7 @@ export class Connection {
       msgsOut: this.msgsOut,
       subs: this.subs(),
       relayed: this.relay !== undefined,
+      timeline: this.timeline,
     };
   }
 

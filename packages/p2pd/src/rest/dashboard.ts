@@ -12,12 +12,24 @@ section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:12px 
 table{border-collapse:collapse;width:100%} td,th{border-bottom:1px solid #eaeef2;padding:4px 8px;text-align:left;font-size:13px}
 code{word-break:break-all;font-size:12px} input{padding:4px;margin-right:6px} button{padding:4px 12px}
 #status{color:#57606a} .err{color:#cf222e}
+.tl{margin:6px 0 12px} .tl h3{font-size:13px;margin:0 0 4px;font-weight:600}
+.tl-row{display:flex;align-items:center;gap:8px;height:20px;font-size:12px}
+.tl-name{width:80px;flex:none;font-family:monospace}
+.tl-track{position:relative;flex:1;height:14px;background:#f6f8fa;border:1px solid #eaeef2}
+.tl-bar{position:absolute;top:1px;bottom:1px;min-width:4px;border-radius:2px}
+.tl-text{width:360px;flex:none;color:#57606a;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.o-won{background:#1a7f37} .o-failed{background:#cf222e} .o-lost{background:#8c959f}
+.o-gave-up{background:#bf8700} .o-skipped{background:#fff;border:1px dashed #8c959f}
+.legend span{display:inline-block;width:12px;height:10px;margin:0 4px 0 12px;vertical-align:middle}
 </style></head><body>
 <h1>p2pd <span id="version"></span></h1>
 <section><h2>P2P address</h2><code id="addr">…</code><div id="status"></div></section>
 <section><h2>Interfaces and NAT</h2><table id="ifs"><thead><tr><th>name</th><th>IPv4</th><th>IPv6</th><th>external</th><th>NAT</th></tr></thead><tbody></tbody></table>
 <h2>Routes</h2><table id="routes"><thead><tr><th>interface</th><th>family</th><th>NIC address</th><th></th><th>external address</th><th>NAT</th><th>port mapped</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Connections</h2><table id="cons"><thead><tr><th>name</th><th>strategy</th><th>remote</th><th>in</th><th>out</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Connection attempts</h2>
+<div class="legend">strategies on a shared time axis (ms since the connect began):<span class="o-won"></span>won<span class="o-failed"></span>failed<span class="o-lost"></span>lost the race<span class="o-gave-up"></span>gave up<span class="o-skipped"></span>skipped</div>
+<div id="timelines"></div></section>
 <section><h2>Connect and send</h2>
 <form id="open"><input id="con-name" placeholder="name" value="c1"><input id="dest" placeholder="address, name or self" value="self" size="40"><button>Connect</button></form>
 <form id="send" style="margin-top:8px"><input id="text" placeholder="message" value="ECHO hello"><button>Send</button><button type="button" id="recv">Receive</button></form>
@@ -46,8 +58,42 @@ async function refresh() {
     rows($("routes").tBodies[0], i.ifs.flatMap((f) => [[4, f.ipv4, f.ext4], [6, f.ipv6, f.ext6]].filter((r) => r[1]).map(([fam, nic, ext]) =>
       [f.name, "IPv" + fam, nic, "\u2192", ext ?? nic, natText(f.nat), f.mapped ? "yes" : "no"])), (r) => r);
     rows($("cons").tBodies[0], c.cons, (x) => [x.name, x.strategy, x.remote ? x.remote.ip + ":" + x.remote.port : "", x.msgsIn + " msgs / " + x.bytesIn + " B", x.msgsOut + " msgs / " + x.bytesOut + " B"]);
+    timelines(c.cons);
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (e) { $("status").textContent = String(e); $("status").className = "err"; }
+}
+// Each connection's attempt: one row per strategy, a bar from its start to its end, coloured by
+// how it ended. Redrawn only when the attempts change (they do not once a connection is open).
+let drawn = "";
+function timelines(cons) {
+  const key = JSON.stringify(cons.map((c) => [c.name, c.timeline]));
+  if (key === drawn) return;
+  drawn = key;
+  const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
+  const ms = (x) => (x < 10 ? x.toFixed(1) : String(Math.round(x)));
+  $("timelines").replaceChildren(...cons.filter((c) => c.timeline?.length).map((c) => {
+    const box = el("div", "tl");
+    box.dataset.con = c.name;
+    box.append(el("h3", "", c.name + ": " + c.strategy + " won, " + ms(c.connectMs) + " ms"));
+    const span = Math.max(1, ...c.timeline.map((t) => t.endMs));
+    for (const t of c.timeline) {
+      const row = el("div", "tl-row");
+      row.dataset.outcome = t.outcome;
+      const track = el("div", "tl-track");
+      const bar = el("div", "tl-bar o-" + t.outcome);
+      bar.style.left = (100 * t.startMs) / span + "%";
+      bar.style.width = (100 * (t.endMs - t.startMs)) / span + "%";
+      bar.title = t.strategy + " " + t.outcome + (t.code ? " " + t.code : "");
+      track.append(bar);
+      const took = t.outcome === "skipped" ? "" : " (" + ms(t.endMs - t.startMs) + " ms)";
+      const why = t.outcome === "won" ? "" : " " + (t.code ?? "") + (t.message ? ": " + t.message : "");
+      const text = el("span", "tl-text", ms(t.startMs) + "\u2192" + ms(t.endMs) + " ms" + took + " " + t.outcome + why);
+      text.title = text.textContent; // the full reason when it is cut off
+      row.append(el("span", "tl-name", t.strategy), track, text);
+      box.append(row);
+    }
+    return box;
+  }));
 }
 function natText(n) {
   const t = NAT[n?.type ?? 0] ?? "?";

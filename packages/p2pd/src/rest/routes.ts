@@ -85,6 +85,22 @@ export const CON_INFO: JsonSchema = obj(
       items: obj({ msg: str, addr: str, queued: int, dropped: int, waiting: int }, ["msg", "addr"]),
     },
     relayed: { type: "boolean" },
+    timeline: {
+      type: "array",
+      description:
+        "the connect attempt: each strategy's start and end (ms since the connect began) and outcome (won, failed, lost, skipped, gave-up)",
+      items: obj(
+        {
+          strategy: str,
+          startMs: { type: "number" },
+          endMs: { type: "number" },
+          outcome: { type: "string", enum: ["won", "failed", "lost", "skipped", "gave-up"] },
+          code: str,
+          message: str,
+        },
+        ["strategy", "startMs", "endMs", "outcome"],
+      ),
+    },
   },
   ["name", "strategy", "remote", "bytesIn", "bytesOut", "msgsIn", "msgsOut"],
 );
