@@ -47,6 +47,10 @@ export function classifyDelta(
   if (enough(preserving, a.length)) return { kind: "preserving", value: 0 };
   const indep = mostCommon(a.filter((p) => p.mapped !== p.local && p.mapped !== 0));
   if (indep && enough(indep.count, a.length)) return { kind: "independent", value: indep.value };
+  // Sorting hides lost answers (a gap looks like a step): only with most of them in.
+  const reordered = samples.length >= minComparisons + 2 ? sortedStep(samples, a) : undefined;
+  if (reordered && enough(reordered.count, samples.length - 1))
+    return { kind: "independent", value: reordered.value };
 
   const b = steps(consecutive).filter((p) => p.local === 1);
   const dep = mostCommon(b.filter((p) => p.mapped !== 0));
@@ -54,6 +58,27 @@ export function classifyDelta(
 
   if (a.length < minComparisons) return { kind: "not-applicable", value: 0 };
   return { kind: "random", value: 0 };
+}
+
+/**
+ * A sequential NAT seen through a path that reorders flows: the probes left together, but jitter
+ * (per flow, so between our sockets) let them reach the NAT in another order, so adjacent samples
+ * in send order show no common step. The set of mapped ports still is a run with one step: sorted,
+ * it shows. The sign comes from the send order (most adjacent steps still point the NAT's way).
+ */
+function sortedStep(
+  samples: readonly PortSample[],
+  raw: readonly PortSample[],
+): { value: number; count: number } | undefined {
+  const sorted = samples.map((s) => s.mapped).sort((x, y) => x - y);
+  const steps: PortSample[] = [];
+  for (let i = 1; i < sorted.length; i++)
+    steps.push({ local: 0, mapped: portStep(sorted[i - 1] as number, sorted[i] as number) });
+  const best = mostCommon(steps.filter((p) => p.mapped !== 0));
+  if (!best) return undefined;
+  // Distinct ports only: a NAT that reused one port is not sequential.
+  const down = raw.filter((p) => p.mapped < 0).length > raw.filter((p) => p.mapped > 0).length;
+  return { value: down ? -best.value : best.value, count: best.count };
 }
 
 /** Differences between adjacent answered samples: local step and mapped step (signed, wrapped to 16 bits). */

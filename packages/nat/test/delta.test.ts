@@ -58,8 +58,23 @@ describe("classifyDelta", () => {
     list[3] = null;
     // 7 pairs -> 5 remain, all +1
     expect(classifyDelta(list)).toEqual({ kind: "independent", value: 1 });
-    list[5] = null; // 3 pairs left: too few to tell
+    list[5] = null; // 3 adjacent pairs left, but the 6 ports sorted still run +1 (3 of 5 steps)
+    expect(classifyDelta(list)).toEqual({ kind: "independent", value: 1 });
+    list[1] = null; // 5 answers, 1 adjacent pair: too few to tell
     expect(classifyDelta(list)).toEqual({ kind: "not-applicable", value: 0 });
+  });
+
+  test("a sequential NAT behind a path that reorders flows (jitter): the sorted ports show the step", () => {
+    // Sent in order 0..7, reached the NAT in this order: send-order steps are all over the place.
+    const order = [2, 0, 1, 5, 3, 4, 7, 6];
+    expect(classifyDelta(s((_, i) => 40000 + (order[i] as number)))).toEqual({
+      kind: "independent",
+      value: 1,
+    });
+    expect(classifyDelta(s((_, i) => 50000 - 2 * (order[i] as number)))).toEqual({
+      kind: "independent",
+      value: -2,
+    });
   });
 
   test("too few answers => not-applicable", () => {

@@ -139,6 +139,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
       const offerAt = Date.now();
+      ctx.log(`tcp-punch: offer in`);
       const offer = await readOffer(msg, ctx, "TCP");
       if (!offer) return;
       const { host, ports, pair: c } = offer;
@@ -147,6 +148,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       try {
         const at = meetingAt(offerAt, Date.now(), rtt);
         await ctx.send("TCP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
+        ctx.log(`tcp-punch: answered, meeting in ${at - Date.now()} ms`);
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
         const sock = await tcpPunch({
           localPort: side.localPort,

@@ -144,6 +144,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
       const offerAt = Date.now();
+      ctx.log(`udp-punch: offer in`);
       const offer = await readOffer(msg, ctx, "UDP");
       if (!offer) return;
       const { host, ports, pair: c } = offer;
@@ -152,6 +153,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       const at = meetingAt(offerAt, Date.now(), rtt);
       try {
         await ctx.send("UDP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
+        ctx.log(`udp-punch: answered, meeting in ${at - Date.now()} ms`);
       } catch (err) {
         side.socket.close();
         throw err;
