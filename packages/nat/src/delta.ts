@@ -47,9 +47,11 @@ export function classifyDelta(
   if (enough(preserving, a.length)) return { kind: "preserving", value: 0 };
   const indep = mostCommon(a.filter((p) => p.mapped !== p.local && p.mapped !== 0));
   if (indep && enough(indep.count, a.length)) return { kind: "independent", value: indep.value };
+  // Both lists' probes leave together and may interleave at the NAT: sort them as one run.
   // Sorting hides lost answers (a gap looks like a step): only with most of them in.
-  const reordered = samples.length >= minComparisons + 2 ? sortedStep(samples, a) : undefined;
-  if (reordered && enough(reordered.count, samples.length - 1))
+  const all = [...samples, ...consecutive.filter((x): x is PortSample => x !== null)];
+  const reordered = all.length >= minComparisons + 2 ? sortedStep(all, a) : undefined;
+  if (reordered && enough(reordered.count, all.length - 1))
     return { kind: "independent", value: reordered.value };
 
   const b = steps(consecutive).filter((p) => p.local === 1);
@@ -64,7 +66,7 @@ export function classifyDelta(
  * A sequential NAT seen through a path that reorders flows: the probes left together, but jitter
  * (per flow, so between our sockets) let them reach the NAT in another order, so adjacent samples
  * in send order show no common step. The set of mapped ports still is a run with one step: sorted,
- * it shows. The sign comes from the send order (most adjacent steps still point the NAT's way).
+ * it shows. The sign comes from the send order when it is clear (most NATs count up).
  */
 function sortedStep(
   samples: readonly PortSample[],
@@ -76,8 +78,9 @@ function sortedStep(
     steps.push({ local: 0, mapped: portStep(sorted[i - 1] as number, sorted[i] as number) });
   const best = mostCommon(steps.filter((p) => p.mapped !== 0));
   if (!best) return undefined;
-  // Distinct ports only: a NAT that reused one port is not sequential.
-  const down = raw.filter((p) => p.mapped < 0).length > raw.filter((p) => p.mapped > 0).length;
+  // Counting up unless the send order says down clearly: a heavily reordered run has no order left.
+  const neg = raw.filter((p) => p.mapped < 0).length;
+  const down = neg >= 3 && neg >= 2 * raw.filter((p) => p.mapped > 0).length;
   return { value: down ? -best.value : best.value, count: best.count };
 }
 
