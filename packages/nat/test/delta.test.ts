@@ -89,6 +89,30 @@ describe("classifyDelta", () => {
     });
   });
 
+  test("a sequential NAT behind a path that reorders flows (jitter): the sorted ports show the step", () => {
+    // Sent in order 0..7, reached the NAT in this order: send-order steps are all over the place.
+    const order = [2, 0, 1, 5, 3, 4, 7, 6];
+    expect(classifyDelta(s((_, i) => 40000 + (order[i] as number)))).toEqual({
+      kind: "independent",
+      value: 1,
+    });
+    // A counter running down shows in the send order when the shuffle is mild.
+    const mild = [1, 0, 2, 3, 5, 4, 6, 7];
+    expect(classifyDelta(s((_, i) => 50000 - 2 * (mild[i] as number)))).toEqual({
+      kind: "independent",
+      value: -2,
+    });
+    // Both lists' probes left together and interleaved at the NAT (seen in natlab at 40ms:5ms:1%).
+    const spread = [40048, 40062, 40049, 40056, 40058, 40057, 40054, 40060];
+    const cons = [40052, 40051, 40059, 40050, 40063, 40061, 40053, 40055];
+    expect(
+      classifyDelta(
+        s((_, i) => spread[i] as number),
+        s((_, i) => cons[i] as number, consecutive(20000)),
+      ),
+    ).toEqual({ kind: "independent", value: 1 });
+  });
+
   test("too few answers => not-applicable", () => {
     expect(classifyDelta([{ local: 1, mapped: 5 }, null, { local: 9, mapped: 77 }])).toEqual({
       kind: "not-applicable",

@@ -90,19 +90,28 @@ export function stunFor(
 }
 
 /**
- * The offerer's clock estimate and punching side, made at the same time (each costs a round
- * trip: signaling and STUN). A side made while the clock failed is released with `release`.
+ * The offerer's clock estimate, started beside its punching side (each costs a round trip:
+ * signaling and STUN). The offer waits for the side only: the estimate is needed to read the
+ * answer's meeting instant, which is one more round trip away. `rttMs` is what the offer tells
+ * the answerer: the estimate's RTT when it is in already, else `fallbackMs` (from the STUN time).
  */
-export async function sideAndClock<S>(
-  ctx: StrategyContext,
-  making: Promise<S>,
-  release: (side: S) => void,
-): Promise<{ est: { offsetMs: number; rttMs: number }; side: S }> {
-  const [est, side] = await Promise.allSettled([ctx.clock({ signal: ctx.signal }), making]);
-  if (est.status === "fulfilled" && side.status === "fulfilled")
-    return { est: est.value, side: side.value };
-  if (side.status === "fulfilled") release(side.value);
-  throw est.status === "rejected" ? est.reason : (side as PromiseRejectedResult).reason;
+export function offererClock(ctx: StrategyContext): {
+  estimate: Promise<{ offsetMs: number; rttMs: number }>;
+  rttMs(fallbackMs: number): number;
+} {
+  let known: number | undefined;
+  const estimate = ctx.clock({ signal: ctx.signal });
+  // Handled here too: a side that fails first leaves the estimate unawaited.
+  estimate.then(
+    (e) => {
+      known = e.rttMs;
+    },
+    () => {},
+  );
+  return {
+    estimate,
+    rttMs: (fallbackMs) => Math.ceil(Math.min(5000, Math.max(1, known ?? fallbackMs))),
+  };
 }
 
 /** A validated punch offer and our candidate pair of the offer's family. */

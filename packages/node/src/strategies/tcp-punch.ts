@@ -1,5 +1,6 @@
 import { P2pdNodeError } from "../errors.js";
 import {
+  candidatePaceMs,
   meetingAt,
   openTcpMapping,
   peerClock,
@@ -16,10 +17,10 @@ import {
   canPunch,
   freeTcpPort,
   natLike,
+  offererClock,
   offerPunch,
   punchPair,
   readOffer,
-  sideAndClock,
   stunFor,
 } from "./punch-common.js";
 import type {
@@ -94,20 +95,24 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      // Clock sync over signaling and our STUN mapping at the same time.
-      const { est, side } = await sideAndClock(ctx, tcpSide(c, cfg, ctx.signal), (s) =>
-        s.mapping?.close(),
-      );
-      ctx.log(
-        `tcp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
-      );
+      // Clock sync over signaling beside our STUN mapping; the offer waits for the mapping only.
+      const clock = offererClock(ctx);
+      const t0 = performance.now();
+      const side = await tcpSide(c, cfg, ctx.signal);
+      // A TCP mapping is a connect and a binding: two round trips to the server, about one to the peer.
+      const rttMs = clock.rttMs(performance.now() - t0);
+      ctx.log(`tcp-punch: mapped ${side.host}:${side.ports[0]}, offering (rtt ${rttMs} ms)`);
       try {
         const { host, ports, at } = await offerPunch(ctx, "TCP", {
           family: c.family,
           host: side.host,
-          ports: advertise(side, c, est.rttMs),
-          rttMs: est.rttMs,
+          ports: advertise(side, c, rttMs),
+          rttMs,
         });
+        const est = await clock.estimate;
+        ctx.log(
+          `tcp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
+        );
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
         ctx.log(
           `tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}, meeting in ${Math.round(at - peerClock(est)())} ms`,
@@ -120,6 +125,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           clock: peerClock(est),
           timeoutMs: tcpPunchWindowMs(est.rttMs),
           attemptTimeoutMs: tcpAttemptMs(est.rttMs),
+          staggerMs: candidatePaceMs(est.rttMs),
           signal: ctx.signal,
           // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
           // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
@@ -138,29 +144,41 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
       }
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
-      const offerAt = Date.now();
+      ctx.log(`tcp-punch: offer in`);
       const offer = await readOffer(msg, ctx, "TCP");
       if (!offer) return;
       const { host, ports, pair: c } = offer;
       const rtt = offer.rttMs;
       const side = await answerSide(ctx, "TCP", () => tcpSide(c, cfg, ctx.signal));
+      ctx.log(`tcp-punch: mapped, answering`);
       try {
-        const at = meetingAt(offerAt, Date.now(), rtt);
-        await ctx.send("TCP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
+        const at = meetingAt(Date.now(), rtt);
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
-        const sock = await tcpPunch({
+        // Dialling waits for `at` while the answer is still being sent; a failed send stops it.
+        const stop = new AbortController();
+        const punching = tcpPunch({
           localPort: side.localPort,
           localAddress: side.localAddress,
           remote: { host, ports },
           at,
           timeoutMs: tcpPunchWindowMs(rtt),
           attemptTimeoutMs: tcpAttemptMs(rtt),
-          signal: ctx.signal,
+          staggerMs: candidatePaceMs(rtt),
+          signal: AbortSignal.any([ctx.signal, stop.signal]),
           accept: c.sameLan || role.tcpAccept,
           role: "responder",
           ...(side.mapping ? { mapping: side.mapping } : {}),
           log: ctx.log,
         });
+        punching.catch(() => {});
+        try {
+          await ctx.send("TCP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
+          ctx.log(`tcp-punch: answered, meeting in ${at - Date.now()} ms`);
+        } catch (err) {
+          stop.abort(err);
+          throw err;
+        }
+        const sock = await punching;
         // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
         ctx.wrap(sock);
       } finally {

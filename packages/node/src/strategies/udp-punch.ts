@@ -2,6 +2,7 @@ import dgram from "node:dgram";
 import { P2pdNodeError } from "../errors.js";
 import {
   type BirthdayRole,
+  candidatePaceMs,
   meetingAt,
   peerClock,
   predictCount,
@@ -17,10 +18,10 @@ import {
   answerSide,
   canPunch,
   natLike,
+  offererClock,
   offerPunch,
   punchPair,
   readOffer,
-  sideAndClock,
   stunFor,
 } from "./punch-common.js";
 import type {
@@ -100,21 +101,25 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      // Clock sync over signaling and our STUN mapping at the same time.
-      const { est, side } = await sideAndClock(ctx, udpSide(c, cfg, ctx.signal), (s) =>
-        s.socket.close(),
-      );
-      ctx.log(
-        `udp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
-      );
+      // Clock sync over signaling beside our STUN mapping; the offer waits for the mapping only.
+      const clock = offererClock(ctx);
+      const t0 = performance.now();
+      const side = await udpSide(c, cfg, ctx.signal);
+      // A UDP binding is one round trip to the server: the peer is about twice as far.
+      const rttMs = clock.rttMs(2 * (performance.now() - t0));
+      ctx.log(`udp-punch: mapped ${side.host}:${side.ports[0]}, offering (rtt ${rttMs} ms)`);
       let handedOver = false;
       try {
         const { host, ports, at } = await offerPunch(ctx, "UDP", {
           family: c.family,
           host: side.host,
-          ports: advertise(side, c, est.rttMs),
-          rttMs: est.rttMs,
+          ports: advertise(side, c, rttMs),
+          rttMs,
         });
+        const est = await clock.estimate;
+        ctx.log(
+          `udp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
+        );
         ctx.log(
           `udp-punch: ${host}:${ports.length} ports, meeting in ${Math.round(at - peerClock(est)())} ms`,
         );
@@ -130,6 +135,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
           clock: peerClock(est),
           timeoutMs: udpPunchWindowMs(est.rttMs),
           intervalMs: probeIntervalMs(est.rttMs),
+          paceMs: candidatePaceMs(est.rttMs),
           signal: ctx.signal,
           ...(bd ? { birthday: bd } : {}),
           log: ctx.log,
@@ -143,22 +149,23 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
       }
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
-      const offerAt = Date.now();
+      ctx.log(`udp-punch: offer in`);
       const offer = await readOffer(msg, ctx, "UDP");
       if (!offer) return;
       const { host, ports, pair: c } = offer;
       const rtt = offer.rttMs;
       const side = await answerSide(ctx, "UDP", () => udpSide(c, cfg, ctx.signal));
-      const at = meetingAt(offerAt, Date.now(), rtt);
-      try {
-        await ctx.send("UDP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
-      } catch (err) {
-        side.socket.close();
-        throw err;
-      }
-      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+      ctx.log(`udp-punch: mapped, answering`);
       const bd = birthday(c);
-      const stream = await udpPunch({
+      // We probe as soon as the answer leaves (our probes open our NAT; the offerer's, sent when
+      // the answer arrives, then cross it), except to spray: the offerer's many sockets must be
+      // open first, so that waits for the meeting instant.
+      const at = bd?.role === "spray" ? meetingAt(Date.now(), rtt) : Date.now();
+      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+      // Punching starts while the answer is still being sent (the broker's acknowledgement costs
+      // a round trip to it); a failed send stops it.
+      const stop = new AbortController();
+      const punching = udpPunch({
         socket: side.socket,
         remote: { host, ports },
         acceptAnyPort: role.acceptAnyPort && !c.sameLan,
@@ -166,10 +173,20 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
         at,
         timeoutMs: udpPunchWindowMs(rtt),
         intervalMs: probeIntervalMs(rtt),
-        signal: ctx.signal,
+        paceMs: candidatePaceMs(rtt),
+        signal: AbortSignal.any([ctx.signal, stop.signal]),
         ...(bd ? { birthday: bd } : {}),
         log: ctx.log,
       });
+      punching.catch(() => {});
+      try {
+        await ctx.send("UDP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
+        ctx.log(`udp-punch: answered, meeting in ${at - Date.now()} ms`);
+      } catch (err) {
+        stop.abort(err);
+        throw err;
+      }
+      const stream = await punching;
       // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
       ctx.wrap(stream);
     },

@@ -35,6 +35,7 @@ export {
 } from "./rudp-stream.js";
 export { type TcpPunchOptions, tcpPunch } from "./tcp-punch.js";
 export {
+  candidatePaceMs,
   keepAliveMs,
   meetingAt,
   meetingLeadMs,

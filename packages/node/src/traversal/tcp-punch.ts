@@ -174,6 +174,9 @@ async function dialPunch(
         localAddress: opts.localAddress,
         localPort: opts.localPort,
       });
+      // The selection byte and the secure handshake's first message go out back to back: Nagle
+      // would hold the second until the first is acknowledged (one more round trip).
+      s.setNoDelay(true);
       live.add(s);
       const t = setTimeout(
         () => finish(new Error("attempt timeout")),
@@ -202,10 +205,12 @@ async function dialPunch(
       });
     });
 
+  // A meeting instant already past (the peer dials from when it answered): start now.
+  const start = Math.max(opts.at, clock());
   const loop = async (port: number, index: number) => {
     // Wait for the meeting time on the shared clock; stagger candidates so a sequential NAT
     // hands out its next ports in candidate order (the peer predicted them in that order).
-    const wait = opts.at + index * (opts.staggerMs ?? 3) - clock();
+    const wait = start + index * (opts.staggerMs ?? 3) - clock();
     if (wait > 0) await sleep(wait, stop.signal);
     while (!stop.signal.aborted && !sel.winner && clock() < deadline) {
       const s = await attemptOnce(port);
@@ -285,6 +290,7 @@ async function acceptPunch(
       );
     });
     server.on("connection", (s: net.Socket) => {
+      s.setNoDelay(true);
       const from = (s.remoteAddress ?? "").replace(/^::ffff:/, "");
       if (from !== opts.remote.host) {
         log(`refusing inbound from ${from}`);

@@ -35,25 +35,32 @@ export function pathRttMs(p: PathRtt): number {
 }
 
 /**
- * Lead of the meeting instant (answerer: `at = now + lead`). The answer travels one way (~RTT/2)
- * to the offerer, which must have it before `at`; one more RTT/2 absorbs jitter and the clock
- * offset's error bound (±RTT/2 of the best sample). A late answer is not fatal (the punch still
- * runs its window), an early `at` only wastes time, so no more than that.
+ * Lead of the meeting instant after the answer leaves (`at = now + lead`): the answer's one-way
+ * trip (RTT/2) plus a margin for jitter and the clock estimate's error (RTT/8, 25..150 ms). The
+ * offerer sends its SYNs when the answer arrives at the latest; an earlier `at` than that only
+ * costs a lost SYN, a later one costs every millisecond of it.
  */
 export function meetingLeadMs(signalRttMs: number): number {
-  return Math.ceil(clamp(signalRttMs + SLACK_MS, 2 * SLACK_MS, 3000));
+  const rtt = clamp(signalRttMs, 0, 5000);
+  return Math.ceil(clamp(rtt / 2 + clamp(rtt / 8, 25, 150), 25, 3000));
 }
 
 /**
- * The answerer's meeting instant. Counted from when the offer arrived (the answerer's own STUN
- * mapping then runs inside the lead instead of before it), but never sooner than the answer's
- * one-way trip (RTT/2) plus slack from now, so the offerer still has it in time.
+ * The answerer's meeting instant, counted from when its answer leaves (`now`): its own mapping
+ * (STUN) is already made by then, so nothing else needs to fit in the lead.
  */
-export function meetingAt(offerAt: number, now: number, signalRttMs: number): number {
-  return Math.max(
-    offerAt + meetingLeadMs(signalRttMs),
-    now + Math.ceil(signalRttMs / 2) + SLACK_MS,
-  );
+export function meetingAt(now: number, signalRttMs: number): number {
+  return now + meetingLeadMs(signalRttMs);
+}
+
+/**
+ * Spacing of the first packets to successive candidate ports: a symmetric NAT with sequential
+ * ports hands them out in the order our packets reach it, and per-flow jitter reorders packets
+ * of different flows sent closer together than the jitter. RTT/12 (a jitter of 1/24 of the path
+ * each way) within 3..60 ms.
+ */
+export function candidatePaceMs(rttMs: number): number {
+  return Math.round(clamp(rttMs / 12, 3, 60));
 }
 
 /**
@@ -103,7 +110,7 @@ export type TimedStrategy = "direct" | "reverse" | "tcp-punch" | "udp-punch" | "
  * - udp-punch (and anything after both punches): clock sync (1 RTT, parallel with the STUN
  *   mapping), offer/answer (1 RTT plus the peer's STUN mapping), the meeting lead (1 RTT), the
  *   crossing (1 RTT): about 5 RTT.
- * - tcp-punch: only until the shared clock estimate is in (see below).
+ * - tcp-punch: 0, the UDP punch starts beside it (see below).
  * Floors keep a loopback race from starting everything at once; ceilings keep a bad sample from
  * delaying the next strategy by more than a few seconds.
  */
@@ -116,9 +123,9 @@ export function staggerMs(name: TimedStrategy, p: PathRtt): number {
     case "reverse":
       return Math.ceil(clamp(3 * rtt + 2 * SLACK_MS, 200, 3000));
     case "tcp-punch":
-      // The UDP punch runs beside it once the shared clock estimate is in (1 RTT): from then on it
-      // costs only its own mapping and offer, and whichever the NATs treat better wins.
-      return Math.ceil(clamp(rtt + 2 * SLACK_MS, 150, 1500));
+      // The UDP punch runs beside it from the start (its own mapping and offer, the clock estimate
+      // shared): whichever the NATs and the path's loss treat better wins, neither waits.
+      return 0;
     case "udp-punch":
       return Math.ceil(clamp(5 * rtt + 2 * stun + 4 * SLACK_MS, 400, 6000));
     case "turn":
@@ -142,10 +149,11 @@ export function relayGiveUpMs(name: "tcp-punch" | "udp-punch", p: PathRtt): numb
 /**
  * How many ports to advertise for a NAT that allocates sequentially. Our mapping is read before
  * the offer; the punch's own mapping is made about 3 RTT + the meeting lead later, and other
- * hosts behind the same NAT take ports meanwhile. We allow a busy home network (20 new mappings a
- * second) over that gap, on top of 8 for the burst of our own sockets: 8..64.
+ * hosts behind the same NAT take ports meanwhile. We allow a busy home network (8 new mappings a
+ * second) over that gap, on top of 8 for the burst of our own sockets: 8..64. More costs time:
+ * the first packets to the list are paced (`candidatePaceMs`).
  */
-export function predictCount(rttMs: number, busyPerSecond = 20): number {
+export function predictCount(rttMs: number, busyPerSecond = 8): number {
   const gapMs = 3 * rttMs + meetingLeadMs(rttMs);
   return Math.ceil(clamp(8 + (busyPerSecond * gapMs) / 1000, 8, 64));
 }

@@ -36,6 +36,12 @@ export interface UdpPunchOptions {
   timeoutMs?: number;
   /** Probe period per socket and port (default 20 ms). */
   intervalMs?: number;
+  /**
+   * Spacing of the first probes to successive candidate ports (default 0: all at once). A
+   * sequential NAT maps them in the order they reach it, which jitter can shuffle when they
+   * leave together (see `candidatePaceMs`); later rounds reuse the mappings and go at once.
+   */
+  paceMs?: number;
   birthday?: BirthdayRole;
   /** Reject meeting times further ahead than this (default 30 000 ms). */
   maxLeadMs?: number;
@@ -197,7 +203,8 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
           });
         }
         const interval = opts.intervalMs ?? 20;
-        const startIn = opts.at - clock();
+        // A meeting instant already past (the peer started when it answered): start now.
+        const startIn = Math.max(0, opts.at - clock());
         if (spray) {
           const b = opts.birthday as { probes?: number; portRange?: [number, number] };
           const [lo, hi] = b.portRange ?? [1024, 65535];
@@ -237,7 +244,15 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
             for (const p of ports) probe(s, p, p);
             later(round, interval);
           };
-          later(round, startIn);
+          const pace = Math.max(0, opts.paceMs ?? 0);
+          if (pace === 0 || ports.length < 2) later(round, startIn);
+          else {
+            // First round: one candidate per `pace`, in list order (the peer predicted that order).
+            ports.forEach((p, k) => {
+              later(() => probe(s, p, p), startIn + k * pace);
+            });
+            later(round, startIn + ports.length * pace);
+          }
         }
         later(
           () =>

@@ -38,7 +38,8 @@ const node = await lib.startNode({
         ...(mode === "serve" ? { turnForStrangers: true } : {}),
       }
     : {}),
-  ...(values.verbose ? { log: (l) => process.stderr.write(`${l}\n`) } : {}),
+  // Epoch ms first: both sides run on one machine, so their lines merge into one timeline.
+  ...(values.verbose ? { log: (l) => process.stderr.write(`${Date.now()} ${l}\n`) } : {}),
   natWaitMs: values["nat-wait"] ? Number(values["nat-wait"]) : 3000,
   ...(values["nat-cache"] ? { natCache: values["nat-cache"] } : {}),
   ...(values.upnp ? { upnp: true } : {}),
@@ -59,6 +60,7 @@ if (mode === "serve") {
   let to = lib.parseAddress(target);
   if (values.family === "6") to = { ...to, ipv4: [] };
   if (values.family === "4") to = { ...to, ipv6: [] };
+  if (values.verbose) process.stderr.write(`${Date.now()} connect start\n`);
   try {
     const r = await node.connect(to, {
       ...(values.strategies ? { strategies: values.strategies.split(",") } : {}),

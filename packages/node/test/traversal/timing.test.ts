@@ -1,6 +1,7 @@
 // One test per timing rule (pure logic, src/traversal/timing.ts and the parallel clock estimate).
 import { describe, expect, test } from "vitest";
 import {
+  candidatePaceMs,
   estimateClockOffset,
   keepAliveMs,
   meetingAt,
@@ -30,19 +31,28 @@ describe("timing from measured round trips", () => {
     expect(pathRttMs({ signalMs: Number.NaN })).toBe(5000);
   });
 
-  test("meeting lead: the answer's one-way trip plus RTT/2 of clock error, floor and ceiling", () => {
-    expect(meetingLeadMs(LOOPBACK)).toBe(100);
-    expect(meetingLeadMs(TYPICAL)).toBe(TYPICAL + 50);
-    // The answer (RTT/2) always arrives before the meeting, with RTT/2 to spare.
-    for (const rtt of [TYPICAL, BAD]) expect(meetingLeadMs(rtt)).toBeGreaterThanOrEqual(rtt);
-    expect(meetingLeadMs(60_000)).toBe(3000);
+  test("meeting lead: the answer's one-way trip plus a margin of RTT/8 (25..150 ms), capped", () => {
+    expect(meetingLeadMs(LOOPBACK)).toBe(26);
+    expect(meetingLeadMs(TYPICAL)).toBe(TYPICAL / 2 + 25);
+    expect(meetingLeadMs(BAD)).toBe(Math.ceil(BAD / 2 + BAD / 8));
+    // The answer (RTT/2) always arrives before the meeting, and the lead stays under one RTT.
+    for (const rtt of [TYPICAL, BAD]) {
+      expect(meetingLeadMs(rtt)).toBeGreaterThan(rtt / 2);
+      expect(meetingLeadMs(rtt)).toBeLessThan(rtt);
+    }
+    expect(meetingLeadMs(60_000)).toBe(2650); // a bad sample is capped at 5 s of RTT
   });
 
-  test("meeting instant counts from the offer's arrival, but leaves the answer its one-way trip", () => {
-    // The answerer's STUN mapping (80 ms) runs inside the lead: no time added for it.
-    expect(meetingAt(1000, 1080, TYPICAL)).toBe(1000 + meetingLeadMs(TYPICAL));
-    // A slow mapping (2 s): the answer still gets RTT/2 + slack before the meeting.
-    expect(meetingAt(1000, 3000, TYPICAL)).toBe(3000 + TYPICAL / 2 + 50);
+  test("meeting instant counts from when the answer leaves (the answerer's mapping is made)", () => {
+    expect(meetingAt(3000, TYPICAL)).toBe(3000 + meetingLeadMs(TYPICAL));
+  });
+
+  test("candidate pace: RTT/12 between first packets to successive ports, 3..60 ms", () => {
+    expect(candidatePaceMs(LOOPBACK)).toBe(3);
+    // Above the per-flow jitter spread of both bench profiles (2 x 5 ms, 2 x 20 ms).
+    expect(candidatePaceMs(TYPICAL)).toBeGreaterThan(10);
+    expect(candidatePaceMs(BAD)).toBeGreaterThan(40);
+    expect(candidatePaceMs(5000)).toBe(60);
   });
 
   test("probe period: several probes per RTT, 10..60 ms", () => {
@@ -73,16 +83,14 @@ describe("timing from measured round trips", () => {
     expect(tcpAttemptMs(5000)).toBe(4000);
   });
 
-  test("stagger: direct < reverse; the UDP punch joins the TCP punch after 1 RTT; floored and capped", () => {
+  test("stagger: direct < reverse; the UDP punch starts with the TCP punch; floored and capped", () => {
     for (const rtt of [LOOPBACK, TYPICAL, BAD]) {
       const p = { signalMs: rtt };
       expect(staggerMs("direct", p)).toBeLessThan(staggerMs("reverse", p));
-      expect(staggerMs("tcp-punch", p)).toBeLessThan(staggerMs("udp-punch", p));
+      expect(staggerMs("tcp-punch", p)).toBe(0);
     }
     expect(staggerMs("direct", { signalMs: LOOPBACK })).toBe(150);
     expect(staggerMs("direct", { signalMs: TYPICAL })).toBe(2 * TYPICAL + 100);
-    expect(staggerMs("tcp-punch", { signalMs: LOOPBACK })).toBe(150);
-    expect(staggerMs("tcp-punch", { signalMs: TYPICAL })).toBe(TYPICAL + 100);
     expect(staggerMs("udp-punch", { signalMs: LOOPBACK })).toBe(400);
     expect(staggerMs("udp-punch", { signalMs: TYPICAL, stunMs: 80 })).toBe(5 * TYPICAL + 160 + 200);
     expect(staggerMs("udp-punch", { signalMs: 10_000 })).toBe(6000);
@@ -101,10 +109,12 @@ describe("timing from measured round trips", () => {
   });
 
   test("predicted ports cover a busy NAT's other traffic over the punch's time gap, 8..64", () => {
-    expect(predictCount(LOOPBACK)).toBe(11);
-    // 20 mappings/s by other hosts over 3 RTT + the meeting lead, plus our own 8.
-    expect(predictCount(TYPICAL)).toBe(Math.ceil(8 + (20 * (3 * TYPICAL + TYPICAL + 50)) / 1000));
-    expect(predictCount(BAD)).toBe(59);
+    expect(predictCount(LOOPBACK)).toBe(9);
+    // 8 mappings/s by other hosts over 3 RTT + the meeting lead, plus our own 8.
+    expect(predictCount(TYPICAL)).toBe(
+      Math.ceil(8 + (8 * (3 * TYPICAL + meetingLeadMs(TYPICAL))) / 1000),
+    );
+    expect(predictCount(BAD)).toBe(26);
     expect(predictCount(5000)).toBe(64); // the signaling port list's cap
     expect(predictCount(TYPICAL, 0)).toBe(8);
   });
