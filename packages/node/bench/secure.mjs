@@ -23,9 +23,13 @@ if (process.argv[2] === "receiver") {
       ? wrapStream(new SecureStream(s, { identity: bobR, initiator: false }), pipeOpts)
       : wrapSocket(s, pipeOpts);
     let n = 0;
+    const cpu0 = process.cpuUsage();
     rx.onMessage((m) => {
       if (m.data.length !== size) throw new Error("bad size");
-      if (++n === count) process.send({ ms: performance.timeOrigin + performance.now() });
+      if (++n === count) {
+        const c = process.cpuUsage(cpu0);
+        process.send({ ms: performance.timeOrigin + performance.now(), cpu: c.user + c.system });
+      }
     });
   });
   srv.listen(0, "127.0.0.1", () => process.send({ port: srv.address().port }));
@@ -92,13 +96,16 @@ if (process.argv[2] === "receiver") {
     for (const p of held) await p.close({ reset: true });
     return per;
   }
-  const memPlain = await memPer(false);
-  const memSecure = await memPer(true);
+  // P2PD_BENCH_ONLY=throughput skips memory and connect (for profiling the data path).
+  const only = process.env.P2PD_BENCH_ONLY;
+  const full = only !== "throughput";
+  const memPlain = full ? await memPer(false) : Number.NaN;
+  const memSecure = full ? await memPer(true) : Number.NaN;
 
   // 1. Connect time.
   const plainMs = [];
   const secureMs = [];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < (full ? N : 1); i++) {
     let t = performance.now();
     const [c, s] = await pair();
     plainMs.push(performance.now() - t);
@@ -129,7 +136,7 @@ if (process.argv[2] === "receiver") {
   };
   const connectPlainNode = [];
   const connectSecureNode = [];
-  for (let r = 0; r < 3; r++) {
+  for (let r = 0; r < (full ? 3 : 0); r++) {
     connectPlainNode.push(await nodeConnect(true));
     connectSecureNode.push(await nodeConnect(false));
   }
@@ -157,7 +164,7 @@ if (process.argv[2] === "receiver") {
     return [a, b];
   };
   const cpu = { initiator: [], responder: [] };
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < (full ? N : 1); i++) {
     const [ra, rb] = wire();
     const timed = (raw, side) => {
       const emit = raw.emit.bind(raw);
@@ -202,13 +209,17 @@ if (process.argv[2] === "receiver") {
     const done = new Promise((r) => child.once("message", r));
     const msg = Buffer.alloc(size, 0x61);
     const t = performance.now();
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < count; i++) await tx.send(msg);
-    const { ms } = await done;
+    const { ms, cpu } = await done;
+    const used = process.cpuUsage(cpu0);
     const s = (ms - (performance.timeOrigin + t)) / 1000;
     await tx.close();
-    return (size * count) / s / 1e6;
+    const mb = (size * count) / 1e6;
+    // CPU microseconds per MB on each side: a figure the machine's load barely moves.
+    return { mbs: mb / s, txCpu: (used.user + used.system) / mb, rxCpu: cpu / mb };
   }
-  const rounds = 5;
+  const rounds = Number(process.env.P2PD_BENCH_ROUNDS ?? 5);
   const tput = {};
   for (const [size, count] of [
     [1024, 100_000],
@@ -220,29 +231,42 @@ if (process.argv[2] === "receiver") {
       p.push(await throughput(size, count, false));
       e.push(await throughput(size, count, true));
     }
-    tput[size] = { plain: median(p), secure: median(e) };
+    const m = (xs, k) => median(xs.map((x) => x[k]));
+    tput[size] = {
+      plain: m(p, "mbs"),
+      secure: m(e, "mbs"),
+      // Each round's secure/plain ratio (adjacent runs), then the median of those.
+      ratio: median(e.map((x, i) => x.mbs / p[i].mbs)),
+      cpu: { ptx: m(p, "txCpu"), prx: m(p, "rxCpu"), stx: m(e, "txCpu"), srx: m(e, "rxCpu") },
+    };
   }
   child.kill();
 
   const f = (x) => x.toFixed(2);
   console.log(`secure-channel bench (loopback, N=${N}, node ${process.version})`);
-  console.log(
-    `connect: TCP ${f(median(plainMs))} ms, TCP + Noise IK ${f(median(secureMs))} ms (+${f(median(secureMs) - median(plainMs))} ms)`,
-  );
-  console.log(
-    `node.connect direct: plaintext nodes ${f(median(connectPlainNode))} ms, encrypted nodes ${f(median(connectSecureNode))} ms (+${f(median(connectSecureNode) - median(connectPlainNode))} ms)`,
-  );
-  console.log(
-    `handshake CPU per side (median): initiator ${f(median(cpu.initiator))} ms, responder ${f(median(cpu.responder))} ms`,
-  );
-  for (const size of Object.keys(tput)) {
-    const { plain, secure } = tput[size];
+  if (full) {
     console.log(
-      `throughput ${size / 1024} KiB messages: plain ${f(plain)} MB/s, secure ${f(secure)} MB/s (${f(secure / plain)}x)`,
+      `connect: TCP ${f(median(plainMs))} ms, TCP + Noise IK ${f(median(secureMs))} ms (+${f(median(secureMs) - median(plainMs))} ms)`,
+    );
+    console.log(
+      `node.connect direct: plaintext nodes ${f(median(connectPlainNode))} ms, encrypted nodes ${f(median(connectSecureNode))} ms (+${f(median(connectSecureNode) - median(connectPlainNode))} ms)`,
+    );
+    console.log(
+      `handshake CPU per side (median): initiator ${f(median(cpu.initiator))} ms, responder ${f(median(cpu.responder))} ms`,
     );
   }
-  console.log(
-    `memory per idle connection end: plain ${(memPlain / 1024).toFixed(1)} KiB, secure ${(memSecure / 1024).toFixed(1)} KiB`,
-  );
+  for (const size of Object.keys(tput)) {
+    const { plain, secure, ratio, cpu } = tput[size];
+    console.log(
+      `throughput ${size / 1024} KiB messages: plain ${f(plain)} MB/s, secure ${f(secure)} MB/s (${f(secure / plain)}x; median of per-round ratios ${f(ratio)}x)`,
+    );
+    console.log(
+      `  CPU per MB, sender / receiver: plain ${cpu.ptx.toFixed(0)} / ${cpu.prx.toFixed(0)} us, secure ${cpu.stx.toFixed(0)} / ${cpu.srx.toFixed(0)} us (${f(cpu.ptx / cpu.stx)}x / ${f(cpu.prx / cpu.srx)}x)`,
+    );
+  }
+  if (full)
+    console.log(
+      `memory per idle connection end: plain ${(memPlain / 1024).toFixed(1)} KiB, secure ${(memSecure / 1024).toFixed(1)} KiB`,
+    );
   server.close();
 }

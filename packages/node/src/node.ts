@@ -111,6 +111,7 @@ export class P2PNode extends EventEmitter {
       log,
       opts.insecure ? undefined : secureIdentity(keys),
       limits,
+      opts.secureRekey,
     );
     this.pipes = this.#pipes.byId;
     // Inbound sockets that have not sent `ID` yet: the first to go when the listener is full.

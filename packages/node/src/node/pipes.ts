@@ -7,7 +7,7 @@ import {
   type NodeTransport,
   wrapConnection,
 } from "../pipe.js";
-import type { SecureStream } from "../secure/channel.js";
+import type { SecureOptions, SecureStream } from "../secure/channel.js";
 import { type SecureRole, wrapSecure } from "../secure/connection.js";
 import { SecureError } from "../secure/errors.js";
 import type { SecureIdentity } from "../secure/identity.js";
@@ -31,13 +31,16 @@ export class NodePipes {
   /** Our Noise credentials; undefined only with the explicit plaintext opt-in. */
   readonly #identity: SecureIdentity | undefined;
   readonly #secure = new WeakMap<Pipe, SecureStream>();
+  readonly #rekey: SecureOptions["rekey"];
 
   constructor(
     protocol: NodeProtocol,
     log: (line: string) => void,
     identity: SecureIdentity | undefined,
     limits: { maxQueueBytes?: number; queueBudgetBytes?: number } = {},
+    rekey?: SecureOptions["rekey"],
   ) {
+    this.#rekey = rekey;
     this.#protocol = protocol;
     this.#log = log;
     this.#identity = identity;
@@ -55,7 +58,7 @@ export class NodePipes {
     const bounds: PipeOptions = { queueBudget: this.budget, maxQueueBytes: this.#maxQueueBytes };
     let pipe: Pipe;
     if (this.#identity) {
-      const w = wrapSecure(t, this.#identity, role, bounds);
+      const w = wrapSecure(t, this.#identity, role, bounds, this.#rekey);
       pipe = w.pipe;
       this.#secure.set(pipe, w.secure);
       w.secure.ready.catch((err: Error) => this.#log(`secure handshake: ${err.message}`));

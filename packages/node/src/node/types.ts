@@ -44,6 +44,11 @@ export interface StartNodeOptions {
    * no option (it is plaintext too, and only ever for P2PD-format addresses).
    */
   p2pdCompat?: boolean | { port?: number };
+  /**
+   * @internal Tests only: rekey the Noise transport keys after this many frames / bytes instead
+   * of every 10,000 frames or 256 MiB. Both ends must use the same thresholds.
+   */
+  secureRekey?: { frames?: number; bytes?: number };
   /** Identity seed (>= 16 bytes, or a string hashed into one): same seed, same node id and keys. */
   seed?: Uint8Array | string;
   /** Listen port on every interface; 0 (default) = any free port. */

@@ -4,6 +4,7 @@ import type { NodeKeys } from "../keys.js";
 import { SecureError } from "./errors.js";
 import { type SecureIdentity, type SecurePeer, secureIdentity, verifyPayload } from "./identity.js";
 import { type CipherState, HandshakeState, MAX_NOISE_MESSAGE, TAGLEN } from "./noise.js";
+import { RekeyCounter, type RekeyThresholds } from "./rekey.js";
 import { handshakeTimeoutMs } from "./timeout.js";
 
 /**
@@ -14,6 +15,13 @@ import { handshakeTimeoutMs } from "./timeout.js";
  * first message (not its key) answers an empty frame: the dialer then fails with ERR_PEER_AUTH.
  * After the handshake, a transport frame with an empty plaintext is the authenticated end of
  * the stream; the stream ending without it is ERR_TRUNCATED.
+ *
+ * Rekey (Noise §11.3, REKEY(k) of §4.2) is implicit and in step: each direction's key is replaced
+ * after every REKEY_FRAMES frames or once REKEY_BYTES bytes went under it, counted by the sender
+ * after it encrypts a frame and by the receiver after that frame authenticates, so both ends switch
+ * at the same frame with no message about it. A frame under an old key then fails with ERR_DECRYPT.
+ * Rekey does not reset the nonce (spec): the channel still closes with ERR_NONCE_EXHAUSTED
+ * before a nonce could wrap. These thresholds are part of protocol version 1 (the prologue).
  */
 const PROLOGUE = "p2pd-noise/1:";
 const PATTERN_IK = 1;
@@ -54,6 +62,11 @@ export interface SecureOptions {
   onHello?: (hello: Buffer) => { nodeId?: string; x25519?: Uint8Array } | undefined;
   /** Plaintext bytes per frame (smaller for message transports with small messages). */
   maxFramePlaintext?: number;
+  /**
+   * @internal Tests only: other rekey thresholds (default REKEY_FRAMES, REKEY_BYTES). Both ends
+   * must use the same, or the first frame after one side's rekey fails with ERR_DECRYPT.
+   */
+  rekey?: RekeyThresholds;
   signal?: AbortSignal;
 }
 
@@ -87,6 +100,8 @@ export class SecureStream extends Duplex {
   #lastWords: Buffer | undefined;
   #tx: CipherState | undefined;
   #rx: CipherState | undefined;
+  readonly #txKey: RekeyCounter;
+  readonly #rxKey: RekeyCounter;
   #timer: NodeJS.Timeout | undefined;
   // Received bytes not yet forming a whole frame.
   #chunks: Buffer[] = [];
@@ -110,6 +125,8 @@ export class SecureStream extends Duplex {
     this.#id = isIdentity(opts.identity) ? opts.identity : secureIdentity(opts.identity);
     this.#expect = opts.expect;
     this.#onHello = opts.onHello;
+    this.#txKey = new RekeyCounter(opts.rekey);
+    this.#rxKey = new RekeyCounter(opts.rekey);
     this.#vectored = raw instanceof Socket;
     this.#maxFrame = Math.max(
       1,
@@ -169,6 +186,11 @@ export class SecureStream extends Duplex {
 
   get established(): boolean {
     return this.#peer !== undefined;
+  }
+
+  /** How many times each direction's transport key was replaced (REKEY) so far. */
+  get rekeys(): { tx: number; rx: number } {
+    return { tx: this.#txKey.count, rx: this.#rxKey.count };
   }
 
   #sendFrame(parts: Buffer[]): boolean {
@@ -336,7 +358,9 @@ export class SecureStream extends Duplex {
 
   #onTransportFrame(parts: Buffer[], len: number): void {
     if (this.#gotEnd) throw new SecureError("ERR_DECRYPT", "frame after the authenticated end");
-    const pt = (this.#rx as CipherState).decryptParts(parts, len);
+    const rx = this.#rx as CipherState;
+    const pt = rx.decryptParts(parts, len);
+    this.#rxKey.after(rx, len);
     if (len === TAGLEN) {
       this.#gotEnd = true;
       this.push(null);
@@ -417,6 +441,7 @@ export class SecureStream extends Duplex {
         if (this.#vectored && len >= VECTORED_MIN) {
           // Header, ciphertext and tag in one writev: the ciphertext is never copied.
           const pieces = tx.encryptParts(parts);
+          this.#txKey.after(tx, len + TAGLEN);
           const hdr = Buffer.allocUnsafe(2);
           hdr.writeUInt16BE(len + TAGLEN, 0);
           this.raw.cork();
@@ -428,6 +453,7 @@ export class SecureStream extends Duplex {
           const out = Buffer.allocUnsafe(2 + len + TAGLEN);
           out.writeUInt16BE(len + TAGLEN, 0);
           tx.encryptInto(EMPTY, parts, out, 2);
+          this.#txKey.after(tx, len + TAGLEN);
           ok = this.raw.write(out) && ok;
         }
         parts = [];

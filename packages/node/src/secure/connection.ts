@@ -43,12 +43,14 @@ export function secureConnection(
   identity: SecureIdentity,
   r: SecureRole,
   signal?: AbortSignal,
+  rekey?: SecureOptions["rekey"],
 ): SecureStream {
   const raw = isStream(t) ? t : transportStream(t);
   const o: SecureOptions = {
     identity,
     initiator: r.role === "dial",
     ...(signal ? { signal } : {}),
+    ...(rekey ? { rekey } : {}),
   };
   if (r.role === "dial") {
     o.expect = r.expect;
@@ -93,9 +95,10 @@ export function wrapSecure(
   identity: SecureIdentity,
   r: SecureRole,
   bounds: PipeOptions = {},
+  rekey?: SecureOptions["rekey"],
 ): { pipe: StreamPipe; secure: SecureStream } {
   const { local, remote } = ends(t);
-  const secure = secureConnection(t, identity, r);
+  const secure = secureConnection(t, identity, r, undefined, rekey);
   const pipe = wrapStream(secure, {
     ...NODE_PIPE_OPTIONS,
     ...bounds,

@@ -43,6 +43,12 @@ const EMPTY = Buffer.alloc(0);
 /** Parts smaller than this are gathered before encryption (one cipher call for many). */
 const GATHER_BELOW = 2048;
 const ZEROS32 = Buffer.alloc(32);
+/**
+ * Where runs of small parts are gathered before one cipher call. Shared, but used only within one
+ * synchronous call (cipher.update copies it out before returning), so it holds nothing between
+ * calls and saves a 64 KiB allocation per frame.
+ */
+const GATHER = Buffer.allocUnsafe(MAX_NOISE_MESSAGE);
 const X25519_PKCS8 = Buffer.from("302e020100300506032b656e04220420", "hex");
 
 /** A 25519 key pair: the private key as a KeyObject, the public key raw (32 bytes). */
@@ -97,6 +103,8 @@ export class CipherState {
   #n = 0;
   // 96-bit ChaChaPoly nonce: 32 zero bits then the counter, little-endian (§12.3).
   readonly #nonce = Buffer.alloc(12);
+  // The received tag, reused per frame (setAuthTag copies it).
+  #tag: Buffer | undefined;
 
   initializeKey(k: Buffer | undefined): void {
     this.#k = k;
@@ -163,24 +171,32 @@ export class CipherState {
   encryptParts(parts: readonly Buffer[]): Buffer[] {
     const k = this.#k;
     if (k === undefined) throw new SecureError("ERR_HANDSHAKE", "no transport key");
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (total > MAX_NOISE_MESSAGE - TAGLEN)
+      throw new SecureError("ERR_BAD_ARGUMENT", "transport message too large");
     const c = createCipheriv("chacha20-poly1305", k, this.#nextNonce(), { authTagLength: TAGLEN });
     const out: Buffer[] = [];
-    let small: Buffer[] = [];
+    // A run of small parts: the first one alone, or all of them copied into GATHER.
+    let first: Buffer | undefined;
     let smallLen = 0;
     const gather = () => {
       if (smallLen > 0)
-        out.push(
-          c.update(small.length === 1 ? (small[0] as Buffer) : Buffer.concat(small, smallLen)),
-        );
-      small = [];
+        out.push(c.update(first !== undefined ? first : GATHER.subarray(0, smallLen)));
+      first = undefined;
       smallLen = 0;
     };
     for (const p of parts) {
       if (p.length >= GATHER_BELOW) {
         gather();
         out.push(c.update(p));
-      } else {
-        small.push(p);
+      } else if (p.length > 0) {
+        if (smallLen === 0) first = p;
+        else {
+          if (first !== undefined) first.copy(GATHER, 0);
+          first = undefined;
+          p.copy(GATHER, smallLen);
+        }
         smallLen += p.length;
       }
     }
@@ -203,7 +219,8 @@ export class CipherState {
     const d = createDecipheriv("chacha20-poly1305", k, this.#nextNonce(), {
       authTagLength: TAGLEN,
     });
-    const tag = Buffer.allocUnsafe(TAGLEN);
+    this.#tag ??= Buffer.allocUnsafe(TAGLEN);
+    const tag = this.#tag;
     const body = len - TAGLEN;
     const out: Buffer[] = [];
     let seen = 0;
