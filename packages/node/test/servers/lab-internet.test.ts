@@ -157,6 +157,18 @@ describe.skipIf(why !== undefined)("bundled servers in the lab (natlab, prefix z
       expect(out.lookupMs).toBeLessThan(10_000);
       // Those two were tried, and their packets went nowhere: dropped in inet, counted.
       expect((await internet.outsideDrops(lab)) - before).toBeGreaterThan(0);
+      // TLS is verified: without the test CA the same lookup is refused on every played network.
+      const look = (extra: Record<string, string>) =>
+        lab.exec("b1", process.execPath, [cli, "name", "lookup", name, "--json"], {
+          env: { ...env("b1"), ...extra },
+          timeoutMs: 60_000,
+        });
+      const trusted = await look({});
+      expect(trusted.code, trusted.stderr).toBe(0);
+      expect(JSON.parse(trusted.stdout).value).toMatch(/^p2pd1:/);
+      const untrusted = await look({ NODE_EXTRA_CA_CERTS: "" });
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stdout.match(/ERR_IRCDNS_TLS/g)?.length).toBe(3);
       console.log(
         `by name: register ${registerMs} ms (incl. start), lookup ${Math.round(out.lookupMs)} ms, connect ${Math.round(out.ms)} ms via ${out.strategy}`,
       );
