@@ -43,6 +43,8 @@ export interface LabOptions {
   profile?: "realistic" | "relaxed";
   /** Delete databases from earlier runs before starting (default true: tests start from scratch). */
   fresh?: boolean;
+  /** Run the lab inside this network namespace (`ip netns exec`): its loopback, not the host's. */
+  netns?: string;
 }
 
 export interface Lab {
@@ -68,11 +70,20 @@ export function labMissing(): string | undefined {
   return undefined;
 }
 
-function sh(args: string[], env: Record<string, string>, timeoutMs: number): Promise<string> {
+function sh(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+  netns?: string,
+): Promise<string> {
+  // In a network namespace (e.g. natlab's `pub`), the daemons bind that namespace's loopback.
+  const [cmd, argv] = netns
+    ? ["ip", ["netns", "exec", netns, "bash", LAB_SH, ...args]]
+    : ["bash", [LAB_SH, ...args]];
   return new Promise((resolve, reject) => {
     execFile(
-      "bash",
-      [LAB_SH, ...args],
+      cmd as string,
+      argv as string[],
       { env: { ...process.env, ...env }, timeout: timeoutMs },
       (err, stdout, stderr) => {
         if (err) reject(new Error(`lab.sh ${args.join(" ")} failed: ${err.message}\n${stderr}`));
@@ -91,13 +102,13 @@ export async function startLab(o: LabOptions): Promise<Lab> {
     IRC_LAB_PROFILE: o.profile ?? "realistic",
     IRC_LAB_NETS: (o.nets ?? ["alpha", "beta", "gamma"]).join(" "),
   };
-  if (o.fresh ?? true) await sh(["clean"], env, 60_000);
+  if (o.fresh ?? true) await sh(["clean"], env, 60_000, o.netns);
   try {
     // Under a test's usual 120 s beforeAll, so that a failed or slow start is cleaned up right here:
     // the caller never gets a Lab to stop() then, and daemons must not outlive the suite.
-    await sh(["start"], { ...env, IRC_LAB_WAIT: env.IRC_LAB_WAIT ?? "45" }, 75_000);
+    await sh(["start"], { ...env, IRC_LAB_WAIT: env.IRC_LAB_WAIT ?? "45" }, 75_000, o.netns);
   } catch (e) {
-    await sh(["clean"], env, 30_000).catch(() => {});
+    await sh(["clean"], env, 30_000, o.netns).catch(() => {});
     throw e;
   }
   const manifest = JSON.parse(readFileSync(join(o.dir, "lab.json"), "utf8")) as {
@@ -109,10 +120,10 @@ export async function startLab(o: LabOptions): Promise<Lab> {
     networks,
     serverList: networks.map((n) => `${n.host}:${n.port}`).join(","),
     stop: async () => {
-      await sh(["clean"], env, 60_000);
+      await sh(["clean"], env, 60_000, o.netns);
     },
     stopNets: async (nets) => {
-      await sh(["stop"], { ...env, IRC_LAB_NETS: nets.join(" ") }, 60_000);
+      await sh(["stop"], { ...env, IRC_LAB_NETS: nets.join(" ") }, 60_000, o.netns);
     },
   };
 }

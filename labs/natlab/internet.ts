@@ -4,8 +4,9 @@
  * address outside the lab's ranges, before routing, so a node started with its bundled defaults
  * meets only lab servers and dead silence. Used on a lab from `startLab`; nothing is sent outside.
  */
+import { execFile } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Lab } from "./lab.js";
@@ -30,8 +31,98 @@ export interface InternetPlan {
   slow: (StunPlayed & { delayMs: number })[];
   /** Bundled brokers that the lab's mosquitto answers for (it listens on every pub address). */
   mqtt: string[];
+  /** Default IRC networks played: TLS at ip:port (test CA), then an ircd of labs/irc-lab in pub. */
+  irc?: IrcPlayed[];
   /** Every bundled IP that exists in the lab (all others are dropped in `inet`). */
   ips: string[];
+}
+
+export interface IrcPlayed {
+  ip: string;
+  port: number;
+  /** The network's host name: the certificate's name. */
+  host: string;
+  /** Plain-text port of the ircd on pub's loopback. */
+  target: number;
+  /** PEM files of the certificate for `host` (signed by the test CA) and its key. */
+  cert: string;
+  key: string;
+}
+
+function openssl(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile("openssl", args, { timeout: 30_000 }, (err, _out, stderr) =>
+      err ? reject(new Error(`openssl ${args[0]}: ${stderr || err.message}`)) : resolve(),
+    ),
+  );
+}
+
+/**
+ * A throwaway CA and one certificate per host name, under `dir`: the lab's IRC networks present
+ * these, and node processes trust the CA through NODE_EXTRA_CA_CERTS (an environment variable, no
+ * config file), so TLS stays verified against the real host names. Returns the CA's PEM path.
+ */
+export async function makeTestCa(
+  dir: string,
+  hosts: string[],
+): Promise<{ ca: string; certs: Record<string, { cert: string; key: string }> }> {
+  mkdirSync(dir, { recursive: true });
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  const ca = join(dir, "ca.pem");
+  const caKey = join(dir, "ca-key.pem");
+  await openssl([
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    caKey,
+    "-out",
+    ca,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=natlab internet test CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  const certs: Record<string, { cert: string; key: string }> = {};
+  for (const h of hosts) {
+    const key = join(dir, `${h}-key.pem`);
+    const csr = join(dir, `${h}.csr`);
+    const cert = join(dir, `${h}.pem`);
+    const ext = join(dir, `${h}.ext`);
+    writeFileSync(
+      ext,
+      `subjectAltName=DNS:${h}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`,
+    );
+    await openssl(["req", ...ec, "-keyout", key, "-out", csr, "-subj", `/CN=${h}`]);
+    await openssl([
+      "x509",
+      "-req",
+      "-in",
+      csr,
+      "-CA",
+      ca,
+      "-CAkey",
+      caKey,
+      "-CAcreateserial",
+      "-out",
+      cert,
+      "-days",
+      "2",
+      "-extfile",
+      ext,
+    ]);
+    certs[h] = { cert, key };
+  }
+  return { ca, certs };
+}
+
+/** The plan plus IRC networks (their IPs join the lab's; everything else stays dropped). */
+export function withIrc(plan: InternetPlan, irc: IrcPlayed[]): InternetPlan {
+  return { ...plan, irc, ips: [...new Set([...plan.ips, ...irc.map((n) => n.ip)])] };
 }
 
 interface Bundled {

@@ -179,6 +179,24 @@ describe("p2pd connect", () => {
     expect(JSON.parse(r.out).error.message).toMatch(/--irc-servers/);
   }, 30_000);
 
+  test("a name without --irc-servers goes to the default IRC networks (refused here by the tests' safety net)", async () => {
+    // Not loopback: the node looks the name up on @p2pd/ircdns's DEFAULT_SERVERS, which the test
+    // environment (P2PD_FORBID_PUBLIC_SERVERS=1) refuses before a packet leaves.
+    const r = await cli([
+      "connect",
+      "alice.peer",
+      "--mqtt",
+      broker.url,
+      "--stun",
+      "127.0.0.1:9",
+      "--json",
+    ]);
+    expect(r.code).toBe(1);
+    const err = JSON.parse(r.out).error;
+    expect(err.code).toBe("ERR_PUBLIC_SERVER");
+    expect(err.message).toContain("116.203.29.246");
+  }, 30_000);
+
   test("usage errors: no target, unknown strategy, bad address, bad --turn", async () => {
     expect((await cli(["connect", ...flags()])).code).toBe(2);
     expect(

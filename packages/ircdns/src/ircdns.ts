@@ -136,6 +136,8 @@ function why(servers: ServerOutcome[]): string {
 }
 
 const REFRESH_AFTER_MS = 7 * 24 * 3600 * 1000;
+/** How long a server that let a connect time out is skipped by the same instance. */
+const UNREACHABLE_MS = 60_000;
 
 function errInfo(e: unknown): { code: string; message: string } {
   if (e instanceof IrcDnsError) return { code: e.code, message: e.message };
@@ -159,6 +161,8 @@ export class IRCDNS {
   private readonly log: (msg: string) => void;
   private readonly life = new AbortController();
   private isClosed = false;
+  /** Servers whose connect timed out (no answer at all), by domain: later operations fail at once. */
+  private readonly unreachable = new Map<string, { until: number; err: unknown }>();
 
   private constructor(o: IrcDnsOptions, servers: ServerSpec[], cache: JsonCache) {
     this.seed = o.seed;
@@ -234,6 +238,11 @@ export class IRCDNS {
     sasl: Account | undefined,
     signal: AbortSignal,
   ): Promise<IrcSession> {
+    // A server that did not answer within the connect timeout is presumed down for a while, so one
+    // register (which connects again to store) or a burst of lookups waits on it once, not each time.
+    const down = this.unreachable.get(s.domain);
+    if (down && Date.now() < down.until) throw down.err;
+    const t0 = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         return await IrcSession.connect(s, {
@@ -252,6 +261,12 @@ export class IRCDNS {
           await sleep(2000, signal);
           continue;
         }
+        if (
+          e instanceof SessionError &&
+          e.code === "ERR_IRCDNS_CONNECT" &&
+          Date.now() - t0 >= this.connectTimeoutMs - 50
+        )
+          this.unreachable.set(s.domain, { until: Date.now() + UNREACHABLE_MS, err: e });
         throw e;
       }
     }

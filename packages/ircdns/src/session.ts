@@ -159,6 +159,7 @@ export class IrcSession {
               verify: server.tlsVerify ?? o.tlsVerify,
               ca: o.tlsCa,
               pin: server.tlsPin,
+              name: server.tlsName,
             };
             s.client.connect({
               host: server.host,

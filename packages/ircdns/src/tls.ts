@@ -14,6 +14,8 @@ export interface TlsPolicy {
   ca?: string | Uint8Array | readonly (string | Uint8Array)[] | undefined;
   /** SHA-256 fingerprint of the server certificate, as normalizePin (servers.ts) returns it. */
   pin?: string | undefined;
+  /** Host name the certificate must carry (and the SNI) when the server is reached by IP. */
+  name?: string | undefined;
 }
 
 /** Code of the error a refused certificate (or a failed TLS handshake) ends a connection with. */
@@ -52,7 +54,8 @@ export function tlsTransport(policy: TlsPolicy, label: string): typeof NetTransp
       const sock: TLSSocket = tlsConnect({
         host,
         port: Number(o.port ?? 6697),
-        servername: isIP(host) ? undefined : host,
+        // Node checks the certificate against `servername` when it is set, else against `host`.
+        servername: policy.name ?? (isIP(host) ? undefined : host),
         // A pin decides alone (the certificate is usually self-signed); otherwise Node checks chain and name.
         rejectUnauthorized: policy.verify && !policy.pin,
         ...(policy.ca && !policy.pin ? { ca: asBuffers(policy.ca) } : {}),

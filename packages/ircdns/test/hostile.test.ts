@@ -78,3 +78,42 @@ describe("hostile server", () => {
     );
   }, 60_000);
 });
+
+describe("a server that never answers", () => {
+  test("is waited on once per instance: the next operations fail at once with the same typed error", async () => {
+    // Accepts TCP and says nothing (a dead ircd, or a firewall that swallows the handshake).
+    let connections = 0;
+    const socks = new Set<import("node:net").Socket>();
+    const server = createServer((sock) => {
+      connections++;
+      socks.add(sock);
+      sock.on("error", () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as import("node:net").AddressInfo).port;
+    const dns = await IRCDNS.start({
+      seed: randomBytes(24),
+      servers: [`127.0.0.1:${port}`],
+      cacheDir: false,
+      connectTimeoutMs: 400,
+    });
+    try {
+      const t0 = performance.now();
+      const first = await dns.lookup(["a", "b"]).catch((e: unknown) => e);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(350);
+      expect(first).toMatchObject({ code: "ERR_IRCDNS_NO_QUORUM" });
+      expect((first as Error).message).toContain("ERR_IRCDNS_CONNECT");
+      const t1 = performance.now();
+      const second = await dns.register(["a", "b"]).catch((e: unknown) => e);
+      const third = await dns.lookup(["c", "d"]).catch((e: unknown) => e);
+      expect(performance.now() - t1).toBeLessThan(200);
+      expect(second).toMatchObject({ code: "ERR_IRCDNS_NO_QUORUM" });
+      expect((third as Error).message).toContain("ERR_IRCDNS_CONNECT");
+      expect(connections).toBe(1);
+    } finally {
+      await dns.close();
+      for (const s of socks) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }, 30_000);
+});

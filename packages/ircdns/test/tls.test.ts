@@ -1,9 +1,10 @@
 // TLS is verified by default: a certificate that matches neither the trusted CA nor the pin ends the
 // connection before a single line (nick, SASL or NickServ password) is written.
 import { randomBytes, X509Certificate } from "node:crypto";
+import { isIP } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { IRCDNS } from "../src/ircdns.js";
-import { parseServer } from "../src/servers.js";
+import { DEFAULT_SERVERS, parseServer } from "../src/servers.js";
 import { IrcSession, type SessionOptions } from "../src/session.js";
 import { type FakeIrcd, startFakeIrcd, testCert } from "./helpers/fake-ircd.js";
 
@@ -74,6 +75,15 @@ describe("TLS certificate checks", () => {
     }
   });
 
+  test("a server reached by IP is checked against ?name= (the certificate's host name), not the IP", async () => {
+    // The certificate names "localhost": right name connects, another name is refused silently.
+    const s = await connect(`${url()}?name=localhost`, { tlsCa: good.cert });
+    await s.close();
+    await refusedSilently("ERR_IRCDNS_TLS", () =>
+      connect(`${url()}?name=irc.example.org`, { tlsCa: good.cert }),
+    );
+  });
+
   test("IRCDNS verifies by default: no NickServ or SASL password reaches an unverified server", async () => {
     const lines = fake.received.length;
     const dns = await IRCDNS.start({
@@ -122,6 +132,29 @@ describe("per-server TLS options", () => {
     });
     expect(parseServer({ host: "irc.x.net", tls: true, tlsPin: fp })).toMatchObject({ tlsPin: fp });
     expect(parseServer("ircs://irc.x.net")).not.toHaveProperty("tlsVerify");
+    expect(parseServer("ircs://192.0.2.7:6697?name=irc.x.net#irc.x.net")).toMatchObject({
+      host: "192.0.2.7",
+      tlsName: "irc.x.net",
+      domain: "irc.x.net",
+    });
+    expect(parseServer({ host: "192.0.2.7", tls: true, tlsName: "irc.x.net" })).toMatchObject({
+      tlsName: "irc.x.net",
+    });
+  });
+
+  test("the default networks are reached by IP, each checked against its host name, its domain", () => {
+    for (const d of DEFAULT_SERVERS) {
+      const s = parseServer(d);
+      expect(isIP(s.host)).toBe(4);
+      expect(s).toMatchObject({ tls: true, port: 6697, tlsName: s.domain });
+    }
+    expect(DEFAULT_SERVERS.map((d) => parseServer(d).domain)).toEqual([
+      "irc.phat-net.de",
+      "irc.tweakers.net",
+      "irc.swiftirc.net",
+      "irc.euirc.net",
+      "irc.darkmyst.org",
+    ]);
   });
 
   test.each([
@@ -129,6 +162,8 @@ describe("per-server TLS options", () => {
     ["ircs://irc.x.net?sha256=abcd", "64 hex"],
     ["ircs://irc.x.net?verify=no", "unknown server option"],
     [`ircs://irc.x.net?insecure&sha256=${"ab".repeat(32)}`, "cannot also skip"],
+    ["irc://192.0.2.7?name=irc.x.net", "plain-text"],
+    ["ircs://192.0.2.7?name=bad_name!", "bad TLS name"],
   ])("%s is refused (ERR_IRCDNS_BAD_SERVER)", (input, why) => {
     expect(() => parseServer(input)).toThrow(
       expect.objectContaining({

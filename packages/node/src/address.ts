@@ -103,7 +103,7 @@ const RENDEZVOUS = /^([mstT]):(\[[0-9a-fA-F:.]+\]|[0-9A-Za-z.%]+):([0-9]{1,5})$/
 const SCHEME = { m: "mqtt://", s: "mqtts://", t: "turn:", T: "turns:" } as const;
 const HOST = /^(\[[0-9a-f:.]+\]|[0-9a-z]([0-9a-z.-]{0,251}[0-9a-z])?)$/i;
 
-function parseSignal(text: string): Pick<P2PAddress, "signal" | "brokers" | "turn"> {
+export function parseSignal(text: string): Pick<P2PAddress, "signal" | "brokers" | "turn"> {
   if (text === "" || text === "None") return { signal: [] };
   const parts = text.split(",");
   const out: number[] = [];
@@ -146,7 +146,7 @@ function parseSignal(text: string): Pick<P2PAddress, "signal" | "brokers" | "tur
 }
 
 /** Writes one broker or TURN URL as a rendezvous item; throws AddressError for anything else. */
-function rendezvousItem(url: string): string {
+export function rendezvousItem(url: string): string {
   const m = /^(mqtts?:\/\/|turns?:)(\[[0-9a-fA-F:.]+\]|[0-9A-Za-z.-]+):([0-9]{1,5})\/?$/.exec(url);
   if (!m) throw new AddressError(`cannot carry ${JSON.stringify(url)} in an address`);
   const [, scheme, host, port] = m as unknown as [string, string, string, string];

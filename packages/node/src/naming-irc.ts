@@ -1,6 +1,7 @@
 import { hkdfSync, randomBytes } from "node:crypto";
-import { IRCDNS, parseName } from "@p2pd/ircdns";
+import { IRCDNS, parseName, parseServer } from "@p2pd/ircdns";
 import type { NamingProvider } from "./naming.js";
+import { assertMayContact } from "./servers/guard.js";
 
 export interface IrcNamingOptions {
   /** IRC servers, "host:port" (see @p2pd/ircdns). */
@@ -27,6 +28,8 @@ export class IrcNaming implements NamingProvider {
   }
 
   async #with<T>(signal: AbortSignal | undefined, f: (dns: IRCDNS) => Promise<T>): Promise<T> {
+    // The tests' safety net (P2PD_FORBID_PUBLIC_SERVERS=1): never the public default networks.
+    assertMayContact(this.#opts.servers.map((x) => ({ ip: parseServer(x).host })));
     const dns = await IRCDNS.start({
       seed: this.#seed,
       servers: this.#opts.servers,

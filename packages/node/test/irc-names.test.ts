@@ -30,6 +30,7 @@ describe.skipIf(why !== undefined)("names on the IRC lab (IRCDNS)", () => {
   let broker: EmbeddedBroker;
   let a: P2PNode;
   let b: P2PNode;
+  let other: EmbeddedBroker;
 
   beforeAll(async () => {
     irc = await lab.startLab({
@@ -44,12 +45,14 @@ describe.skipIf(why !== undefined)("names on the IRC lab (IRCDNS)", () => {
     };
     a = await startNode({ ...common, seed: `nd-irc-${Date.now()}` });
     b = await startNode(common);
+    other = await startBroker();
   }, 180_000);
 
   afterAll(async () => {
     await a?.close();
     await b?.close();
     await broker?.close();
+    await other?.close();
     await irc?.stop();
     rmSync(ircDir, { recursive: true, force: true });
   }, 60_000);
@@ -63,6 +66,25 @@ describe.skipIf(why !== undefined)("names on the IRC lab (IRCDNS)", () => {
     expect(r.timings.lookupMs).toBeGreaterThan(0);
     expect((await echo(r.pipe, "by IRC name")).toString()).toBe("by IRC name");
     await r.pipe.close();
+  }, 120_000);
+
+  test("a node on a broker outside the bundled list is reachable by name from a node on another broker", async () => {
+    // The record carries A's broker as a URL (not a bundled index); C listens elsewhere only.
+    const c = await startNode({
+      interfaces: "loopback",
+      mqtt: other.url,
+      irc: irc.serverList.split(","),
+    });
+    try {
+      const name = `nc${Date.now().toString(36)}.peer`;
+      expect(await a.register(name)).toBe(name);
+      expect(await c.lookup(name)).toBe(a.address);
+      const r = await c.connect(name, { strategies: ["direct"] });
+      expect((await echo(r.pipe, "private broker")).toString()).toBe("private broker");
+      await r.pipe.close();
+    } finally {
+      await c.close();
+    }
   }, 120_000);
 
   test("an unknown name is a typed error", async () => {

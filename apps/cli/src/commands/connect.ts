@@ -38,8 +38,10 @@ export const command: Command = {
       throw usageError(`"${target}" is neither a P2P address nor a NAME.TLD`);
     }
     const isName = /^[a-z0-9_-]+\.[a-z0-9_-]+$/i.test(target);
-    if (isName && !str(ctx, "irc-servers")) {
-      throw usageError(`connecting to the name "${target}" needs --irc-servers LIST`);
+    // Without --irc-servers a name is looked up on the default public networks, which a
+    // loopback-only node cannot reach.
+    if (isName && !str(ctx, "irc-servers") && str(ctx, "interfaces") === "loopback") {
+      throw usageError(`connecting to the name "${target}" over loopback needs --irc-servers LIST`);
     }
     const list = str(ctx, "strategies")
       ?.split(",")

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { node as p2p } from "p2pd";
+import { ircdns, node as p2p } from "p2pd";
 import {
   type Command,
   type CommandContext,
@@ -46,7 +46,11 @@ export const NODE_OPTIONS: Record<string, OptionSpec> = {
     arg: "PATH",
     help: "identity seed file (created with 32 random bytes if missing): a stable address",
   },
-  "irc-servers": { type: "string", arg: "LIST", help: "IRC servers for names (host:port,...)" },
+  "irc-servers": {
+    type: "string",
+    arg: "LIST",
+    help: "IRC servers for names (host:port,...; default: the public networks)",
+  },
   "nat-cache": { type: "string", arg: "DIR", help: "directory of the per-network NAT cache" },
   upnp: { type: "boolean", help: "map the node port on the gateway (UPnP / NAT-PMP / PCP)" },
   "insecure-plaintext": {
@@ -138,7 +142,13 @@ export async function nodeOptions(ctx: CommandContext): Promise<p2p.StartNodeOpt
     ...(mqtt.length ? { mqtt } : {}),
     ...(stun.length ? { stun } : {}),
     ...(turn ? { turn } : {}),
-    ...(irc ? { irc: irc.split(",") } : {}),
+    // Names: the given IRC networks, else the default public ones (@p2pd/ircdns, by IP); a
+    // loopback-only node reaches none.
+    ...(irc
+      ? { irc: irc.split(",") }
+      : ifs === "loopback"
+        ? {}
+        : { irc: [...ircdns.DEFAULT_SERVERS] }),
     ...(natCache ? { natCache } : {}),
     ...(flag(ctx, "upnp") ? { upnp: true } : {}),
     ...(flag(ctx, "insecure-plaintext") ? { insecure: true } : {}),
@@ -154,7 +164,11 @@ export const command: Command = {
     "[--stun HOST:PORT] [--mqtt URL] [--turn turn:HOST:PORT --turn-user U --turn-pass P] [--name NAME] [--p2pd-compat] [--json]",
   options: {
     ...NODE_OPTIONS,
-    name: { type: "string", arg: "NAME", help: "register this name for the node (needs naming)" },
+    name: {
+      type: "string",
+      arg: "NAME",
+      help: "register this name for the node (on --irc-servers or the public networks)",
+    },
     "p2pd-compat": {
       type: "boolean",
       help: "also accept Python P2PD nodes on a PLAINTEXT listener (its address: p2pdAddr)",
