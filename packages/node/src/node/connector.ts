@@ -3,7 +3,7 @@ import { deadline } from "@p2pd/netifaces";
 import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "../address.js";
 import { isAddressForm } from "../address-form.js";
-import { ConnectError, codeOf, type StrategyFailure } from "../errors.js";
+import { ConnectError, codeOf, type StrategyFailure, type TimelineEntry } from "../errors.js";
 import type { NodeTransport } from "../pipe.js";
 import { candidates } from "../strategies/candidates.js";
 import type { StrategyName } from "../strategies/names.js";
@@ -177,6 +177,12 @@ export class Connector {
       const { pipe, id } = await d.dialP2pd(remote, overall);
       d.adoptWinner(pipe, id);
       const ms = performance.now() - t;
+      const r2 = (x: number) => Math.round(x * 100) / 100;
+      const timeline: TimelineEntry[] = wanted.map((strategy) =>
+        strategy === "direct"
+          ? { strategy, startMs: r2(t - t0), endMs: r2(t - t0 + ms), outcome: "won" }
+          : { strategy, startMs: 0, endMs: 0, outcome: "skipped", code: "ERR_SKIPPED" },
+      );
       return {
         pipe,
         id,
@@ -192,13 +198,27 @@ export class Connector {
               : { strategy, ok: false, skipped: true, ms: 0, code: "ERR_SKIPPED" },
           ),
         },
+        timeline,
       };
     } catch (err) {
       const code = codeOf(err);
       const message = (err as Error).message;
-      throw new ConnectError(`could not connect (direct: ${code})`, [
-        { strategy: "direct", code, message, ms: performance.now() - t },
-      ]);
+      const end = Math.round((performance.now() - t0) * 100) / 100;
+      throw new ConnectError(
+        `could not connect (direct: ${code})`,
+        [{ strategy: "direct", code, message, ms: performance.now() - t }],
+        "ERR_CONNECT",
+        [
+          {
+            strategy: "direct",
+            startMs: Math.round((t - t0) * 100) / 100,
+            endMs: end,
+            outcome: "failed",
+            code,
+            message,
+          },
+        ],
+      );
     }
   }
 
