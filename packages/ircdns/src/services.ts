@@ -144,9 +144,11 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
  * Older services (IRCServices, Epona, Anope 1.x, some networks' own) answer a bare `REGISTER #chan`
- * with a syntax line naming a password: "Syntax: REGISTER channel password description".
+ * with a syntax line naming a password: "Syntax: REGISTER channel password description", or a bare
+ * "Insufficient parameters" (modern services only say that when the channel itself is missing).
  */
-const LEGACY_REGISTER = /\bREGISTER\s+<?#?chan(nel)?\S*\s+<?pass(word)?\b/i;
+const LEGACY_REGISTER =
+  /\bREGISTER\s+<?#?chan(nel)?\S*\s+<?pass(word)?\b|(insufficient|not enough) parameters/i;
 /** A ChanServ without TOPIC ("Unknown command TOPIC."): topics are set with `SET #chan TOPIC t`. */
 const NO_TOPIC_COMMAND = /unknown command|invalid command|no such command|not a valid command/i;
 /** P2PD's channel description on networks that want one (its literal "desc"). */

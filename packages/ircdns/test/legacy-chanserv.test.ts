@@ -20,7 +20,8 @@ const name = ["my awesome name", "cats", ""] as const;
 beforeAll(async () => {
   [legacyA, legacyB, modern] = await Promise.all([
     startFakeIrcd({ legacy: true }),
-    startFakeIrcd({ legacy: true }),
+    // Another wording seen on older services: no syntax line, only this.
+    startFakeIrcd({ legacy: true, legacyRegisterReply: "Insufficient parameters for REGISTER." }),
     startFakeIrcd(),
   ]);
 });

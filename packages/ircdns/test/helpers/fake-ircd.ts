@@ -47,6 +47,8 @@ export async function startFakeIrcd(
     restoreMs?: number;
     refuseRegister?: boolean;
     legacy?: boolean;
+    /** `legacy`: ChanServ's whole answer to a REGISTER without password (default: a syntax line). */
+    legacyRegisterReply?: string;
     /** Serve TLS with this key and certificate. */
     tls?: { key: string; cert: string };
   } = {},
@@ -78,7 +80,9 @@ export async function startFakeIrcd(
           notice("ChanServ", `    Description: ${reg.description}`);
         }
       } else if (verb === "REGISTER") {
-        if (words.length < 4) {
+        if (words.length < 4 && opts.legacyRegisterReply !== undefined) {
+          notice("ChanServ", opts.legacyRegisterReply);
+        } else if (words.length < 4) {
           notice(
             "ChanServ",
             "Syntax: \x02REGISTER \x1fchannel\x1f \x1fpassword\x1f \x1fdescription\x1f\x02",
