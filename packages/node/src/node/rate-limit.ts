@@ -126,3 +126,39 @@ export class Contacts {
     return t !== undefined && now - t <= this.#ttlMs;
   }
 }
+
+/**
+ * Punch probes a stranger's offers may make us send (issue 16: an offer names an address, and
+ * a claimed symmetric NAT asks for a spray): at most `perOffer` per offer, and all strangers'
+ * offers together `perMinute` a minute (a token bucket holding one spray's worth). Packets to
+ * nodes we chose to talk to are not counted.
+ */
+export class ProbeBudget {
+  readonly perOffer: number;
+  readonly #rate: number;
+  readonly #burst: number;
+  #tokens: number;
+  #at = 0;
+  constructor(o: { perOffer?: number; perMinute?: number } = {}) {
+    this.perOffer = o.perOffer ?? 2500;
+    this.#rate = (o.perMinute ?? 10_000) / 60_000;
+    this.#burst = Math.max(this.perOffer, o.perMinute ?? 10_000);
+    this.#tokens = this.#burst;
+  }
+
+  /** One offer's gate: true while this offer and the node-wide bucket both allow one more probe. */
+  forOffer(): () => boolean {
+    let left = this.perOffer;
+    return () => {
+      if (left <= 0) return false;
+      const now = performance.now();
+      if (this.#at !== 0)
+        this.#tokens = Math.min(this.#burst, this.#tokens + (now - this.#at) * this.#rate);
+      this.#at = now;
+      if (this.#tokens < 1) return false;
+      this.#tokens--;
+      left--;
+      return true;
+    };
+  }
+}

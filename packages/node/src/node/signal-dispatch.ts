@@ -10,7 +10,7 @@ import { candidates } from "../strategies/candidates.js";
 import type { ResponderContext, SignalMessage, Strategy } from "../strategies/strategy.js";
 import type { Identity } from "./identity.js";
 import { PIPE_ID } from "./protocol.js";
-import { Contacts, InFlightLimit, SignalRate } from "./rate-limit.js";
+import { Contacts, InFlightLimit, ProbeBudget, SignalRate } from "./rate-limit.js";
 
 const TYPE = /^[A-Z][A-Z0-9_]{0,31}$/;
 
@@ -28,6 +28,7 @@ export interface SignalDispatchOptions {
   adopt(pipe: Pipe, pipeId: string): void;
   limit?: InFlightLimit;
   rate?: SignalRate;
+  probes?: ProbeBudget;
 }
 
 /**
@@ -49,6 +50,8 @@ export class SignalDispatch {
     globalRate: 120 / 60,
     globalBurst: 120,
   });
+  /** Probe packets strangers' punch offers may make us send. */
+  readonly #probePackets: ProbeBudget;
   /** Nodes we signaled (chose to talk to): they keep reserved responder slots, and TURN. */
   readonly contacts = new Contacts();
   readonly #waiters = new Map<string, { from: string; resolve: (m: SignalMessage) => void }>();
@@ -58,6 +61,7 @@ export class SignalDispatch {
     this.#o = o;
     this.#limit = o.limit ?? new InFlightLimit();
     this.#rate = o.rate ?? new SignalRate();
+    this.#probePackets = o.probes ?? new ProbeBudget();
   }
 
   /** Starts receiving on `transport` (connected by the caller). */
@@ -186,11 +190,13 @@ export class SignalDispatch {
   #responder(msg: SignalMessage, from: P2PAddress, signal: AbortSignal): ResponderContext {
     const { identity, log } = this.#o;
     const local = identity.parsed;
+    const known = this.contacts.has(from.nodeId);
     return {
       local,
       localText: identity.text,
       remote: from,
-      known: this.contacts.has(from.nodeId),
+      known,
+      ...(known ? {} : { probeBudget: this.#probePackets.forOffer() }),
       signal,
       candidates: candidates(local, from),
       send: (type, body) => this.send(from, type, msg.pipeId, body, signal),

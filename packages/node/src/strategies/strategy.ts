@@ -64,6 +64,8 @@ export interface ResponderContext {
   remote: P2PAddress;
   /** True when we chose to talk to the sender (signaled it lately): only then TURN answers. */
   known?: boolean;
+  /** For strangers: asked before each punch probe; false drops it (per-offer and per-minute budgets). */
+  probeBudget?: () => boolean;
   signal: AbortSignal;
   candidates: Candidate[];
   send(type: string, body: Record<string, unknown>): Promise<void>;

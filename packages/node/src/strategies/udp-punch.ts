@@ -176,6 +176,7 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
         paceMs: candidatePaceMs(rtt),
         signal: AbortSignal.any([ctx.signal, stop.signal]),
         ...(bd ? { birthday: bd } : {}),
+        ...(ctx.probeBudget ? { probeBudget: ctx.probeBudget } : {}),
         log: ctx.log,
       });
       punching.catch(() => {});

@@ -46,6 +46,8 @@ export interface UdpPunchOptions {
   /** Reject meeting times further ahead than this (default 30 000 ms). */
   maxLeadMs?: number;
   stream?: Omit<ReliableUdpOptions, "session">;
+  /** Asked before every probe; false drops it (a stranger's budget). The punch still listens. */
+  probeBudget?: () => boolean;
   log?: (line: string) => void;
 }
 
@@ -167,6 +169,7 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
         };
         let probesSent = 0;
         const probe = (s: dgram.Socket, port: number, nonce: number) => {
+          if (opts.probeBudget && !opts.probeBudget()) return;
           probesSent++;
           try {
             s.send(encodeFrame({ type: FrameType.probe, session, nonce }), port, opts.remote.host);

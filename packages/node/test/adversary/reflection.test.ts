@@ -103,4 +103,73 @@ describe.skipIf(!built)("adversary: reflection", () => {
     expect(packets).toBe(0);
     expect(conns).toBe(0);
   }, 60_000);
+
+  test("a stranger's punch offer: at most 2,500 probes per offer, 10,000 for all strangers together", async () => {
+    // Ten throwaway keys each claim our own LAN (so the offer is acted on) and name 64 ports (the
+    // most an offer may): unbudgeted, each would probe every port every interval for the window.
+    const OFFERS = 10;
+    const sockets = await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        const u = createSocket("udp4");
+        await new Promise<void>((r) => u.bind(0, "127.0.0.1", r));
+        return u;
+      }),
+    );
+    let packets = 0;
+    // Each offer punches from a socket of its own: probes per offer, by source port.
+    const perOffer = new Map<number, number>();
+    for (const u of sockets)
+      u.on("message", (_m, ri) => {
+        packets++;
+        perOffer.set(ri.port, (perOffer.get(ri.port) ?? 0) + 1);
+      });
+    const ports = sockets.map((u) => u.address().port);
+    // A node of its own: the offers above spent the node-wide offer budget (per minute).
+    const fresh = await startTarget(broker.url, process.env.P2PD_TEST_VERBOSE ? ["--verbose"] : []);
+    const to = parseAddress(fresh.addr);
+    if (!to.keys) throw new Error("no keys");
+    const mqtt = await import("mqtt");
+    const c = await mqtt.default.connectAsync(broker.url, { protocolVersion: 4 });
+    const t0 = performance.now();
+    let elapsed = 0;
+    try {
+      for (let i = 0; i < OFFERS; i++) {
+        const k = deriveKeys(randomBytes(32));
+        const from = formatAddress({
+          ...to,
+          nodeId: k.nodeId,
+          keys: { x25519: k.x25519.publicKey, ed25519: k.ed25519.publicKey },
+        });
+        const msg = {
+          type: "UDP_OFFER",
+          from,
+          host: "127.0.0.1",
+          ports,
+          rttMs: 5,
+          family: 4,
+          pipeId: randomBytes(16).toString("hex"),
+        };
+        await c.publishAsync(
+          to.nodeId,
+          sealEnvelope(k, to.keys.x25519, Buffer.from(JSON.stringify(msg))),
+          { qos: 1 },
+        );
+      }
+      // Every punch window has ended by then.
+      await sleep(10_000);
+      elapsed = performance.now() - t0;
+    } finally {
+      await c.endAsync();
+      await fresh.stop();
+      for (const u of sockets) u.close();
+    }
+    console.log(
+      `probe budget: ${OFFERS} offers x 64 ports drew ${packets} probes (per offer: ${[...perOffer.values()].join(", ")})`,
+    );
+    // The offers were acted on (probes came from each), within the budgets.
+    expect(perOffer.size).toBeGreaterThan(0);
+    for (const n of perOffer.values()) expect(n).toBeLessThanOrEqual(2500);
+    // The bucket holds 10,000 and refills 10,000 a minute while the offers run.
+    expect(packets).toBeLessThanOrEqual(10_000 + Math.ceil((elapsed / 60_000) * 10_000));
+  }, 60_000);
 });

@@ -1,5 +1,5 @@
 // The node under attack, as its own process (its RSS is measured apart from the attacker's):
-//   node target.mjs --lib DIST --mqtt URL [--handshake MS]  -> prints {"addr","port","pid"}
+//   node target.mjs --lib DIST --mqtt URL [--handshake MS] [--insecure] [--verbose]  -> prints {"addr","port","pid"}
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
@@ -8,6 +8,7 @@ const { values } = parseArgs({
     mqtt: { type: "string" },
     handshake: { type: "string" },
     insecure: { type: "boolean" },
+    verbose: { type: "boolean" },
   },
 });
 const lib = await import(values.lib);
@@ -16,6 +17,7 @@ const node = await lib.startNode({
   mqtt: values.mqtt,
   natWaitMs: 0,
   ...(values.insecure ? { insecure: true } : {}),
+  ...(values.verbose ? { log: (l) => process.stderr.write(`target: ${l}\n`) } : {}),
   ...(values.handshake ? { limits: { handshakeTimeoutMs: Number(values.handshake) } } : {}),
 });
 process.stdout.write(

@@ -1,5 +1,5 @@
-import { expect, test } from "vitest";
-import { InFlightLimit, SignalRate } from "../../src/node/rate-limit.js";
+import { describe, expect, test } from "vitest";
+import { InFlightLimit, ProbeBudget, SignalRate } from "../../src/node/rate-limit.js";
 
 test("one sender gets at most perSender slots; releasing one frees it", () => {
   const l = new InFlightLimit(32, 4);
@@ -56,4 +56,32 @@ test("signal rate: per sender and global token buckets", () => {
   expect(ok).toBe(17);
   // A second later the global bucket refilled by 10: a legitimate sender gets through again.
   expect(r.take("legit", t + 1000)).toBe(true);
+});
+
+describe("ProbeBudget", () => {
+  test("one offer gets at most perOffer probes; all offers share the per-minute bucket", () => {
+    const b = new ProbeBudget({ perOffer: 100, perMinute: 250 });
+    const count = (gate: () => boolean, tries: number) => {
+      let n = 0;
+      for (let i = 0; i < tries; i++) if (gate()) n++;
+      return n;
+    };
+    expect(count(b.forOffer(), 1000)).toBe(100);
+    expect(count(b.forOffer(), 1000)).toBe(100);
+    // 50 tokens left in the bucket (refill over a few microseconds is a fraction of one).
+    expect(count(b.forOffer(), 1000)).toBe(50);
+    expect(count(b.forOffer(), 1000)).toBe(0);
+  });
+
+  test("defaults: 2,500 per offer (a spray's worth), 10,000 a minute", () => {
+    const b = new ProbeBudget();
+    expect(b.perOffer).toBe(2500);
+    let total = 0;
+    for (let o = 0; o < 10; o++) {
+      const g = b.forOffer();
+      for (let i = 0; i < 5000; i++) if (g()) total++;
+    }
+    expect(total).toBeGreaterThanOrEqual(10_000);
+    expect(total).toBeLessThan(10_010);
+  });
 });
