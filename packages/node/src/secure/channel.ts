@@ -112,7 +112,8 @@ export class SecureStream extends Duplex {
   // The last partial frame of this tick's writes (sockets only), sent on nextTick.
   #tail: Buffer[] = [];
   #tailLen = 0;
-  #tailScheduled = false;
+  // Which tail a scheduled flush is for: a later write takes the tail over and reschedules.
+  #tailSeq = 0;
   readonly #onAbort: () => void;
   readonly #signal: AbortSignal | undefined;
 
@@ -436,9 +437,9 @@ export class SecureStream extends Duplex {
 
   /**
    * Cuts the plaintext into frames of at most maxFrame bytes: one cipher call and one write each.
-   * On a socket the last, partial frame waits for the end of the tick (process.nextTick): writes
-   * made in the same tick fill it up (64 KiB messages go out as full frames instead of a full one
-   * and a 21-byte one each), with no added latency.
+   * On a socket the last, partial frame waits for the end of the tick (or, while the socket is
+   * full, for the next loop turn): writes made meanwhile fill it up (64 KiB messages go out as full
+   * frames instead of a full one and a 21-byte one each), with no added latency.
    */
   #encryptAndWrite(bufs: Buffer[], cb: (err?: Error | null) => void): void {
     let ok = true;
@@ -463,10 +464,14 @@ export class SecureStream extends Duplex {
       if (len > 0 && this.#vectored) {
         this.#tail = parts;
         this.#tailLen = len;
-        if (!this.#tailScheduled) {
-          this.#tailScheduled = true;
-          process.nextTick(this.#flushTail);
-        }
+        const seq = ++this.#tailSeq;
+        const flush = () => {
+          if (seq === this.#tailSeq) this.#flushTail();
+        };
+        // With the socket full (the caller waits for 'drain'), the next write comes only after the
+        // drain, so wait a loop turn for it: the socket holds data to send meanwhile, no latency.
+        if (ok) process.nextTick(flush);
+        else setImmediate(flush);
       } else if (len > 0) ok = this.#writeFrame(parts, len) && ok;
     } catch (e) {
       cb(e as Error);
@@ -477,7 +482,6 @@ export class SecureStream extends Duplex {
   }
 
   readonly #flushTail = (): void => {
-    this.#tailScheduled = false;
     if (this.#tailLen === 0 || this.destroyed) return;
     const parts = this.#tail;
     const len = this.#tailLen;
