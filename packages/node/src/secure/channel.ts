@@ -109,6 +109,11 @@ export class SecureStream extends Duplex {
   #gotEnd = false;
   #held: { chunks: Buffer[]; cb: (err?: Error | null) => void } | undefined;
   #drainCb: ((err?: Error | null) => void) | undefined;
+  // The last partial frame of this tick's writes (sockets only), sent on nextTick.
+  #tail: Buffer[] = [];
+  #tailLen = 0;
+  // Which tail a scheduled flush is for: a later write takes the tail over and reschedules.
+  #tailSeq = 0;
   readonly #onAbort: () => void;
   readonly #signal: AbortSignal | undefined;
 
@@ -430,45 +435,44 @@ export class SecureStream extends Duplex {
     this.#encryptAndWrite(bufs, cb);
   }
 
-  /** Cuts the plaintext into frames of at most maxFrame bytes: one cipher call and one write each. */
+  /**
+   * Cuts the plaintext into frames of at most maxFrame bytes: one cipher call and one write each.
+   * On a socket the last, partial frame waits for the end of the tick (or, while the socket is
+   * full, for the next loop turn): writes made meanwhile fill it up (64 KiB messages go out as full
+   * frames instead of a full one and a 21-byte one each), with no added latency.
+   */
   #encryptAndWrite(bufs: Buffer[], cb: (err?: Error | null) => void): void {
-    const tx = this.#tx as CipherState;
     let ok = true;
     try {
-      let parts: Buffer[] = [];
-      let len = 0;
-      const flush = () => {
-        if (this.#vectored && len >= VECTORED_MIN) {
-          // Header, ciphertext and tag in one writev: the ciphertext is never copied.
-          const pieces = tx.encryptParts(parts);
-          this.#txKey.after(tx, len + TAGLEN);
-          const hdr = Buffer.allocUnsafe(2);
-          hdr.writeUInt16BE(len + TAGLEN, 0);
-          this.raw.cork();
-          this.raw.write(hdr);
-          for (const p of pieces) ok = this.raw.write(p) && ok;
-          this.raw.uncork();
-        } else {
-          // One buffer per frame: a message transport sends each write as one message.
-          const out = Buffer.allocUnsafe(2 + len + TAGLEN);
-          out.writeUInt16BE(len + TAGLEN, 0);
-          tx.encryptInto(EMPTY, parts, out, 2);
-          this.#txKey.after(tx, len + TAGLEN);
-          ok = this.raw.write(out) && ok;
-        }
-        parts = [];
-        len = 0;
-      };
+      let parts = this.#tail;
+      let len = this.#tailLen;
+      this.#tail = [];
+      this.#tailLen = 0;
       for (let b of bufs) {
         while (b.length > 0) {
           const k = Math.min(b.length, this.#maxFrame - len);
           parts.push(k === b.length ? b : b.subarray(0, k));
           len += k;
           b = b.subarray(k);
-          if (len === this.#maxFrame) flush();
+          if (len === this.#maxFrame) {
+            ok = this.#writeFrame(parts, len) && ok;
+            parts = [];
+            len = 0;
+          }
         }
       }
-      if (len > 0) flush();
+      if (len > 0 && this.#vectored) {
+        this.#tail = parts;
+        this.#tailLen = len;
+        const seq = ++this.#tailSeq;
+        const flush = () => {
+          if (seq === this.#tailSeq) this.#flushTail();
+        };
+        // With the socket full (the caller waits for 'drain'), the next write comes only after the
+        // drain, so wait a loop turn for it: the socket holds data to send meanwhile, no latency.
+        if (ok) process.nextTick(flush);
+        else setImmediate(flush);
+      } else if (len > 0) ok = this.#writeFrame(parts, len) && ok;
     } catch (e) {
       cb(e as Error);
       return;
@@ -477,9 +481,49 @@ export class SecureStream extends Duplex {
     else this.#drainCb = cb;
   }
 
+  readonly #flushTail = (): void => {
+    if (this.#tailLen === 0 || this.destroyed) return;
+    const parts = this.#tail;
+    const len = this.#tailLen;
+    this.#tail = [];
+    this.#tailLen = 0;
+    try {
+      // A full socket buffer shows on the next write's callback ('drain'), bounded by one frame.
+      this.#writeFrame(parts, len);
+    } catch (e) {
+      this.destroy(e as Error);
+    }
+  };
+
+  /** Encrypts `parts` (len bytes, at most one frame) and writes the frame; false when raw is full. */
+  #writeFrame(parts: Buffer[], len: number): boolean {
+    const tx = this.#tx as CipherState;
+    let ok = true;
+    if (this.#vectored && len >= VECTORED_MIN) {
+      // Header, ciphertext and tag in one writev: the ciphertext is never copied.
+      const pieces = tx.encryptParts(parts);
+      this.#txKey.after(tx, len + TAGLEN);
+      const hdr = Buffer.allocUnsafe(2);
+      hdr.writeUInt16BE(len + TAGLEN, 0);
+      this.raw.cork();
+      this.raw.write(hdr);
+      for (const p of pieces) ok = this.raw.write(p) && ok;
+      this.raw.uncork();
+    } else {
+      // One buffer per frame: a message transport sends each write as one message.
+      const out = Buffer.allocUnsafe(2 + len + TAGLEN);
+      out.writeUInt16BE(len + TAGLEN, 0);
+      tx.encryptInto(EMPTY, parts, out, 2);
+      this.#txKey.after(tx, len + TAGLEN);
+      ok = this.raw.write(out);
+    }
+    return ok;
+  }
+
   override _final(cb: (err?: Error | null) => void): void {
     const end = () => {
       try {
+        this.#flushTail();
         // The authenticated end: an empty plaintext.
         const out = Buffer.allocUnsafe(2 + TAGLEN);
         out.writeUInt16BE(TAGLEN, 0);
@@ -504,6 +548,8 @@ export class SecureStream extends Duplex {
     if (last && !this.raw.destroyed) this.raw.end(last, () => this.raw.destroy());
     else this.raw.destroy();
     this.#chunks = [];
+    this.#tail = [];
+    this.#tailLen = 0;
     const failure = err ?? new SecureError("ERR_CLOSED", "secure stream closed");
     if (!this.#peer || !this.#tx) this.#reject(failure);
     const held = this.#held;

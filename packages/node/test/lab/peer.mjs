@@ -3,6 +3,7 @@
 //                                                            -> prints {"addr":...} then serves ECHO
 //   node peer.mjs connect --mqtt URL [--stun H:P] ADDR [--strategies a,b] [--family 4|6]
 //                                                            -> prints {"strategy","ms","echo","peer"}
+//   either: --insecure (plaintext node connections); connect: --send TEXT (also echoes TEXT: "sent")
 import { parseArgs } from "node:util";
 
 const { positionals, values } = parseArgs({
@@ -21,6 +22,8 @@ const { positionals, values } = parseArgs({
     interfaces: { type: "string" },
     "nat-cache": { type: "string" },
     "nat-wait": { type: "string" },
+    insecure: { type: "boolean" },
+    send: { type: "string" },
   },
 });
 const lib = await import(values.lib);
@@ -43,6 +46,7 @@ const node = await lib.startNode({
   natWaitMs: values["nat-wait"] ? Number(values["nat-wait"]) : 3000,
   ...(values["nat-cache"] ? { natCache: values["nat-cache"] } : {}),
   ...(values.upnp ? { upnp: true } : {}),
+  ...(values.insecure ? { insecure: true } : {}),
 });
 if (mode === "serve") {
   const readyMs = performance.now() - t0;
@@ -69,8 +73,13 @@ if (mode === "serve") {
     // Binary-safe pipes: newlines, CR, NUL and 0xff must come back as sent.
     const probe = Buffer.from([...Buffer.from("lab echo"), 0x0a, 0x0d, 0x00, 0xff, 0x0a]);
     const reply = await lib.echo(r.pipe, probe, { timeoutMs: 5000 });
+    // A known message there and back (capture tests search the wire for it).
+    const text = values.send ? Buffer.from(values.send) : undefined;
+    const sent = text
+      ? (await lib.echo(r.pipe, text, { timeoutMs: 5000 })).equals(text)
+      : undefined;
     process.stdout.write(
-      `${JSON.stringify({ strategy: r.strategy, ms: r.timings.totalMs, echo: reply.equals(probe), peer: r.pipe.remote ? { host: r.pipe.remote.host, port: r.pipe.remote.port } : undefined, strategies: r.timings.strategies })}\n`,
+      `${JSON.stringify({ strategy: r.strategy, ms: r.timings.totalMs, echo: reply.equals(probe), sent, peer: r.pipe.remote ? { host: r.pipe.remote.host, port: r.pipe.remote.port } : undefined, strategies: r.timings.strategies })}\n`,
     );
   } catch (err) {
     process.stdout.write(
