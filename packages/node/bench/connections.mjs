@@ -85,7 +85,7 @@ if (process.argv[2] === "serve") {
   console.log(
     `\n@p2pd/node serving ${CONNS} connections on loopback (Node ${process.version}, load average ${loadavg()[0].toFixed(1)}); ${PROBES} probes each\n`,
   );
-  console.log("| measure | no other connection | " + `${CONNS} open | ratio |`);
+  console.log(`| measure | no other connection | ${CONNS} open | ratio |`);
   console.log("|---|---|---|---|");
   const row = (label, xs0, xs1) =>
     console.log(
