@@ -12,8 +12,9 @@ import type { Framing } from "./framing.js";
  * Memory: a connection whose reads are big (the peer streams) reads into 256 KiB slabs; otherwise
  * the region offered grows from 512 B by doubling while reads fill it, and slabs are sized to what
  * arrived (at most twice the bytes of a partial frame plus 64 KiB, never from a declared length
- * alone). An idle connection (nothing pending after a small read) holds at most a 4 KiB slab. A
- * kept message keeps its slab alive, like a view of any read buffer.
+ * alone). An idle connection (nothing pending after a small read) holds at most an 8 KiB slab; one
+ * whose last read was big (>= 32 KiB, so the peer sent that much) may keep a 256 KiB slab until
+ * its next read. A kept message keeps its slab alive, like a view of any read buffer.
  */
 const BIG = 256 * 1024;
 const SMALL = 4096;

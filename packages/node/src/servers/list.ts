@@ -246,7 +246,12 @@ export function validateServerLists(doc: unknown, file = "servers.json"): Server
   return out;
 }
 
+/** The bundled lists, validated once (they are constant; connects read them every time). */
+let validatedBundle: ServerLists | undefined;
+
 /** The server lists bundled with this package: IP literals, so starting needs no DNS. */
 export function bundledServers(): ServerLists {
-  return validateServerLists(bundled, "bundled servers.json");
+  validatedBundle ??= validateServerLists(bundled, "bundled servers.json");
+  // A copy: callers may edit theirs.
+  return structuredClone(validatedBundle);
 }

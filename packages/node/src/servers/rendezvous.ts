@@ -3,8 +3,12 @@ import { bundledServers } from "./list.js";
 
 /** The bundled brokers' URLs by index (an address names bundled brokers by these indexes). */
 export function bundledBrokerUrls(): string[] {
-  return bundledServers().mqtt.map((m) => m.url);
+  bundledUrls ??= bundledServers().mqtt.map((m) => m.url);
+  return [...bundledUrls];
 }
+
+/** Constant (the bundled list), computed once: every connect and address build reads it. */
+let bundledUrls: readonly string[] | undefined;
 
 /**
  * Where an address says its node listens: bundled indexes resolved to URLs, then full URLs.

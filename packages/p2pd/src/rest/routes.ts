@@ -288,19 +288,40 @@ export interface Match {
   params: Record<string, string>;
 }
 
+/** A template segment: a literal, or a `{param}`. */
+interface TemplatePart {
+  literal: string;
+  param: string | undefined;
+}
+
+/** Templates split once (matching runs on every request). */
+const COMPILED = new Map<string, TemplatePart[]>();
+
+function compiled(template: string): TemplatePart[] {
+  let parts = COMPILED.get(template);
+  if (!parts) {
+    // "/" has no segments; every other template is "/a/b/...".
+    parts = (template === "/" ? [] : template.split("/").slice(1)).map((literal) => ({
+      literal,
+      param: /^\{(\w+)\}$/.exec(literal)?.[1],
+    }));
+    COMPILED.set(template, parts);
+  }
+  return parts;
+}
+
 function matchTemplate(
   template: string,
   segments: string[],
   allowPairs: boolean,
 ): Record<string, string> | undefined {
-  // "/" has no segments; every other template is "/a/b/...".
-  const parts = template === "/" ? [] : template.split("/").slice(1);
+  const parts = compiled(template);
   const params: Record<string, string> = {};
   let i = 0;
-  for (const [k, part] of parts.entries()) {
-    const m = /^\{(\w+)\}$/.exec(part);
-    const isLast = k === parts.length - 1;
-    if (m?.[1] === "text" && isLast) {
+  for (let k = 0; k < parts.length; k++) {
+    const part = parts[k] as TemplatePart;
+    const name = part.param;
+    if (name === "text" && k === parts.length - 1) {
       // The text takes everything that is left, "/" included, as P2PD does.
       if (i >= segments.length) return undefined;
       params.text = segments.slice(i).join("/");
@@ -308,10 +329,10 @@ function matchTemplate(
     }
     const seg = segments[i];
     if (seg === undefined) return undefined;
-    if (m?.[1]) {
+    if (name) {
       if (seg === "") return undefined;
-      params[m[1]] = seg;
-    } else if (seg !== part) {
+      params[name] = seg;
+    } else if (seg !== part.literal) {
       return undefined;
     }
     i++;
@@ -334,8 +355,11 @@ export function matchRoute(
 ): Match | { methodMismatch: true } | undefined {
   let mismatch = false;
   for (const route of ROUTES) {
-    for (const [n, template] of [route.path, ...(route.aliases ?? [])].entries()) {
-      const params = matchTemplate(template, segments, n > 0);
+    const aliases = route.aliases;
+    const n = aliases ? aliases.length + 1 : 1;
+    for (let j = 0; j < n; j++) {
+      const template = j === 0 ? route.path : (aliases?.[j - 1] as string);
+      const params = matchTemplate(template, segments, j > 0);
       if (!params) continue;
       if (route.method === method || (method === "HEAD" && route.method === "GET"))
         return { route, params };
