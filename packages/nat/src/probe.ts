@@ -4,6 +4,7 @@ import { resolveServer, type StunClient } from "@p2pd/stun";
 import type { ChangeOutcome, Observations, ServerObservation } from "./classify.js";
 import type { PortSample } from "./delta.js";
 import { abortError, NatError } from "./errors.js";
+import { PathTiming } from "./rtt.js";
 import { type ProbeSocket, ProbeSockets } from "./sockets.js";
 import type { Endpoint, Family } from "./types.js";
 
@@ -126,24 +127,18 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
     const filters = await Promise.all(servers.map(() => open()));
     say(`probing ${names.join(", ")} from ${pool.size} sockets`);
 
-    // Every answer's round trip: the slowest bounds when a still-missing answer could come, and
-    // their spread (jitter) widens the margin after it.
+    // Every answer's round trip: the slowest bounds when a still-missing answer could come, their
+    // spread (jitter) widens the margin after it, and so does the loss seen (answers only a
+    // retransmission brought), so that more copies of each change test go out before "nothing came
+    // back" (36% loss: ~12 instead of ~5).
     let firstAnswerAt = 0;
-    let rttMin = Number.POSITIVE_INFINITY;
-    let rttMax = 0;
-    // Answers that only a retransmission brought: the loss we see widens the margin, so that more
-    // copies of each change test go out before "nothing came back" (36% loss: ~12 instead of ~5).
-    let answers = 0;
-    let retried = 0;
-    const answered = (rtt: number, retransmitted = false) => {
+    const path = new PathTiming(initialRto);
+    const answered = (sentAt: number) => {
       if (!firstAnswerAt) firstAnswerAt = performance.now();
-      rttMin = Math.min(rttMin, rtt);
-      rttMax = Math.max(rttMax, rtt);
-      answers++;
-      if (retransmitted) retried++;
+      path.add(performance.now() - sentAt);
     };
     const margin = () =>
-      Math.max(minWaitMs, rttFactor * (rttMax - rttMin)) + (250 * retried) / Math.max(1, answers);
+      Math.max(minWaitMs, rttFactor * (path.max - path.min)) + 250 * path.lossRatio;
     // Before any RTT is known, retransmit early (a lost first packet must not cost a 500 ms RTO).
     const early = { rto: initialRto, rc: 12, rm: 16 };
     // A server (or a delta probe) is silent when nothing came by firstAnswerMs, or well after the
@@ -152,9 +147,10 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
       const t = performance.now();
       return raceSlow(
         client.binding(to, { ...early, signal: inner.signal, timeoutMs: firstAnswerMs }),
-        () => (firstAnswerAt ? firstAnswerAt + initialRto + 2 * rttMax + 2 * margin() : undefined),
+        () =>
+          firstAnswerAt ? firstAnswerAt + initialRto + 2 * path.max + 2 * margin() : undefined,
       ).then((r) => {
-        if (r) answered(r.rtt, performance.now() - t > r.rtt + initialRto / 2);
+        if (r) answered(t);
         return r;
       });
     };
@@ -202,7 +198,7 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
       const windowSignal = AbortSignal.any([inner.signal, windowAc.signal]);
       let windowTimer: NodeJS.Timeout | undefined;
       let controlAt = 0;
-      const closeAt = () => Math.max(sentAt + rttMax, controlAt) + margin();
+      const closeAt = () => Math.max(sentAt + path.max, controlAt) + margin();
       const arm = () => {
         if (windowSignal.aborted) return;
         const left = closeAt() - performance.now();
@@ -218,8 +214,8 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
       controlClient
         .binding(primary, { ...early, timeoutMs: firstAnswerMs, signal: windowSignal })
         .then(
-          (r) => {
-            answered(r.rtt);
+          () => {
+            answered(sentAt);
             controlAt = performance.now();
           },
           () => {},
@@ -241,7 +237,7 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
             }),
           gap,
           windowSignal,
-          () => performance.now() + rttMax < closeAt(),
+          () => performance.now() + path.max < closeAt(),
         );
         if (inner.signal.aborted) throw abortError(signal);
         return r === undefined ? "silent" : sameEp(r.from, expect) ? "answered" : "wrong-source";
@@ -251,7 +247,7 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
           () => mapping.client.binding(other, once),
           gap,
           windowSignal,
-          () => performance.now() + rttMax < closeAt(),
+          () => performance.now() + path.max < closeAt(),
         );
         if (inner.signal.aborted) throw abortError(signal);
         return r === undefined ? undefined : toEndpoint(r.mapped);
