@@ -122,7 +122,9 @@ try {
     const f = ref.map((r) => r.ms);
     const bound = 2 * rtt + 100;
     const wrong = ours.filter((r) => r.type !== want).map((r) => r.type);
-    const kinds = [...new Set(ours.map((r) => `${r.delta.kind}${r.delta.value ? ` ${r.delta.value}` : ""}`))];
+    const kinds = [
+      ...new Set(ours.map((r) => `${r.delta.kind}${r.delta.value ? ` ${r.delta.value}` : ""}`)),
+    ];
     const within = o.filter((ms) => ms <= bound).length;
     lines.push(
       `| ${profile} | ${natName} | ${fmt(rtt)} | ${fmt(bound)} | ${want}${wrong.length ? ` (WRONG: ${wrong.join(", ")})` : ""} / ${kinds.join(", ")} | ${fmt(med(o))} (${fmt(Math.min(...o))}-${fmt(Math.max(...o))}) | ${within}/${o.length} | ${ref[0].type}${ref.every((r) => r.type === want) ? "" : " (wrong)"} | ${fmt(med(f))} | ${(med(f) / med(o)).toFixed(1)}x |`,
