@@ -68,6 +68,19 @@ try {
     const ref = await runIn(host, "reference");
     rows.push({ host, ours, ref });
   }
+  // The lab's impaired paths (natlab profiles on every home uplink): target 2 RTT + 100 ms, where RTT is
+  // the median STUN round trip measured from the host just before.
+  const impaired = [];
+  for (const profile of (process.env.BENCH_PROFILES ?? "typical,bad").split(",").filter(Boolean)) {
+    await sh(natlab, ["impair", profile]);
+    for (const host of Object.keys(NETS)) {
+      const [{ rtt }] = await runIn(host, "rtt");
+      const ours = await runIn(host, "ours");
+      const ref = await runIn(host, "reference");
+      impaired.push({ profile, host, rtt, ours, ref });
+    }
+  }
+  await sh(natlab, ["impair", "none"]);
   const med = (xs) => {
     const s = [...xs].sort((a, b) => a - b);
     return s[Math.floor(s.length / 2)];
@@ -98,6 +111,25 @@ try {
   lines.push(
     `| port-restricted, restart (cache hit) | port-restricted-cone | ${cached[0].type}${cached.every((r) => r.cached) ? " (cached)" : " (NOT cached)"} | ${fmt(med(c))} (${fmt(Math.min(...c))}-${fmt(Math.max(...c))}) | - | ${fmt(med(fresh))} (fresh run) | ${(med(fresh) / med(c)).toFixed(1)}x vs fresh | re-tests every start |`,
   );
+  lines.push(
+    "",
+    "| profile | lab NAT | RTT ms | bound 2 RTT + 100 | ours: type / delta | ours ms | within | reference: type | reference ms | ratio |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  );
+  for (const { profile, host, rtt, ours, ref } of impaired) {
+    const [natName, want] = NETS[host];
+    const o = ours.map((r) => r.ms);
+    const f = ref.map((r) => r.ms);
+    const bound = 2 * rtt + 100;
+    const wrong = ours.filter((r) => r.type !== want).map((r) => r.type);
+    const kinds = [
+      ...new Set(ours.map((r) => `${r.delta.kind}${r.delta.value ? ` ${r.delta.value}` : ""}`)),
+    ];
+    const within = o.filter((ms) => ms <= bound).length;
+    lines.push(
+      `| ${profile} | ${natName} | ${fmt(rtt)} | ${fmt(bound)} | ${want}${wrong.length ? ` (WRONG: ${wrong.join(", ")})` : ""} / ${kinds.join(", ")} | ${fmt(med(o))} (${fmt(Math.min(...o))}-${fmt(Math.max(...o))}) | ${within}/${o.length} | ${ref[0].type}${ref.every((r) => r.type === want) ? "" : " (wrong)"} | ${fmt(med(f))} | ${(med(f) / med(o)).toFixed(1)}x |`,
+    );
+  }
   console.log(lines.join("\n"));
 } finally {
   await sh(natlab, ["down"]).catch(() => {});

@@ -10,6 +10,26 @@ import { createUdpTransport, StunClient } from "@p2pd/stun";
 
 const { mode, servers, reps = 3 } = JSON.parse(process.argv[2] ?? "{}");
 
+// "rtt": the median round trip of 9 plain bindings to the first server (the impaired paths' RTT).
+if (mode === "rtt") {
+  const [host, port] = split(servers[0]);
+  const sock = createSocket("udp4");
+  await new Promise((r) => sock.bind(0, r));
+  const client = new StunClient(createUdpTransport(sock, { owned: true }), { rto: 2000, rc: 1 });
+  const rtts = [];
+  for (let i = 0; i < 9; i++) {
+    try {
+      rtts.push((await client.binding({ host, port }, { timeoutMs: 2000 })).rtt);
+    } catch {
+      // lost: not a sample
+    }
+  }
+  client.close();
+  rtts.sort((a, b) => a - b);
+  process.stdout.write(`${JSON.stringify({ rtt: rtts[Math.floor(rtts.length / 2)] ?? 0 })}\n`);
+  process.exit(0);
+}
+
 // "cached": a restart on a known network (the cache file was written by a first run, not timed).
 const cacheDir = mode === "cached" ? mkdtempSync(join(tmpdir(), "nat-bench-")) : undefined;
 if (cacheDir) await detectNat({ servers, cache: cacheDir });

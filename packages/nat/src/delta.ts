@@ -61,12 +61,28 @@ export function classifyDelta(
   ]);
   const counter = mostCommon(sorted.map((d) => ({ local: 0, mapped: d })));
   if (counter && enough(counter.count, sorted.length)) {
-    // The sign: most send-order steps still go the counter's way.
-    const all = [...a, ...steps(consecutive)];
-    const down = all.filter((p) => p.mapped < 0).length > all.filter((p) => p.mapped > 0).length;
+    // The sign: a counter running down shows in the send order as long as jitter left most of it;
+    // a burst shuffled beyond that says nothing, and counters that count up are the common case.
+    const down = discordance(spread) >= 2 / 3 && discordance(consecutive) >= 2 / 3;
     return { kind: "independent", value: down ? -counter.value : counter.value };
   }
   return { kind: "random", value: 0 };
+}
+
+/** Share of sample pairs whose mapped ports go down while the send order goes on (0.5 = no order). */
+function discordance(list: readonly (PortSample | null)[]): number {
+  const xs = list.filter((x): x is PortSample => x !== null).map((x) => x.mapped);
+  let down = 0;
+  let pairs = 0;
+  for (let i = 0; i < xs.length; i++) {
+    for (let j = i + 1; j < xs.length; j++) {
+      const d = portStep(xs[i] ?? 0, xs[j] ?? 0);
+      if (d === 0) continue;
+      pairs++;
+      if (d < 0) down++;
+    }
+  }
+  return pairs ? down / pairs : 0.5;
 }
 
 /** Distances between the mapped ports in ascending order (a counter wrapping past 65535 breaks one). */

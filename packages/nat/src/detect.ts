@@ -29,8 +29,8 @@ export interface DetectNatOptions extends ProbeTiming {
 }
 
 /**
- * Classifies the NAT in front of this host: one of the seven types plus the port delta, in about one RTT plus
- * `minWaitMs` when the servers answer. Returns `type: "unknown"` with a `reason` rather than a guess.
+ * Classifies the NAT in front of this host: one of the seven types plus the port delta, in about two RTTs
+ * plus `minWaitMs` when the servers answer. Returns `type: "unknown"` with a `reason` rather than a guess.
  */
 export async function detectNat(options: DetectNatOptions): Promise<NatResult> {
   const t0 = performance.now();

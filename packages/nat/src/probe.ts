@@ -4,6 +4,7 @@ import { resolveServer, type StunClient } from "@p2pd/stun";
 import type { ChangeOutcome, Observations, ServerObservation } from "./classify.js";
 import type { PortSample } from "./delta.js";
 import { abortError, NatError } from "./errors.js";
+import { PathTiming } from "./rtt.js";
 import { type ProbeSocket, ProbeSockets } from "./sockets.js";
 import type { Endpoint, Family } from "./types.js";
 
@@ -13,11 +14,11 @@ export interface ProbeTiming {
   firstAnswerMs?: number;
   /**
    * "Nothing came back" is decided this many ms after the latest moment an answer could have come: the
-   * send time plus the slowest round trip seen so far (default 30). Several copies of each probe go out
+   * send time plus the slowest round trip seen so far (default 25). Several copies of each probe go out
    * inside it, so a lost packet or two does not flip the verdict.
    */
   minWaitMs?: number;
-  /** That margin is at least rttFactor x the spread of the round trips seen (jitter; default 0.5). */
+  /** That margin is at least rttFactor x the spread of the round trips seen (jitter; default 0.25). */
   rttFactor?: number;
   /** First retransmission of the very first requests, before any RTT is known, ms (default 50; doubles). */
   initialRtoMs?: number;
@@ -99,8 +100,8 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
   const family = options.family ?? 4;
   const signal = options.signal;
   const firstAnswerMs = options.firstAnswerMs ?? 2000;
-  const minWaitMs = options.minWaitMs ?? 30;
-  const rttFactor = options.rttFactor ?? 0.5;
+  const minWaitMs = options.minWaitMs ?? 25;
+  const rttFactor = options.rttFactor ?? 0.25;
   const initialRto = options.initialRtoMs ?? 50;
   const n = options.deltaSamples ?? 8;
   const say = options.progress ?? (() => {});
@@ -126,24 +127,18 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
     const filters = await Promise.all(servers.map(() => open()));
     say(`probing ${names.join(", ")} from ${pool.size} sockets`);
 
-    // Every answer's round trip: the slowest bounds when a still-missing answer could come, and
-    // their spread (jitter) widens the margin after it.
+    // Every answer's round trip: the slowest bounds when a still-missing answer could come, their
+    // spread (jitter) widens the margin after it, and so does the loss seen (answers only a
+    // retransmission brought), so that more copies of each change test go out before "nothing came
+    // back" (36% loss: ~12 instead of ~5).
     let firstAnswerAt = 0;
-    let rttMin = Number.POSITIVE_INFINITY;
-    let rttMax = 0;
-    // Answers that only a retransmission brought: the loss we see widens the margin, so that more
-    // copies of each change test go out before "nothing came back" (36% loss: ~12 instead of ~5).
-    let answers = 0;
-    let retried = 0;
-    const answered = (rtt: number, retransmitted = false) => {
+    const path = new PathTiming(initialRto);
+    const answered = (sentAt: number) => {
       if (!firstAnswerAt) firstAnswerAt = performance.now();
-      rttMin = Math.min(rttMin, rtt);
-      rttMax = Math.max(rttMax, rtt);
-      answers++;
-      if (retransmitted) retried++;
+      path.add(performance.now() - sentAt);
     };
     const margin = () =>
-      Math.max(minWaitMs, rttFactor * (rttMax - rttMin)) + (250 * retried) / Math.max(1, answers);
+      Math.max(minWaitMs, rttFactor * (path.max - path.min)) + 250 * path.lossRatio;
     // Before any RTT is known, retransmit early (a lost first packet must not cost a 500 ms RTO).
     const early = { rto: initialRto, rc: 12, rm: 16 };
     // A server (or a delta probe) is silent when nothing came by firstAnswerMs, or well after the
@@ -152,9 +147,10 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
       const t = performance.now();
       return raceSlow(
         client.binding(to, { ...early, signal: inner.signal, timeoutMs: firstAnswerMs }),
-        () => (firstAnswerAt ? firstAnswerAt + initialRto + 2 * rttMax + 2 * margin() : undefined),
+        () =>
+          firstAnswerAt ? firstAnswerAt + initialRto + 2 * path.max + 2 * margin() : undefined,
       ).then((r) => {
-        if (r) answered(r.rtt, performance.now() - t > r.rtt + initialRto / 2);
+        if (r) answered(t);
         return r;
       });
     };
@@ -173,15 +169,22 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
     const perServer = servers.map(async (primary, i): Promise<ServerObservation> => {
       const obs: ServerObservation = { server: names[i] as string, primary };
       const filter = filters[i] as ProbeSocket;
-      const [f, m] = await Promise.all([
-        firstAnswer(filter.client, primary),
-        firstAnswer(mapping.client, primary),
-      ]);
-      const first = f ?? m;
-      if (!first) return obs;
+      // The tests start on the first of the two answers (under jitter the other may come tens of ms
+      // later); the change tests wait for their own socket's answer.
+      const fP = firstAnswer(filter.client, primary);
+      const mP = firstAnswer(mapping.client, primary);
+      const settle = async () => {
+        const [f, m] = await Promise.all([fP, mP]);
+        if (f) obs.filterMapped = toEndpoint(f.mapped);
+        if (m) obs.mapPrimary = toEndpoint(m.mapped);
+        return f;
+      };
+      const first = await firstOf(fP, mP);
+      if (!first) {
+        await settle();
+        return obs;
+      }
       obs.rttMs = Math.round(first.rtt * 100) / 100;
-      if (f) obs.filterMapped = toEndpoint(f.mapped);
-      if (m) obs.mapPrimary = toEndpoint(m.mapped);
       const other = first.otherAddress;
       // RFC 5780: the other address differs in both IP and port; anything else is not worth a packet.
       if (
@@ -191,18 +194,19 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
         other.host.toLowerCase() === primary.host.toLowerCase() ||
         other.port === primary.port
       ) {
+        await settle();
         return obs;
       }
       obs.other = toEndpoint(other);
       // The window for the change tests closes `margin` after the latest moment their answer could
       // come (sent now, back within the slowest round trip seen). A control binding sent with them
       // keeps it open for a server or host slowed down meanwhile (loaded machine, queueing).
-      const sentAt = performance.now();
+      let sentAt = performance.now();
       const windowAc = new AbortController();
       const windowSignal = AbortSignal.any([inner.signal, windowAc.signal]);
       let windowTimer: NodeJS.Timeout | undefined;
       let controlAt = 0;
-      const closeAt = () => Math.max(sentAt + rttMax, controlAt) + margin();
+      const closeAt = () => Math.max(sentAt + path.max, controlAt) + margin();
       const arm = () => {
         if (windowSignal.aborted) return;
         const left = closeAt() - performance.now();
@@ -214,23 +218,30 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
         // before the verdict (a timer can fire ahead of I/O after the process was descheduled).
         windowTimer = setTimeout(() => windowAc.abort(), 0);
       };
-      const controlClient = f ? filter.client : mapping.client;
+      const controlSentAt = sentAt;
+      const controlClient = (await Promise.race([fP, Promise.resolve(undefined)]))
+        ? filter.client
+        : mapping.client;
       controlClient
         .binding(primary, { ...early, timeoutMs: firstAnswerMs, signal: windowSignal })
         .then(
-          (r) => {
-            answered(r.rtt);
+          () => {
+            answered(controlSentAt);
             controlAt = performance.now();
           },
           () => {},
         );
-      arm();
+      // The window opens once the filtering socket has its answer too (its change tests go out then).
+      void fP.then(() => {
+        sentAt = Math.max(sentAt, performance.now());
+        arm();
+      });
       // A fresh single-packet transaction every `gap` ms while an answer could still make the window;
       // two at once to start: under loss, "no answer" then means several packets went unanswered.
       const gap = 10;
       const once = { rto: gap, rc: 1, rm: 1000, timeoutMs: firstAnswerMs, signal: windowSignal };
       const change = async (changeIp: boolean, expect: Endpoint): Promise<ChangeOutcome> => {
-        if (!f) return "silent";
+        if (!(await fP)) return "silent";
         const r = await staggered(
           () =>
             filter.client.request(primary, {
@@ -241,7 +252,7 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
             }),
           gap,
           windowSignal,
-          () => performance.now() + rttMax < closeAt(),
+          () => performance.now() + path.max < closeAt(),
         );
         if (inner.signal.aborted) throw abortError(signal);
         return r === undefined ? "silent" : sameEp(r.from, expect) ? "answered" : "wrong-source";
@@ -251,7 +262,7 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
           () => mapping.client.binding(other, once),
           gap,
           windowSignal,
-          () => performance.now() + rttMax < closeAt(),
+          () => performance.now() + path.max < closeAt(),
         );
         if (inner.signal.aborted) throw abortError(signal);
         return r === undefined ? undefined : toEndpoint(r.mapped);
@@ -259,11 +270,13 @@ export async function probeNat(options: ProbeOptions): Promise<ProbeResult> {
       let both: ChangeOutcome;
       let port: ChangeOutcome;
       let mapAlt: Endpoint | undefined;
+      let f: StunResponseLike | undefined;
       try {
-        [both, port, mapAlt] = await Promise.all([
+        [both, port, mapAlt, f] = await Promise.all([
           change(true, other),
           change(false, { host: primary.host, port: other.port, family }),
           alt(),
+          settle(),
         ]);
       } finally {
         if (windowTimer) clearTimeout(windowTimer);
@@ -400,6 +413,21 @@ function staggered<T>(
     if (window.aborted) return onWindow();
     fire();
     fire();
+  });
+}
+
+type StunResponseLike = Awaited<ReturnType<StunClient["binding"]>>;
+
+/** The first of two that resolves to a value, else undefined once both have resolved empty. */
+function firstOf<T>(a: Promise<T | undefined>, b: Promise<T | undefined>): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    let left = 2;
+    const one = (v: T | undefined) => {
+      if (v !== undefined) resolve(v);
+      else if (--left === 0) resolve(undefined);
+    };
+    a.then(one);
+    b.then(one);
   });
 }
 

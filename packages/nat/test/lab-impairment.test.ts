@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Lab, labAvailable, startLab } from "../../../labs/natlab/lab.js";
+import type { NatResult } from "../src/types.js";
 
 // natlab's link impairment (labs/natlab: NFQUEUE + natlab-delay for delay/jitter, nft numgen for loss),
 // measured from inside the lab: UDP echo round trips between two home hosts cross four impaired legs
@@ -91,6 +93,34 @@ describe.skipIf(why)(`natlab link impairment${why ? ` (skipped: ${why})` : ""}`,
     });
     expect(lab.info.pubProfile).toEqual({ delayMs: 0, jitterMs: 0, lossPct: 0 });
   });
+
+  test("40ms:5ms:1%: detectNat classifies right within 2 RTT + 100 ms (median of 3, hosts in parallel)", async () => {
+    const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+    if (!existsSync(dist)) throw new Error("packages/nat/dist is missing: build first");
+    const script = fileURLToPath(new URL("./fixtures/detect-in-ns.mjs", import.meta.url));
+    const servers = [`${lab.info.pub.ip4}:${lab.info.stun.port}`];
+    const rttMs = (await rtt("c1", lab.info.echo, 20, 0.02)).median;
+    const detect = async (host: string): Promise<NatResult> => {
+      const r = await lab.exec(host, process.execPath, [script, JSON.stringify({ servers })], {
+        timeoutMs: 20_000,
+      });
+      return JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as NatResult;
+    };
+    const want: Record<string, string> = { c1: "port-restricted-cone", d1: "symmetric" };
+    const runs: Record<string, NatResult[]> = { c1: [], d1: [] };
+    for (let i = 0; i < 3; i++) {
+      const [c, d] = await Promise.all([detect("c1"), detect("d1")]);
+      runs.c1?.push(c);
+      runs.d1?.push(d);
+    }
+    for (const [host, results] of Object.entries(runs)) {
+      expect(results.map((r) => r.type)).toEqual([want[host], want[host], want[host]]);
+      const ms = results.map((r) => r.ms).sort((a, b) => a - b);
+      expect(ms[1], `${host}: ${ms.join(", ")} ms, RTT ${rttMs} ms`).toBeLessThanOrEqual(
+        2 * rttMs + 100,
+      );
+    }
+  }, 60_000);
 
   test("40ms:5ms:1%: home-to-home RTT is ~170 ms and loss ~1-(0.99)^4 over 500 round trips", async () => {
     const b1 = lab.host("b1").ip4;

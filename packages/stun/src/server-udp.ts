@@ -4,12 +4,12 @@ import { lookup as dnsLookup } from "node:dns";
 import { isIP } from "node:net";
 import { familyOf, normalizeHost } from "./endpoint.js";
 import { type AnswerContext, answerRequest, type ListenerIndex } from "./server-answer.js";
-import { type FastTail, fastAnswer, fastTail } from "./server-fast.js";
+import { type FastTail, fastAnswer } from "./server-fast.js";
 
 export interface UdpListener extends ListenerIndex {
   udp?: UdpSocket;
-  /** The fast path's fixed answer bytes, made on the first request (ports are known by then). */
-  tail?: FastTail | null;
+  /** The fast path's fixed answer bytes, set once every port is bound (until then: general path). */
+  tail?: FastTail;
 }
 
 export interface UdpStats {
@@ -28,8 +28,7 @@ export function onDatagram(
   stats: UdpStats,
 ): void {
   stats.received++;
-  if (l.tail === undefined) l.tail = fastTail(ctx, l) ?? null;
-  if (l.tail !== null && l.udp) {
+  if (l.tail && l.udp) {
     const bytes = fastAnswer(ctx, l.tail, data, rinfo.address, rinfo.port);
     if (bytes) {
       stats.answered++;

@@ -2,6 +2,7 @@
 // answers on them with the same code, so each core reads the shared sockets. Not part of the API.
 import type { Socket as UdpSocket } from "node:dgram";
 import type { AnswerContext } from "./server-answer.js";
+import { fastTail } from "./server-fast.js";
 import { onDatagram, type UdpListener, type UdpStats } from "./server-udp.js";
 import type { WorkerConfig, WorkerMessage } from "./server-workers.js";
 
@@ -50,6 +51,7 @@ process.on("message", (m: WorkerMessage, handle?: UdpSocket) => {
     };
   } else if (m.t === "socket" && handle && ctx) {
     const l: UdpListener = { ipIndex: m.ipIndex, portIndex: m.portIndex, udp: handle };
+    l.tail = fastTail(ctx, l);
     const c = ctx;
     handle.on("error", (err) => c.debug?.(`stun-server worker: udp error ${err.message}`));
     handle.on("message", (data, rinfo) => onDatagram(c, listeners, l, data, rinfo, stats));

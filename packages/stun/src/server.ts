@@ -6,6 +6,7 @@ import { familyOf, normalizeHost, type StunEndpoint } from "./endpoint.js";
 import { abortError, StunError } from "./errors.js";
 import { StunFramer } from "./framing.js";
 import { type AnswerContext, answerRequest } from "./server-answer.js";
+import { fastTail } from "./server-fast.js";
 import { literalLookup, onDatagram, type UdpListener } from "./server-udp.js";
 import { startWorkers, stopWorkers } from "./server-workers.js";
 
@@ -128,6 +129,8 @@ export class StunServer {
       await this.closeSockets();
       throw opts.signal?.aborted ? abortError(opts.signal) : closedWhileListening();
     }
+    // Every port is known now: the fast path may answer (it includes OTHER-ADDRESS from the start).
+    for (const l of this.listeners) l.tail = fastTail(this.ctx, l);
     await this.startWorkers(opts.signal);
     this.state = "listening";
     return this;
