@@ -267,6 +267,8 @@ export class Lab {
     sameLan = false,
     debug = false,
     timeoutMs = 40_000,
+    idleMs,
+    keepAliveMs,
   }) {
     const base = {
       lib,
@@ -274,6 +276,7 @@ export class Lab {
       strategy,
       sameLan,
       debug,
+      ...(idleMs ? { idleMs, keepAliveMs } : {}),
       rdv: { host: this.info.PUB_IP4, port: RDV_PORT },
       stun: { host: this.info.PUB_IP4, port: Number(this.info.STUN_PORT) },
       turn: {
