@@ -10,6 +10,7 @@ import { bundleTraversal, canRunLab, Lab, NAT_OF } from "../../bench/connectivit
 // same message is dropped, so the test sees the NAT's timeout and not an idle-tolerant NAT.
 const skip = canRunLab();
 const IDLE_MS = 12_000;
+const PR = NAT_OF["port-restricted"] ?? { type: "port-restricted-cone" };
 
 describe.skipIf(skip !== undefined)(
   `keep-alives over a short UDP mapping timeout (natlab)${skip ? ` (skipped: ${skip})` : ""}`,
@@ -29,8 +30,8 @@ describe.skipIf(skip !== undefined)(
         lib,
         a: "a1",
         b: "b1",
-        natA: NAT_OF["port-restricted"],
-        natB: NAT_OF["port-restricted"],
+        natA: PR,
+        natB: PR,
         strategy: "udp-punch",
         room: `ka${process.pid}-${n++}`,
         idleMs: IDLE_MS,
