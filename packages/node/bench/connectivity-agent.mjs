@@ -109,10 +109,25 @@ async function proveTcp(sock) {
   if (got !== `hello ${peerRole}`) throw new Error(`bad hello ${got}`);
   sock.destroy();
 }
+/** Set by `cfg.idleMs`: whether B's message after the idle time reached A. */
+let late;
 async function proveStream(stream) {
   await stream.send(`hello ${me}`);
   const got = (await stream.recv({ timeoutMs: 3000 })).toString();
   if (got !== `hello ${peerRole}`) throw new Error(`bad hello ${got}`);
+  if (cfg.idleMs) {
+    // Keep-alive check: both stay silent (but for the stream's own keep-alives), then B speaks
+    // first, so only a NAT mapping still open on A's side lets it through.
+    await new Promise((r) => setTimeout(r, cfg.idleMs));
+    if (me === "B") await stream.send("late B");
+    else
+      late = await stream
+        .recv({ timeoutMs: 3000 })
+        .then((m) => m.toString() === "late B")
+        .catch(() => false);
+    // B waits until A had its chance before closing (a FIN would not count).
+    await new Promise((r) => setTimeout(r, me === "B" ? 3500 : 0));
+  }
   await stream.close();
 }
 /** Shared meeting time: A measures the offset over the rendezvous, B adopts A's clock. */
@@ -209,6 +224,10 @@ const attempts = {
       at,
       clock,
       timeoutMs: WINDOW["udp-punch"],
+      // Keep-alive checks: the stream's idle ping period and a dead-peer timer past the idle time.
+      ...(cfg.keepAliveMs
+        ? { stream: { keepAliveMs: cfg.keepAliveMs, deadAfterMs: cfg.idleMs + 30_000 } }
+        : {}),
       log: cfg.debug ? (l) => log(l) : undefined,
     });
     const connectMs = clock() - at;
@@ -310,7 +329,13 @@ for (const [step, s] of plan.entries()) {
   try {
     const r = await attempts[s](step);
     tried.push({ strategy: s, ok: true, ms: Date.now() - t0 });
-    result = { ok: true, strategy: s, ...r, totalMs: Date.now() - started };
+    result = {
+      ok: true,
+      strategy: s,
+      ...r,
+      totalMs: Date.now() - started,
+      ...(late === undefined ? {} : { late }),
+    };
     break;
   } catch (err) {
     log(s, err);

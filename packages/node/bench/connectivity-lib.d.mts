@@ -18,6 +18,8 @@ export interface AgentResult {
   connectMs?: number;
   totalMs?: number;
   birthday?: string;
+  /** With `idleMs`: whether the far side's message after the idle time arrived (A only). */
+  late?: boolean;
   plan?: string[];
   tried: Array<{ strategy: string; ok: boolean; ms?: number; code?: string; error?: string }>;
   error?: string;
@@ -51,5 +53,9 @@ export class Lab {
     sameLan?: boolean;
     debug?: boolean;
     timeoutMs?: number;
+    /** UDP punch only: stay idle this long after the hello, then B sends first (`late` in A's result). */
+    idleMs?: number;
+    /** The punched stream's keep-alive period (with `idleMs`). */
+    keepAliveMs?: number;
   }): Promise<{ a: AgentResult; b: AgentResult; ok: boolean }>;
 }

@@ -174,23 +174,39 @@ export class Lab {
       this.info.TURN_USER,
       "--turn-pass",
       this.info.TURN_PASS,
+      // Both nodes start with their NAT tested, as a user's would (not timed: connect is).
+      "--nat-wait",
+      "15000",
     ];
     const server = spawn("ip", this.nodeIn(b, peer, "serve", ...common), {
       stdio: ["ignore", "pipe", "pipe"],
     });
     server.stderr.on("data", () => {});
     try {
+      // The address a user would share: the one after the node's NAT test (on a 600 ms path the
+      // test outlasts the node's 3 s start wait, and an untested NAT plans the wrong strategies).
+      // The first address if no tested one comes within 20 s.
       const addr = await new Promise((resolveAddr, reject) => {
-        const t = setTimeout(() => reject(new Error("serve: no address")), 20_000);
+        let last;
+        const t = setTimeout(
+          () => (last ? resolveAddr(last) : reject(new Error("serve: no address"))),
+          20_000,
+        );
         let buf = "";
         server.stdout.on("data", (d) => {
           buf += d;
-          const i = buf.indexOf("\n");
-          if (i >= 0) {
-            clearTimeout(t);
+          for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
             try {
-              resolveAddr(JSON.parse(buf.slice(0, i)).addr);
+              const o = JSON.parse(line);
+              last = o.addr;
+              if (o.nat && o.nat.type !== 0) {
+                clearTimeout(t);
+                resolveAddr(o.addr);
+              }
             } catch (e) {
+              clearTimeout(t);
               reject(e);
             }
           }
@@ -267,6 +283,8 @@ export class Lab {
     sameLan = false,
     debug = false,
     timeoutMs = 40_000,
+    idleMs,
+    keepAliveMs,
   }) {
     const base = {
       lib,
@@ -274,6 +292,7 @@ export class Lab {
       strategy,
       sameLan,
       debug,
+      ...(idleMs ? { idleMs, keepAliveMs } : {}),
       rdv: { host: this.info.PUB_IP4, port: RDV_PORT },
       stun: { host: this.info.PUB_IP4, port: Number(this.info.STUN_PORT) },
       turn: {

@@ -47,7 +47,15 @@ const NETS = {
   "symmetric-sequential": ["k=symmetric-sequential", "l=symmetric-sequential"],
   cgnat: ["m=cgnat", "n=cgnat"],
 };
+// The newer lab behaviours (issue 13), a second matrix: `--types` with any of these and the above.
+const MORE_NETS = {
+  "port-preserving": ["p=port-preserving", "q=port-preserving"],
+  "sequential-busy": ["r=sequential-busy", "s=sequential-busy"],
+  "short-timeout": ["t=short-timeout", "u=short-timeout"],
+  "udp-blocked": ["v=udp-blocked", "w=udp-blocked"],
+};
 const TYPES = values.types ? values.types.split(",") : Object.keys(NETS);
+Object.assign(NETS, MORE_NETS);
 // "node": the real P2P node (built dist + the node helper's lab peer), every strategy incl. TURN.
 const nodeLib = values.lib ?? join(here, "..", "dist", "index.js");
 const nodePeer = join(here, "..", "test", "lab", "peer.mjs");

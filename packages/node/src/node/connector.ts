@@ -8,9 +8,10 @@ import type { NodeTransport } from "../pipe.js";
 import { candidates } from "../strategies/candidates.js";
 import type { StrategyName } from "../strategies/names.js";
 import type { SignalMessage, Strategy, StrategyContext } from "../strategies/strategy.js";
+import { natClass } from "../traversal/plan.js";
 import { PathTiming } from "./path-timing.js";
 import { Race, type Run } from "./race.js";
-import { type PlannedStrategy, planRace } from "./race-plan.js";
+import { type PlannedStrategy, plannerNat, planRace } from "./race-plan.js";
 import type { ConnectOptions, ConnectResult, StrategyTiming } from "./types.js";
 
 /** What the race needs from the rest of the node. */
@@ -113,7 +114,10 @@ export class Connector {
     );
     // One clock estimate per connect, made when the first punch asks (no warm-up: its PINGs would
     // compete with a direct or reverse attempt); its RTT times the race (stagger, TURN's give-up).
-    const timing = new PathTiming((sig) => d.pingNow(remote, sig), overall);
+    const sequential = candidates(local.parsed, remote).some((c) =>
+      [c.local.nat, c.remote.nat].some((n) => natClass(plannerNat(n)) === "sym-predictable"),
+    );
+    const timing = new PathTiming((sig) => d.pingNow(remote, sig), overall, { sequential });
     const race = new Race(
       plan,
       overall,

@@ -23,7 +23,19 @@ export class PathTiming implements RaceTiming {
   readonly #signal: AbortSignal;
   readonly #done = new AbortController();
 
-  constructor(ping: (signal: AbortSignal) => Promise<number>, signal: AbortSignal) {
+  /**
+   * A side's NAT hands out ports in sequence (we predict them): the TCP and the UDP punch would
+   * take ports from the same counter and spoil each other's predictions, so they run one after
+   * the other (the UDP punch when the TCP punch ended), not side by side.
+   */
+  readonly #sequential: boolean;
+
+  constructor(
+    ping: (signal: AbortSignal) => Promise<number>,
+    signal: AbortSignal,
+    opts: { sequential?: boolean } = {},
+  ) {
+    this.#sequential = opts.sequential === true;
     this.#ping = ping;
     this.#signal = AbortSignal.any([signal, this.#done.signal]);
     setMaxListeners(0, this.#signal); // one listener per ping in flight
@@ -56,6 +68,7 @@ export class PathTiming implements RaceTiming {
   }
 
   stagger(p: PlannedStrategy): number {
+    if (p.name === "tcp-punch" && this.#sequential) return Number.POSITIVE_INFINITY;
     if (TIMED.has(p.name)) return staggerMs(p.name as TimedStrategy, this.rtt);
     return p.strategy.staggerMs ?? 500;
   }

@@ -1,7 +1,9 @@
 // Bad input during a UDP punch (loopback, port 0): a peer that stops answering, duplicated /
-// reordered / truncated probes, a peer clock 30 s off. Each ends with a stream or a typed error
-// before the window is over, and leaves no socket or timer behind.
+// reordered / truncated probes, a peer clock 30 s off; and a TCP punch's responder facing a peer
+// that stops after connecting and empty, wrong or duplicated selection bytes. Each ends with a
+// stream or a typed error before the window is over, and leaves no socket or timer behind.
 import dgram from "node:dgram";
+import net from "node:net";
 import { afterEach, expect, test } from "vitest";
 import {
   encodeFrame,
@@ -9,6 +11,7 @@ import {
   peerClock,
   type ReliableUdpStream,
   sessionFromToken,
+  tcpPunch,
   udpPunch,
 } from "../../src/traversal/index.js";
 
@@ -136,4 +139,63 @@ test("a peer clock 30 s ahead: the meeting instant in its clock, converted with 
       maxLeadMs: 10_000,
     }),
   ).rejects.toMatchObject({ code: "ERR_PUNCH_TIMING" });
+});
+
+// The same over TCP: the responder side of a punch (it keeps the connection that carries the
+// initiator's selection byte), listening on loopback port 0.
+async function tcpResponder(timeoutMs: number) {
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const punch = tcpPunch({
+    localAddress: "127.0.0.1",
+    localPort: port,
+    remote: { host: "127.0.0.1", ports: [] },
+    at: Date.now(),
+    accept: true,
+    role: "responder",
+    timeoutMs,
+  });
+  punch.catch(() => {});
+  await new Promise((r) => setTimeout(r, 50));
+  return { port, punch };
+}
+const tcpHandles = () =>
+  process
+    .getActiveResourcesInfo()
+    .filter((r) => r === "Timeout" || r === "TCPServerWrap" || r === "TCPSocketWrap").length;
+
+test("TCP: a peer that connects and then stops (no selection byte): ERR_PUNCH_TIMEOUT at the window's end, nothing left", async () => {
+  const before = tcpHandles();
+  const t0 = Date.now();
+  const { port, punch } = await tcpResponder(500);
+  const peer = net.connect({ host: "127.0.0.1", port });
+  peer.on("error", () => {});
+  await expect(punch).rejects.toMatchObject({ code: "ERR_PUNCH_TIMEOUT" });
+  expect(Date.now() - t0).toBeLessThan(2000);
+  // The half-open candidate was dropped by the responder.
+  await new Promise<void>((r) => (peer.destroyed ? r() : peer.once("close", () => r())));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(tcpHandles()).toBeLessThanOrEqual(before);
+});
+
+test("TCP: truncated (empty), wrong and duplicated selection bytes: only a whole selection wins, its payload intact", async () => {
+  const { port, punch } = await tcpResponder(3000);
+  const closed = (s: net.Socket) =>
+    new Promise<void>((r) => (s.destroyed ? r() : s.once("close", () => r())));
+  // Connects and ends without a byte (a truncated exchange), then a wrong byte.
+  const empty = net.connect({ host: "127.0.0.1", port }, () => empty.end());
+  empty.on("error", () => {});
+  const wrong = net.connect({ host: "127.0.0.1", port }, () => wrong.write(Buffer.from([0x7f])));
+  wrong.on("error", () => {});
+  await Promise.all([closed(empty), closed(wrong)]);
+  // The real one, its selection byte duplicated: the second 0x01 is payload, not a new selection.
+  const chosen = net.connect({ host: "127.0.0.1", port });
+  chosen.write(Buffer.from([0x01, 0x01, ...Buffer.from("ok")]));
+  const s = await punch;
+  const got = await new Promise<Buffer>((r) => s.once("data", r));
+  expect([...got]).toEqual([0x01, ...Buffer.from("ok")]);
+  s.destroy();
+  chosen.destroy();
 });
