@@ -42,7 +42,8 @@ describe("p2pd name (usage errors, no network)", () => {
     const badName = await cli(
       "name",
       "lookup",
-      "café.node",
+      // UTF-8 is a name now (as in P2PD); a control character is not.
+      "ca\u0007fe.node",
       "--irc-servers",
       "127.0.0.1:1",
       "--json",

@@ -63,14 +63,16 @@ export function classifyDelta(
   if (counter && enough(counter.count, sorted.length)) {
     // The sign: a counter running down shows in the send order as long as jitter left most of it;
     // a burst shuffled beyond that says nothing, and counters that count up are the common case.
-    const down = discordance(spread) >= 2 / 3 && discordance(consecutive) >= 2 / 3;
+    // (A round with fewer than two answers says nothing either way.)
+    const shares = [discordance(spread), discordance(consecutive)].filter((d) => d !== undefined);
+    const down = shares.length > 0 && shares.every((d) => d >= 2 / 3);
     return { kind: "independent", value: down ? -counter.value : counter.value };
   }
   return { kind: "random", value: 0 };
 }
 
-/** Share of sample pairs whose mapped ports go down while the send order goes on (0.5 = no order). */
-function discordance(list: readonly (PortSample | null)[]): number {
+/** Share of sample pairs whose mapped ports go down while the send order goes on (undefined: no pair). */
+function discordance(list: readonly (PortSample | null)[]): number | undefined {
   const xs = list.filter((x): x is PortSample => x !== null).map((x) => x.mapped);
   let down = 0;
   let pairs = 0;
@@ -82,7 +84,7 @@ function discordance(list: readonly (PortSample | null)[]): number {
       if (d < 0) down++;
     }
   }
-  return pairs ? down / pairs : 0.5;
+  return pairs ? down / pairs : undefined;
 }
 
 /** Distances between the mapped ports in ascending order (a counter wrapping past 65535 breaks one). */
