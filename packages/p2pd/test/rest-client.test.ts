@@ -108,7 +108,8 @@ describe("typed client against the real server", () => {
       code: "ERR_NAME_NOT_FOUND",
       status: 404,
     });
-    await expect(api.open("n3", "0,1,[garbage]")).rejects.toMatchObject({
+    // Address-shaped (four or five parts), but not a valid address: 400, not a name lookup.
+    await expect(api.open("n3", "0,1-[garbage]-0-zz-zz")).rejects.toMatchObject({
       code: "ERR_BAD_ADDRESS",
       status: 400,
     });
