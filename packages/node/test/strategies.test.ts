@@ -309,7 +309,13 @@ describe("binary-safe node pipes on every strategy (loopback)", () => {
   test.each(["direct", "reverse", "tcp-punch", "udp-punch"] as const)(
     "%s: ECHO of binary data (0x0a, 0x0d, 0x00, all bytes) and an empty message",
     async (strategy) => {
-      const r = await b.connect(only(a.address, 4), { strategies: [strategy] });
+      // On a loaded machine one punch may miss its window: a real dialer retries (at most 3).
+      let r: Awaited<ReturnType<typeof b.connect>> | undefined;
+      for (let i = 0; i < 3 && !r; i++)
+        r = await b
+          .connect(only(a.address, 4), { strategies: [strategy] })
+          .catch((e: unknown) => (i === 2 ? Promise.reject(e) : undefined));
+      if (!r) throw new Error("no connection");
       try {
         expect(r.strategy).toBe(strategy);
         expect(await echo(r.pipe, BINARY)).toEqual(BINARY);
@@ -324,7 +330,7 @@ describe("binary-safe node pipes on every strategy (loopback)", () => {
         await r.pipe.close();
       }
     },
-    30_000,
+    90_000,
   );
 });
 
