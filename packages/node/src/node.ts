@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { EventEmitter, setMaxListeners } from "node:events";
 import type { Socket } from "node:net";
 import type { PortMapper } from "@p2pd/nat";
+import { deadline } from "@p2pd/netifaces";
 import type { Pipe } from "@p2pd/pipe";
 import { type P2PAddress, parseAddress } from "./address.js";
 import type { EmbeddedBroker } from "./broker.js";
@@ -317,15 +318,13 @@ export class P2PNode extends EventEmitter {
   /** Round trip over signaling only (PING/PONG): proves both nodes share a broker. */
   async ping(target: string | P2PAddress, opts: { timeoutMs?: number; signal?: AbortSignal } = {}) {
     const to = typeof target === "string" ? parseAddress(target) : target;
-    // Not `deadline()`: with it, pings after a broker restart never got through again
-    // (mosquitto.test.ts), for a reason not yet understood; kept as it was until it is.
-    const signal = AbortSignal.any([
-      this.#closing.signal,
-      AbortSignal.timeout(opts.timeoutMs ?? 5000),
-      ...(opts.signal ? [opts.signal] : []),
-    ]);
+    const d = deadline(opts.timeoutMs ?? 5000, this.#closing.signal, opts.signal);
     const t0 = performance.now();
-    await this.#pingNow(to, signal);
+    try {
+      await this.#pingNow(to, d.signal);
+    } finally {
+      d.clear();
+    }
     return performance.now() - t0;
   }
 

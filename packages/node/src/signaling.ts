@@ -144,19 +144,18 @@ export class MqttSignaling implements SignalingTransport {
     }
     if (live.length === 0)
       throw new P2pdNodeError("ERR_SIGNAL_OFFLINE", "no connected MQTT broker to publish on");
-    const results = await Promise.allSettled(
-      live.map((i) => {
-        let timer: NodeJS.Timeout | undefined;
-        return Promise.race([
-          this.#clients.get(i)?.publishAsync(topic, Buffer.from(data), { qos: 1 }),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error("puback timeout")), 5000);
-          }),
-        ]).finally(() => clearTimeout(timer));
-      }),
-    );
-    if (results.every((r) => r.status === "rejected"))
-      throw new P2pdNodeError("ERR_SIGNAL_PUBLISH", "publish failed on every broker");
+    try {
+      // Done when one broker took it: a broker that is slow or gone must not hold the sender.
+      await firstOf(
+        live.map((i) => publishWithin(this.#clients.get(i) as MqttClient, topic, data, 5000)),
+        opts.signal,
+      );
+    } catch (err) {
+      opts.signal?.throwIfAborted();
+      throw new P2pdNodeError("ERR_SIGNAL_PUBLISH", "publish failed on every broker", {
+        cause: err,
+      });
+    }
   }
 
   /**
@@ -171,27 +170,30 @@ export class MqttSignaling implements SignalingTransport {
     signal?: AbortSignal,
   ): Promise<void> {
     const tried: BrokerAttempt[] = [];
-    const results = await Promise.allSettled(
-      urls.slice(0, 12).map(async (url) => {
-        try {
-          const own = this.#opts.brokers.indexOf(url);
-          let client: MqttClient | undefined;
-          if (own >= 0 && this.#clients.has(own)) {
-            client = this.#clients.get(own);
-            if (!client?.connected)
-              await this.#anyConnect([own], this.#opts.offlineWaitMs ?? 3000, signal);
-            if (!client?.connected) throw new P2pdNodeError("ERR_SIGNAL_OFFLINE", "not connected");
-          } else client = await this.#peerClient(url, signal);
-          await publishWithin(client as MqttClient, topic, data, 5000);
-        } catch (err) {
-          tried.push({ url, code: codeOf(err), message: (err as Error).message });
-          throw err;
-        }
-      }),
-    );
-    signal?.throwIfAborted();
-    if (results.every((r) => r.status === "rejected"))
+    const attempts = urls.slice(0, 12).map(async (url) => {
+      try {
+        const own = this.#opts.brokers.indexOf(url);
+        let client: MqttClient | undefined;
+        if (own >= 0 && this.#clients.has(own)) {
+          client = this.#clients.get(own);
+          if (!client?.connected)
+            await this.#anyConnect([own], this.#opts.offlineWaitMs ?? 3000, signal);
+          if (!client?.connected) throw new P2pdNodeError("ERR_SIGNAL_OFFLINE", "not connected");
+        } else client = await this.#peerClient(url, signal);
+        await publishWithin(client as MqttClient, topic, data, 5000);
+      } catch (err) {
+        tried.push({ url, code: codeOf(err), message: (err as Error).message });
+        throw err;
+      }
+    });
+    try {
+      // Done when one broker took it: one that is down (its reconnect wait) must not hold the
+      // sender, or every request through a shared broker waits for the dead one's timeout.
+      await firstOf(attempts, signal);
+    } catch {
+      signal?.throwIfAborted();
       throw new RendezvousError("no broker of the peer took the message", tried);
+    }
   }
 
   #peerClient(url: string, signal?: AbortSignal): Promise<MqttClient> {
@@ -273,6 +275,29 @@ export class MqttSignaling implements SignalingTransport {
     ]);
     this.#clients.clear();
   }
+}
+
+/**
+ * Resolves when the first of `attempts` does; rejects when all did (AggregateError) or at once on
+ * `signal`. The others run on to their own time limits, their results ignored.
+ */
+function firstOf(attempts: Promise<unknown>[], signal?: AbortSignal): Promise<void> {
+  if (!signal) return Promise.any(attempts).then(() => {});
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    Promise.any(attempts).then(
+      () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      (err) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 function publishWithin(client: MqttClient, topic: string, data: Uint8Array, ms: number) {

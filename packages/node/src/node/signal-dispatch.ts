@@ -239,7 +239,13 @@ export class SignalDispatch {
     const reply = this.waitFor(to.nodeId, replyType, pipeId, signal);
     // An abort while the send is still pending rejects `reply` before anyone awaits it.
     reply.catch(() => {});
-    await this.send(to, type, pipeId, {}, signal);
-    return reply;
+    const sent = this.send(to, type, pipeId, {}, signal).catch((err: unknown) => {
+      // Nobody will answer a message that never left: drop its waiter now, not at the abort.
+      const key = `${replyType}:${pipeId}`;
+      if (this.#waiters.get(key)?.from === to.nodeId) this.#waiters.delete(key);
+      throw err;
+    });
+    // The reply proves the message arrived: it wins even before the send settles.
+    return Promise.race([reply, sent.then(() => reply)]);
   }
 }
