@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { deadline } from "@p2pd/netifaces";
 import type { P2PAddress } from "../address.js";
 import { P2pdNodeError } from "../errors.js";
 
@@ -54,11 +55,8 @@ export async function dialP2pd(
   if (cands.length === 0)
     throw new P2pdNodeError("ERR_CONNECT", "the P2PD address lists no dialable IP");
   const done = new AbortController();
-  const signal = AbortSignal.any([
-    done.signal,
-    AbortSignal.timeout(opts.timeoutMs ?? 4000),
-    ...(opts.signal ? [opts.signal] : []),
-  ]);
+  const limit = deadline(opts.timeoutMs ?? 4000, done.signal, opts.signal);
+  const { signal } = limit;
   const attempts = cands.map((c) => tryConnect(c.host, c.port, signal));
   let winner: Socket | undefined;
   try {
@@ -75,6 +73,7 @@ export async function dialP2pd(
   } finally {
     // Losers: close any that connected after the winner.
     done.abort();
+    limit.clear();
     for (const a of attempts)
       a.then(
         (s) => s !== winner && s.destroy(),
