@@ -10,9 +10,23 @@ export async function effectiveLists(
   signal?: AbortSignal,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<p2p.ServerLists> {
+  return p2p.effectiveServers(await loadConfig(signal, env));
+}
+
+/** The IRC networks for names in effect: the public defaults, changed by the config's `irc`. */
+export async function effectiveIrc(
+  signal?: AbortSignal,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string[]> {
+  return p2p.effectiveIrcServers(await loadConfig(signal, env));
+}
+
+async function loadConfig(
+  signal: AbortSignal | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<p2p.ServerConfig | undefined> {
   try {
-    const config = await p2p.loadServerConfig({ env, signal });
-    return p2p.effectiveServers(config);
+    return await p2p.loadServerConfig({ env, signal });
   } catch (err) {
     if (err instanceof p2p.ServerConfigError) throw new CliError(err.code, err.message, EXIT.USAGE);
     throw err;

@@ -36,7 +36,28 @@ afterAll(async () => {
   await lab?.stop();
 }, 60_000);
 
+/** Runs `fn` with P2PD_CONFIG naming `file` (the CLI runs in this process). */
+async function withConfig<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const saved = process.env.P2PD_CONFIG;
+  process.env.P2PD_CONFIG = file;
+  try {
+    return await fn();
+  } finally {
+    if (saved === undefined) delete process.env.P2PD_CONFIG;
+    else process.env.P2PD_CONFIG = saved;
+  }
+}
+
 describe("p2pd name (usage errors, no network)", () => {
+  test("a config file's bad irc entry is a usage error naming the field, before any network", async () => {
+    const cfg = join(dir, "config-bad-irc.json");
+    writeFileSync(cfg, JSON.stringify({ irc: ["ircs://10.0.0.7:99999"] }));
+    const r = await withConfig(cfg, () => cli("name", "lookup", "a.b", "--json"));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("irc[0]");
+    expect(r.err).toContain("ERR_BAD_CONFIG");
+  });
+
   test("bad verb, bad name, bad server list, missing seed file", async () => {
     expect((await cli("name", "fetch", "a.b")).code).toBe(2);
     const badName = await cli(
@@ -111,6 +132,16 @@ describe.skipIf(skip)("p2pd name on the lab", () => {
     expect(other.code).toBe(1);
     expect(JSON.parse(other.out).error.code).toBe("ERR_IRCDNS_NO_QUORUM");
   }, 90_000);
+
+  test("without --irc-servers, lookup uses the config file's irc list", async () => {
+    const cfg = join(dir, "config-irc.json");
+    writeFileSync(cfg, JSON.stringify({ irc: { replace: lab.serverList.split(",") } }));
+    const look = await withConfig(cfg, () => cli("name", "lookup", name, "--json"));
+    expect(look.code).toBe(0);
+    const l = JSON.parse(look.out);
+    expect(l.value).toBe("hello from the cli");
+    expect(l.agreeing.length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
 
   test("failures carry the library's error codes", async () => {
     const bad = await cli(

@@ -102,6 +102,7 @@ export {
 } from "./servers/choose.js";
 export {
   configPath,
+  effectiveIrcServers,
   effectiveServers,
   type ListOverride,
   loadServerConfig,

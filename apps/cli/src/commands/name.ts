@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { ircdns, netifaces } from "p2pd";
 import { CliError, type Command, EXIT, intFlag, str, usageError } from "../command.js";
+import { effectiveIrc } from "../config.js";
 
 type Outcome = {
   server: string;
@@ -77,7 +78,7 @@ export const command: Command = {
         throw usageError("lookup takes no --value or --seed-file");
       }
       const dns = await ircdns.IRCDNS.start({
-        servers: servers ?? ircdns.DEFAULT_SERVERS,
+        servers: servers ?? (await effectiveIrc(signal)),
         signal,
         cacheDir: false,
       });
@@ -133,7 +134,7 @@ export const command: Command = {
     const cacheDir = str(ctx, "cache-dir");
     const dns = await ircdns.IRCDNS.start({
       seed,
-      servers: servers ?? ircdns.DEFAULT_SERVERS,
+      servers: servers ?? (await effectiveIrc(signal)),
       signal,
       ...(cacheDir ? { cacheDir } : {}),
     });

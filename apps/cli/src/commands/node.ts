@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ircdns, node as p2p } from "p2pd";
+import { node as p2p } from "p2pd";
 import {
   type Command,
   type CommandContext,
@@ -14,7 +14,7 @@ import {
   strs,
   usageError,
 } from "../command.js";
-import { effectiveLists } from "../config.js";
+import { effectiveIrc, effectiveLists } from "../config.js";
 import { secret, secretFileOption } from "../secret.js";
 
 /** Flags shared by `p2pd node`, `p2pd connect` and `p2pd demo`. */
@@ -142,13 +142,13 @@ export async function nodeOptions(ctx: CommandContext): Promise<p2p.StartNodeOpt
     ...(mqtt.length ? { mqtt } : {}),
     ...(stun.length ? { stun } : {}),
     ...(turn ? { turn } : {}),
-    // Names: the given IRC networks, else the default public ones (@p2pd/ircdns, by IP); a
-    // loopback-only node reaches none.
+    // Names: the given IRC networks, else the config's or the default public ones
+    // (@p2pd/ircdns, by IP); a loopback-only node reaches none.
     ...(irc
       ? { irc: irc.split(",") }
       : ifs === "loopback"
         ? {}
-        : { irc: [...ircdns.DEFAULT_SERVERS] }),
+        : { irc: await effectiveIrc(ctx.signal) }),
     ...(natCache ? { natCache } : {}),
     ...(flag(ctx, "upnp") ? { upnp: true } : {}),
     ...(flag(ctx, "insecure-plaintext") ? { insecure: true } : {}),

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_SERVERS, parseServer } from "@p2pd/ircdns";
 import { ServerConfigError } from "./errors.js";
 import {
   bundledServers,
@@ -15,6 +16,10 @@ import {
 
 type Kind = keyof ServerLists;
 const KINDS: readonly Kind[] = ["stun", "mqtt", "turn"];
+/** Every setting a config file may hold: the server lists and the IRC networks for names. */
+const SETTINGS: readonly string[] = [...KINDS, "irc"];
+/** Longest IRC server entry (an ircs:// URL with a `?name=`). */
+const MAX_IRC_ENTRY = 512;
 
 /** What a config file says about one list: use these instead of the bundled ones, or add to them. */
 export type ListOverride<T> = { mode: "replace" | "extend"; servers: T[] };
@@ -29,6 +34,11 @@ export interface ServerConfig {
   stun?: ListOverride<StunServerEntry>;
   mqtt?: ListOverride<MqttServerEntry>;
   turn?: ListOverride<TurnServerEntry>;
+  /**
+   * IRC networks for names (IRCDNS), as `@p2pd/ircdns` server strings ("ircs://IP:6697?name=HOST",
+   * "HOST:PORT"); replaces or extends `DEFAULT_SERVERS`.
+   */
+  irc?: ListOverride<string>;
 }
 
 /** Largest config file read (bad input must not mean unbounded memory). */
@@ -62,9 +72,9 @@ export function parseServerConfig(text: string, file: string): ServerConfig {
   const out: ServerConfig = { path: file };
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {
     if (key.startsWith("$") || key === "comment") continue;
-    if (!(KINDS as readonly string[]).includes(key))
-      c.fail(key, `unknown setting (want one of ${KINDS.join(", ")})`);
-    const kind = key as Kind;
+    if (!SETTINGS.includes(key))
+      c.fail(key, `unknown setting (want one of ${SETTINGS.join(", ")})`);
+    const kind = key as Kind | "irc";
     let mode: "replace" | "extend" = "replace";
     let list: unknown = value;
     let field: string = kind;
@@ -80,10 +90,35 @@ export function parseServerConfig(text: string, file: string): ServerConfig {
     }
     const arr = list as unknown[];
     if (arr.length > MAX_ENTRIES) c.fail(field, `more than ${MAX_ENTRIES} entries`);
-    const servers = arr.map((v, i) => READERS[kind](c, v, `${field}[${i}]`));
-    (out as unknown as Record<Kind, ListOverride<unknown>>)[kind] = { mode, servers };
+    const servers = arr.map((v, i) =>
+      kind === "irc" ? readIrc(c, v, `${field}[${i}]`) : READERS[kind](c, v, `${field}[${i}]`),
+    );
+    (out as unknown as Record<Kind | "irc", ListOverride<unknown>>)[kind] = { mode, servers };
   }
   return out;
+}
+
+/** One IRC server entry: a string `@p2pd/ircdns` can parse, kept as written. */
+function readIrc(c: Ctx, v: unknown, field: string): string {
+  if (typeof v !== "string") return c.fail(field, "not a string");
+  if (v.length > MAX_IRC_ENTRY) return c.fail(field, `longer than ${MAX_IRC_ENTRY} characters`);
+  try {
+    parseServer(v);
+  } catch (err) {
+    return c.fail(field, (err as Error).message.split("\n")[0] ?? "not an IRC server");
+  }
+  return v;
+}
+
+/** The IRC networks in effect for names: `DEFAULT_SERVERS` with the config's change applied. */
+export function effectiveIrcServers(config?: ServerConfig): string[] {
+  const o = config?.irc;
+  const list = !o
+    ? [...DEFAULT_SERVERS]
+    : o.mode === "replace"
+      ? o.servers
+      : [...DEFAULT_SERVERS, ...o.servers];
+  return [...new Set(list)];
 }
 
 /**

@@ -2,9 +2,11 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { BlockList, isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_SERVERS } from "@p2pd/ircdns";
 import { describe, expect, it } from "vitest";
 import {
   configPath,
+  effectiveIrcServers,
   effectiveServers,
   loadServerConfig,
   parseServerConfig,
@@ -172,6 +174,9 @@ describe("config file", () => {
       [{ mqtt: { add: [] } }, "mqtt"],
       [{ turn: [{ url: "turn:1.2.3.4:3478", user: "u" }] }, "turn[0].pass"],
       [{ stun: [{ ip: "::1", port: 1, family: 4 }] }, "stun[0].ip"],
+      [{ irc: [42] }, "irc[0]"],
+      [{ irc: { extend: ["ircs://10.0.0.7:99999"] } }, "irc.extend[0]"],
+      [{ irc: ["ircs://10.0.0.7:6697", `${"a".repeat(600)}:6667`] }, "irc[1]"],
     ];
     for (const [doc, field] of cases) {
       const text = typeof doc === "string" ? doc : JSON.stringify(doc);
@@ -181,6 +186,18 @@ describe("config file", () => {
       expect(r.message.startsWith(`/etc/p.json: ${field ? `${field}: ` : ""}`)).toBe(true);
       expect(r.message).not.toContain("\n");
     }
+  });
+
+  it("irc: the networks for names replace or extend @p2pd/ircdns DEFAULT_SERVERS", () => {
+    const mine = "ircs://10.0.0.7:6697?name=irc.example.org";
+    expect(effectiveIrcServers(undefined)).toEqual([...DEFAULT_SERVERS]);
+    const replaced = parseServerConfig(JSON.stringify({ irc: [mine, mine] }), "/etc/p.json");
+    expect(effectiveIrcServers(replaced)).toEqual([mine]);
+    const extended = parseServerConfig(
+      JSON.stringify({ irc: { extend: [mine, DEFAULT_SERVERS[0]] } }),
+      "/etc/p.json",
+    );
+    expect(effectiveIrcServers(extended)).toEqual([...DEFAULT_SERVERS, mine]);
   });
 
   it("loads from disk: a missing default file is no config, a missing P2PD_CONFIG is an error", async () => {
