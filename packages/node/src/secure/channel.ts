@@ -1,17 +1,27 @@
 import { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import type { NodeKeys } from "../keys.js";
+import {
+  type CipherState,
+  MAX_NOISE_MESSAGE,
+  NOISE_CIPHERS,
+  type NoiseCipher,
+  TAGLEN,
+} from "./cipher-state.js";
 import { SecureError } from "./errors.js";
 import { type SecureIdentity, type SecurePeer, secureIdentity, verifyPayload } from "./identity.js";
-import { type CipherState, HandshakeState, MAX_NOISE_MESSAGE, TAGLEN } from "./noise.js";
+import { HandshakeState } from "./noise.js";
 import { RekeyCounter, type RekeyThresholds } from "./rekey.js";
 import { handshakeTimeoutMs } from "./timeout.js";
 
 /**
  * Wire format (libp2p-noise's): every Noise message, handshake or transport, is a 2-byte
  * big-endian length then that many bytes (at most 65535), so a length can never ask for more
- * than 64 KiB. The initiator's first message starts with a pattern byte (1 = IK, 2 = XX), also
- * mixed into the prologue so it cannot be downgraded. A responder that cannot decrypt an IK
+ * than 64 KiB. The initiator's first message starts with a header byte, the pattern in its low
+ * nibble (1 = IK, 2 = XX) and the cipher in its high one (0 = ChaChaPoly, 1 = AESGCM): 0x11 is
+ * Noise_IK_25519_AESGCM_SHA256. The byte is mixed into the prologue (and the protocol name
+ * differs), so a middlebox that changes it breaks the handshake instead of downgrading it. The
+ * initiator picks the cipher; a responder accepts either. A responder that cannot decrypt an IK
  * first message (not its key) answers an empty frame: the dialer then fails with ERR_PEER_AUTH.
  * After the handshake, a transport frame with an empty plaintext is the authenticated end of
  * the stream; the stream ending without it is ERR_TRUNCATED.
@@ -27,6 +37,25 @@ const PROLOGUE = "p2pd-noise/1:";
 const PATTERN_IK = 1;
 const PATTERN_XX = 2;
 const HELLO = 3;
+const CIPHER_CODE: Record<NoiseCipher, number> = { ChaChaPoly: 0, AESGCM: 1 };
+/** The cipher an initiator picks unless told: AES-256-GCM (hardware AES is the common case). */
+export const DEFAULT_CIPHER: NoiseCipher = "AESGCM";
+
+/** The first message's header byte: pattern and cipher. */
+function headerByte(pattern: "IK" | "XX", cipher: NoiseCipher): number {
+  return (pattern === "IK" ? PATTERN_IK : PATTERN_XX) | (CIPHER_CODE[cipher] << 4);
+}
+
+/** Pattern and cipher from a header byte; ERR_HANDSHAKE for any other byte. */
+function parseHeader(b: number | undefined): { pattern: "IK" | "XX"; cipher: NoiseCipher } {
+  const p = (b ?? 0) & 0x0f;
+  const cipher = NOISE_CIPHERS.find((c) => CIPHER_CODE[c] === (b ?? 0) >> 4);
+  if (p !== PATTERN_IK && p !== PATTERN_XX)
+    throw new SecureError("ERR_HANDSHAKE", "peer did not start a p2pd Noise handshake");
+  if (cipher === undefined)
+    throw new SecureError("ERR_HANDSHAKE", `peer asked for an unknown cipher (header ${b})`);
+  return { pattern: p === PATTERN_IK ? "IK" : "XX", cipher };
+}
 /** A hello is exactly this long (a hash of the attempt id), so it never looks like a handshake message. */
 export const HELLO_BYTES = 16;
 /** Plaintext bytes per transport frame. */
@@ -45,6 +74,11 @@ export interface SecureOptions {
    * without it, XX. `nodeId`, when given, must be proven by the far end (else ERR_PEER_AUTH).
    */
   expect?: { nodeId?: string; x25519?: Uint8Array };
+  /**
+   * Initiator only: the Noise cipher to ask for (default: the identity's, else AESGCM).
+   * ChaChaPoly is faster on CPUs without AES instructions. A responder accepts either.
+   */
+  cipher?: NoiseCipher;
   /** A measured round-trip time to the peer: the handshake timeout is derived from it. */
   rttMs?: number;
   /** Overrides the derived handshake timeout. */
@@ -96,6 +130,7 @@ export class SecureStream extends Duplex {
   readonly #vectored: boolean;
   #hs: HandshakeState | undefined;
   #pattern: "IK" | "XX" = "XX";
+  #cipher: NoiseCipher;
   // A last frame to flush before the raw stream goes (the responder's "not my key").
   #lastWords: Buffer | undefined;
   #tx: CipherState | undefined;
@@ -130,6 +165,9 @@ export class SecureStream extends Duplex {
     this.#id = isIdentity(opts.identity) ? opts.identity : secureIdentity(opts.identity);
     this.#expect = opts.expect;
     this.#onHello = opts.onHello;
+    this.#cipher = opts.cipher ?? this.#id.cipher ?? DEFAULT_CIPHER;
+    if (!NOISE_CIPHERS.includes(this.#cipher))
+      throw new SecureError("ERR_BAD_ARGUMENT", `unknown Noise cipher ${String(this.#cipher)}`);
     this.#txKey = new RekeyCounter(opts.rekey);
     this.#rxKey = new RekeyCounter(opts.rekey);
     this.#vectored = raw instanceof Socket;
@@ -211,10 +249,11 @@ export class SecureStream extends Duplex {
   #startInitiator(): void {
     const rs = this.#expect?.x25519;
     const ik = rs !== undefined;
-    const tag = ik ? PATTERN_IK : PATTERN_XX;
     this.#pattern = ik ? "IK" : "XX";
+    const tag = headerByte(this.#pattern, this.#cipher);
     this.#hs = new HandshakeState({
-      pattern: ik ? "IK" : "XX",
+      pattern: this.#pattern,
+      cipher: this.#cipher,
       initiator: true,
       prologue: Buffer.from(`${PROLOGUE}${tag}`),
       s: this.#id.staticKey,
@@ -236,12 +275,13 @@ export class SecureStream extends Duplex {
         this.#startInitiator();
         return;
       }
-      if (tag !== PATTERN_IK && tag !== PATTERN_XX)
-        throw new SecureError("ERR_HANDSHAKE", "peer did not start a p2pd Noise handshake");
-      const ik = tag === PATTERN_IK;
-      this.#pattern = ik ? "IK" : "XX";
+      const { pattern, cipher } = parseHeader(tag);
+      const ik = pattern === "IK";
+      this.#pattern = pattern;
+      this.#cipher = cipher;
       this.#hs = new HandshakeState({
-        pattern: ik ? "IK" : "XX",
+        pattern,
+        cipher,
         initiator: false,
         prologue: Buffer.from(`${PROLOGUE}${tag}`),
         s: this.#id.staticKey,
@@ -289,7 +329,7 @@ export class SecureStream extends Duplex {
     const want = this.#expect?.nodeId;
     if (this.initiator && want !== undefined && want !== nodeId)
       throw new SecureError("ERR_PEER_AUTH", `far end is node ${nodeId}, not ${want}`);
-    this.#peer = { nodeId, ed25519, x25519: rs, pattern: this.#pattern };
+    this.#peer = { nodeId, ed25519, x25519: rs, pattern: this.#pattern, cipher: this.#cipher };
   }
 
   #established(): void {
@@ -501,12 +541,12 @@ export class SecureStream extends Duplex {
     let ok = true;
     if (this.#vectored && len >= VECTORED_MIN) {
       // Header, ciphertext and tag in one writev: the ciphertext is never copied.
-      const pieces = tx.encryptParts(parts);
-      this.#txKey.after(tx, len + TAGLEN);
       const hdr = Buffer.allocUnsafe(2);
       hdr.writeUInt16BE(len + TAGLEN, 0);
+      const pieces = [hdr];
+      tx.encryptParts(parts, pieces);
+      this.#txKey.after(tx, len + TAGLEN);
       this.raw.cork();
-      this.raw.write(hdr);
       for (const p of pieces) ok = this.raw.write(p) && ok;
       this.raw.uncork();
     } else {
