@@ -9,6 +9,7 @@ import {
   TAGLEN,
 } from "./cipher-state.js";
 import { SecureError } from "./errors.js";
+import { FrameReader, frameOf } from "./frames.js";
 import { type SecureIdentity, type SecurePeer, secureIdentity, verifyPayload } from "./identity.js";
 import { HandshakeState } from "./noise.js";
 import { RekeyCounter, type RekeyThresholds } from "./rekey.js";
@@ -139,8 +140,7 @@ export class SecureStream extends Duplex {
   readonly #rxKey: RekeyCounter;
   #timer: NodeJS.Timeout | undefined;
   // Received bytes not yet forming a whole frame.
-  #chunks: Buffer[] = [];
-  #have = 0;
+  readonly #frames = new FrameReader();
   #gotEnd = false;
   #held: { chunks: Buffer[]; cb: (err?: Error | null) => void } | undefined;
   #drainCb: ((err?: Error | null) => void) | undefined;
@@ -237,13 +237,7 @@ export class SecureStream extends Duplex {
   }
 
   #sendFrame(parts: Buffer[]): boolean {
-    let len = 0;
-    for (const p of parts) len += p.length;
-    const out = Buffer.allocUnsafe(2 + len);
-    out.writeUInt16BE(len, 0);
-    let o = 2;
-    for (const p of parts) o += p.copy(out, o);
-    return this.raw.write(out);
+    return this.raw.write(frameOf(parts));
   }
 
   #startInitiator(): void {
@@ -349,18 +343,12 @@ export class SecureStream extends Duplex {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.destroyed) return;
-    this.#chunks.push(chunk);
-    this.#have += chunk.length;
+    const frames = this.#frames;
+    frames.push(chunk);
     try {
-      while (this.#have >= 2 && !this.destroyed) {
-        const head = this.#chunks[0] as Buffer;
-        const len =
-          head.length >= 2
-            ? head.readUInt16BE(0)
-            : ((head[0] as number) << 8) | (this.#peek(1) as number);
-        if (this.#have < 2 + len) break;
-        this.#takeParts(2);
-        const parts = this.#takeParts(len);
+      let parts: Buffer[] | undefined;
+      while (!this.destroyed && (parts = frames.next()) !== undefined) {
+        const len = frames.len;
         if (this.#rx) this.#onTransportFrame(parts, len);
         else
           this.#onHandshakeFrame(
@@ -373,33 +361,6 @@ export class SecureStream extends Duplex {
       );
     }
   };
-
-  #peek(i: number): number | undefined {
-    for (const c of this.#chunks) {
-      if (i < c.length) return c[i];
-      i -= c.length;
-    }
-    return undefined;
-  }
-
-  /** Removes n bytes from the front as views of the received chunks (no copy). */
-  #takeParts(n: number): Buffer[] {
-    this.#have -= n;
-    const out: Buffer[] = [];
-    while (n > 0) {
-      const c = this.#chunks[0] as Buffer;
-      if (c.length <= n) {
-        out.push(c);
-        this.#chunks.shift();
-        n -= c.length;
-      } else {
-        out.push(c.subarray(0, n));
-        this.#chunks[0] = c.subarray(n);
-        n = 0;
-      }
-    }
-    return out;
-  }
 
   #onTransportFrame(parts: Buffer[], len: number): void {
     if (this.#gotEnd) throw new SecureError("ERR_DECRYPT", "frame after the authenticated end");
@@ -426,7 +387,7 @@ export class SecureStream extends Duplex {
       this.destroy(
         new SecureError(
           "ERR_TRUNCATED",
-          this.#have > 0
+          this.#frames.buffered > 0
             ? "connection ended inside a frame"
             : "connection ended without the authenticated end of stream",
         ),
@@ -467,7 +428,11 @@ export class SecureStream extends Duplex {
   }
 
   override _writev(chunks: { chunk: Buffer | string }[], cb: (err?: Error | null) => void): void {
-    const bufs = chunks.map((c) => (typeof c.chunk === "string" ? Buffer.from(c.chunk) : c.chunk));
+    const bufs: Buffer[] = new Array(chunks.length);
+    for (let i = 0; i < chunks.length; i++) {
+      const c = (chunks[i] as { chunk: Buffer | string }).chunk;
+      bufs[i] = typeof c === "string" ? Buffer.from(c) : c;
+    }
     if (!this.#tx) {
       this.#held = { chunks: bufs, cb };
       return;
@@ -587,7 +552,7 @@ export class SecureStream extends Duplex {
     const last = this.#lastWords;
     if (last && !this.raw.destroyed) this.raw.end(last, () => this.raw.destroy());
     else this.raw.destroy();
-    this.#chunks = [];
+    this.#frames.clear();
     this.#tail = [];
     this.#tailLen = 0;
     const failure = err ?? new SecureError("ERR_CLOSED", "secure stream closed");
