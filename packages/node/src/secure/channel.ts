@@ -346,8 +346,9 @@ export class SecureStream extends Duplex {
     const frames = this.#frames;
     frames.push(chunk);
     try {
-      let parts: Buffer[] | undefined;
-      while (!this.destroyed && (parts = frames.next()) !== undefined) {
+      while (!this.destroyed) {
+        const parts = frames.next();
+        if (parts === undefined) break;
         const len = frames.len;
         if (this.#rx) this.#onTransportFrame(parts, len);
         else
