@@ -14,6 +14,7 @@ import { type SecureIdentity, type SecurePeer, secureIdentity, verifyPayload } f
 import { HandshakeState } from "./noise.js";
 import { RekeyCounter, type RekeyThresholds } from "./rekey.js";
 import { handshakeTimeoutMs } from "./timeout.js";
+import { FrameWriter } from "./writer.js";
 
 /**
  * Wire format (libp2p-noise's): every Noise message, handshake or transport, is a 2-byte
@@ -62,8 +63,6 @@ export const HELLO_BYTES = 16;
 /** Plaintext bytes per transport frame. */
 export const MAX_FRAME_PLAINTEXT = MAX_NOISE_MESSAGE - TAGLEN;
 const EMPTY = Buffer.alloc(0);
-/** Frames at least this big go out as header, ciphertext, tag in one writev (sockets only). */
-const VECTORED_MIN = 4096;
 
 export interface SecureOptions {
   /** Our node's keys (or its precomputed SecureIdentity, signed once). */
@@ -134,7 +133,6 @@ export class SecureStream extends Duplex {
   #cipher: NoiseCipher;
   // A last frame to flush before the raw stream goes (the responder's "not my key").
   #lastWords: Buffer | undefined;
-  #tx: CipherState | undefined;
   #rx: CipherState | undefined;
   readonly #txKey: RekeyCounter;
   readonly #rxKey: RekeyCounter;
@@ -144,11 +142,7 @@ export class SecureStream extends Duplex {
   #gotEnd = false;
   #held: { chunks: Buffer[]; cb: (err?: Error | null) => void } | undefined;
   #drainCb: ((err?: Error | null) => void) | undefined;
-  // The last partial frame of this tick's writes (sockets only), sent on nextTick.
-  #tail: Buffer[] = [];
-  #tailLen = 0;
-  // Which tail a scheduled flush is for: a later write takes the tail over and reschedules.
-  #tailSeq = 0;
+  #writer: FrameWriter | undefined;
   readonly #onAbort: () => void;
   readonly #signal: AbortSignal | undefined;
 
@@ -328,7 +322,11 @@ export class SecureStream extends Duplex {
 
   #established(): void {
     const { send, recv } = (this.#hs as HandshakeState).split();
-    this.#tx = send;
+    this.#writer = new FrameWriter(this.raw, send, this.#txKey, {
+      maxFrame: this.#maxFrame,
+      vectored: this.#vectored,
+      onError: (e) => this.destroy(e),
+    });
     this.#rx = recv;
     this.#hs = undefined;
     clearTimeout(this.#timer);
@@ -338,7 +336,7 @@ export class SecureStream extends Duplex {
     this.emit("secure", this.#peer);
     const held = this.#held;
     this.#held = undefined;
-    if (held) this.#encryptAndWrite(held.chunks, held.cb);
+    if (held) this.#send(held.chunks, held.cb);
   }
 
   readonly #onData = (chunk: Buffer): void => {
@@ -434,51 +432,17 @@ export class SecureStream extends Duplex {
       const c = (chunks[i] as { chunk: Buffer | string }).chunk;
       bufs[i] = typeof c === "string" ? Buffer.from(c) : c;
     }
-    if (!this.#tx) {
+    if (!this.#writer) {
       this.#held = { chunks: bufs, cb };
       return;
     }
-    this.#encryptAndWrite(bufs, cb);
+    this.#send(bufs, cb);
   }
 
-  /**
-   * Cuts the plaintext into frames of at most maxFrame bytes: one cipher call and one write each.
-   * On a socket the last, partial frame waits for the end of the tick (or, while the socket is
-   * full, for the next loop turn): writes made meanwhile fill it up (64 KiB messages go out as full
-   * frames instead of a full one and a 21-byte one each), with no added latency.
-   */
-  #encryptAndWrite(bufs: Buffer[], cb: (err?: Error | null) => void): void {
-    let ok = true;
+  #send(bufs: Buffer[], cb: (err?: Error | null) => void): void {
+    let ok: boolean;
     try {
-      let parts = this.#tail;
-      let len = this.#tailLen;
-      this.#tail = [];
-      this.#tailLen = 0;
-      for (let b of bufs) {
-        while (b.length > 0) {
-          const k = Math.min(b.length, this.#maxFrame - len);
-          parts.push(k === b.length ? b : b.subarray(0, k));
-          len += k;
-          b = b.subarray(k);
-          if (len === this.#maxFrame) {
-            ok = this.#writeFrame(parts, len) && ok;
-            parts = [];
-            len = 0;
-          }
-        }
-      }
-      if (len > 0 && this.#vectored) {
-        this.#tail = parts;
-        this.#tailLen = len;
-        const seq = ++this.#tailSeq;
-        const flush = () => {
-          if (seq === this.#tailSeq) this.#flushTail();
-        };
-        // With the socket full (the caller waits for 'drain'), the next write comes only after the
-        // drain, so wait a loop turn for it: the socket holds data to send meanwhile, no latency.
-        if (ok) process.nextTick(flush);
-        else setImmediate(flush);
-      } else if (len > 0) ok = this.#writeFrame(parts, len) && ok;
+      ok = (this.#writer as FrameWriter).write(bufs);
     } catch (e) {
       cb(e as Error);
       return;
@@ -487,60 +451,16 @@ export class SecureStream extends Duplex {
     else this.#drainCb = cb;
   }
 
-  readonly #flushTail = (): void => {
-    if (this.#tailLen === 0 || this.destroyed) return;
-    const parts = this.#tail;
-    const len = this.#tailLen;
-    this.#tail = [];
-    this.#tailLen = 0;
-    try {
-      // A full socket buffer shows on the next write's callback ('drain'), bounded by one frame.
-      this.#writeFrame(parts, len);
-    } catch (e) {
-      this.destroy(e as Error);
-    }
-  };
-
-  /** Encrypts `parts` (len bytes, at most one frame) and writes the frame; false when raw is full. */
-  #writeFrame(parts: Buffer[], len: number): boolean {
-    const tx = this.#tx as CipherState;
-    let ok = true;
-    if (this.#vectored && len >= VECTORED_MIN) {
-      // Header, ciphertext and tag in one writev: the ciphertext is never copied.
-      const hdr = Buffer.allocUnsafe(2);
-      hdr.writeUInt16BE(len + TAGLEN, 0);
-      const pieces = [hdr];
-      tx.encryptParts(parts, pieces);
-      this.#txKey.after(tx, len + TAGLEN);
-      this.raw.cork();
-      for (const p of pieces) ok = this.raw.write(p) && ok;
-      this.raw.uncork();
-    } else {
-      // One buffer per frame: a message transport sends each write as one message.
-      const out = Buffer.allocUnsafe(2 + len + TAGLEN);
-      out.writeUInt16BE(len + TAGLEN, 0);
-      tx.encryptInto(EMPTY, parts, out, 2);
-      this.#txKey.after(tx, len + TAGLEN);
-      ok = this.raw.write(out);
-    }
-    return ok;
-  }
-
   override _final(cb: (err?: Error | null) => void): void {
     const end = () => {
       try {
-        this.#flushTail();
-        // The authenticated end: an empty plaintext.
-        const out = Buffer.allocUnsafe(2 + TAGLEN);
-        out.writeUInt16BE(TAGLEN, 0);
-        (this.#tx as CipherState).encryptInto(EMPTY, [], out, 2);
-        this.raw.end(out);
+        (this.#writer as FrameWriter).end();
         cb();
       } catch (e) {
         cb(e as Error);
       }
     };
-    if (this.#tx) end();
+    if (this.#writer) end();
     else this.ready.then(end, (e: Error) => cb(e));
   }
 
@@ -554,10 +474,9 @@ export class SecureStream extends Duplex {
     if (last && !this.raw.destroyed) this.raw.end(last, () => this.raw.destroy());
     else this.raw.destroy();
     this.#frames.clear();
-    this.#tail = [];
-    this.#tailLen = 0;
+    this.#writer?.close();
     const failure = err ?? new SecureError("ERR_CLOSED", "secure stream closed");
-    if (!this.#peer || !this.#tx) this.#reject(failure);
+    if (!this.#peer || !this.#writer) this.#reject(failure);
     const held = this.#held;
     this.#held = undefined;
     held?.cb(failure);
