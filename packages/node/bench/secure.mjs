@@ -207,7 +207,22 @@ if (process.argv[2] === "receiver") {
   // end encrypts or decrypts on its own CPU).
   const child = fork(fileURLToPath(import.meta.url), ["receiver"], { stdio: "inherit" });
   const childPort = await new Promise((r) => child.once("message", (m) => r(m.port)));
+  // P2PD_BENCH_FRESH=1: messages cycle through 16 MiB of distinct buffers (more than the CPU's
+  // caches), as an application's fresh data would; by default one buffer is sent again and again.
+  const fresh = process.env.P2PD_BENCH_FRESH === "1";
+  const ring = new Map();
+  const messagesOf = (size) => {
+    if (!ring.has(size)) {
+      const k = fresh ? Math.ceil((16 << 20) / size) : 1;
+      ring.set(
+        size,
+        Array.from({ length: k }, (_, i) => Buffer.alloc(size, 0x61 + (i % 26))),
+      );
+    }
+    return ring.get(size);
+  };
   async function throughput(size, count, cipher) {
+    const msgs = messagesOf(size);
     const secure = cipher !== "plain";
     child.send({ size, count, secure });
     await new Promise((r) => child.once("message", r)); // armed
@@ -222,10 +237,9 @@ if (process.argv[2] === "receiver") {
       tx = wrapSocket(c, pipeOpts);
     }
     const done = new Promise((r) => child.once("message", r));
-    const msg = Buffer.alloc(size, 0x61);
     const t = performance.now();
     const cpu0 = process.cpuUsage();
-    for (let i = 0; i < count; i++) await tx.send(msg);
+    for (let i = 0; i < count; i++) await tx.send(msgs[i % msgs.length]);
     const { ms, cpu } = await done;
     const used = process.cpuUsage(cpu0);
     const s = (ms - (performance.timeOrigin + t)) / 1000;
@@ -294,7 +308,7 @@ if (process.argv[2] === "receiver") {
     .map((x) => x.toFixed(2))
     .join(" ");
   console.log(
-    `secure-channel bench (loopback, N=${N}, ${rounds} rounds, node ${process.version}; load average at start ${load0}, at end ${load})`,
+    `secure-channel bench (loopback, N=${N}, ${rounds} rounds, ${fresh ? "fresh 16 MiB of messages" : "one message buffer"}, node ${process.version}; load average at start ${load0}, at end ${load})`,
   );
   if (full) {
     const tcp = median(plainMs);
