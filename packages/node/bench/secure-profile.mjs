@@ -39,7 +39,8 @@ if (process.argv[2] === "receiver") {
   else {
     const alice = secureIdentity(deriveKeys(Buffer.alloc(32, 1)));
     const expect = { nodeId: bobKeys.nodeId, x25519: bobKeys.x25519.publicKey };
-    const a = new SecureStream(c, { identity: alice, initiator: true, expect });
+    const cipher = process.env.P2PD_CIPHER; // AESGCM (default) or ChaChaPoly
+    const a = new SecureStream(c, { identity: alice, initiator: true, expect, cipher });
     await a.ready;
     tx = wrapStream(a, pipeOpts);
   }

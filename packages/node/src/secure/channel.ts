@@ -1,17 +1,29 @@
 import { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import type { NodeKeys } from "../keys.js";
+import {
+  type CipherState,
+  MAX_NOISE_MESSAGE,
+  NOISE_CIPHERS,
+  type NoiseCipher,
+  TAGLEN,
+} from "./cipher-state.js";
 import { SecureError } from "./errors.js";
+import { FrameReader, frameOf } from "./frames.js";
 import { type SecureIdentity, type SecurePeer, secureIdentity, verifyPayload } from "./identity.js";
-import { type CipherState, HandshakeState, MAX_NOISE_MESSAGE, TAGLEN } from "./noise.js";
+import { HandshakeState } from "./noise.js";
 import { RekeyCounter, type RekeyThresholds } from "./rekey.js";
 import { handshakeTimeoutMs } from "./timeout.js";
+import { FrameWriter } from "./writer.js";
 
 /**
  * Wire format (libp2p-noise's): every Noise message, handshake or transport, is a 2-byte
  * big-endian length then that many bytes (at most 65535), so a length can never ask for more
- * than 64 KiB. The initiator's first message starts with a pattern byte (1 = IK, 2 = XX), also
- * mixed into the prologue so it cannot be downgraded. A responder that cannot decrypt an IK
+ * than 64 KiB. The initiator's first message starts with a header byte, the pattern in its low
+ * nibble (1 = IK, 2 = XX) and the cipher in its high one (0 = ChaChaPoly, 1 = AESGCM): 0x11 is
+ * Noise_IK_25519_AESGCM_SHA256. The byte is mixed into the prologue (and the protocol name
+ * differs), so a middlebox that changes it breaks the handshake instead of downgrading it. The
+ * initiator picks the cipher; a responder accepts either. A responder that cannot decrypt an IK
  * first message (not its key) answers an empty frame: the dialer then fails with ERR_PEER_AUTH.
  * After the handshake, a transport frame with an empty plaintext is the authenticated end of
  * the stream; the stream ending without it is ERR_TRUNCATED.
@@ -27,13 +39,30 @@ const PROLOGUE = "p2pd-noise/1:";
 const PATTERN_IK = 1;
 const PATTERN_XX = 2;
 const HELLO = 3;
+const CIPHER_CODE: Record<NoiseCipher, number> = { ChaChaPoly: 0, AESGCM: 1 };
+/** The cipher an initiator picks unless told: AES-256-GCM (hardware AES is the common case). */
+export const DEFAULT_CIPHER: NoiseCipher = "AESGCM";
+
+/** The first message's header byte: pattern and cipher. */
+function headerByte(pattern: "IK" | "XX", cipher: NoiseCipher): number {
+  return (pattern === "IK" ? PATTERN_IK : PATTERN_XX) | (CIPHER_CODE[cipher] << 4);
+}
+
+/** Pattern and cipher from a header byte; ERR_HANDSHAKE for any other byte. */
+function parseHeader(b: number | undefined): { pattern: "IK" | "XX"; cipher: NoiseCipher } {
+  const p = (b ?? 0) & 0x0f;
+  const cipher = NOISE_CIPHERS.find((c) => CIPHER_CODE[c] === (b ?? 0) >> 4);
+  if (p !== PATTERN_IK && p !== PATTERN_XX)
+    throw new SecureError("ERR_HANDSHAKE", "peer did not start a p2pd Noise handshake");
+  if (cipher === undefined)
+    throw new SecureError("ERR_HANDSHAKE", `peer asked for an unknown cipher (header ${b})`);
+  return { pattern: p === PATTERN_IK ? "IK" : "XX", cipher };
+}
 /** A hello is exactly this long (a hash of the attempt id), so it never looks like a handshake message. */
 export const HELLO_BYTES = 16;
 /** Plaintext bytes per transport frame. */
 export const MAX_FRAME_PLAINTEXT = MAX_NOISE_MESSAGE - TAGLEN;
 const EMPTY = Buffer.alloc(0);
-/** Frames at least this big go out as header, ciphertext, tag in one writev (sockets only). */
-const VECTORED_MIN = 4096;
 
 export interface SecureOptions {
   /** Our node's keys (or its precomputed SecureIdentity, signed once). */
@@ -45,6 +74,11 @@ export interface SecureOptions {
    * without it, XX. `nodeId`, when given, must be proven by the far end (else ERR_PEER_AUTH).
    */
   expect?: { nodeId?: string; x25519?: Uint8Array };
+  /**
+   * Initiator only: the Noise cipher to ask for (default: the identity's, else AESGCM).
+   * ChaChaPoly is faster on CPUs without AES instructions. A responder accepts either.
+   */
+  cipher?: NoiseCipher;
   /** A measured round-trip time to the peer: the handshake timeout is derived from it. */
   rttMs?: number;
   /** Overrides the derived handshake timeout. */
@@ -96,24 +130,19 @@ export class SecureStream extends Duplex {
   readonly #vectored: boolean;
   #hs: HandshakeState | undefined;
   #pattern: "IK" | "XX" = "XX";
+  #cipher: NoiseCipher;
   // A last frame to flush before the raw stream goes (the responder's "not my key").
   #lastWords: Buffer | undefined;
-  #tx: CipherState | undefined;
   #rx: CipherState | undefined;
   readonly #txKey: RekeyCounter;
   readonly #rxKey: RekeyCounter;
   #timer: NodeJS.Timeout | undefined;
   // Received bytes not yet forming a whole frame.
-  #chunks: Buffer[] = [];
-  #have = 0;
+  readonly #frames = new FrameReader();
   #gotEnd = false;
   #held: { chunks: Buffer[]; cb: (err?: Error | null) => void } | undefined;
   #drainCb: ((err?: Error | null) => void) | undefined;
-  // The last partial frame of this tick's writes (sockets only), sent on nextTick.
-  #tail: Buffer[] = [];
-  #tailLen = 0;
-  // Which tail a scheduled flush is for: a later write takes the tail over and reschedules.
-  #tailSeq = 0;
+  #writer: FrameWriter | undefined;
   readonly #onAbort: () => void;
   readonly #signal: AbortSignal | undefined;
 
@@ -130,6 +159,9 @@ export class SecureStream extends Duplex {
     this.#id = isIdentity(opts.identity) ? opts.identity : secureIdentity(opts.identity);
     this.#expect = opts.expect;
     this.#onHello = opts.onHello;
+    this.#cipher = opts.cipher ?? this.#id.cipher ?? DEFAULT_CIPHER;
+    if (!NOISE_CIPHERS.includes(this.#cipher))
+      throw new SecureError("ERR_BAD_ARGUMENT", `unknown Noise cipher ${String(this.#cipher)}`);
     this.#txKey = new RekeyCounter(opts.rekey);
     this.#rxKey = new RekeyCounter(opts.rekey);
     this.#vectored = raw instanceof Socket;
@@ -199,22 +231,17 @@ export class SecureStream extends Duplex {
   }
 
   #sendFrame(parts: Buffer[]): boolean {
-    let len = 0;
-    for (const p of parts) len += p.length;
-    const out = Buffer.allocUnsafe(2 + len);
-    out.writeUInt16BE(len, 0);
-    let o = 2;
-    for (const p of parts) o += p.copy(out, o);
-    return this.raw.write(out);
+    return this.raw.write(frameOf(parts));
   }
 
   #startInitiator(): void {
     const rs = this.#expect?.x25519;
     const ik = rs !== undefined;
-    const tag = ik ? PATTERN_IK : PATTERN_XX;
     this.#pattern = ik ? "IK" : "XX";
+    const tag = headerByte(this.#pattern, this.#cipher);
     this.#hs = new HandshakeState({
-      pattern: ik ? "IK" : "XX",
+      pattern: this.#pattern,
+      cipher: this.#cipher,
       initiator: true,
       prologue: Buffer.from(`${PROLOGUE}${tag}`),
       s: this.#id.staticKey,
@@ -236,12 +263,13 @@ export class SecureStream extends Duplex {
         this.#startInitiator();
         return;
       }
-      if (tag !== PATTERN_IK && tag !== PATTERN_XX)
-        throw new SecureError("ERR_HANDSHAKE", "peer did not start a p2pd Noise handshake");
-      const ik = tag === PATTERN_IK;
-      this.#pattern = ik ? "IK" : "XX";
+      const { pattern, cipher } = parseHeader(tag);
+      const ik = pattern === "IK";
+      this.#pattern = pattern;
+      this.#cipher = cipher;
       this.#hs = new HandshakeState({
-        pattern: ik ? "IK" : "XX",
+        pattern,
+        cipher,
         initiator: false,
         prologue: Buffer.from(`${PROLOGUE}${tag}`),
         s: this.#id.staticKey,
@@ -289,12 +317,16 @@ export class SecureStream extends Duplex {
     const want = this.#expect?.nodeId;
     if (this.initiator && want !== undefined && want !== nodeId)
       throw new SecureError("ERR_PEER_AUTH", `far end is node ${nodeId}, not ${want}`);
-    this.#peer = { nodeId, ed25519, x25519: rs, pattern: this.#pattern };
+    this.#peer = { nodeId, ed25519, x25519: rs, pattern: this.#pattern, cipher: this.#cipher };
   }
 
   #established(): void {
     const { send, recv } = (this.#hs as HandshakeState).split();
-    this.#tx = send;
+    this.#writer = new FrameWriter(this.raw, send, this.#txKey, {
+      maxFrame: this.#maxFrame,
+      vectored: this.#vectored,
+      onError: (e) => this.destroy(e),
+    });
     this.#rx = recv;
     this.#hs = undefined;
     clearTimeout(this.#timer);
@@ -304,23 +336,18 @@ export class SecureStream extends Duplex {
     this.emit("secure", this.#peer);
     const held = this.#held;
     this.#held = undefined;
-    if (held) this.#encryptAndWrite(held.chunks, held.cb);
+    if (held) this.#send(held.chunks, held.cb);
   }
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.destroyed) return;
-    this.#chunks.push(chunk);
-    this.#have += chunk.length;
+    const frames = this.#frames;
+    frames.push(chunk);
     try {
-      while (this.#have >= 2 && !this.destroyed) {
-        const head = this.#chunks[0] as Buffer;
-        const len =
-          head.length >= 2
-            ? head.readUInt16BE(0)
-            : ((head[0] as number) << 8) | (this.#peek(1) as number);
-        if (this.#have < 2 + len) break;
-        this.#takeParts(2);
-        const parts = this.#takeParts(len);
+      while (!this.destroyed) {
+        const parts = frames.next();
+        if (parts === undefined) break;
+        const len = frames.len;
         if (this.#rx) this.#onTransportFrame(parts, len);
         else
           this.#onHandshakeFrame(
@@ -333,33 +360,6 @@ export class SecureStream extends Duplex {
       );
     }
   };
-
-  #peek(i: number): number | undefined {
-    for (const c of this.#chunks) {
-      if (i < c.length) return c[i];
-      i -= c.length;
-    }
-    return undefined;
-  }
-
-  /** Removes n bytes from the front as views of the received chunks (no copy). */
-  #takeParts(n: number): Buffer[] {
-    this.#have -= n;
-    const out: Buffer[] = [];
-    while (n > 0) {
-      const c = this.#chunks[0] as Buffer;
-      if (c.length <= n) {
-        out.push(c);
-        this.#chunks.shift();
-        n -= c.length;
-      } else {
-        out.push(c.subarray(0, n));
-        this.#chunks[0] = c.subarray(n);
-        n = 0;
-      }
-    }
-    return out;
-  }
 
   #onTransportFrame(parts: Buffer[], len: number): void {
     if (this.#gotEnd) throw new SecureError("ERR_DECRYPT", "frame after the authenticated end");
@@ -386,7 +386,7 @@ export class SecureStream extends Duplex {
       this.destroy(
         new SecureError(
           "ERR_TRUNCATED",
-          this.#have > 0
+          this.#frames.buffered > 0
             ? "connection ended inside a frame"
             : "connection ended without the authenticated end of stream",
         ),
@@ -427,52 +427,22 @@ export class SecureStream extends Duplex {
   }
 
   override _writev(chunks: { chunk: Buffer | string }[], cb: (err?: Error | null) => void): void {
-    const bufs = chunks.map((c) => (typeof c.chunk === "string" ? Buffer.from(c.chunk) : c.chunk));
-    if (!this.#tx) {
+    const bufs: Buffer[] = new Array(chunks.length);
+    for (let i = 0; i < chunks.length; i++) {
+      const c = (chunks[i] as { chunk: Buffer | string }).chunk;
+      bufs[i] = typeof c === "string" ? Buffer.from(c) : c;
+    }
+    if (!this.#writer) {
       this.#held = { chunks: bufs, cb };
       return;
     }
-    this.#encryptAndWrite(bufs, cb);
+    this.#send(bufs, cb);
   }
 
-  /**
-   * Cuts the plaintext into frames of at most maxFrame bytes: one cipher call and one write each.
-   * On a socket the last, partial frame waits for the end of the tick (or, while the socket is
-   * full, for the next loop turn): writes made meanwhile fill it up (64 KiB messages go out as full
-   * frames instead of a full one and a 21-byte one each), with no added latency.
-   */
-  #encryptAndWrite(bufs: Buffer[], cb: (err?: Error | null) => void): void {
-    let ok = true;
+  #send(bufs: Buffer[], cb: (err?: Error | null) => void): void {
+    let ok: boolean;
     try {
-      let parts = this.#tail;
-      let len = this.#tailLen;
-      this.#tail = [];
-      this.#tailLen = 0;
-      for (let b of bufs) {
-        while (b.length > 0) {
-          const k = Math.min(b.length, this.#maxFrame - len);
-          parts.push(k === b.length ? b : b.subarray(0, k));
-          len += k;
-          b = b.subarray(k);
-          if (len === this.#maxFrame) {
-            ok = this.#writeFrame(parts, len) && ok;
-            parts = [];
-            len = 0;
-          }
-        }
-      }
-      if (len > 0 && this.#vectored) {
-        this.#tail = parts;
-        this.#tailLen = len;
-        const seq = ++this.#tailSeq;
-        const flush = () => {
-          if (seq === this.#tailSeq) this.#flushTail();
-        };
-        // With the socket full (the caller waits for 'drain'), the next write comes only after the
-        // drain, so wait a loop turn for it: the socket holds data to send meanwhile, no latency.
-        if (ok) process.nextTick(flush);
-        else setImmediate(flush);
-      } else if (len > 0) ok = this.#writeFrame(parts, len) && ok;
+      ok = (this.#writer as FrameWriter).write(bufs);
     } catch (e) {
       cb(e as Error);
       return;
@@ -481,60 +451,16 @@ export class SecureStream extends Duplex {
     else this.#drainCb = cb;
   }
 
-  readonly #flushTail = (): void => {
-    if (this.#tailLen === 0 || this.destroyed) return;
-    const parts = this.#tail;
-    const len = this.#tailLen;
-    this.#tail = [];
-    this.#tailLen = 0;
-    try {
-      // A full socket buffer shows on the next write's callback ('drain'), bounded by one frame.
-      this.#writeFrame(parts, len);
-    } catch (e) {
-      this.destroy(e as Error);
-    }
-  };
-
-  /** Encrypts `parts` (len bytes, at most one frame) and writes the frame; false when raw is full. */
-  #writeFrame(parts: Buffer[], len: number): boolean {
-    const tx = this.#tx as CipherState;
-    let ok = true;
-    if (this.#vectored && len >= VECTORED_MIN) {
-      // Header, ciphertext and tag in one writev: the ciphertext is never copied.
-      const pieces = tx.encryptParts(parts);
-      this.#txKey.after(tx, len + TAGLEN);
-      const hdr = Buffer.allocUnsafe(2);
-      hdr.writeUInt16BE(len + TAGLEN, 0);
-      this.raw.cork();
-      this.raw.write(hdr);
-      for (const p of pieces) ok = this.raw.write(p) && ok;
-      this.raw.uncork();
-    } else {
-      // One buffer per frame: a message transport sends each write as one message.
-      const out = Buffer.allocUnsafe(2 + len + TAGLEN);
-      out.writeUInt16BE(len + TAGLEN, 0);
-      tx.encryptInto(EMPTY, parts, out, 2);
-      this.#txKey.after(tx, len + TAGLEN);
-      ok = this.raw.write(out);
-    }
-    return ok;
-  }
-
   override _final(cb: (err?: Error | null) => void): void {
     const end = () => {
       try {
-        this.#flushTail();
-        // The authenticated end: an empty plaintext.
-        const out = Buffer.allocUnsafe(2 + TAGLEN);
-        out.writeUInt16BE(TAGLEN, 0);
-        (this.#tx as CipherState).encryptInto(EMPTY, [], out, 2);
-        this.raw.end(out);
+        (this.#writer as FrameWriter).end();
         cb();
       } catch (e) {
         cb(e as Error);
       }
     };
-    if (this.#tx) end();
+    if (this.#writer) end();
     else this.ready.then(end, (e: Error) => cb(e));
   }
 
@@ -547,11 +473,10 @@ export class SecureStream extends Duplex {
     const last = this.#lastWords;
     if (last && !this.raw.destroyed) this.raw.end(last, () => this.raw.destroy());
     else this.raw.destroy();
-    this.#chunks = [];
-    this.#tail = [];
-    this.#tailLen = 0;
+    this.#frames.clear();
+    this.#writer?.close();
     const failure = err ?? new SecureError("ERR_CLOSED", "secure stream closed");
-    if (!this.#peer || !this.#tx) this.#reject(failure);
+    if (!this.#peer || !this.#writer) this.#reject(failure);
     const held = this.#held;
     this.#held = undefined;
     held?.cb(failure);

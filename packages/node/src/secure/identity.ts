@@ -1,6 +1,7 @@
 import { createPublicKey, sign, verify } from "node:crypto";
 import { nodeIdOf } from "../address.js";
 import type { NodeKeys } from "../keys.js";
+import type { NoiseCipher } from "./cipher-state.js";
 import { SecureError } from "./errors.js";
 import type { KeyPair } from "./noise.js";
 
@@ -18,6 +19,8 @@ export interface SecureIdentity {
   nodeId: string;
   staticKey: KeyPair;
   payload: Buffer;
+  /** The cipher this node asks for when it initiates (undefined: AESGCM). */
+  cipher?: NoiseCipher;
 }
 
 /** What the handshake proved about the far end. */
@@ -29,9 +32,18 @@ export interface SecurePeer {
   x25519: Uint8Array;
   /** The Noise pattern that ran: IK when the dialer knew the key, XX otherwise. */
   pattern: "IK" | "XX";
+  /** The Noise cipher that ran: the initiator's choice. */
+  cipher: NoiseCipher;
 }
 
-export function secureIdentity(keys: NodeKeys): SecureIdentity {
+/**
+ * A node's handshake credentials. `cipher` picks what it asks for as the initiator: AESGCM
+ * (default) or ChaChaPoly (for CPUs without AES instructions); as a responder it accepts both.
+ */
+export function secureIdentity(
+  keys: NodeKeys,
+  opts: { cipher?: NoiseCipher } = {},
+): SecureIdentity {
   const pub = Buffer.from(keys.x25519.publicKey);
   const sig = sign(null, Buffer.concat([SIG_CONTEXT, pub]), keys.ed25519.privateKey);
   const payload = Buffer.concat([
@@ -43,6 +55,7 @@ export function secureIdentity(keys: NodeKeys): SecureIdentity {
     nodeId: keys.nodeId,
     staticKey: { privateKey: keys.x25519.privateKey, publicKey: pub },
     payload,
+    ...(opts.cipher ? { cipher: opts.cipher } : {}),
   };
 }
 

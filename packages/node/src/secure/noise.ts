@@ -1,6 +1,4 @@
 import {
-  createCipheriv,
-  createDecipheriv,
   createHash,
   createHmac,
   createPrivateKey,
@@ -9,12 +7,13 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
+import { CipherState, MAX_NOISE_MESSAGE, type NoiseCipher, TAGLEN } from "./cipher-state.js";
 import { SecureError } from "./errors.js";
 
 /**
  * The Noise Protocol Framework (revision 34, https://noiseprotocol.org/noise.html) on node:crypto
- * primitives: 25519 DH, ChaChaPoly, SHA256 or BLAKE2b. CipherState, SymmetricState and
- * HandshakeState follow the spec's §5 line by line; checked against the cacophony test vectors.
+ * primitives: 25519 DH, AESGCM or ChaChaPoly (cipher-state.ts), SHA256 or BLAKE2b. SymmetricState
+ * and HandshakeState follow the spec's §5 line by line; checked against the cacophony test vectors.
  * Only what p2pd needs: patterns NN, IK, XX, no PSKs.
  */
 
@@ -30,25 +29,7 @@ const HASHES: Record<NoiseHash, HashSpec> = {
 };
 
 export const DHLEN = 32;
-export const TAGLEN = 16;
-/** Largest Noise message (spec §3). */
-export const MAX_NOISE_MESSAGE = 65535;
-/**
- * Nonces are counted in a JS number: the cipher refuses to go past 2^53 - 1, far below the
- * spec's 2^64 - 1 limit, so a nonce can never repeat or wrap (the connection closes first).
- */
-export const MAX_NONCE = Number.MAX_SAFE_INTEGER;
-
 const EMPTY = Buffer.alloc(0);
-/** Parts smaller than this are gathered before encryption (one cipher call for many). */
-const GATHER_BELOW = 2048;
-const ZEROS32 = Buffer.alloc(32);
-/**
- * Where runs of small parts are gathered before one cipher call. Shared, but used only within one
- * synchronous call (cipher.update copies it out before returning), so it holds nothing between
- * calls and saves a 64 KiB allocation per frame.
- */
-const GATHER = Buffer.allocUnsafe(MAX_NOISE_MESSAGE);
 const X25519_PKCS8 = Buffer.from("302e020100300506032b656e04220420", "hex");
 
 /** A 25519 key pair: the private key as a KeyObject, the public key raw (32 bytes). */
@@ -97,206 +78,16 @@ function dh(kp: KeyPair, pub: KeyObject): Buffer {
   }
 }
 
-/** CipherState (§5.1): a ChaChaPoly key and a 64-bit counter nonce. */
-export class CipherState {
-  #k: Buffer | undefined;
-  #n = 0;
-  // 96-bit ChaChaPoly nonce: 32 zero bits then the counter, little-endian (§12.3).
-  readonly #nonce = Buffer.alloc(12);
-  // The received tag, reused per frame (setAuthTag copies it).
-  #tag: Buffer | undefined;
-
-  initializeKey(k: Buffer | undefined): void {
-    this.#k = k;
-    this.#n = 0;
-  }
-
-  hasKey(): boolean {
-    return this.#k !== undefined;
-  }
-
-  get nonce(): number {
-    return this.#n;
-  }
-
-  /** For tests only: start the counter elsewhere (e.g. close to the limit). */
-  setNonce(n: number): void {
-    this.#n = n;
-  }
-
-  #nextNonce(): Buffer {
-    if (this.#n >= MAX_NONCE)
-      throw new SecureError(
-        "ERR_NONCE_EXHAUSTED",
-        "nonce limit reached: the connection must close",
-      );
-    const n = this.#n++;
-    this.#nonce.writeUInt32LE(n >>> 0, 4);
-    this.#nonce.writeUInt32LE(Math.floor(n / 0x100000000), 8);
-    return this.#nonce;
-  }
-
-  /**
-   * ENCRYPT(k, n++, ad, plaintext). `parts` are concatenated as the plaintext, so a writev of
-   * many chunks needs no copy; the ciphertext and tag are written into `out` at `offset`.
-   */
-  encryptInto(ad: Buffer, parts: readonly Buffer[], out: Buffer, offset: number): number {
-    const k = this.#k;
-    let o = offset;
-    if (k === undefined) {
-      for (const p of parts) o += p.copy(out, o);
-      return o - offset;
-    }
-    const c = createCipheriv("chacha20-poly1305", k, this.#nextNonce(), { authTagLength: TAGLEN });
-    let len = 0;
-    for (const p of parts) len += p.length;
-    if (ad.length > 0) c.setAAD(ad, { plaintextLength: len });
-    if (parts.length === 1) {
-      o += c.update(parts[0] as Buffer).copy(out, o);
-    } else {
-      // Many small chunks (coalesced messages): gather them in place, then one cipher call.
-      for (const p of parts) o += p.copy(out, o);
-      c.update(out.subarray(offset, o)).copy(out, offset);
-    }
-    c.final();
-    o += c.getAuthTag().copy(out, o);
-    return o - offset;
-  }
-
-  /**
-   * Transport encryption (empty ad) of `parts` as one message, returned as ciphertext pieces then
-   * the tag, for a vectored write: big parts are encrypted where they lie (no copy); runs of small
-   * ones (coalesced messages) are gathered first, so the cipher is called a few times, not per part.
-   */
-  encryptParts(parts: readonly Buffer[]): Buffer[] {
-    const k = this.#k;
-    if (k === undefined) throw new SecureError("ERR_HANDSHAKE", "no transport key");
-    let total = 0;
-    for (const p of parts) total += p.length;
-    if (total > MAX_NOISE_MESSAGE - TAGLEN)
-      throw new SecureError("ERR_BAD_ARGUMENT", "transport message too large");
-    const c = createCipheriv("chacha20-poly1305", k, this.#nextNonce(), { authTagLength: TAGLEN });
-    const out: Buffer[] = [];
-    // A run of small parts: the first one alone, or all of them copied into GATHER.
-    let first: Buffer | undefined;
-    let smallLen = 0;
-    const gather = () => {
-      if (smallLen > 0)
-        out.push(c.update(first !== undefined ? first : GATHER.subarray(0, smallLen)));
-      first = undefined;
-      smallLen = 0;
-    };
-    for (const p of parts) {
-      if (p.length >= GATHER_BELOW) {
-        gather();
-        out.push(c.update(p));
-      } else if (p.length > 0) {
-        if (smallLen === 0) first = p;
-        else {
-          if (first !== undefined) first.copy(GATHER, 0);
-          first = undefined;
-          p.copy(GATHER, smallLen);
-        }
-        smallLen += p.length;
-      }
-    }
-    gather();
-    c.final();
-    out.push(c.getAuthTag());
-    return out;
-  }
-
-  /**
-   * Transport decryption (empty ad) of one message held in `parts` (views of received chunks,
-   * the tag last): plaintext pieces, returned only once the tag checked. ERR_DECRYPT otherwise,
-   * and the nonce is not consumed.
-   */
-  decryptParts(parts: readonly Buffer[], len: number): Buffer[] {
-    const k = this.#k;
-    if (k === undefined) throw new SecureError("ERR_HANDSHAKE", "no transport key");
-    if (len < TAGLEN) throw new SecureError("ERR_DECRYPT", "ciphertext too short");
-    const n = this.#n;
-    const d = createDecipheriv("chacha20-poly1305", k, this.#nextNonce(), {
-      authTagLength: TAGLEN,
-    });
-    this.#tag ??= Buffer.allocUnsafe(TAGLEN);
-    const tag = this.#tag;
-    const body = len - TAGLEN;
-    const out: Buffer[] = [];
-    let seen = 0;
-    const pieces: Buffer[] = [];
-    for (const p of parts) {
-      // Split each part into its body share and its tag share.
-      const inBody = Math.max(0, Math.min(p.length, body - seen));
-      if (inBody > 0) pieces.push(inBody === p.length ? p : p.subarray(0, inBody));
-      if (inBody < p.length) p.copy(tag, seen + inBody - body, inBody);
-      seen += p.length;
-    }
-    d.setAuthTag(tag);
-    for (const p of pieces) out.push(d.update(p));
-    try {
-      d.final();
-    } catch {
-      this.#n = n;
-      throw new SecureError(
-        "ERR_DECRYPT",
-        "frame failed authentication (modified, replayed or reordered)",
-      );
-    }
-    return out;
-  }
-
-  encryptWithAd(ad: Buffer, plaintext: Buffer): Buffer {
-    const out = Buffer.allocUnsafe(plaintext.length + (this.#k ? TAGLEN : 0));
-    this.encryptInto(ad, [plaintext], out, 0);
-    return out;
-  }
-
-  /** DECRYPT(k, n++, ad, ciphertext): throws ERR_DECRYPT (and the nonce is not consumed). */
-  decryptWithAd(ad: Buffer, ciphertext: Buffer): Buffer {
-    const k = this.#k;
-    if (k === undefined) return ciphertext;
-    if (ciphertext.length < TAGLEN) throw new SecureError("ERR_DECRYPT", "ciphertext too short");
-    const n = this.#n;
-    const d = createDecipheriv("chacha20-poly1305", k, this.#nextNonce(), {
-      authTagLength: TAGLEN,
-    });
-    if (ad.length > 0) d.setAAD(ad, { plaintextLength: ciphertext.length - TAGLEN });
-    d.setAuthTag(ciphertext.subarray(ciphertext.length - TAGLEN));
-    const pt = d.update(ciphertext.subarray(0, ciphertext.length - TAGLEN));
-    try {
-      d.final();
-    } catch {
-      this.#n = n;
-      throw new SecureError(
-        "ERR_DECRYPT",
-        "frame failed authentication (modified, replayed or reordered)",
-      );
-    }
-    return pt;
-  }
-
-  /** REKEY (§4.2, §11.3): k = ENCRYPT(k, 2^64-1, empty, zeros)[0..32]. */
-  rekey(): void {
-    const k = this.#k;
-    if (k === undefined) return;
-    const nonce = Buffer.alloc(12, 0xff);
-    nonce.fill(0, 0, 4);
-    const c = createCipheriv("chacha20-poly1305", k, nonce, { authTagLength: TAGLEN });
-    this.#k = c.update(ZEROS32);
-    c.final();
-  }
-}
-
 /** SymmetricState (§5.2): chaining key, handshake hash and a CipherState. */
 export class SymmetricState {
-  readonly cs = new CipherState();
+  readonly cs: CipherState;
   readonly #hash: HashSpec;
   ck: Buffer;
   h: Buffer;
 
-  constructor(protocolName: string, hash: NoiseHash) {
+  constructor(protocolName: string, hash: NoiseHash, cipher: NoiseCipher) {
     this.#hash = HASHES[hash];
+    this.cs = new CipherState(cipher);
     const name = Buffer.from(protocolName, "ascii");
     if (name.length <= this.#hash.len) {
       this.h = Buffer.alloc(this.#hash.len);
@@ -351,8 +142,8 @@ export class SymmetricState {
 
   split(): [CipherState, CipherState] {
     const [k1, k2] = this.hkdf2(this.ck, EMPTY);
-    const c1 = new CipherState();
-    const c2 = new CipherState();
+    const c1 = new CipherState(this.cs.cipher);
+    const c2 = new CipherState(this.cs.cipher);
     c1.initializeKey(Buffer.from(k1.subarray(0, 32)));
     c2.initializeKey(Buffer.from(k2.subarray(0, 32)));
     return [c1, c2];
@@ -383,6 +174,8 @@ export interface HandshakeOptions {
   pattern: PatternName;
   initiator: boolean;
   hash?: NoiseHash;
+  /** The cipher function (default ChaChaPoly, the spec's usual one; p2pd's channel picks). */
+  cipher?: NoiseCipher;
   prologue?: Buffer;
   /** Our static key pair (IK, XX). */
   s?: KeyPair;
@@ -410,7 +203,8 @@ export class HandshakeState {
   constructor(o: HandshakeOptions) {
     const hash = o.hash ?? "SHA256";
     const p = PATTERNS[o.pattern];
-    this.ss = new SymmetricState(`Noise_${o.pattern}_25519_ChaChaPoly_${hash}`, hash);
+    const cipher = o.cipher ?? "ChaChaPoly";
+    this.ss = new SymmetricState(`Noise_${o.pattern}_25519_${cipher}_${hash}`, hash, cipher);
     this.initiator = o.initiator;
     this.#messages = p.messages;
     this.#s = o.s;

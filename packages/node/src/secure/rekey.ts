@@ -1,4 +1,4 @@
-import type { CipherState } from "./noise.js";
+import type { CipherState } from "./cipher-state.js";
 
 /*
  * Implicit, in-step rekey (Noise §11.3 with REKEY(k) of §4.2): see the wire format in channel.ts.

@@ -3,7 +3,8 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { wrapStream } from "@p2pd/pipe";
 import { afterEach, describe, expect, it } from "vitest";
 import { SecureStream } from "../../src/secure/channel.js";
-import { alice, bob, carol } from "./helpers.js";
+import type { NoiseCipher } from "../../src/secure/cipher-state.js";
+import { alice, bob, CIPHERS, carol } from "./helpers.js";
 
 // Real adversaries on loopback TCP: a relay in the middle that reads or changes bytes, a proxy
 // that terminates the handshake with its own key, a node listening where another one was.
@@ -68,16 +69,17 @@ async function relay(port: number, tap: (dir: "ab" | "ba", c: Buffer) => Buffer 
   });
 }
 
-function aliceTo(sock: Socket, who = bob) {
+function aliceTo(sock: Socket, cipher: NoiseCipher, who = bob) {
   const sec = new SecureStream(sock, {
     identity: alice,
     initiator: true,
+    cipher,
     expect: { nodeId: who.nodeId, x25519: who.x25519.publicKey },
   });
   return { sec, pipe: wrapStream(sec) };
 }
 
-describe("adversaries in the middle", () => {
+describe.each(CIPHERS)("adversaries in the middle (%s)", (cipher) => {
   it("a relay that records every byte sees no payload", async () => {
     const b = await bobServer();
     const captured: Buffer[] = [];
@@ -85,7 +87,7 @@ describe("adversaries in the middle", () => {
       captured.push(Buffer.from(c));
       return c;
     });
-    const { pipe } = aliceTo(await dial(portOf(r)));
+    const { pipe } = aliceTo(await dial(portOf(r)), cipher);
     const secret = "the treasure is under the third palm tree";
     await pipe.send(secret);
     const reply = await pipe.recv({ timeout: 5000 });
@@ -110,7 +112,7 @@ describe("adversaries in the middle", () => {
       seen += c.length;
       return out;
     });
-    const { pipe } = aliceTo(await dial(portOf(r)));
+    const { pipe } = aliceTo(await dial(portOf(r)), cipher);
     const sent: string[] = [];
     for (let i = 0; i < 20; i++) {
       const m = `message number ${i} `.repeat(4);
@@ -138,6 +140,7 @@ describe("adversaries in the middle", () => {
       const sec = new SecureStream(await dial(portOf(mallory)), {
         identity: alice,
         initiator: true,
+        cipher,
         expect: expect_,
       });
       const pipe = wrapStream(sec);
@@ -158,7 +161,7 @@ describe("adversaries in the middle", () => {
       closers.push(() => sec.destroy());
     }, port);
     expect(portOf(imp)).toBe(port);
-    const { sec } = aliceTo(await dial(port));
+    const { sec } = aliceTo(await dial(port), cipher);
     await expect(sec.ready).rejects.toMatchObject({ code: "ERR_PEER_AUTH" });
   });
 });

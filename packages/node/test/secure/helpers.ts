@@ -3,6 +3,10 @@ import { connect, createServer, type Socket } from "node:net";
 import { Duplex } from "node:stream";
 import { deriveKeys, type NodeKeys } from "../../src/keys.js";
 import { type SecureOptions, SecureStream } from "../../src/secure/channel.js";
+import { NOISE_CIPHERS, type NoiseCipher } from "../../src/secure/cipher-state.js";
+
+/** Every cipher the channel speaks: suites that attack the transport run once per cipher. */
+export const CIPHERS: readonly NoiseCipher[] = NOISE_CIPHERS;
 
 export const alice = deriveKeys(Buffer.alloc(32, 1));
 export const bob = deriveKeys(Buffer.alloc(32, 2));
@@ -73,10 +77,16 @@ export function secure(
   });
 }
 
-/** Alice dials Bob by his address keys (IK). */
-export function ik(ra: Duplex, rb: Duplex): [SecureStream, SecureStream] {
+/** Alice dials Bob by his address keys (IK), asking for `cipher` (default: the channel's). */
+export function ik(ra: Duplex, rb: Duplex, cipher?: NoiseCipher): [SecureStream, SecureStream] {
   return [
-    secure(ra, alice, true, { nodeId: bob.nodeId, x25519: bob.x25519.publicKey }),
+    secure(
+      ra,
+      alice,
+      true,
+      { nodeId: bob.nodeId, x25519: bob.x25519.publicKey },
+      cipher ? { cipher } : {},
+    ),
     secure(rb, bob, false),
   ];
 }

@@ -1,14 +1,15 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import type { CipherState, NoiseCipher } from "../../src/secure/cipher-state.js";
 import {
-  type CipherState,
   HandshakeState,
   keyPairFromPrivate,
   type NoiseHash,
   type PatternName,
 } from "../../src/secure/noise.js";
 
-// Cacophony vectors (github.com/mcginty/snow tests/vectors/cacophony.txt), the subset p2pd uses.
+// Cacophony vectors (github.com/mcginty/snow tests/vectors/cacophony.txt), the subset p2pd uses:
+// ChaChaPoly in test/fixtures, AESGCM in test/secure/fixtures.
 interface Vector {
   protocol_name: string;
   init_prologue: string;
@@ -21,30 +22,37 @@ interface Vector {
   handshake_hash: string;
   messages: { payload: string; ciphertext: string }[];
 }
-const file = JSON.parse(
-  readFileSync(new URL("../fixtures/noise-cacophony.json", import.meta.url), "utf8"),
-) as { source: string; vectors: Vector[] };
+type Fixture = { source: string; vectors: Vector[] };
+const load = (path: string) =>
+  JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as Fixture;
+const chacha = load("../fixtures/noise-cacophony.json");
+const aesgcm = load("./fixtures/noise-cacophony-aesgcm.json");
 const hex = (s: string) => Buffer.from(s, "hex");
 
 describe("Noise against the cacophony test vectors", () => {
-  it("the fixture names its source", () => {
-    expect(file.source).toMatch(/cacophony/);
-    expect(file.vectors.length).toBeGreaterThanOrEqual(5);
+  it("the fixtures name their source and cover both ciphers, NN, IK and XX", () => {
+    for (const f of [chacha, aesgcm]) expect(f.source).toMatch(/cacophony/);
+    const names = [...chacha.vectors, ...aesgcm.vectors].map((v) => v.protocol_name);
+    for (const cipher of ["ChaChaPoly", "AESGCM"])
+      for (const p of ["NN", "IK", "XX"])
+        expect(names).toContain(`Noise_${p}_25519_${cipher}_SHA256`);
+    expect(aesgcm.vectors.length).toBeGreaterThanOrEqual(6);
   });
 
-  for (const v of file.vectors) {
+  for (const v of [...chacha.vectors, ...aesgcm.vectors]) {
     it(v.protocol_name, () => {
-      const [, pattern, , , hash] = v.protocol_name.split("_") as [
+      const [, pattern, , cipher, hash] = v.protocol_name.split("_") as [
         string,
         PatternName,
         string,
-        string,
+        NoiseCipher,
         NoiseHash,
       ];
       const init = new HandshakeState({
         pattern,
         initiator: true,
         hash,
+        cipher,
         prologue: hex(v.init_prologue),
         e: keyPairFromPrivate(hex(v.init_ephemeral)),
         ...(v.init_static ? { s: keyPairFromPrivate(hex(v.init_static)) } : {}),
@@ -54,6 +62,7 @@ describe("Noise against the cacophony test vectors", () => {
         pattern,
         initiator: false,
         hash,
+        cipher,
         prologue: hex(v.resp_prologue),
         e: keyPairFromPrivate(hex(v.resp_ephemeral)),
         ...(v.resp_static ? { s: keyPairFromPrivate(hex(v.resp_static)) } : {}),

@@ -3,23 +3,23 @@ import type { Pipe } from "@p2pd/pipe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmbeddedBroker, type P2PNode, startBroker, startNode } from "../../src/index.js";
 import { REKEY_BYTES, REKEY_FRAMES } from "../../src/secure/rekey.js";
-import { alice, bob, failure, readN, secure, tcpPair } from "./helpers.js";
+import { alice, bob, CIPHERS, failure, readN, secure, tcpPair } from "./helpers.js";
 
 // Implicit rekey (Noise REKEY) over real connections: thresholds forced small through the
 // internal `rekey` / `secureRekey` option so that a test crosses many key changes.
 
 const expectBob = { nodeId: bob.nodeId, x25519: bob.x25519.publicKey };
 
-describe("rekey on a SecureStream over TCP", () => {
-  it("defaults: every 10,000 frames or 256 MiB", () => {
-    expect(REKEY_FRAMES).toBe(10_000);
-    expect(REKEY_BYTES).toBe(256 * 1024 * 1024);
-  });
+it("rekey defaults: every 10,000 frames or 256 MiB", () => {
+  expect(REKEY_FRAMES).toBe(10_000);
+  expect(REKEY_BYTES).toBe(256 * 1024 * 1024);
+});
 
+describe.each(CIPHERS)("rekey on a SecureStream over TCP (%s)", (cipher) => {
   it("both ends replace each direction's key in step: 1.5 MB each way arrive intact across many rekeys", async () => {
     const [ra, rb] = await tcpPair();
     const rekey = { frames: 3, bytes: 20_000 };
-    const a = secure(ra, alice, true, expectBob, { rekey });
+    const a = secure(ra, alice, true, expectBob, { rekey, cipher });
     const b = secure(rb, bob, false, undefined, { rekey });
     await Promise.all([a.ready, b.ready]);
     // Writes of every size, some far above a frame, some tiny, so frames and bytes both trigger.
@@ -49,7 +49,7 @@ describe("rekey on a SecureStream over TCP", () => {
   it("a frame under the old key after the receiver's rekey: ERR_DECRYPT, its data never delivered", async () => {
     const [ra, rb] = await tcpPair();
     // The sender never rekeys; the receiver rekeys after 2 frames, so frame 3 is under the old key.
-    const a = secure(ra, alice, true, expectBob, { rekey: { frames: 1e9 } });
+    const a = secure(ra, alice, true, expectBob, { rekey: { frames: 1e9 }, cipher });
     const b = secure(rb, bob, false, undefined, { rekey: { frames: 2 } });
     await Promise.all([a.ready, b.ready]);
     const got: Buffer[] = [];
@@ -72,7 +72,7 @@ describe("rekey on a SecureStream over TCP", () => {
   it("a frame recorded before a rekey and replayed after it: ERR_DECRYPT", async () => {
     const [ra, rb] = await tcpPair();
     const rekey = { frames: 2 };
-    const a = secure(ra, alice, true, expectBob, { rekey });
+    const a = secure(ra, alice, true, expectBob, { rekey, cipher });
     const b = secure(rb, bob, false, undefined, { rekey });
     await Promise.all([a.ready, b.ready]);
     // Record a's frames as they leave its socket.
