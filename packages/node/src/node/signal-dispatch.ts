@@ -236,10 +236,27 @@ export class SignalDispatch {
     signal: AbortSignal,
   ): Promise<SignalMessage> {
     this.contacts.add(to.nodeId);
-    const reply = this.waitFor(to.nodeId, replyType, pipeId, signal);
+    // A send that fails ends the wait at once: no waiter lingers until `signal` aborts.
+    const failed = new AbortController();
+    const reply = this.waitFor(
+      to.nodeId,
+      replyType,
+      pipeId,
+      AbortSignal.any([signal, failed.signal]),
+    );
     // An abort while the send is still pending rejects `reply` before anyone awaits it.
     reply.catch(() => {});
-    await this.send(to, type, pipeId, {}, signal);
+    try {
+      await this.send(to, type, pipeId, {}, signal);
+    } catch (err) {
+      failed.abort(err);
+      throw err;
+    }
     return reply;
+  }
+
+  /** Replies waited for (internal: tests check that none is left behind). */
+  get waiting(): number {
+    return this.#waiters.size;
   }
 }
