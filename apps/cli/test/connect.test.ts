@@ -1,7 +1,5 @@
-import { PassThrough } from "node:stream";
 import { node as p2p } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { run } from "../src/cli.js";
 import { cli as runCli } from "./run-cli.js";
 
 let broker: p2p.EmbeddedBroker;
