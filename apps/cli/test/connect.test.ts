@@ -1,7 +1,5 @@
-import { PassThrough } from "node:stream";
 import { node as p2p } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { run } from "../src/cli.js";
 import { cli as runCli } from "./run-cli.js";
 
 let broker: p2p.EmbeddedBroker;
@@ -19,6 +17,14 @@ afterAll(async () => {
 const cli = (argv: string[]) => runCli(...argv);
 
 const flags = () => ["--interfaces", "loopback", "--mqtt", broker.url, "--json"];
+
+/** The address of a node that has closed: nothing answers there. */
+async function goneAddress(): Promise<string> {
+  const gone = await p2p.startNode({ interfaces: "loopback", mqtt: broker.url });
+  const addr = gone.address;
+  await gone.close();
+  return addr;
+}
 
 describe("p2pd connect", () => {
   test("--stagger: 0 starts every strategy at once (all reported), the default gives reverse its time", async () => {
@@ -79,9 +85,7 @@ describe("p2pd connect", () => {
   }, 30_000);
 
   test("failure: non-zero exit with a reason", async () => {
-    const gone = await p2p.startNode({ interfaces: "loopback", mqtt: broker.url });
-    const addr = gone.address;
-    await gone.close();
+    const addr = await goneAddress();
     const r = await cli(["connect", addr, "--timeout", "1500", ...flags()]);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out).error.code).toBe("ERR_CONNECT");
@@ -106,11 +110,18 @@ describe("p2pd connect", () => {
     }
   }, 30_000);
 
-  test("a dashed name is a name, not a bad address", async () => {
-    const r = await cli(["connect", "my-cool-node-x.peer", ...flags()]);
-    expect(r.code).toBe(2);
-    expect(JSON.parse(r.out).error.message).toMatch(/--irc-servers/);
-  }, 30_000);
+  test.each([
+    ["a name without IRC servers: a usage error (exit 2) with the reason", "alice.peer"],
+    ["a dashed name is a name, not a bad address", "my-cool-node-x.peer"],
+  ])(
+    "%s",
+    async (_title, name) => {
+      const r = await cli(["connect", name, ...flags()]);
+      expect(r.code).toBe(2);
+      expect(JSON.parse(r.out).error.message).toMatch(/--irc-servers/);
+    },
+    30_000,
+  );
 
   test("--verbose prints the attempt's timeline on stderr; --json carries it as `timeline`", async () => {
     // Both strategies start at once: one wins, the other is aborted (lost) or failed first.
@@ -155,9 +166,7 @@ describe("p2pd connect", () => {
   }, 30_000);
 
   test("--verbose after a failure: the timeline says why each strategy failed", async () => {
-    const gone = await p2p.startNode({ interfaces: "loopback", mqtt: broker.url });
-    const addr = gone.address;
-    await gone.close();
+    const addr = await goneAddress();
     const r = await cli([
       "connect",
       addr,
@@ -171,12 +180,6 @@ describe("p2pd connect", () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/timeline \(/);
     expect(r.err).toMatch(/^ {2}direct +\| *x+ *\| .* ms +failed ERR_CONNECT_REFUSED: /m);
-  }, 30_000);
-
-  test("a name without IRC servers: a usage error (exit 2) with the reason", async () => {
-    const r = await cli(["connect", "alice.peer", ...flags()]);
-    expect(r.code).toBe(2);
-    expect(JSON.parse(r.out).error.message).toMatch(/--irc-servers/);
   }, 30_000);
 
   test("a name without --irc-servers goes to the default IRC networks (refused here by the tests' safety net)", async () => {

@@ -1,10 +1,5 @@
 import { rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { PassThrough } from "node:stream";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { run } from "../src/cli.js";
 import { type IrcLab, ircLab, labSlot, noLab } from "./irc-lab.js";
 import { cli as runCli } from "./run-cli.js";
 

@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { node as p2p, stun } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
+import { builtCli, type NatLab, natLab, noNatLab } from "./natlab.js";
 import { cli } from "./run-cli.js";
 
 const exec = promisify(execFile);
@@ -219,29 +220,6 @@ describe("p2pd doctor on loopback (a STUN server and a broker this test starts)"
 
 const PEERS: readonly string[] = p2p.PEER_KINDS;
 
-interface LabLike {
-  info: {
-    pub: { ip4: string; ip6: string };
-    stun: { port: number };
-    p2pdStun?: { port: number };
-    mqttUrl: string;
-  };
-  exec(
-    node: string,
-    cmd: string,
-    args?: string[],
-    o?: { timeoutMs?: number },
-  ): Promise<{ code: number; stdout: string; stderr: string }>;
-  host(name: string): { ip4: string; publicIp4: string };
-  stop(): Promise<void>;
-}
-const labMod = (await import(new URL("../../../labs/natlab/lab.ts", import.meta.url).href)) as {
-  labAvailable(): string | undefined;
-  startLab(s: string[], o: { prefix: string; state: string }): Promise<LabLike>;
-};
-const why = labMod.labAvailable();
-const bin = fileURLToPath(new URL("../dist/index.js", import.meta.url));
-
 // Network letter -> scenario; one lab for every kind.
 const SCENARIO: Record<string, string> = {
   a: "open",
@@ -280,120 +258,126 @@ type Report = {
   budget: { rttMs: number | null; probeMs: number };
 };
 
-describe.skipIf(why)(`p2pd doctor in natlab${why ? ` (skipped: ${why})` : ""}`, () => {
-  let lab: LabLike;
-  const reports: Record<string, { code: number; json: Report; stderr: string }> = {};
-  const v4 = (net: string) => reports[net]?.json.interfaces.find((i) => i.family === 4);
-  beforeAll(async () => {
-    lab = await labMod.startLab(
-      Object.entries(SCENARIO).map(([k, v]) => `${k}=${v}`),
-      { prefix: "dr-", state: "/tmp/natlab-dr" },
-    );
-    const { pub, stun: st, p2pdStun, mqttUrl } = lab.info;
-    const args = ["--stun", `${pub.ip4}:${st.port}`, "--stun", `[${pub.ip6}]:${st.port}`];
-    if (p2pdStun) args.push("--stun", `${pub.ip4}:${p2pdStun.port}`);
-    args.push("--mqtt", mqttUrl, "--no-portmap", "--json");
-    const runs = Object.keys(SCENARIO).map((net) => [net, `${net}1`, args] as const);
-    // Both blocked: a UDP-blocked host whose only STUN server does not exist (nothing on TCP either).
-    const dead = ["--stun", `${pub.ip4}:1`, "--no-portmap", "--family", "4", "--json"];
-    await Promise.all(
-      [...runs, ["dead", "h1", dead] as const].map(async ([key, host, a]) => {
-        const r = await lab.exec(host, process.execPath, [bin, "doctor", ...a], {
-          timeoutMs: 30_000,
-        });
-        reports[key] = {
-          code: r.code,
-          json: r.stdout ? JSON.parse(r.stdout) : {},
-          stderr: r.stderr,
-        };
-      }),
-    );
-  }, 180_000);
-  afterAll(() => lab?.stop(), 60_000);
-
-  const TRUTH: [string, string, string[]][] = [
-    // net, NAT type, delta kinds the lab's allocator gives
-    ["a", "open-internet", ["equal"]],
-    ["b", "full-cone", ["equal", "preserving"]],
-    ["c", "restricted-cone", ["equal", "preserving"]],
-    ["d", "port-restricted-cone", ["equal", "preserving"]],
-    ["e", "port-restricted-cone", ["equal", "preserving"]],
-    ["f", "symmetric", ["random"]],
-    ["g", "symmetric", ["independent"]],
-    ["i", "port-restricted-cone", ["equal", "preserving"]],
-    ["j", "symmetric", ["random"]],
-  ];
-  test.each(TRUTH)("%s1: IPv4 NAT %s, delta %j, exit 0, brokers measured", (net, type, deltas) => {
-    const r = reports[net];
-    expect(r?.code, r?.stderr).toBe(0);
-    const i = v4(net);
-    expect(i).toMatchObject({ udp: true, tcp: true, nat: { type } });
-    expect(deltas).toContain(i?.nat?.delta.kind);
-    const h = lab.host(`${net}1`);
-    expect(i?.external?.ip).toBe(net === "a" ? h.ip4 : h.publicIp4); // the open network is not NATed
-    expect(i?.mappingStable).toBe(type !== "symmetric");
-    expect(r?.json.brokers[0]).toMatchObject({ ok: true, rttMs: expect.any(Number) });
-    expect(r?.json.ms).toBeLessThan(10_000);
-  });
-
-  test("verdicts: open and full-cone are direct for all, cones punch, symmetric relays", () => {
-    const V4 = PEERS.filter((k) => k !== "ipv6");
-    for (const n of ["a", "b"])
-      expect(reports[n]?.json.verdict.direct).toEqual(expect.arrayContaining(V4));
-    expect(reports.c?.json.verdict.holePunch).toEqual(
-      expect.arrayContaining(["restricted-cone", "port-restricted-cone", "symmetric-random"]),
-    );
-    for (const n of ["d", "e", "i"]) {
-      expect(reports[n]?.json.verdict.holePunch).toContain("port-restricted-cone");
-      expect(reports[n]?.json.verdict.relay).toContain("symmetric-random");
-    }
-    // Random symmetric (f, j): only address-restricted cones punch; predictable (g) punches more.
-    for (const n of ["f", "j"])
-      expect(reports[n]?.json.verdict.relay).toEqual(
-        expect.arrayContaining([
-          "port-restricted-cone",
-          "symmetric-predictable",
-          "symmetric-random",
-        ]),
+describe.skipIf(noNatLab)(
+  `p2pd doctor in natlab${noNatLab ? ` (skipped: ${noNatLab})` : ""}`,
+  () => {
+    let lab: NatLab;
+    const reports: Record<string, { code: number; json: Report; stderr: string }> = {};
+    const v4 = (net: string) => reports[net]?.json.interfaces.find((i) => i.family === 4);
+    beforeAll(async () => {
+      lab = await natLab.startLab(
+        Object.entries(SCENARIO).map(([k, v]) => `${k}=${v}`),
+        { prefix: "dr-", state: "/tmp/natlab-dr" },
       );
-    expect(reports.g?.json.verdict.holePunch).toEqual(
-      expect.arrayContaining(["port-restricted-cone", "symmetric-predictable"]),
+      const { pub, stun: st, p2pdStun, mqttUrl } = lab.info;
+      const args = ["--stun", `${pub.ip4}:${st.port}`, "--stun", `[${pub.ip6}]:${st.port}`];
+      if (p2pdStun) args.push("--stun", `${pub.ip4}:${p2pdStun.port}`);
+      args.push("--mqtt", mqttUrl, "--no-portmap", "--json");
+      const runs = Object.keys(SCENARIO).map((net) => [net, `${net}1`, args] as const);
+      // Both blocked: a UDP-blocked host whose only STUN server does not exist (nothing on TCP either).
+      const dead = ["--stun", `${pub.ip4}:1`, "--no-portmap", "--family", "4", "--json"];
+      await Promise.all(
+        [...runs, ["dead", "h1", dead] as const].map(async ([key, host, a]) => {
+          const r = await lab.exec(host, process.execPath, [builtCli, "doctor", ...a], {
+            timeoutMs: 30_000,
+          });
+          reports[key] = {
+            code: r.code,
+            json: r.stdout ? JSON.parse(r.stdout) : {},
+            stderr: r.stderr,
+          };
+        }),
+      );
+    }, 180_000);
+    afterAll(() => lab?.stop(), 60_000);
+
+    const TRUTH: [string, string, string[]][] = [
+      // net, NAT type, delta kinds the lab's allocator gives
+      ["a", "open-internet", ["equal"]],
+      ["b", "full-cone", ["equal", "preserving"]],
+      ["c", "restricted-cone", ["equal", "preserving"]],
+      ["d", "port-restricted-cone", ["equal", "preserving"]],
+      ["e", "port-restricted-cone", ["equal", "preserving"]],
+      ["f", "symmetric", ["random"]],
+      ["g", "symmetric", ["independent"]],
+      ["i", "port-restricted-cone", ["equal", "preserving"]],
+      ["j", "symmetric", ["random"]],
+    ];
+    test.each(TRUTH)(
+      "%s1: IPv4 NAT %s, delta %j, exit 0, brokers measured",
+      (net, type, deltas) => {
+        const r = reports[net];
+        expect(r?.code, r?.stderr).toBe(0);
+        const i = v4(net);
+        expect(i).toMatchObject({ udp: true, tcp: true, nat: { type } });
+        expect(deltas).toContain(i?.nat?.delta.kind);
+        const h = lab.host(`${net}1`);
+        expect(i?.external?.ip).toBe(net === "a" ? h.ip4 : h.publicIp4); // the open network is not NATed
+        expect(i?.mappingStable).toBe(type !== "symmetric");
+        expect(r?.json.brokers[0]).toMatchObject({ ok: true, rttMs: expect.any(Number) });
+        expect(r?.json.ms).toBeLessThan(10_000);
+      },
     );
-  });
 
-  test("hairpinning: on only in the hairpin network", () => {
-    expect(v4("i")?.hairpin).toBe(true);
-    for (const n of ["d", "e", "f"]) expect(v4(n)?.hairpin).toBe(false);
-  });
-
-  test("IPv6: open behind the open router, firewalled (punch) behind NAT routers", () => {
-    expect(reports.a?.json.ipv6.reachability).toBe("open");
-    expect(reports.a?.json.verdict.direct).toContain("ipv6");
-    for (const n of ["d", "j"]) {
-      expect(reports[n]?.json.ipv6.reachability).toBe("firewalled");
-      expect(reports[n]?.json.verdict.holePunch).toContain("ipv6");
-    }
-  });
-
-  test("udp-blocked: TCP only verdict, still exit 0", () => {
-    const r = reports.h;
-    expect(r?.code, r?.stderr).toBe(0);
-    expect(v4("h")).toMatchObject({ udp: false, tcp: true, nat: { type: "blocked" } });
-    expect(r?.json.verdict.canWork).toBe(true);
-    expect(r?.json.verdict.summary.join(" ")).toMatch(/only TCP/);
-    expect(r?.json.verdict.holePunch.filter((k) => k !== "ipv6")).toEqual([]);
-    expect(r?.json.ipv6.reachability).toBe("none");
-  });
-
-  test("UDP and TCP both blocked: exit 1 with the reason", () => {
-    const r = reports.dead;
-    expect(r?.code).toBe(1);
-    expect(r?.json.verdict).toMatchObject({
-      canWork: false,
-      reason: expect.stringMatching(/UDP and TCP/),
+    test("verdicts: open and full-cone are direct for all, cones punch, symmetric relays", () => {
+      const V4 = PEERS.filter((k) => k !== "ipv6");
+      for (const n of ["a", "b"])
+        expect(reports[n]?.json.verdict.direct).toEqual(expect.arrayContaining(V4));
+      expect(reports.c?.json.verdict.holePunch).toEqual(
+        expect.arrayContaining(["restricted-cone", "port-restricted-cone", "symmetric-random"]),
+      );
+      for (const n of ["d", "e", "i"]) {
+        expect(reports[n]?.json.verdict.holePunch).toContain("port-restricted-cone");
+        expect(reports[n]?.json.verdict.relay).toContain("symmetric-random");
+      }
+      // Random symmetric (f, j): only address-restricted cones punch; predictable (g) punches more.
+      for (const n of ["f", "j"])
+        expect(reports[n]?.json.verdict.relay).toEqual(
+          expect.arrayContaining([
+            "port-restricted-cone",
+            "symmetric-predictable",
+            "symmetric-random",
+          ]),
+        );
+      expect(reports.g?.json.verdict.holePunch).toEqual(
+        expect.arrayContaining(["port-restricted-cone", "symmetric-predictable"]),
+      );
     });
-  });
-});
+
+    test("hairpinning: on only in the hairpin network", () => {
+      expect(v4("i")?.hairpin).toBe(true);
+      for (const n of ["d", "e", "f"]) expect(v4(n)?.hairpin).toBe(false);
+    });
+
+    test("IPv6: open behind the open router, firewalled (punch) behind NAT routers", () => {
+      expect(reports.a?.json.ipv6.reachability).toBe("open");
+      expect(reports.a?.json.verdict.direct).toContain("ipv6");
+      for (const n of ["d", "j"]) {
+        expect(reports[n]?.json.ipv6.reachability).toBe("firewalled");
+        expect(reports[n]?.json.verdict.holePunch).toContain("ipv6");
+      }
+    });
+
+    test("udp-blocked: TCP only verdict, still exit 0", () => {
+      const r = reports.h;
+      expect(r?.code, r?.stderr).toBe(0);
+      expect(v4("h")).toMatchObject({ udp: false, tcp: true, nat: { type: "blocked" } });
+      expect(r?.json.verdict.canWork).toBe(true);
+      expect(r?.json.verdict.summary.join(" ")).toMatch(/only TCP/);
+      expect(r?.json.verdict.holePunch.filter((k) => k !== "ipv6")).toEqual([]);
+      expect(r?.json.ipv6.reachability).toBe("none");
+    });
+
+    test("UDP and TCP both blocked: exit 1 with the reason", () => {
+      const r = reports.dead;
+      expect(r?.code).toBe(1);
+      expect(r?.json.verdict).toMatchObject({
+        canWork: false,
+        reason: expect.stringMatching(/UDP and TCP/),
+      });
+    });
+  },
+);
 
 // Port mapping: the LAN namespace of the nat package's miniupnpd lab, a STUN server on its WAN side.
 const labSh = fileURLToPath(new URL("../../../packages/nat/test/portmap/lab.sh", import.meta.url));
@@ -402,7 +386,7 @@ const noUpnp =
     ? "needs root"
     : !existsSync("/usr/sbin/miniupnpd")
       ? "needs miniupnpd"
-      : !existsSync(bin)
+      : !existsSync(builtCli)
         ? "needs a build"
         : undefined;
 
@@ -419,7 +403,7 @@ describe.skipIf(noUpnp)(
         "exec",
         `pm-${id}-wan`,
         process.execPath,
-        bin,
+        builtCli,
         "stun-server",
         "--ip",
         "11.11.11.2",
@@ -442,7 +426,7 @@ describe.skipIf(noUpnp)(
           "exec",
           `pm-${id}-lan`,
           process.execPath,
-          bin,
+          builtCli,
           "doctor",
           "--stun",
           "11.11.11.2:3478",
@@ -469,7 +453,7 @@ describe.skipIf(noUpnp)(
         "exec",
         `pm-${id}-lan`,
         process.execPath,
-        bin,
+        builtCli,
         "portmap",
         "list",
         "--json",

@@ -1,21 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { stun } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DELTA_KINDS, NAT_TYPES } from "./contract-values.js";
+import { builtCli, type NatLab, natLab, noNatLab } from "./natlab.js";
 import { cli } from "./run-cli.js";
-
-const TYPES = [
-  "open-internet",
-  "udp-firewall",
-  "full-cone",
-  "restricted-cone",
-  "port-restricted-cone",
-  "symmetric",
-  "blocked",
-];
-const KINDS = ["not-applicable", "equal", "preserving", "independent", "dependent", "random"];
 
 describe("p2pd nat on loopback", () => {
   let server: InstanceType<typeof stun.StunServer>;
@@ -49,8 +39,8 @@ describe("p2pd nat on loopback", () => {
       delta: { kind: "equal", value: 0 },
       family: 4,
     });
-    expect(TYPES).toContain(j.type);
-    expect(KINDS).toContain(j.delta.kind);
+    expect(NAT_TYPES).toContain(j.type);
+    expect(DELTA_KINDS).toContain(j.delta.kind);
     expect(j.mapped.length).toBeGreaterThan(0);
     for (const m of j.mapped) expect(m).toEqual({ ip: "127.0.0.1", port: expect.any(Number) });
     expect(typeof j.ms).toBe("number");
@@ -92,27 +82,11 @@ describe("p2pd nat on loopback", () => {
 });
 
 // The built CLI inside natlab hosts (a port-restricted and a symmetric network).
-interface LabLike {
-  info: { pub: { ip4: string }; stun: { port: number }; p2pdStun?: { port: number } };
-  exec(
-    node: string,
-    cmd: string,
-    args?: string[],
-    o?: { timeoutMs?: number },
-  ): Promise<{ code: number; stdout: string; stderr: string }>;
-  stop(): Promise<void>;
-}
-const labMod = (await import(new URL("../../../labs/natlab/lab.ts", import.meta.url).href)) as {
-  labAvailable(): string | undefined;
-  startLab(s: string[], o: { prefix: string; state: string }): Promise<LabLike>;
-};
-const why = labMod.labAvailable();
-const bin = fileURLToPath(new URL("../dist/index.js", import.meta.url));
 
-describe.skipIf(why)(`p2pd nat in natlab${why ? ` (skipped: ${why})` : ""}`, () => {
-  let lab: LabLike;
+describe.skipIf(noNatLab)(`p2pd nat in natlab${noNatLab ? ` (skipped: ${noNatLab})` : ""}`, () => {
+  let lab: NatLab;
   beforeAll(async () => {
-    lab = await labMod.startLab(["a=port-restricted", "b=symmetric-sequential"], {
+    lab = await natLab.startLab(["a=port-restricted", "b=symmetric-sequential"], {
       prefix: "ncc-",
       state: "/tmp/natlab-ncc",
     });
@@ -125,7 +99,7 @@ describe.skipIf(why)(`p2pd nat in natlab${why ? ` (skipped: ${why})` : ""}`, () 
     if (p2pdStun) stunArgs.push("--stun", `${pub.ip4}:${p2pdStun.port}`);
     const [a, b] = await Promise.all(
       ["a1", "b1"].map((h) =>
-        lab.exec(h, process.execPath, [bin, "nat", ...stunArgs, "--json", "--no-cache"], {
+        lab.exec(h, process.execPath, [builtCli, "nat", ...stunArgs, "--json", "--no-cache"], {
           timeoutMs: 20_000,
         }),
       ),

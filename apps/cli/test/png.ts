@@ -7,6 +7,18 @@ export interface Image {
   rgb(x: number, y: number): [number, number, number];
 }
 
+/** The PNG's image data: its IDAT chunks joined and inflated (filter byte + pixels per row). */
+export function scanlines(png: Buffer): Buffer {
+  const idat: Buffer[] = [];
+  for (let at = 8; at < png.length; ) {
+    const len = png.readUInt32BE(at);
+    if (png.toString("latin1", at + 4, at + 8) === "IDAT")
+      idat.push(png.subarray(at + 8, at + 8 + len));
+    at += 12 + len;
+  }
+  return inflateSync(Buffer.concat(idat));
+}
+
 /**
  * Decodes the PNGs Chromium writes (8 bits per channel, RGB or RGBA, not interlaced): enough
  * for a test to look at the pixels of a screenshot.
@@ -20,14 +32,7 @@ export function decodePng(png: Buffer): Image {
   if (depth !== 8 || (type !== 2 && type !== 6) || png[28] !== 0)
     throw new Error(`unsupported PNG (depth ${depth}, colour type ${type})`);
   const bpp = type === 6 ? 4 : 3;
-  const idat: Buffer[] = [];
-  for (let at = 8; at < png.length; ) {
-    const len = png.readUInt32BE(at);
-    if (png.toString("latin1", at + 4, at + 8) === "IDAT")
-      idat.push(png.subarray(at + 8, at + 8 + len));
-    at += 12 + len;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
+  const raw = scanlines(png);
   const stride = width * bpp;
   const out = Buffer.alloc(stride * height);
   for (let y = 0; y < height; y++) {

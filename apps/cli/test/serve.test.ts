@@ -4,11 +4,10 @@ import { createServer, type Server } from "node:http";
 import { dirname, join } from "node:path";
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { inflateSync } from "node:zlib";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
-import { columnsOf, decodePng } from "./png.js";
+import { columnsOf, decodePng, scanlines } from "./png.js";
 
 // `p2pd serve` for real (built CLI, real node, real REST server) driven by Debian's Chromium.
 const CLI = join(dirname(dirname(fileURLToPath(import.meta.url))), "dist", "index.js");
@@ -28,14 +27,7 @@ function pngSize(png: Buffer): { width: number; height: number } {
 
 /** Distinct byte values in the PNG's decompressed scanlines: a blank page has very few. */
 function pngVariety(png: Buffer): number {
-  const idat: Buffer[] = [];
-  for (let at = 8; at < png.length; ) {
-    const len = png.readUInt32BE(at);
-    if (png.toString("latin1", at + 4, at + 8) === "IDAT")
-      idat.push(png.subarray(at + 8, at + 8 + len));
-    at += 12 + len;
-  }
-  return new Set(inflateSync(Buffer.concat(idat))).size;
+  return new Set(scanlines(png)).size;
 }
 
 function serve(

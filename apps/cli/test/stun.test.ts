@@ -3,6 +3,7 @@ import { PassThrough } from "node:stream";
 import { stun } from "p2pd";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { run } from "../src/cli.js";
+import { STUN_SERVER_ARGV } from "./contract-values.js";
 import { cli } from "./run-cli.js";
 
 let server: InstanceType<typeof stun.StunServer>;
@@ -97,25 +98,7 @@ describe("p2pd stun-server", () => {
         if (out.includes("\n")) resolve();
       }),
     );
-    const done = run(
-      [
-        "stun-server",
-        "--ip",
-        "127.0.0.1",
-        "--ip",
-        "127.0.0.2",
-        "--port",
-        "0",
-        "--alt-port",
-        "0",
-        "--json",
-      ],
-      {
-        stdout,
-        stderr,
-        signal: ac.signal,
-      },
-    );
+    const done = run(STUN_SERVER_ARGV, { stdout, stderr, signal: ac.signal });
     await ready;
     const j = JSON.parse(out);
     expect(j.rfc5780).toBe(true);

@@ -12,20 +12,19 @@ export {
   MIN_SEED_BYTES,
 } from "./derive.js";
 export * from "./errors.js";
-export {
-  IRCDNS,
-  type IrcDnsOptions,
-  LINE_TOPIC_CAP,
-  type LookupOptions,
-  type LookupResult,
-  type OpOptions,
-  type RefreshResult,
-  type RegisterResult,
-  type ServerOutcome,
-  type StoreResult,
-} from "./ircdns.js";
+export { IRCDNS } from "./ircdns.js";
 export { checkValue, type Name, type NameInput, parseName } from "./names.js";
 export { type Decision, decide, type Quorum, quorum, type Vote } from "./quorum.js";
+export type {
+  IrcDnsOptions,
+  LookupOptions,
+  LookupResult,
+  OpOptions,
+  RefreshResult,
+  RegisterResult,
+  ServerOutcome,
+  StoreResult,
+} from "./results.js";
 export {
   DEFAULT_SERVERS,
   parseServer,
@@ -33,6 +32,7 @@ export {
   type ServerInput,
   type ServerSpec,
 } from "./servers.js";
+export { LINE_TOPIC_CAP } from "./store.js";
 export {
   maxTopicLength,
   maxValueBytes,

@@ -2,43 +2,34 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import net from "node:net";
 import type { Pipe } from "@p2pd/pipe";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import {
-  type EmbeddedBroker,
-  echo,
-  type P2PNode,
-  sealEnvelope,
-  startBroker,
-  startNode,
-} from "../src/index.js";
+import { describe, expect, test } from "vitest";
+import { type EmbeddedBroker, echo, type P2PNode, sealEnvelope, startNode } from "../src/index.js";
+import { twoNodesForFile } from "./two-nodes.js";
 
 // Issue 16: what a stranger who reaches the node's port or its broker can make it do.
 let broker: EmbeddedBroker;
 let a: P2PNode;
 let b: P2PNode;
 
-beforeAll(async () => {
-  broker = await startBroker();
-  // Plaintext nodes: the tests speak raw frames (the bounds sit below the Noise channel, and a
-  // stranger can complete a Noise handshake with a throwaway key anyway).
-  a = await startNode({
-    interfaces: "loopback",
-    mqtt: broker.url,
-    insecure: true,
-    limits: {
-      maxConnections: 24,
-      handshakeTimeoutMs: 400,
-      maxQueueBytes: 2 * 1024 * 1024,
-      queueBudgetBytes: 8 * 1024 * 1024,
+twoNodesForFile(
+  (n) => {
+    ({ broker, a, b } = n);
+  },
+  {
+    // Plaintext nodes: the tests speak raw frames (the bounds sit below the Noise channel, and a
+    // stranger can complete a Noise handshake with a throwaway key anyway).
+    a: {
+      insecure: true,
+      limits: {
+        maxConnections: 24,
+        handshakeTimeoutMs: 400,
+        maxQueueBytes: 2 * 1024 * 1024,
+        queueBudgetBytes: 8 * 1024 * 1024,
+      },
     },
-  });
-  b = await startNode({ interfaces: "loopback", mqtt: broker.url, insecure: true });
-});
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await broker?.close();
-});
+    b: { insecure: true },
+  },
+);
 
 const frame = (payload: Buffer) => {
   const h = Buffer.alloc(4);

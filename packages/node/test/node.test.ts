@@ -1,6 +1,6 @@
 import { connect as netConnect } from "node:net";
 import type { Message } from "@p2pd/pipe";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   ConnectError,
   deriveKeys,
@@ -11,26 +11,21 @@ import {
   parseAddress,
   sealEnvelope,
   secureStream,
-  startBroker,
   startNode,
 } from "../src/index.js";
+import { twoNodesForFile } from "./two-nodes.js";
 
 let broker: EmbeddedBroker;
 let a: P2PNode;
 let b: P2PNode;
 const naming = new MemoryNaming();
 
-beforeAll(async () => {
-  broker = await startBroker();
-  a = await startNode({ interfaces: "loopback", mqtt: broker.url, seed: "node-a", naming });
-  b = await startNode({ interfaces: "loopback", mqtt: broker.url, naming });
-});
-
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await broker?.close();
-});
+twoNodesForFile(
+  (n) => {
+    ({ broker, a, b } = n);
+  },
+  { a: { seed: "node-a", naming }, b: { naming } },
+);
 
 describe("P2P node on loopback with an in-process aedes broker", () => {
   test("address lists IPv4 and IPv6 loopback, its port, and its keys", () => {

@@ -11,24 +11,17 @@ import {
   reverse,
   type Strategy,
   sealEnvelope,
-  startBroker,
   startNode,
 } from "../src/index.js";
 import { type Coturn, hasTurnserver, startCoturn } from "./traversal/coturn.js";
+import { twoNodesForFile } from "./two-nodes.js";
 
 let broker: EmbeddedBroker;
 let a: P2PNode;
 let b: P2PNode;
 
-beforeAll(async () => {
-  broker = await startBroker();
-  a = await startNode({ interfaces: "loopback", mqtt: broker.url });
-  b = await startNode({ interfaces: "loopback", mqtt: broker.url });
-});
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await broker?.close();
+twoNodesForFile((n) => {
+  ({ broker, a, b } = n);
 });
 
 const only = (addr: string, family: 4 | 6) => {

@@ -9,19 +9,7 @@ import {
   PipeError,
   pipeOpen,
 } from "../src/index.js";
-
-/** Splits `buf` at the given cut points (arbitrary chunking, as TCP may deliver it). */
-function chunk(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  out.push(buf.subarray(prev));
-  return out;
-}
+import { chunk } from "./helpers.js";
 
 function roundTrip(framing: Framing, msgs: Uint8Array[], cuts: number[], max = 1 << 20): Buffer[] {
   const enc = createEncoder(framing, max);

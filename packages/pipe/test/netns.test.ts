@@ -1,15 +1,15 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { bundleForChild } from "./helpers.js";
 
 // Link-local IPv6 with a scope id and SYN-dropping need a real interface: a veth pair inside
 // a network namespace this test creates (prefix "pp-"). The checks run in a child process there.
 const here = dirname(fileURLToPath(import.meta.url));
-const pkg = dirname(here);
+const _pkg = dirname(here);
 const isRoot = process.getuid?.() === 0;
 const hasIp = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].some(existsSync);
 const hasIptables = ["/usr/sbin/iptables", "/sbin/iptables"].some(existsSync);
@@ -38,27 +38,8 @@ function inNs(scenario: string): Record<string, unknown> {
 
 describe.skipIf(!isRoot || !hasIp)("in a network namespace (needs root and iproute2)", () => {
   beforeAll(() => {
-    // A bundle of src, so the child runs the code under test; kept under the package's
-    // node_modules so that its runtime import of @p2pd/netifaces resolves.
-    build = mkdtempSync(join(pkg, "node_modules", ".pp-build-"));
-    execFileSync(
-      process.execPath,
-      [
-        createRequire(import.meta.url).resolve("tsup/dist/cli-default.js"),
-        "src/index.ts",
-        "--format",
-        "esm",
-        "--out-dir",
-        build,
-        "--no-config",
-        "--target",
-        "node20",
-        "--platform",
-        "node",
-        "--silent",
-      ],
-      { cwd: pkg, stdio: "ignore" },
-    );
+    // A bundle of src, so the child runs the code under test.
+    build = bundleForChild("src/index.ts", ".pp-build-");
     sh("ip", "netns", "add", ns);
     sh("ip", "-n", ns, "link", "set", "lo", "up");
     sh("ip", "-n", ns, "link", "add", "pv0", "type", "veth", "peer", "name", "pv1");

@@ -1,10 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server } from "node:tls";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { isPipeError, pipeOpen } from "../src/index.js";
+import { selfSignedCert } from "./helpers.js";
 
 const hasOpenssl = ["/usr/bin/openssl", "/bin/openssl"].some(existsSync);
 
@@ -15,36 +15,9 @@ describe.skipIf(!hasOpenssl)("TLS client pipes (needs openssl for a throwaway ce
   let port = 0;
   let ipOnly: Server | undefined;
 
-  /** A throwaway self-signed P-256 certificate `<name>.pem` with its key `<name>.key`. */
-  function makeCert(name: string, subject: string, san: string): void {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-days",
-        "1",
-        "-subj",
-        subject,
-        "-addext",
-        san,
-        "-keyout",
-        join(dir, `${name}.key`),
-        "-out",
-        join(dir, `${name}.pem`),
-      ],
-      { stdio: "ignore" },
-    );
-  }
-
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "pp-tls-"));
-    makeCert("cert", "/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1");
+    selfSignedCert(dir, "cert", "/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1");
     cert = readFileSync(join(dir, "cert.pem"), "utf8");
     // A TLS echo server: echoing bytes as they come keeps the pipe's framing intact.
     server = createServer({ key: readFileSync(join(dir, "cert.key")), cert }, (s) => s.pipe(s));
@@ -92,7 +65,7 @@ describe.skipIf(!hasOpenssl)("TLS client pipes (needs openssl for a throwaway ce
 
   test("the certificate is checked against the dialled name or IP, not a default name", async () => {
     // A certificate valid for the IP 127.0.0.1 only (no DNS name at all).
-    makeCert("ip-cert", "/CN=ip-only", "subjectAltName=IP:127.0.0.1");
+    selfSignedCert(dir, "ip-cert", "/CN=ip-only", "subjectAltName=IP:127.0.0.1");
     const ipCert = readFileSync(join(dir, "ip-cert.pem"), "utf8");
     const srv = createServer({ key: readFileSync(join(dir, "ip-cert.key")), cert: ipCert }, (s) =>
       s.pipe(s),

@@ -1,37 +1,18 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { bundleForChild } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const pkg = dirname(here);
+const _pkg = dirname(here);
 let build = "";
 
 describe("wrapped pipes in a fresh process", () => {
   beforeAll(() => {
-    // A bundle of the fixture and src, kept under the package's node_modules so that its
-    // runtime import of @p2pd/netifaces resolves.
-    build = mkdtempSync(join(pkg, "node_modules", ".pp-wrap-"));
-    execFileSync(
-      process.execPath,
-      [
-        createRequire(import.meta.url).resolve("tsup/dist/cli-default.js"),
-        "test/fixtures/wrap-exit.ts",
-        "--format",
-        "esm",
-        "--out-dir",
-        build,
-        "--no-config",
-        "--target",
-        "node20",
-        "--platform",
-        "node",
-        "--silent",
-      ],
-      { cwd: pkg, stdio: "ignore" },
-    );
+    // A bundle of the fixture and src.
+    build = bundleForChild("test/fixtures/wrap-exit.ts", ".pp-wrap-");
   }, 60_000);
 
   afterAll(() => {

@@ -8,7 +8,7 @@ import {
   wrapMessages,
   wrapStream,
 } from "../src/index.js";
-import { code, settle, timers } from "./helpers.js";
+import { code, settle, thrownCode, timers } from "./helpers.js";
 import { duplexPair, MemTransport, PausableTransport, socketPair } from "./wrap-helpers.js";
 
 function pair(opts = {}): [Pipe, Pipe, MemTransport, MemTransport] {
@@ -227,24 +227,18 @@ describe("wrapMessages over an in-memory transport", () => {
   });
 
   test("bad arguments are ERR_BAD_ARGUMENT", () => {
-    const bad = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        return isPipeError(e) ? e.code : `untyped: ${String(e)}`;
-      }
-      return "no error";
-    };
-    expect(bad(() => wrapMessages(null as never))).toBe("ERR_BAD_ARGUMENT");
-    expect(bad(() => wrapMessages({} as never))).toBe("ERR_BAD_ARGUMENT");
+    expect(thrownCode(() => wrapMessages(null as never))).toBe("ERR_BAD_ARGUMENT");
+    expect(thrownCode(() => wrapMessages({} as never))).toBe("ERR_BAD_ARGUMENT");
     const t = () => new MemTransport({ host: "192.0.2.1", port: 1 });
     const noRemote = Object.assign(t(), { remote: undefined });
-    expect(bad(() => wrapMessages(noRemote as never))).toBe("ERR_BAD_ARGUMENT");
+    expect(thrownCode(() => wrapMessages(noRemote as never))).toBe("ERR_BAD_ARGUMENT");
     const badRemote = Object.assign(t(), { remote: { host: "x", port: -1 } });
-    expect(bad(() => wrapMessages(badRemote as never))).toBe("ERR_BAD_ARGUMENT");
-    expect(bad(() => wrapMessages(t(), { proto: "quic" as never }))).toBe("ERR_BAD_ARGUMENT");
-    expect(bad(() => wrapMessages(t(), { recvTimeoutMs: -5 }))).toBe("ERR_BAD_ARGUMENT");
-    expect(bad(() => wrapMessages(t(), "x" as never))).toBe("ERR_BAD_ARGUMENT");
+    expect(thrownCode(() => wrapMessages(badRemote as never))).toBe("ERR_BAD_ARGUMENT");
+    expect(thrownCode(() => wrapMessages(t(), { proto: "quic" as never }))).toBe(
+      "ERR_BAD_ARGUMENT",
+    );
+    expect(thrownCode(() => wrapMessages(t(), { recvTimeoutMs: -5 }))).toBe("ERR_BAD_ARGUMENT");
+    expect(thrownCode(() => wrapMessages(t(), "x" as never))).toBe("ERR_BAD_ARGUMENT");
   });
 });
 

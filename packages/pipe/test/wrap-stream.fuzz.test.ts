@@ -2,23 +2,11 @@ import { Duplex } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { isPipeError, type Pipe, wrapStream } from "../src/index.js";
+import { chunk } from "./helpers.js";
 import { duplexPair, frame } from "./wrap-helpers.js";
 
 // The stream path of wrapStream end to end (socket-less: the pipe reads what the test writes into
 // the other end of an in-memory pair), over arbitrary bytes and arbitrary chunkings.
-
-/** Splits `buf` at the given cut points (arbitrary chunking, as TCP may deliver it). */
-function chunk(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(buf.subarray(prev, p));
-    prev = p;
-  }
-  out.push(buf.subarray(prev));
-  return out;
-}
 
 /** The reference u32-length parse: complete frames, and whether a header over `max` came first. */
 function refParse(wire: Buffer, max: number): { msgs: Buffer[]; tooLarge: boolean; rest: number } {

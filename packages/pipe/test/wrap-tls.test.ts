@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -7,6 +6,7 @@ import { join } from "node:path";
 import { connect, createServer, type TLSSocket } from "node:tls";
 import { describe, expect, test } from "vitest";
 import { wrapStream } from "../src/index.js";
+import { selfSignedCert } from "./helpers.js";
 
 const hasOpenssl = ["/usr/bin/openssl", "/bin/openssl"].some(existsSync);
 
@@ -14,31 +14,9 @@ describe.skipIf(!hasOpenssl)("wrapStream over TLS sockets (needs openssl)", () =
   test("both ends of a verified TLS connection are framed pipes", async () => {
     const dir = mkdtempSync(join(tmpdir(), "pp-wtls-"));
     try {
-      execFileSync(
-        "openssl",
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=localhost",
-          "-addext",
-          "subjectAltName=IP:127.0.0.1",
-          "-keyout",
-          join(dir, "k.pem"),
-          "-out",
-          join(dir, "c.pem"),
-        ],
-        { stdio: "ignore" },
-      );
+      selfSignedCert(dir, "c", "/CN=localhost", "subjectAltName=IP:127.0.0.1");
       const cert = readFileSync(join(dir, "c.pem"));
-      const server = createServer({ key: readFileSync(join(dir, "k.pem")), cert });
+      const server = createServer({ key: readFileSync(join(dir, "c.key")), cert });
       server.listen(0, "127.0.0.1");
       await once(server, "listening");
       const accepted = once(server, "secureConnection") as Promise<[TLSSocket]>;

@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { createServer } from "node:net";
+import { afterAll, beforeAll } from "vitest";
 import { getMappedAddress, StunServer, type StunServerOptions } from "../src/index.js";
 
 export function hasBinary(name: string): boolean {
@@ -115,4 +116,19 @@ export async function udpSink(host = "127.0.0.1"): Promise<Socket> {
 /** A listening RFC 5780 server on loopback: 127.0.0.1 + 127.0.0.2, two ephemeral ports. */
 export function rfc5780Loopback(opts: Partial<StunServerOptions> = {}): Promise<StunServer> {
   return new StunServer({ ips: ["127.0.0.1", "127.0.0.2"], port: 0, altPort: 0, ...opts }).listen();
+}
+
+/** An RFC 5780 loopback server shared by one test file: started before its tests, closed after. */
+export function loopbackServerForFile(): () => StunServer {
+  let server: StunServer | undefined;
+  beforeAll(async () => {
+    server = await rfc5780Loopback();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return () => {
+    if (!server) throw new Error("the file's STUN server is not started");
+    return server;
+  };
 }

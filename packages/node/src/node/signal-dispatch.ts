@@ -236,16 +236,26 @@ export class SignalDispatch {
     signal: AbortSignal,
   ): Promise<SignalMessage> {
     this.contacts.add(to.nodeId);
-    const reply = this.waitFor(to.nodeId, replyType, pipeId, signal);
+    // A send that fails ends the wait at once: no waiter lingers until `signal` aborts.
+    const failed = new AbortController();
+    const reply = this.waitFor(
+      to.nodeId,
+      replyType,
+      pipeId,
+      AbortSignal.any([signal, failed.signal]),
+    );
     // An abort while the send is still pending rejects `reply` before anyone awaits it.
     reply.catch(() => {});
     const sent = this.send(to, type, pipeId, {}, signal).catch((err: unknown) => {
-      // Nobody will answer a message that never left: drop its waiter now, not at the abort.
-      const key = `${replyType}:${pipeId}`;
-      if (this.#waiters.get(key)?.from === to.nodeId) this.#waiters.delete(key);
+      failed.abort(err);
       throw err;
     });
     // The reply proves the message arrived: it wins even before the send settles.
     return Promise.race([reply, sent.then(() => reply)]);
+  }
+
+  /** Replies waited for (internal: tests check that none is left behind). */
+  get waiting(): number {
+    return this.#waiters.size;
   }
 }

@@ -1,25 +1,15 @@
-import dgram from "node:dgram";
-import net from "node:net";
 import {
   ATTR,
   decodeMessage,
-  type EncodeOptions,
-  encodeMessage,
   longTermKey,
   METHOD,
   newTransactionId,
-  StunMessage,
-  type StunMessageInit,
-  verifyIntegrity,
+  type StunMessage,
 } from "@p2pd/stun";
 import { type HostPort, hostPort, hostPortKey, TraversalError, TurnError } from "./errors.js";
-import {
-  CHANNEL_MAX,
-  CHANNEL_MIN,
-  decodeChannelData,
-  encodeChannelData,
-  TurnStreamDecoder,
-} from "./turn-framing.js";
+import { CHANNEL_MAX, CHANNEL_MIN, decodeChannelData, encodeChannelData } from "./turn-framing.js";
+import { TurnLink } from "./turn-link.js";
+import { encodeTurn, errorCodeOf, lifetimeOf, TurnTransactions } from "./turn-transactions.js";
 
 export interface TurnClientOptions {
   /** TURN server (IP literal). */
@@ -39,15 +29,6 @@ export interface TurnClientOptions {
   signal?: AbortSignal;
   /** Optional debug sink (off by default). */
   log?: (line: string) => void;
-}
-
-interface Pending {
-  txid: string;
-  /** Must a success response carry a valid MESSAGE-INTEGRITY? */
-  needIntegrity: boolean;
-  resolve: (m: StunMessage) => void;
-  reject: (e: Error) => void;
-  cleanup: () => void;
 }
 
 type DataCb = (data: Buffer, from: HostPort) => void;
@@ -71,9 +52,8 @@ export class TurnClient {
   local!: HostPort;
   lifetimeSec = 0;
 
-  private udp: dgram.Socket | undefined;
-  private tcp: net.Socket | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private link: TurnLink | undefined;
+  private readonly tx: TurnTransactions;
   private readonly dataCbs = new Set<DataCb>();
   private readonly closeCbs = new Set<(err?: Error) => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -93,6 +73,12 @@ export class TurnClient {
   private constructor(private readonly opts: TurnClientOptions) {
     this.server = opts.server;
     this.transport = opts.transport ?? "udp";
+    this.tx = new TurnTransactions({
+      write: (bytes) => this.write(bytes),
+      // Over UDP we retransmit; TCP does it for us.
+      retransmit: () => this.link?.datagrams === true,
+      rtoMs: opts.rtoMs ?? 250,
+    });
   }
 
   get closed(): boolean {
@@ -126,66 +112,18 @@ export class TurnClient {
   }
 
   private async open(): Promise<void> {
-    const fam = net.isIPv6(this.server.host) ? 6 : 4;
-    if (this.transport === "udp") {
-      const s = dgram.createSocket(fam === 6 ? "udp6" : "udp4");
-      this.udp = s;
-      s.on("message", (msg, rinfo) => {
-        // Only the server may talk to us on this socket.
-        if (rinfo.address !== this.server.host || rinfo.port !== this.server.port) {
-          this.dropped++;
-          return;
-        }
-        this.onFrame(msg);
-      });
-      s.on("error", (err) => this.fail(new TraversalError("ERR_TURN_CLOSED", err.message)));
-      await new Promise<void>((resolve, reject) => {
-        s.once("error", reject);
-        s.bind({ address: this.opts.localAddress, port: this.opts.localPort ?? 0 }, () => {
-          s.off("error", reject);
-          resolve();
-        });
-      });
-      const a = s.address();
-      this.local = { host: a.address, port: a.port };
-    } else {
-      const decoder = new TurnStreamDecoder();
-      const sock = net.connect({
-        host: this.server.host,
-        port: this.server.port,
-        localAddress: this.opts.localAddress,
-        localPort: this.opts.localPort,
-      });
-      this.tcp = sock;
-      sock.setNoDelay(true);
-      await new Promise<void>((resolve, reject) => {
-        const t = setTimeout(
-          () => reject(new TurnError("ERR_TURN_TIMEOUT", "TCP connect to TURN server timed out")),
-          this.opts.requestTimeoutMs ?? 5000,
-        );
-        sock.once("error", (e) => {
-          clearTimeout(t);
-          reject(new TurnError("ERR_TURN_ALLOCATE", `TCP connect failed: ${e.message}`));
-        });
-        sock.once("connect", () => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-      sock.on("data", (chunk) => {
-        let frames: ReturnType<TurnStreamDecoder["push"]>;
-        try {
-          frames = decoder.push(chunk);
-        } catch (err) {
-          this.fail(err as Error);
-          return;
-        }
-        for (const f of frames) this.onFrame(f.bytes);
-      });
-      sock.on("error", (e) => this.fail(new TraversalError("ERR_TURN_CLOSED", e.message)));
-      sock.on("close", () => this.fail(new TraversalError("ERR_TURN_CLOSED", "server closed TCP")));
-      this.local = { host: sock.localAddress ?? "", port: sock.localPort ?? 0 };
-    }
+    this.link = new TurnLink({
+      server: this.server,
+      transport: this.transport,
+      localAddress: this.opts.localAddress,
+      localPort: this.opts.localPort,
+      connectTimeoutMs: this.opts.requestTimeoutMs ?? 5000,
+      onFrame: (buf) => this.onFrame(buf),
+      onForeign: () => this.dropped++,
+      onFail: (err) => this.fail(err),
+    });
+    await this.link.open();
+    this.local = this.link.local;
   }
 
   private onFrame(buf: Buffer): void {
@@ -229,23 +167,9 @@ export class TurnClient {
       return;
     }
     if (msg.cls !== "success" && msg.cls !== "error") return;
-    const p = this.pending.get(msg.id);
-    if (!p) {
-      this.dropped++; // unknown transaction: stale or forged
-      return;
-    }
-    if (this.key) {
-      const hasMi = msg.has(ATTR.MESSAGE_INTEGRITY);
-      const needMi = msg.cls === "success" && p.needIntegrity;
-      if ((needMi || hasMi) && !(hasMi && verifyIntegrity(buf, this.key))) {
-        this.log("dropping response with bad MESSAGE-INTEGRITY");
-        this.dropped++;
-        return;
-      }
-    }
-    this.pending.delete(p.txid);
-    p.cleanup();
-    p.resolve(msg);
+    const answered = this.tx.answer(msg, buf, this.key);
+    if (answered === "forged") this.log("dropping response with bad MESSAGE-INTEGRITY");
+    if (answered !== "ok") this.dropped++; // unknown transaction: stale or forged
   }
 
   private emitData(data: Buffer, from: HostPort): void {
@@ -253,8 +177,7 @@ export class TurnClient {
   }
 
   private write(bytes: Uint8Array): void {
-    if (this.udp) this.udp.send(bytes, this.server.port, this.server.host);
-    else if (this.tcp && !this.tcp.destroyed) this.tcp.write(bytes);
+    this.link?.write(bytes);
   }
 
   /** One request/response transaction with UDP retransmissions. */
@@ -267,7 +190,6 @@ export class TurnClient {
       return Promise.reject(new TraversalError("ERR_TURN_CLOSED", "client closed"));
     const key = opts.auth ? this.key : undefined;
     const transactionId = newTransactionId();
-    const txid = Buffer.from(transactionId).toString("hex");
     const bytes = encodeTurn(
       { method, cls: "request", transactionId },
       (m) => {
@@ -280,45 +202,13 @@ export class TurnClient {
       },
       { ...(key ? { integrity: key } : {}), fingerprint: true },
     );
-    const total = opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 5000;
-    const signal = opts.signal;
-    return new Promise<StunMessage>((resolve, reject) => {
-      let rto = this.opts.rtoMs ?? 250;
-      let rtx: NodeJS.Timeout | undefined;
-      const deadline = setTimeout(() => {
-        this.pending.delete(txid);
-        cleanup();
-        reject(
-          new TurnError("ERR_TURN_TIMEOUT", `no answer to TURN request 0x${method.toString(16)}`),
-        );
-      }, total);
-      const onAbort = () => {
-        this.pending.delete(txid);
-        cleanup();
-        reject(
-          new TraversalError("ERR_ABORTED", "TURN request aborted", { cause: signal?.reason }),
-        );
-      };
-      const cleanup = () => {
-        clearTimeout(deadline);
-        if (rtx) clearTimeout(rtx);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      if (signal?.aborted) {
-        cleanup();
-        onAbort();
-        return;
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const resend = () => {
-        this.write(bytes);
-        if (this.udp) {
-          rtx = setTimeout(resend, rto);
-          rto *= 2;
-        }
-      };
-      this.pending.set(txid, { txid, needIntegrity: opts.auth, resolve, reject, cleanup });
-      resend();
+    return this.tx.run({
+      method,
+      transactionId,
+      bytes,
+      needIntegrity: opts.auth,
+      timeoutMs: opts.timeoutMs ?? this.opts.requestTimeoutMs ?? 5000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
 
@@ -529,65 +419,12 @@ export class TurnClient {
     this.timers.clear();
     this.permissions.clear();
     this.channelsByPeer.clear();
-    const err = new TraversalError("ERR_TURN_CLOSED", "TURN client closed");
-    for (const p of this.pending.values()) {
-      p.cleanup();
-      p.reject(opts.error ?? err);
-    }
-    this.pending.clear();
-    if (this.udp) {
-      const u = this.udp;
-      this.udp = undefined;
-      await new Promise<void>((r) => {
-        try {
-          u.close(() => r());
-        } catch {
-          r();
-        }
-      });
-    }
-    if (this.tcp) {
-      this.tcp.removeAllListeners("close");
-      this.tcp.destroy();
-      this.tcp = undefined;
-    }
+    this.tx.rejectAll(opts.error ?? new TraversalError("ERR_TURN_CLOSED", "TURN client closed"));
+    const link = this.link;
+    this.link = undefined;
+    await link?.close();
     for (const cb of this.closeCbs) cb(opts.error);
     this.closeCbs.clear();
     this.dataCbs.clear();
-  }
-}
-
-/** Builds and encodes a message; whatever the codec refuses (a bad peer address, oversized data) is ERR_BAD_ARGUMENT. */
-function encodeTurn(
-  init: StunMessageInit,
-  build: (m: StunMessage) => void,
-  opts: EncodeOptions = {},
-): Uint8Array {
-  try {
-    const m = new StunMessage(init);
-    build(m);
-    return encodeMessage(m, opts);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new TraversalError("ERR_BAD_ARGUMENT", `cannot encode STUN: ${why}`, { cause: err });
-  }
-}
-
-/** ERROR-CODE of an error response; a missing or malformed one is status 0 (the request just failed). */
-function errorCodeOf(m: StunMessage): { status: number; reason: string } {
-  try {
-    const ec = m.getErrorCode();
-    return ec ? { status: ec.code, reason: ec.reason } : { status: 0, reason: "no ERROR-CODE" };
-  } catch {
-    return { status: 0, reason: "malformed ERROR-CODE" };
-  }
-}
-
-/** LIFETIME in seconds; undefined when missing or malformed (the caller keeps what it asked for). */
-function lifetimeOf(m: StunMessage): number | undefined {
-  try {
-    return m.getUint32(ATTR.LIFETIME);
-  } catch {
-    return undefined;
   }
 }

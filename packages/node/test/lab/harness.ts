@@ -80,11 +80,11 @@ export class NodeLab {
     ];
   }
 
-  /** Starts a serving node on `host`; resolves with its first address line. */
-  async serve(host: string, extra: string[] = []): Promise<Served> {
-    const child = this.lab.spawn(host, process.execPath, [
+  /** `node peer.mjs CMD` with this lab's library, broker, STUN and TURN servers, then `rest`. */
+  #peerArgs(cmd: "serve" | "connect", ...rest: string[]): string[] {
+    return [
       peer,
-      "serve",
+      cmd,
       "--lib",
       this.lib,
       "--mqtt",
@@ -92,8 +92,13 @@ export class NodeLab {
       "--stun",
       this.stun,
       ...this.turnFlags(),
-      ...extra,
-    ]);
+      ...rest,
+    ];
+  }
+
+  /** Starts a serving node on `host`; resolves with its first address line. */
+  async serve(host: string, extra: string[] = []): Promise<Served> {
+    const child = this.lab.spawn(host, process.execPath, this.#peerArgs("serve", ...extra));
     this.#servers.push(child);
     let err = "";
     child.stderr?.on("data", (d) => (err += d));
@@ -111,19 +116,7 @@ export class NodeLab {
     const r = await this.lab.exec(
       host,
       process.execPath,
-      [
-        peer,
-        "connect",
-        "--lib",
-        this.lib,
-        "--mqtt",
-        this.lab.info.mqttUrl,
-        "--stun",
-        this.stun,
-        ...this.turnFlags(),
-        addr,
-        ...extra,
-      ],
+      this.#peerArgs("connect", addr, ...extra),
       { timeoutMs: 40_000 },
     );
     const line = r.stdout.trim().split("\n").at(-1) ?? "";

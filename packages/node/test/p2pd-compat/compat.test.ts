@@ -1,8 +1,8 @@
 import { connect, createServer } from "node:net";
 import type { Pipe } from "@p2pd/pipe";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { parseAddress } from "../../src/address.js";
-import { type EmbeddedBroker, startBroker } from "../../src/broker.js";
+import type { EmbeddedBroker } from "../../src/broker.js";
 import { sealEnvelope } from "../../src/envelope.js";
 import { deriveKeys } from "../../src/keys.js";
 import { MemoryNaming } from "../../src/naming.js";
@@ -10,29 +10,19 @@ import { echo } from "../../src/node/protocol.js";
 import { type P2PNode, startNode } from "../../src/node.js";
 import { p2pdMachineIdOf } from "../../src/p2pd-compat/address.js";
 import { P2PD_TEST_REPLY, p2pdTest } from "../../src/p2pd-compat/protocol.js";
+import { twoNodesForFile } from "../two-nodes.js";
 
 let broker: EmbeddedBroker;
 let a: P2PNode;
 let b: P2PNode;
 const naming = new MemoryNaming();
 
-beforeAll(async () => {
-  broker = await startBroker();
-  a = await startNode({
-    interfaces: "loopback",
-    mqtt: broker.url,
-    naming,
-    p2pdCompat: true,
-    limits: { handshakeTimeoutMs: 300 },
-  });
-  b = await startNode({ interfaces: "loopback", mqtt: broker.url, naming });
-});
-
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await broker?.close();
-});
+twoNodesForFile(
+  (n) => {
+    ({ broker, a, b } = n);
+  },
+  { a: { naming, p2pdCompat: true, limits: { handshakeTimeoutMs: 300 } }, b: { naming } },
+);
 
 /** A raw TCP client of a's P2PD listener (what a Python P2PD node sends, byte for byte). */
 function raw(): Promise<{ send(s: string): void; next(): Promise<string>; closed: Promise<void> }> {

@@ -1,21 +1,20 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { chooseServers } from "../../src/servers/choose.js";
 import type { ServerLists } from "../../src/servers/list.js";
-import { type FakeBroker, fakeStun, honestStun, realBroker, silentBroker } from "./fakes.js";
+import {
+  closedAfterEach,
+  type FakeBroker,
+  fakeStun,
+  honestStun,
+  realBroker,
+  silentBroker,
+} from "./fakes.js";
 
 // Every server here is one the test starts on loopback (127.0.0.0/8): nothing leaves the machine.
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-async function track<T extends { close(): Promise<void> }>(p: Promise<T>): Promise<T> {
-  const s = await p;
-  open.push(s);
-  return s;
-}
+const track = closedAfterEach();
 const lists = (stun: ServerLists["stun"], mqtt: ServerLists["mqtt"] = []): ServerLists => ({
   stun,
   mqtt,
@@ -126,30 +125,17 @@ describe("chooseServers: STUN", () => {
       [...silent.map((s) => s.entry), a.entry, b.entry],
       [...dead.map((d) => d.entry), ...brokers.map((x) => x.entry)],
     );
-    const cold = await chooseServers({
-      lists: l,
-      localAddress: "127.0.0.1",
-      cache: dir,
-      networkKey: "net-1",
-    });
+    const choose = (networkKey: string) =>
+      chooseServers({ lists: l, localAddress: "127.0.0.1", cache: dir, networkKey });
+    const cold = await choose("net-1");
     expect(cold).toMatchObject({ agreed: true, cached: false });
     expect(cold.mqtt).toHaveLength(2);
-    const warm = await chooseServers({
-      lists: l,
-      localAddress: "127.0.0.1",
-      cache: dir,
-      networkKey: "net-1",
-    });
+    const warm = await choose("net-1");
     expect(warm).toMatchObject({ agreed: true, cached: true });
     expect(warm.packets).toEqual({ udp: 2, tcp: 2 });
     expect(warm.ms).toBeLessThan(300);
     // Another network starts cold.
-    const other = await chooseServers({
-      lists: l,
-      localAddress: "127.0.0.1",
-      cache: dir,
-      networkKey: "net-2",
-    });
+    const other = await choose("net-2");
     expect(other.cached).toBe(false);
   });
 });

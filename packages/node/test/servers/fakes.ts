@@ -4,8 +4,30 @@
 import { createSocket } from "node:dgram";
 import { createServer, type Socket } from "node:net";
 import { ATTR, decodeMessage, encodeMessage, StunMessage, StunServer } from "@p2pd/stun";
+import { afterEach } from "vitest";
 import { startBroker } from "../../src/broker.js";
 import type { MqttServerEntry, StunServerEntry } from "../../src/servers/list.js";
+
+type Closable = { close(): Promise<void> };
+
+/**
+ * `track(x)` (or a promise of x) for the file's tests: whatever it was given is closed after each
+ * test, pass or fail.
+ */
+export function closedAfterEach() {
+  const open: Closable[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  function track<T extends Closable>(x: T): T;
+  function track<T extends Closable>(x: Promise<T>): Promise<T>;
+  function track<T extends Closable>(x: T | Promise<T>): T | Promise<T> {
+    if (x instanceof Promise) return x.then((s) => track(s));
+    open.push(x);
+    return x;
+  }
+  return track;
+}
 
 export interface Fake {
   entry: StunServerEntry;

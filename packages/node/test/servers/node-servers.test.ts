@@ -1,20 +1,13 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConnectError, echo, type P2PNode, parseAddress, startNode } from "../../src/index.js";
 import type { ServerLists } from "../../src/servers/list.js";
-import { honestStun, realBroker, silentBroker } from "./fakes.js";
+import { closedAfterEach, honestStun, realBroker, silentBroker } from "./fakes.js";
 
 // Every server is one this file starts on loopback; the lists stand in for the bundled ones.
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-const track = <T extends { close(): Promise<void> }>(x: T): T => {
-  open.push(x);
-  return x;
-};
+const track = closedAfterEach();
 
 describe("a node started with server lists (no mqtt/stun flags)", () => {
   it("probes the lists, listens on the brokers that answer, and names them in its address", async () => {

@@ -1,18 +1,11 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RendezvousError } from "../../src/servers/errors.js";
 import { bundledBrokerUrls, peerBrokerUrls, rendezvousOf } from "../../src/servers/rendezvous.js";
 import { MqttSignaling } from "../../src/signaling.js";
-import { realBroker, silentBroker } from "./fakes.js";
+import { closedAfterEach, realBroker, silentBroker } from "./fakes.js";
 
 // Loopback brokers this file starts (aedes, and a TCP listener that never answers).
-const open: { close(): Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-const track = <T extends { close(): Promise<void> }>(x: T): T => {
-  open.push(x);
-  return x;
-};
+const track = closedAfterEach();
 
 describe("rendezvous in addresses", () => {
   it("bundled brokers go by index, others by URL, and back", () => {
