@@ -51,8 +51,8 @@ export class CipherState {
   #n = 0;
   // The 96-bit nonce, rewritten per message (node:crypto copies it into the cipher context).
   readonly #nonce = Buffer.alloc(12);
-  // The received tag, reused per frame (setAuthTag copies it).
-  readonly #tag = Buffer.allocUnsafe(TAGLEN);
+  // The received tag when it spans chunks, reused per frame (setAuthTag copies it).
+  #tag: Buffer | undefined;
 
   constructor(cipher: NoiseCipher = "ChaChaPoly") {
     this.cipher = cipher;
@@ -194,6 +194,7 @@ export class CipherState {
       d.setAuthTag(p.subarray(body));
       if (body > 0) out.push(d.update(p.subarray(0, body)));
     } else {
+      this.#tag ??= Buffer.allocUnsafe(TAGLEN);
       const tag = this.#tag;
       let seen = 0;
       const pieces: Buffer[] = [];
