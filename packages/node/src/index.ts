@@ -75,6 +75,7 @@ export {
   HANDSHAKE_TIMEOUT,
   handshakeTimeoutMs,
   MAX_FRAME_PLAINTEXT,
+  type NoiseCipher,
   SecureError,
   type SecureIdentity,
   type SecureOptions,

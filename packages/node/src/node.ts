@@ -109,7 +109,9 @@ export class P2PNode extends EventEmitter {
     this.#pipes = new NodePipes(
       this.#protocol,
       log,
-      opts.insecure ? undefined : secureIdentity(keys),
+      opts.insecure
+        ? undefined
+        : secureIdentity(keys, opts.noiseCipher ? { cipher: opts.noiseCipher } : {}),
       limits,
       opts.secureRekey,
     );

@@ -3,6 +3,7 @@ import type { NatInfo } from "../address.js";
 import type { TimelineEntry } from "../errors.js";
 import type { NodeInterface } from "../interfaces.js";
 import type { NamingProvider } from "../naming.js";
+import type { NoiseCipher } from "../secure/cipher-state.js";
 import type { ServerLists } from "../servers/list.js";
 import type { SignalingTransport } from "../signaling.js";
 import type { StrategyName } from "../strategies/names.js";
@@ -38,6 +39,11 @@ export interface StartNodeOptions {
    * Off by default: every connection is Noise-encrypted and authenticated. Both ends must agree.
    */
   insecure?: boolean;
+  /**
+   * The Noise cipher this node asks for when it dials: "AESGCM" (default; fast with AES
+   * instructions) or "ChaChaPoly" (CPUs without them). Answering, a node accepts both.
+   */
+  noiseCipher?: NoiseCipher;
   /**
    * Accept Python P2PD nodes: a second, plaintext listener (port 0 = any) that speaks P2PD's node
    * protocol, listed in `node.p2pdAddress`. Off by default. Dialing a P2PD-format address needs

@@ -123,6 +123,29 @@ describe("encrypted node connections", () => {
     await r.pipe.close();
   });
 
+  it("the dialer's cipher is used: AESGCM by default, ChaChaPoly with noiseCipher; both ends agree", async () => {
+    const inbound = inboundPipe(a);
+    const r = await b.connect(a.address, { strategies: ["direct"] });
+    expect(r.pipe.peer?.cipher).toBe("AESGCM");
+    expect((await inbound).peer?.cipher).toBe("AESGCM");
+    await r.pipe.close();
+    const c = await startNode({
+      interfaces: "loopback",
+      mqtt: broker.url,
+      noiseCipher: "ChaChaPoly",
+    });
+    try {
+      const back = inboundPipe(a);
+      const rc = await c.connect(a.address, { strategies: ["direct"] });
+      expect(rc.pipe.peer?.cipher).toBe("ChaChaPoly");
+      expect((await back).peer?.cipher).toBe("ChaChaPoly");
+      expect((await echo(rc.pipe, "chacha")).toString()).toBe("chacha");
+      await rc.pipe.close();
+    } finally {
+      await c.close();
+    }
+  });
+
   it("a node listening at another node's address cannot complete the handshake: ERR_PEER_AUTH", async () => {
     const c = await startNode({ interfaces: "loopback", mqtt: broker.url });
     try {
