@@ -1,7 +1,6 @@
 import { Socket } from "node:net";
 import { Duplex } from "node:stream";
 import type { NodeKeys } from "../keys.js";
-import { type AeadJob, type AeadResult, runAead } from "./aead-worker.js";
 import {
   type CipherState,
   MAX_NOISE_MESSAGE,
@@ -64,10 +63,6 @@ export const HELLO_BYTES = 16;
 /** Plaintext bytes per transport frame. */
 export const MAX_FRAME_PLAINTEXT = MAX_NOISE_MESSAGE - TAGLEN;
 const EMPTY = Buffer.alloc(0);
-/** Full frames go to the AEAD worker only with at least this much received behind them. */
-const OFFLOAD_BACKLOG = 64 * 1024;
-/** At most this many frames in the worker per stream; the socket pauses beyond. */
-const OFFLOAD_MAX = 16;
 
 export interface SecureOptions {
   /** Our node's keys (or its precomputed SecureIdentity, signed once). */
@@ -106,8 +101,6 @@ export interface SecureOptions {
    * must use the same, or the first frame after one side's rekey fails with ERR_DECRYPT.
    */
   rekey?: RekeyThresholds;
-  /** @internal Open bulk frames in the AEAD worker (default true; benchmarks compare). */
-  offload?: boolean;
   signal?: AbortSignal;
 }
 
@@ -147,22 +140,6 @@ export class SecureStream extends Duplex {
   // Received bytes not yet forming a whole frame.
   readonly #frames = new FrameReader();
   #gotEnd = false;
-  // Frames received, in order, not yet delivered: null = the authenticated end; a Buffer[] is
-  // plaintext; undefined = still in the worker.
-  #pending: { pt: Buffer[] | null | undefined }[] = [];
-  readonly #offload: boolean;
-  // Full-size frames received back to back (bulk transfer): from the second, the worker opens them.
-  #fullRun = 0;
-  // Frames for the worker gathered over one loop turn (the socket's reads), sent as one message.
-  #batch: AeadJob[] = [];
-  #batchCb: ((r: AeadResult) => void)[] = [];
-  readonly #flushBatch = (): void => {
-    const jobs = this.#batch;
-    const cbs = this.#batchCb;
-    this.#batch = [];
-    this.#batchCb = [];
-    if (jobs.length > 0 && !this.destroyed) runAead(jobs, cbs);
-  };
   #held: { chunks: Buffer[]; cb: (err?: Error | null) => void } | undefined;
   #drainCb: ((err?: Error | null) => void) | undefined;
   #writer: FrameWriter | undefined;
@@ -182,7 +159,6 @@ export class SecureStream extends Duplex {
     this.#id = isIdentity(opts.identity) ? opts.identity : secureIdentity(opts.identity);
     this.#expect = opts.expect;
     this.#onHello = opts.onHello;
-    this.#offload = opts.offload ?? true;
     this.#cipher = opts.cipher ?? this.#id.cipher ?? DEFAULT_CIPHER;
     if (!NOISE_CIPHERS.includes(this.#cipher))
       throw new SecureError("ERR_BAD_ARGUMENT", `unknown Noise cipher ${String(this.#cipher)}`);
@@ -388,83 +364,10 @@ export class SecureStream extends Duplex {
   #onTransportFrame(parts: Buffer[], len: number): void {
     if (this.#gotEnd) throw new SecureError("ERR_DECRYPT", "frame after the authenticated end");
     const rx = this.#rx as CipherState;
-    const q = this.#pending;
-    if (
-      this.#offload &&
-      len === MAX_NOISE_MESSAGE &&
-      (q.length > 0 || ++this.#fullRun >= 2 || this.#frames.buffered >= OFFLOAD_BACKLOG)
-    ) {
-      // Bulk: the worker opens it; the nonce and the rekey point are assigned here, in order.
-      const { key, n, alg, bigEndian } = rx.reserve();
-      this.#rxKey.after(rx, len);
-      const copy = Buffer.allocUnsafeSlow(len);
-      let o = 0;
-      for (const p of parts) o += p.copy(copy, o);
-      const entry: { pt: Buffer[] | null | undefined } = { pt: undefined };
-      q.push(entry);
-      if (this.#batch.length === 0) setImmediate(this.#flushBatch);
-      this.#batch.push({
-        dec: true,
-        alg,
-        be: bigEndian,
-        key,
-        n,
-        buf: copy.buffer as ArrayBuffer,
-        len,
-      });
-      this.#batchCb.push((r) => {
-        if (this.destroyed) return;
-        if (!r.ok) {
-          q.length = 0;
-          this.destroy(
-            new SecureError(
-              "ERR_DECRYPT",
-              "frame failed authentication (modified, replayed or reordered)",
-            ),
-          );
-          return;
-        }
-        entry.pt = [r.data];
-        this.#deliver();
-      });
-      if (q.length >= OFFLOAD_MAX) this.raw.pause();
-      return;
-    }
-    if (len !== MAX_NOISE_MESSAGE) this.#fullRun = 0;
     const pt = rx.decryptParts(parts, len);
     this.#rxKey.after(rx, len);
-    if (len === TAGLEN) this.#gotEnd = true;
-    if (q.length > 0) {
-      q.push({ pt: len === TAGLEN ? null : pt });
-      // The peer's FIN comes before our end is delivered (and we answer with ours): a socket
-      // must not end its write side on its own meanwhile.
-      if (len === TAGLEN) (this.raw as { allowHalfOpen: boolean }).allowHalfOpen = true;
-      return;
-    }
-    this.#deliverOne(len === TAGLEN ? null : pt);
-  }
-
-  /** Delivers the received frames that are ready, in order (stops at one still in the worker). */
-  #deliver(): void {
-    const q = this.#pending;
-    while (q.length > 0 && !this.destroyed) {
-      const head = q[0] as { pt: Buffer[] | null | undefined };
-      if (head.pt === undefined) break;
-      q.shift();
-      this.#deliverOne(head.pt);
-    }
-    // Paused for the worker's backlog (not by the reader): go on once it is down.
-    if (
-      this.raw.isPaused() &&
-      q.length < OFFLOAD_MAX &&
-      this.readableLength < this.readableHighWaterMark &&
-      !this.destroyed
-    )
-      this.raw.resume();
-  }
-
-  #deliverOne(pt: Buffer[] | null): void {
-    if (pt === null) {
+    if (len === TAGLEN) {
+      this.#gotEnd = true;
       this.push(null);
       return;
     }
@@ -516,7 +419,7 @@ export class SecureStream extends Duplex {
   };
 
   override _read(): void {
-    if (this.raw.isPaused() && this.#pending.length < OFFLOAD_MAX) this.raw.resume();
+    if (this.raw.isPaused()) this.raw.resume();
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -571,7 +474,6 @@ export class SecureStream extends Duplex {
     if (last && !this.raw.destroyed) this.raw.end(last, () => this.raw.destroy());
     else this.raw.destroy();
     this.#frames.clear();
-    this.#pending = [];
     this.#writer?.close();
     const failure = err ?? new SecureError("ERR_CLOSED", "secure stream closed");
     if (!this.#peer || !this.#writer) this.#reject(failure);

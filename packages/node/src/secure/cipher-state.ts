@@ -97,22 +97,6 @@ export class CipherState {
     return this.#nonce;
   }
 
-  /**
-   * Reserves the next nonce for a frame sealed or opened elsewhere (the AEAD worker): the key it
-   * goes under and the nonce's counter, consumed here, so nonces stay assigned in order by this
-   * thread; ERR_NONCE_EXHAUSTED at the limit as for any frame.
-   */
-  reserve(): { key: Buffer; n: number; alg: string; bigEndian: boolean } {
-    const k = this.#k;
-    if (k === undefined) throw new SecureError("ERR_HANDSHAKE", "no transport key");
-    if (this.#n >= MAX_NONCE)
-      throw new SecureError(
-        "ERR_NONCE_EXHAUSTED",
-        "nonce limit reached: the connection must close",
-      );
-    return { key: k, n: this.#n++, alg: this.#alg, bigEndian: this.#bigEndian };
-  }
-
   // Both AEADs have the same shape (setAAD, setAuthTag, getAuthTag): typed as GCM's.
   #cipher(k: Buffer): CipherGCM {
     return createCipheriv(this.#alg as "aes-256-gcm", k, this.#nextNonce(), {
