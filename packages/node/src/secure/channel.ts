@@ -165,6 +165,10 @@ export class SecureStream extends Duplex {
     this.#txKey = new RekeyCounter(opts.rekey);
     this.#rxKey = new RekeyCounter(opts.rekey);
     this.#vectored = raw instanceof Socket;
+    // This stream ends the socket (after its authenticated end, or by destroying it): a socket
+    // that ended its write side on the peer's FIN by itself would drop our answering end frame
+    // whenever our reader had not caught up yet, and the peer would see ERR_TRUNCATED.
+    if (this.#vectored) (raw as Socket).allowHalfOpen = true;
     this.#maxFrame = Math.max(
       1,
       Math.min(opts.maxFramePlaintext ?? MAX_FRAME_PLAINTEXT, MAX_FRAME_PLAINTEXT),

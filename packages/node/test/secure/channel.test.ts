@@ -118,6 +118,30 @@ describe("SecureStream over TCP", () => {
     a.destroy();
     b.destroy();
   });
+
+  it("a reader slower than the peer's FIN still answers with its authenticated end (no ERR_TRUNCATED)", async () => {
+    const [ra, rb] = await tcpPair();
+    const [a, b] = ik(ra, rb);
+    await Promise.all([a.ready, b.ready]);
+    const errors: string[] = [];
+    a.on("error", (e: Error & { code?: string }) => errors.push(`a ${e.code ?? e.message}`));
+    b.on("error", (e: Error & { code?: string }) => errors.push(`b ${e.code ?? e.message}`));
+    const aEnded = once(a, "end");
+    a.resume();
+    // Small enough to sit in b's buffers: the raw socket sees the FIN long before b is read.
+    a.end(Buffer.alloc(10_000, 1));
+    await once(rb, "end");
+    await new Promise((r) => setTimeout(r, 50));
+    const bEnded = once(b, "end");
+    expect((await readN(b, 10_000)).equals(Buffer.alloc(10_000, 1))).toBe(true);
+    b.resume();
+    await bEnded;
+    await aEnded; // b's authenticated end reached a
+    await new Promise((r) => setTimeout(r, 20));
+    expect(errors).toEqual([]);
+    a.destroy();
+    b.destroy();
+  });
 });
 
 const hello = (s: string) => createHash("sha256").update(s).digest().subarray(0, 16);
