@@ -8,14 +8,16 @@
 // irc = [{ip, port, host, target, cert, key}]: TLS with the test CA's certificate for `host` at ip:port,
 // passed on in plain text to 127.0.0.1:target (an ircd of labs/irc-lab running in pub's loopback).
 // Prints "ready" once every socket is bound; stops on SIGTERM/SIGINT.
-import { createSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { createServer as tlsServer } from "node:tls";
 
 const plan = JSON.parse(process.argv[2] ?? "{}");
 const stun = await import(new URL("../../packages/stun/dist/index.js", import.meta.url).href);
-const { ATTR, decodeMessage, encodeMessage, StunMessage, StunServer } = stun;
+const { StunServer } = stun;
+const { fakeStun } = await import(
+  new URL("../../packages/nat/test/fixtures/fake-stun.mjs", import.meta.url).href
+);
 const closers = [];
 
 for (const s of plan.honest ?? []) {
@@ -30,33 +32,16 @@ for (const s of plan.honest ?? []) {
   closers.push(() => srv.close());
 }
 
+/** A responder at s.ip:s.port: right or lying mapped address, any OTHER-ADDRESS, on time or late. */
 async function responder(s, { mappedIp, other, delayMs = 0 }) {
-  const sock = createSocket("udp4");
-  await new Promise((resolve, reject) => {
-    sock.once("error", reject);
-    sock.bind(s.port, s.ip, resolve);
+  const srv = await fakeStun(stun, {
+    address: s.ip,
+    port: s.port,
+    ...(mappedIp ? { lie: (truth) => ({ host: mappedIp, port: truth.port }) } : {}),
+    other: other ?? { host: s.altIp, port: s.altPort },
+    delayMs,
   });
-  sock.on("message", (buf, rinfo) => {
-    let req;
-    try {
-      req = decodeMessage(new Uint8Array(buf));
-    } catch {
-      return;
-    }
-    if (req.cls !== "request") return;
-    const res = new StunMessage({
-      method: req.method,
-      cls: "success",
-      transactionId: req.transactionId,
-    });
-    res.addAddress(ATTR.XOR_MAPPED_ADDRESS, { host: mappedIp ?? rinfo.address, port: rinfo.port });
-    res.addAddress(ATTR.OTHER_ADDRESS, other ?? { host: s.altIp, port: s.altPort });
-    const send = () =>
-      sock.send(encodeMessage(res, { fingerprint: true }), rinfo.port, rinfo.address);
-    if (delayMs) setTimeout(send, delayMs);
-    else send();
-  });
-  closers.push(() => sock.close());
+  closers.push(() => srv.close());
 }
 
 for (const s of plan.liar ?? []) await responder(s, { mappedIp: "192.0.2.66" });

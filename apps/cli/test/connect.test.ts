@@ -18,6 +18,9 @@ const cli = (argv: string[]) => runCli(...argv);
 
 const flags = () => ["--interfaces", "loopback", "--mqtt", broker.url, "--json"];
 
+/** Reverse and direct, both started at once. */
+const RACE_BOTH = ["--strategies", "reverse,direct", "--stagger", "0"];
+
 /** The address of a node that has closed: nothing answers there. */
 async function goneAddress(): Promise<string> {
   const gone = await p2p.startNode({ interfaces: "loopback", mqtt: broker.url });
@@ -29,17 +32,7 @@ async function goneAddress(): Promise<string> {
 describe("p2pd connect", () => {
   test("--stagger: 0 starts every strategy at once (all reported), the default gives reverse its time", async () => {
     const raced = JSON.parse(
-      (
-        await cli([
-          "connect",
-          server.address,
-          "--strategies",
-          "reverse,direct",
-          "--stagger",
-          "0",
-          ...flags(),
-        ])
-      ).out,
+      (await cli(["connect", server.address, ...RACE_BOTH, ...flags()])).out,
     );
     expect(raced.echo).toBe(true);
     expect(raced.strategies.map((t: { strategy: string }) => t.strategy)).toEqual([
@@ -125,16 +118,7 @@ describe("p2pd connect", () => {
 
   test("--verbose prints the attempt's timeline on stderr; --json carries it as `timeline`", async () => {
     // Both strategies start at once: one wins, the other is aborted (lost) or failed first.
-    const r = await cli([
-      "connect",
-      server.address,
-      "--strategies",
-      "reverse,direct",
-      "--stagger",
-      "0",
-      "--verbose",
-      ...flags(),
-    ]);
+    const r = await cli(["connect", server.address, ...RACE_BOTH, "--verbose", ...flags()]);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out) as {
       strategy: string;

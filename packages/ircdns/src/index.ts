@@ -15,16 +15,8 @@ export * from "./errors.js";
 export { IRCDNS } from "./ircdns.js";
 export { checkValue, type Name, type NameInput, parseName } from "./names.js";
 export { type Decision, decide, type Quorum, quorum, type Vote } from "./quorum.js";
-export type {
-  IrcDnsOptions,
-  LookupOptions,
-  LookupResult,
-  OpOptions,
-  RefreshResult,
-  RegisterResult,
-  ServerOutcome,
-  StoreResult,
-} from "./results.js";
+// The options and results of IRCDNS's operations (types only).
+export type * from "./results.js";
 export {
   DEFAULT_SERVERS,
   parseServer,

@@ -1,4 +1,4 @@
-import { P2pdError } from "@p2pd/netifaces";
+import { errorClass } from "@p2pd/netifaces";
 
 /** Every code the classification side of @p2pd/nat throws (see README "Error codes"). */
 export const NAT_ERROR_CODES = [
@@ -13,12 +13,7 @@ export const NAT_ERROR_CODES = [
 /** Stable error codes of the classification side of @p2pd/nat. */
 export type NatErrorCode = (typeof NAT_ERROR_CODES)[number];
 
-export class NatError extends P2pdError<NatErrorCode> {
-  constructor(code: NatErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-    this.name = "NatError";
-  }
-}
+export class NatError extends errorClass<NatErrorCode>("NatError") {}
 
 export function abortError(signal: AbortSignal | undefined): NatError {
   return new NatError("ERR_NAT_ABORTED", "NAT classification aborted", { cause: signal?.reason });

@@ -1,4 +1,4 @@
-import { P2pdError } from "./p2pd-error.js";
+import { codedError, errorClass } from "./p2pd-error.js";
 
 /** Every code @p2pd/netifaces throws (see README "Error codes"). */
 export const NET_ERROR_CODES = [
@@ -21,20 +21,14 @@ export const NET_ERROR_CODES = [
 export type NetErrorCode = (typeof NET_ERROR_CODES)[number];
 
 /** Base error of @p2pd/netifaces: every failure carries a stable `code`. */
-export class P2pdNetError extends P2pdError<NetErrorCode> {
-  constructor(code: NetErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-    this.name = "P2pdNetError";
-  }
-}
+export class P2pdNetError extends errorClass<NetErrorCode>("P2pdNetError") {}
 
 /** A malformed IP, CIDR, netmask or host string. */
-export class BadAddressError extends P2pdNetError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("ERR_BAD_ADDRESS", message, options);
-    this.name = "BadAddressError";
-  }
-}
+export class BadAddressError extends codedError(
+  P2pdNetError,
+  "ERR_BAD_ADDRESS",
+  "BadAddressError",
+) {}
 
 /** The operation was cancelled through its AbortSignal. */
 export class AbortedError extends P2pdNetError {

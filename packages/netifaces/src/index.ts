@@ -58,7 +58,13 @@ export {
   NatType,
   parseNat,
 } from "./nat-info.js";
-export { isP2pdError, P2pdError } from "./p2pd-error.js";
+export {
+  codedError,
+  errorClass,
+  isP2pdError,
+  P2pdError,
+  type P2pdErrorClass,
+} from "./p2pd-error.js";
 export {
   BsdProvider,
   parseIfconfig,

@@ -14,6 +14,52 @@ export class P2pdError<C extends string = string> extends Error {
   }
 }
 
+/** The constructor of a package's base error: `new X(code, message, options?)`. */
+export type P2pdErrorClass<C extends string> = new (
+  code: C,
+  message: string,
+  options?: ErrorOptions,
+) => P2pdError<C>;
+
+/**
+ * A package's base error class: a P2pdError whose `code` is one of `C`, named `name` (a bundler
+ * may rename the class, the name must not change):
+ * `export class PipeError extends errorClass<PipeErrorCode>("PipeError") {}`.
+ */
+export function errorClass<C extends string>(name: string): P2pdErrorClass<C> {
+  return class extends P2pdError<C> {
+    constructor(code: C, message: string, options?: ErrorOptions) {
+      super(code, message, options);
+      this.name = name;
+    }
+  };
+}
+
+/**
+ * An error of `Base` with one fixed `code`, named `name`: `new X(message, options?)`.
+ * `export class TimeoutError extends codedError(MyError, "ERR_MY_TIMEOUT", "TimeoutError") {}`.
+ */
+export function codedError<C extends string, E extends P2pdError<C>>(
+  Base: new (code: C, message: string, options?: ErrorOptions) => E,
+  code: NoInfer<C>,
+  name: string,
+): new (
+  message: string,
+  options?: ErrorOptions,
+) => E {
+  const B = Base as unknown as P2pdErrorClass<C>;
+  const Coded = class extends B {
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options);
+      this.name = name;
+    }
+  };
+  return Coded as unknown as new (
+    message: string,
+    options?: ErrorOptions,
+  ) => E;
+}
+
 /** What every p2pd error code looks like. */
 export const ERROR_CODE_PATTERN = /^ERR_[A-Z0-9_]+$/;
 

@@ -1,4 +1,4 @@
-import { P2pdError } from "@p2pd/netifaces";
+import { codedError, errorClass } from "@p2pd/netifaces";
 
 /** Codes of the traversal primitives (TraversalError, TurnError); part of NODE_ERROR_CODES. */
 export const TRAVERSAL_ERROR_CODES = [
@@ -95,20 +95,10 @@ export const NODE_ERROR_CODES = [
 export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
 
 /** Base error of @p2pd/node: every failure carries a stable `code`. */
-export class P2pdNodeError extends P2pdError<NodeErrorCode> {
-  constructor(code: NodeErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-    this.name = "P2pdNodeError";
-  }
-}
+export class P2pdNodeError extends errorClass<NodeErrorCode>("P2pdNodeError") {}
 
 /** A P2P address that does not parse or does not validate. */
-export class AddressError extends P2pdNodeError {
-  constructor(message: string) {
-    super("ERR_BAD_ADDRESS", message);
-    this.name = "AddressError";
-  }
-}
+export class AddressError extends codedError(P2pdNodeError, "ERR_BAD_ADDRESS", "AddressError") {}
 
 /** A signaling envelope that is malformed, forged, replayed or not for us. */
 export class SignalError extends P2pdNodeError {

@@ -24,6 +24,9 @@ function raw(
     if (opts.waitMs) setTimeout(() => s.destroy(), opts.waitMs);
   });
 }
+/** One request to the server: `GET /path`, then header lines; the whole answer. */
+const ask = (line: string, ...headers: string[]) =>
+  raw(server.port, `${line} HTTP/1.1\r\n${headers.map((h) => `${h}\r\n`).join("")}\r\n`);
 const statusOf = (answer: string) => Number(answer.split(" ")[1]);
 const bodyOf = (answer: string) => JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
 
@@ -187,40 +190,26 @@ describe("REST API bad input and hostile requests", () => {
 
   test("other origins, rebinding hosts and cross-site mutations are refused; nothing is opened", async () => {
     const before = server.connections().length;
-    const hostile = await raw(
-      server.port,
-      "GET /open/evil/self HTTP/1.1\r\nOrigin: http://evil.example\r\n\r\n",
-    );
+    const hostile = await ask("GET /open/evil/self", "Origin: http://evil.example");
     expect(statusOf(hostile)).toBe(403);
     expect(bodyOf(hostile).error.code).toBe("ERR_BAD_ORIGIN");
-    const rebind = await raw(
-      server.port,
-      "GET /open/evil/self HTTP/1.1\r\nHost: evil.example:12333\r\n\r\n",
-    );
+    const rebind = await ask("GET /open/evil/self", "Host: evil.example:12333");
     expect(statusOf(rebind)).toBe(421);
     // An <img src> on a hostile page: no Origin header, but the browser says cross-site.
-    const img = await raw(
-      server.port,
-      "GET /open/evil/self HTTP/1.1\r\nSec-Fetch-Site: cross-site\r\n\r\n",
-    );
+    const img = await ask("GET /open/evil/self", "Sec-Fetch-Site: cross-site");
     expect(bodyOf(img).error.code).toBe("ERR_CROSS_SITE");
     // A sandboxed iframe: Origin null, cross-site.
-    const sandboxed = await raw(
-      server.port,
-      "GET /send/c1/ECHO%20x HTTP/1.1\r\nOrigin: null\r\nSec-Fetch-Site: cross-site\r\n\r\n",
+    const sandboxed = await ask(
+      "GET /send/c1/ECHO%20x",
+      "Origin: null",
+      "Sec-Fetch-Site: cross-site",
     );
     expect(statusOf(sandboxed)).toBe(403);
-    const preflight = await raw(
-      server.port,
-      "OPTIONS /open/a/b HTTP/1.1\r\nOrigin: http://evil.example\r\n\r\n",
-    );
+    const preflight = await ask("OPTIONS /open/a/b", "Origin: http://evil.example");
     expect(statusOf(preflight)).toBe(403);
     expect(server.connections().length).toBe(before);
     // Reads from a loopback page are fine, with CORS for that origin only.
-    const ok = await raw(
-      server.port,
-      "GET /version HTTP/1.1\r\nOrigin: http://127.0.0.1:5173\r\n\r\n",
-    );
+    const ok = await ask("GET /version", "Origin: http://127.0.0.1:5173");
     expect(statusOf(ok)).toBe(200);
     expect(ok).toContain("Access-Control-Allow-Origin: http://127.0.0.1:5173");
   });

@@ -1,3 +1,4 @@
+import { deadline } from "@p2pd/netifaces";
 import { PortMapTimeoutError } from "./errors.js";
 
 /**
@@ -11,20 +12,17 @@ export async function withDeadline<T>(
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   signal?.throwIfAborted();
-  // Our own timer, not AbortSignal.timeout: it is cleared as soon as fn settles, so nothing
-  // outlives the request (close() leaves no timer behind).
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), ms);
-  const both = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+  // Cleared as soon as fn settles, so nothing outlives the request (close() leaves no timer).
+  const limit = deadline(ms, signal);
   try {
-    return await fn(both);
+    return await fn(limit.signal);
   } catch (e) {
     if (signal?.aborted) throw signal.reason;
-    if (timeout.signal.aborted)
+    if (limit.signal.aborted)
       throw new PortMapTimeoutError(`${what}: no answer within ${ms} ms`, { cause: e });
     throw e;
   } finally {
-    clearTimeout(timer);
+    limit.clear();
   }
 }
 

@@ -1,4 +1,4 @@
-import { P2pdError } from "@p2pd/netifaces";
+import { codedError, errorClass } from "@p2pd/netifaces";
 
 /**
  * Every code port mapping throws. ERR_PORTMAP_BAD_ARGUMENT is set on the built-in
@@ -19,20 +19,14 @@ export const PORTMAP_ERROR_CODES = [
 export type PortMapErrorCode = (typeof PORTMAP_ERROR_CODES)[number];
 
 /** Base class of every port-mapping error; `code` is stable, `message` is for humans. */
-export class PortMapError extends P2pdError<PortMapErrorCode> {
-  constructor(code: PortMapErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-    this.name = "PortMapError";
-  }
-}
+export class PortMapError extends errorClass<PortMapErrorCode>("PortMapError") {}
 
 /** No gateway answered: no default route, no SSDP answer, nothing listening on 5351. */
-export class PortMapNoGatewayError extends PortMapError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("ERR_PORTMAP_NO_GATEWAY", message, options);
-    this.name = "PortMapNoGatewayError";
-  }
-}
+export class PortMapNoGatewayError extends codedError(
+  PortMapError,
+  "ERR_PORTMAP_NO_GATEWAY",
+  "PortMapNoGatewayError",
+) {}
 
 /** The gateway answered and said no (UPnP fault, NAT-PMP/PCP result code). */
 export class PortMapRefusedError extends PortMapError {
@@ -46,28 +40,25 @@ export class PortMapRefusedError extends PortMapError {
 }
 
 /** An answer we could not decode: truncated packet, malformed XML/SOAP/SSDP, wrong opcode. */
-export class PortMapBadResponseError extends PortMapError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("ERR_PORTMAP_BAD_RESPONSE", message, options);
-    this.name = "PortMapBadResponseError";
-  }
-}
+export class PortMapBadResponseError extends codedError(
+  PortMapError,
+  "ERR_PORTMAP_BAD_RESPONSE",
+  "PortMapBadResponseError",
+) {}
 
 /** The gateway (or one protocol on it) stayed silent past the deadline. */
-export class PortMapTimeoutError extends PortMapError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("ERR_PORTMAP_TIMEOUT", message, options);
-    this.name = "PortMapTimeoutError";
-  }
-}
+export class PortMapTimeoutError extends codedError(
+  PortMapError,
+  "ERR_PORTMAP_TIMEOUT",
+  "PortMapTimeoutError",
+) {}
 
 /** The gateway does not speak this protocol version or operation (falls back to the next method). */
-export class PortMapUnsupportedError extends PortMapError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("ERR_PORTMAP_UNSUPPORTED", message, options);
-    this.name = "PortMapUnsupportedError";
-  }
-}
+export class PortMapUnsupportedError extends codedError(
+  PortMapError,
+  "ERR_PORTMAP_UNSUPPORTED",
+  "PortMapUnsupportedError",
+) {}
 
 /** The mapper was closed. */
 export class PortMapClosedError extends PortMapError {
