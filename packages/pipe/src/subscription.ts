@@ -291,6 +291,19 @@ export class Subscription {
     };
   }
 
+  /**
+   * next() for a wait nothing can cut short (no timeout, no signal): only the promise, so a
+   * recv() loop allocates no cancel closure or result object per message.
+   */
+  nextOnly(full: boolean): Promise<Message | Buffer> {
+    const m = this.shift();
+    if (m) return Promise.resolve(full ? m : m.data);
+    if (this.closedWith) return Promise.reject(this.closedWith);
+    return new Promise<Message | Buffer>((resolve, reject) => {
+      this.waiters.push({ resolve, reject, full });
+    });
+  }
+
   /** Rejects every waiter; later waits reject at once (queued messages stay readable). */
   close(e: Error): void {
     this.closedWith = e;

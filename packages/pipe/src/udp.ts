@@ -1,4 +1,5 @@
 import * as dgram from "node:dgram";
+import { lookup as dnsLookup } from "node:dns";
 import { isIP } from "node:net";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { type DestLike, fromNode, nodeHost, resolveDest } from "./address.js";
@@ -6,7 +7,7 @@ import { armDeadline } from "./deadline.js";
 import { BoundedSet } from "./dedupe.js";
 import { abortError, PipeError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
-import { Pipe, type SendOptions, toBuffer } from "./pipe.js";
+import { Pipe, type SendOptions } from "./pipe.js";
 import { decodeRudp, encodeRudp, RUDP_ACK, RUDP_DATA, RUDP_HEADER, randomSeq } from "./reliable.js";
 import type { Message } from "./subscription.js";
 
@@ -72,23 +73,13 @@ export class UdpPipe extends Pipe {
 
   /** Sends one datagram to `dest` (default: the pipe's destination). */
   send(data: Uint8Array | string, dest?: DestLike, opts?: SendOptions): Promise<number> {
-    if (!this.isOpen) return Promise.reject(this.closedError());
     const signal = opts?.signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal, "send"));
+    const max = MAX_UDP_PAYLOAD[this.family] - (this.cfg.reliable ? RUDP_HEADER : 0);
     let buf: Buffer;
     try {
-      buf = toBuffer(data);
+      buf = this.sendable(data, signal, max, `IPv${this.family} datagram`);
     } catch (e) {
       return Promise.reject(e);
-    }
-    const max = MAX_UDP_PAYLOAD[this.family] - (this.cfg.reliable ? RUDP_HEADER : 0);
-    if (buf.length > max) {
-      return Promise.reject(
-        new PipeError(
-          "ERR_MSG_TOO_LARGE",
-          `datagram of ${buf.length} B exceeds ${max} B (IPv${this.family})`,
-        ),
-      );
     }
     const to = dest ?? this.remote;
     if (!to) {
@@ -189,26 +180,19 @@ export class UdpPipe extends Pipe {
         ),
       );
     }
-    return new Promise<number>((resolve, reject) => {
-      try {
-        this.socket.send(buf, to.port, nodeHost(to), (err) => {
-          if (err)
-            reject(
-              new PipeError("ERR_SEND", `sendto ${to.host}:${to.port} failed: ${err.message}`, {
-                cause: err,
-              }),
-            );
-          else resolve(buf.length);
-        });
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        reject(
-          code === "ERR_SOCKET_BAD_PORT"
-            ? new PipeError("ERR_BAD_PORT", `bad port ${to.port}`, { cause: e })
-            : new PipeError("ERR_SEND", (e as Error).message, { cause: e }),
-        );
-      }
-    });
+    const pending = new SendDone(buf.length, to);
+    try {
+      // The completion callback is what reports a failed sendto (ERR_SEND): always pass it.
+      this.socket.send(buf, to.port, nodeHost(to), pending.done);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      return Promise.reject(
+        code === "ERR_SOCKET_BAD_PORT"
+          ? new PipeError("ERR_BAD_PORT", `bad port ${to.port}`, { cause: e })
+          : new PipeError("ERR_SEND", (e as Error).message, { cause: e }),
+      );
+    }
+    return pending.promise;
   }
 
   protected closeTransport(): Promise<void> {
@@ -225,6 +209,48 @@ export class UdpPipe extends Pipe {
   }
 }
 
+/**
+ * One send's completion: the promise and the callback Node calls, in one object (no executor
+ * closure; the callback is bound once).
+ */
+class SendDone {
+  readonly promise: Promise<number>;
+  private resolve!: (n: number) => void;
+  private reject!: (e: Error) => void;
+  constructor(
+    private readonly bytes: number,
+    private readonly to: DestLike,
+  ) {
+    this.promise = new Promise<number>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+  }
+  readonly done = (err: Error | null): void => {
+    if (err) {
+      const { host, port } = this.to;
+      this.reject(
+        new PipeError("ERR_SEND", `sendto ${host}:${port} failed: ${err.message}`, { cause: err }),
+      );
+    } else this.resolve(this.bytes);
+  };
+}
+
+/**
+ * The socket's resolver. send() hands it only IP literals (names are resolved before), and Node's
+ * default (dns.lookup) defers even a literal to the next tick: answer literals at once, so the
+ * datagram leaves in the same tick as send().
+ */
+export function literalLookup(
+  host: string,
+  family: unknown,
+  cb: (err: Error | null, address: string, family: number) => void,
+): void {
+  const kind = isIP(host);
+  if (kind !== 0) cb(null, host, kind);
+  else dnsLookup(host, family as number, cb as never);
+}
+
 /** Binds a UDP socket (ERR_BIND, ERR_ABORTED). */
 export function bindUdp(
   bind: Endpoint,
@@ -239,6 +265,7 @@ export function bindUdp(
       type: bind.family === 6 ? "udp6" : "udp4",
       reuseAddr: cfg.reuseAddr,
       ipv6Only: bind.family === 6 && cfg.ipv6Only,
+      lookup: literalLookup,
       ...(cfg.recvBufferSize ? { recvBufferSize: cfg.recvBufferSize } : {}),
       ...(cfg.sendBufferSize ? { sendBufferSize: cfg.sendBufferSize } : {}),
     });
