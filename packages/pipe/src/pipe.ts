@@ -467,8 +467,13 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     if (this.ended) return;
     this.ended = true;
     this.endError = error;
-    const err = this.closedError();
-    for (const s of this.subList) s.close(err);
+    // Built only if a recv() waits or comes later: most pipes close with nobody reading.
+    let err: PipeError | undefined;
+    const closed = () => {
+      err ??= this.closedError();
+      return err;
+    };
+    for (const s of this.subList) s.close(closed);
     const cbs = this.endCbs;
     this.endCbs = [];
     for (const cb of cbs) this.runCb((p: Pipe) => cb(p, error), this);

@@ -94,4 +94,23 @@ describe("UDP send and recv fast paths", () => {
     expect((await server.recv({ timeout: 0 })).toString()).toBe("a");
     await Promise.all([server.close(), client.close()]);
   });
+
+  test("a pipe closed with nobody reading still rejects later recv() calls with one ERR_CLOSED", async () => {
+    const p = await pipeOpen("udp", { host: "127.0.0.1" }, { host: "127.0.0.1", port: 9 });
+    p.subscribe(["^x"]);
+    await p.close();
+    const errs = await Promise.all(
+      [p.recv({ timeout: 0 }), p.recv({ timeout: 50 }), p.recv({ sub: ["^x"], timeout: 0 })].map(
+        (r) =>
+          r.then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+      ),
+    );
+    for (const e of errs) expect((e as { code?: string }).code).toBe("ERR_CLOSED");
+    // Built once, on first need, and shared by the pipe's queues.
+    expect(errs[0]).toBe(errs[1]);
+    expect(errs[0]).toBe(errs[2]);
+  });
 });
