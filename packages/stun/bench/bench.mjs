@@ -35,6 +35,18 @@ function cpuTicks(pid) {
     return 0;
   }
 }
+/** The kernel's count of UDP datagrams dropped for a full receive buffer (all sockets), or 0. */
+function rcvbufErrors() {
+  try {
+    const lines = readFileSync("/proc/net/snmp", "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("Udp:"));
+    const names = lines[0].split(/\s+/);
+    return Number(lines[1].split(/\s+/)[names.indexOf("RcvbufErrors")]);
+  } catch {
+    return 0;
+  }
+}
 const TICK_US = 1e6 / Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim() || 100);
 
 /** Keeps WINDOW requests in flight on each of SOCKETS sockets for SECONDS; answers/s and CPU µs/answer. */
@@ -66,16 +78,18 @@ async function load(port, pid) {
   await new Promise((r) => setTimeout(r, 300));
   const start = answers;
   const c0 = cpuTicks(pid);
+  const d0 = rcvbufErrors();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const rate = ((answers - start) * 1000) / (performance.now() - t0);
   const cpu = ((cpuTicks(pid) - c0) * TICK_US) / Math.max(1, answers - start);
+  const drops = rcvbufErrors() - d0;
   for (const { s, t } of socks) {
     clearInterval(t);
     s.close();
   }
   await new Promise((r) => setTimeout(r, 100));
-  return { rate, cpu };
+  return { rate, cpu, drops };
 }
 
 async function freePort() {
@@ -207,7 +221,18 @@ const servers = [
 const results = servers.map(() => []);
 for (let r = 0; r < ROUNDS; r++) {
   const order = servers.map((_, i) => (i + r) % servers.length);
-  for (const i of order) results[i].push(await servers[i].run());
+  for (const i of order) {
+    const res = await servers[i].run();
+    results[i].push(res);
+    if (process.env.BENCH_DEBUG && res)
+      console.log(
+        servers[i].name,
+        Math.round(res.rate),
+        "req/s,",
+        res.drops,
+        "receive-buffer drops",
+      );
+  }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const haveCoturn = results[0].every((x) => x !== undefined);
