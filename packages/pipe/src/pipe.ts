@@ -233,9 +233,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     try {
       for (;;) {
         try {
-          const rOpts: RecvOptions = { sub: opts.sub, timeout: 0 };
-          if (opts.signal) rOpts.signal = opts.signal;
-          yield await this.recvFull(rOpts);
+          yield await this.recvFull({ sub: opts.sub, timeout: 0, signal: opts.signal });
         } catch (e) {
           if (
             e instanceof PipeError &&
@@ -366,16 +364,20 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   protected dispatch(data: Buffer, from: Endpoint, origin: Pipe = this): void {
     if (this.interceptors.length > 0 && this.intercepted(data, from)) return;
     if (this.deduper && origin === this && this.deduper.seen(from.host, data)) return;
-    const msg: Message = { data, from, pipe: origin };
+    let msg: Message | undefined;
     const relays = this.relays;
     for (let i = 0; i < relays.length; i++) {
-      const r = relays[i] as Pipe;
-      r.send(data).then(undefined, (e: unknown) => this.reportError(e));
+      (relays[i] as Pipe).send(data).then(undefined, (e: unknown) => this.reportError(e));
     }
-    if (this.fastAll) {
-      this.fastAll.push(msg);
-      if (this.fastAll.canPause && this.fastAll.holding) origin.pauseInput(this);
+    const all = this.fastAll;
+    if (all) {
+      // A recv() waiting for bytes only takes them as they are: no Message object is built.
+      if (!all.takeBytes(data)) {
+        all.push((msg = { data, from, pipe: origin }));
+        if (all.canPause && all.holding) origin.pauseInput(this);
+      }
     } else if (this.subList.length > 0) {
+      const m: Message = (msg = { data, from, pipe: origin });
       let mt: string | undefined;
       let at: string | undefined;
       const msgText = () => {
@@ -389,19 +391,19 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
       for (const s of this.subList) {
         if (!s.matchAll && !s.matches(msgText, addrText)) continue;
         const h = s.handler;
-        if (h) this.runCb(h, msg);
+        if (h) this.runCb(h, m);
         else {
-          s.push(msg);
+          s.push(m);
           if (s.canPause && s.holding) origin.pauseInput(this);
         }
       }
     }
-    const cbs = this.msgCbs;
-    for (let i = 0; i < cbs.length; i++) {
-      const cb = cbs[i] as MsgCb;
-      this.runCb(cb, msg);
+    const listening = this.listenerCount("message") > 0;
+    if (this.msgCbs.length > 0 || listening) {
+      const m: Message = (msg ??= { data, from, pipe: origin });
+      for (const cb of this.msgCbs) this.runCb(cb, m);
+      if (listening) this.emitSafe("message", m);
     }
-    if (this.listenerCount("message") > 0) this.emitSafe("message", msg);
     const parent = this.parent;
     if (parent?.hasConsumers()) parent.dispatch(data, from, origin);
   }
@@ -469,10 +471,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     this.endError = error;
     // Built only if a recv() waits or comes later: most pipes close with nobody reading.
     let err: PipeError | undefined;
-    const closed = () => {
-      err ??= this.closedError();
-      return err;
-    };
+    const closed = () => (err ??= this.closedError());
     for (const s of this.subList) s.close(closed);
     const cbs = this.endCbs;
     this.endCbs = [];

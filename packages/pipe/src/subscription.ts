@@ -195,6 +195,15 @@ export class Subscription {
     return this.items.length - this.head;
   }
 
+  /** Hands `data` to the first waiting recv() when it wants bytes only; false when none does. */
+  takeBytes(data: Buffer): boolean {
+    const w = this.waiters[0];
+    if (!w || w.full) return false;
+    this.waiters.shift();
+    w.resolve(data);
+    return true;
+  }
+
   /** Hands the message to a waiting recv(), or queues it under the overflow policy. */
   push(m: Message): void {
     const w = this.waiters.shift();

@@ -180,19 +180,27 @@ export class UdpPipe extends Pipe {
         ),
       );
     }
-    const pending = new SendDone(buf.length, to);
-    try {
-      // The completion callback is what reports a failed sendto (ERR_SEND): always pass it.
-      this.socket.send(buf, to.port, nodeHost(to), pending.done);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      return Promise.reject(
-        code === "ERR_SOCKET_BAD_PORT"
-          ? new PipeError("ERR_BAD_PORT", `bad port ${to.port}`, { cause: e })
-          : new PipeError("ERR_SEND", (e as Error).message, { cause: e }),
-      );
-    }
-    return pending.promise;
+    // One promise, one callback: the completion callback is what reports a failed sendto (ERR_SEND).
+    return new Promise<number>((resolve, reject) => {
+      try {
+        this.socket.send(buf, to.port, nodeHost(to), (err) => {
+          if (err)
+            reject(
+              new PipeError("ERR_SEND", `sendto ${to.host}:${to.port} failed: ${err.message}`, {
+                cause: err,
+              }),
+            );
+          else resolve(buf.length);
+        });
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        reject(
+          code === "ERR_SOCKET_BAD_PORT"
+            ? new PipeError("ERR_BAD_PORT", `bad port ${to.port}`, { cause: e })
+            : new PipeError("ERR_SEND", (e as Error).message, { cause: e }),
+        );
+      }
+    });
   }
 
   protected closeTransport(): Promise<void> {
@@ -207,33 +215,6 @@ export class UdpPipe extends Pipe {
       }
     });
   }
-}
-
-/**
- * One send's completion: the promise and the callback Node calls, in one object (no executor
- * closure; the callback is bound once).
- */
-class SendDone {
-  readonly promise: Promise<number>;
-  private resolve!: (n: number) => void;
-  private reject!: (e: Error) => void;
-  constructor(
-    private readonly bytes: number,
-    private readonly to: DestLike,
-  ) {
-    this.promise = new Promise<number>((res, rej) => {
-      this.resolve = res;
-      this.reject = rej;
-    });
-  }
-  readonly done = (err: Error | null): void => {
-    if (err) {
-      const { host, port } = this.to;
-      this.reject(
-        new PipeError("ERR_SEND", `sendto ${host}:${port} failed: ${err.message}`, { cause: err }),
-      );
-    } else this.resolve(this.bytes);
-  };
 }
 
 /**
