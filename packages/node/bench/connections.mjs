@@ -162,6 +162,7 @@ if (process.argv[2] === "serve") {
     for (const [name, group] of [
       [`${label}: 5 around the median`, median],
       [`${label}: slowest ${k} (p95+)`, sorted.slice(-k)],
+      [`${label}: slowest 2 (p99+)`, sorted.slice(-2)],
     ]) {
       const avg = (f) => group.reduce((a, x) => a + f(x), 0) / group.length;
       const d = (x, i, f) => (x.s1[i] && x.s0[i] ? (x.s1[i][f] - x.s0[i][f]) / 1e6 : Number.NaN);
