@@ -373,11 +373,13 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     if (all) {
       // A recv() waiting for bytes only takes them as they are: no Message object is built.
       if (!all.takeBytes(data)) {
-        all.push((msg = { data, from, pipe: origin }));
+        msg = { data, from, pipe: origin };
+        all.push(msg);
         if (all.canPause && all.holding) origin.pauseInput(this);
       }
     } else if (this.subList.length > 0) {
-      const m: Message = (msg = { data, from, pipe: origin });
+      const m: Message = { data, from, pipe: origin };
+      msg = m;
       let mt: string | undefined;
       let at: string | undefined;
       const msgText = () => {
@@ -400,9 +402,9 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     }
     const listening = this.listenerCount("message") > 0;
     if (this.msgCbs.length > 0 || listening) {
-      const m: Message = (msg ??= { data, from, pipe: origin });
-      for (const cb of this.msgCbs) this.runCb(cb, m);
-      if (listening) this.emitSafe("message", m);
+      msg ??= { data, from, pipe: origin };
+      for (const cb of this.msgCbs) this.runCb(cb, msg);
+      if (listening) this.emitSafe("message", msg);
     }
     const parent = this.parent;
     if (parent?.hasConsumers()) parent.dispatch(data, from, origin);
@@ -471,8 +473,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     this.endError = error;
     // Built only if a recv() waits or comes later: most pipes close with nobody reading.
     let err: PipeError | undefined;
-    const closed = () => (err ??= this.closedError());
-    for (const s of this.subList) s.close(closed);
+    for (const s of this.subList) s.close(() => (err ??= this.closedError()));
     const cbs = this.endCbs;
     this.endCbs = [];
     for (const cb of cbs) this.runCb((p: Pipe) => cb(p, error), this);

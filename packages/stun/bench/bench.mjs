@@ -1,6 +1,7 @@
 // Benchmarks: (1) Binding requests/s of our server vs coturn on loopback, same load generator, same run;
 // (2) client-side parse cost per message (ns/op) against JSON.parse of the same information.
-// Loopback only. Usage: pnpm bench  (env BENCH_SECONDS=2, BENCH_SOCKETS=4, BENCH_WINDOW=32, BENCH_ROUNDS=3)
+// Loopback only. Usage: pnpm bench  (env BENCH_SECONDS=2, BENCH_SOCKETS=4, BENCH_WINDOW=32, BENCH_ROUNDS=3,
+// BENCH_BASE=<other build dist/index.js> adds that build as a row, BENCH_DEBUG=1 prints every round)
 // Each server also gets its CPU time per answered request (its processes' user+system time from /proc),
 // which a busy machine disturbs far less than requests/s.
 import { execFileSync, fork, spawn } from "node:child_process";
@@ -112,8 +113,9 @@ async function waitUp(port) {
   throw new Error("server did not come up");
 }
 
-async function benchOurs(workers) {
-  const child = fork(new URL("./server-proc.mjs", import.meta.url), [String(workers)], {
+async function benchOurs(workers, dist) {
+  const args = dist ? [String(workers), dist] : [String(workers)];
+  const child = fork(new URL("./server-proc.mjs", import.meta.url), args, {
     stdio: "inherit",
   });
   const port = await new Promise((r) => child.once("message", (m) => r(m.port)));
@@ -218,6 +220,13 @@ const servers = [
   { name: "StunServer", run: () => benchOurs(0) },
   { name: `StunServer, workers: ${WORKERS}`, run: () => benchOurs(WORKERS) },
 ];
+// BENCH_BASE=<another build's dist/index.js>: that build's StunServer too, in the same rounds.
+if (process.env.BENCH_BASE) {
+  servers.push({
+    name: "StunServer (BENCH_BASE build)",
+    run: () => benchOurs(0, process.env.BENCH_BASE),
+  });
+}
 const results = servers.map(() => []);
 for (let r = 0; r < ROUNDS; r++) {
   const order = servers.map((_, i) => (i + r) % servers.length);
