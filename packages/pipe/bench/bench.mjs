@@ -53,10 +53,8 @@ async function rawTcp(size, count) {
   return { ns, msgs: count };
 }
 
-async function pipeTcp(size, count) {
-  const server = await pipeOpen("tcp", { host: "127.0.0.1" });
-  const client = await pipeOpen("tcp", undefined, server.local);
-  const child = await server.accept();
+/** ns to send `count` messages of `size` B from `client` and receive them all on `child`. */
+async function timeStream(client, child, size, count) {
   const buf = Buffer.alloc(size, 7);
   const t0 = process.hrtime.bigint();
   const recv = (async () => {
@@ -64,7 +62,14 @@ async function pipeTcp(size, count) {
   })();
   for (let i = 0; i < count; i++) await client.send(buf);
   await recv;
-  const ns = Number(process.hrtime.bigint() - t0);
+  return Number(process.hrtime.bigint() - t0);
+}
+
+async function pipeTcp(size, count) {
+  const server = await pipeOpen("tcp", { host: "127.0.0.1" });
+  const client = await pipeOpen("tcp", undefined, server.local);
+  const child = await server.accept();
+  const ns = await timeStream(client, child, size, count);
   await client.close();
   await server.close();
   return { ns, msgs: count };
@@ -81,14 +86,7 @@ async function wrapTcp(size, count) {
   const [peer] = await accepted;
   const client = wrapStream(sock);
   const child = wrapStream(peer);
-  const buf = Buffer.alloc(size, 7);
-  const t0 = process.hrtime.bigint();
-  const recv = (async () => {
-    for (let i = 0; i < count; i++) await child.recv({ timeout: 0 });
-  })();
-  for (let i = 0; i < count; i++) await client.send(buf);
-  await recv;
-  const ns = Number(process.hrtime.bigint() - t0);
+  const ns = await timeStream(client, child, size, count);
   await client.close();
   await child.close();
   server.close();

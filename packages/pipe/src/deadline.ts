@@ -1,4 +1,4 @@
-import { abortError, type PipeError } from "./errors.js";
+import { abortError, PipeError, type PipeErrorCode } from "./errors.js";
 
 /**
  * Arms what can cut a wait short: `signal` (ERR_ABORTED) and, when `ms` > 0, a timer whose error
@@ -19,6 +19,18 @@ export function armDeadline(
     if (timer) clearTimeout(timer);
     signal?.removeEventListener("abort", onAbort);
   };
+}
+
+/** armDeadline whose timeout fails with a PipeError of `code` and `message` (built only if it fires). */
+export function armTimeout(
+  fail: (e: PipeError) => void,
+  signal: AbortSignal | undefined,
+  what: string,
+  ms: number,
+  code: PipeErrorCode,
+  message: string,
+): () => void {
+  return armDeadline(fail, signal, what, ms, () => new PipeError(code, message));
 }
 
 /** `p`, or ERR_ABORTED as soon as `signal` fires (the work behind `p` is not undone). */

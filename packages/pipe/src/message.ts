@@ -1,7 +1,7 @@
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import type { DestLike } from "./address.js";
 import { abortable } from "./deadline.js";
-import { abortError, PipeError } from "./errors.js";
+import { PipeError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
 import { Pipe, type Proto, type SendOptions, toBuffer } from "./pipe.js";
 import type { Message } from "./subscription.js";
@@ -105,22 +105,12 @@ export class MessagePipe extends Pipe {
 
   /** Sends one message to the peer (`dest` is ignored: there is one); resolves once the transport took it. */
   send(data: Uint8Array | string, _dest?: DestLike, opts?: SendOptions): Promise<number> {
-    if (!this.isOpen) return Promise.reject(this.closedError());
     const signal = opts?.signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal, "send"));
     let buf: Buffer;
     try {
-      buf = toBuffer(data);
+      buf = this.sendable(data, signal, this.cfg.maxMessageBytes);
     } catch (e) {
       return Promise.reject(e);
-    }
-    if (buf.length > this.cfg.maxMessageBytes) {
-      return Promise.reject(
-        new PipeError(
-          "ERR_MSG_TOO_LARGE",
-          `message of ${buf.length} B exceeds ${this.cfg.maxMessageBytes} B`,
-        ),
-      );
     }
     let sent: Promise<unknown>;
     try {

@@ -211,3 +211,10 @@ export function resolveOptions(o: PipeOptions = {}): ResolvedOptions {
     sendBufferSize: bufferSize(o.sendBufferSize, "sendBufferSize"),
   };
 }
+
+/** `maxQueueBytes` as given (ERR_BAD_ARGUMENT unless a non-negative integer). */
+export function nonNegBytes(n: number): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 0)
+    throw new PipeError("ERR_BAD_ARGUMENT", "maxQueueBytes must be a non-negative integer");
+  return n;
+}

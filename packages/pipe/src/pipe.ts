@@ -10,8 +10,18 @@ import {
   checkOverflow,
   type EndCb,
   type MsgCb,
+  nonNegBytes,
   type ResolvedOptions,
 } from "./options.js";
+import {
+  type Interceptor,
+  type PipeKind,
+  type PipePeer,
+  type Proto,
+  type RecvOptions,
+  type SendOptions,
+  toBuffer,
+} from "./pipe-types.js";
 import {
   type Message,
   parseSub,
@@ -22,31 +32,7 @@ import {
 
 const debug = debuglog("p2pd:pipe");
 
-export type Proto = "tcp" | "udp";
-/** "stream": wrapStream() over any byte Duplex; "message": wrapMessages() over a MessageTransport. */
-export type PipeKind = "tcp-client" | "tcp-child" | "tcp-server" | "udp" | "stream" | "message";
-
-/** Sees a received message before everyone else; returns true to consume it. */
-export type Interceptor = (data: Buffer, from: Endpoint) => boolean;
-
-export interface RecvOptions {
-  /** Which subscription to read (default: the catch-all). It must exist (ERR_NOT_SUBSCRIBED). */
-  sub?: SubLike;
-  /** Milliseconds; default the pipe's recvTimeoutMs (2000); 0 = no timeout. */
-  timeout?: number;
-  /** Alias of `timeout`. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-/** Options of `send()`. */
-export interface SendOptions {
-  /**
-   * Stops waiting (ERR_ABORTED): for DNS, for socket buffer room on TCP, for the ACK of a
-   * `reliable` UDP send (no more retries). Bytes already handed to the socket still go out.
-   */
-  signal?: AbortSignal;
-}
+export * from "./pipe-types.js";
 
 export type PipeEvents = {
   message: [Message];
@@ -55,21 +41,8 @@ export type PipeEvents = {
   connection: [Pipe];
 };
 
-/** Bytes to send: Buffer/Uint8Array as is (no copy), strings as UTF-8. */
-export function toBuffer(data: Uint8Array | string): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (typeof data === "string") return Buffer.from(data, "utf8");
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  throw new PipeError("ERR_BAD_ARGUMENT", "data must be a Uint8Array, Buffer or string");
-}
-
 const ALL_KEY = parseSub(undefined).key;
 
-function nonNegBytes(n: number): number {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0)
-    throw new PipeError("ERR_BAD_ARGUMENT", "maxQueueBytes must be a non-negative integer");
-  return n;
-}
 const NOOP_CANCEL = Subscription.settledCancel;
 
 /**
@@ -77,12 +50,6 @@ const NOOP_CANCEL = Subscription.settledCancel;
  * Messages are dispatched to interceptors, relays, subscription queues, message callbacks,
  * 'message' listeners, then the parent server.
  */
-/** A far end's proven identity (see Pipe.peer). */
-export interface PipePeer {
-  readonly nodeId: string;
-  readonly [key: string]: unknown;
-}
-
 export abstract class Pipe extends EventEmitter<PipeEvents> {
   abstract readonly proto: Proto;
   abstract readonly kind: PipeKind;
@@ -130,6 +97,21 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
 
   /** Sends one message. `dest` picks the peer on UDP and TCP-server pipes; resolves with the byte count. */
   abstract send(data: Uint8Array | string, dest?: DestLike, opts?: SendOptions): Promise<number>;
+
+  /** The checks every send() starts with (open, not aborted, bytes, at most `max`); throws its rejection. */
+  protected sendable(
+    data: Uint8Array | string,
+    signal?: AbortSignal,
+    max = 0,
+    what = "message",
+  ): Buffer {
+    if (this.ended) throw this.closedError();
+    if (signal?.aborted) throw abortError(signal, "send");
+    const buf = toBuffer(data);
+    if (max > 0 && buf.length > max)
+      throw new PipeError("ERR_MSG_TOO_LARGE", `${what} of ${buf.length} B exceeds ${max} B`);
+    return buf;
+  }
 
   /** Closes the transport; called once by close(). */
   protected abstract closeTransport(reset: boolean): Promise<void>;
@@ -227,6 +209,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     }
     let w: { promise: Promise<Message | Buffer>; cancel: (e: Error) => void };
     try {
+      if (timeout === 0 && !signal) return s.nextOnly(full);
       w = full ? s.next(true) : s.next(false);
     } catch (e) {
       return Promise.reject(e);
@@ -250,9 +233,7 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     try {
       for (;;) {
         try {
-          const rOpts: RecvOptions = { sub: opts.sub, timeout: 0 };
-          if (opts.signal) rOpts.signal = opts.signal;
-          yield await this.recvFull(rOpts);
+          yield await this.recvFull({ sub: opts.sub, timeout: 0, signal: opts.signal });
         } catch (e) {
           if (
             e instanceof PipeError &&
@@ -383,16 +364,22 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
   protected dispatch(data: Buffer, from: Endpoint, origin: Pipe = this): void {
     if (this.interceptors.length > 0 && this.intercepted(data, from)) return;
     if (this.deduper && origin === this && this.deduper.seen(from.host, data)) return;
-    const msg: Message = { data, from, pipe: origin };
+    let msg: Message | undefined;
     const relays = this.relays;
     for (let i = 0; i < relays.length; i++) {
-      const r = relays[i] as Pipe;
-      r.send(data).then(undefined, (e: unknown) => this.reportError(e));
+      (relays[i] as Pipe).send(data).then(undefined, (e: unknown) => this.reportError(e));
     }
-    if (this.fastAll) {
-      this.fastAll.push(msg);
-      if (this.fastAll.canPause && this.fastAll.holding) origin.pauseInput(this);
+    const all = this.fastAll;
+    if (all) {
+      // A recv() waiting for bytes only takes them as they are: no Message object is built.
+      if (!all.takeBytes(data)) {
+        msg = { data, from, pipe: origin };
+        all.push(msg);
+        if (all.canPause && all.holding) origin.pauseInput(this);
+      }
     } else if (this.subList.length > 0) {
+      const m: Message = { data, from, pipe: origin };
+      msg = m;
       let mt: string | undefined;
       let at: string | undefined;
       const msgText = () => {
@@ -406,19 +393,19 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
       for (const s of this.subList) {
         if (!s.matchAll && !s.matches(msgText, addrText)) continue;
         const h = s.handler;
-        if (h) this.runCb(h, msg);
+        if (h) this.runCb(h, m);
         else {
-          s.push(msg);
+          s.push(m);
           if (s.canPause && s.holding) origin.pauseInput(this);
         }
       }
     }
-    const cbs = this.msgCbs;
-    for (let i = 0; i < cbs.length; i++) {
-      const cb = cbs[i] as MsgCb;
-      this.runCb(cb, msg);
+    const listening = this.listenerCount("message") > 0;
+    if (this.msgCbs.length > 0 || listening) {
+      msg ??= { data, from, pipe: origin };
+      for (const cb of this.msgCbs) this.runCb(cb, msg);
+      if (listening) this.emitSafe("message", msg);
     }
-    if (this.listenerCount("message") > 0) this.emitSafe("message", msg);
     const parent = this.parent;
     if (parent?.hasConsumers()) parent.dispatch(data, from, origin);
   }
@@ -484,8 +471,9 @@ export abstract class Pipe extends EventEmitter<PipeEvents> {
     if (this.ended) return;
     this.ended = true;
     this.endError = error;
-    const err = this.closedError();
-    for (const s of this.subList) s.close(err);
+    // Built only if a recv() waits or comes later: most pipes close with nobody reading.
+    let err: PipeError | undefined;
+    for (const s of this.subList) s.close(() => (err ??= this.closedError()));
     const cbs = this.endCbs;
     this.endCbs = [];
     for (const cb of cbs) this.runCb((p: Pipe) => cb(p, error), this);

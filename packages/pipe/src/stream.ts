@@ -2,11 +2,11 @@ import type { Duplex } from "node:stream";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import type { DestLike } from "./address.js";
 import { abortable } from "./deadline.js";
-import { abortError, PipeError } from "./errors.js";
+import { PipeError } from "./errors.js";
 import { createDecoder, createEncoder, type Decoder, type Encoder } from "./framing.js";
 import type { SlabReader } from "./inplace.js";
 import type { ResolvedOptions } from "./options.js";
-import { Pipe, type PipeKind, type Proto, type SendOptions, toBuffer } from "./pipe.js";
+import { Pipe, type PipeKind, type Proto, type SendOptions } from "./pipe.js";
 import type { Message } from "./subscription.js";
 
 /** Messages below this size are coalesced per tick; bigger ones are written at once. */
@@ -133,13 +133,12 @@ export class StreamPipe extends Pipe {
    * the stream buffer has room, else on 'drain'.
    */
   send(data: Uint8Array | string, _dest?: DestLike, opts?: SendOptions): Promise<number> {
-    if (!this.isOpen || this.stream.destroyed) return Promise.reject(this.closedError());
+    if (this.stream.destroyed) return Promise.reject(this.closedError());
     const signal = opts?.signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal, "send"));
     let buf: Buffer;
     let parts: Buffer[];
     try {
-      buf = toBuffer(data);
+      buf = this.sendable(data, signal);
       parts = this.encoder(buf);
     } catch (e) {
       return Promise.reject(e);

@@ -124,6 +124,8 @@ export class Subscription {
   private waiters: Waiter[] = [];
   private overflowed = false;
   private closedWith: Error | undefined;
+  /** What close() was given when it was a factory: built on first use (most closes have no reader). */
+  private closedBy: (() => Error) | undefined;
   /** Set by TCP pipes for `pause`: the queue may exceed its bound while the reader pauses. */
   canPause = false;
   /** Called when a full `pause` queue gets room again (resumes reading). */
@@ -191,6 +193,15 @@ export class Subscription {
   /** Messages waiting to be received. */
   get size(): number {
     return this.items.length - this.head;
+  }
+
+  /** Hands `data` to the first waiting recv() when it wants bytes only; false when none does. */
+  takeBytes(data: Buffer): boolean {
+    const w = this.waiters[0];
+    if (!w || w.full) return false;
+    this.waiters.shift();
+    w.resolve(data);
+    return true;
   }
 
   /** Hands the message to a waiting recv(), or queues it under the overflow policy. */
@@ -273,7 +284,8 @@ export class Subscription {
   next(full: boolean): { promise: Promise<Message | Buffer>; cancel: (e: Error) => void } {
     const m = this.shift();
     if (m) return { promise: Promise.resolve(full ? m : m.data), cancel: noop };
-    if (this.closedWith) return { promise: Promise.reject(this.closedWith), cancel: noop };
+    const closed = this.closedError();
+    if (closed) return { promise: Promise.reject(closed), cancel: noop };
     let waiter!: Waiter;
     const promise = new Promise<Message | Buffer>((resolve, reject) => {
       waiter = { resolve, reject, full };
@@ -291,15 +303,49 @@ export class Subscription {
     };
   }
 
-  /** Rejects every waiter; later waits reject at once (queued messages stay readable). */
-  close(e: Error): void {
-    this.closedWith = e;
+  /**
+   * next() for a wait nothing can cut short (no timeout, no signal): only the promise, so a
+   * recv() loop allocates no cancel closure or result object per message.
+   */
+  nextOnly(full: boolean): Promise<Message | Buffer> {
+    const m = this.shift();
+    if (m) return Promise.resolve(full ? m : m.data);
+    const closed = this.closedError();
+    if (closed) return Promise.reject(closed);
+    return new Promise<Message | Buffer>((resolve, reject) => {
+      this.waiters.push({ resolve, reject, full });
+    });
+  }
+
+  /** The error a closed queue rejects waits with (built once, on first need); undefined while open. */
+  private closedError(): Error | undefined {
+    if (!this.closedWith && this.closedBy) {
+      this.closedWith = this.closedBy();
+      this.closedBy = undefined;
+    }
+    return this.closedWith;
+  }
+
+  /**
+   * Rejects every waiter; later waits reject at once (queued messages stay readable). `e` may be
+   * a function building the error, so a close nobody waits on builds no error (and no stack).
+   */
+  close(e: Error | (() => Error)): void {
+    if (typeof e === "function") {
+      this.closedWith = undefined;
+      this.closedBy = e;
+    } else {
+      this.closedWith = e;
+      this.closedBy = undefined;
+    }
     // Messages stay readable, but a closed queue no longer spends the shared budget.
     if (this.budget && !this.#released) this.budget.used -= this.bytes;
     this.#released = true;
     const ws = this.waiters;
     this.waiters = [];
-    for (const w of ws) w.reject(e);
+    if (ws.length === 0) return;
+    const err = this.closedError() as Error;
+    for (const w of ws) w.reject(err);
   }
 
   /** True when the message and sender address match (unanchored search, as P2PD's findall). */

@@ -1,9 +1,10 @@
+import type { EventEmitter } from "node:events";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { checkPort, type DestLike, fromNode, nodeHost, splitScope } from "./address.js";
-import { armDeadline } from "./deadline.js";
-import { abortError, PipeError } from "./errors.js";
+import { armDeadline, armTimeout } from "./deadline.js";
+import { abortError, PipeError, type PipeErrorCode } from "./errors.js";
 import { adoptInPlace, inPlaceHeader, type SlabReader, slabReaderFor } from "./inplace.js";
 import type { ResolvedOptions } from "./options.js";
 import { Pipe, type SendOptions } from "./pipe.js";
@@ -216,71 +217,88 @@ export function connectTcp(
 ): Promise<TcpPipe> {
   if (signal?.aborted) return Promise.reject(abortError(signal, "connect"));
   checkPort(dest.port, 1);
-  return new Promise<TcpPipe>((resolve, reject) => {
-    const wild = bind.host === "0.0.0.0" || bind.host === "::";
-    const opts: net.TcpNetConnectOpts = {
-      host: nodeHost(dest),
-      port: dest.port,
-      family: dest.family,
-      autoSelectFamily: false,
-    };
-    if (!wild) opts.localAddress = nodeHost(bind);
-    if (bind.port) opts.localPort = bind.port;
-    // Length-framed plain TCP reads frames in place (inplace.ts); TLS reads through its socket.
-    const reader = cfg.tls ? undefined : slabReaderFor(cfg.framing, cfg.maxMessageBytes);
-    const sock = new net.Socket(
-      reader ? ({ onread: reader.onread } as net.SocketConstructorOpts) : undefined,
-    );
+  const wild = bind.host === "0.0.0.0" || bind.host === "::";
+  const opts: net.TcpNetConnectOpts = {
+    host: nodeHost(dest),
+    port: dest.port,
+    family: dest.family,
+    autoSelectFamily: false,
+  };
+  if (!wild) opts.localAddress = nodeHost(bind);
+  if (bind.port) opts.localPort = bind.port;
+  // Length-framed plain TCP reads frames in place (inplace.ts); TLS reads through its socket.
+  const reader = cfg.tls ? undefined : slabReaderFor(cfg.framing, cfg.maxMessageBytes);
+  const sock = new net.Socket(
+    reader ? ({ onread: reader.onread } as net.SocketConstructorOpts) : undefined,
+  );
+  const where = `${nodeHost(dest)}:${dest.port}`;
+  const connected = setupStep(sock, "connect", {
+    signal,
+    what: "connect",
+    ms: cfg.connectTimeoutMs,
+    code: "ERR_CONNECT_TIMEOUT",
+    message: `no TCP connection to ${where} within ${cfg.connectTimeoutMs} ms`,
+    toError: (e) => {
+      const code = errno(e);
+      return BIND_ERRORS.has(code)
+        ? new PipeError("ERR_BIND", `cannot bind ${nodeHost(bind)}:${bind.port} (${code})`, {
+            cause: e,
+          })
+        : new PipeError("ERR_CONNECT", `cannot connect to ${where} (${code || e.message})`, {
+            cause: e,
+          });
+    },
+    destroy: () => sock.destroy(),
+  });
+  try {
+    sock.connect(opts);
+  } catch (e) {
+    sock.destroy();
+    return Promise.reject(e);
+  }
+  return connected.then(() =>
+    cfg.tls
+      ? startTls(sock, dest, cfg, signal, serverName).then(
+          (secure) => new TcpPipe(secure, "tcp-client", cfg, route),
+        )
+      : new TcpPipe(sock, "tcp-client", cfg, route, undefined, reader),
+  );
+}
+
+/**
+ * One setup step (connect, TLS handshake): resolves on `event`; fails with `toError` of the
+ * emitter's 'error', ERR_ABORTED on `signal`, or `code` after `ms`, and then runs `destroy`.
+ */
+function setupStep(
+  em: EventEmitter,
+  event: string,
+  s: {
+    signal: AbortSignal | undefined;
+    what: string;
+    ms: number;
+    code: PipeErrorCode;
+    message: string;
+    toError: (e: Error) => PipeError;
+    destroy: () => void;
+  },
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const cleanup = () => {
       disarm();
-      sock.off("error", onError);
+      em.off("error", onError);
     };
     const fail = (e: Error) => {
       cleanup();
-      sock.destroy();
+      s.destroy();
       reject(e);
     };
-    const onError = (e: Error) => {
-      const code = errno(e);
-      const where = `${nodeHost(dest)}:${dest.port}`;
-      if (BIND_ERRORS.has(code)) {
-        fail(
-          new PipeError("ERR_BIND", `cannot bind ${nodeHost(bind)}:${bind.port} (${code})`, {
-            cause: e,
-          }),
-        );
-      } else {
-        fail(
-          new PipeError("ERR_CONNECT", `cannot connect to ${where} (${code || e.message})`, {
-            cause: e,
-          }),
-        );
-      }
-    };
-    sock.on("error", onError);
-    const disarm = armDeadline(
-      fail,
-      signal,
-      "connect",
-      cfg.connectTimeoutMs,
-      () =>
-        new PipeError(
-          "ERR_CONNECT_TIMEOUT",
-          `no TCP connection to ${nodeHost(dest)}:${dest.port} within ${cfg.connectTimeoutMs} ms`,
-        ),
-    );
-    sock.once("connect", () => {
+    const onError = (e: Error) => fail(s.toError(e));
+    em.on("error", onError);
+    const disarm = armTimeout(fail, s.signal, s.what, s.ms, s.code, s.message);
+    em.once(event, () => {
       cleanup();
-      if (!cfg.tls) {
-        resolve(new TcpPipe(sock, "tcp-client", cfg, route, undefined, reader));
-        return;
-      }
-      startTls(sock, dest, cfg, signal, serverName).then(
-        (secure) => resolve(new TcpPipe(secure, "tcp-client", cfg, route)),
-        reject,
-      );
+      resolve();
     });
-    sock.connect(opts);
   });
 }
 
@@ -292,42 +310,27 @@ function startTls(
   signal: AbortSignal | undefined,
   serverName: string | undefined,
 ): Promise<tls.TLSSocket> {
-  return new Promise<tls.TLSSocket>((resolve, reject) => {
-    const opts: tls.ConnectionOptions = { ...cfg.tls, socket: sock };
-    // Verify the certificate against the name that was dialled (also sent as SNI), or against
-    // the IP when an IP was dialled; without `host` Node would check the name "localhost".
-    if (opts.servername === undefined && serverName !== undefined) opts.servername = serverName;
-    opts.host ??= serverName ?? dest.host;
-    const secure = tls.connect(opts);
-    const cleanup = () => {
-      disarm();
-      secure.off("error", onError);
-    };
-    const fail = (e: Error) => {
-      cleanup();
+  const opts: tls.ConnectionOptions = { ...cfg.tls, socket: sock };
+  // Verify the certificate against the name that was dialled (also sent as SNI), or against
+  // the IP when an IP was dialled; without `host` Node would check the name "localhost".
+  if (opts.servername === undefined && serverName !== undefined) opts.servername = serverName;
+  opts.host ??= serverName ?? dest.host;
+  const secure = tls.connect(opts);
+  return setupStep(secure, "secureConnect", {
+    signal,
+    what: "TLS handshake",
+    ms: cfg.tlsHandshakeTimeoutMs,
+    code: "ERR_TLS",
+    message: `no TLS handshake within ${cfg.tlsHandshakeTimeoutMs} ms`,
+    toError: (e) =>
+      new PipeError("ERR_TLS", `TLS with ${dest.host}:${dest.port} failed: ${e.message}`, {
+        cause: e,
+      }),
+    destroy: () => {
       secure.destroy();
       sock.destroy();
-      reject(e);
-    };
-    const onError = (e: Error) =>
-      fail(
-        new PipeError("ERR_TLS", `TLS with ${dest.host}:${dest.port} failed: ${e.message}`, {
-          cause: e,
-        }),
-      );
-    secure.once("error", onError);
-    const disarm = armDeadline(
-      fail,
-      signal,
-      "TLS handshake",
-      cfg.tlsHandshakeTimeoutMs,
-      () => new PipeError("ERR_TLS", `no TLS handshake within ${cfg.tlsHandshakeTimeoutMs} ms`),
-    );
-    secure.once("secureConnect", () => {
-      cleanup();
-      resolve(secure);
-    });
-  });
+    },
+  }).then(() => secure);
 }
 
 /** Listens on `bind` (ERR_BIND on failure, ERR_ABORTED). */

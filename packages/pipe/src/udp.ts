@@ -1,4 +1,5 @@
 import * as dgram from "node:dgram";
+import { lookup as dnsLookup } from "node:dns";
 import { isIP } from "node:net";
 import type { Endpoint, RouteLike } from "@p2pd/netifaces";
 import { type DestLike, fromNode, nodeHost, resolveDest } from "./address.js";
@@ -6,7 +7,7 @@ import { armDeadline } from "./deadline.js";
 import { BoundedSet } from "./dedupe.js";
 import { abortError, PipeError } from "./errors.js";
 import type { ResolvedOptions } from "./options.js";
-import { Pipe, type SendOptions, toBuffer } from "./pipe.js";
+import { Pipe, type SendOptions } from "./pipe.js";
 import { decodeRudp, encodeRudp, RUDP_ACK, RUDP_DATA, RUDP_HEADER, randomSeq } from "./reliable.js";
 import type { Message } from "./subscription.js";
 
@@ -72,23 +73,13 @@ export class UdpPipe extends Pipe {
 
   /** Sends one datagram to `dest` (default: the pipe's destination). */
   send(data: Uint8Array | string, dest?: DestLike, opts?: SendOptions): Promise<number> {
-    if (!this.isOpen) return Promise.reject(this.closedError());
     const signal = opts?.signal;
-    if (signal?.aborted) return Promise.reject(abortError(signal, "send"));
+    const max = MAX_UDP_PAYLOAD[this.family] - (this.cfg.reliable ? RUDP_HEADER : 0);
     let buf: Buffer;
     try {
-      buf = toBuffer(data);
+      buf = this.sendable(data, signal, max, `IPv${this.family} datagram`);
     } catch (e) {
       return Promise.reject(e);
-    }
-    const max = MAX_UDP_PAYLOAD[this.family] - (this.cfg.reliable ? RUDP_HEADER : 0);
-    if (buf.length > max) {
-      return Promise.reject(
-        new PipeError(
-          "ERR_MSG_TOO_LARGE",
-          `datagram of ${buf.length} B exceeds ${max} B (IPv${this.family})`,
-        ),
-      );
     }
     const to = dest ?? this.remote;
     if (!to) {
@@ -189,6 +180,7 @@ export class UdpPipe extends Pipe {
         ),
       );
     }
+    // One promise, one callback: the completion callback is what reports a failed sendto (ERR_SEND).
     return new Promise<number>((resolve, reject) => {
       try {
         this.socket.send(buf, to.port, nodeHost(to), (err) => {
@@ -225,6 +217,21 @@ export class UdpPipe extends Pipe {
   }
 }
 
+/**
+ * The socket's resolver. send() hands it only IP literals (names are resolved before), and Node's
+ * default (dns.lookup) defers even a literal to the next tick: answer literals at once, so the
+ * datagram leaves in the same tick as send().
+ */
+export function literalLookup(
+  host: string,
+  family: unknown,
+  cb: (err: Error | null, address: string, family: number) => void,
+): void {
+  const kind = isIP(host);
+  if (kind !== 0) cb(null, host, kind);
+  else dnsLookup(host, family as number, cb as never);
+}
+
 /** Binds a UDP socket (ERR_BIND, ERR_ABORTED). */
 export function bindUdp(
   bind: Endpoint,
@@ -239,6 +246,7 @@ export function bindUdp(
       type: bind.family === 6 ? "udp6" : "udp4",
       reuseAddr: cfg.reuseAddr,
       ipv6Only: bind.family === 6 && cfg.ipv6Only,
+      lookup: literalLookup,
       ...(cfg.recvBufferSize ? { recvBufferSize: cfg.recvBufferSize } : {}),
       ...(cfg.sendBufferSize ? { sendBufferSize: cfg.sendBufferSize } : {}),
     });

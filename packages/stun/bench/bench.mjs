@@ -1,6 +1,7 @@
 // Benchmarks: (1) Binding requests/s of our server vs coturn on loopback, same load generator, same run;
 // (2) client-side parse cost per message (ns/op) against JSON.parse of the same information.
-// Loopback only. Usage: pnpm bench  (env BENCH_SECONDS=2, BENCH_SOCKETS=4, BENCH_WINDOW=32, BENCH_ROUNDS=3)
+// Loopback only. Usage: pnpm bench  (env BENCH_SECONDS=2, BENCH_SOCKETS=4, BENCH_WINDOW=32, BENCH_ROUNDS=3,
+// BENCH_BASE=<other build dist/index.js> adds that build as a row, BENCH_DEBUG=1 prints every round)
 // Each server also gets its CPU time per answered request (its processes' user+system time from /proc),
 // which a busy machine disturbs far less than requests/s.
 import { execFileSync, fork, spawn } from "node:child_process";
@@ -31,6 +32,18 @@ function cpuTicks(pid) {
       for (const k of kids ? kids.split(" ") : []) t += cpuTicks(Number(k));
     }
     return t;
+  } catch {
+    return 0;
+  }
+}
+/** The kernel's count of UDP datagrams dropped for a full receive buffer (all sockets), or 0. */
+function rcvbufErrors() {
+  try {
+    const lines = readFileSync("/proc/net/snmp", "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("Udp:"));
+    const names = lines[0].split(/\s+/);
+    return Number(lines[1].split(/\s+/)[names.indexOf("RcvbufErrors")]);
   } catch {
     return 0;
   }
@@ -66,16 +79,18 @@ async function load(port, pid) {
   await new Promise((r) => setTimeout(r, 300));
   const start = answers;
   const c0 = cpuTicks(pid);
+  const d0 = rcvbufErrors();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   const rate = ((answers - start) * 1000) / (performance.now() - t0);
   const cpu = ((cpuTicks(pid) - c0) * TICK_US) / Math.max(1, answers - start);
+  const drops = rcvbufErrors() - d0;
   for (const { s, t } of socks) {
     clearInterval(t);
     s.close();
   }
   await new Promise((r) => setTimeout(r, 100));
-  return { rate, cpu };
+  return { rate, cpu, drops };
 }
 
 async function freePort() {
@@ -98,8 +113,9 @@ async function waitUp(port) {
   throw new Error("server did not come up");
 }
 
-async function benchOurs(workers) {
-  const child = fork(new URL("./server-proc.mjs", import.meta.url), [String(workers)], {
+async function benchOurs(workers, dist) {
+  const args = dist ? [String(workers), dist] : [String(workers)];
+  const child = fork(new URL("./server-proc.mjs", import.meta.url), args, {
     stdio: "inherit",
   });
   const port = await new Promise((r) => child.once("message", (m) => r(m.port)));
@@ -204,10 +220,28 @@ const servers = [
   { name: "StunServer", run: () => benchOurs(0) },
   { name: `StunServer, workers: ${WORKERS}`, run: () => benchOurs(WORKERS) },
 ];
+// BENCH_BASE=<another build's dist/index.js>: that build's StunServer too, in the same rounds.
+if (process.env.BENCH_BASE) {
+  servers.push({
+    name: "StunServer (BENCH_BASE build)",
+    run: () => benchOurs(0, process.env.BENCH_BASE),
+  });
+}
 const results = servers.map(() => []);
 for (let r = 0; r < ROUNDS; r++) {
   const order = servers.map((_, i) => (i + r) % servers.length);
-  for (const i of order) results[i].push(await servers[i].run());
+  for (const i of order) {
+    const res = await servers[i].run();
+    results[i].push(res);
+    if (process.env.BENCH_DEBUG && res)
+      console.log(
+        servers[i].name,
+        Math.round(res.rate),
+        "req/s,",
+        res.drops,
+        "receive-buffer drops",
+      );
+  }
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const haveCoturn = results[0].every((x) => x !== undefined);

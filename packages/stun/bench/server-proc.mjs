@@ -1,6 +1,6 @@
 // Our StunServer in its own process, so the load generator does not share its event loop (as with coturn).
-// argv[2]: worker processes (StunServer `workers`).
-import { StunServer } from "../dist/index.js";
+// argv[2]: worker processes (StunServer `workers`); argv[3]: another build's dist/index.js (a baseline).
+const { StunServer } = await import(process.argv[3] ?? "../dist/index.js");
 
 const server = await new StunServer({
   ips: ["127.0.0.1"],
