@@ -1,24 +1,29 @@
 import { P2pdNodeError } from "../errors.js";
 import {
   candidatePaceMs,
-  meetingAt,
+  clamp,
   openTcpMapping,
+  pathRttMs,
   peerClock,
-  predictCount,
-  predictPorts,
   punchRole,
   type TcpMapping,
   tcpAttemptMs,
+  tcpMeetingLeadMs,
   tcpPunch,
   tcpPunchWindowMs,
+  UNMEASURED_WINDOW_RTT_MS,
 } from "../traversal/index.js";
 import {
+  advertise,
   answerSide,
   canPunch,
+  checkGuess,
   freeTcpPort,
+  guessMapping,
   natLike,
   offererClock,
   offerPunch,
+  type PunchSide,
   punchPair,
   readOffer,
   stunFor,
@@ -36,35 +41,63 @@ export interface PunchConfig {
   stun: { host: string; port: number }[];
 }
 
-interface Side {
-  /** What we tell the peer: where to dial. */
-  host: string;
-  ports: number[];
+interface Side extends PunchSide {
   localPort: number;
   localAddress: string;
-  mapping?: TcpMapping;
-  /** Our NAT allocates sequentially: advertise predicted ports from `ports[0]` (see `advertise`). */
-  predict?: boolean;
+  /** What keeps the NAT mapping alive (the open STUN connection): closed when punching ends. */
+  mapping?: { close(): void };
+  /** A guessed side (`guessMapping`): STUN's answer for it, still to come. */
+  mapped?: Promise<{ host: string; port: number }>;
 }
 
-/** The ports the peer should dial: the mapped one, or predictions over the punch's time gap. */
-function advertise(side: Side, c: Candidate, rttMs: number): number[] {
-  if (!side.predict) return side.ports;
-  return predictPorts(
-    natLike(c.local.nat).delta ?? 0,
-    side.ports[0] as number,
-    predictCount(rttMs),
-  );
-}
-
-/** Our side of a TCP punch: a fixed local port and what the peer should dial. */
-async function tcpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Promise<Side> {
+/**
+ * Our side of a TCP punch: a fixed local port and what the peer should dial. `guess`: the
+ * mapping is read off our address at once; the STUN connection from the same port opens beside
+ * the punch and checks it (`mapped`).
+ */
+async function tcpSide(
+  c: Candidate,
+  cfg: PunchConfig,
+  signal: AbortSignal,
+  guess = false,
+): Promise<Side> {
   const nic = c.local.internal;
   const stun = stunFor(cfg.stun, c.local, c.family);
   if (c.sameLan || !stun) {
     // LAN mode (or no STUN): the peer dials our NIC address.
     const port = await freeTcpPort(nic);
     return { host: nic, ports: [port], localPort: port, localAddress: nic };
+  }
+  if (guess) {
+    const port = await freeTcpPort(nic);
+    const opening = openTcpMapping({
+      stunServer: stun,
+      localAddress: nic,
+      localPort: port,
+      signal,
+    });
+    let open: TcpMapping | undefined;
+    let closed = false;
+    opening.then(
+      (m) => {
+        if (closed) m.close();
+        else open = m;
+      },
+      () => {},
+    );
+    return {
+      host: c.local.ext,
+      ports: [port],
+      localPort: port,
+      localAddress: nic,
+      mapping: {
+        close: () => {
+          closed = true;
+          open?.close();
+        },
+      },
+      mapped: opening.then((m) => m.mapped),
+    };
   }
   // Keep the STUN connection open until the punch ends: a FIN can drop the mapping.
   const mapping = await openTcpMapping({ stunServer: stun, localAddress: nic, signal });
@@ -95,21 +128,32 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      // Clock sync over signaling beside our STUN mapping; the offer waits for the mapping only.
+      // Clock sync over signaling and our STUN mapping, beside the offer (which leaves at once:
+      // the answerer makes its mapping while we make ours; ours follows the offer).
       const clock = offererClock(ctx);
       const t0 = performance.now();
-      const side = await tcpSide(c, cfg, ctx.signal);
-      // A TCP mapping is a connect and a binding: two round trips to the server, about one to the peer.
-      const rttMs = clock.rttMs(performance.now() - t0);
-      ctx.log(`tcp-punch: mapped ${side.host}:${side.ports[0]}, offering (rtt ${rttMs} ms)`);
+      let stunMs: number | undefined;
+      const guess = guessMapping(c);
+      const making = tcpSide(c, cfg, ctx.signal, guess).then((s) => {
+        if (!guess) stunMs = performance.now() - t0;
+        ctx.log(`tcp-punch: ${guess ? "guessed" : "mapped"} ${s.host}:${s.ports[0]}`);
+        return s;
+      });
+      // A wrong guess stops the punch at once.
+      const wrong = new AbortController();
       try {
-        const { host, ports, at } = await offerPunch(ctx, "TCP", {
-          family: c.family,
-          host: side.host,
-          ports: advertise(side, c, rttMs),
-          rttMs,
-        });
-        const est = await clock.estimate;
+        // Guessed: the side is ready at once and rides in the offer.
+        const early = guess ? await making : making;
+        if (guess) {
+          const s = early as Side;
+          if (s.mapped)
+            checkGuess(s.mapped, { host: s.host, port: s.ports[0] as number }, wrong, ctx.log);
+        }
+        // A TCP mapping is a connect and a binding: two round trips to the server, about one to the peer.
+        const ans = await offerPunch(ctx, "TCP", c, early, () => clock.rttMs(stunMs), clock.start);
+        const { host, ports, at } = ans;
+        const side = await making;
+        const est = await clock.best(ans.clock);
         ctx.log(
           `tcp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
         );
@@ -126,7 +170,7 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           timeoutMs: tcpPunchWindowMs(est.rttMs),
           attemptTimeoutMs: tcpAttemptMs(est.rttMs),
           staggerMs: candidatePaceMs(est.rttMs),
-          signal: ctx.signal,
+          signal: AbortSignal.any([ctx.signal, wrong.signal]),
           // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
           // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
           accept: role.tcpAccept && !c.sameLan,
@@ -135,49 +179,95 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
           role: "initiator",
           ...(side.mapping ? { mapping: side.mapping } : {}),
           log: ctx.log,
+        }).catch((err: unknown) => {
+          throw wrong.signal.aborted ? wrong.signal.reason : err;
         });
         const pipe = ctx.wrap(sock);
         await pipe.send(`ID ${ctx.pipeId}`);
         return pipe;
       } finally {
-        side.mapping?.close();
+        // Also a mapping made after we gave up.
+        making.then(
+          (s) => s.mapping?.close(),
+          () => {},
+        );
       }
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
+      const rx = Date.now();
       ctx.log(`tcp-punch: offer in`);
+      // Before any await: an early offer's TCP_MAPPED is caught from here on.
       const offer = await readOffer(msg, ctx, "TCP");
       if (!offer) return;
-      const { host, ports, pair: c } = offer;
-      const rtt = offer.rttMs;
-      const side = await answerSide(ctx, "TCP", () => tcpSide(c, cfg, ctx.signal));
-      ctx.log(`tcp-punch: mapped, answering`);
+      const c = offer.pair;
+      const guess = guessMapping(c);
+      const t0 = performance.now();
+      // The offerer's measure, when its mapping came before ours (a lost packet can stretch ours).
+      let theirs = Number.POSITIVE_INFINITY;
+      offer.target.then(
+        (t) => {
+          theirs = t.rttMs ?? theirs;
+        },
+        () => {},
+      );
+      const side = await answerSide(ctx, "TCP", () => tcpSide(c, cfg, ctx.signal, guess));
+      const wrong = new AbortController();
+      if (side.mapped)
+        checkGuess(side.mapped, { host: side.host, port: side.ports[0] as number }, wrong, ctx.log);
       try {
-        const at = meetingAt(Date.now(), rtt);
+        // The offerer's view of the path when its offer carried it, else ours (the mapping's
+        // two round trips to the server: about one to the peer; none for a guessed mapping).
+        const known = offer.inline
+          ? (await offer.target).rttMs
+          : guess
+            ? undefined
+            : Math.ceil(clamp(Math.min(performance.now() - t0, theirs), 1, 5000));
+        const rtt = known ?? pathRttMs({});
+        ctx.log(`tcp-punch: ${guess ? "guessed" : "mapped"}, answering`);
         const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
-        // Dialling waits for `at` while the answer is still being sent; a failed send stops it.
+        const predicted =
+          side.predict === true ||
+          punchRole(natLike(c.remote.nat), natLike(c.local.nat)).advertise === "predicted";
+        const at = Date.now() + tcpMeetingLeadMs(rtt, predicted && !c.sameLan);
+        // The answer leaves before the offerer's mapping is in (it may still be on its way);
+        // dialling starts when both are known, and a failed send stops it.
         const stop = new AbortController();
+        const answered = ctx
+          .send("TCP_ANSWER", {
+            host: side.host,
+            ports: advertise(side, c, rtt),
+            at,
+            rx,
+            tx: Date.now(),
+          })
+          .then(
+            () => ctx.log(`tcp-punch: answered, meeting in ${at - Date.now()} ms`),
+            (err: unknown) => {
+              stop.abort(err);
+              throw err;
+            },
+          );
+        answered.catch(() => {});
+        const target = await offer.target;
+        // Measured by either side, else a long path for the window (see UNMEASURED_WINDOW_RTT_MS).
+        const measured = Math.max(known ?? 0, target.rttMs ?? 0) || undefined;
+        const pathRtt = measured ?? rtt;
         const punching = tcpPunch({
           localPort: side.localPort,
           localAddress: side.localAddress,
-          remote: { host, ports },
+          remote: { host: target.host, ports: target.ports },
           at,
-          timeoutMs: tcpPunchWindowMs(rtt),
-          attemptTimeoutMs: tcpAttemptMs(rtt),
-          staggerMs: candidatePaceMs(rtt),
-          signal: AbortSignal.any([ctx.signal, stop.signal]),
+          timeoutMs: tcpPunchWindowMs(measured ?? UNMEASURED_WINDOW_RTT_MS),
+          attemptTimeoutMs: tcpAttemptMs(measured ?? UNMEASURED_WINDOW_RTT_MS),
+          staggerMs: candidatePaceMs(pathRtt),
+          signal: AbortSignal.any([ctx.signal, stop.signal, wrong.signal]),
           accept: c.sameLan || role.tcpAccept,
           role: "responder",
           ...(side.mapping ? { mapping: side.mapping } : {}),
           log: ctx.log,
         });
         punching.catch(() => {});
-        try {
-          await ctx.send("TCP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
-          ctx.log(`tcp-punch: answered, meeting in ${at - Date.now()} ms`);
-        } catch (err) {
-          stop.abort(err);
-          throw err;
-        }
+        await answered;
         const sock = await punching;
         // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
         ctx.wrap(sock);
