@@ -2,7 +2,14 @@ import { createServer } from "node:net";
 import { DELTA_KINDS, NAT_TYPES } from "@p2pd/nat";
 import type { AddressEntry, NatInfo, P2PAddress } from "../address.js";
 import { P2pdNodeError } from "../errors.js";
-import { type NatLike, predictCount, predictPorts, punchRole } from "../traversal/index.js";
+import {
+  candidatePaceMs,
+  type NatLike,
+  natClass,
+  predictCount,
+  predictPorts,
+  punchRole,
+} from "../traversal/index.js";
 import { candidates } from "./candidates.js";
 import { refuseTarget } from "./offer-target.js";
 import { ipField, numberField, portsField } from "./signal-fields.js";
@@ -96,7 +103,6 @@ export async function offerPunch<S extends PunchSide>(
   c: Candidate,
   side: Promise<S> | S,
   rttMs: () => number | undefined,
-  offered: () => void = () => {},
 ): Promise<PunchAnswer & { clock?: PeerClock }> {
   const answer = ctx.waitFor(`${kind}_ANSWER`);
   // It may reject (abort, lost race) while we still await the send: never unhandled.
@@ -110,10 +116,8 @@ export async function offerPunch<S extends PunchSide>(
       ports: advertise(side, c, rtt ?? 200),
       ...(rtt === undefined ? {} : { rttMs: rtt }),
     });
-    offered();
   } else {
     await ctx.send(`${kind}_OFFER`, { family: c.family });
-    offered();
     let s: S;
     try {
       s = await side;
@@ -184,6 +188,16 @@ export function checkGuess(
   );
 }
 
+/**
+ * Spacing of our first packets to successive candidate ports (`candidatePaceMs`): only a NAT that
+ * numbers a new mapping per destination (symmetric, sequential) needs them in order; behind any
+ * other NAT one socket's packets share one mapping, and pacing would only hold back the second
+ * packet to each port (a cone peer's probes to a sequential side's predicted ports).
+ */
+export function paceFor(c: Candidate, rttMs: number): number {
+  return natClass(natLike(c.local.nat)) === "sym-predictable" ? candidatePaceMs(rttMs) : 0;
+}
+
 /** The pair to punch: the first candidate (same-LAN pairs come first), IPv4 preferred off-LAN. */
 export function punchPair(cands: Candidate[]): Candidate | undefined {
   return cands.find((c) => c.sameLan) ?? cands.find((c) => c.family === 4) ?? cands[0];
@@ -213,17 +227,14 @@ export function stunFor(
 }
 
 /**
- * The offerer's clock estimate over signaling PINGs (shared by the connect's punches), started
- * once our offer is out (`start`: its PINGs would compete with the offer for the peer's CPU and
- * signaling). It is needed to read the answer's meeting instant; `best(fromAnswer)` takes the
- * answer's own timestamps when they came (no wait), the better of both when the PINGs are in too;
- * the race's stagger and relay give-up use the PINGs' RTT. `rttMs` is
- * what the offer tells the answerer: the estimate's RTT when it is in already, else `fallbackMs`
- * (from the STUN time; undefined: nothing measured).
+ * The offerer's clock estimate over signaling PINGs (shared by the connect's punches), asked
+ * for only when the answer does not carry the peer's clock (an older peer): `best(fromAnswer)`
+ * takes the answer's timestamps when they came (no wait, no PINGs), the better of both when
+ * PINGs were made anyway. `rttMs` is what the offer tells the answerer: the PINGs' RTT when in,
+ * else `fallbackMs` (from the STUN time; undefined: nothing measured).
  */
 export function offererClock(ctx: StrategyContext): {
   estimate(): Promise<PeerClock>;
-  start(): void;
   best(fromAnswer?: PeerClock): Promise<PeerClock>;
   rttMs(fallbackMs?: number): number | undefined;
 } {
@@ -244,7 +255,6 @@ export function offererClock(ctx: StrategyContext): {
   };
   return {
     estimate,
-    start: () => void estimate(),
     best: async (fromAnswer) => {
       if (!fromAnswer) return estimate();
       return known && known.rttMs < fromAnswer.rttMs ? known : fromAnswer;

@@ -1,9 +1,6 @@
 import { P2pdNodeError } from "../errors.js";
 import {
-  candidatePaceMs,
-  clamp,
   openTcpMapping,
-  pathRttMs,
   peerClock,
   punchRole,
   type TcpMapping,
@@ -11,23 +8,17 @@ import {
   tcpMeetingLeadMs,
   tcpPunch,
   tcpPunchWindowMs,
-  UNMEASURED_WINDOW_RTT_MS,
 } from "../traversal/index.js";
 import {
-  advertise,
-  answerSide,
   canPunch,
-  checkGuess,
   freeTcpPort,
   guessMapping,
   natLike,
-  offererClock,
-  offerPunch,
-  type PunchSide,
+  paceFor,
   punchPair,
-  readOffer,
   stunFor,
 } from "./punch-common.js";
+import { answerExchange, type MadeSide, offerExchange, type PunchKind } from "./punch-exchange.js";
 import type {
   Candidate,
   ResponderContext,
@@ -41,13 +32,24 @@ export interface PunchConfig {
   stun: { host: string; port: number }[];
 }
 
-interface Side extends PunchSide {
+interface Side extends MadeSide {
   localPort: number;
   localAddress: string;
   /** What keeps the NAT mapping alive (the open STUN connection): closed when punching ends. */
   mapping?: { close(): void };
-  /** A guessed side (`guessMapping`): STUN's answer for it, still to come. */
-  mapped?: Promise<{ host: string; port: number }>;
+}
+
+/** How a TCP punch makes its side, for the shared exchange (punch-exchange.ts). */
+function kind(cfg: PunchConfig, signal: AbortSignal, log: (line: string) => void): PunchKind<Side> {
+  return {
+    kind: "TCP",
+    make: (c, guess) => tcpSide(c, cfg, signal, guess),
+    guess: guessMapping,
+    // A TCP mapping is a connect and a binding: two round trips to the server, about one to the peer.
+    rttOfMapping: (ms) => ms,
+    release: (side) => side.mapping?.close(),
+    log: (line) => log(`tcp-punch: ${line}`),
+  };
 }
 
 /**
@@ -128,152 +130,74 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      // Clock sync over signaling and our STUN mapping, beside the offer (which leaves at once:
-      // the answerer makes its mapping while we make ours; ours follows the offer).
-      const clock = offererClock(ctx);
-      const t0 = performance.now();
-      let stunMs: number | undefined;
-      const guess = guessMapping(c);
-      const making = tcpSide(c, cfg, ctx.signal, guess).then((s) => {
-        if (!guess) stunMs = performance.now() - t0;
-        ctx.log(`tcp-punch: ${guess ? "guessed" : "mapped"} ${s.host}:${s.ports[0]}`);
-        return s;
+      const { side, answer, clock, wrong } = await offerExchange(
+        ctx,
+        kind(cfg, ctx.signal, ctx.log),
+        c,
+      );
+      const { host, ports, at } = answer;
+      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
+      ctx.log(
+        `tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}, meeting in ${Math.round(at - peerClock(clock)())} ms`,
+      );
+      // tcpPunch closes the mapping keeper whatever happens.
+      const sock = await tcpPunch({
+        localPort: side.localPort,
+        localAddress: side.localAddress,
+        remote: { host, ports },
+        at,
+        clock: peerClock(clock),
+        timeoutMs: tcpPunchWindowMs(clock.rttMs),
+        attemptTimeoutMs: tcpAttemptMs(clock.rttMs),
+        staggerMs: paceFor(c, clock.rttMs),
+        signal: AbortSignal.any([ctx.signal, wrong]),
+        // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
+        // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
+        accept: role.tcpAccept && !c.sameLan,
+        // Predicted port lists can connect several tuples: the offerer picks one (a selection
+        // byte), the answerer keeps that one, so both sides hold the same connection.
+        role: "initiator",
+        ...(side.mapping ? { mapping: side.mapping } : {}),
+        log: ctx.log,
+      }).catch((err: unknown) => {
+        throw wrong.aborted ? wrong.reason : err;
       });
-      // A wrong guess stops the punch at once.
-      const wrong = new AbortController();
-      try {
-        // Guessed: the side is ready at once and rides in the offer.
-        const early = guess ? await making : making;
-        if (guess) {
-          const s = early as Side;
-          if (s.mapped)
-            checkGuess(s.mapped, { host: s.host, port: s.ports[0] as number }, wrong, ctx.log);
-        }
-        // A TCP mapping is a connect and a binding: two round trips to the server, about one to the peer.
-        const ans = await offerPunch(ctx, "TCP", c, early, () => clock.rttMs(stunMs), clock.start);
-        const { host, ports, at } = ans;
-        const side = await making;
-        const est = await clock.best(ans.clock);
-        ctx.log(
-          `tcp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
-        );
-        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
-        ctx.log(
-          `tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}, meeting in ${Math.round(at - peerClock(est)())} ms`,
-        );
-        const sock = await tcpPunch({
-          localPort: side.localPort,
-          localAddress: side.localAddress,
-          remote: { host, ports },
-          at,
-          clock: peerClock(est),
-          timeoutMs: tcpPunchWindowMs(est.rttMs),
-          attemptTimeoutMs: tcpAttemptMs(est.rttMs),
-          staggerMs: candidatePaceMs(est.rttMs),
-          signal: AbortSignal.any([ctx.signal, wrong.signal]),
-          // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
-          // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
-          accept: role.tcpAccept && !c.sameLan,
-          // Predicted port lists can connect several tuples: the offerer picks one (a selection
-          // byte), the answerer keeps that one, so both sides hold the same connection.
-          role: "initiator",
-          ...(side.mapping ? { mapping: side.mapping } : {}),
-          log: ctx.log,
-        }).catch((err: unknown) => {
-          throw wrong.signal.aborted ? wrong.signal.reason : err;
-        });
-        const pipe = ctx.wrap(sock);
-        await pipe.send(`ID ${ctx.pipeId}`);
-        return pipe;
-      } finally {
-        // Also a mapping made after we gave up.
-        making.then(
-          (s) => s.mapping?.close(),
-          () => {},
-        );
-      }
+      const pipe = ctx.wrap(sock);
+      await pipe.send(`ID ${ctx.pipeId}`);
+      return pipe;
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
-      const rx = Date.now();
       ctx.log(`tcp-punch: offer in`);
-      // Before any await: an early offer's TCP_MAPPED is caught from here on.
-      const offer = await readOffer(msg, ctx, "TCP");
-      if (!offer) return;
-      const c = offer.pair;
-      const guess = guessMapping(c);
-      const t0 = performance.now();
-      // The offerer's measure, when its mapping came before ours (a lost packet can stretch ours).
-      let theirs = Number.POSITIVE_INFINITY;
-      offer.target.then(
-        (t) => {
-          theirs = t.rttMs ?? theirs;
-        },
-        () => {},
-      );
-      const side = await answerSide(ctx, "TCP", () => tcpSide(c, cfg, ctx.signal, guess));
-      const wrong = new AbortController();
-      if (side.mapped)
-        checkGuess(side.mapped, { host: side.host, port: side.ports[0] as number }, wrong, ctx.log);
-      try {
-        // The offerer's view of the path when its offer carried it, else ours (the mapping's
-        // two round trips to the server: about one to the peer; none for a guessed mapping).
-        const known = offer.inline
-          ? (await offer.target).rttMs
-          : guess
-            ? undefined
-            : Math.ceil(clamp(Math.min(performance.now() - t0, theirs), 1, 5000));
-        const rtt = known ?? pathRttMs({});
-        ctx.log(`tcp-punch: ${guess ? "guessed" : "mapped"}, answering`);
-        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
+      // The meeting instant: at once between mapped ports (one crossing SYN is enough), the
+      // full lead when a side's ports are predicted.
+      const a = await answerExchange(msg, ctx, kind(cfg, ctx.signal, ctx.log), (c, side, rtt) => {
         const predicted =
           side.predict === true ||
           punchRole(natLike(c.remote.nat), natLike(c.local.nat)).advertise === "predicted";
-        const at = Date.now() + tcpMeetingLeadMs(rtt, predicted && !c.sameLan);
-        // The answer leaves before the offerer's mapping is in (it may still be on its way);
-        // dialling starts when both are known, and a failed send stops it.
-        const stop = new AbortController();
-        const answered = ctx
-          .send("TCP_ANSWER", {
-            host: side.host,
-            ports: advertise(side, c, rtt),
-            at,
-            rx,
-            tx: Date.now(),
-          })
-          .then(
-            () => ctx.log(`tcp-punch: answered, meeting in ${at - Date.now()} ms`),
-            (err: unknown) => {
-              stop.abort(err);
-              throw err;
-            },
-          );
-        answered.catch(() => {});
-        const target = await offer.target;
-        // Measured by either side, else a long path for the window (see UNMEASURED_WINDOW_RTT_MS).
-        const measured = Math.max(known ?? 0, target.rttMs ?? 0) || undefined;
-        const pathRtt = measured ?? rtt;
-        const punching = tcpPunch({
-          localPort: side.localPort,
-          localAddress: side.localAddress,
-          remote: { host: target.host, ports: target.ports },
-          at,
-          timeoutMs: tcpPunchWindowMs(measured ?? UNMEASURED_WINDOW_RTT_MS),
-          attemptTimeoutMs: tcpAttemptMs(measured ?? UNMEASURED_WINDOW_RTT_MS),
-          staggerMs: candidatePaceMs(pathRtt),
-          signal: AbortSignal.any([ctx.signal, stop.signal, wrong.signal]),
-          accept: c.sameLan || role.tcpAccept,
-          role: "responder",
-          ...(side.mapping ? { mapping: side.mapping } : {}),
-          log: ctx.log,
-        });
-        punching.catch(() => {});
-        await answered;
-        const sock = await punching;
-        // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
-        ctx.wrap(sock);
-      } finally {
-        side.mapping?.close();
-      }
+        return Date.now() + tcpMeetingLeadMs(rtt, predicted && !c.sameLan);
+      });
+      if (!a) return;
+      const { c, side, target } = a;
+      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
+      const punching = tcpPunch({
+        localPort: side.localPort,
+        localAddress: side.localAddress,
+        remote: { host: target.host, ports: target.ports },
+        at: a.at,
+        timeoutMs: tcpPunchWindowMs(a.windowRttMs),
+        attemptTimeoutMs: tcpAttemptMs(a.windowRttMs),
+        staggerMs: paceFor(c, a.rttMs),
+        signal: a.signal,
+        accept: c.sameLan || role.tcpAccept,
+        role: "responder",
+        ...(side.mapping ? { mapping: side.mapping } : {}),
+        log: ctx.log,
+      });
+      punching.catch(() => {});
+      await a.answered;
+      const sock = await punching;
+      // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
+      ctx.wrap(sock);
     },
   };
 }

@@ -2,33 +2,17 @@ import dgram from "node:dgram";
 import { P2pdNodeError } from "../errors.js";
 import {
   type BirthdayRole,
-  candidatePaceMs,
-  clamp,
   meetingAt,
-  pathRttMs,
   peerClock,
   probeIntervalMs,
   punchRole,
   sessionFromToken,
-  UNMEASURED_WINDOW_RTT_MS,
   udpMapping,
   udpPunch,
   udpPunchWindowMs,
 } from "../traversal/index.js";
-import {
-  advertise,
-  answerSide,
-  canPunch,
-  checkGuess,
-  guessMapping,
-  natLike,
-  offererClock,
-  offerPunch,
-  type PunchSide,
-  punchPair,
-  readOffer,
-  stunFor,
-} from "./punch-common.js";
+import { canPunch, guessMapping, natLike, paceFor, punchPair, stunFor } from "./punch-common.js";
+import { answerExchange, type MadeSide, offerExchange, type PunchKind } from "./punch-exchange.js";
 import type {
   Candidate,
   ResponderContext,
@@ -38,10 +22,8 @@ import type {
 } from "./strategy.js";
 import type { PunchConfig } from "./tcp-punch.js";
 
-interface Side extends PunchSide {
+interface Side extends MadeSide {
   socket: dgram.Socket;
-  /** A guessed side (`guessMapping`): STUN's answer for it, still to come. */
-  mapped?: Promise<{ host: string; port: number }>;
 }
 
 /**
@@ -87,6 +69,19 @@ async function udpSide(
   }
 }
 
+/** How a UDP punch makes its side, for the shared exchange (punch-exchange.ts). */
+function kind(cfg: PunchConfig, signal: AbortSignal, log: (line: string) => void): PunchKind<Side> {
+  return {
+    kind: "UDP",
+    make: (c, guess) => udpSide(c, cfg, signal, guess),
+    // A birthday punch keeps STUN: its spray waits for a meeting instant from a measured RTT.
+    guess: (c) => !birthday(c) && guessMapping(c),
+    rttOfMapping: (ms) => 2 * ms,
+    release: (side) => side.socket.close(),
+    log: (line) => log(`udp-punch: ${line}`),
+  };
+}
+
 function birthday(c: Candidate): BirthdayRole | undefined {
   if (c.sameLan) return undefined;
   const r = punchRole(natLike(c.local.nat), natLike(c.remote.nat)).udpBirthday;
@@ -109,162 +104,70 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      // Clock sync over signaling and our STUN mapping, beside the offer (which leaves at once:
-      // the answerer makes its mapping while we make ours; ours follows the offer).
-      const clock = offererClock(ctx);
-      const t0 = performance.now();
-      let stunMs: number | undefined;
+      const { side, answer, clock, wrong } = await offerExchange(
+        ctx,
+        kind(cfg, ctx.signal, ctx.log),
+        c,
+      );
+      const { host, ports, at } = answer;
+      ctx.log(
+        `udp-punch: ${host}:${ports.length} ports, meeting in ${Math.round(at - peerClock(clock)())} ms`,
+      );
+      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
       const bd = birthday(c);
-      const guess = !bd && guessMapping(c);
-      const making = udpSide(c, cfg, ctx.signal, guess).then((s) => {
-        if (!guess) stunMs = performance.now() - t0;
-        ctx.log(`udp-punch: ${guess ? "guessed" : "mapped"} ${s.host}:${s.ports[0]}`);
-        return s;
+      // udpPunch owns the socket from here, whatever happens.
+      const stream = await udpPunch({
+        socket: side.socket,
+        remote: { host, ports },
+        acceptAnyPort: role.acceptAnyPort && !c.sameLan,
+        session: sessionFromToken(ctx.pipeId),
+        at,
+        clock: peerClock(clock),
+        timeoutMs: udpPunchWindowMs(clock.rttMs),
+        intervalMs: probeIntervalMs(clock.rttMs),
+        paceMs: paceFor(c, clock.rttMs),
+        signal: AbortSignal.any([ctx.signal, wrong]),
+        ...(bd ? { birthday: bd } : {}),
+        log: ctx.log,
+      }).catch((err: unknown) => {
+        throw wrong.aborted ? wrong.reason : err;
       });
-      // A wrong guess stops the punch at once.
-      const wrong = new AbortController();
-      let handedOver = false;
-      try {
-        // Guessed: the side is ready at once and rides in the offer.
-        const early = guess ? await making : making;
-        if (guess) {
-          const s = early as Side;
-          if (s.mapped)
-            checkGuess(s.mapped, { host: s.host, port: s.ports[0] as number }, wrong, ctx.log);
-        }
-        // A UDP binding is one round trip to the server: the peer is about twice as far.
-        const ans = await offerPunch(
-          ctx,
-          "UDP",
-          c,
-          early,
-          () => clock.rttMs(stunMs === undefined ? undefined : 2 * stunMs),
-          clock.start,
-        );
-        const { host, ports, at } = ans;
-        const side = await making;
-        const est = await clock.best(ans.clock);
-        ctx.log(
-          `udp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
-        );
-        ctx.log(
-          `udp-punch: ${host}:${ports.length} ports, meeting in ${Math.round(at - peerClock(est)())} ms`,
-        );
-        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
-        handedOver = true; // udpPunch owns the socket from here, whatever happens
-        const stream = await udpPunch({
-          socket: side.socket,
-          remote: { host, ports },
-          acceptAnyPort: role.acceptAnyPort && !c.sameLan,
-          session: sessionFromToken(ctx.pipeId),
-          at,
-          clock: peerClock(est),
-          timeoutMs: udpPunchWindowMs(est.rttMs),
-          intervalMs: probeIntervalMs(est.rttMs),
-          paceMs: candidatePaceMs(est.rttMs),
-          signal: AbortSignal.any([ctx.signal, wrong.signal]),
-          ...(bd ? { birthday: bd } : {}),
-          log: ctx.log,
-        }).catch((err: unknown) => {
-          throw wrong.signal.aborted ? wrong.signal.reason : err;
-        });
-        ctx.log(`udp-punch: hole to ${stream.remote.host}:${stream.remote.port}`);
-        const pipe = ctx.wrap(stream);
-        await pipe.send(`ID ${ctx.pipeId}`);
-        return pipe;
-      } finally {
-        // A side made after we gave up is closed when it arrives.
-        if (!handedOver)
-          making.then(
-            (s) => s.socket.close(),
-            () => {},
-          );
-      }
+      ctx.log(`udp-punch: hole to ${stream.remote.host}:${stream.remote.port}`);
+      const pipe = ctx.wrap(stream);
+      await pipe.send(`ID ${ctx.pipeId}`);
+      return pipe;
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
-      const rx = Date.now();
       ctx.log(`udp-punch: offer in`);
-      // Before any await: an early offer's UDP_MAPPED is caught from here on.
-      const offer = await readOffer(msg, ctx, "UDP");
-      if (!offer) return;
-      const c = offer.pair;
-      const bd = birthday(c);
-      const guess = !bd && guessMapping(c);
-      const t0 = performance.now();
-      // The offerer's measure, when its mapping came before ours (a lost packet can stretch ours).
-      let theirs = Number.POSITIVE_INFINITY;
-      offer.target.then(
-        (t) => {
-          theirs = t.rttMs ?? theirs;
-        },
-        () => {},
+      // We probe as soon as we know where to (our probes open our NAT; the offerer's, sent when
+      // the answer arrives, then cross it), except to spray: the offerer's many sockets must be
+      // open first, so that waits for the meeting instant.
+      const a = await answerExchange(msg, ctx, kind(cfg, ctx.signal, ctx.log), (c, _side, rtt) =>
+        birthday(c)?.role === "spray" ? meetingAt(Date.now(), rtt) : Date.now(),
       );
-      const side = await answerSide(ctx, "UDP", () => udpSide(c, cfg, ctx.signal, guess));
-      const wrong = new AbortController();
-      if (side.mapped)
-        checkGuess(side.mapped, { host: side.host, port: side.ports[0] as number }, wrong, ctx.log);
-      let handedOver = false;
-      try {
-        // The offerer's view of the path when its offer carried it, else ours (2 STUN RTTs;
-        // none for a guessed mapping).
-        const known = offer.inline
-          ? (await offer.target).rttMs
-          : guess
-            ? undefined
-            : Math.ceil(clamp(Math.min(2 * (performance.now() - t0), theirs), 1, 5000));
-        const rtt = known ?? pathRttMs({});
-        ctx.log(`udp-punch: ${guess ? "guessed" : "mapped"}, answering`);
-        // We probe as soon as we know where to (our probes open our NAT; the offerer's, sent when
-        // the answer arrives, then cross it), except to spray: the offerer's many sockets must be
-        // open first, so that waits for the meeting instant.
-        const at = bd?.role === "spray" ? meetingAt(Date.now(), rtt) : Date.now();
-        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
-        // The answer leaves before the offerer's mapping is in (it may still be on its way); a
-        // failed send stops the punch.
-        const stop = new AbortController();
-        const answered = ctx
-          .send("UDP_ANSWER", {
-            host: side.host,
-            ports: advertise(side, c, rtt),
-            at,
-            rx,
-            tx: Date.now(),
-          })
-          .then(
-            () => ctx.log(`udp-punch: answered, meeting in ${at - Date.now()} ms`),
-            (err: unknown) => {
-              stop.abort(err);
-              throw err;
-            },
-          );
-        answered.catch(() => {});
-        const target = await offer.target;
-        // Measured by either side, else a long path for the window (see UNMEASURED_WINDOW_RTT_MS).
-        const measured = Math.max(known ?? 0, target.rttMs ?? 0) || undefined;
-        const pathRtt = measured ?? rtt;
-        handedOver = true; // udpPunch owns the socket from here
-        const punching = udpPunch({
-          socket: side.socket,
-          remote: { host: target.host, ports: target.ports },
-          acceptAnyPort: role.acceptAnyPort && !c.sameLan,
-          session: sessionFromToken(msg.pipeId),
-          at,
-          timeoutMs: udpPunchWindowMs(measured ?? UNMEASURED_WINDOW_RTT_MS),
-          intervalMs: probeIntervalMs(pathRtt),
-          paceMs: candidatePaceMs(pathRtt),
-          signal: AbortSignal.any([ctx.signal, stop.signal, wrong.signal]),
-          ...(bd ? { birthday: bd } : {}),
-          ...(ctx.probeBudget ? { probeBudget: ctx.probeBudget } : {}),
-          log: ctx.log,
-        });
-        punching.catch(() => {});
-        await answered;
-        const stream = await punching;
-        // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
-        ctx.wrap(stream);
-      } finally {
-        if (!handedOver) side.socket.close();
-      }
+      if (!a) return;
+      const { c, side, target } = a;
+      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+      const bd = birthday(c);
+      const punching = udpPunch({
+        socket: side.socket,
+        remote: { host: target.host, ports: target.ports },
+        acceptAnyPort: role.acceptAnyPort && !c.sameLan,
+        session: sessionFromToken(msg.pipeId),
+        at: a.at,
+        timeoutMs: udpPunchWindowMs(a.windowRttMs),
+        intervalMs: probeIntervalMs(a.rttMs),
+        paceMs: paceFor(c, a.rttMs),
+        signal: a.signal,
+        ...(bd ? { birthday: bd } : {}),
+        ...(ctx.probeBudget ? { probeBudget: ctx.probeBudget } : {}),
+        log: ctx.log,
+      });
+      punching.catch(() => {});
+      await a.answered;
+      const stream = await punching;
+      // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
+      ctx.wrap(stream);
     },
   };
 }
