@@ -11,7 +11,7 @@ import type { SignalMessage, Strategy, StrategyContext } from "../strategies/str
 import { natClass } from "../traversal/plan.js";
 import { PathTiming } from "./path-timing.js";
 import { Race, type Run } from "./race.js";
-import { type PlannedStrategy, plannerNat, planRace } from "./race-plan.js";
+import { type PlannedStrategy, plannerNat, planRace, sequentialPlan } from "./race-plan.js";
 import type { ConnectOptions, ConnectResult, StrategyTiming } from "./types.js";
 
 /** What the race needs from the rest of the node. */
@@ -105,18 +105,20 @@ export class Connector {
     }
     if (remote.p2pd) return this.#p2pd(remote, opts, overall, t0, lookupMs);
     const local = d.local();
-    const plan = planRace(
+    const planned = planRace(
       opts.strategies ?? d.defaultOrder(),
       d.strategy,
       d.isBuiltin,
       local.parsed,
       remote,
     );
-    // One clock estimate per connect, made when the first punch asks (no warm-up: its PINGs would
-    // compete with a direct or reverse attempt); its RTT times the race (stagger, TURN's give-up).
+    // One clock estimate per connect, made when a punch asks (no warm-up: its PINGs would compete
+    // with a direct or reverse attempt; a punch whose answer carries the peer's clock asks none);
+    // its RTT, or one a punch measured (observeRtt), times the race (stagger, TURN's give-up).
     const sequential = candidates(local.parsed, remote).some((c) =>
       [c.local.nat, c.remote.nat].some((n) => natClass(plannerNat(n)) === "sym-predictable"),
     );
+    const plan = sequential ? sequentialPlan(planned) : planned;
     const timing = new PathTiming((sig) => d.pingNow(remote, sig), overall, { sequential });
     const race = new Race(
       plan,
@@ -287,6 +289,7 @@ export class Connector {
       },
       // Shared by the strategies of this connect; each still stops waiting at its own abort.
       clock: (o) => abortable(timing.clock(), o?.signal ?? signal),
+      observeRtt: (ms) => timing.observe(ms),
       log: (l) => d.log(l),
     };
   }

@@ -26,7 +26,7 @@ export class PathTiming implements RaceTiming {
   /**
    * A side's NAT hands out ports in sequence (we predict them): the TCP and the UDP punch would
    * take ports from the same counter and spoil each other's predictions, so they run one after
-   * the other (the UDP punch when the TCP punch ended), not side by side.
+   * the other (the TCP punch when the UDP punch ended: `sequentialPlan`), not side by side.
    */
   readonly #sequential: boolean;
 
@@ -58,7 +58,7 @@ export class PathTiming implements RaceTiming {
         perPingTimeoutMs: 5000,
         signal: this.#signal,
       }).then((est) => {
-        this.rtt.signalMs = est.rttMs;
+        this.observe(est.rttMs);
         return est;
       });
       // A failure is the caller's to see; an unawaited warm-up must not be unhandled.
@@ -67,8 +67,16 @@ export class PathTiming implements RaceTiming {
     return this.#clock;
   }
 
+  /** A signaling round trip a strategy measured itself (its offer and answer): the best one counts. */
+  observe(rttMs: number): void {
+    if (!Number.isFinite(rttMs) || rttMs < 0) return;
+    this.rtt.signalMs = Math.min(this.rtt.signalMs ?? Number.POSITIVE_INFINITY, rttMs);
+  }
+
   stagger(p: PlannedStrategy): number {
-    if (p.name === "tcp-punch" && this.#sequential) return Number.POSITIVE_INFINITY;
+    // Sequential: the punches run one after the other (see `sequentialPlan`).
+    if ((p.name === "tcp-punch" || p.name === "udp-punch") && this.#sequential)
+      return Number.POSITIVE_INFINITY;
     if (TIMED.has(p.name)) return staggerMs(p.name as TimedStrategy, this.rtt);
     return p.strategy.staggerMs ?? 500;
   }

@@ -66,3 +66,19 @@ export function defaultOrder(registered: readonly StrategyName[], turn: boolean)
   const plugins = registered.filter((n) => !isBuiltinStrategy(n));
   return [...builtins, ...plugins, ...(turn ? ["turn" as const] : [])];
 }
+
+/**
+ * The plan when a side's NAT hands out ports in sequence (we predict them): the two punches take
+ * ports from the same counter and would spoil each other's predictions, so they run one after
+ * the other, the UDP punch first (it needs no STUN connection, and its hole opens one round trip
+ * sooner than a TCP simultaneous open); the TCP punch starts when the UDP punch failed.
+ */
+export function sequentialPlan(plan: PlannedStrategy[]): PlannedStrategy[] {
+  const t = plan.findIndex((p) => p.name === "tcp-punch");
+  const u = plan.findIndex((p) => p.name === "udp-punch");
+  if (t < 0 || u < 0 || u < t) return plan;
+  const out = [...plan];
+  out[t] = plan[u] as PlannedStrategy;
+  out[u] = plan[t] as PlannedStrategy;
+  return out;
+}

@@ -174,6 +174,8 @@ export class Race {
       ]);
       clearTimeout(timer);
       if (!ev) {
+        // A measurement that came in meanwhile may have moved the start later: wait on.
+        if (this.#staggerMs === undefined && this.#nextStartAt() - performance.now() > 1) continue;
         this.#startNext();
         continue;
       }

@@ -53,6 +53,11 @@ export interface StrategyContext {
   wrap(t: NodeTransport): Pipe;
   /** Clock offset to the peer over signaling (peer ≈ local + offsetMs) and the best RTT. */
   clock(opts?: { signal?: AbortSignal }): Promise<{ offsetMs: number; rttMs: number }>;
+  /**
+   * A signaling round trip to the peer the strategy measured itself (e.g. over its offer and
+   * answer): it times the rest of the race (stagger, TURN's give-up) like `clock`'s would.
+   */
+  observeRtt?(rttMs: number): void;
   log(line: string): void;
 }
 

@@ -1,28 +1,24 @@
 import { P2pdNodeError } from "../errors.js";
 import {
-  candidatePaceMs,
-  meetingAt,
   openTcpMapping,
   peerClock,
-  predictCount,
-  predictPorts,
   punchRole,
   type TcpMapping,
   tcpAttemptMs,
+  tcpMeetingLeadMs,
   tcpPunch,
   tcpPunchWindowMs,
 } from "../traversal/index.js";
 import {
-  answerSide,
   canPunch,
   freeTcpPort,
+  guessMapping,
   natLike,
-  offererClock,
-  offerPunch,
+  paceFor,
   punchPair,
-  readOffer,
   stunFor,
 } from "./punch-common.js";
+import { answerExchange, type MadeSide, offerExchange, type PunchKind } from "./punch-exchange.js";
 import type {
   Candidate,
   ResponderContext,
@@ -36,35 +32,74 @@ export interface PunchConfig {
   stun: { host: string; port: number }[];
 }
 
-interface Side {
-  /** What we tell the peer: where to dial. */
-  host: string;
-  ports: number[];
+interface Side extends MadeSide {
   localPort: number;
   localAddress: string;
-  mapping?: TcpMapping;
-  /** Our NAT allocates sequentially: advertise predicted ports from `ports[0]` (see `advertise`). */
-  predict?: boolean;
+  /** What keeps the NAT mapping alive (the open STUN connection): closed when punching ends. */
+  mapping?: { close(): void };
 }
 
-/** The ports the peer should dial: the mapped one, or predictions over the punch's time gap. */
-function advertise(side: Side, c: Candidate, rttMs: number): number[] {
-  if (!side.predict) return side.ports;
-  return predictPorts(
-    natLike(c.local.nat).delta ?? 0,
-    side.ports[0] as number,
-    predictCount(rttMs),
-  );
+/** How a TCP punch makes its side, for the shared exchange (punch-exchange.ts). */
+function kind(cfg: PunchConfig, signal: AbortSignal, log: (line: string) => void): PunchKind<Side> {
+  return {
+    kind: "TCP",
+    make: (c, guess) => tcpSide(c, cfg, signal, guess),
+    guess: guessMapping,
+    // A TCP mapping is a connect and a binding: two round trips to the server, about one to the peer.
+    rttOfMapping: (ms) => ms,
+    release: (side) => side.mapping?.close(),
+    log: (line) => log(`tcp-punch: ${line}`),
+  };
 }
 
-/** Our side of a TCP punch: a fixed local port and what the peer should dial. */
-async function tcpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Promise<Side> {
+/**
+ * Our side of a TCP punch: a fixed local port and what the peer should dial. `guess`: the
+ * mapping is read off our address at once; the STUN connection from the same port opens beside
+ * the punch and checks it (`mapped`).
+ */
+async function tcpSide(
+  c: Candidate,
+  cfg: PunchConfig,
+  signal: AbortSignal,
+  guess = false,
+): Promise<Side> {
   const nic = c.local.internal;
   const stun = stunFor(cfg.stun, c.local, c.family);
   if (c.sameLan || !stun) {
     // LAN mode (or no STUN): the peer dials our NIC address.
     const port = await freeTcpPort(nic);
     return { host: nic, ports: [port], localPort: port, localAddress: nic };
+  }
+  if (guess) {
+    const port = await freeTcpPort(nic);
+    const opening = openTcpMapping({
+      stunServer: stun,
+      localAddress: nic,
+      localPort: port,
+      signal,
+    });
+    let open: TcpMapping | undefined;
+    let closed = false;
+    opening.then(
+      (m) => {
+        if (closed) m.close();
+        else open = m;
+      },
+      () => {},
+    );
+    return {
+      host: c.local.ext,
+      ports: [port],
+      localPort: port,
+      localAddress: nic,
+      mapping: {
+        close: () => {
+          closed = true;
+          open?.close();
+        },
+      },
+      mapped: opening.then((m) => m.mapped),
+    };
   }
   // Keep the STUN connection open until the punch ends: a FIN can drop the mapping.
   const mapping = await openTcpMapping({ stunServer: stun, localAddress: nic, signal });
@@ -95,95 +130,74 @@ export function tcpPunchStrategy(cfg: PunchConfig): Strategy {
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      // Clock sync over signaling beside our STUN mapping; the offer waits for the mapping only.
-      const clock = offererClock(ctx);
-      const t0 = performance.now();
-      const side = await tcpSide(c, cfg, ctx.signal);
-      // A TCP mapping is a connect and a binding: two round trips to the server, about one to the peer.
-      const rttMs = clock.rttMs(performance.now() - t0);
-      ctx.log(`tcp-punch: mapped ${side.host}:${side.ports[0]}, offering (rtt ${rttMs} ms)`);
-      try {
-        const { host, ports, at } = await offerPunch(ctx, "TCP", {
-          family: c.family,
-          host: side.host,
-          ports: advertise(side, c, rttMs),
-          rttMs,
-        });
-        const est = await clock.estimate;
-        ctx.log(
-          `tcp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
-        );
-        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
-        ctx.log(
-          `tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}, meeting in ${Math.round(at - peerClock(est)())} ms`,
-        );
-        const sock = await tcpPunch({
-          localPort: side.localPort,
-          localAddress: side.localAddress,
-          remote: { host, ports },
-          at,
-          clock: peerClock(est),
-          timeoutMs: tcpPunchWindowMs(est.rttMs),
-          attemptTimeoutMs: tcpAttemptMs(est.rttMs),
-          staggerMs: candidatePaceMs(est.rttMs),
-          signal: ctx.signal,
-          // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
-          // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
-          accept: role.tcpAccept && !c.sameLan,
-          // Predicted port lists can connect several tuples: the offerer picks one (a selection
-          // byte), the answerer keeps that one, so both sides hold the same connection.
-          role: "initiator",
-          ...(side.mapping ? { mapping: side.mapping } : {}),
-          log: ctx.log,
-        });
-        const pipe = ctx.wrap(sock);
-        await pipe.send(`ID ${ctx.pipeId}`);
-        return pipe;
-      } finally {
-        side.mapping?.close();
-      }
+      const { side, answer, clock, wrong } = await offerExchange(
+        ctx,
+        kind(cfg, ctx.signal, ctx.log),
+        c,
+      );
+      const { host, ports, at } = answer;
+      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: true });
+      ctx.log(
+        `tcp-punch: ${side.localAddress}:${side.localPort} <-> ${host}:${ports.join(",")}, meeting in ${Math.round(at - peerClock(clock)())} ms`,
+      );
+      // tcpPunch closes the mapping keeper whatever happens.
+      const sock = await tcpPunch({
+        localPort: side.localPort,
+        localAddress: side.localAddress,
+        remote: { host, ports },
+        at,
+        clock: peerClock(clock),
+        timeoutMs: tcpPunchWindowMs(clock.rttMs),
+        attemptTimeoutMs: tcpAttemptMs(clock.rttMs),
+        staggerMs: paceFor(c, clock.rttMs),
+        signal: AbortSignal.any([ctx.signal, wrong]),
+        // Same LAN: no NAT drops our early SYNs and an unanswered SYN meets a RST, so the
+        // answerer listens and we dial (simultaneous open needs SYN-dropping NATs between).
+        accept: role.tcpAccept && !c.sameLan,
+        // Predicted port lists can connect several tuples: the offerer picks one (a selection
+        // byte), the answerer keeps that one, so both sides hold the same connection.
+        role: "initiator",
+        ...(side.mapping ? { mapping: side.mapping } : {}),
+        log: ctx.log,
+      }).catch((err: unknown) => {
+        throw wrong.aborted ? wrong.reason : err;
+      });
+      const pipe = ctx.wrap(sock);
+      await pipe.send(`ID ${ctx.pipeId}`);
+      return pipe;
     },
     async respond(msg: SignalMessage, ctx: ResponderContext) {
       ctx.log(`tcp-punch: offer in`);
-      const offer = await readOffer(msg, ctx, "TCP");
-      if (!offer) return;
-      const { host, ports, pair: c } = offer;
-      const rtt = offer.rttMs;
-      const side = await answerSide(ctx, "TCP", () => tcpSide(c, cfg, ctx.signal));
-      ctx.log(`tcp-punch: mapped, answering`);
-      try {
-        const at = meetingAt(Date.now(), rtt);
-        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
-        // Dialling waits for `at` while the answer is still being sent; a failed send stops it.
-        const stop = new AbortController();
-        const punching = tcpPunch({
-          localPort: side.localPort,
-          localAddress: side.localAddress,
-          remote: { host, ports },
-          at,
-          timeoutMs: tcpPunchWindowMs(rtt),
-          attemptTimeoutMs: tcpAttemptMs(rtt),
-          staggerMs: candidatePaceMs(rtt),
-          signal: AbortSignal.any([ctx.signal, stop.signal]),
-          accept: c.sameLan || role.tcpAccept,
-          role: "responder",
-          ...(side.mapping ? { mapping: side.mapping } : {}),
-          log: ctx.log,
-        });
-        punching.catch(() => {});
-        try {
-          await ctx.send("TCP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
-          ctx.log(`tcp-punch: answered, meeting in ${at - Date.now()} ms`);
-        } catch (err) {
-          stop.abort(err);
-          throw err;
-        }
-        const sock = await punching;
-        // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
-        ctx.wrap(sock);
-      } finally {
-        side.mapping?.close();
-      }
+      // The meeting instant: at once between mapped ports (one crossing SYN is enough), the
+      // full lead when a side's ports are predicted.
+      const a = await answerExchange(msg, ctx, kind(cfg, ctx.signal, ctx.log), (c, side, rtt) => {
+        const predicted =
+          side.predict === true ||
+          punchRole(natLike(c.remote.nat), natLike(c.local.nat)).advertise === "predicted";
+        return Date.now() + tcpMeetingLeadMs(rtt, predicted && !c.sameLan);
+      });
+      if (!a) return;
+      const { c, side, target } = a;
+      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat), { initiator: false });
+      const punching = tcpPunch({
+        localPort: side.localPort,
+        localAddress: side.localAddress,
+        remote: { host: target.host, ports: target.ports },
+        at: a.at,
+        timeoutMs: tcpPunchWindowMs(a.windowRttMs),
+        attemptTimeoutMs: tcpAttemptMs(a.windowRttMs),
+        staggerMs: paceFor(c, a.rttMs),
+        signal: a.signal,
+        accept: c.sameLan || role.tcpAccept,
+        role: "responder",
+        ...(side.mapping ? { mapping: side.mapping } : {}),
+        log: ctx.log,
+      });
+      punching.catch(() => {});
+      await a.answered;
+      const sock = await punching;
+      // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
+      ctx.wrap(sock);
     },
   };
 }

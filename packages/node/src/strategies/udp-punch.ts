@@ -2,11 +2,8 @@ import dgram from "node:dgram";
 import { P2pdNodeError } from "../errors.js";
 import {
   type BirthdayRole,
-  candidatePaceMs,
   meetingAt,
   peerClock,
-  predictCount,
-  predictPorts,
   probeIntervalMs,
   punchRole,
   sessionFromToken,
@@ -14,16 +11,8 @@ import {
   udpPunch,
   udpPunchWindowMs,
 } from "../traversal/index.js";
-import {
-  answerSide,
-  canPunch,
-  natLike,
-  offererClock,
-  offerPunch,
-  punchPair,
-  readOffer,
-  stunFor,
-} from "./punch-common.js";
+import { canPunch, guessMapping, natLike, paceFor, punchPair, stunFor } from "./punch-common.js";
+import { answerExchange, type MadeSide, offerExchange, type PunchKind } from "./punch-exchange.js";
 import type {
   Candidate,
   ResponderContext,
@@ -33,26 +22,21 @@ import type {
 } from "./strategy.js";
 import type { PunchConfig } from "./tcp-punch.js";
 
-interface Side {
+interface Side extends MadeSide {
   socket: dgram.Socket;
-  host: string;
-  ports: number[];
-  /** Our NAT allocates sequentially: advertise predicted ports from `ports[0]` (see `advertise`). */
-  predict?: boolean;
 }
 
-/** The ports the peer should probe: the mapped one, or predictions over the punch's time gap. */
-function advertise(side: Side, c: Candidate, rttMs: number): number[] {
-  if (!side.predict) return side.ports;
-  return predictPorts(
-    natLike(c.local.nat).delta ?? 0,
-    side.ports[0] as number,
-    predictCount(rttMs),
-  );
-}
-
-/** Our UDP socket for the punch and what the peer should probe (mapped, predicted, or NIC address). */
-async function udpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Promise<Side> {
+/**
+ * Our UDP socket for the punch and what the peer should probe (mapped, predicted, or NIC
+ * address). `guess`: the mapping is read off our address at once and checked with STUN beside
+ * the punch (`mapped`).
+ */
+async function udpSide(
+  c: Candidate,
+  cfg: PunchConfig,
+  signal: AbortSignal,
+  guess = false,
+): Promise<Side> {
   const nic = c.local.internal;
   const socket = dgram.createSocket(c.family === 6 ? "udp6" : "udp4");
   try {
@@ -64,7 +48,13 @@ async function udpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Pro
       });
     });
     const stun = stunFor(cfg.stun, c.local, c.family);
-    if (c.sameLan || !stun) return { socket, host: nic, ports: [socket.address().port] };
+    const port = socket.address().port;
+    if (c.sameLan || !stun) return { socket, host: nic, ports: [port] };
+    if (guess) {
+      const mapped = udpMapping(socket, stun, { signal });
+      mapped.catch(() => {});
+      return { socket, host: c.local.ext, ports: [port], mapped };
+    }
     const mapped = await udpMapping(socket, stun, { signal });
     const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
     return {
@@ -77,6 +67,19 @@ async function udpSide(c: Candidate, cfg: PunchConfig, signal: AbortSignal): Pro
     socket.close();
     throw err;
   }
+}
+
+/** How a UDP punch makes its side, for the shared exchange (punch-exchange.ts). */
+function kind(cfg: PunchConfig, signal: AbortSignal, log: (line: string) => void): PunchKind<Side> {
+  return {
+    kind: "UDP",
+    make: (c, guess) => udpSide(c, cfg, signal, guess),
+    // A birthday punch keeps STUN: its spray waits for a meeting instant from a measured RTT.
+    guess: (c) => !birthday(c) && guessMapping(c),
+    rttOfMapping: (ms) => 2 * ms,
+    release: (side) => side.socket.close(),
+    log: (line) => log(`udp-punch: ${line}`),
+  };
 }
 
 function birthday(c: Candidate): BirthdayRole | undefined {
@@ -101,92 +104,67 @@ export function udpPunchStrategy(cfg: PunchConfig): Strategy {
     async run(ctx: StrategyContext) {
       const c = punchPair(ctx.candidates);
       if (!c) throw new P2pdNodeError("ERR_NO_CANDIDATE", "no common address family");
-      // Clock sync over signaling beside our STUN mapping; the offer waits for the mapping only.
-      const clock = offererClock(ctx);
-      const t0 = performance.now();
-      const side = await udpSide(c, cfg, ctx.signal);
-      // A UDP binding is one round trip to the server: the peer is about twice as far.
-      const rttMs = clock.rttMs(2 * (performance.now() - t0));
-      ctx.log(`udp-punch: mapped ${side.host}:${side.ports[0]}, offering (rtt ${rttMs} ms)`);
-      let handedOver = false;
-      try {
-        const { host, ports, at } = await offerPunch(ctx, "UDP", {
-          family: c.family,
-          host: side.host,
-          ports: advertise(side, c, rttMs),
-          rttMs,
-        });
-        const est = await clock.estimate;
-        ctx.log(
-          `udp-punch: clock offset ${est.offsetMs} ms, signaling RTT ${Math.round(est.rttMs)} ms`,
-        );
-        ctx.log(
-          `udp-punch: ${host}:${ports.length} ports, meeting in ${Math.round(at - peerClock(est)())} ms`,
-        );
-        const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
-        handedOver = true; // udpPunch owns the socket from here, whatever happens
-        const bd = birthday(c);
-        const stream = await udpPunch({
-          socket: side.socket,
-          remote: { host, ports },
-          acceptAnyPort: role.acceptAnyPort && !c.sameLan,
-          session: sessionFromToken(ctx.pipeId),
-          at,
-          clock: peerClock(est),
-          timeoutMs: udpPunchWindowMs(est.rttMs),
-          intervalMs: probeIntervalMs(est.rttMs),
-          paceMs: candidatePaceMs(est.rttMs),
-          signal: ctx.signal,
-          ...(bd ? { birthday: bd } : {}),
-          log: ctx.log,
-        });
-        ctx.log(`udp-punch: hole to ${stream.remote.host}:${stream.remote.port}`);
-        const pipe = ctx.wrap(stream);
-        await pipe.send(`ID ${ctx.pipeId}`);
-        return pipe;
-      } finally {
-        if (!handedOver) side.socket.close();
-      }
-    },
-    async respond(msg: SignalMessage, ctx: ResponderContext) {
-      ctx.log(`udp-punch: offer in`);
-      const offer = await readOffer(msg, ctx, "UDP");
-      if (!offer) return;
-      const { host, ports, pair: c } = offer;
-      const rtt = offer.rttMs;
-      const side = await answerSide(ctx, "UDP", () => udpSide(c, cfg, ctx.signal));
-      ctx.log(`udp-punch: mapped, answering`);
-      const bd = birthday(c);
-      // We probe as soon as the answer leaves (our probes open our NAT; the offerer's, sent when
-      // the answer arrives, then cross it), except to spray: the offerer's many sockets must be
-      // open first, so that waits for the meeting instant.
-      const at = bd?.role === "spray" ? meetingAt(Date.now(), rtt) : Date.now();
+      const { side, answer, clock, wrong } = await offerExchange(
+        ctx,
+        kind(cfg, ctx.signal, ctx.log),
+        c,
+      );
+      const { host, ports, at } = answer;
+      ctx.log(
+        `udp-punch: ${host}:${ports.length} ports, meeting in ${Math.round(at - peerClock(clock)())} ms`,
+      );
       const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
-      // Punching starts while the answer is still being sent (the broker's acknowledgement costs
-      // a round trip to it); a failed send stops it.
-      const stop = new AbortController();
-      const punching = udpPunch({
+      const bd = birthday(c);
+      // udpPunch owns the socket from here, whatever happens.
+      const stream = await udpPunch({
         socket: side.socket,
         remote: { host, ports },
         acceptAnyPort: role.acceptAnyPort && !c.sameLan,
-        session: sessionFromToken(msg.pipeId),
+        session: sessionFromToken(ctx.pipeId),
         at,
-        timeoutMs: udpPunchWindowMs(rtt),
-        intervalMs: probeIntervalMs(rtt),
-        paceMs: candidatePaceMs(rtt),
-        signal: AbortSignal.any([ctx.signal, stop.signal]),
+        clock: peerClock(clock),
+        timeoutMs: udpPunchWindowMs(clock.rttMs),
+        intervalMs: probeIntervalMs(clock.rttMs),
+        paceMs: paceFor(c, clock.rttMs),
+        signal: AbortSignal.any([ctx.signal, wrong]),
+        ...(bd ? { birthday: bd } : {}),
+        log: ctx.log,
+      }).catch((err: unknown) => {
+        throw wrong.aborted ? wrong.reason : err;
+      });
+      ctx.log(`udp-punch: hole to ${stream.remote.host}:${stream.remote.port}`);
+      const pipe = ctx.wrap(stream);
+      await pipe.send(`ID ${ctx.pipeId}`);
+      return pipe;
+    },
+    async respond(msg: SignalMessage, ctx: ResponderContext) {
+      ctx.log(`udp-punch: offer in`);
+      // We probe as soon as we know where to (our probes open our NAT; the offerer's, sent when
+      // the answer arrives, then cross it), except to spray: the offerer's many sockets must be
+      // open first, so that waits for the meeting instant.
+      const a = await answerExchange(msg, ctx, kind(cfg, ctx.signal, ctx.log), (c, _side, rtt) =>
+        birthday(c)?.role === "spray" ? meetingAt(Date.now(), rtt) : Date.now(),
+      );
+      if (!a) return;
+      const { c, side, target } = a;
+      const role = punchRole(natLike(c.local.nat), natLike(c.remote.nat));
+      const bd = birthday(c);
+      const punching = udpPunch({
+        socket: side.socket,
+        remote: { host: target.host, ports: target.ports },
+        acceptAnyPort: role.acceptAnyPort && !c.sameLan,
+        session: sessionFromToken(msg.pipeId),
+        at: a.at,
+        timeoutMs: udpPunchWindowMs(a.windowRttMs),
+        intervalMs: probeIntervalMs(a.rttMs),
+        paceMs: paceFor(c, a.rttMs),
+        signal: a.signal,
         ...(bd ? { birthday: bd } : {}),
         ...(ctx.probeBudget ? { probeBudget: ctx.probeBudget } : {}),
         log: ctx.log,
       });
       punching.catch(() => {});
-      try {
-        await ctx.send("UDP_ANSWER", { host: side.host, ports: advertise(side, c, rtt), at });
-        ctx.log(`udp-punch: answered, meeting in ${at - Date.now()} ms`);
-      } catch (err) {
-        stop.abort(err);
-        throw err;
-      }
+      await a.answered;
       const stream = await punching;
       // The offerer's `ID <pipeId>` message makes the node adopt this pipe.
       ctx.wrap(stream);

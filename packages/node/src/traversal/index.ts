@@ -36,6 +36,7 @@ export {
 export { type TcpPunchOptions, tcpPunch } from "./tcp-punch.js";
 export {
   candidatePaceMs,
+  clamp,
   keepAliveMs,
   meetingAt,
   meetingLeadMs,
@@ -47,7 +48,9 @@ export {
   staggerMs,
   type TimedStrategy,
   tcpAttemptMs,
+  tcpMeetingLeadMs,
   tcpPunchWindowMs,
+  UNMEASURED_WINDOW_RTT_MS,
   udpPunchWindowMs,
 } from "./timing.js";
 export { TurnClient, type TurnClientOptions } from "./turn-client.js";

@@ -134,10 +134,16 @@ export async function udpMapping(
       done();
       resolve(m);
     };
+    // The socket may close under us (a punch that used it ended): stop, never send on it.
+    const onClose = () => {
+      done();
+      reject(new TraversalError("ERR_ABORTED", "socket closed before STUN answered"));
+    };
     const done = () => {
       clearTimeout(t);
       if (rtx) clearTimeout(rtx);
       socket.off("message", onMsg);
+      socket.off("close", onClose);
       opts.signal?.removeEventListener("abort", onAbort);
     };
     if (opts.signal?.aborted) {
@@ -146,8 +152,13 @@ export async function udpMapping(
     }
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     socket.on("message", onMsg);
+    socket.once("close", onClose);
     const send = () => {
-      socket.send(req, stunServer.port, stunServer.host);
+      try {
+        socket.send(req, stunServer.port, stunServer.host);
+      } catch {
+        return onClose();
+      }
       rtx = setTimeout(send, rto);
       rto *= 2;
     };

@@ -46,6 +46,26 @@ export function meetingLeadMs(signalRttMs: number): number {
 }
 
 /**
+ * The path RTT a punch window assumes when nothing was measured yet (both sides read their
+ * mappings off their addresses, so no STUN time, and the offer left before any PONG): a long
+ * path. A window only bounds how long a failing punch goes on (the race starts TURN by its own
+ * give-up time), so too long costs little and too short loses a working punch.
+ */
+export const UNMEASURED_WINDOW_RTT_MS = 1000;
+
+/**
+ * Lead of a TCP punch's meeting instant after the answer leaves. Between mapped ports it is 0:
+ * in a simultaneous open one crossing SYN is enough (the side whose SYN a NAT dropped still has
+ * its socket in SYN_SENT and answers the other's SYN), so an early SYN costs nothing and a late
+ * one costs every millisecond. With predicted ports (a NAT that allocates sequentially) each side's
+ * first SYNs make the mappings the other predicted, and a SYN refused early would make a new one:
+ * there both keep `meetingLeadMs`.
+ */
+export function tcpMeetingLeadMs(signalRttMs: number, predicted: boolean): number {
+  return predicted ? meetingLeadMs(signalRttMs) : 0;
+}
+
+/**
  * The answerer's meeting instant, counted from when its answer leaves (`now`): its own mapping
  * (STUN) is already made by then, so nothing else needs to fit in the lead.
  */

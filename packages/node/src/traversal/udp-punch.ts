@@ -101,6 +101,8 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
     }
   };
   try {
+    // Ours from the start: a refusal below (bad argument, meeting time) closes it too.
+    if (opts.socket) sockets.push(opts.socket);
     if (family === 0)
       throw new TraversalError(
         "ERR_BAD_ARGUMENT",
@@ -120,8 +122,7 @@ export async function udpPunch(opts: UdpPunchOptions): Promise<ReliableUdpStream
     if (opts.signal?.aborted) throw new TraversalError("ERR_ABORTED", "UDP punch aborted");
 
     const type = family === 6 ? "udp6" : "udp4";
-    if (opts.socket) sockets.push(opts.socket);
-    else {
+    if (!opts.socket) {
       const s = dgram.createSocket(type);
       sockets.push(s);
       await bind(s, opts.localPort ?? 0, opts.localAddress);

@@ -6,7 +6,14 @@ import {
   STRATEGY_NAMES,
   type Strategy,
 } from "../../src/index.js";
-import { defaultOrder, plannerAllows, plannerNat, planRace } from "../../src/node/race-plan.js";
+import {
+  defaultOrder,
+  type PlannedStrategy,
+  plannerAllows,
+  plannerNat,
+  planRace,
+  sequentialPlan,
+} from "../../src/node/race-plan.js";
 import { builtinStrategies } from "../../src/strategies/registry.js";
 
 const k = deriveKeys(Buffer.alloc(32, 9));
@@ -130,5 +137,30 @@ describe("default order", () => {
       "knock",
       "turn",
     ]);
+  });
+});
+
+describe("a sequential NAT on a side: the punches one after the other", () => {
+  const p = (name: string) => ({ name, possible: true }) as unknown as PlannedStrategy;
+  const names = (plan: PlannedStrategy[]) => plan.map((x) => x.name);
+  test("the UDP punch moves before the TCP punch; everything else keeps its place", () => {
+    const plan = ["direct", "reverse", "tcp-punch", "udp-punch", "turn"].map(p);
+    expect(names(sequentialPlan(plan))).toEqual([
+      "direct",
+      "reverse",
+      "udp-punch",
+      "tcp-punch",
+      "turn",
+    ]);
+  });
+  test("a plan with one punch, or UDP already first, is left as it is", () => {
+    for (const order of [
+      ["tcp-punch", "turn"],
+      ["udp-punch", "turn"],
+      ["udp-punch", "tcp-punch"],
+    ]) {
+      const plan = order.map(p);
+      expect(sequentialPlan(plan)).toBe(plan);
+    }
   });
 });

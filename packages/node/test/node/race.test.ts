@@ -131,3 +131,21 @@ test("TURN starts at once when the direct strategies failed early", async () => 
   expect(w?.run.name).toBe("turn");
   expect(performance.now() - t0).toBeLessThan(500);
 });
+
+test("a give-up time that grows while TURN waits (a measurement came in) holds TURN back", async () => {
+  // The punch's give-up is 100 ms when the race starts waiting; at 50 ms a measured round trip
+  // moves it to 600 ms. TURN must not start at the old 100 ms: the punch (400 ms) wins alone.
+  let giveUp = 100;
+  setTimeout(() => {
+    giveUp = 600;
+  }, 50);
+  const timing: RaceTiming = {
+    stagger: () => 0,
+    isRelay: (p) => p.name === "turn",
+    giveUp: () => giveUp,
+  };
+  const x = race([planned("udp-punch", 400, true), planned("turn", 5, true)], undefined, timing);
+  const w = await x.done;
+  expect(w?.run.name).toBe("udp-punch");
+  expect(x.started).toEqual(["udp-punch"]);
+});

@@ -12,7 +12,9 @@ import {
   relayGiveUpMs,
   staggerMs,
   tcpAttemptMs,
+  tcpMeetingLeadMs,
   tcpPunchWindowMs,
+  UNMEASURED_WINDOW_RTT_MS,
   udpPunchWindowMs,
 } from "../../src/traversal/index.js";
 
@@ -45,6 +47,25 @@ describe("timing from measured round trips", () => {
 
   test("meeting instant counts from when the answer leaves (the answerer's mapping is made)", () => {
     expect(meetingAt(3000, TYPICAL)).toBe(3000 + meetingLeadMs(TYPICAL));
+  });
+
+  test("TCP meeting lead: none between mapped ports, the full lead with predicted ports", () => {
+    for (const rtt of [LOOPBACK, TYPICAL, BAD]) {
+      expect(tcpMeetingLeadMs(rtt, false)).toBe(0);
+      expect(tcpMeetingLeadMs(rtt, true)).toBe(meetingLeadMs(rtt));
+    }
+  });
+
+  test("an unmeasured path gets windows at least as long as any profile's measured one", () => {
+    // Too long only delays a failure; too short loses a working punch on a long path.
+    for (const rtt of [LOOPBACK, TYPICAL, BAD]) {
+      expect(udpPunchWindowMs(UNMEASURED_WINDOW_RTT_MS)).toBeGreaterThanOrEqual(
+        udpPunchWindowMs(rtt),
+      );
+      expect(tcpPunchWindowMs(UNMEASURED_WINDOW_RTT_MS)).toBeGreaterThanOrEqual(
+        tcpPunchWindowMs(rtt),
+      );
+    }
   });
 
   test("candidate pace: RTT/12 between first packets to successive ports, 3..60 ms", () => {
