@@ -15,6 +15,7 @@ import {
   snapshot,
 } from "./interfaces-list.js";
 import { toFamily } from "./ip-range.js";
+import { jsonNumber } from "./json-number.js";
 import { type InterfaceKind, interfaceKind } from "./kind.js";
 import { DELTA_TEXT, defaultNat, NAT_TEXT, type NatInfo, parseNat } from "./nat-info.js";
 import type { LinkInfo, NetInfoProvider } from "./providers/types.js";
@@ -353,12 +354,13 @@ export class Interface {
     const name = o.name;
     const rawIndex = o.index ?? o.nic_no ?? (typeof o.id === "number" ? o.id : undefined);
     // `+ 0` folds -0 into 0 so a JSON round trip is exact.
-    const index = rawIndex === undefined || rawIndex === null ? undefined : Number(rawIndex) + 0;
+    const index =
+      rawIndex === undefined || rawIndex === null ? undefined : jsonNumber(rawIndex) + 0;
     if (index !== undefined && (!Number.isInteger(index) || index < 0))
       throw badJson("bad interface index");
     const mac = o.mac === undefined || o.mac === null ? "" : o.mac;
     if (typeof mac !== "string") throw badJson("mac must be a string");
-    const mtu = o.mtu === undefined ? undefined : Number(o.mtu);
+    const mtu = o.mtu === undefined ? undefined : jsonNumber(o.mtu);
     if (mtu !== undefined && (!Number.isInteger(mtu) || mtu <= 0)) throw badJson("bad mtu");
     // Zones depend on the OS that binds (index on Windows), not on the one that wrote the JSON.
     const platform = opts.platform ?? process.platform;

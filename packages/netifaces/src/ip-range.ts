@@ -2,6 +2,7 @@ import { classifyIp, type IpClass, isPrivateIp } from "./classify.js";
 import type { Family } from "./endpoint.js";
 import { BadAddressError, P2pdNetError } from "./errors.js";
 import { explodeIp6, formatIp, MAX_BITS, netmaskToPrefix, parseIp } from "./ip.js";
+import { jsonNumber } from "./json-number.js";
 
 /** JSON form, compatible with P2PD's `{ip, cidr, af}` (af 4/6 here; 2/10/23/28/30 accepted). */
 export interface IPRangeJSON {
@@ -104,7 +105,7 @@ export class IPRange {
       throw new BadAddressError("IP range JSON must be an object");
     const o = j as Record<string, unknown>;
     if (typeof o.ip !== "string") throw new BadAddressError("IP range JSON lacks ip");
-    const cidr = o.cidr === undefined ? undefined : Number(o.cidr);
+    const cidr = o.cidr === undefined ? undefined : jsonNumber(o.cidr);
     if (cidr !== undefined && !Number.isInteger(cidr)) throw new BadAddressError("bad cidr");
     const r = IPRange.from(o.ip, cidr === undefined ? {} : { prefix: cidr });
     if (o.af !== undefined && toFamily(o.af) !== r.family) {

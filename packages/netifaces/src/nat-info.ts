@@ -1,3 +1,5 @@
+import { jsonNumber } from "./json-number.js";
+
 /** NAT types (values as in P2PD, carried in P2P addresses). */
 export const NatType = {
   OPEN_INTERNET: 1,
@@ -59,10 +61,10 @@ export function defaultNat(): NatInfo {
 export function parseNat(j: unknown): NatInfo | undefined {
   if (typeof j !== "object" || j === null) return undefined;
   const o = j as Record<string, unknown>;
-  const type = Number(o.type);
+  const type = jsonNumber(o.type);
   const d = (o.delta ?? {}) as Record<string, unknown>;
-  const dType = Number(d.type);
-  const dValue = Number(d.value ?? 0) + 0; // -0 -> 0
+  const dType = jsonNumber(d.type);
+  const dValue = jsonNumber(d.value ?? 0) + 0; // -0 -> 0
   if (!Number.isInteger(type) || type < 1 || type > 7) return undefined;
   if (!Number.isInteger(dType) || dType < 1 || dType > 6 || !Number.isFinite(dValue))
     return undefined;

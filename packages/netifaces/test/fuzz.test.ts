@@ -250,6 +250,27 @@ describe("fuzz: JSON decoders", () => {
     expect(Object.is(i.nat.delta.value, 0)).toBe(true);
   });
 
+  test('a number field holding {toString: ""} is ERR_BAD_JSON, not a TypeError (found by the property above)', () => {
+    const odd = { toString: "" };
+    for (const doc of [
+      { ...sample, index: odd },
+      { ...sample, mtu: odd },
+      { ...sample, nat: { type: odd, delta: { type: 1, value: 0 } } },
+      { ...sample, nat: { type: 5, delta: { type: 6, value: odd } } },
+    ]) {
+      let code: string | undefined;
+      try {
+        Interface.fromJSON(doc);
+      } catch (e) {
+        code = (e as P2pdNetError).code;
+      }
+      expect(code).toBe("ERR_BAD_JSON");
+    }
+    expect(() => IPRange.fromJSON({ ip: "10.0.0.0", cidr: odd })).toThrow(
+      expect.objectContaining({ code: "ERR_BAD_ADDRESS" }),
+    );
+  });
+
   test("Route.fromJSON and Address.fromJSON", () => {
     fc.assert(
       fc.property(fc.jsonValue(), (j) => {
