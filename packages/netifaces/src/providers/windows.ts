@@ -1,6 +1,7 @@
 import type { Family } from "../endpoint.js";
 import { throwIfAborted } from "../errors.js";
 import { formatIp, netmaskToPrefix, tryParseIp } from "../ip.js";
+import { jsonNumber } from "../json-number.js";
 import { type CommandRunner, runCommand } from "./exec.js";
 import { type OsAddresses, osAddresses } from "./node-os.js";
 import {
@@ -56,10 +57,10 @@ export function parseNetRouteJson(text: string): RouteEntry[] {
       typeof o.InterfaceAlias === "string" && o.InterfaceAlias !== ""
         ? o.InterfaceAlias
         : undefined;
-    const index = Number(o.ifIndex ?? o.InterfaceIndex);
+    const index = jsonNumber(o.ifIndex ?? o.InterfaceIndex);
     const iface = alias ?? (Number.isInteger(index) ? String(index) : undefined);
     if (!iface) continue;
-    const metric = Number(o.RouteMetric ?? 0);
+    const metric = jsonNumber(o.RouteMetric ?? 0);
     const r: RouteEntry = {
       family,
       destination: formatIp(family, dest.value),
@@ -85,9 +86,9 @@ export function parseNetAdapterJson(text: string): LinkInfo[] {
       internal: false,
       addresses: [],
     };
-    const idx = Number(o.InterfaceIndex ?? o.ifIndex);
+    const idx = jsonNumber(o.InterfaceIndex ?? o.ifIndex);
     if (Number.isInteger(idx) && idx > 0) l.index = idx;
-    const mtu = Number(o.MtuSize);
+    const mtu = jsonNumber(o.MtuSize);
     if (Number.isInteger(mtu) && mtu > 0) l.mtu = mtu;
     if (
       typeof o.MacAddress === "string" &&
