@@ -238,12 +238,8 @@ export class SignalDispatch {
     this.contacts.add(to.nodeId);
     // A send that fails ends the wait at once: no waiter lingers until `signal` aborts.
     const failed = new AbortController();
-    const reply = this.waitFor(
-      to.nodeId,
-      replyType,
-      pipeId,
-      AbortSignal.any([signal, failed.signal]),
-    );
+    const wait = deadline(undefined, signal, failed.signal);
+    const reply = this.waitFor(to.nodeId, replyType, pipeId, wait.signal);
     // An abort while the send is still pending rejects `reply` before anyone awaits it.
     reply.catch(() => {});
     const sent = this.send(to, type, pipeId, {}, signal).catch((err: unknown) => {
@@ -251,7 +247,7 @@ export class SignalDispatch {
       throw err;
     });
     // The reply proves the message arrived: it wins even before the send settles.
-    return Promise.race([reply, sent.then(() => reply)]);
+    return Promise.race([reply, sent.then(() => reply)]).finally(() => wait.clear());
   }
 
   /** Replies waited for (internal: tests check that none is left behind). */

@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { deadline, P2pdError } from "@p2pd/netifaces";
+import type { AttemptStep } from "./connection.js";
 import type { ClientErrorCode } from "./errors.js";
 import { buildPath } from "./routes.js";
 
@@ -30,14 +31,7 @@ export interface ConInfo {
   subs: { msg: string; addr: string; queued: number; dropped: number; waiting: number }[];
   relayed: boolean;
   /** The connect attempt: each strategy's start and end (ms since the connect began) and outcome. */
-  timeline: {
-    strategy: string;
-    startMs: number;
-    endMs: number;
-    outcome: string;
-    code?: string;
-    message?: string;
-  }[];
+  timeline: AttemptStep[];
 }
 
 export interface SubOptions {
